@@ -1,0 +1,74 @@
+"""The app factory: the one place the HTTP side is wired to Temporal and the read model."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import authentication
+from api.controllers import CaseController, MachineController
+from api.errors import HANDLERS
+from api.schemas import Health
+from service.cases import CasePolicy, Cases
+from service.read_model import ReadModel, create_engine
+from service.settings import Settings
+from service.temporal import connect
+
+
+@get("/health", exclude_from_auth=True, tags=["health"], summary="Whether the API, Temporal and the read model answer")
+async def health(state: State) -> Response[Health]:
+    temporal = await _probe(state.cases.ping_temporal())
+    read_model = await _probe(state.cases.ping_read_model())
+    ok = temporal == read_model == "ok"
+    return Response(Health("ok" if ok else "unavailable", temporal, read_model), status_code=200 if ok else 503)
+
+
+async def _probe(check) -> str:
+    try:
+        await check
+        return "ok"
+    except Exception as error:  # health reports any failure rather than failing itself
+        return f"unavailable: {type(error).__name__}"
+
+
+def _cases(state: State) -> Cases:
+    return state.cases
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        read_model = ReadModel(create_engine(settings.read_model_url))
+        await read_model.create_schema()
+        client = await connect(settings.temporal_target, settings.temporal_namespace)
+        policy = CasePolicy(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run)
+        app.state.cases = Cases(client, read_model, policy)
+        try:
+            yield
+        finally:
+            await read_model.close()
+
+    return Litestar(
+        route_handlers=[CaseController, MachineController, health],
+        lifespan=[lifespan],
+        dependencies={"cases": Provide(_cases, sync_to_thread=False)},
+        middleware=[authentication(settings.users)],
+        exception_handlers=HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Casework",
+            version="1.0.0",
+            description="Case tracking for customer-service teams. Send `Authorization: Bearer <token>`.",
+            path="/schema",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+        ),
+    )

@@ -1,0 +1,104 @@
+"""HTTP handlers: thin; each calls one use case and returns a struct."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from api.auth import may_change
+from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Phase, Priority, TransitionIn, case_for
+from service.cases import Cases
+from service.read_model import CaseFilter
+from states.case import Actor, CaseState
+from states.machine import KINDS, describe
+from states.opening import Report
+from workflows.inputs import ActInput
+
+
+def _actor(request: Request) -> Actor:
+    return Actor(name=request.user.name, role=request.user.role)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+class CaseController(Controller):
+    path = "/cases"
+    tags = ["cases"]
+
+    @post("/", guards=[may_change], status_code=201, summary="Report a new case")
+    async def open_case(self, request: Request, data: CaseIn, cases: Cases) -> Case:
+        report = Report(
+            kind=data.kind,
+            title=data.title,
+            description=data.description,
+            priority=data.priority,
+            customer=None if data.customer is None else {"id": data.customer.id, "name": data.customer.name, "vip": data.customer.vip},
+            channel=data.channel,
+            data=data.data,
+        )
+        case = await cases.open(report, _actor(request), data.source_case_id)
+        return case_for(_as_dict(case), request.user.role)
+
+    @get("/{case_id:str}", summary="Read one case")
+    async def get_case(self, request: Request, case_id: str, cases: Cases) -> Case:
+        return case_for(await cases.get(case_id), request.user.role)
+
+    @get("/", summary="List cases, newest first")
+    async def list_cases(
+        self,
+        request: Request,
+        cases: Cases,
+        kind: Kind | None = None,
+        phase: Annotated[Phase | None, Parameter(query="state")] = None,
+        priority: Priority | None = None,
+        owner: Annotated[str | None, Parameter(max_length=200)] = None,
+        customer_id: Annotated[str | None, Parameter(max_length=200)] = None,
+        linked_to: Annotated[str | None, Parameter(max_length=64)] = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+    ) -> CaseList:
+        where = CaseFilter(kind, phase, priority, owner, customer_id, linked_to, _utc(created_after), _utc(created_before))
+        page = await cases.list(where, limit, cursor)
+        role = request.user.role
+        return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
+
+    @post("/{case_id:str}/transitions", guards=[may_change], status_code=200, summary="Take an action on a case")
+    async def transition(self, request: Request, case_id: str, data: TransitionIn, cases: Cases) -> Case:
+        act = ActInput(action=data.action, actor=_actor(request), note=data.note, data=data.data, expected_version=data.expected_version)
+        case = await cases.act(case_id, act)
+        return case_for(_as_dict(case), request.user.role)
+
+    @get("/{case_id:str}/history", summary="Every event of a case, oldest first")
+    async def history(self, case_id: str, cases: Cases) -> History:
+        return History(items=msgspec.convert(await cases.history(case_id), list[Event]))
+
+
+class MachineController(Controller):
+    path = "/machines"
+    tags = ["machines"]
+
+    @get("/", summary="Every kind's state machine")
+    async def list_machines(self) -> dict[str, Any]:
+        return {"items": [describe(kind) for kind in KINDS]}
+
+    @get("/{kind:str}", summary="One kind's state machine, with a Mermaid diagram")
+    async def get_machine(self, kind: str) -> dict[str, Any]:
+        if kind not in KINDS:
+            raise NotFoundException(f"no kind {kind!r}; kinds: {', '.join(KINDS)}")
+        return describe(kind)
+
+
+def _as_dict(case: CaseState) -> dict[str, Any]:
+    return asdict(case)

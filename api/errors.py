@@ -1,0 +1,118 @@
+"""Every error as application/problem+json (RFC 9457); never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from service.cases import CaseNotFound, CaseRefused, Unavailable
+from service.read_model import BadCursor
+from states.errors import ActionForbidden, CaseRuleError, InvalidData
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+# How each refusal by the case rules reads over HTTP.
+RULE_STATUS = {
+    "ActionNotAllowed": (409, "action not allowed"),
+    "StaleVersion": (409, "stale version"),
+    "AlreadyReported": (409, "already reported"),
+    "InvalidData": (422, "invalid data"),
+    "UnknownAction": (422, "unknown action"),
+    "ActionForbidden": (403, "forbidden"),
+}
+EXTRA_FIELDS = ("state", "allowed_actions", "current_version", "field", "action", "known_actions", "roles")
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    body = {"type": f"https://casework.dev/problems/{title.replace(' ', '-')}", "title": title, "status": status, "detail": detail}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return Response(body, status_code=status, media_type=PROBLEM)
+
+
+def on_case_refused(_: Request, error: CaseRefused) -> Response:
+    status, title = RULE_STATUS.get(error.kind, (409, "refused"))
+    extra = {key: error.details.get(key) for key in EXTRA_FIELDS}
+    if error.kind == "UnknownAction":
+        extra["field"] = "action"
+    return problem(status, title, str(error), **extra)
+
+
+def on_rule_error(_: Request, error: CaseRuleError) -> Response:
+    if isinstance(error, InvalidData):
+        return problem(422, "invalid data", str(error), field=error.field)
+    if isinstance(error, ActionForbidden):
+        return problem(403, "forbidden", str(error), roles=error.roles)
+    return problem(409, "refused", str(error))
+
+
+def on_not_found(_: Request, error: CaseNotFound) -> Response:
+    return problem(404, "not found", str(error), case_id=error.case_id)
+
+
+def on_bad_cursor(_: Request, error: BadCursor) -> Response:
+    return problem(400, "bad cursor", str(error), field="cursor")
+
+
+def on_unavailable(_: Request, error: Unavailable) -> Response:
+    return problem(503, "unavailable", str(error))
+
+
+def on_validation(_: Request, error: ValidationException) -> Response:
+    errors = [item for item in (error.extra or []) if isinstance(item, dict)] if isinstance(error.extra, list) else []
+    fields = [_field_name(item) for item in errors if item.get("key")]
+    if not fields:
+        return problem(400, "bad request", _clean_detail(error.detail, errors))
+    detail = "; ".join(f"{_field_name(item)}: {item.get('message', 'invalid')}" for item in errors if item.get("key"))
+    return problem(422, "invalid data", detail, field=fields[0], errors=[{"field": _field_name(item), "message": item.get("message")} for item in errors if item.get("key")])
+
+
+def on_http(_: Request, error: HTTPException) -> Response:
+    headers = error.headers or {}
+    response = problem(error.status_code, _title(error.status_code), str(error.detail))
+    response.headers.update(headers)
+    return response
+
+
+def on_unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal error", "the server failed; the error is logged")
+
+
+def _field_name(item: dict[str, Any]) -> str:
+    key = str(item.get("key", ""))
+    # msgspec names body paths like `$.data.owner`; the client knows them as `data.owner`.
+    return key.removeprefix("$.") if key.startswith("$.") else key
+
+
+def _clean_detail(detail: str, errors: list[dict[str, Any]]) -> str:
+    messages = [str(item.get("message")) for item in errors if item.get("message")]
+    return "; ".join(messages) or detail
+
+
+def _title(status: int) -> str:
+    return {
+        400: "bad request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not found",
+        405: "method not allowed",
+        413: "request too large",
+        415: "unsupported media type",
+        429: "too many requests",
+    }.get(status, "error")
+
+
+HANDLERS = {
+    CaseRefused: on_case_refused,
+    CaseRuleError: on_rule_error,
+    CaseNotFound: on_not_found,
+    BadCursor: on_bad_cursor,
+    Unavailable: on_unavailable,
+    ValidationException: on_validation,
+    HTTPException: on_http,
+    Exception: on_unexpected,
+}

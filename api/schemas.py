@@ -1,0 +1,115 @@
+"""Request and response bodies, as msgspec structs: they validate input and document the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Kind = Literal["complaint", "feedback", "incident", "improvement_plan"]
+Priority = Literal["low", "normal", "high", "urgent"]
+Phase = Literal["report", "analyse", "remediate", "follow_up", "closed"]
+ShortText = Annotated[str, Meta(max_length=200)]
+Title = Annotated[str, Meta(min_length=1, max_length=500)]
+LongText = Annotated[str, Meta(max_length=20_000)]
+
+
+class Customer(Struct, omit_defaults=False):
+    id: ShortText | None = None
+    name: Annotated[str, Meta(max_length=500)] | None = None
+    vip: bool = False
+
+
+class CaseIn(Struct):
+    kind: Kind
+    title: Title
+    description: LongText = ""
+    priority: Priority = "normal"
+    customer: Customer | None = None
+    channel: Annotated[str, Meta(max_length=100)] | None = None
+    source_case_id: Annotated[str, Meta(max_length=64)] | None = None
+    data: dict[str, Any] = {}
+
+
+class TransitionIn(Struct):
+    action: Annotated[str, Meta(min_length=1, max_length=64)]
+    note: LongText | None = None
+    data: dict[str, Any] | None = None
+    expected_version: Annotated[int, Meta(ge=1)] | None = None
+
+
+class Link(Struct):
+    case_id: str
+    relation: str
+
+
+class ActionItem(Struct):
+    id: str
+    title: str
+    owner: str
+    due: str
+    done: bool
+    outcome: str | None = None
+
+
+class Case(Struct):
+    id: str
+    kind: Kind
+    title: str
+    description: str
+    priority: Priority
+    customer: Customer | None
+    channel: str | None
+    state: Phase
+    version: int
+    owner: str | None
+    created_by: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    first_response_at: str | None
+    reopen_count: int
+    allowed_actions: list[str]
+    data: dict[str, Any]
+    links: list[Link]
+    action_items: list[ActionItem]
+
+
+class CaseList(Struct):
+    items: list[Case]
+    next_cursor: str | None
+
+
+class Actor(Struct):
+    name: str
+    role: str | None = None
+
+
+class Event(Struct):
+    seq: int
+    case_id: str
+    action: str
+    from_state: str | None
+    to_state: str
+    actor: Actor
+    at: str
+    note: str | None
+    data: dict[str, Any]
+
+
+class History(Struct):
+    items: list[Event]
+
+
+class Health(Struct):
+    status: Literal["ok", "unavailable"]
+    temporal: str
+    read_model: str
+
+
+def case_for(snapshot: dict[str, Any], role: str) -> Case:
+    """A stored or returned case as the caller sees it: `allowed_actions` for the caller's role."""
+    view = dict(snapshot)
+    view["allowed_actions"] = snapshot.get("allowed_actions", {}).get(role, [])
+    return msgspec.convert(view, Case, strict=False)

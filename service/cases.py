@@ -1,0 +1,165 @@
+"""Use cases over cases: open, act, read. The API calls these; they call Temporal and the read model."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from temporalio.api.enums.v1 import WorkflowIdConflictPolicy
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from service.read_model import CaseFilter, Page, ReadModel
+from states.case import Actor, CaseState, format_time
+from states.opening import Report, open_case
+from states.spec import Context
+from workflows.case_workflow import CASE_KIND, CASE_PRIORITY, CASE_STATE, CaseWorkflow
+from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
+
+
+class CaseNotFound(LookupError):
+    def __init__(self, case_id: str):
+        super().__init__(f"no case {case_id}")
+        self.case_id = case_id
+
+
+class CaseRefused(Exception):
+    """The case rules refused a request; `kind` is the rule (ActionNotAllowed, InvalidData, ...)."""
+
+    def __init__(self, kind: str, message: str, details: dict[str, Any]):
+        super().__init__(message)
+        self.kind = kind
+        self.details = details
+
+
+class Unavailable(Exception):
+    """Temporal did not answer in time; the request may or may not have been applied."""
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    task_queue: str
+    reopen_window_seconds: int
+    events_per_run: int
+
+
+def new_case_id() -> str:
+    """Time-ordered and URL-safe: 48 bits of milliseconds, then 80 random bits, in Crockford base32."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    return "".join(alphabet[(value >> shift) & 31] for shift in range(125, -5, -5))
+
+
+class Cases:
+    def __init__(self, client: Client, read_model: ReadModel, policy: CasePolicy):
+        self._client = client
+        self._read_model = read_model
+        self._policy = policy
+
+    async def open(self, report: Report, actor: Actor, source_case_id: str | None, request_id: str | None = None) -> CaseState:
+        if source_case_id is not None and await self._read_model.get_case(source_case_id) is None:
+            raise CaseRefused("InvalidData", f"source_case_id: no case {source_case_id}", {"field": "source_case_id"})
+        case_id = new_case_id()
+        # Refuse a bad report here: update-with-start would start the workflow even if its update fails.
+        open_case(case_id, report, actor, Context(now=format_time(datetime.now(timezone.utc))))
+        start = WithStartWorkflowOperation(
+            CaseWorkflow.run,
+            CaseWorkflowInput(
+                case_id=case_id,
+                kind=report.kind,
+                reopen_window_seconds=self._policy.reopen_window_seconds,
+                events_per_run=self._policy.events_per_run,
+            ),
+            id=case_id,
+            task_queue=self._policy.task_queue,
+            id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(CASE_KIND, report.kind),
+                    SearchAttributePair(CASE_PRIORITY, report.priority),
+                    SearchAttributePair(CASE_STATE, "report"),
+                ]
+            ),
+        )
+        return await self._call(
+            case_id,
+            self._client.execute_update_with_start_workflow(
+                CaseWorkflow.report,
+                ReportInput(report=report, actor=actor, source_case_id=source_case_id),
+                start_workflow_operation=start,
+                id=request_id or str(uuid.uuid4()),
+            ),
+        )
+
+    async def act(self, case_id: str, request: ActInput, request_id: str | None = None) -> CaseState:
+        handle = self._client.get_workflow_handle(case_id)
+        try:
+            return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request_id or str(uuid.uuid4())))
+        except CaseNotFound:
+            stored = await self._read_model.get_case(case_id)
+            if stored is None:
+                raise
+            # Its workflow has ended: the case closed and its reopen window passed.
+            raise CaseRefused(
+                "ActionNotAllowed",
+                f"case {case_id} is closed for good: its reopen window has passed",
+                {"state": stored["state"], "allowed_actions": [], "action": request.action},
+            ) from None
+
+    async def get(self, case_id: str) -> dict[str, Any]:
+        case = await self._read_model.get_case(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        return case
+
+    async def list(self, where: CaseFilter, limit: int, cursor: str | None) -> Page:
+        return await self._read_model.list_cases(where, limit, cursor)
+
+    async def history(self, case_id: str) -> list[dict[str, Any]]:
+        events = await self._read_model.history(case_id)
+        if not events:
+            raise CaseNotFound(case_id)
+        return events
+
+    async def ping_temporal(self) -> None:
+        await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=2))
+
+    async def ping_read_model(self) -> None:
+        await self._read_model.ping()
+
+    async def _call(self, case_id: str, update) -> CaseState:
+        try:
+            return await update
+        except WorkflowUpdateFailedError as error:
+            raise _refusal(case_id, error.cause) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise Unavailable("Temporal did not confirm the change in time; it may still be applied") from None
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise CaseNotFound(case_id) from None
+            raise
+
+
+def _refusal(case_id: str, cause: BaseException | None) -> Exception:
+    if isinstance(cause, ApplicationError) and cause.type:
+        if cause.type == "CaseNotFound":
+            return CaseNotFound(case_id)
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        return CaseRefused(cause.type, cause.message, details)
+    return CaseRefused("Failed", str(cause or "the update failed"), {})
+
+
+def case_dict(case: CaseState | dict[str, Any]) -> dict[str, Any]:
+    return asdict(case) if isinstance(case, CaseState) else case

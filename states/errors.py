@@ -1,0 +1,43 @@
+"""Why an action is refused. Each carries what a client needs to correct itself."""
+
+
+class CaseRuleError(Exception):
+    """Base of every refusal by the case rules."""
+
+
+class UnknownAction(CaseRuleError):
+    def __init__(self, kind: str, action: str, known: list[str]):
+        super().__init__(f"{kind} has no action {action!r}")
+        self.action = action
+        self.known = known
+
+
+class ActionForbidden(CaseRuleError):
+    def __init__(self, action: str, role: str, roles: list[str]):
+        super().__init__(f"role {role!r} may not {action}; allowed roles: {', '.join(roles)}")
+        self.action = action
+        self.role = role
+        self.roles = roles
+
+
+class ActionNotAllowed(CaseRuleError):
+    def __init__(self, action: str, state: str, allowed_actions: list[str], reason: str = ""):
+        reason = reason or f"{action!r} is not possible in state {state!r}"
+        super().__init__(reason)
+        self.action = action
+        self.state = state
+        self.allowed_actions = allowed_actions
+
+
+class StaleVersion(CaseRuleError):
+    def __init__(self, expected: int, current: int):
+        super().__init__(f"expected version {expected}, the case is at version {current}")
+        self.expected = expected
+        self.current = current
+
+
+class InvalidData(CaseRuleError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -1,0 +1,23 @@
+"""Feedback tickets (seed 001 §3(2), §6): classify, route to a department, report back."""
+
+from states.common import SHARED_ACTIONS, record_satisfaction, reopen
+from states.spec import Action, Field, KindSpec
+
+FEEDBACK_CATEGORIES = ("product_quality", "service_process", "account", "logistics", "other")
+
+FEEDBACK = KindSpec(
+    kind="feedback",
+    description="a customer's feedback, routed to the responsible department",
+    report_fields=(
+        Field("occurred_at", "datetime", required=False),
+        Field("product", required=False, max_length=500),
+    ),
+    actions=(
+        Action("classify", ("report",), "analyse", fields=(Field("category", choices=FEEDBACK_CATEGORIES),)),
+        Action("route", ("analyse",), "remediate", fields=(Field("department", max_length=200),)),
+        Action("record_result", ("remediate",), "follow_up", fields=(Field("result"),)),
+        record_satisfaction(),
+        reopen(),
+        *SHARED_ACTIONS,
+    ),
+)

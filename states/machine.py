@@ -1,0 +1,278 @@
+"""Runs a kind's declared actions on one case with the `transitions` library.
+
+The kinds are data (states/complaint.py and its siblings); this module turns that data into a
+`transitions.Machine`, asks it which actions are possible, fires them, and applies what each action
+records on the case. Nothing here does I/O or reads a clock: the caller passes the time in `Context`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from transitions import Machine
+
+from states.case import Actor, CaseState, Event
+from states.complaint import COMPLAINT
+from states.errors import ActionForbidden, ActionNotAllowed, InvalidData, StaleVersion, UnknownAction
+from states.feedback import FEEDBACK
+from states.improvement_plan import IMPROVEMENT_PLAN
+from states.incident import INCIDENT
+from states.spec import PHASES, ROLES, Action, Context, KindSpec, clean_data
+
+# transitions logs every transition at INFO, which Temporal replays would repeat.
+logging.getLogger("transitions").setLevel(logging.WARNING)
+
+SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in (COMPLAINT, FEEDBACK, INCIDENT, IMPROVEMENT_PLAN)}
+KINDS = list(SPECS)
+FIRST_RESPONSE_ACTIONS = frozenset({"acknowledge", "start_analysis", "classify"})
+
+
+def spec_for(kind: str) -> KindSpec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise InvalidData("kind", f"must be one of: {', '.join(KINDS)}") from None
+
+
+def _guard_condition(guard) -> Callable:
+    return lambda event: guard.check(event.model.case, event.kwargs["ctx"])
+
+
+def _branch_condition(field: str, value: bool) -> Callable:
+    # Without data (asking which actions are possible) every branch is open.
+    def condition(event) -> bool:
+        data = event.kwargs.get("data")
+        return data is None or data.get(field) is value
+
+    return condition
+
+
+def _machine_transitions(spec: KindSpec) -> list[dict[str, Any]]:
+    declared = []
+    for action in spec.actions:
+        guards = [_guard_condition(guard) for guard in action.guards]
+        if action.branch is None:
+            declared.append({"trigger": action.name, "source": list(action.source), "dest": action.dest, "conditions": guards})
+            continue
+        for dest, value in ((action.branch.when_true, True), (action.branch.when_false, False)):
+            conditions = [*guards, _branch_condition(action.branch.field, value)]
+            declared.append({"trigger": action.name, "source": list(action.source), "dest": dest, "conditions": conditions})
+    return declared
+
+
+_TRANSITIONS = {kind: _machine_transitions(spec) for kind, spec in SPECS.items()}
+
+
+class _Model:
+    """What `transitions` drives: it keeps the phase in `state` and reads the case in conditions."""
+
+    def __init__(self, case: CaseState):
+        self.case = case
+
+
+class CaseMachine:
+    """One case's machine: which actions are possible, and what taking one does."""
+
+    def __init__(self, case: CaseState):
+        self.case = case
+        self.spec = spec_for(case.kind)
+        self._model = _Model(case)
+        Machine(
+            model=self._model,
+            states=PHASES,
+            transitions=_TRANSITIONS[case.kind],
+            initial=case.state,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+
+    def allowed_actions(self, role: str, ctx: Context) -> list[str]:
+        return [
+            action.name
+            for action in self.spec.actions
+            if role in action.roles and self._model.may_trigger(action.name, ctx=ctx)
+        ]
+
+    def check(self, action: str, role: str, data: dict[str, Any] | None, ctx: Context, expected_version: int | None = None) -> dict[str, Any]:
+        """Refuse an action the rules forbid; return its data cleaned. Changes nothing."""
+        declared = self.spec.by_name.get(action)
+        if declared is None:
+            raise UnknownAction(self.case.kind, action, list(self.spec.by_name))
+        if role not in declared.roles:
+            raise ActionForbidden(action, role, list(declared.roles))
+        if expected_version is not None and expected_version != self.case.version:
+            raise StaleVersion(expected_version, self.case.version)
+        if not self._model.may_trigger(action, ctx=ctx):
+            raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), self._refusal(declared, ctx))
+        cleaned = clean_data(declared.fields, data)
+        if action == "complete_action_item":
+            self._check_item_open(cleaned["item_id"], role, ctx)
+        return cleaned
+
+    def take(
+        self,
+        action: str,
+        actor: Actor,
+        data: dict[str, Any] | None,
+        note: str | None,
+        ctx: Context,
+        expected_version: int | None = None,
+    ) -> Event:
+        """Check and take an action: move the phase, record its data, return the event."""
+        cleaned = self.check(action, actor.role or "", data, ctx, expected_version)
+        from_state = self.case.state
+        getattr(self._model, action)(ctx=ctx, data=cleaned)
+        recorded = _EFFECTS.get(action, _merge_data)(self.case, cleaned, ctx)
+        return self._record(action, from_state, actor, note, recorded, ctx)
+
+    def link(self, other_case_id: str, relation: str, actor: Actor, ctx: Context) -> Event:
+        link = {"case_id": other_case_id, "relation": relation}
+        if link not in self.case.links:
+            self.case.links.append(link)
+        return self._record("link", self.case.state, actor, None, dict(link), ctx)
+
+    def record_opening(self, actor: Actor, data: dict[str, Any], ctx: Context) -> Event:
+        self.refresh_allowed_actions(ctx)
+        return Event(1, self.case.id, "report", None, self.case.state, actor, ctx.now, None, data)
+
+    def refresh_allowed_actions(self, ctx: Context) -> None:
+        self.case.allowed_actions = {role: self.allowed_actions(role, ctx) for role in ROLES}
+
+    def _record(self, action: str, from_state: str, actor: Actor, note: str | None, data: dict[str, Any], ctx: Context) -> Event:
+        case = self.case
+        case.state = self._model.state
+        if case.state == "closed" and from_state != "closed":
+            case.closed_at = ctx.now
+        elif from_state == "closed" and case.state != "closed":
+            case.closed_at = None
+        case.version += 1
+        case.updated_at = ctx.now
+        self.refresh_allowed_actions(ctx)
+        return Event(case.version, case.id, action, from_state, case.state, actor, ctx.now, note, data)
+
+    def _refusal(self, action: Action, ctx: Context) -> str:
+        if self.case.state not in action.source:
+            return f"{action.name!r} is not possible in state {self.case.state!r}"
+        failing = [guard for guard in action.guards if not guard.check(self.case, ctx)]
+        return "; ".join(f"needs: {guard.description}" for guard in failing) or f"{action.name!r} is not possible now"
+
+    def _check_item_open(self, item_id: str, role: str, ctx: Context) -> None:
+        item = next((item for item in self.case.action_items if item["id"] == item_id), None)
+        if item is None:
+            raise InvalidData("data.item_id", f"no action item {item_id!r} on this case")
+        if item["done"]:
+            raise ActionNotAllowed("complete_action_item", self.case.state, self.allowed_actions(role, ctx), f"action item {item_id!r} is already done")
+
+
+def _merge_data(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.data.update(data)
+    return data
+
+
+def _note_only(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return data
+
+
+def _first_response(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    if case.first_response_at is None:
+        case.first_response_at = ctx.now
+    return _merge_data(case, data, ctx)
+
+
+def _record_satisfaction(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    # A new verdict replaces the last one whole: an old score must not outlive its verdict.
+    case.data["satisfied"] = data["satisfied"]
+    case.data["score"] = data.get("score")
+    return data
+
+
+def _assign(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.owner = data["owner"]
+    return data
+
+
+def _record_cause(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.data.setdefault("causes", []).append({"category": data["category"], "description": data["description"]})
+    return data
+
+
+def _add_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    item_id = f"item-{len(case.action_items) + 1}"
+    item = {"id": item_id, "title": data["title"], "owner": data["owner"], "due": data["due"], "done": False, "outcome": None}
+    case.action_items.append(item)
+    return {**data, "item_id": item_id}
+
+
+def _complete_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    item = next(item for item in case.action_items if item["id"] == data["item_id"])
+    item["done"] = True
+    item["outcome"] = data["outcome"]
+    item["done_at"] = ctx.now
+    return data
+
+
+def _reopen(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.reopen_count += 1
+    case.data["reopen_reason"] = data["reason"]
+    return data
+
+
+_EFFECTS: dict[str, Callable[[CaseState, dict[str, Any], Context], dict[str, Any]]] = {
+    **{action: _first_response for action in FIRST_RESPONSE_ACTIONS},
+    "comment": _note_only,
+    "assign": _assign,
+    "record_cause": _record_cause,
+    "add_action_item": _add_action_item,
+    "complete_action_item": _complete_action_item,
+    "reopen": _reopen,
+    "record_satisfaction": _record_satisfaction,
+}
+
+
+def describe(kind: str) -> dict[str, Any]:
+    """The machine as data, with a Mermaid diagram drawn from the same declaration."""
+    spec = spec_for(kind)
+    return {
+        "kind": kind,
+        "description": spec.description,
+        "states": PHASES,
+        "initial": PHASES[0],
+        "create_roles": list(spec.create_roles),
+        "report_fields": [field.describe() for field in spec.report_fields],
+        "actions": [_describe_action(action) for action in spec.actions],
+        "mermaid": _mermaid(spec),
+    }
+
+
+def _describe_action(action: Action) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "name": action.name,
+        "from": list(action.source),
+        "to": action.dest,
+        "roles": list(action.roles),
+        "fields": [field.describe() for field in action.fields],
+        "guards": [{"name": guard.name, "description": guard.description} for guard in action.guards],
+        "description": action.description,
+    }
+    if action.branch:
+        branch = action.branch
+        described["to"] = None
+        described["branch"] = {"field": branch.field, "true": branch.when_true, "false": branch.when_false}
+    return described
+
+
+def _mermaid(spec: KindSpec) -> str:
+    lines = ["stateDiagram-v2", f"    [*] --> {PHASES[0]}"]
+    for action in spec.actions:
+        for source in action.source:
+            if action.branch:
+                branch = action.branch
+                lines.append(f"    {source} --> {branch.when_true}: {action.name} [{branch.field}]")
+                lines.append(f"    {source} --> {branch.when_false}: {action.name} [not {branch.field}]")
+            else:
+                guards = f" [{', '.join(guard.name for guard in action.guards)}]" if action.guards else ""
+                lines.append(f"    {source} --> {action.dest or source}: {action.name}{guards}")
+    lines.append("    closed --> [*]")
+    return "\n".join(lines)

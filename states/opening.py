@@ -1,0 +1,69 @@
+"""Opening a case: check the report and build the first state and event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from states.case import Actor, CaseState, Event
+from states.errors import ActionForbidden, InvalidData
+from states.machine import CaseMachine, spec_for
+from states.spec import PRIORITIES, Context, Field, clean_data
+
+TITLE = Field("title", max_length=500)
+DESCRIPTION = Field("description", required=False)
+CHANNEL = Field("channel", required=False, max_length=100)
+CUSTOMER_FIELDS = (
+    Field("id", required=False, max_length=200),
+    Field("name", required=False, max_length=500),
+    Field("vip", "boolean", required=False),
+)
+
+
+@dataclass
+class Report:
+    """What a reporter says about a new case."""
+
+    kind: str
+    title: str
+    description: str = ""
+    priority: str = "normal"
+    customer: dict[str, Any] | None = None
+    channel: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple[CaseMachine, Event]:
+    spec = spec_for(report.kind)
+    if actor.role not in spec.create_roles:
+        raise ActionForbidden(f"report a {report.kind}", actor.role or "", list(spec.create_roles))
+    if report.priority not in PRIORITIES:
+        raise InvalidData("priority", f"must be one of: {', '.join(PRIORITIES)}")
+    customer = None if report.customer is None else clean_data(CUSTOMER_FIELDS, report.customer, "customer")
+    case = CaseState(
+        id=case_id,
+        kind=report.kind,
+        title=TITLE.clean(report.title, "title"),
+        description=DESCRIPTION.clean(report.description or "", "description"),
+        priority=report.priority,
+        customer=customer,
+        channel=None if report.channel is None else CHANNEL.clean(report.channel, "channel"),
+        state="report",
+        version=1,
+        owner=actor.name,
+        created_by=actor.name,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        data=clean_data(spec.report_fields, report.data),
+    )
+    machine = CaseMachine(case)
+    opening = {
+        "title": case.title,
+        "description": case.description,
+        "priority": case.priority,
+        "customer": case.customer,
+        "channel": case.channel,
+        "owner": case.owner,
+        "data": dict(case.data),
+    }
+    return machine, machine.record_opening(actor, opening, ctx)

@@ -1,0 +1,177 @@
+"""The vocabulary the machines are declared in: phases, fields, guards, actions, kinds."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from states.case import CaseState, format_time, parse_time
+from states.errors import InvalidData
+
+PHASES = ["report", "analyse", "remediate", "follow_up", "closed"]
+OPEN_PHASES = PHASES[:-1]
+ROLES = ["agent", "supervisor", "auditor"]
+AGENT_AND_SUPERVISOR = ("agent", "supervisor")
+SUPERVISOR = ("supervisor",)
+PRIORITIES = ["low", "normal", "high", "urgent"]
+
+MAX_TEXT = 20_000
+MAX_LIST = 200
+
+
+@dataclass(frozen=True)
+class Field:
+    """One datum an action takes. `type` is a JSON-schema type name, or `datetime`."""
+
+    name: str
+    type: str = "string"
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int = MAX_TEXT
+
+    def clean(self, value: Any, path: str) -> Any:
+        checker = _CHECKERS[self.type]
+        return checker(self, value, path)
+
+    def describe(self) -> dict[str, Any]:
+        described: dict[str, Any] = {"name": self.name, "type": self.type, "required": self.required}
+        if self.choices:
+            described["choices"] = list(self.choices)
+        if self.minimum is not None:
+            described["minimum"] = self.minimum
+        if self.maximum is not None:
+            described["maximum"] = self.maximum
+        return described
+
+
+def _check_string(spec: Field, value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidData(path, "must be a string")
+    if spec.required and not value.strip():
+        raise InvalidData(path, "must not be blank")
+    if len(value) > spec.max_length:
+        raise InvalidData(path, f"must be at most {spec.max_length} characters")
+    if spec.choices and value not in spec.choices:
+        raise InvalidData(path, f"must be one of: {', '.join(spec.choices)}")
+    return value
+
+
+def _check_boolean(spec: Field, value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidData(path, "must be true or false")
+    return value
+
+
+def _check_number(spec: Field, value: Any, path: str) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidData(path, "must be a number")
+    if spec.type == "integer" and not float(value).is_integer():
+        raise InvalidData(path, "must be a whole number")
+    if spec.minimum is not None and value < spec.minimum:
+        raise InvalidData(path, f"must be at least {spec.minimum:g}")
+    if spec.maximum is not None and value > spec.maximum:
+        raise InvalidData(path, f"must be at most {spec.maximum:g}")
+    return int(value) if spec.type == "integer" else value
+
+
+def _check_datetime(spec: Field, value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidData(path, "must be an RFC 3339 time string")
+    try:
+        return format_time(parse_time(value))
+    except ValueError as error:
+        raise InvalidData(path, f"must be an RFC 3339 time with offset ({error})") from None
+
+
+def _check_string_list(spec: Field, value: Any, path: str) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_LIST:
+        raise InvalidData(path, f"must be a list of at most {MAX_LIST} strings")
+    item_spec = Field(spec.name, "string", required=False, max_length=spec.max_length)
+    return [_check_string(item_spec, item, f"{path}[{index}]") for index, item in enumerate(value)]
+
+
+_CHECKERS: dict[str, Callable[[Field, Any, str], Any]] = {
+    "string": _check_string,
+    "boolean": _check_boolean,
+    "number": _check_number,
+    "integer": _check_number,
+    "datetime": _check_datetime,
+    "string_list": _check_string_list,
+}
+
+
+def clean_data(fields: tuple[Field, ...], data: dict[str, Any] | None, prefix: str = "data") -> dict[str, Any]:
+    """Check `data` against `fields`; return the known fields cleaned, unknown keys kept as given."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidData(prefix, "must be an object")
+    data = dict(data)
+    for spec in fields:
+        path = f"{prefix}.{spec.name}"
+        if data.get(spec.name) is None:
+            if spec.required:
+                raise InvalidData(path, "is required")
+            data.pop(spec.name, None)
+            continue
+        data[spec.name] = spec.clean(data[spec.name], path)
+    return data
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition on the case that must hold for an action; `check` reads, never writes."""
+
+    name: str
+    description: str
+    check: Callable[[CaseState, "Context"], bool]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """An action whose destination depends on a boolean field of its data."""
+
+    field: str
+    when_true: str
+    when_false: str
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    source: tuple[str, ...]
+    dest: str | None = None  # None: the phase stays ("self")
+    roles: tuple[str, ...] = AGENT_AND_SUPERVISOR
+    fields: tuple[Field, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    branch: Branch | None = None
+    description: str = ""
+
+    def destinations(self) -> list[str | None]:
+        if self.branch:
+            return [self.branch.when_true, self.branch.when_false]
+        return [self.dest]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    description: str
+    report_fields: tuple[Field, ...]
+    actions: tuple[Action, ...]
+    create_roles: tuple[str, ...] = AGENT_AND_SUPERVISOR
+    by_name: dict[str, Action] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {action.name: action for action in self.actions})
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a decision may depend on besides the case: the time now and the configured policy."""
+
+    now: str
+    reopen_window_seconds: int = 30 * 24 * 3600
