@@ -1,0 +1,34 @@
+"""The case workflow on a real Temporal dev server: long cases continue as new and lose nothing."""
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from service.cases import CasePolicy
+from tests.api.walks import COMPLAINT_WALK
+from tests.workflows.walking import walk_case
+
+
+async def run_chain(client: Client, case_id: str) -> list[str]:
+    """The run ids of a case's workflow, first to current, following continue-as-new."""
+    description = await client.get_workflow_handle(case_id).describe()
+    run_id, chain = description.raw_description.workflow_execution_info.first_run_id, []
+    while run_id:
+        chain.append(run_id)
+        history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
+        last = history.events[-1]
+        continued = last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
+    return chain
+
+
+async def test_a_long_case_continues_as_new_and_keeps_its_state_and_gap_free_history(temporal_env, read_model, worker, stack_settings):
+    policy = CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=4)
+    case_id = await walk_case(temporal_env.client, read_model, policy, "complaint")
+
+    chain = await run_chain(temporal_env.client, case_id)
+    assert len(chain) >= 3, chain
+    history = await read_model.history(case_id)
+    assert [event["seq"] for event in history] == list(range(1, len(COMPLAINT_WALK) + 2))
+    snapshot = await temporal_env.client.get_workflow_handle(case_id).query("snapshot")
+    assert (snapshot["state"], snapshot["version"]) == ("closed", len(COMPLAINT_WALK) + 1)
+    assert snapshot["data"]["reason"] == "the parcel was delivered as agreed"

@@ -1,0 +1,24 @@
+"""Recorded histories must replay on today's workflow code: a changed command sequence without
+`workflow.patched` breaks cases that are already running in production."""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows.case_workflow import CaseWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_recorded_histories_of_every_kind():
+    names = {path.stem.split("-", 1)[1] for path in HISTORIES}
+    assert names >= {"complaint", "feedback", "incident", "improvement_plan"}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+async def test_recorded_history_replays_without_nondeterminism(path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await Replayer(workflows=[CaseWorkflow]).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
