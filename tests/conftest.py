@@ -38,7 +38,7 @@ def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
-def test_settings(temporal_address: str, database_url: str, **overrides: Any) -> Settings:
+def settings_for(temporal_address: str, database_url: str, **overrides: Any) -> Settings:
     return Settings(
         temporal_address=temporal_address,
         database_url=database_url,
@@ -62,7 +62,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 async def stack_settings(temporal_env: WorkflowEnvironment, tmp_path_factory) -> Settings:
     database = Path(tmp_path_factory.mktemp("read-model")) / "casework.db"
-    return test_settings(temporal_env.client.service_client.config.target_host, f"sqlite+aiosqlite:///{database}")
+    return settings_for(temporal_env.client.service_client.config.target_host, f"sqlite+aiosqlite:///{database}")
 
 
 @pytest.fixture(scope="session")

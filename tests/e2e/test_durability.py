@@ -1,0 +1,108 @@
+"""Nothing is lost when the worker is killed or the embedded Temporal server restarts on its data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from service.temporal import EmbeddedTemporal
+from tests.api.walks import COMPLAINT_STATES, COMPLAINT_WALK
+from tests.conftest import Api, free_port, serving, settings_for
+
+CASEWORK = Path(sys.executable).parent / "casework"
+
+
+class Stack:
+    """An embedded Temporal server, `casework worker` processes and the API, on one data folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.temporal = EmbeddedTemporal(folder / "temporal", free_port(), free_port())
+        self.database_url = f"sqlite+aiosqlite:///{folder / 'casework.db'}"
+        self.worker: subprocess.Popen | None = None
+
+    def start_worker(self) -> None:
+        env = {
+            **os.environ,
+            "CASEWORK_TEMPORAL_ADDRESS": self.temporal.address,
+            "CASEWORK_DATABASE_URL": self.database_url,
+            "CASEWORK_TASK_QUEUE": "durability",
+        }
+        log = open(self.folder / "worker.log", "ab")
+        self.worker = subprocess.Popen([str(CASEWORK), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill_worker(self) -> None:
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait()
+
+    def stop_worker(self) -> None:
+        self.worker.terminate()
+        assert self.worker.wait(timeout=30) == 0
+
+    @asynccontextmanager
+    async def api(self):
+        settings = settings_for(self.temporal.address, self.database_url, task_queue="durability")
+        async with serving(settings) as client:
+            yield Api(client)
+
+
+@pytest.fixture
+async def stack(tmp_path):
+    stack = Stack(tmp_path)
+    await stack.temporal.start()
+    stack.start_worker()
+    yield stack
+    if stack.worker and stack.worker.poll() is None:
+        stack.worker.kill()
+    stack.temporal.stop()
+
+
+async def take_steps(api: Api, case_id: str, steps) -> None:
+    for role, action, data in steps:
+        await api.act(case_id, action, role=role, data=data)
+
+
+async def assert_complete_history(api: Api, case_id: str) -> None:
+    history = await api.history(case_id)
+    assert [event["seq"] for event in history] == list(range(1, len(COMPLAINT_WALK) + 2))
+    assert [event["action"] for event in history] == ["report"] + [action for _, action, _ in COMPLAINT_WALK]
+    assert [event["to_state"] for event in history][1:] == COMPLAINT_STATES
+    case = await api.get(case_id)
+    assert (case["state"], case["version"]) == ("closed", len(COMPLAINT_WALK) + 1)
+
+
+async def test_a_case_survives_the_worker_being_killed_mid_case(stack):
+    async with stack.api() as api:
+        case = await api.open()
+        await take_steps(api, case["id"], COMPLAINT_WALK[:4])
+        stack.kill_worker()
+        # Sent while no worker runs: Temporal holds it until one is back.
+        pending = asyncio.create_task(api.act(case["id"], COMPLAINT_WALK[4][1], data=COMPLAINT_WALK[4][2]))
+        await asyncio.sleep(1)
+        assert not pending.done()
+        stack.start_worker()
+        assert (await pending)["version"] == 6
+        await take_steps(api, case["id"], COMPLAINT_WALK[5:])
+        await assert_complete_history(api, case["id"])
+
+
+async def test_a_case_survives_restarting_the_embedded_temporal_server_on_the_same_data(stack):
+    async with stack.api() as api:
+        case = await api.open()
+        await take_steps(api, case["id"], COMPLAINT_WALK[:6])
+    stack.stop_worker()
+    stack.temporal.stop()
+
+    await stack.temporal.start()
+    stack.start_worker()
+    async with stack.api() as api:
+        assert (await api.get(case["id"]))["version"] == 7
+        await take_steps(api, case["id"], COMPLAINT_WALK[6:])
+        await assert_complete_history(api, case["id"])
