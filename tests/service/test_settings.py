@@ -1,0 +1,77 @@
+"""Settings come from the environment and are refused with a message naming the variable."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.settings import DEMO_USERS, Settings, SettingsError, parse_users
+
+CASEWORK = Path(sys.executable).parent / "casework"
+
+
+def test_defaults_are_the_embedded_single_machine_setup():
+    settings = Settings.from_env({})
+    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8000)
+    assert settings.embedded_temporal and settings.temporal_target == "127.0.0.1:7233"
+    assert settings.read_model_url.startswith("sqlite+aiosqlite:///") and settings.read_model_url.endswith(".casework/casework.db")
+    assert settings.demo_users and [user.role for user in settings.users] == ["agent", "supervisor", "auditor"]
+
+
+def test_every_documented_variable_is_read():
+    settings = Settings.from_env(
+        {
+            "CASEWORK_HTTP_HOST": "0.0.0.0",
+            "CASEWORK_HTTP_PORT": "9000",
+            "CASEWORK_DATA_DIR": "/var/lib/casework",
+            "CASEWORK_DATABASE_URL": "postgresql+asyncpg://cw@db/cw",
+            "CASEWORK_TEMPORAL_ADDRESS": "temporal:7233",
+            "CASEWORK_TEMPORAL_PORT": "7300",
+            "CASEWORK_TEMPORAL_UI_PORT": "8300",
+            "CASEWORK_USERS": "li:supervisor:0123456789abcdef0123",
+            "CASEWORK_REOPEN_WINDOW_SECONDS": "60",
+            "CASEWORK_EVENTS_PER_RUN": "50",
+        }
+    )
+    assert (settings.http_host, settings.http_port, str(settings.data_dir)) == ("0.0.0.0", 9000, "/var/lib/casework")
+    assert settings.read_model_url == "postgresql+asyncpg://cw@db/cw"
+    assert not settings.embedded_temporal and settings.temporal_target == "temporal:7233"
+    assert (settings.temporal_port, settings.temporal_ui_port) == (7300, 8300)
+    assert [(user.name, user.role) for user in settings.users] == [("li", "supervisor")] and not settings.demo_users
+    assert (settings.reopen_window_seconds, settings.events_per_run) == (60, 50)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"CASEWORK_HTTP_PORT": "eighty"}, "CASEWORK_HTTP_PORT"),
+        ({"CASEWORK_HTTP_PORT": "70000"}, "CASEWORK_HTTP_PORT"),
+        ({"CASEWORK_EVENTS_PER_RUN": "0"}, "CASEWORK_EVENTS_PER_RUN"),
+        ({"CASEWORK_USERS": "li:boss:0123456789abcdef0123"}, "role"),
+        ({"CASEWORK_USERS": "li:agent"}, "name:role:token"),
+        ({"CASEWORK_USERS": "li:agent:short"}, "16 characters"),
+        ({"CASEWORK_USERS": "a:agent:0123456789abcdef0,b:auditor:0123456789abcdef0"}, "share a token"),
+        ({"CASEWORK_HTTP_HOST": "0.0.0.0"}, "CASEWORK_USERS is required"),
+    ],
+)
+def test_bad_settings_are_refused_naming_what_is_wrong(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_user_tokens_never_appear_in_a_repr():
+    assert "demo-agent-token" not in repr(parse_users(DEMO_USERS))
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["api"]])
+def test_every_command_has_help(command):
+    result = subprocess.run([str(CASEWORK), *command, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "usage: casework" in result.stdout
+
+
+def test_a_bad_setting_stops_the_command_with_a_message_and_status_2():
+    env = {"PATH": "/usr/bin:/bin", "CASEWORK_HTTP_PORT": "eighty"}
+    result = subprocess.run([str(CASEWORK), "serve"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert "CASEWORK_HTTP_PORT must be a whole number" in result.stderr
