@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from api.auth import may_change
 from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Priority, TransitionIn, case_for
@@ -21,6 +22,9 @@ from states.machine import KINDS, describe
 from states.spec import PHASES
 from states.opening import Report
 from workflows.inputs import ActInput
+
+
+CaseId = Annotated[str, PathParameter(max_length=64, description="the case's id")]
 
 
 def _actor(request: Request) -> Actor:
@@ -38,7 +42,7 @@ class CaseController(Controller):
     tags = ["cases"]
 
     @post("/", guards=[may_change], status_code=201, summary="Report a new case")
-    async def open_case(self, request: Request, data: CaseIn, cases: Cases) -> Case:
+    async def open_case(self, request: Request, data: JSONBody[CaseIn], cases: NamedDependency[Cases]) -> Case:
         report = Report(
             kind=data.kind,
             title=data.title,
@@ -52,25 +56,25 @@ class CaseController(Controller):
         return case_for(_as_dict(case), request.user.role)
 
     @get("/{case_id:str}", summary="Read one case")
-    async def get_case(self, request: Request, case_id: str, cases: Cases) -> Case:
+    async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Case:
         return case_for(await cases.get(case_id), request.user.role)
 
     @get("/", summary="List cases, newest first")
     async def list_cases(
         self,
         request: Request,
-        cases: Cases,
-        kind: Kind | None = None,
+        cases: NamedDependency[Cases],
+        kind: FromQuery[Kind | None] = None,
         # Litestar reserves the name `state`; the query parameter keeps it, checked by hand.
-        phase: Annotated[str | None, Parameter(query="state", description="one of the phases")] = None,
-        priority: Priority | None = None,
-        owner: Annotated[str | None, Parameter(max_length=200)] = None,
-        customer_id: Annotated[str | None, Parameter(max_length=200)] = None,
-        linked_to: Annotated[str | None, Parameter(max_length=64)] = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+        phase: Annotated[str | None, QueryParameter(name="state", description="one of the phases")] = None,
+        priority: FromQuery[Priority | None] = None,
+        owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        customer_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        linked_to: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        created_after: FromQuery[datetime | None] = None,
+        created_before: FromQuery[datetime | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> CaseList:
         if phase is not None and phase not in PHASES:
             raise InvalidData("state", f"must be one of: {', '.join(PHASES)}")
@@ -80,13 +84,13 @@ class CaseController(Controller):
         return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
 
     @post("/{case_id:str}/transitions", guards=[may_change], status_code=200, summary="Take an action on a case")
-    async def transition(self, request: Request, case_id: str, data: TransitionIn, cases: Cases) -> Case:
+    async def transition(self, request: Request, case_id: CaseId, data: JSONBody[TransitionIn], cases: NamedDependency[Cases]) -> Case:
         act = ActInput(action=data.action, actor=_actor(request), note=data.note, data=data.data, expected_version=data.expected_version)
         case = await cases.act(case_id, act)
         return case_for(_as_dict(case), request.user.role)
 
     @get("/{case_id:str}/history", summary="Every event of a case, oldest first")
-    async def history(self, case_id: str, cases: Cases) -> History:
+    async def history(self, case_id: CaseId, cases: NamedDependency[Cases]) -> History:
         return History(items=msgspec.convert(await cases.history(case_id), list[Event]))
 
 
@@ -99,7 +103,7 @@ class MachineController(Controller):
         return {"items": [describe(kind) for kind in KINDS]}
 
     @get("/{kind:str}", summary="One kind's state machine, with a Mermaid diagram")
-    async def get_machine(self, kind: str) -> dict[str, Any]:
+    async def get_machine(self, kind: Annotated[str, PathParameter(max_length=64)]) -> dict[str, Any]:
         if kind not in KINDS:
             raise NotFoundException(f"no kind {kind!r}; kinds: {', '.join(KINDS)}")
         return describe(kind)
