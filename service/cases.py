@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -27,6 +28,10 @@ from states.opening import Report, open_case
 from states.spec import Context
 from workflows.case_workflow import CASE_KIND, CASE_PRIORITY, CASE_STATE, CaseWorkflow
 from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
+
+
+# An HTTP client should not wait forever when no worker runs; Temporal keeps the request meanwhile.
+UPDATE_TIMEOUT_SECONDS = 60
 
 
 class CaseNotFound(LookupError):
@@ -141,7 +146,11 @@ class Cases:
 
     async def _call(self, case_id: str, update) -> CaseState:
         try:
-            return await update
+            return await asyncio.wait_for(update, timeout=UPDATE_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            raise Unavailable(
+                f"no worker confirmed the change within {UPDATE_TIMEOUT_SECONDS}s; it may still be applied, so read the case before retrying"
+            ) from None
         except WorkflowUpdateFailedError as error:
             raise _refusal(case_id, error.cause) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
