@@ -11,10 +11,12 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.audit import CaseAuditController, ExportController
 from api.auth import authentication
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
 from api.schemas import Health
+from service.audit import Audit
 from service.cases import CasePolicy, Cases
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings
@@ -41,6 +43,14 @@ def _cases(state: State) -> Cases:
     return state.cases
 
 
+def _audit(state: State) -> Audit:
+    return state.audit
+
+
+def _read_model(state: State) -> ReadModel:
+    return state.read_model
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
 
@@ -51,15 +61,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         client = await connect(settings.temporal_target, settings.temporal_namespace)
         policy = CasePolicy(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run)
         app.state.cases = Cases(client, read_model, policy)
+        app.state.audit = Audit(client, read_model)
+        app.state.read_model = read_model
         try:
             yield
         finally:
             await read_model.close()
 
     return Litestar(
-        route_handlers=[CaseController, MachineController, health],
+        route_handlers=[CaseController, CaseAuditController, ExportController, MachineController, health],
         lifespan=[lifespan],
-        dependencies={"cases": Provide(_cases, sync_to_thread=False)},
+        dependencies={
+            "cases": Provide(_cases, sync_to_thread=False),
+            "audit": Provide(_audit, sync_to_thread=False),
+            "read_model": Provide(_read_model, sync_to_thread=False),
+        },
         middleware=[authentication(settings.users)],
         exception_handlers=HANDLERS,
         request_max_body_size=settings.max_body_bytes,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
@@ -31,7 +32,7 @@ def _actor(request: Request) -> Actor:
     return Actor(name=request.user.name, role=request.user.role)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
@@ -42,7 +43,7 @@ class CaseController(Controller):
     tags = ["cases"]
 
     @post("/", guards=[may_change], status_code=201, summary="Report a new case")
-    async def open_case(self, request: Request, data: JSONBody[CaseIn], cases: NamedDependency[Cases]) -> Case:
+    async def open_case(self, request: Request, data: JSONBody[CaseIn], cases: NamedDependency[Cases]) -> Response[Case]:
         report = Report(
             kind=data.kind,
             title=data.title,
@@ -52,8 +53,9 @@ class CaseController(Controller):
             channel=data.channel,
             data=data.data,
         )
-        case = await cases.open(report, _actor(request), data.source_case_id)
-        return case_for(_as_dict(case), request.user.role)
+        request_id = _new_request_id()
+        case = await cases.open(report, _actor(request), data.source_case_id, request_id)
+        return _answer(case, request, request_id, status_code=201)
 
     @get("/{case_id:str}", summary="Read one case")
     async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Case:
@@ -78,16 +80,18 @@ class CaseController(Controller):
     ) -> CaseList:
         if phase is not None and phase not in PHASES:
             raise InvalidData("state", f"must be one of: {', '.join(PHASES)}")
-        where = CaseFilter(kind, phase, priority, owner, customer_id, linked_to, _utc(created_after), _utc(created_before))
+        where = CaseFilter(kind, phase, priority, owner, customer_id, linked_to, utc(created_after), utc(created_before))
         page = await cases.list(where, limit, cursor)
         role = request.user.role
         return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
 
     @post("/{case_id:str}/transitions", guards=[may_change], status_code=200, summary="Take an action on a case")
-    async def transition(self, request: Request, case_id: CaseId, data: JSONBody[TransitionIn], cases: NamedDependency[Cases]) -> Case:
-        act = ActInput(action=data.action, actor=_actor(request), note=data.note, data=data.data, expected_version=data.expected_version)
-        case = await cases.act(case_id, act)
-        return case_for(_as_dict(case), request.user.role)
+    async def transition(
+        self, request: Request, case_id: CaseId, data: JSONBody[TransitionIn], cases: NamedDependency[Cases]
+    ) -> Response[Case]:
+        request_id = _new_request_id()
+        act = ActInput(data.action, _actor(request), data.note, data.data, data.expected_version, request_id)
+        return _answer(await cases.act(case_id, act), request, request_id)
 
     @get("/{case_id:str}/history", summary="Every event of a case, oldest first")
     async def history(self, case_id: CaseId, cases: NamedDependency[Cases]) -> History:
@@ -109,5 +113,10 @@ class MachineController(Controller):
         return describe(kind)
 
 
-def _as_dict(case: CaseState) -> dict[str, Any]:
-    return asdict(case)
+def _new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _answer(case: CaseState, request: Request, request_id: str, status_code: int = 200) -> Response[Case]:
+    """The case after a change, as the caller sees it; the request id names the events it produced."""
+    return Response(case_for(asdict(case), request.user.role), status_code=status_code, headers={"X-Request-ID": request_id})

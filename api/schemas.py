@@ -96,6 +96,9 @@ class Event(Struct):
     at: str
     note: str | None
     data: dict[str, Any]
+    request_id: str | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
 
 
 class History(Struct):

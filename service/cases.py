@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -73,7 +72,7 @@ class Cases:
         self._read_model = read_model
         self._policy = policy
 
-    async def open(self, report: Report, actor: Actor, source_case_id: str | None, request_id: str | None = None) -> CaseState:
+    async def open(self, report: Report, actor: Actor, source_case_id: str | None, request_id: str) -> CaseState:
         if source_case_id is not None and await self._read_model.get_case(source_case_id) is None:
             raise CaseRefused("InvalidData", f"source_case_id: no case {source_case_id}", {"field": "source_case_id"})
         case_id = new_case_id()
@@ -102,16 +101,17 @@ class Cases:
             case_id,
             self._client.execute_update_with_start_workflow(
                 CaseWorkflow.report,
-                ReportInput(report=report, actor=actor, source_case_id=source_case_id),
+                ReportInput(report=report, actor=actor, source_case_id=source_case_id, request_id=request_id),
                 start_workflow_operation=start,
-                id=request_id or str(uuid.uuid4()),
+                id=request_id,
             ),
         )
 
-    async def act(self, case_id: str, request: ActInput, request_id: str | None = None) -> CaseState:
+    async def act(self, case_id: str, request: ActInput) -> CaseState:
+        """Take an action; the request's id is the update's id, so Temporal applies it at most once."""
         handle = self._client.get_workflow_handle(case_id)
         try:
-            return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request_id or str(uuid.uuid4())))
+            return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
         except CaseNotFound:
             stored = await self._read_model.get_case(case_id)
             if stored is None:

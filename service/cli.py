@@ -12,6 +12,7 @@ from typing import AsyncIterator
 
 import uvicorn
 
+from service import audit_cli
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings, SettingsError
 from service.temporal import EmbeddedTemporal, connect
@@ -118,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         commands.add_parser(name, help=help_text, description=help_text)
+    audit_cli.add_commands(commands)
     return root
 
 
@@ -129,12 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"casework: {error}", file=sys.stderr)
         return 2
-    run, _ = COMMANDS[arguments.command]
     try:
+        if arguments.command == "audit":
+            return asyncio.run(audit_cli.run(settings, arguments))
+        run, _ = COMMANDS[arguments.command]
         asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
-    except RuntimeError as error:
+    except (RuntimeError, OSError) as error:
         print(f"casework: {error}", file=sys.stderr)
         return 1
     return 0

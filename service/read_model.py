@@ -75,6 +75,9 @@ events = Table(
     Column("at", TIME, nullable=False),
     Column("note", Text),
     Column("data", JSON_DOC, nullable=False),
+    Column("request_id", String(64)),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
     Index("ix_events_at", "at"),
 )
 
@@ -110,6 +113,14 @@ class CaseFilter:
     linked_to: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    kind: str | None = None
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,12 +209,38 @@ class ReadModel:
             query = query.where(cases.c.created_at < where.created_before)
         if cursor:
             created_at, case_id = _decode_cursor(cursor)
-            query = query.where(tuple_(cases.c.created_at, cases.c.id) < tuple_(created_at, case_id))
+            query = query.where(tuple_(cases.c.created_at, cases.c.id) < tuple_(created_at, str(case_id)))
         query = query.order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit + 1)
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         next_cursor = _encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
         return Page([row.snapshot for row in rows[:limit]], next_cursor)
+
+    async def events_after(self, where: EventFilter, cursor: str | None, limit: int) -> list[dict[str, Any]]:
+        """Events in (at, case_id, seq) order after `cursor`, each with its case's kind and its own cursor."""
+        query = select(events, cases.c.kind).join(cases, cases.c.id == events.c.case_id)
+        if where.since is not None:
+            query = query.where(events.c.at >= where.since)
+        if where.until is not None:
+            query = query.where(events.c.at < where.until)
+        if where.kind is not None:
+            query = query.where(cases.c.kind == where.kind)
+        if where.actor is not None:
+            query = query.where(events.c.actor_name == where.actor)
+        if cursor:
+            at, case_id, seq = _decode_cursor(cursor, 3)
+            query = query.where(tuple_(events.c.at, events.c.case_id, events.c.seq) > tuple_(at, case_id, int(seq)))
+        query = query.order_by(events.c.at, events.c.case_id, events.c.seq).limit(limit)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            {**_event_from_row(row), "kind": row["kind"], "cursor": _encode_cursor(row["at"], row["case_id"], row["seq"])}
+            for row in rows
+        ]
+
+    async def case_ids(self) -> list[str]:
+        async with self.engine.connect() as connection:
+            return list((await connection.execute(select(cases.c.id).order_by(cases.c.created_at, cases.c.id))).scalars())
 
     async def history(self, case_id: str) -> list[dict[str, Any]]:
         query = select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
@@ -240,6 +277,9 @@ def _event_row(event: Event) -> dict[str, Any]:
         "at": parse_time(event.at),
         "note": event.note,
         "data": event.data,
+        "request_id": event.request_id,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
 
 
@@ -269,6 +309,9 @@ def _event_from_row(row) -> dict[str, Any]:
         "at": _stored_time(row["at"]),
         "note": row["note"],
         "data": row["data"],
+        "request_id": row["request_id"],
+        "prev_hash": row["prev_hash"],
+        "hash": row["hash"],
     }
 
 
@@ -277,15 +320,18 @@ def _stored_time(moment: datetime) -> str:
     return format_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
 
 
-def _encode_cursor(created_at: datetime, case_id: str) -> str:
-    raw = json.dumps([_stored_time(created_at), case_id]).encode()
+def _encode_cursor(moment: datetime, *keys: Any) -> str:
+    """A position in a time-ordered list: the time, then the keys that break ties."""
+    raw = json.dumps([_stored_time(moment), *keys]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decode_cursor(cursor: str, length: int = 2) -> tuple[Any, ...]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, case_id = json.loads(raw)
-        return parse_time(created_at), str(case_id)
+        moment, *keys = json.loads(raw)
+        if len(keys) != length - 1 or not all(isinstance(key, (str, int)) for key in keys):
+            raise ValueError("wrong shape")
+        return (parse_time(moment), *keys)
     except (ValueError, TypeError) as error:
         raise BadCursor("cursor is not one this service handed out") from error

@@ -36,6 +36,10 @@ class Event:
     at: str
     note: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # The API request that caused it; None for timers and other system events.
+    request_id: str | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
 
 
 @dataclass
@@ -61,6 +65,8 @@ class CaseState:
     action_items: list[dict[str, Any]] = field(default_factory=list)
     # Which actions each role may take now; computed by the machine so readers need no machine.
     allowed_actions: dict[str, list[str]] = field(default_factory=dict)
+    # The hash of the latest event: the head of the chain, carried across continue-as-new.
+    last_hash: str | None = None
 
     def open_action_items(self) -> list[dict[str, Any]]:
         return [item for item in self.action_items if not item["done"]]

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from transitions import Machine
 
 from states.case import Actor, CaseState, Event
+from states.chain import GENESIS, seal
 from states.complaint import COMPLAINT
 from states.errors import ActionForbidden, ActionNotAllowed, InvalidData, StaleVersion, UnknownAction
 from states.feedback import FEEDBACK
@@ -135,7 +136,7 @@ class CaseMachine:
 
     def record_opening(self, actor: Actor, data: dict[str, Any], ctx: Context) -> Event:
         self.refresh_allowed_actions(ctx)
-        return Event(1, self.case.id, "report", None, self.case.state, actor, ctx.now, None, data)
+        return self._seal(Event(1, self.case.id, "report", None, self.case.state, actor, ctx.now, None, data, ctx.request_id))
 
     def refresh_allowed_actions(self, ctx: Context) -> None:
         self.case.allowed_actions = {role: self.allowed_actions(role, ctx) for role in ROLES}
@@ -150,7 +151,12 @@ class CaseMachine:
         case.version += 1
         case.updated_at = ctx.now
         self.refresh_allowed_actions(ctx)
-        return Event(case.version, case.id, action, from_state, case.state, actor, ctx.now, note, data)
+        return self._seal(Event(case.version, case.id, action, from_state, case.state, actor, ctx.now, note, data, ctx.request_id))
+
+    def _seal(self, event: Event) -> Event:
+        seal(event, self.case.last_hash or GENESIS)
+        self.case.last_hash = event.hash
+        return event
 
     def _refusal(self, action: Action, ctx: Context) -> str:
         if self.case.state not in action.source:

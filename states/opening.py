@@ -58,6 +58,7 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
     )
     machine = CaseMachine(case)
     opening = {
+        "kind": case.kind,
         "title": case.title,
         "description": case.description,
         "priority": case.priority,

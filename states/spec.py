@@ -175,3 +175,4 @@ class Context:
 
     now: str
     reopen_window_seconds: int = 30 * 24 * 3600
+    request_id: str | None = None

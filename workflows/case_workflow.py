@@ -71,7 +71,7 @@ class CaseWorkflow:
         if self._machine is not None:
             raise ApplicationError("this case is already reported", type="AlreadyReported", non_retryable=True)
         try:
-            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context())
+            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id))
         except CaseRuleError as error:
             raise rule_error(error) from None
         if input.source_case_id:
@@ -80,7 +80,7 @@ class CaseWorkflow:
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         await self._project(event)
         if input.source_case_id:
-            await self._link_back(input.source_case_id, input.actor)
+            await self._link_back(input.source_case_id, input.actor, input.request_id)
         return machine.case
 
     @report.validator
@@ -88,7 +88,7 @@ class CaseWorkflow:
         if self._machine is not None:
             raise ApplicationError("this case is already reported", type="AlreadyReported")
         try:
-            open_case(self._input.case_id, input.report, input.actor, self._context())
+            open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id))
         except CaseRuleError as error:
             raise rule_error(error) from None
 
@@ -98,7 +98,8 @@ class CaseWorkflow:
         before = machine.case.state
         try:
             # Concurrent updates validated in one batch are checked again here, before any await.
-            event = machine.take(input.action, input.actor, input.data, input.note, self._context(), input.expected_version)
+            context = self._context(input.request_id)
+            event = machine.take(input.action, input.actor, input.data, input.note, context, input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
         if machine.case.state != before:
@@ -117,16 +118,16 @@ class CaseWorkflow:
     @workflow.signal
     async def link(self, input: LinkInput) -> None:
         await workflow.wait_condition(lambda: self._machine is not None)
-        await self._project(self._machine.link(input.case_id, input.relation, input.actor, self._context()))
+        await self._project(self._machine.link(input.case_id, input.relation, input.actor, self._context(input.request_id)))
 
     @workflow.query
     def snapshot(self) -> CaseState | None:
         return self._machine.case if self._machine else None
 
-    async def _link_back(self, source_case_id: str, actor) -> None:
+    async def _link_back(self, source_case_id: str, actor, request_id: str | None) -> None:
         source = workflow.get_external_workflow_handle(source_case_id)
         try:
-            await source.signal(CaseWorkflow.link, LinkInput(self._input.case_id, "derived", actor))
+            await source.signal(CaseWorkflow.link, LinkInput(self._input.case_id, "derived", actor, request_id))
         except ApplicationError as error:
             # The source's run has ended (past its reopen window): its own link is lost, ours stays.
             workflow.logger.warning("could not link back to %s: %s", source_case_id, error)
@@ -136,8 +137,8 @@ class CaseWorkflow:
             raise case_missing(self._input.case_id)
         return self._machine
 
-    def _context(self) -> Context:
-        return Context(now=format_time(workflow.now()), reopen_window_seconds=self._input.reopen_window_seconds)
+    def _context(self, request_id: str | None = None) -> Context:
+        return Context(format_time(workflow.now()), self._input.reopen_window_seconds, request_id)
 
     def _run_is_long(self) -> bool:
         return self._events_this_run >= self._input.events_per_run or workflow.info().is_continue_as_new_suggested()

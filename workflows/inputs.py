@@ -26,6 +26,7 @@ class ReportInput:
     report: Report
     actor: Actor
     source_case_id: str | None = None
+    request_id: str | None = None
 
 
 @dataclass
@@ -35,6 +36,7 @@ class ActInput:
     note: str | None = None
     data: dict[str, Any] | None = None
     expected_version: int | None = None
+    request_id: str | None = None
 
 
 @dataclass
@@ -42,6 +44,7 @@ class LinkInput:
     case_id: str
     relation: str
     actor: Actor
+    request_id: str | None = None
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from temporalio.client import Client
 
 from service.cases import CasePolicy, Cases
@@ -18,8 +20,8 @@ async def walk_case(client: Client, read_model: ReadModel, policy: CasePolicy, k
     """Open a case of `kind` and take every step of its walk; return the case id."""
     opener, walk, states = WALKS[kind]
     cases = Cases(client, read_model, policy)
-    case = await cases.open(Report(kind=kind, title=f"一个{kind}", description="描述"), ACTORS[opener], None)
+    case = await cases.open(Report(kind=kind, title=f"一个{kind}", description="描述"), ACTORS[opener], None, uuid.uuid4().hex)
     for (role, action, data), expected in zip(walk, states):
-        case = await cases.act(case.id, ActInput(action=action, actor=ACTORS[role], data=data, note="备注"))
+        case = await cases.act(case.id, ActInput(action, ACTORS[role], "备注", data, request_id=uuid.uuid4().hex))
         assert case.state == expected, (kind, action, case.state)
     return case.id

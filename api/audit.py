@@ -1,0 +1,62 @@
+"""Audit routes: verify a case's history, read Temporal's raw history, export events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Stream
+
+from api.controllers import CaseId, utc
+from api.schemas import Kind
+from service.audit import Audit
+from service.export import FORMATS, export_events
+from service.read_model import EventFilter, ReadModel
+
+
+def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user.role not in ("auditor", "supervisor"):
+        raise PermissionDeniedException("only auditors and supervisors may audit")
+
+
+class CaseAuditController(Controller):
+    path = "/cases/{case_id:str}/history"
+    tags = ["audit"]
+    guards = [may_audit]
+
+    @get("/verify", summary="Check the stored history against its hash chain, Temporal's record and the machine")
+    async def verify(self, case_id: CaseId, audit: NamedDependency[Audit]) -> dict[str, Any]:
+        return (await audit.verify(case_id)).as_dict()
+
+    @get("/temporal", summary="Temporal's raw event history of every run, payloads decoded")
+    async def temporal(self, case_id: CaseId, audit: NamedDependency[Audit]) -> dict[str, Any]:
+        return await audit.temporal_history(case_id)
+
+
+class ExportController(Controller):
+    path = "/audit"
+    tags = ["audit"]
+    guards = [may_audit]
+
+    @get("/events", summary="Every event across cases, oldest first: JSON Lines, or CSV with Accept: text/csv")
+    async def events(
+        self,
+        request: Request,
+        read_model: NamedDependency[ReadModel],
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        kind: FromQuery[Kind | None] = None,
+        actor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+    ) -> Stream:
+        form = "csv" if "text/csv" in request.headers.get("accept", "") else "jsonl"
+        where = EventFilter(utc(since), utc(until), kind, actor)
+        await read_model.events_after(where, cursor, 1)  # a bad cursor is a 400 before streaming starts
+        return Stream(export_events(read_model, where, cursor, form), media_type=FORMATS[form])
+

@@ -1,0 +1,101 @@
+"""Checks an auditor can trust: the hash chain of stored events, their agreement with the events
+Temporal recorded, and a replay of those events through the state machine. Pure: events in, the
+first disagreement out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from states.case import Actor
+from states.chain import GENESIS, HASHED_FIELDS, event_hash
+from states.errors import CaseRuleError
+from states.machine import CaseMachine
+from states.opening import Report, open_case
+from states.spec import Context
+
+# Replays cannot know the reopen window a case ran under; the recorded events say a reopen happened.
+REPLAY_REOPEN_WINDOW = 100 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Finding:
+    seq: int
+    problem: str  # changed field | missing event | extra event | broken link | unreachable state
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def first(*findings: Finding | None) -> Finding | None:
+    found = [finding for finding in findings if finding is not None]
+    return min(found, key=lambda finding: finding.seq) if found else None
+
+
+def check_chain(events: list[dict[str, Any]]) -> Finding | None:
+    """Each stored event in its place, linked to its predecessor, with a hash matching its content."""
+    prev_hash = GENESIS
+    for expected_seq, event in enumerate(events, start=1):
+        if event["seq"] > expected_seq:
+            return Finding(expected_seq, "missing event", f"the stored events jump from seq {expected_seq - 1} to {event['seq']}")
+        if event["seq"] < expected_seq:
+            return Finding(expected_seq, "extra event", f"seq {event['seq']} is stored twice")
+        if event.get("prev_hash") != prev_hash:
+            return Finding(event["seq"], "broken link", "prev_hash is not the hash of the event before")
+        if event_hash(event) != event.get("hash"):
+            return Finding(event["seq"], "changed field", "the event's content does not match its hash")
+        prev_hash = event["hash"]
+    return None
+
+
+def compare(stored: list[dict[str, Any]], recorded: list[dict[str, Any]]) -> Finding | None:
+    """The read model against what Temporal recorded, seq by seq."""
+    stored_by_seq = {event["seq"]: event for event in stored}
+    recorded_by_seq = {event["seq"]: event for event in recorded}
+    for seq in sorted(stored_by_seq.keys() | recorded_by_seq.keys()):
+        if seq not in stored_by_seq:
+            return Finding(seq, "missing event", "Temporal recorded this event; the read model lacks it")
+        if seq not in recorded_by_seq:
+            return Finding(seq, "extra event", "the read model holds an event Temporal never recorded")
+        changed = [name for name in (*HASHED_FIELDS, "hash") if _normal(stored_by_seq[seq], name) != _normal(recorded_by_seq[seq], name)]
+        if changed:
+            return Finding(seq, "changed field", f"differs from Temporal's record in: {', '.join(changed)}")
+    return None
+
+
+def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
+    """Run the recorded events through the state machine: each must be one the machine would produce."""
+    if not recorded:
+        return None
+    machine = None
+    for event in recorded:
+        actor = Actor(**event["actor"])
+        ctx = Context(event["at"], REPLAY_REOPEN_WINDOW, event.get("request_id"))
+        try:
+            if event["seq"] == 1:
+                report = event["data"]
+                machine, replayed = open_case(
+                    case_id,
+                    Report(report["kind"], report["title"], report["description"], report["priority"], report["customer"], report["channel"], report["data"]),
+                    actor,
+                    ctx,
+                )
+            elif event["action"] == "link":
+                replayed = machine.link(event["data"]["case_id"], event["data"]["relation"], actor, ctx)
+            else:
+                replayed = machine.take(event["action"], actor, event["data"], event["note"], ctx)
+        except (CaseRuleError, KeyError, TypeError, AttributeError) as error:
+            return Finding(event["seq"], "unreachable state", f"the machine refuses {event['action']!r}: {error}")
+        if replayed.to_state != event["to_state"]:
+            return Finding(event["seq"], "unreachable state", f"{event['action']!r} leads to {replayed.to_state!r}, not {event['to_state']!r}")
+        if replayed.hash != event["hash"]:
+            return Finding(event["seq"], "changed field", "the machine records this action differently")
+    return None
+
+
+def _normal(event: dict[str, Any], name: str) -> Any:
+    value = event.get(name)
+    if name == "actor":
+        value = {"name": (value or {}).get("name"), "role": (value or {}).get("role")}
+    return value
