@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -17,7 +16,7 @@ from api.auth import may_change
 from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Priority, TransitionIn, case_for
 from service.cases import Cases
 from service.read_model import CaseFilter
-from states.case import Actor, CaseState
+from states.case import Actor
 from states.errors import InvalidData
 from states.machine import KINDS, describe
 from states.spec import PHASES
@@ -55,7 +54,7 @@ class CaseController(Controller):
         )
         request_id = _new_request_id()
         case = await cases.open(report, _actor(request), data.source_case_id, request_id)
-        return _answer(case, request, request_id, status_code=201)
+        return _answer(cases.view(case), request, request_id, status_code=201)
 
     @get("/{case_id:str}", summary="Read one case")
     async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Case:
@@ -75,13 +74,18 @@ class CaseController(Controller):
         linked_to: Annotated[str | None, QueryParameter(max_length=64)] = None,
         created_after: FromQuery[datetime | None] = None,
         created_before: FromQuery[datetime | None] = None,
+        breached: FromQuery[bool | None] = None,
+        sla_due_before: FromQuery[datetime | None] = None,
+        sort: FromQuery[Literal["created", "sla_due"]] = "created",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> CaseList:
         if phase is not None and phase not in PHASES:
             raise InvalidData("state", f"must be one of: {', '.join(PHASES)}")
-        where = CaseFilter(kind, phase, priority, owner, customer_id, linked_to, utc(created_after), utc(created_before))
-        page = await cases.list(where, limit, cursor)
+        where = CaseFilter(
+            kind, phase, priority, owner, customer_id, linked_to, utc(created_after), utc(created_before), breached, utc(sla_due_before)
+        )
+        page = await cases.list(where, limit, cursor, sort)
         role = request.user.role
         return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
 
@@ -91,7 +95,7 @@ class CaseController(Controller):
     ) -> Response[Case]:
         request_id = _new_request_id()
         act = ActInput(data.action, _actor(request), data.note, data.data, data.expected_version, request_id)
-        return _answer(await cases.act(case_id, act), request, request_id)
+        return _answer(cases.view(await cases.act(case_id, act)), request, request_id)
 
     @get("/{case_id:str}/history", summary="Every event of a case, oldest first")
     async def history(self, case_id: CaseId, cases: NamedDependency[Cases]) -> History:
@@ -117,6 +121,6 @@ def _new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def _answer(case: CaseState, request: Request, request_id: str, status_code: int = 200) -> Response[Case]:
+def _answer(case: dict[str, Any], request: Request, request_id: str, status_code: int = 200) -> Response[Case]:
     """The case after a change, as the caller sees it; the request id names the events it produced."""
-    return Response(case_for(asdict(case), request.user.role), status_code=status_code, headers={"X-Request-ID": request_id})
+    return Response(case_for(case, request.user.role), status_code=status_code, headers={"X-Request-ID": request_id})

@@ -51,6 +51,13 @@ class ActionItem(Struct):
     due: str
     done: bool
     outcome: str | None = None
+    overdue: bool = False
+
+
+class ServiceLevel(Struct):
+    deadline: str | None
+    state: Literal["running", "paused", "met", "breached"]
+    time_left_seconds: int | None
 
 
 class Case(Struct):
@@ -74,6 +81,8 @@ class Case(Struct):
     data: dict[str, Any]
     links: list[Link]
     action_items: list[ActionItem]
+    sla: dict[str, ServiceLevel]
+    sla_breached: bool
 
 
 class CaseList(Struct):

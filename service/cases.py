@@ -24,6 +24,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from service.read_model import CaseFilter, Page, ReadModel
 from states.case import Actor, CaseState, format_time
 from states.opening import Report, open_case
+from states.clocks import sla_view
+from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context
 from workflows.case_workflow import CASE_KIND, CASE_PRIORITY, CASE_STATE, CaseWorkflow
 from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
@@ -57,6 +59,7 @@ class CasePolicy:
     task_queue: str
     reopen_window_seconds: int
     events_per_run: int
+    sla_policy: dict[str, Any] | None = None
 
 
 def new_case_id() -> str:
@@ -71,6 +74,16 @@ class Cases:
         self._client = client
         self._read_model = read_model
         self._policy = policy
+        self._sla = parse_policy(DEFAULT_POLICY_DATA if policy.sla_policy is None else policy.sla_policy)
+
+    def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
+        """A case as clients see it: its stored state plus its service levels as of now."""
+        snapshot = asdict(case) if isinstance(case, CaseState) else dict(case)
+        snapshot["sla"] = sla_view(snapshot, self._sla, datetime.now(timezone.utc))
+        snapshot["sla_breached"] = any(clock["state"] == "breached" for clock in snapshot.get("clocks", {}).values()) or any(
+            item.get("overdue") for item in snapshot.get("action_items", [])
+        )
+        return snapshot
 
     async def open(self, report: Report, actor: Actor, source_case_id: str | None, request_id: str) -> CaseState:
         if source_case_id is not None and await self._read_model.get_case(source_case_id) is None:
@@ -85,6 +98,7 @@ class Cases:
                 kind=report.kind,
                 reopen_window_seconds=self._policy.reopen_window_seconds,
                 events_per_run=self._policy.events_per_run,
+                sla_policy=self._policy.sla_policy,
             ),
             id=case_id,
             task_queue=self._policy.task_queue,
@@ -127,10 +141,11 @@ class Cases:
         case = await self._read_model.get_case(case_id)
         if case is None:
             raise CaseNotFound(case_id)
-        return case
+        return self.view(case)
 
-    async def list(self, where: CaseFilter, limit: int, cursor: str | None) -> Page:
-        return await self._read_model.list_cases(where, limit, cursor)
+    async def list(self, where: CaseFilter, limit: int, cursor: str | None, sort: str = "created") -> Page:
+        page = await self._read_model.list_cases(where, limit, cursor, sort)
+        return Page([self.view(case) for case in page.items], page.next_cursor)
 
     async def history(self, case_id: str) -> list[dict[str, Any]]:
         events = await self._read_model.history(case_id)
@@ -170,5 +185,3 @@ def _refusal(case_id: str, cause: BaseException | None) -> Exception:
     return CaseRefused("Failed", str(cause or "the update failed"), {})
 
 
-def case_dict(case: CaseState | dict[str, Any]) -> dict[str, Any]:
-    return asdict(case) if isinstance(case, CaseState) else case

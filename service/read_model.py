@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from states.case import CaseState, Event, format_time, parse_time
+from states.clocks import earliest_deadline, is_breached
 
 metadata = MetaData()
 JSON_DOC = JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -52,6 +53,9 @@ cases = Table(
     Column("updated_at", TIME, nullable=False),
     Column("closed_at", TIME),
     Column("version", Integer, nullable=False),
+    # The nearest running service-level deadline, and whether any target or action item is breached.
+    Column("sla_due", TIME),
+    Column("breached", Boolean, nullable=False, default=False),
     Column("snapshot", JSON_DOC, nullable=False),
     # Newest first, under each filter a list offers: the index serves filter, order and cursor.
     Index("ix_cases_created", "created_at", "id"),
@@ -60,6 +64,8 @@ cases = Table(
     Index("ix_cases_priority_created", "priority", "created_at", "id"),
     Index("ix_cases_owner_created", "owner", "created_at", "id"),
     Index("ix_cases_customer_created", "customer_id", "created_at", "id"),
+    Index("ix_cases_sla_due", "sla_due", "id"),
+    Index("ix_cases_breached_created", "breached", "created_at", "id"),
 )
 
 events = Table(
@@ -113,6 +119,8 @@ class CaseFilter:
     linked_to: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    breached: bool | None = None
+    sla_due_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -194,8 +202,11 @@ class ReadModel:
             snapshot = (await connection.execute(select(cases.c.snapshot).where(cases.c.id == case_id))).scalar()
         return snapshot
 
-    async def list_cases(self, where: CaseFilter, limit: int, cursor: str | None = None) -> Page:
-        query = select(cases.c.snapshot, cases.c.created_at, cases.c.id)
+    async def list_cases(self, where: CaseFilter, limit: int, cursor: str | None = None, sort: str = "created") -> Page:
+        """Newest first; or, with sort="sla_due", the cases with a running deadline, nearest first."""
+        by_due = sort == "sla_due"
+        order_column = cases.c.sla_due if by_due else cases.c.created_at
+        query = select(cases.c.snapshot, order_column.label("position"), cases.c.id)
         for name in ("kind", "state", "priority", "owner", "customer_id"):
             value = getattr(where, name)
             if value is not None:
@@ -207,13 +218,24 @@ class ReadModel:
             query = query.where(cases.c.created_at >= where.created_after)
         if where.created_before is not None:
             query = query.where(cases.c.created_at < where.created_before)
+        if where.breached is not None:
+            query = query.where(cases.c.breached == where.breached)
+        if where.sla_due_before is not None:
+            query = query.where(cases.c.sla_due < where.sla_due_before)
+        if by_due:
+            query = query.where(cases.c.sla_due.is_not(None))
         if cursor:
-            created_at, case_id = _decode_cursor(cursor)
-            query = query.where(tuple_(cases.c.created_at, cases.c.id) < tuple_(created_at, str(case_id)))
-        query = query.order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit + 1)
+            position, case_id = _decode_cursor(cursor)
+            after = tuple_(order_column, cases.c.id) > tuple_(position, str(case_id))
+            before = tuple_(order_column, cases.c.id) < tuple_(position, str(case_id))
+            query = query.where(after if by_due else before)
+        if by_due:
+            query = query.order_by(order_column, cases.c.id)
+        else:
+            query = query.order_by(order_column.desc(), cases.c.id.desc())
         async with self.engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
-        next_cursor = _encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+            rows = (await connection.execute(query.limit(limit + 1))).all()
+        next_cursor = _encode_cursor(rows[limit - 1].position, rows[limit - 1].id) if len(rows) > limit else None
         return Page([row.snapshot for row in rows[:limit]], next_cursor)
 
     async def events_after(self, where: EventFilter, cursor: str | None, limit: int) -> list[dict[str, Any]]:
@@ -259,10 +281,16 @@ def _case_row(case: CaseState) -> dict[str, Any]:
         "customer_id": (case.customer or {}).get("id"),
         "created_at": parse_time(case.created_at),
         "updated_at": parse_time(case.updated_at),
-        "closed_at": parse_time(case.closed_at) if case.closed_at else None,
+        "closed_at": _time_or_none(case.closed_at),
         "version": case.version,
+        "sla_due": _time_or_none(earliest_deadline(case)),
+        "breached": is_breached(case),
         "snapshot": asdict(case),
     }
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    return parse_time(text) if text else None
 
 
 def _event_row(event: Event) -> dict[str, Any]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
+
+from states.sla_policy import PolicyError, parse_policy
 
 ROLES = ("agent", "supervisor", "auditor")
 # For a first look on one's own machine only: refused when the API listens beyond loopback.
@@ -40,6 +44,8 @@ class Settings:
     reopen_window_seconds: int = 30 * 24 * 3600
     events_per_run: int = 500
     max_body_bytes: int = 1_000_000
+    # The service-level policy as plain data (CASEWORK_SLA_POLICY's TOML); None: the built-in default.
+    sla_policy: dict[str, Any] | None = None
 
     @property
     def read_model_url(self) -> str:
@@ -79,7 +85,27 @@ class Settings:
             reopen_window_seconds=_positive_int(env, "CASEWORK_REOPEN_WINDOW_SECONDS", cls.reopen_window_seconds),
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
+            sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY")),
         )
+
+
+def load_sla_policy(path: str | None) -> dict[str, Any] | None:
+    """Read and check the policy file; its data travels to each case's workflow as plain JSON."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as error:
+        raise SettingsError(f"CASEWORK_SLA_POLICY: cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"CASEWORK_SLA_POLICY ({path}) is not valid TOML: {error}") from None
+    data = json.loads(json.dumps(data, default=str))  # TOML dates become ISO strings
+    try:
+        parse_policy(data)
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_SLA_POLICY ({path}): {error}") from None
+    return data
 
 
 def parse_users(text: str) -> tuple[User, ...]:

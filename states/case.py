@@ -65,6 +65,9 @@ class CaseState:
     action_items: list[dict[str, Any]] = field(default_factory=list)
     # Which actions each role may take now; computed by the machine so readers need no machine.
     allowed_actions: dict[str, list[str]] = field(default_factory=dict)
+    # Service-level clocks by target (see states/clocks.py) and the cycle they belong to.
+    clocks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sla_cycle: int = 0
     # The hash of the latest event: the head of the chain, carried across continue-as-new.
     last_hash: str | None = None
 

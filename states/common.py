@@ -5,6 +5,7 @@ from datetime import timedelta
 from states.case import CaseState, parse_time
 from states.spec import (
     OPEN_PHASES,
+    PRIORITIES,
     SUPERVISOR,
     Action,
     Branch,
@@ -53,7 +54,14 @@ ASSIGN = Action(
     fields=(Field("owner", max_length=200),),
     description="give the case to another owner",
 )
-SHARED_ACTIONS = (COMMENT, ASSIGN)
+SET_PRIORITY = Action(
+    "set_priority",
+    tuple(OPEN_PHASES),
+    roles=SUPERVISOR,
+    fields=(Field("priority", choices=tuple(PRIORITIES)),),
+    description="change the priority; service-level clocks keep the time used and take the new targets",
+)
+SHARED_ACTIONS = (COMMENT, ASSIGN, SET_PRIORITY)
 
 SATISFACTION_FIELDS = (
     Field("satisfied", "boolean"),

@@ -134,6 +134,10 @@ class CaseMachine:
             self.case.links.append(link)
         return self._record("link", self.case.state, actor, None, dict(link), ctx)
 
+    def record_system(self, action: str, data: dict[str, Any], ctx: Context) -> Event:
+        """An event the system records by itself (a timer firing); the phase stays."""
+        return self._record(action, self.case.state, Actor("system"), None, data, ctx)
+
     def record_opening(self, actor: Actor, data: dict[str, Any], ctx: Context) -> Event:
         self.refresh_allowed_actions(ctx)
         return self._seal(Event(1, self.case.id, "report", None, self.case.state, actor, ctx.now, None, data, ctx.request_id))
@@ -199,6 +203,11 @@ def _assign(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, An
     return data
 
 
+def _set_priority(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.priority = data["priority"]
+    return data
+
+
 def _record_cause(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     case.data.setdefault("causes", []).append({"category": data["category"], "description": data["description"]})
     return data
@@ -229,6 +238,7 @@ _EFFECTS: dict[str, Callable[[CaseState, dict[str, Any], Context], dict[str, Any
     **{action: _first_response for action in FIRST_RESPONSE_ACTIONS},
     "comment": _note_only,
     "assign": _assign,
+    "set_priority": _set_priority,
     "record_cause": _record_cause,
     "add_action_item": _add_action_item,
     "complete_action_item": _complete_action_item,

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from states.case import Actor
+from states.clocks import SYSTEM_ACTIONS
 from states.chain import GENESIS, HASHED_FIELDS, event_hash
 from states.errors import CaseRuleError
 from states.machine import CaseMachine
@@ -83,6 +84,8 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
                 )
             elif event["action"] == "link":
                 replayed = machine.link(event["data"]["case_id"], event["data"]["relation"], actor, ctx)
+            elif event["action"] in SYSTEM_ACTIONS and actor.name == "system":
+                replayed = machine.record_system(event["action"], event["data"], ctx)
             else:
                 replayed = machine.take(event["action"], actor, event["data"], event["note"], ctx)
         except (CaseRuleError, KeyError, TypeError, AttributeError) as error:

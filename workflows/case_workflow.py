@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from states import clocks
     from states.case import CaseState, Event, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import CaseMachine
     from states.opening import open_case
+    from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Context
     from workflows.activities import CaseActivities
     from workflows.errors import case_missing, rule_error
@@ -27,6 +29,7 @@ SEARCH_ATTRIBUTES = (CASE_KIND, CASE_STATE, CASE_PRIORITY)
 
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
 REPORT_WAIT = timedelta(minutes=5)
+MIN_TIMER = timedelta(milliseconds=10)
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 
@@ -35,8 +38,10 @@ class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseWorkflowInput) -> None:
         self._input = input
+        self._policy = parse_policy(DEFAULT_POLICY_DATA if input.sla_policy is None else input.sla_policy)
         self._machine = CaseMachine(input.snapshot) if input.snapshot else None
         self._events_this_run = 0
+        self._changed = False
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseState | None:
@@ -47,13 +52,13 @@ class CaseWorkflow:
                 return None
         case = self._machine.case
         while True:
-            if case.state == "closed":
-                if await self._stays_closed_past_reopen_window(case):
-                    await workflow.wait_condition(workflow.all_handlers_finished)
-                    if case.state == "closed":
-                        return case
-            else:
-                await workflow.wait_condition(lambda: case.state == "closed" or self._run_is_long())
+            self._changed = False
+            wake_at = self._next_wake(case)
+            try:
+                # Durable timers: they fire even when the worker or the server was down at the moment.
+                await workflow.wait_condition(lambda: self._changed or self._run_is_long(), timeout=self._until(wake_at))
+            except asyncio.TimeoutError:
+                pass
             if self._run_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
@@ -62,9 +67,15 @@ class CaseWorkflow:
                         kind=input.kind,
                         reopen_window_seconds=input.reopen_window_seconds,
                         events_per_run=input.events_per_run,
+                        sla_policy=input.sla_policy,
                         snapshot=case,
                     )
                 )
+            await self._fire_due_timers()
+            if self._reopen_window_passed(case):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if self._reopen_window_passed(case):
+                    return case
 
     @workflow.update
     async def report(self, input: ReportInput) -> CaseState:
@@ -77,6 +88,7 @@ class CaseWorkflow:
         if input.source_case_id:
             machine.case.links.append({"case_id": input.source_case_id, "relation": "source"})
         self._machine = machine
+        clocks.start_cycle(machine.case, self._policy, event.at)
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         await self._project(event)
         if input.source_case_id:
@@ -102,6 +114,7 @@ class CaseWorkflow:
             event = machine.take(input.action, input.actor, input.data, input.note, context, input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
+        clocks.after_event(machine.case, event, self._policy)
         if machine.case.state != before:
             workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         await self._project(event)
@@ -143,20 +156,32 @@ class CaseWorkflow:
     def _run_is_long(self) -> bool:
         return self._events_this_run >= self._input.events_per_run or workflow.info().is_continue_as_new_suggested()
 
-    async def _stays_closed_past_reopen_window(self, case: CaseState) -> bool:
-        closed_for = workflow.now() - parse_time(case.closed_at or format_time(workflow.now()))
-        remaining = timedelta(seconds=self._input.reopen_window_seconds) - closed_for
-        try:
-            await workflow.wait_condition(
-                lambda: case.state != "closed" or self._run_is_long(),
-                timeout=max(remaining, timedelta(seconds=1)),
-            )
-            return False
-        except asyncio.TimeoutError:
-            return True
+    def _next_wake(self, case: CaseState) -> datetime | None:
+        moments = [moment for moment in (clocks.next_due(case), self._reopen_window_end(case)) if moment]
+        return min(moments) if moments else None
+
+    def _until(self, moment: datetime | None) -> timedelta | None:
+        if moment is None:
+            return None
+        return max(moment - workflow.now(), MIN_TIMER)
+
+    def _reopen_window_end(self, case: CaseState) -> datetime | None:
+        if case.state != "closed" or case.closed_at is None:
+            return None
+        return parse_time(case.closed_at) + timedelta(seconds=self._input.reopen_window_seconds)
+
+    def _reopen_window_passed(self, case: CaseState) -> bool:
+        end = self._reopen_window_end(case)
+        return end is not None and workflow.now() >= end
+
+    async def _fire_due_timers(self) -> None:
+        now = format_time(workflow.now())
+        for action, data in clocks.fire(self._machine.case, now):
+            await self._project(self._machine.record_system(action, data, self._context()))
 
     async def _project(self, event: Event) -> None:
         self._events_this_run += 1
+        self._changed = True  # the run loop recomputes when its timers are due
         # A copy, because another update may change the case while this activity runs.
         await workflow.execute_activity_method(
             CaseActivities.project_case,

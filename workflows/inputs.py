@@ -17,6 +17,8 @@ class CaseWorkflowInput:
     kind: str
     reopen_window_seconds: int = 30 * 24 * 3600
     events_per_run: int = 500
+    # The service-level policy as plain data (see states/sla_policy.py); None: the built-in default.
+    sla_policy: dict[str, Any] | None = None
     # Carried across continue-as-new; None on the first run.
     snapshot: CaseState | None = None
 

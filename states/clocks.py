@@ -1,0 +1,182 @@
+"""Service-level clocks on a case: which run, when they warn and breach, what they record.
+
+A clock per target (first_response, resolution, and a phase's own limit) keeps the working time
+it has used; its deadline is where the rest of its budget runs out on the policy's calendar.
+Timers in the workflow wake at `next_due`; `fire` says which events are due then, once each.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from states.case import CaseState, Event, format_time, parse_time
+from states.sla_policy import Policy
+
+SYSTEM_ACTIONS = ("sla_warning", "sla_breached", "action_item_overdue")
+
+
+def start_cycle(case: CaseState, policy: Policy, now: str) -> None:
+    """Start every clock the case's kind and priority have a target for (at report and reopen)."""
+    case.sla_cycle += 1
+    case.clocks = {}
+    targets = _targets(case, policy)
+    if "first_response" in targets and case.first_response_at is None:
+        _start(case, "first_response", targets, now)
+    if "resolution" in targets:
+        _start(case, "resolution", targets, now)
+        if case.state in policy.pause_in:
+            _pause(case.clocks["resolution"], policy, now)
+    if case.state in targets:
+        _start(case, case.state, targets, now)
+    _refresh(case, policy)
+
+
+def after_event(case: CaseState, event: Event, policy: Policy) -> None:
+    """Start, stop, pause and resume clocks for what the event changed."""
+    now = event.at
+    if event.action == "reopen":
+        start_cycle(case, policy, now)
+        return
+    if event.action == "set_priority":
+        _retarget(case, policy, now)
+    clocks = case.clocks
+    if case.first_response_at is not None and "first_response" in clocks:
+        _meet(clocks["first_response"], policy, now)
+    if event.from_state != event.to_state:
+        if event.from_state in clocks:
+            _meet(clocks[event.from_state], policy, now)
+        targets = _targets(case, policy)
+        if event.to_state in targets:
+            _start(case, event.to_state, targets, now)
+        resolution = clocks.get("resolution")
+        if resolution:
+            if event.to_state == "closed":
+                _meet(resolution, policy, now)
+            elif event.to_state in policy.pause_in:
+                _pause(resolution, policy, now)
+            elif resolution["state"] == "paused":
+                resolution["state"], resolution["running_since"] = "running", now
+    _refresh(case, policy)
+
+
+def next_due(case: CaseState) -> datetime | None:
+    """When the next warning, breach or action-item deadline falls due; None if none can."""
+    moments = []
+    for clock in case.clocks.values():
+        if clock["state"] == "running":
+            moments.append(clock["deadline"])
+            if clock["warn_at"] and not clock["warned"]:
+                moments.append(clock["warn_at"])
+    moments += [item["due"] for item in case.open_action_items() if not item.get("overdue")]
+    return parse_time(min(moments)) if moments else None
+
+
+def fire(case: CaseState, now: str) -> list[tuple[str, dict[str, Any]]]:
+    """The system events due by `now`, marking each so it never fires twice in this cycle."""
+    due: list[tuple[str, dict[str, Any]]] = []
+    for name, clock in case.clocks.items():
+        if clock["state"] != "running":
+            continue
+        cause = {"timer": f"sla.{name}", "policy": clock["rule"], "cycle": case.sla_cycle}
+        if clock["deadline"] <= now:
+            # A warning that comes due with its breach (a worker was down) would say nothing new.
+            clock["warned"] = True
+            clock["state"] = "breached"
+            due.append(("sla_breached", {"target": name, "deadline": clock["deadline"], "cause": cause}))
+        elif clock["warn_at"] and not clock["warned"] and clock["warn_at"] <= now:
+            clock["warned"] = True
+            due.append(("sla_warning", {"target": name, "deadline": clock["deadline"], "cause": cause}))
+    for item in case.open_action_items():
+        if not item.get("overdue") and item["due"] <= now:
+            item["overdue"] = True
+            cause = {"timer": f"action_item.{item['id']}", "policy": "action item due"}
+            due.append(("action_item_overdue", {"item_id": item["id"], "title": item["title"], "owner": item["owner"], "due": item["due"], "cause": cause}))
+    return due
+
+
+def is_breached(case: CaseState) -> bool:
+    return any(clock["state"] == "breached" for clock in case.clocks.values()) or any(
+        item.get("overdue") for item in case.action_items
+    )
+
+
+def earliest_deadline(case: CaseState) -> str | None:
+    running = [clock["deadline"] for clock in case.clocks.values() if clock["state"] == "running"]
+    return min(running) if running else None
+
+
+def sla_view(case: dict[str, Any], policy: Policy, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per target: deadline, state and working seconds left, as of `now`."""
+    view = {}
+    for name, clock in case.get("clocks", {}).items():
+        if clock["state"] == "running":
+            deadline = parse_time(clock["deadline"])
+            left = policy.working_seconds(now, deadline) if deadline > now else -policy.working_seconds(deadline, now)
+        elif clock["state"] == "paused":
+            left = clock["budget"] - clock["used"]
+        else:
+            left = None
+        view[name] = {"deadline": clock["deadline"], "state": clock["state"], "time_left_seconds": None if left is None else round(left)}
+    return view
+
+
+def _targets(case: CaseState, policy: Policy) -> dict[str, float]:
+    return policy.targets_for(case.kind, case.priority, bool((case.customer or {}).get("vip")))
+
+
+def _rule(case: CaseState, name: str) -> str:
+    return f"targets.{case.kind}.{case.priority}.{name}" + (" (VIP: next priority up)" if (case.customer or {}).get("vip") else "")
+
+
+def _start(case: CaseState, name: str, targets: dict[str, float], now: str) -> None:
+    case.clocks[name] = {
+        "budget": targets[name], "used": 0.0, "running_since": now, "state": "running",
+        "warned": False, "warn_at": None, "deadline": None, "rule": _rule(case, name),
+    }  # fmt: skip
+
+
+def _used(clock: dict[str, Any], policy: Policy, now: str) -> float:
+    if clock["state"] != "running":
+        return clock["used"]
+    return clock["used"] + policy.working_seconds(parse_time(clock["running_since"]), parse_time(now))
+
+
+def _pause(clock: dict[str, Any], policy: Policy, now: str) -> None:
+    if clock["state"] == "running":
+        clock["used"], clock["state"], clock["running_since"] = _used(clock, policy, now), "paused", None
+
+
+def _meet(clock: dict[str, Any], policy: Policy, now: str) -> None:
+    if clock["state"] in ("running", "paused"):
+        clock["used"], clock["state"], clock["running_since"] = _used(clock, policy, now), "met", None
+        clock["met_at"] = now
+
+
+def _retarget(case: CaseState, policy: Policy, now: str) -> None:
+    """A new priority: each live clock keeps the time it used and gets the new budget."""
+    targets = _targets(case, policy)
+    for name in list(case.clocks):
+        clock = case.clocks[name]
+        if clock["state"] not in ("running", "paused"):
+            continue
+        if name not in targets:
+            del case.clocks[name]
+            continue
+        if clock["state"] == "running":
+            clock["used"], clock["running_since"] = _used(clock, policy, now), now
+        clock["budget"], clock["rule"] = targets[name], _rule(case, name)
+    wanted = {"resolution", case.state} | ({"first_response"} if case.first_response_at is None else set())
+    for name in wanted & set(targets) - set(case.clocks):
+        _start(case, name, targets, now)
+
+
+def _refresh(case: CaseState, policy: Policy) -> None:
+    """Recompute each running clock's deadline and warning time from its budget and time used."""
+    for clock in case.clocks.values():
+        if clock["state"] != "running":
+            continue
+        since = parse_time(clock["running_since"])
+        clock["deadline"] = format_time(policy.add_working_time(since, max(clock["budget"] - clock["used"], 0)))
+        warn_after = policy.warn_at * clock["budget"] - clock["used"]
+        clock["warn_at"] = format_time(policy.add_working_time(since, warn_after)) if warn_after > 0 and not clock["warned"] else None

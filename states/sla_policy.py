@@ -1,0 +1,206 @@
+"""Service-level policy: targets per kind and priority, warnings, pauses, escalation, business hours.
+
+Parsed from plain data (the TOML file's contents) into frozen values; every refusal names its key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from states.spec import PHASES, PRIORITIES
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TARGET_NAMES = ("first_response", "resolution", *PHASES[:-1])
+ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+KINDS = ("complaint", "feedback", "incident", "improvement_plan")
+
+
+class PolicyError(ValueError):
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When the clocks run: business hours per weekday in a time zone, minus holidays."""
+
+    timezone: str
+    hours: dict[int, tuple[time, time]]  # weekday (0 = Monday) -> opening, closing
+    holidays: frozenset[date] = frozenset()
+
+    def open_intervals(self, start: datetime, end: datetime):
+        """Business intervals (UTC datetimes) overlapping [start, end), in order."""
+        zone = ZoneInfo(self.timezone)
+        day = start.astimezone(zone).date() - timedelta(days=1)
+        while True:
+            hours = self.hours.get(day.weekday())
+            if hours and day not in self.holidays:
+                opening = datetime.combine(day, hours[0], zone).astimezone(start.tzinfo)
+                closing = datetime.combine(day, hours[1], zone).astimezone(start.tzinfo)
+                if opening >= end:
+                    return
+                if closing > start:
+                    yield max(opening, start), min(closing, end)
+            elif datetime.combine(day, time(0), zone) >= end:
+                return
+            day += timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Policy:
+    warn_at: float = 0.8
+    pause_in: frozenset[str] = frozenset({"follow_up"})
+    auto_escalate: frozenset[str] = frozenset({"urgent"})
+    targets: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    calendar: Calendar | None = None
+
+    def targets_for(self, kind: str, priority: str, vip: bool) -> dict[str, float]:
+        """Seconds allowed per target; a VIP customer gets the next priority up."""
+        if vip and priority != PRIORITIES[-1]:
+            priority = PRIORITIES[PRIORITIES.index(priority) + 1]
+        return dict(self.targets.get(kind, {}).get(priority, {}))
+
+    def add_working_time(self, start: datetime, seconds: float) -> datetime:
+        """The moment `seconds` of clock time after `start`: business time when a calendar is set."""
+        if self.calendar is None:
+            return start + timedelta(seconds=seconds)
+        remaining = timedelta(seconds=seconds)
+        horizon = start + timedelta(days=3660)
+        for opening, closing in self.calendar.open_intervals(start, horizon):
+            if closing - opening >= remaining:
+                return opening + remaining
+            remaining -= closing - opening
+        raise PolicyError("calendar", "no business hours within ten years")
+
+    def working_seconds(self, start: datetime, end: datetime) -> float:
+        if end <= start:
+            return 0.0
+        if self.calendar is None:
+            return (end - start).total_seconds()
+        return sum((closing - opening).total_seconds() for opening, closing in self.calendar.open_intervals(start, end))
+
+
+DEFAULT_POLICY_DATA: dict[str, Any] = {
+    "warn_at": 0.8,
+    "pause_in": ["follow_up"],
+    "auto_escalate": ["urgent"],
+    "targets": {
+        "complaint": {
+            "urgent": {"first_response": "PT10M", "resolution": "PT8H", "analyse": "PT2H"},
+            "high": {"first_response": "PT30M", "resolution": "P1D", "analyse": "PT4H"},
+            "normal": {"first_response": "PT2H", "resolution": "P3D"},
+            "low": {"first_response": "PT8H", "resolution": "P7D"},
+        },
+        "feedback": {
+            "urgent": {"first_response": "PT30M", "resolution": "P1D"},
+            "high": {"first_response": "PT2H", "resolution": "P2D"},
+            "normal": {"first_response": "PT8H", "resolution": "P5D"},
+            "low": {"first_response": "P1D", "resolution": "P10D"},
+        },
+        "incident": {
+            "urgent": {"first_response": "PT15M", "follow_up": "PT4H"},
+            "high": {"first_response": "PT1H", "follow_up": "PT8H"},
+            "normal": {"follow_up": "P1D"},
+            "low": {"follow_up": "P2D"},
+        },
+        "improvement_plan": {priority: {"resolution": "P30D"} for priority in PRIORITIES},
+    },
+}
+
+
+def parse_policy(data: dict[str, Any]) -> Policy:
+    unknown = set(data) - {"warn_at", "pause_in", "auto_escalate", "targets", "calendar"}
+    if unknown:
+        raise PolicyError(sorted(unknown)[0], "unknown key")
+    warn_at = data.get("warn_at", 0.8)
+    if isinstance(warn_at, bool) or not isinstance(warn_at, (int, float)) or not 0 < warn_at < 1:
+        raise PolicyError("warn_at", "must be a number between 0 and 1")
+    return Policy(
+        warn_at=float(warn_at),
+        pause_in=frozenset(_names(data.get("pause_in", ["follow_up"]), "pause_in", PHASES[:-1])),
+        auto_escalate=frozenset(_names(data.get("auto_escalate", ["urgent"]), "auto_escalate", PRIORITIES)),
+        targets=_targets(data.get("targets", {})),
+        calendar=_calendar(data["calendar"]) if "calendar" in data else None,
+    )
+
+
+def parse_duration(value: Any, key: str) -> float:
+    if isinstance(value, bool):
+        raise PolicyError(key, "must be seconds or an ISO 8601 duration like PT10M")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := ISO_DURATION.match(value)) and any(match.groups()):
+        weeks, days, hours, minutes, secs = (float(part or 0) for part in match.groups())
+        seconds = (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + secs
+    else:
+        raise PolicyError(key, f"must be seconds or an ISO 8601 duration like PT10M, not {value!r}")
+    if seconds <= 0:
+        raise PolicyError(key, "must be longer than zero")
+    return seconds
+
+
+def _names(values: Any, key: str, allowed) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise PolicyError(key, "must be a list of names")
+    for value in values:
+        if value not in allowed:
+            raise PolicyError(key, f"{value!r} is not one of {', '.join(allowed)}")
+    return values
+
+
+def _targets(data: Any) -> dict[str, dict[str, dict[str, float]]]:
+    if not isinstance(data, dict):
+        raise PolicyError("targets", "must be a table")
+    parsed: dict[str, dict[str, dict[str, float]]] = {}
+    for kind, priorities in data.items():
+        if kind not in KINDS:
+            raise PolicyError(f"targets.{kind}", f"unknown kind; kinds: {', '.join(KINDS)}")
+        if not isinstance(priorities, dict):
+            raise PolicyError(f"targets.{kind}", "must be a table of priorities")
+        for priority, targets in priorities.items():
+            key = f"targets.{kind}.{priority}"
+            if priority not in PRIORITIES:
+                raise PolicyError(key, f"unknown priority; priorities: {', '.join(PRIORITIES)}")
+            if not isinstance(targets, dict):
+                raise PolicyError(key, "must be a table of targets")
+            for name in targets:
+                if name not in TARGET_NAMES:
+                    raise PolicyError(f"{key}.{name}", f"unknown target; targets: {', '.join(TARGET_NAMES)}")
+            parsed.setdefault(kind, {})[priority] = {name: parse_duration(value, f"{key}.{name}") for name, value in targets.items()}
+    return parsed
+
+
+def _calendar(data: Any) -> Calendar:
+    if not isinstance(data, dict):
+        raise PolicyError("calendar", "must be a table")
+    zone = data.get("timezone")
+    try:
+        ZoneInfo(zone if isinstance(zone, str) else "")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PolicyError("calendar.timezone", f"unknown time zone {zone!r}") from None
+    hours_data = data.get("hours")
+    if not isinstance(hours_data, dict) or not hours_data:
+        raise PolicyError("calendar.hours", "must name at least one weekday, e.g. mon = \"08:30-17:30\"")
+    hours = {}
+    for day, span in hours_data.items():
+        key = f"calendar.hours.{day}"
+        if day not in WEEKDAYS:
+            raise PolicyError(key, f"unknown weekday; weekdays: {', '.join(WEEKDAYS)}")
+        try:
+            opening, closing = (time.fromisoformat(part.strip()) for part in span.split("-"))
+        except (AttributeError, ValueError):
+            raise PolicyError(key, f"must be HH:MM-HH:MM, not {span!r}") from None
+        if closing <= opening:
+            raise PolicyError(key, "must close after it opens")
+        hours[WEEKDAYS.index(day)] = (opening, closing)
+    holidays = data.get("holidays", [])
+    try:
+        parsed_holidays = frozenset(value if isinstance(value, date) else date.fromisoformat(value) for value in holidays)
+    except (TypeError, ValueError):
+        raise PolicyError("calendar.holidays", "must be a list of dates like 2026-10-01") from None
+    return Calendar(zone, hours, parsed_holidays)
