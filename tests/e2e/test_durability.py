@@ -47,8 +47,8 @@ class Stack:
         assert self.worker.wait(timeout=30) == 0
 
     @asynccontextmanager
-    async def api(self):
-        settings = settings_for(self.temporal.address, self.database_url, task_queue="durability")
+    async def api(self, sla_policy: dict | None = None):
+        settings = settings_for(self.temporal.address, self.database_url, task_queue="durability", sla_policy=sla_policy)
         async with serving(settings) as client:
             yield Api(client)
 
@@ -106,3 +106,21 @@ async def test_a_case_survives_restarting_the_embedded_temporal_server_on_the_sa
         assert (await api.get(case["id"]))["version"] == 7
         await take_steps(api, case["id"], COMPLAINT_WALK[6:])
         await assert_complete_history(api, case["id"])
+
+
+async def test_a_breach_fires_exactly_once_when_the_worker_is_down_across_the_deadline(stack):
+    policy = {"warn_at": 0.5, "targets": {"complaint": {"normal": {"first_response": 3}}}}
+    async with stack.api(policy) as api:
+        case = await api.open()
+        stack.kill_worker()
+        await asyncio.sleep(4)  # warning and deadline pass while no worker runs
+        stack.start_worker()
+        for _ in range(300):
+            history = await api.history(case["id"])
+            if history[-1]["action"] == "sla_breached":
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)
+        history = await api.history(case["id"])
+        assert [event["action"] for event in history] == ["report", "sla_breached"]
+        assert history[1]["data"]["deadline"] == case["sla"]["first_response"]["deadline"]

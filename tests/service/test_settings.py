@@ -75,3 +75,38 @@ def test_a_bad_setting_stops_the_command_with_a_message_and_status_2():
     result = subprocess.run([str(CASEWORK), "serve"], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 2
     assert "CASEWORK_HTTP_PORT must be a whole number" in result.stderr
+
+
+def test_a_policy_file_is_read_and_its_dates_become_text(tmp_path):
+    policy = tmp_path / "sla.toml"
+    policy.write_text(
+        'warn_at = 0.8\npause_in = ["follow_up"]\nauto_escalate = ["urgent"]\n'
+        '[targets.complaint.urgent]\nfirst_response = "PT10M"\nresolution = "PT8H"\nanalyse = "PT2H"\n'
+        '[calendar]\ntimezone = "Asia/Shanghai"\nhours = { mon = "08:30-17:30", tue = "08:30-17:30" }\nholidays = [2026-10-01]\n'
+    )
+    settings = Settings.from_env({"CASEWORK_SLA_POLICY": str(policy)})
+    assert settings.sla_policy["targets"]["complaint"]["urgent"]["first_response"] == "PT10M"
+    assert settings.sla_policy["calendar"]["holidays"] == ["2026-10-01"]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('[targets.complaint.urgent]\nfirst_response = "soon"\n', "targets.complaint.urgent.first_response"),
+        ("warn_at = 2\n", "warn_at"),
+        ("[targets\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_policy_file_is_refused_at_start_naming_the_key(tmp_path, text, named):
+    policy = tmp_path / "sla.toml"
+    policy.write_text(text)
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env({"CASEWORK_SLA_POLICY": str(policy)})
+    env = {"PATH": "/usr/bin:/bin", "CASEWORK_SLA_POLICY": str(policy)}
+    result = subprocess.run([str(CASEWORK), "serve"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2 and named in result.stderr
+
+
+def test_a_missing_policy_file_is_refused():
+    with pytest.raises(SettingsError, match="cannot read"):
+        Settings.from_env({"CASEWORK_SLA_POLICY": "/no/such/policy.toml"})
