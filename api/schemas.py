@@ -90,7 +90,7 @@ class CaseList(Struct):
     next_cursor: str | None
 
 
-class Actor(Struct):
+class Actor(Struct, omit_defaults=True):
     name: str
     role: str | None = None
 
