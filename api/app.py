@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.audit import CaseAuditController, ExportController
+from api.audit import CaseAuditController, ExportController, NotificationController
 from api.auth import authentication
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await read_model.close()
 
     return Litestar(
-        route_handlers=[CaseController, CaseAuditController, ExportController, MachineController, health],
+        route_handlers=[CaseController, CaseAuditController, NotificationController, ExportController, MachineController, health],
         lifespan=[lifespan],
         dependencies={
             "cases": Provide(_cases, sync_to_thread=False),

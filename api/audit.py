@@ -16,6 +16,7 @@ from litestar.response import Stream
 from api.controllers import CaseId, utc
 from api.schemas import Kind
 from service.audit import Audit
+from service.cases import Cases
 from service.export import FORMATS, export_events
 from service.read_model import EventFilter, ReadModel
 
@@ -37,6 +38,16 @@ class CaseAuditController(Controller):
     @get("/temporal", summary="Temporal's raw event history of every run, payloads decoded")
     async def temporal(self, case_id: CaseId, audit: NamedDependency[Audit]) -> dict[str, Any]:
         return await audit.temporal_history(case_id)
+
+
+class NotificationController(Controller):
+    path = "/cases/{case_id:str}/notifications"
+    tags = ["notifications"]
+    guards = [may_audit]
+
+    @get("/", summary="Every webhook delivery attempt for the case's events, and its outcome")
+    async def notifications(self, case_id: CaseId, cases: NamedDependency[Cases]) -> dict[str, Any]:
+        return {"items": await cases.deliveries(case_id)}
 
 
 class ExportController(Controller):

@@ -25,9 +25,11 @@ from service.read_model import CaseFilter, Page, ReadModel
 from states.case import Actor, CaseState, format_time
 from states.opening import Report, open_case
 from states.clocks import sla_view
+from states.ids import case_id as make_case_id
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context
-from workflows.case_workflow import CASE_KIND, CASE_PRIORITY, CASE_STATE, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
 from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
 
 
@@ -63,10 +65,7 @@ class CasePolicy:
 
 
 def new_case_id() -> str:
-    """Time-ordered and URL-safe: 48 bits of milliseconds, then 80 random bits, in Crockford base32."""
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-    return "".join(alphabet[(value >> shift) & 31] for shift in range(125, -5, -5))
+    return make_case_id(int(time.time() * 1000), int.from_bytes(os.urandom(10), "big"))
 
 
 class Cases:
@@ -123,6 +122,8 @@ class Cases:
 
     async def act(self, case_id: str, request: ActInput) -> CaseState:
         """Take an action; the request's id is the update's id, so Temporal applies it at most once."""
+        if request.action == "escalate" and (request.data or {}).get("incident_id"):
+            await self._check_open_incident(str(request.data["incident_id"]))
         handle = self._client.get_workflow_handle(case_id)
         try:
             return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
@@ -152,6 +153,17 @@ class Cases:
         if not events:
             raise CaseNotFound(case_id)
         return events
+
+    async def deliveries(self, case_id: str) -> list[dict[str, Any]]:
+        await self.get(case_id)
+        return await self._read_model.deliveries(case_id)
+
+    async def _check_open_incident(self, incident_id: str) -> None:
+        incident = await self._read_model.get_case(incident_id)
+        if incident is None or incident["kind"] != "incident":
+            raise CaseRefused("InvalidData", f"data.incident_id: no incident {incident_id}", {"field": "data.incident_id"})
+        if incident["state"] == "closed":
+            raise CaseRefused("InvalidData", f"data.incident_id: incident {incident_id} is closed", {"field": "data.incident_id"})
 
     async def ping_temporal(self) -> None:
         await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=2))

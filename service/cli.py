@@ -16,6 +16,7 @@ from service import audit_cli
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings, SettingsError
 from service.temporal import EmbeddedTemporal, connect
+from workflows.notifications import Webhook
 from workflows.worker import build_worker
 
 log = logging.getLogger("casework")
@@ -35,7 +36,8 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
     try:
         await read_model.create_schema()
         client = await connect(settings.temporal_target, settings.temporal_namespace)
-        async with build_worker(client, read_model, settings.task_queue):
+        webhook = Webhook(settings.webhook_url, settings.webhook_secret)
+        async with build_worker(client, read_model, read_model, webhook, settings.task_queue):
             yield
     finally:
         await read_model.close()

@@ -109,6 +109,19 @@ action_items = Table(
 )
 
 
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("at", TIME, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered | failed | logged
+    Column("status_code", Integer),
+    Column("error", String(200)),
+)
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     kind: str | None = None
@@ -259,6 +272,17 @@ class ReadModel:
             {**_event_from_row(row), "kind": row["kind"], "cursor": _encode_cursor(row["at"], row["case_id"], row["seq"])}
             for row in rows
         ]
+
+    async def record_delivery(self, case_id: str, seq: int, attempt: int, outcome: str, status_code: int | None, error: str | None) -> None:
+        row = {"case_id": case_id, "seq": seq, "attempt": attempt, "at": datetime.now(timezone.utc), "outcome": outcome, "status_code": status_code, "error": error}
+        async with self.engine.begin() as connection:
+            await connection.execute(self._insert(deliveries).values(row).on_conflict_do_nothing())
+
+    async def deliveries(self, case_id: str) -> list[dict[str, Any]]:
+        query = select(deliveries).where(deliveries.c.case_id == case_id).order_by(deliveries.c.seq, deliveries.c.attempt)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [{**row, "at": _stored_time(row["at"])} for row in rows]
 
     async def case_ids(self) -> list[str]:
         async with self.engine.connect() as connection:

@@ -46,6 +46,8 @@ class Settings:
     max_body_bytes: int = 1_000_000
     # The service-level policy as plain data (CASEWORK_SLA_POLICY's TOML); None: the built-in default.
     sla_policy: dict[str, Any] | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def read_model_url(self) -> str:
@@ -86,6 +88,8 @@ class Settings:
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
             sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY")),
+            webhook_url=_url(env, "CASEWORK_WEBHOOK_URL"),
+            webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
         )
 
 
@@ -115,6 +119,8 @@ def parse_users(text: str) -> tuple[User, ...]:
         if len(parts) != 3 or not all(parts):
             raise SettingsError(f"CASEWORK_USERS entry {number} must be name:role:token")
         name, role, token = parts
+        if name == "system":
+            raise SettingsError(f"CASEWORK_USERS entry {number}: the name 'system' is reserved for automatic actions")
         if role not in ROLES:
             raise SettingsError(f"CASEWORK_USERS entry {number} ({name}): role must be one of {', '.join(ROLES)}")
         if len(token) < 16:
@@ -125,6 +131,13 @@ def parse_users(text: str) -> tuple[User, ...]:
     if len({user.token for user in users}) != len(users):
         raise SettingsError("CASEWORK_USERS: two users share a token")
     return tuple(users)
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name) or None
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http:// or https:// URL")
+    return value
 
 
 def _is_loopback(host: str) -> bool:

@@ -16,7 +16,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, UpdateNamesp
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from workflows.case_workflow import SEARCH_ATTRIBUTES
+from workflows.search import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,12 @@ from states.sla_policy import Policy
 SYSTEM_ACTIONS = ("sla_warning", "sla_breached", "action_item_overdue")
 
 
+def escalates_by_itself(case: CaseState, policy: Policy, breached_target: str) -> bool:
+    """A first-response breach escalates into an incident for the policy's priorities and for VIPs."""
+    vip = bool((case.customer or {}).get("vip"))
+    return breached_target == "first_response" and case.kind in ("complaint", "feedback") and (case.priority in policy.auto_escalate or vip)
+
+
 def start_cycle(case: CaseState, policy: Policy, now: str) -> None:
     """Start every clock the case's kind and priority have a target for (at report and reopen)."""
     case.sla_cycle += 1

@@ -62,6 +62,15 @@ SET_PRIORITY = Action(
     description="change the priority; service-level clocks keep the time used and take the new targets",
 )
 SHARED_ACTIONS = (COMMENT, ASSIGN, SET_PRIORITY)
+SYSTEM = "system"  # the role the machine sees for timers and other automatic actions
+
+ESCALATE = Action(
+    "escalate",
+    tuple(OPEN_PHASES),
+    roles=(*SUPERVISOR, SYSTEM),
+    fields=(Field("reason"), Field("incident_id", required=False, max_length=64)),
+    description="raise the case into an emergency incident meeting: a new one, or the open one named",
+)
 
 SATISFACTION_FIELDS = (
     Field("satisfied", "boolean"),

@@ -1,6 +1,6 @@
 """Complaints (seeds 001 §3(3), 003): acknowledge, verify, remedy until the customer is satisfied."""
 
-from states.common import SHARED_ACTIONS, record_satisfaction, reopen
+from states.common import ESCALATE, SHARED_ACTIONS, record_satisfaction, reopen
 from states.spec import SUPERVISOR, Action, Field, KindSpec
 
 COMPLAINT = KindSpec(
@@ -27,6 +27,7 @@ COMPLAINT = KindSpec(
         Action("complete_remedy", ("remediate",), "follow_up", fields=(Field("resolution"),)),
         record_satisfaction(),
         reopen(),
+        ESCALATE,
         *SHARED_ACTIONS,
     ),
 )

@@ -1,6 +1,6 @@
 """Feedback tickets (seed 001 §3(2), §6): classify, route to a department, report back."""
 
-from states.common import SHARED_ACTIONS, record_satisfaction, reopen
+from states.common import ESCALATE, SHARED_ACTIONS, record_satisfaction, reopen
 from states.spec import Action, Field, KindSpec
 
 FEEDBACK_CATEGORIES = ("product_quality", "service_process", "account", "logistics", "other")
@@ -18,6 +18,7 @@ FEEDBACK = KindSpec(
         Action("record_result", ("remediate",), "follow_up", fields=(Field("result"),)),
         record_satisfaction(),
         reopen(),
+        ESCALATE,
         *SHARED_ACTIONS,
     ),
 )

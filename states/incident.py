@@ -36,6 +36,18 @@ INCIDENT = KindSpec(
             fields=(Field("effect"), Field("lessons_learned"), Field("minutes", max_length=100_000)),
             description="publish the minutes and close the meeting",
         ),
+        Action(
+            "open_improvement_plan",
+            ("follow_up", "closed"),
+            roles=SUPERVISOR,
+            fields=(
+                Field("title", required=False, max_length=500),
+                Field("problem", required=False),
+                Field("metric", required=False, max_length=500),
+                Field("baseline", "number", required=False),
+            ),
+            description="lessons learned become an improvement plan, linked both ways",
+        ),
         *SHARED_ACTIONS,
     ),
 )

@@ -122,7 +122,7 @@ class CaseMachine:
         expected_version: int | None = None,
     ) -> Event:
         """Check and take an action: move the phase, record its data, return the event."""
-        cleaned = self.check(action, actor.role or "", data, ctx, expected_version)
+        cleaned = self.check(action, actor.role or actor.name, data, ctx, expected_version)
         from_state = self.case.state
         getattr(self._model, action)(ctx=ctx, data=cleaned)
         recorded = _EFFECTS.get(action, _merge_data)(self.case, cleaned, ctx)
@@ -134,9 +134,9 @@ class CaseMachine:
             self.case.links.append(link)
         return self._record("link", self.case.state, actor, None, dict(link), ctx)
 
-    def record_system(self, action: str, data: dict[str, Any], ctx: Context) -> Event:
-        """An event the system records by itself (a timer firing); the phase stays."""
-        return self._record(action, self.case.state, Actor("system"), None, data, ctx)
+    def record_notice(self, action: str, data: dict[str, Any], ctx: Context, actor: Actor = Actor("system")) -> Event:
+        """An event that informs rather than acts (a timer firing, a linked meeting closing); the phase stays."""
+        return self._record(action, self.case.state, actor, None, data, ctx)
 
     def record_opening(self, actor: Actor, data: dict[str, Any], ctx: Context) -> Event:
         self.refresh_allowed_actions(ctx)
@@ -228,6 +228,16 @@ def _complete_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -
     return data
 
 
+def _escalate(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.links.append({"case_id": data["incident_id"], "relation": "escalated_to"})
+    return data
+
+
+def _open_improvement_plan(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.links.append({"case_id": data["plan_id"], "relation": "derived"})
+    return data
+
+
 def _reopen(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     case.reopen_count += 1
     case.data["reopen_reason"] = data["reason"]
@@ -243,6 +253,8 @@ _EFFECTS: dict[str, Callable[[CaseState, dict[str, Any], Context], dict[str, Any
     "add_action_item": _add_action_item,
     "complete_action_item": _complete_action_item,
     "reopen": _reopen,
+    "escalate": _escalate,
+    "open_improvement_plan": _open_improvement_plan,
     "record_satisfaction": _record_satisfaction,
 }
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from states.case import Actor, CaseState, Event
+from states.common import SYSTEM
 from states.errors import ActionForbidden, InvalidData
 from states.machine import CaseMachine, spec_for
 from states.spec import PRIORITIES, Context, Field, clean_data
@@ -35,7 +36,7 @@ class Report:
 
 def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple[CaseMachine, Event]:
     spec = spec_for(report.kind)
-    if actor.role not in spec.create_roles:
+    if actor.role not in spec.create_roles and actor.name != SYSTEM:
         raise ActionForbidden(f"report a {report.kind}", actor.role or "", list(spec.create_roles))
     if report.priority not in PRIORITIES:
         raise InvalidData("priority", f"must be one of: {', '.join(PRIORITIES)}")

@@ -15,6 +15,7 @@ from states.machine import CaseMachine
 from states.opening import Report, open_case
 from states.spec import Context
 
+NOTICES = (*SYSTEM_ACTIONS, "incident_closed")
 # Replays cannot know the reopen window a case ran under; the recorded events say a reopen happened.
 REPLAY_REOPEN_WINDOW = 100 * 365 * 24 * 3600
 
@@ -84,8 +85,8 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
                 )
             elif event["action"] == "link":
                 replayed = machine.link(event["data"]["case_id"], event["data"]["relation"], actor, ctx)
-            elif event["action"] in SYSTEM_ACTIONS and actor.name == "system":
-                replayed = machine.record_system(event["action"], event["data"], ctx)
+            elif event["action"] in NOTICES:
+                replayed = machine.record_notice(event["action"], event["data"], ctx, actor)
             else:
                 replayed = machine.take(event["action"], actor, event["data"], event["note"], ctx)
         except (CaseRuleError, KeyError, TypeError, AttributeError) as error:

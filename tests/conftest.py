@@ -17,7 +17,8 @@ from api.app import create_app
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings, parse_users
 from service.temporal import temporal_binary
-from workflows.case_workflow import SEARCH_ATTRIBUTES
+from workflows.search import SEARCH_ATTRIBUTES
+from workflows.notifications import Webhook
 from workflows.worker import build_worker
 
 TEST_USERS = (
@@ -75,7 +76,7 @@ async def read_model(stack_settings: Settings) -> AsyncIterator[ReadModel]:
 
 @pytest.fixture(scope="session")
 async def worker(temporal_env: WorkflowEnvironment, read_model: ReadModel, stack_settings: Settings) -> AsyncIterator[None]:
-    async with build_worker(temporal_env.client, read_model, stack_settings.task_queue):
+    async with build_worker(temporal_env.client, read_model, read_model, Webhook(), stack_settings.task_queue):
         yield
 
 

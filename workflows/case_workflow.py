@@ -7,30 +7,30 @@ import copy
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from states import clocks
-    from states.case import CaseState, Event, format_time, parse_time
+    from states.case import Actor, CaseState, Event, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import CaseMachine
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Context
+    from workflows import follow_ons
     from workflows.activities import CaseActivities
     from workflows.errors import case_missing, rule_error
-    from workflows.inputs import ActInput, CaseWorkflowInput, LinkInput, ProjectInput, ReportInput
-
-CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
-CASE_STATE = SearchAttributeKey.for_keyword("CaseState")
-CASE_PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
-SEARCH_ATTRIBUTES = (CASE_KIND, CASE_STATE, CASE_PRIORITY)
+    from workflows.inputs import ActInput, CaseWorkflowInput, LinkInput, NoticeInput, NotificationInput, ProjectInput, ReportInput
+    from workflows.notifications import NOTIFIED_ACTIONS, Notifier
+    from workflows.search import CASE_STATE
 
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
 REPORT_WAIT = timedelta(minutes=5)
 MIN_TIMER = timedelta(milliseconds=10)
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+# Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
+NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
 
 
 @workflow.defn(name="Case")
@@ -42,9 +42,12 @@ class CaseWorkflow:
         self._machine = CaseMachine(input.snapshot) if input.snapshot else None
         self._events_this_run = 0
         self._changed = False
+        self._notifications: set[asyncio.Future] = set()
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseState | None:
+        if self._machine is None and input.opening is not None:
+            await self._open(input.opening)
         if self._machine is None:
             try:
                 await workflow.wait_condition(lambda: self._machine is not None, timeout=REPORT_WAIT)
@@ -60,7 +63,7 @@ class CaseWorkflow:
             except asyncio.TimeoutError:
                 pass
             if self._run_is_long():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._settle()
                 workflow.continue_as_new(
                     CaseWorkflowInput(
                         case_id=input.case_id,
@@ -73,7 +76,7 @@ class CaseWorkflow:
                 )
             await self._fire_due_timers()
             if self._reopen_window_passed(case):
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._settle()
                 if self._reopen_window_passed(case):
                     return case
 
@@ -81,19 +84,7 @@ class CaseWorkflow:
     async def report(self, input: ReportInput) -> CaseState:
         if self._machine is not None:
             raise ApplicationError("this case is already reported", type="AlreadyReported", non_retryable=True)
-        try:
-            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id))
-        except CaseRuleError as error:
-            raise rule_error(error) from None
-        if input.source_case_id:
-            machine.case.links.append({"case_id": input.source_case_id, "relation": "source"})
-        self._machine = machine
-        clocks.start_cycle(machine.case, self._policy, event.at)
-        workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
-        await self._project(event)
-        if input.source_case_id:
-            await self._link_back(input.source_case_id, input.actor, input.request_id)
-        return machine.case
+        return await self._open(input)
 
     @report.validator
     def validate_report(self, input: ReportInput) -> None:
@@ -107,17 +98,15 @@ class CaseWorkflow:
     @workflow.update
     async def act(self, input: ActInput) -> CaseState:
         machine = self._reported_machine()
-        before = machine.case.state
+        data = dict(input.data or {})
+        opens = self._opens_a_case(input.action, data)
         try:
             # Concurrent updates validated in one batch are checked again here, before any await.
-            context = self._context(input.request_id)
-            event = machine.take(input.action, input.actor, input.data, input.note, context, input.expected_version)
+            event = machine.take(input.action, input.actor, data, input.note, self._context(input.request_id), input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
-        clocks.after_event(machine.case, event, self._policy)
-        if machine.case.state != before:
-            workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
-        await self._project(event)
+        await self._record(event)
+        await self._follow_on(event, opens)
         return machine.case
 
     @act.validator
@@ -131,19 +120,92 @@ class CaseWorkflow:
     @workflow.signal
     async def link(self, input: LinkInput) -> None:
         await workflow.wait_condition(lambda: self._machine is not None)
-        await self._project(self._machine.link(input.case_id, input.relation, input.actor, self._context(input.request_id)))
+        await self._record(self._machine.link(input.case_id, input.relation, input.actor, self._context(input.request_id)))
+
+    @workflow.signal
+    async def notice(self, input: NoticeInput) -> None:
+        await workflow.wait_condition(lambda: self._machine is not None)
+        await self._record(self._machine.record_notice(input.action, input.data, self._context(input.request_id), input.actor))
 
     @workflow.query
     def snapshot(self) -> CaseState | None:
         return self._machine.case if self._machine else None
 
-    async def _link_back(self, source_case_id: str, actor, request_id: str | None) -> None:
-        source = workflow.get_external_workflow_handle(source_case_id)
+    async def _open(self, input: ReportInput) -> CaseState:
         try:
-            await source.signal(CaseWorkflow.link, LinkInput(self._input.case_id, "derived", actor, request_id))
-        except ApplicationError as error:
-            # The source's run has ended (past its reopen window): its own link is lost, ours stays.
-            workflow.logger.warning("could not link back to %s: %s", source_case_id, error)
+            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id))
+        except CaseRuleError as error:
+            raise rule_error(error) from None
+        if input.source_case_id:
+            machine.case.links.append({"case_id": input.source_case_id, "relation": input.source_relation})
+        self._machine = machine
+        clocks.start_cycle(machine.case, self._policy, event.at)
+        workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
+        await self._project(event)
+        if input.source_case_id and input.link_back:
+            await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, "derived", input.actor, input.request_id))
+        return machine.case
+
+    def _opens_a_case(self, action: str, data: dict) -> bool:
+        """Name the case an action will open before taking it, so its event records the id."""
+        if action == "escalate" and not data.get("incident_id"):
+            data["incident_id"] = follow_ons.new_case_id()
+            return True
+        if action == "open_improvement_plan":
+            data["plan_id"] = follow_ons.new_case_id()
+            return True
+        return False
+
+    async def _follow_on(self, event: Event, opens: bool) -> None:
+        case, data = self._machine.case, event.data
+        if event.action == "escalate" and opens:
+            report = follow_ons.escalation_report(case, data["reason"])
+            await follow_ons.open_linked_case(self._input, data["incident_id"], report, event.actor, "escalated_from", event.request_id)
+        elif event.action == "escalate":
+            link = LinkInput(case.id, "escalated_from", event.actor, event.request_id)
+            await follow_ons.link(data["incident_id"], link)
+        elif event.action == "open_improvement_plan":
+            report = follow_ons.improvement_report(case, data)
+            await follow_ons.open_linked_case(self._input, data["plan_id"], report, event.actor, "source", event.request_id)
+        elif event.action == "close" and case.kind == "incident":
+            await follow_ons.notify_incident_closed(case, event)
+
+    async def _record(self, event: Event) -> None:
+        """After the machine took an event: clocks, search attributes, read model, notifications."""
+        clocks.after_event(self._machine.case, event, self._policy)
+        if event.from_state != event.to_state:
+            workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
+        await self._project(event)
+
+    async def _fire_due_timers(self) -> None:
+        case = self._machine.case
+        for action, data in clocks.fire(case, format_time(workflow.now())):
+            await self._project(self._machine.record_notice(action, data, self._context()))
+            if action == "sla_breached" and clocks.escalates_by_itself(case, self._policy, data["target"]) and "escalate" in case.allowed_actions.get("supervisor", []):
+                await self._escalate_by_itself(data)
+
+    async def _escalate_by_itself(self, breach: dict) -> None:
+        data = {"reason": f"{breach['target']} target breached at {breach['deadline']} ({breach['cause']['policy']})"}
+        opens = self._opens_a_case("escalate", data)
+        event = self._machine.take("escalate", Actor("system"), data, None, self._context())
+        await self._record(event)
+        await self._follow_on(event, opens)
+
+    def _next_wake(self, case: CaseState) -> datetime | None:
+        moments = [moment for moment in (clocks.next_due(case), self._reopen_window_end(case)) if moment]
+        return min(moments) if moments else None
+
+    def _until(self, moment: datetime | None) -> timedelta | None:
+        return None if moment is None else max(moment - workflow.now(), MIN_TIMER)
+
+    def _reopen_window_end(self, case: CaseState) -> datetime | None:
+        if case.state != "closed" or case.closed_at is None:
+            return None
+        return parse_time(case.closed_at) + timedelta(seconds=self._input.reopen_window_seconds)
+
+    def _reopen_window_passed(self, case: CaseState) -> bool:
+        end = self._reopen_window_end(case)
+        return end is not None and workflow.now() >= end
 
     def _reported_machine(self) -> CaseMachine:
         if self._machine is None:
@@ -156,36 +218,31 @@ class CaseWorkflow:
     def _run_is_long(self) -> bool:
         return self._events_this_run >= self._input.events_per_run or workflow.info().is_continue_as_new_suggested()
 
-    def _next_wake(self, case: CaseState) -> datetime | None:
-        moments = [moment for moment in (clocks.next_due(case), self._reopen_window_end(case)) if moment]
-        return min(moments) if moments else None
-
-    def _until(self, moment: datetime | None) -> timedelta | None:
-        if moment is None:
-            return None
-        return max(moment - workflow.now(), MIN_TIMER)
-
-    def _reopen_window_end(self, case: CaseState) -> datetime | None:
-        if case.state != "closed" or case.closed_at is None:
-            return None
-        return parse_time(case.closed_at) + timedelta(seconds=self._input.reopen_window_seconds)
-
-    def _reopen_window_passed(self, case: CaseState) -> bool:
-        end = self._reopen_window_end(case)
-        return end is not None and workflow.now() >= end
-
-    async def _fire_due_timers(self) -> None:
-        now = format_time(workflow.now())
-        for action, data in clocks.fire(self._machine.case, now):
-            await self._project(self._machine.record_system(action, data, self._context()))
+    async def _settle(self) -> None:
+        """Before this run ends: every handler done, every notification delivered or given up."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifications)
 
     async def _project(self, event: Event) -> None:
         self._events_this_run += 1
         self._changed = True  # the run loop recomputes when its timers are due
+        case = self._machine.case
+        if event.action in NOTIFIED_ACTIONS:
+            self._notify(NotificationInput(event, case.title, case.kind, case.priority))
         # A copy, because another update may change the case while this activity runs.
         await workflow.execute_activity_method(
             CaseActivities.project_case,
-            ProjectInput(case=copy.deepcopy(self._machine.case), event=event),
+            ProjectInput(case=copy.deepcopy(case), event=event),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )
+
+    def _notify(self, notification: NotificationInput) -> None:
+        """Deliver in the background: a slow webhook must not hold up the change that caused it."""
+        delivery = workflow.start_activity_method(
+            Notifier.deliver_notification,
+            notification,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=NOTIFICATION_RETRY,
+        )
+        self._notifications.add(delivery)
+        delivery.add_done_callback(self._notifications.discard)

@@ -19,6 +19,8 @@ class CaseWorkflowInput:
     events_per_run: int = 500
     # The service-level policy as plain data (see states/sla_policy.py); None: the built-in default.
     sla_policy: dict[str, Any] | None = None
+    # A case opened by another case's workflow (escalation, improvement plan) reports itself with this.
+    opening: ReportInput | None = None
     # Carried across continue-as-new; None on the first run.
     snapshot: CaseState | None = None
 
@@ -29,6 +31,10 @@ class ReportInput:
     actor: Actor
     source_case_id: str | None = None
     request_id: str | None = None
+    # What the source is to the new case, and whether the new case asks the source to link back
+    # (a case opened by another case's action is linked by that action's own event instead).
+    source_relation: str = "source"
+    link_back: bool = True
 
 
 @dataclass
@@ -47,6 +53,24 @@ class LinkInput:
     relation: str
     actor: Actor
     request_id: str | None = None
+
+
+@dataclass
+class NoticeInput:
+    """Another case tells this one something it records (an incident it was escalated to closed)."""
+
+    action: str
+    data: dict[str, Any]
+    actor: Actor
+    request_id: str | None = None
+
+
+@dataclass
+class NotificationInput:
+    event: Event
+    case_title: str
+    case_kind: str
+    case_priority: str
 
 
 @dataclass

@@ -17,7 +17,8 @@ from service.read_model import ReadModel, create_engine
 from service.temporal import temporal_binary
 from tests.api.walks import WALKS
 from tests.workflows.walking import walk_case
-from workflows.case_workflow import SEARCH_ATTRIBUTES
+from workflows.search import SEARCH_ATTRIBUTES
+from workflows.notifications import Webhook
 from workflows.worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -30,7 +31,7 @@ async def record(version: str) -> None:
         read_model = ReadModel(create_engine(f"sqlite+aiosqlite:///{folder}/rm.db"))
         await read_model.create_schema()
         try:
-            async with build_worker(env.client, read_model, TASK_QUEUE):
+            async with build_worker(env.client, read_model, read_model, Webhook(), TASK_QUEUE):
                 for kind in WALKS:
                     # A short run length, so the complaint's history includes continue-as-new.
                     policy = CasePolicy(TASK_QUEUE, reopen_window_seconds=3600, events_per_run=5 if kind == "complaint" else 500)

@@ -1,0 +1,147 @@
+"""Escalation into emergency incident meetings, and what the meeting's closing tells its cases."""
+
+import asyncio
+import dataclasses
+import time
+from contextlib import asynccontextmanager
+
+import pytest
+
+from tests.conftest import Api, serving
+
+
+async def eventually(check, timeout: float = 15):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+async def linked(api: Api, case_id: str, relation: str) -> list[str]:
+    case = await api.get(case_id, status=200)
+    return [link["case_id"] for link in case["links"] if link["relation"] == relation]
+
+
+async def open_incident(api: Api, case_id: str) -> dict:
+    async def found():
+        response = await api.client.get(f"/cases/{case_id}", headers={"Authorization": "Bearer auditor-token-0123456789"})
+        return response.json() if response.status_code == 200 else None
+
+    incident = await eventually(found)
+    assert incident, f"incident {case_id} never appeared"
+    return incident
+
+
+async def test_escalating_a_complaint_opens_an_incident_linked_both_ways(api):
+    complaint = await api.open(title="大面积配送延误", description="many parcels late", priority="high")
+    escalated = await api.act(complaint["id"], "escalate", role="supervisor", data={"reason": "a whole region is affected"})
+    (incident_id,) = [link["case_id"] for link in escalated["links"] if link["relation"] == "escalated_to"]
+    assert escalated["state"] == "report"
+    incident = await open_incident(api, incident_id)
+    assert incident["kind"] == "incident" and incident["title"] == "Escalated: 大面积配送延误"
+    assert incident["priority"] == "high" and incident["created_by"] == "sam"
+    assert incident["data"]["consequences"] == "a whole region is affected"
+    assert incident["links"] == [{"case_id": complaint["id"], "relation": "escalated_from"}]
+    listed = await api.list(linked_to=incident_id)
+    assert [item["id"] for item in listed["items"]] == [complaint["id"]]
+
+
+async def test_escalating_into_an_existing_incident_attaches_the_case(api):
+    incident = await api.open("incident", role="supervisor")
+    feedback = await api.open("feedback")
+    await api.act(feedback["id"], "escalate", role="supervisor", data={"reason": "same outage", "incident_id": incident["id"]})
+    assert await eventually(lambda: linked(api, incident["id"], "escalated_from")) == [feedback["id"]]
+    assert await linked(api, feedback["id"], "escalated_to") == [incident["id"]]
+
+
+async def test_escalation_needs_an_open_incident_and_a_supervisor(api):
+    complaint = await api.open()
+    await api.act(complaint["id"], "escalate", data={"reason": "r"}, status=403)
+    problem = await api.act(complaint["id"], "escalate", role="supervisor", data={"reason": "r", "incident_id": complaint["id"]}, status=422)
+    assert problem["field"] == "data.incident_id"
+
+
+async def test_closing_the_incident_tells_each_escalated_case_which_stays_open(api):
+    complaint = await api.open()
+    escalated = await api.act(complaint["id"], "escalate", role="supervisor", data={"reason": "outage"})
+    incident_id = next(link["case_id"] for link in escalated["links"] if link["relation"] == "escalated_to")
+    await open_incident(api, incident_id)
+    for action, data in [
+        ("start_analysis", None),
+        ("record_cause", {"category": "system", "description": "db"}),
+        ("plan_measures", None),
+        ("add_action_item", {"title": "fix", "owner": "ops", "due": "2030-01-01T00:00:00Z"}),
+        ("complete_action_item", {"item_id": "item-1", "outcome": "fixed"}),
+        ("measures_done", None),
+        ("close", {"effect": "stable", "lessons_learned": "monitor", "minutes": "minutes"}),
+    ]:
+        await api.act(incident_id, action, role="supervisor", data=data)
+
+    async def told():
+        history = await api.history(complaint["id"])
+        return [event for event in history if event["action"] == "incident_closed"]
+
+    (notice,) = await eventually(told)
+    assert notice["data"] == {"incident_id": incident_id, "effect": "stable"}
+    assert (await api.get(complaint["id"]))["state"] == "report"
+
+
+async def test_an_incident_in_follow_up_opens_an_improvement_plan_linked_both_ways(api):
+    incident = await api.open("incident", role="supervisor")
+    for action, data in [
+        ("start_analysis", None),
+        ("record_cause", {"category": "human", "description": "typo"}),
+        ("plan_measures", None),
+        ("add_action_item", {"title": "review", "owner": "qa", "due": "2030-01-01T00:00:00Z"}),
+        ("complete_action_item", {"item_id": "item-1", "outcome": "done"}),
+    ]:
+        await api.act(incident["id"], action, role="supervisor", data=data)
+    await api.act(incident["id"], "open_improvement_plan", role="supervisor", data={"metric": "error_rate"}, status=409)
+    await api.act(incident["id"], "measures_done", role="supervisor")
+    opened = await api.act(incident["id"], "open_improvement_plan", role="supervisor", data={"metric": "error_rate", "baseline": 0.05})
+    (plan_id,) = [link["case_id"] for link in opened["links"] if link["relation"] == "derived"]
+    plan = await open_incident(api, plan_id)
+    assert plan["kind"] == "improvement_plan" and plan["data"] == {"metric": "error_rate", "baseline": 0.05}
+    assert plan["links"] == [{"case_id": incident["id"], "relation": "source"}]
+
+
+@pytest.fixture
+def policy_api(worker, stack_settings):
+    @asynccontextmanager
+    async def start(policy: dict):
+        async with serving(dataclasses.replace(stack_settings, sla_policy=policy)) as client:
+            yield Api(client)
+
+    return start
+
+
+@pytest.mark.parametrize(("priority", "vip"), [("urgent", False), ("normal", True)])
+async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_cases(policy_api, priority, vip):
+    policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {p: {"first_response": 1} for p in ("normal", "high", "urgent")}}}
+    async with policy_api(policy) as api:
+        complaint = await api.open(priority=priority, customer={"id": "c", "vip": vip})
+
+        async def escalated():
+            return [event for event in await api.history(complaint["id"]) if event["action"] == "escalate"]
+
+        (event,) = await eventually(escalated)
+        assert event["actor"] == {"name": "system"}
+        assert "first_response target breached" in event["data"]["reason"]
+        incident = await open_incident(api, event["data"]["incident_id"])
+        assert incident["links"] == [{"case_id": complaint["id"], "relation": "escalated_from"}]
+        assert incident["created_by"] == "system"
+
+
+async def test_a_normal_priority_breach_does_not_escalate(policy_api):
+    policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"normal": {"first_response": 1}}}}
+    async with policy_api(policy) as api:
+        complaint = await api.open()
+        await eventually(lambda: _has(api, complaint["id"], "sla_breached"))
+        await asyncio.sleep(0.5)
+        assert "escalate" not in [event["action"] for event in await api.history(complaint["id"])]
+
+
+async def _has(api: Api, case_id: str, action: str) -> bool:
+    return any(event["action"] == action for event in await api.history(case_id))
