@@ -385,5 +385,5 @@ def _decode_cursor(cursor: str, length: int = 2) -> tuple[Any, ...]:
         if len(keys) != length - 1 or not all(isinstance(key, (str, int)) for key in keys):
             raise ValueError("wrong shape")
         return (parse_time(moment), *keys)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
         raise BadCursor("cursor is not one this service handed out") from error

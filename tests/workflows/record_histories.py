@@ -12,11 +12,15 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from service.cases import CasePolicy
+import uuid
+
+from service.cases import CasePolicy, Cases
 from service.read_model import ReadModel, create_engine
 from service.temporal import temporal_binary
 from tests.api.walks import WALKS
-from tests.workflows.walking import walk_case
+from states.opening import Report
+from tests.workflows.walking import ACTORS, walk_case
+from workflows.inputs import ActInput
 from workflows.search import SEARCH_ATTRIBUTES
 from workflows.notifications import Webhook
 from workflows.worker import build_worker
@@ -39,9 +43,36 @@ async def record(version: str) -> None:
                     first_run = env.client.get_workflow_handle(case_id, run_id=None, first_execution_run_id=None)
                     history = await first_run.fetch_history()
                     (HISTORIES / f"{version}-{kind}.json").write_text(history.to_json())
+                await record_escalation(env.client, read_model, version)
         finally:
             await read_model.close()
             await env.shutdown()
+
+
+async def record_escalation(client, read_model: ReadModel, version: str) -> None:
+    """A breach that escalates by itself into a new incident, whose closing notifies the complaint."""
+    policy = CasePolicy(TASK_QUEUE, 3600, 500, {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}})
+    cases = Cases(client, read_model, policy)
+    complaint = await cases.open(Report("complaint", "延误", "d", "urgent"), ACTORS["agent"], None, uuid.uuid4().hex)
+    while not (incident_ids := [link["case_id"] for link in (await read_model.get_case(complaint.id) or {}).get("links", [])]):
+        await asyncio.sleep(0.1)
+    while await read_model.get_case(incident_ids[0]) is None:
+        await asyncio.sleep(0.1)
+    for action, data in [
+        ("start_analysis", None),
+        ("record_cause", {"category": "system", "description": "d"}),
+        ("add_action_item", {"title": "t", "owner": "o", "due": "2030-01-01T00:00:00Z"}),
+        ("plan_measures", None),
+        ("complete_action_item", {"item_id": "item-1", "outcome": "done"}),
+        ("measures_done", None),
+        ("close", {"effect": "e", "lessons_learned": "l", "minutes": "m"}),
+    ]:
+        await cases.act(incident_ids[0], ActInput(action, ACTORS["supervisor"], None, data, request_id=uuid.uuid4().hex))
+    while not any(event["action"] == "incident_closed" for event in await read_model.history(complaint.id)):
+        await asyncio.sleep(0.1)
+    for name, case_id in [("escalated-complaint", complaint.id), ("escalation-incident", incident_ids[0])]:
+        history = await client.get_workflow_handle(case_id).fetch_history()
+        (HISTORIES / f"{version}-{name}.json").write_text(history.to_json())
 
 
 if __name__ == "__main__":
