@@ -195,3 +195,11 @@ async def test_the_command_line_exports_csv_and_verifies_every_case(api, stack_s
     assert everything.returncode == 1
     assert f"FAILED {case_id} at seq 2: changed field" in everything.stderr
     assert "failed" in everything.stdout.splitlines()[-1]
+
+
+async def test_each_event_records_the_request_that_caused_it(http, api):
+    case = await api.open()
+    response = await http.post(f"/cases/{case['id']}/transitions", json={"action": "acknowledge"}, headers=auth("agent"))
+    history = await api.history(case["id"])
+    assert history[1]["request_id"] == response.headers["x-request-id"]
+    assert history[0]["request_id"] and history[0]["request_id"] != history[1]["request_id"]

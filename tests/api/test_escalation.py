@@ -132,6 +132,9 @@ async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_ca
         incident = await open_incident(api, event["data"]["incident_id"])
         assert incident["links"] == [{"case_id": complaint["id"], "relation": "escalated_from"}]
         assert incident["created_by"] == "system"
+        for case_id in (complaint["id"], incident["id"]):
+            verified = await api.client.get(f"/cases/{case_id}/history/verify", headers={"Authorization": "Bearer auditor-token-0123456789"})
+            assert verified.json()["ok"] is True, verified.text
 
 
 async def test_a_normal_priority_breach_does_not_escalate(policy_api):
@@ -145,3 +148,13 @@ async def test_a_normal_priority_breach_does_not_escalate(policy_api):
 
 async def _has(api: Api, case_id: str, action: str) -> bool:
     return any(event["action"] == action for event in await api.history(case_id))
+
+
+async def test_cases_joined_by_escalation_verify(api):
+    complaint = await api.open()
+    escalated = await api.act(complaint["id"], "escalate", role="supervisor", data={"reason": "outage"})
+    incident_id = next(link["case_id"] for link in escalated["links"] if link["relation"] == "escalated_to")
+    await open_incident(api, incident_id)
+    for case_id in (complaint["id"], incident_id):
+        response = await api.client.get(f"/cases/{case_id}/history/verify", headers={"Authorization": "Bearer auditor-token-0123456789"})
+        assert response.json()["ok"] is True, response.text
