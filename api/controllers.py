@@ -10,11 +10,12 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from api.auth import may_change
 from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Priority, TransitionIn, case_for
-from service.cases import Cases
+from api.errors import PreconditionFailed
+from service.cases import CaseRefused, Cases
 from service.read_model import CaseFilter
 from states.case import Actor
 from states.errors import InvalidData
@@ -56,9 +57,10 @@ class CaseController(Controller):
         case = await cases.open(report, _actor(request), data.source_case_id, request_id)
         return _answer(cases.view(case), request, request_id, status_code=201)
 
-    @get("/{case_id:str}", summary="Read one case")
-    async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Case:
-        return case_for(await cases.get(case_id), request.user.role)
+    @get("/{case_id:str}", summary="Read one case; its ETag is its version")
+    async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Response[Case]:
+        case = await cases.get(case_id)
+        return Response(case_for(case, request.user.role), headers={"ETag": etag(case["version"])})
 
     @get("/", summary="List cases, newest first")
     async def list_cases(
@@ -91,11 +93,23 @@ class CaseController(Controller):
 
     @post("/{case_id:str}/transitions", guards=[may_change], status_code=200, summary="Take an action on a case")
     async def transition(
-        self, request: Request, case_id: CaseId, data: JSONBody[TransitionIn], cases: NamedDependency[Cases]
+        self,
+        request: Request,
+        case_id: CaseId,
+        data: JSONBody[TransitionIn],
+        cases: NamedDependency[Cases],
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", max_length=100)] = None,
     ) -> Response[Case]:
         request_id = _new_request_id()
-        act = ActInput(data.action, _actor(request), data.note, data.data, data.expected_version, request_id)
-        return _answer(cases.view(await cases.act(case_id, act)), request, request_id)
+        expected = data.expected_version if if_match is None else version_from_etag(if_match)
+        act = ActInput(data.action, _actor(request), data.note, data.data, expected, request_id)
+        try:
+            case = await cases.act(case_id, act)
+        except CaseRefused as refused:
+            if if_match is not None and refused.kind == "StaleVersion":
+                raise PreconditionFailed(refused.details.get("current_version")) from None
+            raise
+        return _answer(cases.view(case), request, request_id)
 
     @get("/{case_id:str}/history", summary="Every event of a case, oldest first")
     async def history(self, case_id: CaseId, cases: NamedDependency[Cases]) -> History:
@@ -123,4 +137,16 @@ def _new_request_id() -> str:
 
 def _answer(case: dict[str, Any], request: Request, request_id: str, status_code: int = 200) -> Response[Case]:
     """The case after a change, as the caller sees it; the request id names the events it produced."""
-    return Response(case_for(case, request.user.role), status_code=status_code, headers={"X-Request-ID": request_id})
+    headers = {"X-Request-ID": request_id, "ETag": etag(case["version"])}
+    return Response(case_for(case, request.user.role), status_code=status_code, headers=headers)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def version_from_etag(header: str) -> int:
+    text = header.strip().removeprefix("W/")
+    if len(text) > 2 and text[0] == text[-1] == '"' and text[1:-1].isdigit():
+        return int(text[1:-1])
+    raise InvalidData("If-Match", 'must be the ETag of the case, e.g. "3"')

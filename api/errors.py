@@ -29,6 +29,18 @@ RULE_STATUS = {
 EXTRA_FIELDS = ("state", "allowed_actions", "current_version", "field", "action", "known_actions", "roles")
 
 
+class PreconditionFailed(Exception):
+    """If-Match named a version the case is no longer at."""
+
+    def __init__(self, current_version: int | None):
+        super().__init__(f"the case is at version {current_version}")
+        self.current_version = current_version
+
+
+def on_precondition_failed(_: Request, error: PreconditionFailed) -> Response:
+    return problem(412, "precondition failed", str(error), current_version=error.current_version)
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     body = {"type": f"https://casework.dev/problems/{title.replace(' ', '-')}", "title": title, "status": status, "detail": detail}
     body.update({key: value for key, value in extra.items() if value is not None})
@@ -107,6 +119,7 @@ def _title(status: int) -> str:
         403: "forbidden",
         404: "not found",
         405: "method not allowed",
+        412: "precondition failed",
         413: "request too large",
         415: "unsupported media type",
         429: "too many requests",
@@ -114,6 +127,7 @@ def _title(status: int) -> str:
 
 
 HANDLERS = {
+    PreconditionFailed: on_precondition_failed,
     CaseRefused: on_case_refused,
     CaseRuleError: on_rule_error,
     CaseNotFound: on_not_found,

@@ -162,3 +162,16 @@ async def test_of_two_simultaneous_conflicting_actions_exactly_one_succeeds(http
         assert loser["state"] == "remediate"
         history = await api.history(case["id"])
         assert [event["action"] for event in history] == ["report", "start_analysis", "propose_remedy"]
+
+
+async def test_if_match_takes_the_etag_and_a_stale_one_is_a_412(http, api):
+    case = await api.open()
+    read = await http.get(f"/cases/{case['id']}", headers=auth("agent"))
+    assert read.headers["etag"] == '"1"'
+    moved = await http.post(f"/cases/{case['id']}/transitions", json={"action": "acknowledge"}, headers={**auth("agent"), "If-Match": '"1"'})
+    assert moved.status_code == 200 and moved.headers["etag"] == '"2"'
+    stale = await http.post(f"/cases/{case['id']}/transitions", json={"action": "start_analysis"}, headers={**auth("agent"), "If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.json()["current_version"] == 2
+    garbage = await http.post(f"/cases/{case['id']}/transitions", json={"action": "comment"}, headers={**auth("agent"), "If-Match": "yesterday"})
+    assert garbage.status_code == 422 and garbage.json()["field"] == "If-Match"
+    assert (await api.get(case["id"]))["version"] == 2
