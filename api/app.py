@@ -18,6 +18,7 @@ from api.errors import HANDLERS
 from api.schemas import Health
 from service.audit import Audit
 from service.cases import CasePolicy, Cases
+from service.idempotency import IdempotencyKeys
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings
 from service.temporal import connect
@@ -51,6 +52,10 @@ def _read_model(state: State) -> ReadModel:
     return state.read_model
 
 
+def _keys(state: State) -> IdempotencyKeys:
+    return state.idempotency_keys
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
 
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.cases = Cases(client, read_model, policy)
         app.state.audit = Audit(client, read_model)
         app.state.read_model = read_model
+        app.state.idempotency_keys = IdempotencyKeys(read_model)
         try:
             yield
         finally:
@@ -75,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "cases": Provide(_cases, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "read_model": Provide(_read_model, sync_to_thread=False),
+            "keys": Provide(_keys, sync_to_thread=False),
         },
         middleware=[authentication(settings.users)],
         exception_handlers=HANDLERS,

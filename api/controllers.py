@@ -15,7 +15,9 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter,
 from api.auth import may_change
 from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Priority, TransitionIn, case_for
 from api.errors import PreconditionFailed
-from service.cases import CaseRefused, Cases
+from api.idempotency import once
+from service.cases import CaseRefused, Cases, new_case_id
+from service.idempotency import Claim, IdempotencyKeys
 from service.read_model import CaseFilter
 from states.case import Actor
 from states.errors import InvalidData
@@ -26,6 +28,10 @@ from workflows.inputs import ActInput
 
 
 CaseId = Annotated[str, PathParameter(max_length=64, description="the case's id")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(name="Idempotency-Key", description="retry safely: the same key and body get the first response"),
+]
 
 
 def _actor(request: Request) -> Actor:
@@ -43,7 +49,14 @@ class CaseController(Controller):
     tags = ["cases"]
 
     @post("/", guards=[may_change], status_code=201, summary="Report a new case")
-    async def open_case(self, request: Request, data: JSONBody[CaseIn], cases: NamedDependency[Cases]) -> Response[Case]:
+    async def open_case(
+        self,
+        request: Request,
+        data: JSONBody[CaseIn],
+        cases: NamedDependency[Cases],
+        keys: NamedDependency[IdempotencyKeys],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
         report = Report(
             kind=data.kind,
             title=data.title,
@@ -53,9 +66,13 @@ class CaseController(Controller):
             channel=data.channel,
             data=data.data,
         )
-        request_id = _new_request_id()
-        case = await cases.open(report, _actor(request), data.source_case_id, request_id)
-        return _answer(cases.view(case), request, request_id, status_code=201)
+
+        async def work(claim: Claim | None) -> Response:
+            request_id = claim.update_id if claim else _new_request_id()
+            case = await cases.open(report, _actor(request), data.source_case_id, request_id, claim.case_id if claim else None)
+            return _answer(cases.view(case), request, request_id, status_code=201)
+
+        return await once(request, idempotency_key, data, keys, new_case_id(), work)
 
     @get("/{case_id:str}", summary="Read one case; its ETag is its version")
     async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Response[Case]:
@@ -98,18 +115,24 @@ class CaseController(Controller):
         case_id: CaseId,
         data: JSONBody[TransitionIn],
         cases: NamedDependency[Cases],
+        keys: NamedDependency[IdempotencyKeys],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match", max_length=100)] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
-        request_id = _new_request_id()
         expected = data.expected_version if if_match is None else version_from_etag(if_match)
-        act = ActInput(data.action, _actor(request), data.note, data.data, expected, request_id)
-        try:
-            case = await cases.act(case_id, act)
-        except CaseRefused as refused:
-            if if_match is not None and refused.kind == "StaleVersion":
-                raise PreconditionFailed(refused.details.get("current_version")) from None
-            raise
-        return _answer(cases.view(case), request, request_id)
+
+        async def work(claim: Claim | None) -> Response:
+            request_id = claim.update_id if claim else _new_request_id()
+            act = ActInput(data.action, _actor(request), data.note, data.data, expected, request_id)
+            try:
+                case = await cases.act(case_id, act)
+            except CaseRefused as refused:
+                if if_match is not None and refused.kind == "StaleVersion":
+                    raise PreconditionFailed(refused.details.get("current_version")) from None
+                raise
+            return _answer(cases.view(case), request, request_id)
+
+        return await once(request, idempotency_key, data, keys, case_id, work)
 
     @get("/{case_id:str}/history", summary="Every event of a case, oldest first")
     async def history(self, case_id: CaseId, cases: NamedDependency[Cases]) -> History:

@@ -84,10 +84,10 @@ class Cases:
         )
         return snapshot
 
-    async def open(self, report: Report, actor: Actor, source_case_id: str | None, request_id: str) -> CaseState:
+    async def open(self, report: Report, actor: Actor, source_case_id: str | None, request_id: str, case_id: str | None = None) -> CaseState:
         if source_case_id is not None and await self._read_model.get_case(source_case_id) is None:
             raise CaseRefused("InvalidData", f"source_case_id: no case {source_case_id}", {"field": "source_case_id"})
-        case_id = new_case_id()
+        case_id = case_id or new_case_id()
         # Refuse a bad report here: update-with-start would start the workflow even if its update fails.
         open_case(case_id, report, actor, Context(now=format_time(datetime.now(timezone.utc))))
         start = WithStartWorkflowOperation(

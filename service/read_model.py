@@ -173,7 +173,7 @@ class ReadModel:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         dialect = engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     async def create_schema(self) -> None:
         async with self.engine.begin() as connection:
@@ -188,9 +188,9 @@ class ReadModel:
 
     async def project(self, case: CaseState, event: Event) -> None:
         async with self.engine.begin() as connection:
-            await connection.execute(self._insert(events).values(_event_row(event)).on_conflict_do_nothing())
+            await connection.execute(self.insert(events).values(_event_row(event)).on_conflict_do_nothing())
             row = _case_row(case)
-            upsert = self._insert(cases).values(row)
+            upsert = self.insert(cases).values(row)
             upsert = upsert.on_conflict_do_update(
                 index_elements=[cases.c.id],
                 set_={name: upsert.excluded[name] for name in row if name != "id"},
@@ -276,7 +276,7 @@ class ReadModel:
     async def record_delivery(self, case_id: str, seq: int, attempt: int, outcome: str, status_code: int | None, error: str | None) -> None:
         row = {"case_id": case_id, "seq": seq, "attempt": attempt, "at": datetime.now(timezone.utc), "outcome": outcome, "status_code": status_code, "error": error}
         async with self.engine.begin() as connection:
-            await connection.execute(self._insert(deliveries).values(row).on_conflict_do_nothing())
+            await connection.execute(self.insert(deliveries).values(row).on_conflict_do_nothing())
 
     async def deliveries(self, case_id: str) -> list[dict[str, Any]]:
         query = select(deliveries).where(deliveries.c.case_id == case_id).order_by(deliveries.c.seq, deliveries.c.attempt)
