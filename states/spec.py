@@ -18,6 +18,10 @@ PRIORITIES = ["low", "normal", "high", "urgent"]
 
 MAX_TEXT = 20_000
 MAX_LIST = 200
+# Keys a kind does not declare are kept with the case, within these bounds.
+MAX_EXTRA_KEYS = 50
+MAX_DEPTH = 4
+MAX_KEY_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,12 @@ def clean_data(fields: tuple[Field, ...], data: dict[str, Any] | None, prefix: s
     if not isinstance(data, dict):
         raise InvalidData(prefix, "must be an object")
     data = dict(data)
+    declared = {spec.name for spec in fields}
+    extra = [key for key in data if key not in declared]
+    if len(extra) > MAX_EXTRA_KEYS:
+        raise InvalidData(prefix, f"may hold at most {MAX_EXTRA_KEYS} undeclared keys")
+    for key in extra:
+        _check_free_form(data[key], f"{prefix}.{key}", 1)
     for spec in fields:
         path = f"{prefix}.{spec.name}"
         if data.get(spec.name) is None:
@@ -119,6 +129,32 @@ def clean_data(fields: tuple[Field, ...], data: dict[str, Any] | None, prefix: s
             continue
         data[spec.name] = spec.clean(data[spec.name], path)
     return data
+
+
+def _check_free_form(value: Any, path: str, depth: int) -> None:
+    """Undeclared data is kept as given, but bounded: depth, sizes, and JSON types only."""
+    if depth > MAX_DEPTH:
+        raise InvalidData(path, f"nests deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise InvalidData(path, f"must be at most {MAX_TEXT} characters")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidData(path, "must be a finite number")
+    elif isinstance(value, list):
+        if len(value) > MAX_LIST:
+            raise InvalidData(path, f"must hold at most {MAX_LIST} items")
+        for index, item in enumerate(value):
+            _check_free_form(item, f"{path}[{index}]", depth + 1)
+    elif isinstance(value, dict):
+        if len(value) > MAX_EXTRA_KEYS:
+            raise InvalidData(path, f"must hold at most {MAX_EXTRA_KEYS} keys")
+        for key, item in value.items():
+            if len(key) > MAX_KEY_LENGTH:
+                raise InvalidData(path, f"keys must be at most {MAX_KEY_LENGTH} characters")
+            _check_free_form(item, f"{path}.{key}", depth + 1)
+    elif not (value is None or isinstance(value, (bool, int))):
+        raise InvalidData(path, "must be JSON")
 
 
 @dataclass(frozen=True)

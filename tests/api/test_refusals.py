@@ -175,3 +175,23 @@ async def test_if_match_takes_the_etag_and_a_stale_one_is_a_412(http, api):
     garbage = await http.post(f"/cases/{case['id']}/transitions", json={"action": "comment"}, headers={**auth("agent"), "If-Match": "yesterday"})
     assert garbage.status_code == 422 and garbage.json()["field"] == "If-Match"
     assert (await api.get(case["id"]))["version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"extra": {"a": {"b": {"c": {"d": 1}}}}}, "data.extra.a.b.c.d"),
+        ({"extra": list(range(201))}, "data.extra"),
+        ({f"k{index}": 1 for index in range(51)}, "data"),
+        ({"extra": "x" * 20_001}, "data.extra"),
+    ],
+)
+async def test_undeclared_data_is_kept_within_bounds(http, data, field):
+    response = await http.post("/cases", json={"kind": "complaint", "title": "t", "data": data}, headers=auth("agent"))
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+async def test_undeclared_data_within_bounds_is_kept_with_the_case(api):
+    case = await api.open(data={"order_ref": "A1", "tags": ["退货", "VIP"], "meta": {"source": "app"}})
+    assert case["data"] == {"order_ref": "A1", "tags": ["退货", "VIP"], "meta": {"source": "app"}}
