@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit import CaseAuditController, ExportController, NotificationController
 from api.auth import authentication
+from api.security import cors, rate_limit, security_headers
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
 from api.schemas import Health
@@ -83,7 +84,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "read_model": Provide(_read_model, sync_to_thread=False),
             "keys": Provide(_keys, sync_to_thread=False),
         },
-        middleware=[authentication(settings.users)],
+        middleware=[security_headers, rate_limit(settings.rate_limit_per_minute).middleware, authentication(settings.users)],
+        cors_config=cors(settings.cors_origins),
         exception_handlers=HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -9,7 +9,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
-from service.settings import User
+from service.settings import User, hash_token
 
 PUBLIC_PATHS = ["^/health$", "^/schema"]
 
@@ -31,10 +31,11 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
 
 
 def find_user(users: tuple[User, ...], token: str) -> User | None:
-    # Compare with every token, so the time taken says nothing about which one nearly matched.
+    # Compare with every user's hash, so the time taken says nothing about which one nearly matched.
+    presented = hash_token(token)
     found = None
     for user in users:
-        if hmac.compare_digest(user.token.encode(), token.encode()):
+        if hmac.compare_digest(user.token_hash, presented):
             found = user
     return found
 

@@ -85,7 +85,9 @@ def on_validation(_: Request, error: ValidationException) -> Response:
 
 
 def on_http(_: Request, error: HTTPException) -> Response:
-    headers = error.headers or {}
+    headers = dict(error.headers or {})
+    if error.status_code == 429 and "RateLimit-Reset" in headers:
+        headers["Retry-After"] = headers["RateLimit-Reset"]
     response = problem(error.status_code, _title(error.status_code), str(error.detail))
     response.headers.update(headers)
     return response

@@ -14,7 +14,7 @@ import uvicorn
 
 from service import audit_cli
 from service.read_model import ReadModel, create_engine
-from service.settings import Settings, SettingsError
+from service.settings import DEMO_USERS, Settings, SettingsError
 from service.temporal import EmbeddedTemporal, connect
 from workflows.notifications import Webhook
 from workflows.worker import build_worker
@@ -101,7 +101,7 @@ def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None) -> None
     lines.append(f"  read model:       {settings.read_model_url.split('@')[-1]}")
     if settings.demo_users:
         lines.append("  demo users (set CASEWORK_USERS to replace them):")
-        lines += [f"    {user.name:<5} {user.role:<11} token {user.token}" for user in settings.users]
+        lines += [f"    {name:<5} {role:<11} token {token}" for name, role, token in (entry.split(":") for entry in DEMO_USERS.split(","))]
     else:
         lines.append("  users: " + ", ".join(f"{user.name} ({user.role})" for user in settings.users))
     lines.append("Press Ctrl+C to stop.")
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"casework: {error}", file=sys.stderr)
         return 2
+    # uvicorn shuts down gracefully on SIGTERM and then raises it again: end like Ctrl+C, cleaning up.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if arguments.command == "audit":
             return asyncio.run(audit_cli.run(settings, arguments))
@@ -144,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"casework: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

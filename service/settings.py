@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -23,9 +24,15 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class User:
+    """Who may call the API. Only a hash of the token is kept in memory."""
+
     name: str
     role: str
-    token: str = field(repr=False)
+    token_hash: str = field(repr=False)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Settings:
     task_queue: str = "casework"
     users: tuple[User, ...] = ()
     demo_users: bool = False
+    rate_limit_per_minute: int = 1200
+    cors_origins: tuple[str, ...] = ()
     reopen_window_seconds: int = 30 * 24 * 3600
     events_per_run: int = 500
     max_body_bytes: int = 1_000_000
@@ -65,11 +74,10 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         host = env.get("CASEWORK_HTTP_HOST", cls.http_host)
-        users_text = env.get("CASEWORK_USERS")
-        demo = not users_text
+        users, demo = _users(env)
         if demo and not _is_loopback(host):
             raise SettingsError(
-                "CASEWORK_USERS is required when CASEWORK_HTTP_HOST is not a loopback address "
+                "CASEWORK_USERS (or CASEWORK_USERS_FILE) is required when CASEWORK_HTTP_HOST is not a loopback address "
                 "(the demo users' tokens are public)"
             )
         return cls(
@@ -82,8 +90,10 @@ class Settings:
             temporal_ui_port=_port(env, "CASEWORK_TEMPORAL_UI_PORT", cls.temporal_ui_port),
             temporal_namespace=env.get("CASEWORK_TEMPORAL_NAMESPACE", cls.temporal_namespace),
             task_queue=env.get("CASEWORK_TASK_QUEUE", cls.task_queue),
-            users=parse_users(users_text or DEMO_USERS),
+            users=users,
             demo_users=demo,
+            rate_limit_per_minute=_positive_int(env, "CASEWORK_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            cors_origins=tuple(origin.strip() for origin in env.get("CASEWORK_CORS_ORIGINS", "").split(",") if origin.strip()),
             reopen_window_seconds=_positive_int(env, "CASEWORK_REOPEN_WINDOW_SECONDS", cls.reopen_window_seconds),
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
@@ -112,25 +122,47 @@ def load_sla_policy(path: str | None) -> dict[str, Any] | None:
     return data
 
 
-def parse_users(text: str) -> tuple[User, ...]:
+def parse_users(text: str, source: str = "CASEWORK_USERS", separator: str = ",") -> tuple[User, ...]:
+    """`name:role:token` entries; in a users file a token may be given as `sha256=<hex of its hash>`."""
     users = []
-    for number, entry in enumerate(filter(None, (part.strip() for part in text.split(","))), start=1):
+    entries = (part.strip() for part in text.split(separator))
+    for number, entry in enumerate(filter(lambda part: part and not part.startswith("#"), entries), start=1):
         parts = entry.split(":")
         if len(parts) != 3 or not all(parts):
-            raise SettingsError(f"CASEWORK_USERS entry {number} must be name:role:token")
+            raise SettingsError(f"{source} entry {number} must be name:role:token")
         name, role, token = parts
         if name == "system":
-            raise SettingsError(f"CASEWORK_USERS entry {number}: the name 'system' is reserved for automatic actions")
+            raise SettingsError(f"{source} entry {number}: the name 'system' is reserved for automatic actions")
         if role not in ROLES:
-            raise SettingsError(f"CASEWORK_USERS entry {number} ({name}): role must be one of {', '.join(ROLES)}")
-        if len(token) < 16:
-            raise SettingsError(f"CASEWORK_USERS entry {number} ({name}): token must be at least 16 characters")
-        users.append(User(name, role, token))
+            raise SettingsError(f"{source} entry {number} ({name}): role must be one of {', '.join(ROLES)}")
+        if token.startswith("sha256="):
+            token_hash = token.removeprefix("sha256=")
+            if len(token_hash) != 64 or any(char not in "0123456789abcdef" for char in token_hash):
+                raise SettingsError(f"{source} entry {number} ({name}): sha256= must be followed by 64 lower-case hex digits")
+        elif len(token) < 16:
+            raise SettingsError(f"{source} entry {number} ({name}): token must be at least 16 characters")
+        else:
+            token_hash = hash_token(token)
+        users.append(User(name, role, token_hash))
     if not users:
-        raise SettingsError("CASEWORK_USERS names no user")
-    if len({user.token for user in users}) != len(users):
-        raise SettingsError("CASEWORK_USERS: two users share a token")
+        raise SettingsError(f"{source} names no user")
+    if len({user.token_hash for user in users}) != len(users):
+        raise SettingsError(f"{source}: two users share a token")
     return tuple(users)
+
+
+def _users(env: Mapping[str, str]) -> tuple[tuple[User, ...], bool]:
+    """The configured users, and whether they are the demo users."""
+    path = env.get("CASEWORK_USERS_FILE")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise SettingsError(f"CASEWORK_USERS_FILE: cannot read {path}: {error.strerror}") from None
+        return parse_users(text, f"CASEWORK_USERS_FILE ({path})", "\n"), False
+    if env.get("CASEWORK_USERS"):
+        return parse_users(env["CASEWORK_USERS"]), False
+    return parse_users(DEMO_USERS), True
 
 
 def _url(env: Mapping[str, str], name: str) -> str | None:

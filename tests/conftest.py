@@ -45,6 +45,8 @@ def settings_for(temporal_address: str, database_url: str, **overrides: Any) -> 
         database_url=database_url,
         users=parse_users(TEST_USERS),
         task_queue=overrides.pop("task_queue", "casework-tests"),
+        # Tests poll hard; the rate limit has its own test.
+        rate_limit_per_minute=overrides.pop("rate_limit_per_minute", 1_000_000),
         **overrides,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -19,4 +21,6 @@ def build_worker(client: Client, store: ProjectionStore, deliveries: DeliveryLog
         task_queue=task_queue,
         workflows=[CaseWorkflow],
         activities=[activities.project_case, notifier.deliver_notification],
+        # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
+        graceful_shutdown_timeout=timedelta(seconds=10),
     )

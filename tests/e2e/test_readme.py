@@ -36,18 +36,47 @@ def wait_for_banner(process: subprocess.Popen, log: Path, timeout: float = 90) -
     raise AssertionError(f"no banner after {timeout}s:\n{log.read_text()}")
 
 
-def test_serve_runs_the_readme_walkthrough_and_stops_cleanly_on_ctrl_c(tmp_path):
-    port, temporal_port, ui_port = free_port(), free_port(), free_port()
+def start_serve(tmp_path: Path) -> tuple[subprocess.Popen, Path, dict[str, int]]:
+    ports = {"http": free_port(), "temporal": free_port(), "ui": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
     env.update(
         CASEWORK_DATA_DIR=str(tmp_path / "data"),
-        CASEWORK_HTTP_PORT=str(port),
-        CASEWORK_TEMPORAL_PORT=str(temporal_port),
-        CASEWORK_TEMPORAL_UI_PORT=str(ui_port),
+        CASEWORK_HTTP_PORT=str(ports["http"]),
+        CASEWORK_TEMPORAL_PORT=str(ports["temporal"]),
+        CASEWORK_TEMPORAL_UI_PORT=str(ports["ui"]),
     )
     log = tmp_path / "serve.log"
     with open(log, "wb") as output:
         serve = subprocess.Popen([str(CASEWORK), "serve"], env=env, stdout=output, stderr=subprocess.STDOUT)
+    return serve, log, ports
+
+
+def assert_port_free(port: int) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path):
+    serve, log, ports = start_serve(tmp_path)
+    try:
+        wait_for_banner(serve, log)
+        headers = {"Authorization": "Bearer demo-agent-token"}
+        created = httpx.post(f"http://127.0.0.1:{ports['http']}/cases", json={"kind": "complaint", "title": "t"}, headers=headers)
+        assert created.status_code == 201
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            assert serve.wait(timeout=30) == 0, log.read_text()
+        finally:
+            serve.kill()
+    assert "demo-agent-token" not in log.read_text().split("Press Ctrl+C to stop.")[1]
+    assert_port_free(ports["temporal"])
+    assert_port_free(ports["http"])
+
+
+def test_serve_runs_the_readme_walkthrough_and_stops_cleanly_on_ctrl_c(tmp_path):
+    serve, log, ports = start_serve(tmp_path)
+    port, temporal_port, ui_port = ports["http"], ports["temporal"], ports["ui"]
     try:
         banner = wait_for_banner(serve, log)
         assert f"http://127.0.0.1:{port}/schema" in banner
@@ -79,5 +108,4 @@ def test_serve_runs_the_readme_walkthrough_and_stops_cleanly_on_ctrl_c(tmp_path)
         finally:
             serve.kill()
     # The embedded Temporal server went down with it: its port is free again.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", temporal_port))
+    assert_port_free(temporal_port)

@@ -52,7 +52,7 @@ def test_every_documented_variable_is_read():
         ({"CASEWORK_USERS": "li:agent"}, "name:role:token"),
         ({"CASEWORK_USERS": "li:agent:short"}, "16 characters"),
         ({"CASEWORK_USERS": "a:agent:0123456789abcdef0,b:auditor:0123456789abcdef0"}, "share a token"),
-        ({"CASEWORK_HTTP_HOST": "0.0.0.0"}, "CASEWORK_USERS is required"),
+        ({"CASEWORK_HTTP_HOST": "0.0.0.0"}, r"CASEWORK_USERS \(or CASEWORK_USERS_FILE\) is required"),
     ],
 )
 def test_bad_settings_are_refused_naming_what_is_wrong(env, named):

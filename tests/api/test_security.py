@@ -1,0 +1,57 @@
+"""Security by default: hashed tokens, a per-token rate limit, security headers, CORS only when asked."""
+
+import dataclasses
+import hashlib
+
+from service.settings import Settings, SettingsError
+from tests.conftest import auth, serving
+
+import pytest
+
+
+async def test_responses_carry_security_headers(http):
+    response = await http.get("/cases", headers=auth("agent"))
+    for name, value in [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("cache-control", "no-store")]:
+        assert response.headers[name] == value
+    assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert "access-control-allow-origin" not in (await http.get("/health", headers={"Origin": "https://evil.example"})).headers
+
+
+async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_settings):
+    async with serving(dataclasses.replace(stack_settings, rate_limit_per_minute=5)) as client:
+        statuses = [(await client.get("/machines", headers=auth("agent"))).status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        limited = await client.get("/machines", headers=auth("agent"))
+        assert limited.json()["status"] == 429 and int(limited.headers["retry-after"]) > 0
+        assert (await client.get("/machines", headers=auth("supervisor"))).status_code == 200
+        assert (await client.get("/health")).status_code == 200
+
+
+async def test_cors_answers_only_the_configured_origins(worker, stack_settings):
+    async with serving(dataclasses.replace(stack_settings, cors_origins=("https://desk.example",))) as client:
+        allowed = await client.options("/cases", headers={"Origin": "https://desk.example", "Access-Control-Request-Method": "POST"})
+        assert allowed.headers["access-control-allow-origin"] == "https://desk.example"
+        other = await client.get("/health", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_users_file_holds_token_hashes_only(tmp_path):
+    token = "a-long-secret-token-for-li"
+    users_file = tmp_path / "users"
+    users_file.write_text(f"# the supervisors\nli:supervisor:sha256={hashlib.sha256(token.encode()).hexdigest()}\nwu:agent:another-long-token-123\n")
+    settings = Settings.from_env({"CASEWORK_USERS_FILE": str(users_file), "CASEWORK_HTTP_HOST": "0.0.0.0"})
+    assert [(user.name, user.role) for user in settings.users] == [("li", "supervisor"), ("wu", "agent")]
+    assert token not in repr(settings) and "another-long-token-123" not in repr(settings)
+    from api.auth import find_user
+
+    assert find_user(settings.users, token).name == "li"
+    assert find_user(settings.users, "another-long-token-123").name == "wu"
+    assert find_user(settings.users, token + "x") is None
+
+
+@pytest.mark.parametrize("line", ["li:supervisor:sha256=abc", "system:agent:0123456789abcdef0123"])
+def test_a_bad_users_file_is_refused(tmp_path, line):
+    users_file = tmp_path / "users"
+    users_file.write_text(line + "\n")
+    with pytest.raises(SettingsError, match="CASEWORK_USERS_FILE"):
+        Settings.from_env({"CASEWORK_USERS_FILE": str(users_file)})
