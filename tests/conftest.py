@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -149,3 +150,15 @@ class Api:
 @pytest.fixture
 def api(http: httpx.AsyncClient) -> Api:
     return Api(http)
+
+
+@pytest.fixture
+def api_with_policy(worker, stack_settings: Settings):
+    """The API reporting cases under a given service-level policy, on the shared worker."""
+
+    @asynccontextmanager
+    async def start(policy: dict) -> AsyncIterator[Api]:
+        async with serving(dataclasses.replace(stack_settings, sla_policy=policy)) as client:
+            yield Api(client)
+
+    return start

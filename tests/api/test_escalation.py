@@ -1,13 +1,11 @@
 """Escalation into emergency incident meetings, and what the meeting's closing tells its cases."""
 
 import asyncio
-import dataclasses
 import time
-from contextlib import asynccontextmanager
 
 import pytest
 
-from tests.conftest import Api, serving
+from tests.conftest import Api
 
 
 async def eventually(check, timeout: float = 15):
@@ -107,20 +105,10 @@ async def test_an_incident_in_follow_up_opens_an_improvement_plan_linked_both_wa
     assert plan["links"] == [{"case_id": incident["id"], "relation": "source"}]
 
 
-@pytest.fixture
-def policy_api(worker, stack_settings):
-    @asynccontextmanager
-    async def start(policy: dict):
-        async with serving(dataclasses.replace(stack_settings, sla_policy=policy)) as client:
-            yield Api(client)
-
-    return start
-
-
 @pytest.mark.parametrize(("priority", "vip"), [("urgent", False), ("normal", True)])
-async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_cases(policy_api, priority, vip):
+async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_cases(api_with_policy, priority, vip):
     policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {p: {"first_response": 1} for p in ("normal", "high", "urgent")}}}
-    async with policy_api(policy) as api:
+    async with api_with_policy(policy) as api:
         complaint = await api.open(priority=priority, customer={"id": "c", "vip": vip})
 
         async def escalated():
@@ -137,9 +125,9 @@ async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_ca
             assert verified.json()["ok"] is True, verified.text
 
 
-async def test_a_normal_priority_breach_does_not_escalate(policy_api):
+async def test_a_normal_priority_breach_does_not_escalate(api_with_policy):
     policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"normal": {"first_response": 1}}}}
-    async with policy_api(policy) as api:
+    async with api_with_policy(policy) as api:
         complaint = await api.open()
         await eventually(lambda: _has(api, complaint["id"], "sla_breached"))
         await asyncio.sleep(0.5)

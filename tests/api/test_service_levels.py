@@ -1,15 +1,13 @@
 """Service-level clocks run as durable timers, with second-scale policies on a real Temporal server."""
 
 import asyncio
-import dataclasses
 import time
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from states.case import parse_time
-from tests.conftest import Api, serving
+from tests.conftest import Api
 
 FAST = {
     "warn_at": 0.5,
@@ -27,16 +25,6 @@ FAST = {
 }
 
 
-@pytest.fixture
-def sla_api(worker, stack_settings):
-    @asynccontextmanager
-    async def start(policy: dict):
-        async with serving(dataclasses.replace(stack_settings, sla_policy=policy)) as client:
-            yield Api(client)
-
-    return start
-
-
 async def wait_for_event(api: Api, case_id: str, action: str, timeout: float = 15) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -51,8 +39,8 @@ def actions(history: list[dict]) -> list[str]:
     return [event["action"] for event in history]
 
 
-async def test_a_missed_first_response_warns_then_breaches_exactly_once(sla_api):
-    async with sla_api(FAST) as api:
+async def test_a_missed_first_response_warns_then_breaches_exactly_once(api_with_policy):
+    async with api_with_policy(FAST) as api:
         case = await api.open()
         deadline = parse_time(case["sla"]["first_response"]["deadline"])
         assert deadline - parse_time(case["created_at"]) == timedelta(seconds=2)
@@ -72,8 +60,8 @@ async def test_a_missed_first_response_warns_then_breaches_exactly_once(sla_api)
         assert case["id"] in [item["id"] for item in breached["items"]]
 
 
-async def test_meeting_a_target_stops_its_clock(sla_api):
-    async with sla_api(FAST) as api:
+async def test_meeting_a_target_stops_its_clock(api_with_policy):
+    async with api_with_policy(FAST) as api:
         case = await api.open()
         case = await api.act(case["id"], "acknowledge")
         assert case["sla"]["first_response"]["state"] == "met"
@@ -82,8 +70,8 @@ async def test_meeting_a_target_stops_its_clock(sla_api):
         assert actions(await api.history(case["id"])) == ["report", "acknowledge"]
 
 
-async def test_a_paused_phase_stops_the_resolution_clock_and_resumes_it(sla_api):
-    async with sla_api(FAST) as api:
+async def test_a_paused_phase_stops_the_resolution_clock_and_resumes_it(api_with_policy):
+    async with api_with_policy(FAST) as api:
         case = await api.open("feedback")
         for action, data in [("classify", {"category": "account"}), ("route", {"department": "it"}), ("record_result", {"result": "fixed"})]:
             case = await api.act(case["id"], action, data=data)
@@ -98,8 +86,8 @@ async def test_a_paused_phase_stops_the_resolution_clock_and_resumes_it(sla_api)
         await wait_for_event(api, case["id"], "sla_breached")
 
 
-async def test_set_priority_moves_the_deadlines(sla_api):
-    async with sla_api(FAST) as api:
+async def test_set_priority_moves_the_deadlines(api_with_policy):
+    async with api_with_policy(FAST) as api:
         case = await api.open(priority="low")
         assert case["sla"]["first_response"]["time_left_seconds"] >= 58
         case = await api.act(case["id"], "set_priority", role="supervisor", data={"priority": "urgent"})
@@ -111,15 +99,15 @@ async def test_set_priority_moves_the_deadlines(sla_api):
         await api.act(case["id"], "set_priority", role="agent", data={"priority": "low"}, status=403)
 
 
-async def test_vip_customers_get_the_targets_of_the_next_priority_up(sla_api):
-    async with sla_api(FAST) as api:
+async def test_vip_customers_get_the_targets_of_the_next_priority_up(api_with_policy):
+    async with api_with_policy(FAST) as api:
         case = await api.open(customer={"id": "vip-1", "vip": True})
         deadline = parse_time(case["sla"]["first_response"]["deadline"])
         assert deadline - parse_time(case["created_at"]) == timedelta(seconds=1.5)
 
 
-async def test_an_overdue_action_item_is_recorded_once_and_counts_as_a_breach(sla_api):
-    async with sla_api(FAST) as api:
+async def test_an_overdue_action_item_is_recorded_once_and_counts_as_a_breach(api_with_policy):
+    async with api_with_policy(FAST) as api:
         incident = await api.open("incident", role="supervisor")
         await api.act(incident["id"], "start_analysis", role="supervisor")
         due = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
@@ -133,8 +121,8 @@ async def test_an_overdue_action_item_is_recorded_once_and_counts_as_a_breach(sl
         assert stored["sla_breached"] is True and stored["action_items"][0]["overdue"] is True
 
 
-async def test_the_queue_lists_the_nearest_deadlines_first(sla_api):
-    async with sla_api(FAST) as api:
+async def test_the_queue_lists_the_nearest_deadlines_first(api_with_policy):
+    async with api_with_policy(FAST) as api:
         later = await api.open(priority="low")
         sooner = await api.open(priority="low")
         await api.act(sooner["id"], "set_priority", role="supervisor", data={"priority": "normal"})

@@ -51,6 +51,15 @@ def start_serve(tmp_path: Path) -> tuple[subprocess.Popen, Path, dict[str, int]]
     return serve, log, ports
 
 
+def stop(serve: subprocess.Popen, log: Path, signum: int) -> None:
+    """Stop `casework serve` as a user or a process manager would; it must exit cleanly."""
+    serve.send_signal(signum)
+    try:
+        assert serve.wait(timeout=30) == 0, log.read_text()
+    finally:
+        serve.kill()
+
+
 def assert_port_free(port: int) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))
@@ -64,11 +73,7 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path):
         created = httpx.post(f"http://127.0.0.1:{ports['http']}/cases", json={"kind": "complaint", "title": "t"}, headers=headers)
         assert created.status_code == 201
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            assert serve.wait(timeout=30) == 0, log.read_text()
-        finally:
-            serve.kill()
+        stop(serve, log, signal.SIGTERM)
     assert "demo-agent-token" not in log.read_text().split("Press Ctrl+C to stop.")[1]
     assert_port_free(ports["temporal"])
     assert_port_free(ports["http"])
@@ -102,10 +107,6 @@ def test_serve_runs_the_readme_walkthrough_and_stops_cleanly_on_ctrl_c(tmp_path)
         assert lines[20] == f"[('{case_id}', 'closed')]"
         assert lines[21].endswith(f"/namespaces/default/workflows/{case_id}")
     finally:
-        serve.send_signal(signal.SIGINT)
-        try:
-            assert serve.wait(timeout=30) == 0, log.read_text()
-        finally:
-            serve.kill()
+        stop(serve, log, signal.SIGINT)
     # The embedded Temporal server went down with it: its port is free again.
     assert_port_free(temporal_port)
