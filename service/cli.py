@@ -43,11 +43,20 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
         await read_model.close()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again to end the
+    process; here the caller still has to stop the worker and Temporal, so it returns instead."""
+
+    def handle_exit(self, sig, frame) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def _api_server(settings: Settings) -> uvicorn.Server:
     from api.app import create_app  # the API sits above the service layer; only this command joins them
 
     config = uvicorn.Config(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 async def _until_stopped() -> None:
@@ -133,8 +142,6 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"casework: {error}", file=sys.stderr)
         return 2
-    # uvicorn shuts down gracefully on SIGTERM and then raises it again: end like Ctrl+C, cleaning up.
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if arguments.command == "audit":
             return asyncio.run(audit_cli.run(settings, arguments))
@@ -146,10 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"casework: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
