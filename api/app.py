@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         read_model = ReadModel(create_engine(settings.read_model_url))
-        await read_model.create_schema()
+        await read_model.require_current_schema()
         client = await connect(settings.temporal_target, settings.temporal_namespace)
         policy = CasePolicy(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         app.state.cases = Cases(client, read_model, policy)

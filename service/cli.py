@@ -12,7 +12,8 @@ from typing import AsyncIterator
 
 import uvicorn
 
-from service import audit_cli
+from service import audit_cli, schema
+from service.schema import SchemaOutOfDate
 from service.read_model import ReadModel, create_engine
 from service.settings import DEMO_USERS, Settings, SettingsError
 from service.temporal import EmbeddedTemporal, connect
@@ -34,7 +35,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
     """The worker's wiring: read model, Temporal client, case workflows and the projection activity."""
     read_model = ReadModel(create_engine(settings.read_model_url))
     try:
-        await read_model.create_schema()
+        await read_model.require_current_schema()
         client = await connect(settings.temporal_target, settings.temporal_namespace)
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         async with build_worker(client, read_model, read_model, webhook, settings.task_queue):
@@ -69,6 +70,7 @@ async def _until_stopped() -> None:
 
 async def serve(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await _upgrade_schema(settings)  # the single-machine default keeps itself up to date
     temporal = None
     if settings.embedded_temporal:
         temporal = EmbeddedTemporal(settings.data_dir, settings.temporal_port, settings.temporal_ui_port, settings.temporal_namespace)
@@ -94,7 +96,31 @@ async def worker(settings: Settings) -> None:
 
 
 async def api(settings: Settings) -> None:
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    try:
+        await read_model.require_current_schema()
+    finally:
+        await read_model.close()
     await _api_server(settings).serve()
+
+
+async def _upgrade_schema(settings: Settings) -> None:
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    try:
+        await read_model.upgrade()
+    finally:
+        await read_model.close()
+
+
+async def db(settings: Settings, arguments: argparse.Namespace) -> int:
+    if arguments.db_command == "upgrade":
+        await _upgrade_schema(settings)
+    engine = create_engine(settings.read_model_url)
+    try:
+        print(f"read model schema: {await schema.current(engine) or 'none'} (this version needs {schema.head()})")
+    finally:
+        await engine.dispose()
+    return 0
 
 
 def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None) -> None:
@@ -131,6 +157,10 @@ def parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         commands.add_parser(name, help=help_text, description=help_text)
     audit_cli.add_commands(commands)
+    database = commands.add_parser("db", help="the read model's schema (Alembic migrations)")
+    database_actions = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    database_actions.add_parser("upgrade", help="migrate the read model at CASEWORK_DATABASE_URL to this version")
+    database_actions.add_parser("current", help="show the schema version of the read model and the one needed")
     return root
 
 
@@ -145,11 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "audit":
             return asyncio.run(audit_cli.run(settings, arguments))
+        if arguments.command == "db":
+            return asyncio.run(db(settings, arguments))
         run, _ = COMMANDS[arguments.command]
         asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
-    except (RuntimeError, OSError) as error:
+    except (RuntimeError, OSError, SchemaOutOfDate) as error:
         print(f"casework: {error}", file=sys.stderr)
         return 1
     return 0

@@ -13,23 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, String, Table, select, update
+from sqlalchemy import select, update
 
-from service.read_model import ReadModel, metadata
+from service.read_model import ReadModel, idempotency_keys
 
 MAX_KEY_LENGTH = 200
-
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("key_hash", String(64), primary_key=True),
-    Column("request_hash", String(64), nullable=False),
-    Column("case_id", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("status", Integer),
-    Column("response", LargeBinary),
-    Column("etag", String(32)),
-)
 
 
 class KeyReused(Exception):

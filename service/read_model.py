@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -122,6 +123,20 @@ deliveries = Table(
 )
 
 
+# The API's record of requests sent with an Idempotency-Key (service/idempotency.py).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("case_id", String(64), nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("status", Integer),
+    Column("response", LargeBinary),
+    Column("etag", String(32)),
+)
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     kind: str | None = None
@@ -175,9 +190,16 @@ class ReadModel:
         dialect = engine.dialect.name
         self.insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
-    async def create_schema(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+    async def upgrade(self) -> None:
+        """Bring the schema to this version's (Alembic migrations in service/migrations)."""
+        from service import schema
+
+        await schema.upgrade(self.engine)
+
+    async def require_current_schema(self) -> None:
+        from service import schema
+
+        await schema.require_current(self.engine)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -72,7 +72,7 @@ async def stack_settings(temporal_env: WorkflowEnvironment, tmp_path_factory) ->
 @pytest.fixture(scope="session")
 async def read_model(stack_settings: Settings) -> AsyncIterator[ReadModel]:
     model = ReadModel(create_engine(stack_settings.read_model_url))
-    await model.create_schema()
+    await model.upgrade()
     yield model
     await model.close()
 

@@ -28,15 +28,21 @@ class Stack:
         self.database_url = f"sqlite+aiosqlite:///{folder / 'casework.db'}"
         self.worker: subprocess.Popen | None = None
 
-    def start_worker(self) -> None:
-        env = {
+    @property
+    def env(self) -> dict[str, str]:
+        return {
             **os.environ,
             "CASEWORK_TEMPORAL_ADDRESS": self.temporal.address,
             "CASEWORK_DATABASE_URL": self.database_url,
             "CASEWORK_TASK_QUEUE": "durability",
         }
+
+    def upgrade_read_model(self) -> None:
+        subprocess.run([str(CASEWORK), "db", "upgrade"], env=self.env, check=True, capture_output=True, timeout=60)
+
+    def start_worker(self) -> None:
         log = open(self.folder / "worker.log", "ab")
-        self.worker = subprocess.Popen([str(CASEWORK), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.worker = subprocess.Popen([str(CASEWORK), "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def kill_worker(self) -> None:
         self.worker.send_signal(signal.SIGKILL)
@@ -57,6 +63,7 @@ class Stack:
 async def stack(tmp_path):
     stack = Stack(tmp_path)
     await stack.temporal.start()
+    stack.upgrade_read_model()
     stack.start_worker()
     yield stack
     if stack.worker and stack.worker.poll() is None:

@@ -40,7 +40,7 @@ def moment(minutes: float = 0) -> datetime:
 
 async def _sqlite_model(tmp_path) -> AsyncIterator[ReadModel]:
     model = ReadModel(create_engine(f"sqlite+aiosqlite:///{tmp_path}/rm.db"))
-    await model.create_schema()
+    await model.upgrade()
     try:
         yield model
     finally:
@@ -64,7 +64,7 @@ async def _postgres_model() -> AsyncIterator[ReadModel]:
             pytest.skip(f"PostgreSQL at {POSTGRES_URL_VARIABLE} is not reachable ({error}); CI runs these")
         model = ReadModel(create_async_engine(url, connect_args={"server_settings": {"search_path": schema}}))
         try:
-            await model.create_schema()
+            await model.upgrade()
             yield model
         finally:
             await model.close()

@@ -33,7 +33,7 @@ async def record(version: str) -> None:
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(temporal_binary()), search_attributes=SEARCH_ATTRIBUTES)
     with tempfile.TemporaryDirectory() as folder:
         read_model = ReadModel(create_engine(f"sqlite+aiosqlite:///{folder}/rm.db"))
-        await read_model.create_schema()
+        await read_model.upgrade()
         try:
             async with build_worker(env.client, read_model, read_model, Webhook(), TASK_QUEUE):
                 for kind in WALKS:

@@ -1,0 +1,15 @@
+"""Alembic's environment: always run on a connection handed over by service/schema.py."""
+
+from alembic import context
+
+from service.read_model import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
