@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit import CaseAuditController, ExportController, NotificationController
 from api.auth import authentication
+from api.observability import MetricsController, prometheus, request_context
 from api.security import cors, rate_limit, security_headers
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await read_model.close()
 
     return Litestar(
-        route_handlers=[CaseController, CaseAuditController, NotificationController, ExportController, MachineController, health],
+        route_handlers=[CaseController, CaseAuditController, NotificationController, ExportController, MachineController, MetricsController, health],
         lifespan=[lifespan],
         dependencies={
             "cases": Provide(_cases, sync_to_thread=False),
@@ -84,7 +85,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "read_model": Provide(_read_model, sync_to_thread=False),
             "keys": Provide(_keys, sync_to_thread=False),
         },
-        middleware=[security_headers, rate_limit(settings.rate_limit_per_minute).middleware, authentication(settings.users)],
+        middleware=[
+            request_context,
+            security_headers,
+            rate_limit(settings.rate_limit_per_minute).middleware,
+            authentication(settings.users),
+            prometheus.middleware,
+        ],
         cors_config=cors(settings.cors_origins),
         exception_handlers=HANDLERS,
         request_max_body_size=settings.max_body_bytes,

@@ -18,6 +18,7 @@ from api.errors import PreconditionFailed
 from api.idempotency import once
 from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
+from service.observability import request_id_var
 from service.read_model import CaseFilter
 from states.case import Actor
 from states.errors import InvalidData
@@ -155,7 +156,7 @@ class MachineController(Controller):
 
 
 def _new_request_id() -> str:
-    return uuid.uuid4().hex
+    return request_id_var.get() or uuid.uuid4().hex
 
 
 def _answer(case: dict[str, Any], request: Request, request_id: str, status_code: int = 200) -> Response[Case]:

@@ -21,6 +21,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from service.observability import REJECTED, TRANSITIONS
 from service.read_model import CaseFilter, Page, ReadModel
 from states.case import Actor, CaseState, format_time
 from states.opening import Report, open_case
@@ -110,7 +111,7 @@ class Cases:
                 ]
             ),
         )
-        return await self._call(
+        case = await self._call(
             case_id,
             self._client.execute_update_with_start_workflow(
                 CaseWorkflow.report,
@@ -119,6 +120,8 @@ class Cases:
                 id=request_id,
             ),
         )
+        TRANSITIONS.labels(case.kind, "report").inc()
+        return case
 
     async def act(self, case_id: str, request: ActInput) -> CaseState:
         """Take an action; the request's id is the update's id, so Temporal applies it at most once."""
@@ -126,7 +129,9 @@ class Cases:
             await self._check_open_incident(str(request.data["incident_id"]))
         handle = self._client.get_workflow_handle(case_id)
         try:
-            return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
+            case = await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
+            TRANSITIONS.labels(case.kind, request.action).inc()
+            return case
         except CaseNotFound:
             stored = await self._read_model.get_case(case_id)
             if stored is None:
@@ -179,7 +184,9 @@ class Cases:
                 f"no worker confirmed the change within {UPDATE_TIMEOUT_SECONDS}s; it may still be applied, so read the case before retrying"
             ) from None
         except WorkflowUpdateFailedError as error:
-            raise _refusal(case_id, error.cause) from None
+            refusal = _refusal(case_id, error.cause)
+            REJECTED.labels(getattr(refusal, "kind", "CaseNotFound")).inc()
+            raise refusal from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise Unavailable("Temporal did not confirm the change in time; it may still be applied") from None
         except RPCError as error:

@@ -10,13 +10,15 @@ import sys
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+import prometheus_client
 import uvicorn
 
 from service import audit_cli, schema
 from service.schema import SchemaOutOfDate
 from service.read_model import ReadModel, create_engine
 from service.settings import DEMO_USERS, Settings, SettingsError
-from service.temporal import EmbeddedTemporal, connect
+from service.observability import configure_logging
+from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from workflows.notifications import Webhook
 from workflows.worker import build_worker
 
@@ -36,7 +38,12 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
     read_model = ReadModel(create_engine(settings.read_model_url))
     try:
         await read_model.require_current_schema()
-        client = await connect(settings.temporal_target, settings.temporal_namespace)
+        runtime = None
+        if settings.sdk_metrics_port:
+            runtime = runtime_with_metrics(settings.http_host, settings.sdk_metrics_port)
+        if settings.metrics_port:
+            prometheus_client.start_http_server(settings.metrics_port, addr=settings.http_host)
+        client = await connect(settings.temporal_target, settings.temporal_namespace, runtime=runtime)
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         async with build_worker(client, read_model, read_model, webhook, settings.task_queue):
             yield
@@ -166,12 +173,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"casework: {error}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format)
     try:
         if arguments.command == "audit":
             return asyncio.run(audit_cli.run(settings, arguments))

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from states.case import CaseState, Event, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 
@@ -209,6 +210,14 @@ class ReadModel:
         await self.engine.dispose()
 
     async def project(self, case: CaseState, event: Event) -> None:
+        with READ_MODEL_WRITE.time():
+            await self._project(case, event)
+        if event.action == "sla_breached":
+            SLA_BREACHES.labels(case.kind, event.data.get("target", "")).inc()
+        elif event.action == "action_item_overdue":
+            SLA_BREACHES.labels(case.kind, "action_item").inc()
+
+    async def _project(self, case: CaseState, event: Event) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(self.insert(events).values(_event_row(event)).on_conflict_do_nothing())
             row = _case_row(case)

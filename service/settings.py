@@ -55,6 +55,9 @@ class Settings:
     max_body_bytes: int = 1_000_000
     # The service-level policy as plain data (CASEWORK_SLA_POLICY's TOML); None: the built-in default.
     sla_policy: dict[str, Any] | None = None
+    log_format: str = "text"
+    metrics_port: int | None = None
+    sdk_metrics_port: int | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
 
@@ -98,6 +101,9 @@ class Settings:
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
             sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY")),
+            log_format=_choice(env, "CASEWORK_LOG_FORMAT", ("text", "json"), cls.log_format),
+            metrics_port=_port(env, "CASEWORK_METRICS_PORT", None),
+            sdk_metrics_port=_port(env, "CASEWORK_SDK_METRICS_PORT", None),
             webhook_url=_url(env, "CASEWORK_WEBHOOK_URL"),
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
         )
@@ -165,6 +171,13 @@ def _users(env: Mapping[str, str]) -> tuple[tuple[User, ...], bool]:
     return parse_users(DEMO_USERS), True
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _url(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name) or None
     if value is not None and not value.startswith(("http://", "https://")):
@@ -194,7 +207,9 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _port(env: Mapping[str, str], name: str, default: int) -> int:
+def _port(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    if default is None and not env.get(name):
+        return None
     value = _positive_int(env, name, default)
     if value > 65535:
         raise SettingsError(f"{name} must be a TCP port (1-65535), got {value}")

@@ -14,6 +14,7 @@ from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, UpdateNamespaceRequest
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
 from workflows.search import SEARCH_ATTRIBUTES
@@ -48,6 +49,11 @@ def dev_server_args(data_dir: Path, port: int, ui_port: int, namespace: str) -> 
     for key in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{key.name}=Keyword"]
     return args
+
+
+def runtime_with_metrics(host: str, port: int) -> Runtime:
+    """A Temporal SDK runtime that serves its own metrics (workflow tasks, polls, latencies) for Prometheus."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}")))
 
 
 class EmbeddedTemporal:
@@ -95,14 +101,14 @@ class EmbeddedTemporal:
             self._process.wait()
 
 
-async def connect(address: str, namespace: str, process: subprocess.Popen | None = None) -> Client:
+async def connect(address: str, namespace: str, process: subprocess.Popen | None = None, runtime: Runtime | None = None) -> Client:
     """Connect, waiting for a server that is still starting; then make sure the namespace is set up."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
     while True:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the Temporal dev server exited with status {process.returncode}; see temporal.log")
         try:
-            client = await Client.connect(address, namespace=namespace)
+            client = await Client.connect(address, namespace=namespace, runtime=runtime)
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
             break
         except (RuntimeError, RPCError) as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -131,3 +132,33 @@ async def test_a_breach_fires_exactly_once_when_the_worker_is_down_across_the_de
         history = await api.history(case["id"])
         assert [event["action"] for event in history] == ["report", "sla_breached"]
         assert history[1]["data"]["deadline"] == case["sla"]["first_response"]["deadline"]
+
+
+async def test_a_worker_serves_its_own_and_the_temporal_sdks_metrics(stack, tmp_path):
+    import httpx
+
+    from tests.conftest import free_port
+
+    ports = free_port(), free_port()
+    env = {**stack.env, "CASEWORK_METRICS_PORT": str(ports[0]), "CASEWORK_SDK_METRICS_PORT": str(ports[1]), "CASEWORK_LOG_FORMAT": "json"}
+    with open(tmp_path / "metrics-worker.log", "wb") as log:
+        worker = subprocess.Popen([str(CASEWORK), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        async with stack.api() as api:
+            case = await api.open()
+            await api.act(case["id"], "acknowledge")
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    own = (await client.get(f"http://127.0.0.1:{ports[0]}/metrics")).text
+                    sdk = (await client.get(f"http://127.0.0.1:{ports[1]}/metrics")).text
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        assert "casework_read_model_write_seconds_bucket" in own
+        assert "temporal_" in sdk
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+    lines = [line for line in (tmp_path / "metrics-worker.log").read_text().splitlines() if line.startswith("{")]
+    assert lines and all(json.loads(line)["level"] for line in lines)
