@@ -46,7 +46,7 @@ class Audit:
         if not stored and not runs:
             raise CaseNotFound(case_id)
         if runs:
-            recorded = self._recorded_events(runs)
+            recorded = self.recorded_events(runs)
             # On a tie, Temporal's record says most about what changed.
             finding = first(compare(stored, recorded), replay(case_id, recorded), check_chain(stored))
         else:
@@ -82,7 +82,7 @@ class Audit:
             "runs": [{"run_id": history.run_id, "events": [_readable(MessageToDict(event)) for event in history.events]} for history in runs],
         }
 
-    def _recorded_events(self, runs: list[WorkflowHistory]) -> list[dict[str, Any]]:
+    def recorded_events(self, runs: list[WorkflowHistory]) -> list[dict[str, Any]]:
         converter = self._client.data_converter.payload_converter
         events = {}
         for history in runs:

@@ -18,6 +18,7 @@ from service.schema import SchemaOutOfDate
 from service.read_model import ReadModel, create_engine
 from service.settings import DEMO_USERS, Settings, SettingsError
 from service.observability import configure_logging
+from service.reconcile import Reconciler
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from workflows.notifications import Webhook
 from workflows.worker import build_worker
@@ -111,6 +112,24 @@ async def api(settings: Settings) -> None:
     await _api_server(settings).serve()
 
 
+async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    try:
+        await read_model.require_current_schema()
+        reconciler = Reconciler(await connect(settings.temporal_target, settings.temporal_namespace), read_model)
+        changed = troubled = 0
+        for case_id in case_ids or await reconciler.case_ids():
+            result = await reconciler.reconcile(case_id)
+            changed += result.changed
+            troubled += bool(result.problems)
+            if result.changed or result.problems:
+                print(result.describe())
+        print(f"reconciled {len(case_ids) if case_ids else 'all'} cases: {changed} repaired, {troubled} with problems left alone")
+        return 0
+    finally:
+        await read_model.close()
+
+
 async def _upgrade_schema(settings: Settings) -> None:
     read_model = ReadModel(create_engine(settings.read_model_url))
     try:
@@ -164,6 +183,8 @@ def parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         commands.add_parser(name, help=help_text, description=help_text)
     audit_cli.add_commands(commands)
+    reconcile_command = commands.add_parser("reconcile", help="make the read model agree with the workflows, and say what changed")
+    reconcile_command.add_argument("--case", action="append", metavar="ID", help="only this case (repeatable); default: every case")
     database = commands.add_parser("db", help="the read model's schema (Alembic migrations)")
     database_actions = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     database_actions.add_parser("upgrade", help="migrate the read model at CASEWORK_DATABASE_URL to this version")
@@ -184,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(audit_cli.run(settings, arguments))
         if arguments.command == "db":
             return asyncio.run(db(settings, arguments))
+        if arguments.command == "reconcile":
+            return asyncio.run(reconcile(settings, arguments.case))
         run, _ = COMMANDS[arguments.command]
         asyncio.run(run(settings))
     except KeyboardInterrupt:

@@ -241,6 +241,10 @@ class ReadModel:
         if case.action_items:
             await connection.execute(action_items.insert(), [_item_row(case.id, item) for item in case.action_items])
 
+    async def stored_version(self, case_id: str) -> int | None:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(select(cases.c.version).where(cases.c.id == case_id))).scalar()
+
     async def get_case(self, case_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as connection:
             snapshot = (await connection.execute(select(cases.c.snapshot).where(cases.c.id == case_id))).scalar()

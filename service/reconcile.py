@@ -1,0 +1,88 @@
+"""Reconcile: make the read model agree with the workflows, which are the source of truth.
+
+For each case: events Temporal recorded that the read model lacks are written, and a case row older
+than the workflow's state is replaced. Events that differ from Temporal's record, or that Temporal
+never recorded, are reported and left alone: they are evidence for an auditor, not ours to erase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from service.audit import Audit
+from service.read_model import ReadModel
+from states.case import Actor, CaseState, Event
+from states.verification import compare
+
+
+@dataclass
+class Reconciliation:
+    case_id: str
+    events_added: list[int] = field(default_factory=list)
+    case_row_updated: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events_added or self.case_row_updated)
+
+    def describe(self) -> str:
+        if not self.changed and not self.problems:
+            return f"{self.case_id}: in agreement"
+        said = []
+        if self.events_added:
+            said.append(f"added events {', '.join(map(str, self.events_added))}")
+        if self.case_row_updated:
+            said.append("replaced the case row with the workflow's state")
+        said += self.problems
+        return f"{self.case_id}: " + "; ".join(said)
+
+
+class Reconciler:
+    def __init__(self, client: Client, read_model: ReadModel):
+        self._client = client
+        self._read_model = read_model
+        self._audit = Audit(client, read_model)
+
+    async def case_ids(self) -> list[str]:
+        """Every case the read model or Temporal knows."""
+        known = set(await self._read_model.case_ids())
+        async for execution in self._client.list_workflows('WorkflowType = "Case"'):
+            known.add(execution.id)
+        return sorted(known)
+
+    async def reconcile(self, case_id: str) -> Reconciliation:
+        result = Reconciliation(case_id)
+        runs = await self._audit.runs(case_id)
+        if not runs:
+            result.problems.append("no Temporal history (past retention?): nothing to compare with")
+            return result
+        recorded = self._audit.recorded_events(runs)
+        try:
+            snapshot = await self._client.get_workflow_handle(case_id).query("snapshot", result_type=CaseState)
+        except RPCError as error:
+            result.problems.append(f"could not read the workflow's state: {error.message}")
+            return result
+        if snapshot is None:
+            result.problems.append("the workflow never recorded a report")
+            return result
+        stored_version = await self._read_model.stored_version(case_id)
+        stored = {event["seq"] for event in await self._read_model.history(case_id)}
+        for event in recorded:
+            if event["seq"] not in stored:
+                await self._read_model.project(snapshot, _event(event))
+                result.events_added.append(event["seq"])
+        if stored_version is None or stored_version < snapshot.version:
+            await self._read_model.project(snapshot, _event(recorded[-1]))
+            result.case_row_updated = True
+        finding = compare(await self._read_model.history(case_id), recorded)
+        if finding:
+            result.problems.append(f"left alone: seq {finding.seq}: {finding.problem} ({finding.detail})")
+        return result
+
+
+def _event(recorded: dict) -> Event:
+    return Event(**{**recorded, "actor": Actor(**recorded["actor"])})

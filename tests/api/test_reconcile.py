@@ -1,0 +1,56 @@
+"""`casework reconcile` makes the read model agree with the workflows, and leaves evidence alone."""
+
+import asyncio
+import os
+from asyncio.subprocess import PIPE
+import sys
+from pathlib import Path
+
+from sqlalchemy import delete, update
+
+from service.read_model import cases, events
+from service.reconcile import Reconciler
+
+CASEWORK = Path(sys.executable).parent / "casework"
+
+
+async def walked(api) -> dict:
+    case = await api.open()
+    for action, data in [("acknowledge", None), ("start_analysis", None), ("record_findings", {"findings": "f"})]:
+        case = await api.act(case["id"], action, data=data)
+    return case
+
+
+async def test_lost_events_and_a_stale_case_row_are_restored(api, temporal_env, read_model):
+    case = await walked(api)
+    async with read_model.engine.begin() as connection:
+        await connection.execute(delete(events).where(events.c.case_id == case["id"], events.c.seq >= 3))
+        await connection.execute(update(cases).where(cases.c.id == case["id"]).values(version=2, state="report"))
+    result = await Reconciler(temporal_env.client, read_model).reconcile(case["id"])
+    assert result.events_added == [3, 4] and result.case_row_updated and result.problems == []
+    assert (await api.get(case["id"]))["state"] == "analyse" and (await api.get(case["id"]))["version"] == 4
+    assert [event["seq"] for event in await api.history(case["id"])] == [1, 2, 3, 4]
+    again = await Reconciler(temporal_env.client, read_model).reconcile(case["id"])
+    assert not again.changed and again.describe().endswith("in agreement")
+
+
+async def test_a_changed_event_is_reported_not_overwritten(api, temporal_env, read_model):
+    case = await walked(api)
+    async with read_model.engine.begin() as connection:
+        await connection.execute(update(events).where(events.c.case_id == case["id"], events.c.seq == 2).values(note="edited"))
+    result = await Reconciler(temporal_env.client, read_model).reconcile(case["id"])
+    assert not result.changed and "seq 2: changed field" in result.problems[0]
+    assert (await api.history(case["id"]))[1]["note"] == "edited"
+
+
+async def test_the_command_reconciles_every_case_and_says_what_it_did(api, stack_settings, read_model):
+    case = await walked(api)
+    async with read_model.engine.begin() as connection:
+        await connection.execute(delete(events).where(events.c.case_id == case["id"], events.c.seq == 4))
+    env = {**os.environ, "CASEWORK_TEMPORAL_ADDRESS": stack_settings.temporal_address, "CASEWORK_DATABASE_URL": stack_settings.database_url}
+    # Not subprocess.run: this event loop runs the worker that answers the command's queries.
+    process = await asyncio.create_subprocess_exec(str(CASEWORK), "reconcile", env=env, stdout=PIPE, stderr=PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=300)
+    assert process.returncode == 0, stderr.decode()
+    assert f"{case['id']}: added events 4" in stdout.decode()
+    assert [event["seq"] for event in await api.history(case["id"])] == [1, 2, 3, 4]
