@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError
+from temporalio.service import RPCError
 
 from service.cases import CaseNotFound, CaseRefused, Unavailable
 from service.read_model import BadCursor
@@ -93,6 +95,14 @@ def on_http(_: Request, error: HTTPException) -> Response:
     return response
 
 
+def on_dependency_down(_: Request, error: Exception) -> Response:
+    """The read model or Temporal did not answer: nothing wrong with the request, try it again."""
+    log.warning("a dependency is unavailable: %s", type(error).__name__)
+    response = problem(503, "unavailable", "the read model or Temporal did not answer; retry shortly (with the same Idempotency-Key)")
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def on_unexpected(request: Request, error: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "internal error", "the server failed; the error is logged")
@@ -137,5 +147,8 @@ HANDLERS = {
     Unavailable: on_unavailable,
     ValidationException: on_validation,
     HTTPException: on_http,
+    DBAPIError: on_dependency_down,
+    RPCError: on_dependency_down,
+    OSError: on_dependency_down,
     Exception: on_unexpected,
 }

@@ -34,7 +34,8 @@ class Claim:
 
     @property
     def update_id(self) -> str:
-        return f"idem-{self.key_hash}"
+        # Also the events' request_id (64 characters at most); 192 bits of the hash stay unique.
+        return f"idem-{self.key_hash[:48]}"
 
 
 def fingerprint(*parts: bytes | str) -> str:

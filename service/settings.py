@@ -137,6 +137,8 @@ def parse_users(text: str, source: str = "CASEWORK_USERS", separator: str = ",")
         if len(parts) != 3 or not all(parts):
             raise SettingsError(f"{source} entry {number} must be name:role:token")
         name, role, token = parts
+        if len(name) > 100 or not name.isprintable():
+            raise SettingsError(f"{source} entry {number}: a name is at most 100 printable characters")
         if name == "system":
             raise SettingsError(f"{source} entry {number}: the name 'system' is reserved for automatic actions")
         if role not in ROLES:
