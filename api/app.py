@@ -22,6 +22,7 @@ from service.audit import Audit
 from service.cases import CasePolicy, Cases
 from service.idempotency import IdempotencyKeys
 from service.read_model import ReadModel, create_engine
+from service import tracing
 from service.settings import Settings
 from service.temporal import connect
 
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         read_model = ReadModel(create_engine(settings.read_model_url))
         await read_model.require_current_schema()
-        client = await connect(settings.temporal_target, settings.temporal_namespace)
+        client = await connect(settings.temporal_target, settings.temporal_namespace, interceptors=tracing.interceptors(settings.otlp_endpoint))
         policy = CasePolicy(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         app.state.cases = Cases(client, read_model, policy)
         app.state.audit = Audit(client, read_model)

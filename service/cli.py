@@ -13,8 +13,9 @@ from typing import AsyncIterator
 import prometheus_client
 import uvicorn
 
-from service import audit_cli, schema
+from service import audit_cli, schema, tracing
 from service.schema import SchemaOutOfDate
+from service.tracing import TracingUnavailable
 from service.read_model import ReadModel, create_engine
 from service.settings import DEMO_USERS, Settings, SettingsError
 from service.observability import configure_logging
@@ -44,7 +45,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
             runtime = runtime_with_metrics(settings.http_host, settings.sdk_metrics_port)
         if settings.metrics_port:
             prometheus_client.start_http_server(settings.metrics_port, addr=settings.http_host)
-        client = await connect(settings.temporal_target, settings.temporal_namespace, runtime=runtime)
+        client = await connect(settings.temporal_target, settings.temporal_namespace, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         async with build_worker(client, read_model, read_model, webhook, settings.task_queue):
             yield
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
-    except (RuntimeError, OSError, SchemaOutOfDate) as error:
+    except (RuntimeError, OSError, SchemaOutOfDate, TracingUnavailable) as error:
         print(f"casework: {error}", file=sys.stderr)
         return 1
     return 0

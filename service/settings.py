@@ -58,6 +58,7 @@ class Settings:
     log_format: str = "text"
     metrics_port: int | None = None
     sdk_metrics_port: int | None = None
+    otlp_endpoint: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
 
@@ -104,6 +105,7 @@ class Settings:
             log_format=_choice(env, "CASEWORK_LOG_FORMAT", ("text", "json"), cls.log_format),
             metrics_port=_port(env, "CASEWORK_METRICS_PORT", None),
             sdk_metrics_port=_port(env, "CASEWORK_SDK_METRICS_PORT", None),
+            otlp_endpoint=_url(env, "CASEWORK_OTLP_ENDPOINT"),
             webhook_url=_url(env, "CASEWORK_WEBHOOK_URL"),
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
         )

@@ -8,12 +8,13 @@ import subprocess
 import sysconfig
 from datetime import timedelta
 from pathlib import Path
+from typing import Sequence
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, UpdateNamespaceRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
@@ -101,14 +102,20 @@ class EmbeddedTemporal:
             self._process.wait()
 
 
-async def connect(address: str, namespace: str, process: subprocess.Popen | None = None, runtime: Runtime | None = None) -> Client:
+async def connect(
+    address: str,
+    namespace: str,
+    process: subprocess.Popen | None = None,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
     """Connect, waiting for a server that is still starting; then make sure the namespace is set up."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
     while True:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the Temporal dev server exited with status {process.returncode}; see temporal.log")
         try:
-            client = await Client.connect(address, namespace=namespace, runtime=runtime)
+            client = await Client.connect(address, namespace=namespace, runtime=runtime, interceptors=interceptors)
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
             break
         except (RuntimeError, RPCError) as error:
