@@ -214,14 +214,12 @@ class Walker:
             case = self.check(response, 200, f"{kind} {case_id} step {step} {action}")
             assert (case["state"], case["version"]) == (state, step + 1), f"{kind} {case_id} after {action}: {case}"
             self.acknowledged += 1
-            import time; print('ack', self.acknowledged, kind, step, time.monotonic())
         return case_id
 
     async def kill_a_worker_midway(self) -> int:
         """Once about half of all transitions are acknowledged, kill -9 a worker while the others are in flight."""
         while self.acknowledged < self.total // 2:
             await asyncio.sleep(0.02)
-        import time; print('KILL at', self.acknowledged, time.monotonic())
         self.topology.kill("worker-1")
         return self.acknowledged
 
