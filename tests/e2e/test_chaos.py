@@ -23,6 +23,7 @@ from service.temporal import EmbeddedTemporal
 from tests.api.walks import COMPLAINT_WALK
 from tests.conftest import TEST_USERS, auth, free_port
 from tests.e2e.private_postgres import PrivatePostgres, binaries
+from tests.e2e.processes import wait_healthy
 
 CASEWORK = Path(sys.executable).parent / "casework"
 CLIENTS, CASES_PER_CLIENT = 4, 3
@@ -57,16 +58,6 @@ class Chaos:
     def logs(self) -> str:
         return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in self.folder.glob("*.log"))
 
-    async def api_ready(self) -> None:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                try:
-                    if (await client.get(f"http://127.0.0.1:{self.api_port}/health")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("the API never became healthy\n" + self.logs())
 
 
 async def insist(client: httpx.AsyncClient, path: str, body: dict, role: str, deadline: float) -> dict:
@@ -124,7 +115,7 @@ async def test_acknowledged_changes_survive_crashes_of_every_part_exactly_once(t
         subprocess.run([str(CASEWORK), "db", "upgrade"], env=chaos.env, check=True, capture_output=True, timeout=120)
         chaos.run("worker", "worker")
         chaos.run("api", "api")
-        await chaos.api_ready()
+        await wait_healthy(chaos.api_port, chaos.logs)
         acknowledged: dict[str, list[str]] = {}
         deadline = time.monotonic() + 240
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{chaos.api_port}", timeout=90) as client:

@@ -4,7 +4,6 @@ one worker is killed midway; everything completes and the read model is right.""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import signal
@@ -19,21 +18,10 @@ from service.temporal import EmbeddedTemporal
 from tests.api.walks import WALKS
 from tests.conftest import TEST_USERS, auth, free_port
 from tests.e2e.private_postgres import PrivatePostgres, binaries
+from tests.e2e.processes import wait_healthy
 
 CASEWORK = Path(sys.executable).parent / "casework"
 pytestmark = pytest.mark.skipif(binaries() is None and not os.environ.get("CI"), reason="no PostgreSQL server binaries here")
-
-
-async def healthy(port: int) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"API on port {port} never became healthy")
 
 
 async def test_two_apis_and_two_workers_on_postgresql_survive_losing_a_worker(tmp_path):
@@ -63,7 +51,7 @@ async def test_two_apis_and_two_workers_on_postgresql_survive_losing_a_worker(tm
             run(f"api-{number}", "api", CASEWORK_HTTP_PORT=str(port))
             run(f"worker-{number}", "worker")
         for port in ports:
-            await healthy(port)
+            await wait_healthy(port)
         apis = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) for port in ports]
         alternate = itertools.cycle(apis)
         try:
