@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             request_context,
             security_headers,
-            rate_limit(settings.rate_limit_per_minute).middleware,
+            rate_limit(settings.rate_limit_per_minute, settings.users).middleware,
             authentication(settings.users),
             prometheus.middleware,
         ],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from litestar import Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import find_user
+from service.settings import User
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -42,16 +43,14 @@ def security_headers(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def _token_or_address(request: Request) -> str:
-    """Limit per token; without one, per client address (so floods of bad tokens are limited too)."""
-    authorization = request.headers.get("authorization")
-    if authorization:
-        return "token:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
-    return "address:" + get_remote_address(request)
+def rate_limit(per_minute: int, users: tuple[User, ...]) -> RateLimitConfig:
+    def known_token_or_address(request: Request) -> str:
+        """Per user for a known token; otherwise per client address, so guessing tokens is limited too."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        user = find_user(users, token.strip()) if scheme.lower() == "bearer" and token else None
+        return f"user:{user.name}" if user else "address:" + get_remote_address(request)
 
-
-def rate_limit(per_minute: int) -> RateLimitConfig:
-    return RateLimitConfig(rate_limit=("minute", per_minute), identifier_for_request=_token_or_address, exclude=["^/health$"])
+    return RateLimitConfig(rate_limit=("minute", per_minute), identifier_for_request=known_token_or_address, exclude=["^/health$"])
 
 
 def cors(origins: tuple[str, ...]) -> CORSConfig | None:

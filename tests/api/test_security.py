@@ -25,6 +25,9 @@ async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_set
         assert limited.json()["status"] == 429 and int(limited.headers["retry-after"]) > 0
         assert (await client.get("/machines", headers=auth("supervisor"))).status_code == 200
         assert (await client.get("/health")).status_code == 200
+        # Guessing tokens counts against the client's address, whatever token it tries.
+        guesses = [(await client.get("/machines", headers={"Authorization": f"Bearer guess-{n}"})).status_code for n in range(6)]
+        assert guesses == [401] * 5 + [429]
 
 
 async def test_cors_answers_only_the_configured_origins(worker, stack_settings):
