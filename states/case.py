@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -12,10 +13,19 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
 def parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("a time needs a UTC offset, e.g. 2026-11-22T10:00:00Z")
+    if not isinstance(text, str) or not RFC3339.match(text):
+        raise ValueError("not an RFC 3339 time with an offset, e.g. 2026-11-22T10:00:00Z")
+    date_and_time, fraction = text[:19], ""
+    rest = text[19:]
+    if rest.startswith("."):
+        digits = re.match(r"\.(\d+)", rest).group(1)
+        fraction, rest = "." + (digits + "000000")[:6], rest[1 + len(digits):]
+    offset = "+00:00" if rest in ("Z", "z") else rest
+    moment = datetime.fromisoformat(date_and_time.replace("t", "T").replace(" ", "T") + fraction + offset)
     return moment.astimezone(timezone.utc)
 
 
@@ -58,6 +68,8 @@ class CaseState:
     created_at: str
     updated_at: str
     closed_at: str | None = None
+    # The action that last closed the case (dismiss, record_satisfaction, close, record_effect).
+    closed_by: str | None = None
     first_response_at: str | None = None
     reopen_count: int = 0
     data: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +80,8 @@ class CaseState:
     # Service-level clocks by target (see states/clocks.py) and the cycle they belong to.
     clocks: dict[str, dict[str, Any]] = field(default_factory=dict)
     sla_cycle: int = 0
+    # Every service-level target this case has ever missed, across reopenings ("action_item" for items).
+    breached_targets: list[str] = field(default_factory=list)
     # The hash of the latest event: the head of the chain, carried across continue-as-new.
     last_hash: str | None = None
 

@@ -64,6 +64,7 @@ def after_event(case: CaseState, event: Event, policy: Policy) -> None:
             elif resolution["state"] == "paused":
                 resolution["state"], resolution["running_since"] = "running", now
     _refresh(case, policy)
+    _remember_breaches(case)
 
 
 def next_due(case: CaseState) -> datetime | None:
@@ -98,7 +99,16 @@ def fire(case: CaseState, now: str) -> list[tuple[str, dict[str, Any]]]:
             item["overdue"] = True
             cause = {"timer": f"action_item.{item['id']}", "policy": "action item due"}
             due.append(("action_item_overdue", {"item_id": item["id"], "title": item["title"], "owner": item["owner"], "due": item["due"], "cause": cause}))
+    _remember_breaches(case)
     return due
+
+
+def _remember_breaches(case: CaseState) -> None:
+    """Keep every missed target on the case: clocks restart on reopen, the KPIs must not forget."""
+    missed = [name for name, clock in case.clocks.items() if clock["state"] == "breached" or clock.get("late")]
+    if any(item.get("overdue") for item in case.action_items):
+        missed.append("action_item")
+    case.breached_targets += [name for name in missed if name not in case.breached_targets]
 
 
 def is_breached(case: CaseState) -> bool:
@@ -155,6 +165,8 @@ def _pause(clock: dict[str, Any], policy: Policy, now: str) -> None:
 
 def _meet(clock: dict[str, Any], policy: Policy, now: str) -> None:
     if clock["state"] in ("running", "paused"):
+        # Met after its deadline but before the breach timer fired: as late as a breach.
+        clock["late"] = clock["state"] == "running" and now > clock["deadline"]
         clock["used"], clock["state"], clock["running_since"] = _used(clock, policy, now), "met", None
         clock["met_at"] = now
 

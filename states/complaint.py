@@ -1,7 +1,7 @@
 """Complaints (seeds 001 §3(3), 003): acknowledge, verify, remedy until the customer is satisfied."""
 
 from states.common import ESCALATE, SHARED_ACTIONS, record_satisfaction, reopen
-from states.spec import SUPERVISOR, Action, Field, KindSpec
+from states.spec import CASE_CATEGORIES, SUPERVISOR, Action, Field, KindSpec
 
 COMPLAINT = KindSpec(
     kind="complaint",
@@ -10,6 +10,7 @@ COMPLAINT = KindSpec(
         Field("order_ref", required=False, max_length=200),
         Field("product", required=False, max_length=500),
         Field("demand", required=False),
+        Field("category", required=False, choices=CASE_CATEGORIES),
     ),
     actions=(
         Action("acknowledge", ("report",), description="first response to the customer"),

@@ -1,9 +1,7 @@
 """Feedback tickets (seed 001 §3(2), §6): classify, route to a department, report back."""
 
 from states.common import ESCALATE, SHARED_ACTIONS, record_satisfaction, reopen
-from states.spec import Action, Field, KindSpec
-
-FEEDBACK_CATEGORIES = ("product_quality", "service_process", "account", "logistics", "other")
+from states.spec import CASE_CATEGORIES, Action, Field, KindSpec
 
 FEEDBACK = KindSpec(
     kind="feedback",
@@ -13,7 +11,7 @@ FEEDBACK = KindSpec(
         Field("product", required=False, max_length=500),
     ),
     actions=(
-        Action("classify", ("report",), "analyse", fields=(Field("category", choices=FEEDBACK_CATEGORIES),)),
+        Action("classify", ("report",), "analyse", fields=(Field("category", choices=CASE_CATEGORIES),)),
         Action("route", ("analyse",), "remediate", fields=(Field("department", max_length=200),)),
         Action("record_result", ("remediate",), "follow_up", fields=(Field("result"),)),
         record_satisfaction(),

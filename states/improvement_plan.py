@@ -29,8 +29,9 @@ IMPROVEMENT_PLAN = KindSpec(
             ("follow_up",),
             branch=Branch("effective", when_true="closed", when_false="analyse"),
             roles=SUPERVISOR,
-            fields=(Field("effective", "boolean"), Field("after_value", "number")),
-            description="effective closes the plan; not effective goes back to analyse",
+            fields=(Field("effective", "boolean"), Field("after_value", "number", required=False)),
+            description="effective closes the plan; not effective goes back to analyse; "
+            "without after_value, the value measured at evaluate is taken",
         ),
         *SHARED_ACTIONS,
     ),

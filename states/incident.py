@@ -45,6 +45,7 @@ INCIDENT = KindSpec(
                 Field("problem", required=False),
                 Field("metric", required=False, max_length=500),
                 Field("baseline", "number", required=False),
+                Field("plan_id", required=False, max_length=64),  # set by the workflow to the new plan's id
             ),
             description="lessons learned become an improvement plan, linked both ways",
         ),

@@ -107,9 +107,11 @@ class CaseMachine:
             raise StaleVersion(expected_version, self.case.version)
         if not self._model.may_trigger(action, ctx=ctx):
             raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), self._refusal(declared, ctx))
-        cleaned = clean_data(declared.fields, data)
+        cleaned = clean_data(declared.fields, data, reserved=self.spec.reserved_keys)
         if action == "complete_action_item":
             self._check_item_open(cleaned["item_id"], role, ctx)
+        if action == "record_effect" and "after_value" not in cleaned:
+            cleaned["after_value"] = self._measured_after_value()
         return cleaned
 
     def take(
@@ -126,6 +128,9 @@ class CaseMachine:
         from_state = self.case.state
         getattr(self._model, action)(ctx=ctx, data=cleaned)
         recorded = _EFFECTS.get(action, _merge_data)(self.case, cleaned, ctx)
+        if ctx.measured:
+            self.case.data.update(ctx.measured)
+            recorded = {**recorded, **ctx.measured}
         return self._record(action, from_state, actor, note, recorded, ctx)
 
     def link(self, other_case_id: str, relation: str, actor: Actor, ctx: Context) -> Event:
@@ -149,9 +154,9 @@ class CaseMachine:
         case = self.case
         case.state = self._model.state
         if case.state == "closed" and from_state != "closed":
-            case.closed_at = ctx.now
+            case.closed_at, case.closed_by = ctx.now, action
         elif from_state == "closed" and case.state != "closed":
-            case.closed_at = None
+            case.closed_at, case.closed_by = None, None
         case.version += 1
         case.updated_at = ctx.now
         self.refresh_allowed_actions(ctx)
@@ -167,6 +172,12 @@ class CaseMachine:
             return f"{action.name!r} is not possible in state {self.case.state!r}"
         failing = [guard for guard in action.guards if not guard.check(self.case, ctx)]
         return "; ".join(f"needs: {guard.description}" for guard in failing) or f"{action.name!r} is not possible now"
+
+    def _measured_after_value(self) -> float:
+        value = self.case.data.get("measured_after_value")
+        if value is None:
+            raise InvalidData("data.after_value", "is required: no after-value was measured at evaluate to take instead")
+        return value
 
     def _check_item_open(self, item_id: str, role: str, ctx: Context) -> None:
         item = next((item for item in self.case.action_items if item["id"] == item_id), None)
@@ -213,6 +224,10 @@ def _record_cause(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[s
     return data
 
 
+# Keys an action's effect adds to the data it records, beyond what its caller gave.
+ADDED_BY_EFFECT = {"add_action_item": frozenset({"item_id"})}
+
+
 def _add_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     item_id = f"item-{len(case.action_items) + 1}"
     item = {"id": item_id, "title": data["title"], "owner": data["owner"], "due": data["due"], "done": False, "outcome": None}
@@ -229,13 +244,22 @@ def _complete_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -
 
 
 def _escalate(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.links.append({"case_id": data["incident_id"], "relation": "escalated_to"})
+    _add_link(case, data.get("incident_id"), "escalated_to", "data.incident_id")
     return data
 
 
 def _open_improvement_plan(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.links.append({"case_id": data["plan_id"], "relation": "derived"})
+    _add_link(case, data.get("plan_id"), "derived", "data.plan_id")
     return data
+
+
+def _add_link(case: CaseState, other_case_id: str | None, relation: str, field: str) -> None:
+    if not other_case_id:
+        # The workflow names the case it opens before taking the action; only a direct caller lacks it.
+        raise InvalidData(field, "must name the case this action links to")
+    link = {"case_id": other_case_id, "relation": relation}
+    if link not in case.links:
+        case.links.append(link)
 
 
 def _reopen(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -265,7 +289,7 @@ def describe(kind: str) -> dict[str, Any]:
     return {
         "kind": kind,
         "description": spec.description,
-        "states": PHASES,
+        "states": list(PHASES),
         "initial": PHASES[0],
         "create_roles": list(spec.create_roles),
         "report_fields": [field.describe() for field in spec.report_fields],

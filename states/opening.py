@@ -55,8 +55,10 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
         created_by=actor.name,
         created_at=ctx.now,
         updated_at=ctx.now,
-        data=clean_data(spec.report_fields, report.data),
+        data=clean_data(spec.report_fields, report.data, reserved=spec.reserved_keys),
     )
+    if ctx.measured:
+        case.data.update(ctx.measured)
     machine = CaseMachine(case)
     opening = {
         "kind": case.kind,

@@ -15,6 +15,8 @@ ROLES = ["agent", "supervisor", "auditor"]
 AGENT_AND_SUPERVISOR = ("agent", "supervisor")
 SUPERVISOR = ("supervisor",)
 PRIORITIES = ["low", "normal", "high", "urgent"]
+# What a complaint or feedback is about; the KPIs group by it.
+CASE_CATEGORIES = ("product_quality", "service_process", "account", "logistics", "other")
 
 MAX_TEXT = 20_000
 MAX_LIST = 200
@@ -22,6 +24,10 @@ MAX_LIST = 200
 MAX_EXTRA_KEYS = 50
 MAX_DEPTH = 4
 MAX_KEY_LENGTH = 100
+# Figures the service measures for an action (Context.measured) and records with its event.
+MEASURED_KEYS = frozenset({"baseline_measured", "measured_after", "measured_after_value"})
+# Keys of a case's data that the machine itself writes (states/machine.py effects).
+MACHINE_KEYS = frozenset({"causes", "reopen_reason", "satisfied", "score"}) | MEASURED_KEYS
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,13 @@ _CHECKERS: dict[str, Callable[[Field, Any, str], Any]] = {
 }
 
 
-def clean_data(fields: tuple[Field, ...], data: dict[str, Any] | None, prefix: str = "data") -> dict[str, Any]:
-    """Check `data` against `fields`; return the known fields cleaned, unknown keys kept as given."""
+def clean_data(
+    fields: tuple[Field, ...], data: dict[str, Any] | None, prefix: str = "data", reserved: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Check `data` against `fields`; return the known fields cleaned, unknown keys kept as given.
+
+    An undeclared key may not be one of `reserved`: keys other actions record or the machine keeps
+    (a cause list smuggled in with another action would satisfy a guard)."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -119,6 +130,8 @@ def clean_data(fields: tuple[Field, ...], data: dict[str, Any] | None, prefix: s
     if len(extra) > MAX_EXTRA_KEYS:
         raise InvalidData(prefix, f"may hold at most {MAX_EXTRA_KEYS} undeclared keys")
     for key in extra:
+        if key in reserved:
+            raise InvalidData(f"{prefix}.{key}", "is recorded by the case's own actions and cannot be given here")
         _check_free_form(data[key], f"{prefix}.{key}", 1)
     for spec in fields:
         path = f"{prefix}.{spec.name}"
@@ -200,9 +213,13 @@ class KindSpec:
     actions: tuple[Action, ...]
     create_roles: tuple[str, ...] = AGENT_AND_SUPERVISOR
     by_name: dict[str, Action] = field(init=False, repr=False, compare=False)
+    # Data keys only the kind's own fields and the machine may write.
+    reserved_keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {action.name: action for action in self.actions})
+        declared = {field.name for action in self.actions for field in action.fields} | {field.name for field in self.report_fields}
+        object.__setattr__(self, "reserved_keys", frozenset(declared | MACHINE_KEYS))
 
 
 @dataclass(frozen=True)
@@ -212,3 +229,6 @@ class Context:
     now: str
     reopen_window_seconds: int = 30 * 24 * 3600
     request_id: str | None = None
+    # Figures the service measured for this action from its read model (an improvement plan's KPI
+    # before and after); recorded with the event, so the history keeps the numbers it was judged on.
+    measured: dict[str, Any] | None = None

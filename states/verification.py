@@ -11,9 +11,9 @@ from states.case import Actor
 from states.clocks import SYSTEM_ACTIONS
 from states.chain import GENESIS, HASHED_FIELDS, event_hash
 from states.errors import CaseRuleError
-from states.machine import CaseMachine
+from states.machine import ADDED_BY_EFFECT, CaseMachine
 from states.opening import Report, open_case
-from states.spec import Context
+from states.spec import MEASURED_KEYS, Context
 
 NOTICES = (*SYSTEM_ACTIONS, "incident_closed")
 # Replays cannot know the reopen window a case ran under; the recorded events say a reopen happened.
@@ -73,13 +73,14 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
     machine = None
     for event in recorded:
         actor = Actor(**event["actor"])
-        ctx = Context(event["at"], REPLAY_REOPEN_WINDOW, event.get("request_id"))
         try:
+            given, measured = _as_given(event["action"], event["data"] if event["seq"] > 1 else event["data"]["data"])
+            ctx = Context(event["at"], REPLAY_REOPEN_WINDOW, event.get("request_id"), measured or None)
             if event["seq"] == 1:
                 report = event["data"]
                 machine, replayed = open_case(
                     case_id,
-                    Report(report["kind"], report["title"], report["description"], report["priority"], report["customer"], report["channel"], report["data"]),
+                    Report(report["kind"], report["title"], report["description"], report["priority"], report["customer"], report["channel"], given),
                     actor,
                     ctx,
                 )
@@ -88,7 +89,7 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
             elif event["action"] in NOTICES:
                 replayed = machine.record_notice(event["action"], event["data"], ctx, actor)
             else:
-                replayed = machine.take(event["action"], actor, event["data"], event["note"], ctx)
+                replayed = machine.take(event["action"], actor, given, event["note"], ctx)
         except (CaseRuleError, KeyError, TypeError, AttributeError) as error:
             return Finding(event["seq"], "unreachable state", f"the machine refuses {event['action']!r}: {error}")
         if replayed.to_state != event["to_state"]:
@@ -96,6 +97,16 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
         if replayed.hash != event["hash"]:
             return Finding(event["seq"], "changed field", "the machine records this action differently")
     return None
+
+
+def _as_given(action: str, recorded: Any) -> tuple[Any, dict[str, Any]]:
+    """Split recorded data into what the caller gave and what the service measured; drop what the
+    machine added, so replaying it asks the machine exactly what the original action did."""
+    if not isinstance(recorded, dict):
+        return recorded, {}
+    added = ADDED_BY_EFFECT.get(action, frozenset())
+    given = {key: value for key, value in recorded.items() if key not in MEASURED_KEYS and key not in added}
+    return given, {key: value for key, value in recorded.items() if key in MEASURED_KEYS}
 
 
 def _normal(event: dict[str, Any], name: str) -> Any:

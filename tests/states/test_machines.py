@@ -115,3 +115,42 @@ def test_the_description_and_diagram_come_from_the_declaration(kind):
 def test_branches_are_drawn_both_ways():
     assert "    follow_up --> remediate: record_satisfaction [not satisfied]" in describe("complaint")["mermaid"].splitlines()
     assert "    follow_up --> analyse: record_effect [not effective]" in describe("improvement_plan")["mermaid"].splitlines()
+
+
+@pytest.mark.parametrize(
+    ("kind", "action", "data", "field"),
+    [
+        ("incident", "start_analysis", {"causes": [{"category": "made up"}]}, "data.causes"),
+        ("complaint", "acknowledge", {"satisfied": True, "score": 99}, "data.satisfied"),
+        ("complaint", "comment", {"reopen_reason": "x"}, "data.reopen_reason"),
+    ],
+)
+def test_undeclared_data_cannot_set_what_other_actions_or_the_machine_record(kind, action, data, field):
+    machine = opened(kind)
+    with pytest.raises(InvalidData) as refused:
+        machine.take(action, SUPERVISOR, data, None, NOW)
+    assert refused.value.field == field
+
+
+def test_a_report_cannot_smuggle_in_a_cause():
+    with pytest.raises(InvalidData) as refused:
+        open_case("i1", Report("incident", "t", data={"causes": ["x"]}), SUPERVISOR, NOW)
+    assert refused.value.field == "data.causes"
+
+
+@pytest.mark.parametrize("text", ["20300101T000000Z", "2030-W01-1T00:00Z", "2030-01-01T00:00Z", "2030-01-01T00:00:00"])
+def test_times_must_be_rfc_3339_with_an_offset(text):
+    machine = opened("incident")
+    machine.take("start_analysis", SUPERVISOR, None, None, NOW)
+    with pytest.raises(InvalidData) as refused:
+        machine.take("add_action_item", SUPERVISOR, {"title": "t", "owner": "o", "due": text}, None, NOW)
+    assert refused.value.field == "data.due"
+
+
+def test_escalating_needs_the_incident_named_and_links_it_once():
+    machine = opened("complaint")
+    with pytest.raises(InvalidData):
+        machine.take("escalate", SUPERVISOR, {"reason": "r"}, None, NOW)
+    for _ in range(2):
+        machine.take("escalate", SUPERVISOR, {"reason": "r", "incident_id": "i1"}, None, NOW)
+    assert machine.case.links == [{"case_id": "i1", "relation": "escalated_to"}]

@@ -1,0 +1,175 @@
+"""Shared helpers for the pure state-machine tests: actors, a moving clock, valid data for every
+action, and a `Walk` that takes actions and checks every event it gets back."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from states.case import Actor, Event, format_time, parse_time
+from states.chain import GENESIS
+from states.machine import SPECS, CaseMachine
+from states.opening import Report, open_case
+from states.spec import ROLES, Context
+
+T0 = "2026-11-23T08:00:00.000000Z"
+NOW = Context(T0)
+AGENT = Actor("ann", "agent")
+SUPERVISOR = Actor("sam", "supervisor")
+AUDITOR = Actor("ada", "auditor")
+DUE = "2030-01-01T09:00:00Z"
+
+
+def at(seconds: float) -> str:
+    """T0 plus `seconds`, as the machine formats times."""
+    return format_time(parse_time(T0) + timedelta(seconds=seconds))
+
+
+# Data that passes validation for every action of every kind (the kind picks the category).
+VALID_DATA: dict[str, dict[str, Any] | None] = {
+    "acknowledge": None,
+    "start_analysis": None,
+    "record_findings": {"findings": "the parcel was left at the wrong station"},
+    "propose_remedy": {"solution": "redeliver"},
+    "dismiss": {"reason": "the facts do not support it"},
+    "complete_remedy": {"resolution": "redelivered"},
+    "record_satisfaction": {"satisfied": True, "score": 5},
+    "reopen": {"reason": "the customer called back"},
+    "escalate": {"reason": "many customers affected", "incident_id": "inc-1"},
+    "comment": None,
+    "assign": {"owner": "bo"},
+    "set_priority": {"priority": "high"},
+    "classify": {"category": "logistics"},
+    "route": {"department": "warehouse"},
+    "record_result": {"result": "packing changed"},
+    "plan_measures": None,
+    "add_action_item": {"title": "add a circuit breaker", "owner": "tech", "due": DUE},
+    "complete_action_item": {"item_id": "item-1", "outcome": "deployed"},
+    "measures_done": None,
+    "close": {"effect": "no time-outs since", "lessons_learned": "load-test first", "minutes": "minutes"},
+    "open_improvement_plan": {"title": "load tests", "plan_id": "plan-1"},
+    "evaluate": None,
+    "record_effect": {"effective": True, "after_value": 0.93},
+}
+CAUSE = {"incident": "system", "improvement_plan": "training"}
+
+
+def valid_data(kind: str, action: str) -> dict[str, Any] | None:
+    if action == "record_cause":
+        return {"category": CAUSE[kind], "description": "why it happened"}
+    return copy.deepcopy(VALID_DATA[action])
+
+
+# The shortest way from report to each later phase, per kind: (actor, action, data).
+PATHS: dict[str, list[tuple[Actor, str, dict[str, Any] | None]]] = {
+    "complaint": [
+        (AGENT, "start_analysis", None),
+        (AGENT, "propose_remedy", {"solution": "redeliver"}),
+        (AGENT, "complete_remedy", {"resolution": "redelivered"}),
+        (AGENT, "record_satisfaction", {"satisfied": True}),
+    ],
+    "feedback": [
+        (AGENT, "classify", {"category": "logistics"}),
+        (AGENT, "route", {"department": "warehouse"}),
+        (AGENT, "record_result", {"result": "packing changed"}),
+        (AGENT, "record_satisfaction", {"satisfied": True}),
+    ],
+    "incident": [
+        (SUPERVISOR, "start_analysis", None),
+        (AGENT, "record_cause", {"category": "system", "description": "time-outs"}),
+        (SUPERVISOR, "plan_measures", None),
+        (AGENT, "add_action_item", {"title": "circuit breaker", "owner": "tech", "due": DUE}),
+        (AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
+        (AGENT, "measures_done", None),
+        (SUPERVISOR, "close", {"effect": "fixed", "lessons_learned": "load-test", "minutes": "m"}),
+    ],
+    "improvement_plan": [
+        (SUPERVISOR, "start_analysis", None),
+        (AGENT, "record_cause", {"category": "training", "description": "new agents"}),
+        (SUPERVISOR, "plan_measures", None),
+        (AGENT, "evaluate", None),
+        (SUPERVISOR, "record_effect", {"effective": True, "after_value": 0.9}),
+    ],
+}
+
+
+def opened(kind: str = "complaint", actor: Actor = SUPERVISOR, ctx: Context = NOW, **report: Any) -> CaseMachine:
+    report.setdefault("title", "a case")
+    return open_case("case-1", Report(kind, **report), actor, ctx)[0]
+
+
+def machine_in(kind: str, phase: str, ctx: Context = NOW) -> CaseMachine:
+    """A fresh case of `kind` walked along its path until it first reaches `phase`."""
+    machine = opened(kind, ctx=ctx)
+    steps = iter(PATHS[kind])
+    while machine.case.state != phase:
+        actor, action, data = next(steps)
+        machine.take(action, actor, data, None, ctx)
+    return machine
+
+
+def stored_allowed_actions_match(machine: CaseMachine, ctx: Context) -> bool:
+    return machine.case.allowed_actions == {role: machine.allowed_actions(role, ctx) for role in ROLES}
+
+
+@dataclass
+class Step:
+    actor: Actor
+    action: str
+    data: dict[str, Any] | None = None
+    to: str | None = None  # None: the phase stays
+
+
+class Walk:
+    """Opens a case and takes steps, each a minute after the last, checking every event."""
+
+    def __init__(self, kind: str, opener: Actor = SUPERVISOR, window: int = 30 * 24 * 3600):
+        self.kind, self.window, self.minutes = kind, window, 0
+        self.machine, opening = open_case("case-1", Report(kind, "a case"), opener, self.ctx())
+        assert (opening.seq, opening.action, opening.from_state, opening.to_state) == (1, "report", None, "report")
+        assert opening.actor == opener and opening.prev_hash == GENESIS
+        assert self.case.version == 1 and self.case.owner == opener.name
+        assert stored_allowed_actions_match(self.machine, self.ctx())
+        self.events: list[Event] = [opening]
+
+    @property
+    def case(self):
+        return self.machine.case
+
+    def ctx(self) -> Context:
+        return Context(at(60 * self.minutes), reopen_window_seconds=self.window)
+
+    def take(self, step: Step) -> Event:
+        self.minutes += 1
+        ctx, before = self.ctx(), self.case.state
+        event = self.machine.take(step.action, step.actor, step.data, f"note {self.minutes}", ctx)
+        expected_to = step.to or before
+        assert event.seq == len(self.events) + 1 == self.case.version, step
+        assert (event.action, event.from_state, event.to_state) == (step.action, before, expected_to), step
+        assert self.case.state == expected_to, step
+        assert event.actor == step.actor and event.at == ctx.now and event.note == f"note {self.minutes}"
+        assert event.prev_hash == self.events[-1].hash and event.hash != event.prev_hash
+        assert self.case.updated_at == ctx.now
+        assert stored_allowed_actions_match(self.machine, ctx), step
+        self.events.append(event)
+        return event
+
+    def run(self, steps: list[Step]) -> "Walk":
+        for step in steps:
+            self.take(step)
+        return self
+
+    def edges(self) -> set[tuple[str, str, str]]:
+        return {(event.from_state, event.action, event.to_state) for event in self.events[1:]}
+
+
+def declared_edges(kind: str) -> set[tuple[str, str, str]]:
+    """Every (source, action, destination) the kind declares; a self action ends where it began."""
+    return {
+        (source, action.name, dest or source)
+        for action in SPECS[kind].actions
+        for source in action.source
+        for dest in action.destinations()
+    }
