@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit import CaseAuditController, ExportController, NotificationController
@@ -16,18 +16,28 @@ from api.auth import authentication
 from api.observability import MetricsController, prometheus, request_context
 from api.security import cors, rate_limit, security_headers
 from api.controllers import CaseController, MachineController
+from api.kpis import KpiController, ReviewController
 from api.errors import HANDLERS
 from api.schemas import Health
 from service.audit import Audit
 from service.cases import CasePolicy, Cases
 from service.idempotency import IdempotencyKeys
+from service.kpis import Kpis
 from service.read_model import ReadModel, create_engine
+from service.reviews import Reviews
 from service import tracing
 from service.settings import Settings
 from service.temporal import connect
 
 
-@get("/health", exclude_from_auth=True, tags=["health"], summary="Whether the API, Temporal and the read model answer")
+@get(
+    "/health",
+    exclude_from_auth=True,
+    security=[{}],  # no token needed
+    tags=["health"],
+    summary="Whether the API, Temporal and the read model answer",
+    responses={503: ResponseSpec(data_container=Health, description="Temporal or the read model did not answer", generate_examples=False)},
+)
 async def health(state: State) -> Response[Health]:
     temporal = await _probe(state.cases.ping_temporal())
     read_model = await _probe(state.cases.ping_read_model())
@@ -59,6 +69,14 @@ def _keys(state: State) -> IdempotencyKeys:
     return state.idempotency_keys
 
 
+def _kpis(state: State) -> Kpis:
+    return state.kpis
+
+
+def _reviews(state: State) -> Reviews:
+    return state.reviews
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
 
@@ -72,19 +90,33 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.audit = Audit(client, read_model)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
+        app.state.kpis = Kpis(read_model)
+        app.state.reviews = Reviews(read_model)
         try:
             yield
         finally:
             await read_model.close()
 
     return Litestar(
-        route_handlers=[CaseController, CaseAuditController, NotificationController, ExportController, MachineController, MetricsController, health],
+        route_handlers=[
+            CaseController,
+            CaseAuditController,
+            NotificationController,
+            ExportController,
+            MachineController,
+            KpiController,
+            ReviewController,
+            MetricsController,
+            health,
+        ],
         lifespan=[lifespan],
         dependencies={
             "cases": Provide(_cases, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "read_model": Provide(_read_model, sync_to_thread=False),
             "keys": Provide(_keys, sync_to_thread=False),
+            "kpis": Provide(_kpis, sync_to_thread=False),
+            "reviews": Provide(_reviews, sync_to_thread=False),
         },
         middleware=[
             request_context,

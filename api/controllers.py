@@ -14,13 +14,13 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter,
 
 from api.auth import may_change
 from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Priority, TransitionIn, case_for
-from api.errors import PreconditionFailed
+from api.errors import PreconditionFailed, problems
 from api.idempotency import once
 from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
 from service.read_model import CaseFilter
-from states.case import Actor
+from states.case import Actor, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
 from states.spec import PHASES
@@ -39,6 +39,19 @@ def _actor(request: Request) -> Actor:
     return Actor(name=request.user.name, role=request.user.role)
 
 
+# A time in a query is RFC 3339 with an offset, as documented: converted as a datetime, "0" would be 1970.
+Time = Annotated[str | None, QueryParameter(format="date-time", max_length=64)]
+
+
+def query_time(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as error:
+        raise InvalidData(name, str(error)) from None
+
+
 def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -49,7 +62,7 @@ class CaseController(Controller):
     path = "/cases"
     tags = ["cases"]
 
-    @post("/", guards=[may_change], status_code=201, summary="Report a new case")
+    @post("/", guards=[may_change], status_code=201, summary="Report a new case", responses=problems(400, 403, 409, 413, 422))
     async def open_case(
         self,
         request: Request,
@@ -75,12 +88,12 @@ class CaseController(Controller):
 
         return await once(request, idempotency_key, data, keys, new_case_id(), work)
 
-    @get("/{case_id:str}", summary="Read one case; its ETag is its version")
+    @get("/{case_id:str}", summary="Read one case; its ETag is its version", responses=problems(400, 404, 422))
     async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Response[Case]:
         case = await cases.get(case_id)
         return Response(case_for(case, request.user.role), headers={"ETag": etag(case["version"])})
 
-    @get("/", summary="List cases, newest first")
+    @get("/", summary="List cases, newest first", responses=problems(400, 422))
     async def list_cases(
         self,
         request: Request,
@@ -92,10 +105,10 @@ class CaseController(Controller):
         owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
         customer_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
         linked_to: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        created_after: FromQuery[datetime | None] = None,
-        created_before: FromQuery[datetime | None] = None,
+        created_after: Time = None,
+        created_before: Time = None,
         breached: FromQuery[bool | None] = None,
-        sla_due_before: FromQuery[datetime | None] = None,
+        sla_due_before: Time = None,
         sort: FromQuery[Literal["created", "sla_due"]] = "created",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
@@ -103,13 +116,28 @@ class CaseController(Controller):
         if phase is not None and phase not in PHASES:
             raise InvalidData("state", f"must be one of: {', '.join(PHASES)}")
         where = CaseFilter(
-            kind, phase, priority, owner, customer_id, linked_to, utc(created_after), utc(created_before), breached, utc(sla_due_before)
+            kind,
+            phase,
+            priority,
+            owner,
+            customer_id,
+            linked_to,
+            query_time("created_after", created_after),
+            query_time("created_before", created_before),
+            breached,
+            query_time("sla_due_before", sla_due_before),
         )
         page = await cases.list(where, limit, cursor, sort)
         role = request.user.role
         return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
 
-    @post("/{case_id:str}/transitions", guards=[may_change], status_code=200, summary="Take an action on a case")
+    @post(
+        "/{case_id:str}/transitions",
+        guards=[may_change],
+        status_code=200,
+        summary="Take an action on a case",
+        responses=problems(400, 403, 404, 409, 412, 413, 422),
+    )
     async def transition(
         self,
         request: Request,
@@ -135,7 +163,7 @@ class CaseController(Controller):
 
         return await once(request, idempotency_key, data, keys, case_id, work)
 
-    @get("/{case_id:str}/history", summary="Every event of a case, oldest first")
+    @get("/{case_id:str}/history", summary="Every event of a case, oldest first", responses=problems(400, 404, 422))
     async def history(self, case_id: CaseId, cases: NamedDependency[Cases]) -> History:
         return History(items=msgspec.convert(await cases.history(case_id), list[Event]))
 
@@ -144,11 +172,11 @@ class MachineController(Controller):
     path = "/machines"
     tags = ["machines"]
 
-    @get("/", summary="Every kind's state machine")
+    @get("/", summary="Every kind's state machine", responses=problems())
     async def list_machines(self) -> dict[str, Any]:
         return {"items": [describe(kind) for kind in KINDS]}
 
-    @get("/{kind:str}", summary="One kind's state machine, with a Mermaid diagram")
+    @get("/{kind:str}", summary="One kind's state machine, with a Mermaid diagram", responses=problems(400, 404, 422))
     async def get_machine(self, kind: Annotated[str, PathParameter(max_length=64)]) -> dict[str, Any]:
         if kind not in KINDS:
             raise NotFoundException(f"no kind {kind!r}; kinds: {', '.join(KINDS)}")

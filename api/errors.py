@@ -8,9 +8,11 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from sqlalchemy.exc import DBAPIError
 from temporalio.service import RPCError
 
+from api.schemas import Problem
 from service.cases import CaseNotFound, CaseRefused, Unavailable
 from service.read_model import BadCursor
 from states.errors import ActionForbidden, CaseRuleError, InvalidData
@@ -29,6 +31,31 @@ RULE_STATUS = {
     "ActionForbidden": (403, "forbidden"),
 }
 EXTRA_FIELDS = ("state", "allowed_actions", "current_version", "field", "action", "known_actions", "roles")
+
+
+# What each refusal means, for the OpenAPI document.
+MEANING = {
+    400: "malformed request, or a bad cursor",
+    401: "no Authorization: Bearer <token>, or an unknown token",
+    403: "the caller's role may not do this",
+    404: "no such case, or whatever else the path names",
+    409: "the phase or a guard forbids the action (`state`, `allowed_actions`), or `expected_version` is stale (`current_version`)",
+    412: "If-Match names a version the case is no longer at (`current_version`)",
+    413: "request body over the limit",
+    422: "invalid data, naming the `field`",
+    429: "rate limit of the caller's token exceeded; see Retry-After",
+    503: "Temporal or the read model did not answer; retry after Retry-After",
+}
+# Every call with a token may be refused for it, rate limited, or meet a dependency that is down.
+WITH_TOKEN = (401, 429, 503)
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """The refusals of an operation, beyond those of every call with a token, as documented responses."""
+    return {
+        status: ResponseSpec(data_container=Problem, media_type=PROBLEM, description=MEANING[status], generate_examples=False)
+        for status in sorted({*WITH_TOKEN, *statuses})
+    }
 
 
 class PreconditionFailed(Exception):

@@ -114,6 +114,29 @@ class History(Struct):
     items: list[Event]
 
 
+class FieldError(Struct):
+    field: str
+    message: str | None
+
+
+class Problem(Struct, omit_defaults=True):
+    """An error as application/problem+json (RFC 9457); the fields after `detail` where they apply."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    errors: list[FieldError] | None = None
+    state: str | None = None
+    allowed_actions: list[str] | None = None
+    current_version: int | None = None
+    action: str | None = None
+    known_actions: list[str] | None = None
+    roles: list[str] | None = None
+    case_id: str | None = None
+
+
 class Health(Struct):
     status: Literal["ok", "unavailable"]
     temporal: str

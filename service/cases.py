@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from datetime import datetime, timedelta, timezone
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy
@@ -21,7 +21,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from service.kpis import Kpis
 from service.observability import REJECTED, TRANSITIONS
+from service.plan_measures import PlanMeasures
 from service.read_model import CaseFilter, Page, ReadModel
 from states.case import Actor, CaseState, format_time
 from states.opening import Report, open_case
@@ -75,6 +77,7 @@ class Cases:
         self._read_model = read_model
         self._policy = policy
         self._sla = parse_policy(DEFAULT_POLICY_DATA if policy.sla_policy is None else policy.sla_policy)
+        self._plan_measures = PlanMeasures(Kpis(read_model))
 
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
         """A case as clients see it: its stored state plus its service levels as of now."""
@@ -89,8 +92,10 @@ class Cases:
         if source_case_id is not None and await self._read_model.get_case(source_case_id) is None:
             raise CaseRefused("InvalidData", f"source_case_id: no case {source_case_id}", {"field": "source_case_id"})
         case_id = case_id or new_case_id()
+        now = datetime.now(timezone.utc)
         # Refuse a bad report here: update-with-start would start the workflow even if its update fails.
-        open_case(case_id, report, actor, Context(now=format_time(datetime.now(timezone.utc))))
+        open_case(case_id, report, actor, Context(now=format_time(now)))
+        measured = await self._plan_measures.for_report(report, now)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
             CaseWorkflowInput(
@@ -115,7 +120,7 @@ class Cases:
             case_id,
             self._client.execute_update_with_start_workflow(
                 CaseWorkflow.report,
-                ReportInput(report=report, actor=actor, source_case_id=source_case_id, request_id=request_id),
+                ReportInput(report=report, actor=actor, source_case_id=source_case_id, request_id=request_id, measured=measured),
                 start_workflow_operation=start,
                 id=request_id,
             ),
@@ -127,6 +132,8 @@ class Cases:
         """Take an action; the request's id is the update's id, so Temporal applies it at most once."""
         if request.action == "escalate" and (request.data or {}).get("incident_id"):
             await self._check_open_incident(str(request.data["incident_id"]))
+        if request.action == "evaluate":
+            request = replace(request, measured=await self._measure_after(case_id))
         handle = self._client.get_workflow_handle(case_id)
         try:
             case = await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
@@ -162,6 +169,13 @@ class Cases:
     async def deliveries(self, case_id: str) -> list[dict[str, Any]]:
         await self.get(case_id)
         return await self._read_model.deliveries(case_id)
+
+    async def _measure_after(self, case_id: str) -> dict[str, Any] | None:
+        case = await self._read_model.get_case(case_id)
+        if case is None or case["kind"] != "improvement_plan":
+            return None
+        history = await self._read_model.history(case_id)
+        return await self._plan_measures.for_evaluate(case, history, datetime.now(timezone.utc))
 
     async def _check_open_incident(self, incident_id: str) -> None:
         incident = await self._read_model.get_case(incident_id)

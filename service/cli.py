@@ -22,6 +22,8 @@ from service.observability import configure_logging
 from service.reconcile import Reconciler
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from workflows.notifications import Webhook
+from service.reviews import Reviews
+from workflows.reviews import ensure_schedules
 from workflows.worker import build_worker
 
 log = logging.getLogger("casework")
@@ -47,7 +49,8 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
             prometheus_client.start_http_server(settings.metrics_port, addr=settings.http_host)
         client = await connect(settings.temporal_target, settings.temporal_namespace, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
-        async with build_worker(client, read_model, read_model, webhook, settings.task_queue):
+        await ensure_schedules(client, settings.task_queue)
+        async with build_worker(client, read_model, read_model, webhook, Reviews(read_model), settings.task_queue):
             yield
     finally:
         await read_model.close()
@@ -119,8 +122,7 @@ async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
         await read_model.require_current_schema()
         reconciler = Reconciler(await connect(settings.temporal_target, settings.temporal_namespace), read_model)
         changed = troubled = 0
-        for case_id in case_ids or await reconciler.case_ids():
-            result = await reconciler.reconcile(case_id)
+        async for result in reconciler.reconcile_many(case_ids or await reconciler.case_ids()):
             changed += result.changed
             troubled += bool(result.problems)
             if result.changed or result.problems:

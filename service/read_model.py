@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -59,6 +60,16 @@ cases = Table(
     Column("sla_due", TIME),
     Column("breached", Boolean, nullable=False, default=False),
     Column("snapshot", JSON_DOC, nullable=False),
+    # Facts the KPIs aggregate (service/kpis.py, docs/kpis.md); null on rows projected before 0002.
+    Column("category", String(32)),
+    Column("first_response_seconds", Float),
+    Column("first_response_late", Boolean),
+    Column("handling_seconds", Float),
+    Column("closed_by", String(64)),
+    Column("reopen_count", Integer),
+    Column("satisfied", Boolean),
+    Column("score", Integer),
+    Column("ever_breached", Boolean),
     # Newest first, under each filter a list offers: the index serves filter, order and cursor.
     Index("ix_cases_created", "created_at", "id"),
     Index("ix_cases_kind_created", "kind", "created_at", "id"),
@@ -135,6 +146,21 @@ idempotency_keys = Table(
     Column("status", Integer),
     Column("response", LargeBinary),
     Column("etag", String(32)),
+)
+
+
+# Weekly and monthly reviews (service/reviews.py): the document is what the meeting reads.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("cadence", String(16), nullable=False),
+    Column("period_from", TIME, nullable=False),
+    Column("period_to", TIME, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("document", JSON_DOC, nullable=False),
+    Index("ix_reviews_period", "period_from", "id"),
 )
 
 
@@ -225,7 +251,8 @@ class ReadModel:
             upsert = upsert.on_conflict_do_update(
                 index_elements=[cases.c.id],
                 set_={name: upsert.excluded[name] for name in row if name != "id"},
-                where=cases.c.version < upsert.excluded.version,
+                # A row without KPI facts predates them (migration 0002): any projection fills them in.
+                where=(cases.c.version < upsert.excluded.version) | cases.c.reopen_count.is_(None),
             )
             if (await connection.execute(upsert)).rowcount:
                 await self._replace_children(connection, case)
@@ -244,6 +271,11 @@ class ReadModel:
     async def stored_version(self, case_id: str) -> int | None:
         async with self.engine.connect() as connection:
             return (await connection.execute(select(cases.c.version).where(cases.c.id == case_id))).scalar()
+
+    async def lacks_kpi_facts(self, case_id: str) -> bool:
+        query = select(cases.c.id).where(cases.c.id == case_id, cases.c.reopen_count.is_(None))
+        async with self.engine.connect() as connection:
+            return (await connection.execute(query)).first() is not None
 
     async def get_case(self, case_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as connection:
@@ -345,7 +377,29 @@ def _case_row(case: CaseState) -> dict[str, Any]:
         "sla_due": _time_or_none(earliest_deadline(case)),
         "breached": is_breached(case),
         "snapshot": asdict(case),
+        **_kpi_facts(case),
     }
+
+
+def _kpi_facts(case: CaseState) -> dict[str, Any]:
+    created = parse_time(case.created_at)
+    category = case.data.get("category")
+    score = case.data.get("score")
+    return {
+        "category": category if isinstance(category, str) and case.kind in ("complaint", "feedback") else None,
+        "first_response_seconds": _seconds_since(created, case.first_response_at),
+        "first_response_late": "first_response" in case.breached_targets,
+        "handling_seconds": _seconds_since(created, case.closed_at),
+        "closed_by": case.closed_by,
+        "reopen_count": case.reopen_count,
+        "satisfied": case.data.get("satisfied") if isinstance(case.data.get("satisfied"), bool) else None,
+        "score": score if isinstance(score, int) and not isinstance(score, bool) else None,
+        "ever_breached": bool(case.breached_targets),
+    }
+
+
+def _seconds_since(start: datetime, text: str | None) -> float | None:
+    return (parse_time(text) - start).total_seconds() if text else None
 
 
 def _time_or_none(text: str | None) -> datetime | None:

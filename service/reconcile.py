@@ -7,15 +7,23 @@ never recorded, are reported and left alone: they are evidence for an auditor, n
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from service.audit import Audit
 from service.read_model import ReadModel
 from states.case import Actor, CaseState, Event
 from states.verification import compare
+
+# A query waits for a worker of the case's task queue; a case whose worker is gone must not stall the rest.
+QUERY_TIMEOUT = timedelta(seconds=10)
+CONCURRENCY = 8
 
 
 @dataclass
@@ -42,8 +50,9 @@ class Reconciliation:
 
 
 class Reconciler:
-    def __init__(self, client: Client, read_model: ReadModel):
+    def __init__(self, client: Client, read_model: ReadModel, query_timeout: timedelta = QUERY_TIMEOUT):
         self._client = client
+        self._query_timeout = query_timeout
         self._read_model = read_model
         self._audit = Audit(client, read_model)
 
@@ -54,6 +63,20 @@ class Reconciler:
             known.add(execution.id)
         return sorted(known)
 
+    async def reconcile_many(self, case_ids: Iterable[str], concurrency: int = CONCURRENCY) -> AsyncIterator[Reconciliation]:
+        """Reconcile several cases at a time (each is a few round trips), yielding results in case order."""
+        pending: deque[asyncio.Task[Reconciliation]] = deque()
+        try:
+            for case_id in case_ids:
+                pending.append(asyncio.create_task(self.reconcile(case_id)))
+                if len(pending) >= concurrency:
+                    yield await pending.popleft()
+            while pending:
+                yield await pending.popleft()
+        finally:
+            for task in pending:
+                task.cancel()
+
     async def reconcile(self, case_id: str) -> Reconciliation:
         result = Reconciliation(case_id)
         runs = await self._audit.runs(case_id)
@@ -62,9 +85,9 @@ class Reconciler:
             return result
         recorded = self._audit.recorded_events(runs)
         try:
-            snapshot = await self._client.get_workflow_handle(case_id).query("snapshot", result_type=CaseState)
-        except RPCError as error:
-            result.problems.append(f"could not read the workflow's state: {error.message}")
+            snapshot = await self._client.get_workflow_handle(case_id).query("snapshot", result_type=CaseState, rpc_timeout=self._query_timeout)
+        except (RPCError, WorkflowQueryFailedError) as error:
+            result.problems.append(f"could not read the workflow's state: {error}")
             return result
         if snapshot is None:
             result.problems.append("the workflow never recorded a report")
@@ -75,7 +98,7 @@ class Reconciler:
             if event["seq"] not in stored:
                 await self._read_model.project(snapshot, _event(event))
                 result.events_added.append(event["seq"])
-        if stored_version is None or stored_version < snapshot.version:
+        if stored_version is None or stored_version < snapshot.version or await self._read_model.lacks_kpi_facts(case_id):
             await self._read_model.project(snapshot, _event(recorded[-1]))
             result.case_row_updated = True
         finding = compare(await self._read_model.history(case_id), recorded)

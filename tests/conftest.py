@@ -20,6 +20,7 @@ from service.settings import Settings, parse_users
 from service.temporal import temporal_binary
 from workflows.search import SEARCH_ATTRIBUTES
 from workflows.notifications import Webhook
+from service.reviews import Reviews
 from workflows.worker import build_worker
 
 TEST_USERS = (
@@ -79,7 +80,7 @@ async def read_model(stack_settings: Settings) -> AsyncIterator[ReadModel]:
 
 @pytest.fixture(scope="session")
 async def worker(temporal_env: WorkflowEnvironment, read_model: ReadModel, stack_settings: Settings) -> AsyncIterator[None]:
-    async with build_worker(temporal_env.client, read_model, read_model, Webhook(), stack_settings.task_queue):
+    async with build_worker(temporal_env.client, read_model, read_model, Webhook(), Reviews(read_model), stack_settings.task_queue):
         yield
 
 

@@ -102,7 +102,7 @@ class CaseWorkflow:
         opens = self._opens_a_case(input.action, data)
         try:
             # Concurrent updates validated in one batch are checked again here, before any await.
-            event = machine.take(input.action, input.actor, data, input.note, self._context(input.request_id), input.expected_version)
+            event = machine.take(input.action, input.actor, data, input.note, self._context(input.request_id, input.measured), input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
         await self._record(event)
@@ -133,7 +133,7 @@ class CaseWorkflow:
 
     async def _open(self, input: ReportInput) -> CaseState:
         try:
-            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id))
+            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id, input.measured))
         except CaseRuleError as error:
             raise rule_error(error) from None
         if input.source_case_id:
@@ -212,8 +212,8 @@ class CaseWorkflow:
             raise case_missing(self._input.case_id)
         return self._machine
 
-    def _context(self, request_id: str | None = None) -> Context:
-        return Context(format_time(workflow.now()), self._input.reopen_window_seconds, request_id)
+    def _context(self, request_id: str | None = None, measured: dict | None = None) -> Context:
+        return Context(format_time(workflow.now()), self._input.reopen_window_seconds, request_id, measured)
 
     def _run_is_long(self) -> bool:
         return self._events_this_run >= self._input.events_per_run or workflow.info().is_continue_as_new_suggested()

@@ -35,6 +35,8 @@ class ReportInput:
     # (a case opened by another case's action is linked by that action's own event instead).
     source_relation: str = "source"
     link_back: bool = True
+    # KPI figures the service measured for the report (an improvement plan's baseline).
+    measured: dict[str, Any] | None = None
 
 
 @dataclass
@@ -45,6 +47,8 @@ class ActInput:
     data: dict[str, Any] | None = None
     expected_version: int | None = None
     request_id: str | None = None
+    # KPI figures the service measured for this action (an improvement plan's after-value).
+    measured: dict[str, Any] | None = None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The Temporal worker that runs case workflows, writes the read model and sends notifications."""
+"""The Temporal worker that runs case workflows, writes the read model, sends notifications and makes reviews."""
 
 from __future__ import annotations
 
@@ -6,21 +6,28 @@ from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.activities import CaseActivities, ProjectionStore
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
 from workflows.notifications import DeliveryLog, Notifier, Webhook
+from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
 
 
-def build_worker(client: Client, store: ProjectionStore, deliveries: DeliveryLog, webhook: Webhook, task_queue: str = TASK_QUEUE) -> Worker:
+def build_worker(
+    client: Client, store: ProjectionStore, deliveries: DeliveryLog, webhook: Webhook, reviews: ReviewMaker, task_queue: str = TASK_QUEUE
+) -> Worker:
     activities = CaseActivities(store)
     notifier = Notifier(webhook, deliveries)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow],
-        activities=[activities.project_case, notifier.deliver_notification],
+        workflows=[CaseWorkflow, ReviewWorkflow],
+        activities=[activities.project_case, notifier.deliver_notification, ReviewActivities(reviews).make_review],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
         graceful_shutdown_timeout=timedelta(seconds=10),
+        # Still sandboxed, but our own modules (plain data and pure rules, no mutable module state)
+        # are loaded once, not re-imported into every new workflow run (see docs/benchmarks.md).
+        workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "states")),
     )

@@ -155,10 +155,11 @@ async def test_agents_may_not_audit(http, api):
 
 async def test_an_auditor_walks_every_route_and_no_mutating_route_answers_2xx(http, api):
     case = await api.open()
+    review = (await http.post("/reviews", json={}, headers=auth("supervisor"))).json()
     spec = (await http.get("/schema/openapi.json")).json()
     walked = 0
     for path, methods in spec["paths"].items():
-        concrete = path.replace("{case_id}", case["id"]).replace("{kind}", "complaint")
+        concrete = path.replace("{case_id}", case["id"]).replace("{kind}", "complaint").replace("{review_id}", review["id"])
         for method in methods:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue

@@ -13,6 +13,7 @@ import uvicorn
 
 from tests.conftest import Api, auth, free_port, serving
 from workflows.notifications import Webhook
+from service.reviews import Reviews
 from workflows.worker import build_worker
 
 SECRET = "s3cret-for-tests"
@@ -63,7 +64,7 @@ def webhook_stack(temporal_env, read_model, stack_settings):
     async def start(receiver: Receiver):
         queue = f"webhooks-{receiver.failures}-{time.monotonic_ns()}"
         async with receiving(receiver) as url:
-            async with build_worker(temporal_env.client, read_model, read_model, Webhook(url, SECRET), queue):
+            async with build_worker(temporal_env.client, read_model, read_model, Webhook(url, SECRET), Reviews(read_model), queue):
                 async with serving(dataclasses.replace(stack_settings, task_queue=queue)) as client:
                     yield Api(client)
 

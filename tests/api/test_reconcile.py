@@ -4,6 +4,7 @@ import asyncio
 import os
 from asyncio.subprocess import PIPE
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, update
@@ -54,3 +55,15 @@ async def test_the_command_reconciles_every_case_and_says_what_it_did(api, stack
     assert process.returncode == 0, stderr.decode()
     assert f"{case['id']}: added events 4" in stdout.decode()
     assert [event["seq"] for event in await api.history(case["id"])] == [1, 2, 3, 4]
+
+
+async def test_a_case_whose_worker_is_gone_is_reported_without_holding_up_the_rest(own_stack, api, temporal_env, read_model):
+    async with own_stack() as stack:
+        orphan = await stack.api.open()
+    # Its task queue has no worker any more: a query on it is never answered.
+    healthy = await walked(api)
+    reconciler = Reconciler(temporal_env.client, read_model, query_timeout=timedelta(seconds=1))
+    results = [result async for result in reconciler.reconcile_many([orphan["id"], healthy["id"]], concurrency=2)]
+    assert [result.case_id for result in results] == [orphan["id"], healthy["id"]]
+    assert results[0].problems and results[0].problems[0].startswith("could not read the workflow's state")
+    assert results[1].problems == [] and not results[1].changed

@@ -91,7 +91,7 @@ def test_serve_runs_the_readme_walkthrough_and_stops_cleanly_on_ctrl_c(tmp_path)
 
         script = walkthrough().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{port}")
         script = script.replace("http://127.0.0.1:8233", f"http://127.0.0.1:{ui_port}")
-        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert run.returncode == 0, run.stderr
         lines = run.stdout.splitlines()
         assert lines[0].startswith("case ")
@@ -106,6 +106,12 @@ def test_serve_runs_the_readme_walkthrough_and_stops_cleanly_on_ctrl_c(tmp_path)
         case_id = lines[0].split()[1]
         assert lines[20] == f"[('{case_id}', 'closed')]"
         assert lines[21].endswith(f"/namespaces/default/workflows/{case_id}")
+        # One complaint, resolved, its customer's latest verdict a 5, never reopened.
+        assert lines[22] == "complaint 1 1.0 5.0 0.0"
+        review_id = lines[23].split()[1]
+        assert lines[23] == f"review {review_id} in review.html"
+        page = (tmp_path / "review.html").read_text()
+        assert page.startswith("<!DOCTYPE html>") and "<svg" in page
     finally:
         stop(serve, log, signal.SIGINT)
     # The embedded Temporal server went down with it: its port is free again.

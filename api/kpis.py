@@ -1,0 +1,210 @@
+"""KPIs and the weekly and monthly reviews: read by everyone, made on demand by supervisors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.openapi.spec import OpenAPIFormat
+from msgspec import Struct
+
+from api.controllers import query_time, utc
+from api.errors import problems
+from api.schemas import Kind, Priority
+from service.kpis import MAX_PERIOD, KpiQuery, Kpis
+from service.review_render import to_html, to_markdown
+from service.reviews import Period, Reviews
+from states.errors import InvalidData
+from states.spec import CASE_CATEGORIES
+
+Category = Literal[CASE_CATEGORIES]  # type: ignore[valid-type]
+# float only: an int alternative would make every figure ambiguous in the schema (oneOf).
+Number = float | None
+KPI_PERIOD = timedelta(days=30)
+REVIEW_PERIOD = timedelta(days=7)
+# The review page styles itself inline and draws its charts as inline SVG; nothing else may load.
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+class KpiFigures(Struct):
+    volume: int
+    first_responses: int
+    first_response_mean_seconds: Number
+    first_response_p50_seconds: Number
+    first_response_p90_seconds: Number
+    first_response_on_time_rate: Number
+    handled: int
+    handling_mean_seconds: Number
+    handling_p50_seconds: Number
+    handling_p90_seconds: Number
+    dismissed: int
+    resolution_rate: Number
+    satisfaction_responses: int
+    satisfaction_mean_score: Number
+    satisfied_share: Number
+    reopen_rate: Number
+    breach_rate: Number
+    volume_by_kind: dict[str, int] | None = None
+    volume_by_category: dict[str, int] | None = None
+
+
+class KpiGroup(Struct, omit_defaults=True):
+    key: str | None
+    kpis: KpiFigures
+    from_: str | None = msgspec.field(name="from", default=None)
+    to: str | None = None
+
+
+class KpiReport(Struct):
+    from_: str = msgspec.field(name="from")
+    to: str
+    filters: dict[str, str]
+    group_by: str | None
+    kpis: KpiFigures
+    groups: list[KpiGroup] = []
+
+
+class PeriodOut(Struct):
+    from_: str = msgspec.field(name="from")
+    to: str
+
+
+class ReviewCase(Struct):
+    id: str
+    kind: str
+    title: str
+    priority: str
+    owner: str | None
+    state: str
+
+
+class Delta(Struct):
+    current: Number
+    previous: Number
+    delta: Number
+
+
+class Review(Struct):
+    id: str
+    cadence: str
+    period: PeriodOut
+    previous_period: PeriodOut
+    created_at: str
+    created_by: str
+    kpis: KpiFigures
+    previous_kpis: KpiFigures
+    deltas: dict[str, Delta]
+    top_categories: list[dict[str, Any]]
+    breached_cases: list[ReviewCase]
+    open_incidents: list[ReviewCase]
+    open_improvement_plans: list[ReviewCase]
+
+
+class ReviewSummary(Struct):
+    id: str
+    cadence: str
+    period: PeriodOut
+    created_at: str
+    created_by: str
+
+
+class ReviewList(Struct):
+    items: list[ReviewSummary]
+
+
+class ReviewIn(Struct):
+    from_: datetime | None = msgspec.field(name="from", default=None)
+    to: datetime | None = None
+
+
+def supervisor_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user.role != "supervisor":
+        raise PermissionDeniedException("only supervisors may make a review")
+
+
+def _period(start: datetime | None, end: datetime | None, default_length: timedelta) -> Period:
+    end = utc(end) or datetime.now(timezone.utc)
+    start = utc(start) or end - default_length
+    if start >= end:
+        raise InvalidData("from", "must be before 'to'")
+    if end - start > MAX_PERIOD:
+        raise InvalidData("to", f"the period may span at most {MAX_PERIOD.days} days")
+    return Period(start, end)
+
+
+class KpiController(Controller):
+    path = "/kpis"
+    tags = ["kpis"]
+
+    @get("/", summary="KPIs of the cases reported in a period (docs/kpis.md defines each)", responses=problems(400, 422))
+    async def kpis(
+        self,
+        kpis: NamedDependency[Kpis],
+        start: Annotated[str | None, QueryParameter(name="from", format=OpenAPIFormat.DATE_TIME, max_length=64, description="start, inclusive; default: 30 days before `to`")] = None,
+        to: Annotated[str | None, QueryParameter(format=OpenAPIFormat.DATE_TIME, max_length=64, description="end, exclusive; default: now")] = None,
+        kind: FromQuery[Kind | None] = None,
+        category: FromQuery[Category | None] = None,
+        priority: FromQuery[Priority | None] = None,
+        owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        group_by: FromQuery[Literal["kind", "category", "priority", "owner", "week", "month"] | None] = None,
+    ) -> KpiReport:
+        period = _period(query_time("from", start), query_time("to", to), KPI_PERIOD)
+        query = KpiQuery(period.start, period.end, kind, category, priority, owner, group_by)
+        return msgspec.convert(await kpis.report(query), KpiReport)
+
+
+class ReviewController(Controller):
+    path = "/reviews"
+    tags = ["reviews"]
+
+    @get("/", summary="Stored reviews, newest period first", responses=problems(400, 422))
+    async def list_reviews(
+        self,
+        reviews: NamedDependency[Reviews],
+        cadence: FromQuery[Literal["weekly", "monthly", "custom"] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> ReviewList:
+        return msgspec.convert({"items": await reviews.list(cadence, limit)}, ReviewList)
+
+    @post("/", guards=[supervisor_only], status_code=201, summary="Make a review of any period now (default: the 7 days before now)", responses=problems(400, 403, 413, 422))
+    async def make_review(self, request: Request, data: JSONBody[ReviewIn], reviews: NamedDependency[Reviews]) -> Review:
+        period = _period(data.from_, data.to, REVIEW_PERIOD)
+        document = await reviews.make("custom", period, request.user.name, datetime.now(timezone.utc))
+        return msgspec.convert(document, Review)
+
+    @get("/{review_id:str}", summary="One review", responses=problems(400, 404, 422))
+    async def get_review(self, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]) -> Review:
+        return msgspec.convert(await _review(reviews, review_id), Review)
+
+    @get(
+        "/{review_id:str}/markdown",
+        summary="One review as Markdown",
+        media_type="text/markdown; charset=utf-8",
+        responses=problems(400, 404, 422),
+    )
+    async def review_markdown(self, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]) -> Response[str]:
+        return Response(to_markdown(await _review(reviews, review_id)), media_type="text/markdown; charset=utf-8")
+
+    @get(
+        "/{review_id:str}/page",
+        summary="One review as an HTML page with charts, for the meeting's screen",
+        media_type="text/html; charset=utf-8",
+        responses=problems(400, 404, 422),
+    )
+    async def review_page(self, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]) -> Response[str]:
+        page = to_html(await _review(reviews, review_id))
+        return Response(page, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": PAGE_CSP})
+
+
+async def _review(reviews: Reviews, review_id: str) -> dict[str, Any]:
+    document = await reviews.get(review_id)
+    if document is None:
+        raise NotFoundException(f"no review {review_id!r}")
+    return document

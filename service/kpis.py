@@ -1,0 +1,258 @@
+"""KPIs from the read model, as docs/kpis.md defines them.
+
+A period's population is the cases reported in [start, end) that match the filters; every figure is
+a count, share, mean or percentile over that cohort as the read model knows it now. Aggregates and
+percentile ranks run in the database (window functions, on SQLite and PostgreSQL alike), so only a
+few rows per group come back whatever the number of cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sqlalchemy import and_, case, func, null, or_, select
+
+from service.read_model import ReadModel, cases
+from states.case import format_time
+from states.machine import KINDS
+from states.spec import CASE_CATEGORIES, PRIORITIES
+
+FILTERS = ("kind", "category", "priority", "owner")
+FILTER_VALUES = {"kind": tuple(KINDS), "category": CASE_CATEGORIES, "priority": tuple(PRIORITIES)}
+GROUPINGS = ("kind", "category", "priority", "owner", "week", "month")
+# Scalar KPIs, in the order reports show them. Each is defined in docs/kpis.md.
+KPI_NAMES = (
+    "volume",
+    "first_responses",
+    "first_response_mean_seconds",
+    "first_response_p50_seconds",
+    "first_response_p90_seconds",
+    "first_response_on_time_rate",
+    "handled",
+    "handling_mean_seconds",
+    "handling_p50_seconds",
+    "handling_p90_seconds",
+    "dismissed",
+    "resolution_rate",
+    "satisfaction_responses",
+    "satisfaction_mean_score",
+    "satisfied_share",
+    "reopen_rate",
+    "breach_rate",
+)
+PERCENTILES = {"p50": Fraction(1, 2), "p90": Fraction(9, 10)}
+MAX_PERIOD = timedelta(days=3 * 366)
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    start: datetime
+    end: datetime
+    kind: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    owner: str | None = None
+    group_by: str | None = None
+
+    @property
+    def filters(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in FILTERS if getattr(self, name) is not None}
+
+
+class MetricNotKpi(ValueError):
+    pass
+
+
+def parse_metric(text: Any) -> tuple[str, dict[str, str]] | None:
+    """`first_response_on_time_rate?kind=complaint&category=logistics` names a KPI; other text does not.
+
+    Returns None for free text; raises MetricNotKpi when it names a KPI with filters we cannot apply."""
+    if not isinstance(text, str):
+        return None
+    name, _, query = text.strip().partition("?")
+    if name not in KPI_NAMES:
+        return None
+    filters = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(filters) - set(FILTERS))
+    if unknown:
+        raise MetricNotKpi(f"{name}: unknown filter {unknown[0]!r}; filters are {', '.join(FILTERS)}")
+    for filter_name, allowed in FILTER_VALUES.items():
+        if filter_name in filters and filters[filter_name] not in allowed:
+            raise MetricNotKpi(f"{name}: {filter_name} must be one of: {', '.join(allowed)}")
+    return name, filters
+
+
+class Kpis:
+    def __init__(self, read_model: ReadModel):
+        self._engine = read_model.engine
+
+    async def report(self, query: KpiQuery) -> dict[str, Any]:
+        """Every KPI over the period, and per group when `group_by` is given."""
+        overall = (await self._figures(query, None))[None]
+        overall["volume_by_kind"] = await self._volume_by(query, cases.c.kind)
+        overall["volume_by_category"] = await self._volume_by(query, cases.c.category)
+        document: dict[str, Any] = {
+            "from": format_time(query.start),
+            "to": format_time(query.end),
+            "filters": query.filters,
+            "group_by": query.group_by,
+            "kpis": overall,
+        }
+        if query.group_by in ("week", "month"):
+            document["groups"] = [
+                {"key": key, "from": format_time(start), "to": format_time(end), "kpis": (await self._figures(replace(query, start=start, end=end), None))[None]}
+                for key, start, end in calendar_buckets(query.start, query.end, query.group_by)
+            ]
+        elif query.group_by:
+            figures = await self._figures(query, cases.c[query.group_by])
+            document["groups"] = [{"key": key, "kpis": figures[key]} for key in sorted(figures, key=lambda key: (key is None, key or ""))]
+        return document
+
+    async def value(self, name: str, filters: dict[str, str], start: datetime, end: datetime) -> tuple[float | None, int]:
+        """One KPI over a window, and the number of cases it was computed from."""
+        figures = (await self._figures(KpiQuery(start, end, **filters), None))[None]
+        return figures[name], figures["volume"]
+
+    async def _figures(self, query: KpiQuery, group: Any) -> dict[Any, dict[str, Any]]:
+        where = _cohort(query)
+        statement = select((group if group is not None else null()).label("key"), *_AGGREGATES).where(where)
+        if group is not None:
+            statement = statement.group_by(group)
+        async with self._engine.connect() as connection:
+            totals = (await connection.execute(statement)).mappings().all()
+            percentiles = {
+                column: await _percentiles(connection, cases.c[column], where, group)
+                for column in ("first_response_seconds", "handling_seconds")
+            }
+        figures = {row["key"]: _kpis(row, {column: ranks.get(row["key"], {}) for column, ranks in percentiles.items()}) for row in totals}
+        return figures
+
+    async def _volume_by(self, query: KpiQuery, column) -> dict[str, int]:
+        statement = select(column, func.count()).where(_cohort(query)).group_by(column)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return {(value if value is not None else "none"): count for value, count in sorted(rows, key=lambda row: (row[0] is None, row[0] or ""))}
+
+
+def _cohort(query: KpiQuery):
+    # Rows without KPI facts were projected before migration 0002; `casework reconcile` fills them in.
+    conditions = [cases.c.created_at >= query.start, cases.c.created_at < query.end, cases.c.reopen_count.is_not(None)]
+    conditions += [cases.c[name] == value for name, value in query.filters.items()]
+    return and_(*conditions)
+
+
+def _count_where(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+_c = cases.c
+_AGGREGATES = (
+    func.count().label("volume"),
+    func.count(_c.first_response_seconds).label("first_responses"),
+    func.avg(_c.first_response_seconds).label("first_response_mean"),
+    _count_where(_c.first_response_seconds.is_not(None) | _c.first_response_late.is_(True)).label("first_response_decided"),
+    _count_where(_c.first_response_seconds.is_not(None) & _c.first_response_late.is_(False)).label("first_response_on_time"),
+    func.count(_c.handling_seconds).label("handled"),
+    func.avg(_c.handling_seconds).label("handling_mean"),
+    _count_where(_c.closed_by == "dismiss").label("dismissed"),
+    _count_where(_c.closed_at.is_not(None) & (_c.closed_by != "dismiss")).label("resolved"),
+    func.count(_c.satisfied).label("satisfaction_responses"),
+    _count_where(_c.satisfied.is_(True)).label("satisfied"),
+    func.avg(_c.score).label("mean_score"),
+    _count_where(_c.reopen_count > 0).label("reopened"),
+    _count_where(_c.closed_at.is_not(None) | (_c.reopen_count > 0)).label("ever_closed"),
+    _count_where(_c.ever_breached.is_(True)).label("breached"),
+)
+
+
+def _kpis(row, percentiles: dict[str, dict[str, float | None]]) -> dict[str, Any]:
+    def get(name: str) -> int:
+        return int(row[name] or 0)
+
+    def mean(name: str) -> float | None:
+        return None if row[name] is None else float(row[name])
+
+    volume, dismissed = get("volume"), get("dismissed")
+    first_response, handling = percentiles.get("first_response_seconds", {}), percentiles.get("handling_seconds", {})
+    return {
+        "volume": volume,
+        "first_responses": get("first_responses"),
+        "first_response_mean_seconds": mean("first_response_mean"),
+        "first_response_p50_seconds": first_response.get("p50"),
+        "first_response_p90_seconds": first_response.get("p90"),
+        "first_response_on_time_rate": _share(get("first_response_on_time"), get("first_response_decided")),
+        "handled": get("handled"),
+        "handling_mean_seconds": mean("handling_mean"),
+        "handling_p50_seconds": handling.get("p50"),
+        "handling_p90_seconds": handling.get("p90"),
+        "dismissed": dismissed,
+        "resolution_rate": _share(get("resolved"), volume - dismissed),
+        "satisfaction_responses": get("satisfaction_responses"),
+        "satisfaction_mean_score": mean("mean_score"),
+        "satisfied_share": _share(get("satisfied"), get("satisfaction_responses")),
+        "reopen_rate": _share(get("reopened"), get("ever_closed")),
+        "breach_rate": _share(get("breached"), volume),
+    }
+
+
+async def _percentiles(connection, column, where, group) -> dict[Any, dict[str, float]]:
+    """p50 and p90 per group, interpolated linearly between the two nearest ranks (like percentile_cont).
+
+    The database ranks the values; only the rows at the needed ranks come back."""
+    partition = [group] if group is not None else None
+    ranked = select(
+        (group if group is not None else null()).label("key"),
+        column.label("value"),
+        func.row_number().over(partition_by=partition, order_by=column).label("rank"),
+        func.count().over(partition_by=partition).label("n"),
+    ).where(where, column.is_not(None)).subquery()
+    wanted = []
+    for fraction in PERCENTILES.values():
+        lower = (ranked.c.n - 1) * fraction.numerator // fraction.denominator + 1
+        wanted += [ranked.c.rank == lower, ranked.c.rank == lower + 1]
+    rows = (await connection.execute(select(ranked.c.key, ranked.c.value, ranked.c.rank, ranked.c.n).where(or_(*wanted)))).all()
+    by_group: dict[Any, tuple[int, dict[int, float]]] = {}
+    for key, value, rank, count in rows:
+        by_group.setdefault(key, (count, {}))[1][rank] = float(value)
+    return {key: {name: _interpolate(count, values, fraction) for name, fraction in PERCENTILES.items()} for key, (count, values) in by_group.items()}
+
+
+def _interpolate(count: int, values: dict[int, float], fraction: Fraction) -> float:
+    position = (count - 1) * fraction
+    below = int(position)
+    low = values[below + 1]
+    if position == below:
+        return low
+    return low + (values[below + 2] - low) * float(position - below)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def calendar_buckets(start: datetime, end: datetime, unit: str) -> list[tuple[str, datetime, datetime]]:
+    """ISO weeks (Monday 00:00 UTC) or calendar months that meet [start, end), each clipped to it."""
+    buckets = []
+    cursor = _bucket_start(start, unit)
+    while cursor < end:
+        following = _next_bucket(cursor, unit)
+        year, week, _ = cursor.isocalendar()
+        key = f"{year}-W{week:02d}" if unit == "week" else f"{cursor.year}-{cursor.month:02d}"
+        buckets.append((key, max(cursor, start), min(following, end)))
+        cursor = following
+    return buckets
+
+
+def _bucket_start(moment: datetime, unit: str) -> datetime:
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
+
+
+def _next_bucket(start: datetime, unit: str) -> datetime:
+    if unit == "week":
+        return start + timedelta(days=7)
+    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)

@@ -1,0 +1,153 @@
+"""Weekly and monthly reviews: a period's KPIs beside the previous period's, and what needs attention.
+
+A review is made by the schedule (workflows/review_workflow.py) or on demand, and stored whole, so
+the meeting reads the figures as they were when it was made. Making one again for the same period
+replaces it: the numbers of a period keep maturing as its cases close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from service.kpis import KPI_NAMES, KpiQuery, Kpis
+from service.read_model import ReadModel, cases, reviews
+from states.case import format_time, parse_time
+
+CADENCES = ("weekly", "monthly", "custom")
+LISTED_CASES = 50
+TOP_CATEGORIES = 5
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    def as_dict(self) -> dict[str, str]:
+        return {"from": format_time(self.start), "to": format_time(self.end)}
+
+
+def period_before(moment: datetime, cadence: str) -> Period:
+    """The last whole ISO week (from Monday 00:00 UTC) or calendar month that ended by `moment`."""
+    unit = "week" if cadence == "weekly" else "month"
+    end = _start_of(moment, unit)
+    return Period(_start_of(end - timedelta(days=1), unit), end)
+
+
+def previous_period(period: Period, cadence: str) -> Period:
+    """The period a review compares with: the month before, or as long as this one and just before it."""
+    if cadence == "monthly":
+        return Period(_start_of(period.start - timedelta(days=1), "month"), period.start)
+    return Period(period.start - (period.end - period.start), period.start)
+
+
+def _start_of(moment: datetime, unit: str) -> datetime:
+    day = moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
+
+
+def review_id(cadence: str, period: Period) -> str:
+    if cadence == "custom":
+        return f"rev_custom_{period.start:%Y%m%dT%H%M%S}_{period.end:%Y%m%dT%H%M%S}"
+    return f"rev_{cadence}_{period.start:%Y-%m-%d}"
+
+
+class Reviews:
+    def __init__(self, read_model: ReadModel):
+        self._read_model = read_model
+        self._kpis = Kpis(read_model)
+
+    async def make(self, cadence: str, period: Period, created_by: str, now: datetime) -> dict[str, Any]:
+        """Compute the review of `period`, store it (replacing an earlier one of the same id), return it."""
+        before = previous_period(period, cadence)
+        current = (await self._kpis.report(KpiQuery(period.start, period.end)))["kpis"]
+        previous = (await self._kpis.report(KpiQuery(before.start, before.end)))["kpis"]
+        document = {
+            "id": review_id(cadence, period),
+            "cadence": cadence,
+            "period": period.as_dict(),
+            "previous_period": before.as_dict(),
+            "created_at": format_time(now),
+            "created_by": created_by,
+            "kpis": current,
+            "previous_kpis": previous,
+            "deltas": {name: _delta(current[name], previous[name]) for name in KPI_NAMES},
+            "top_categories": _top_categories(current),
+            "breached_cases": await self._cases(
+                cases.c.created_at >= period.start, cases.c.created_at < period.end, cases.c.ever_breached.is_(True)
+            ),
+            "open_incidents": await self._cases(cases.c.kind == "incident", cases.c.state != "closed"),
+            "open_improvement_plans": await self._cases(cases.c.kind == "improvement_plan", cases.c.state != "closed"),
+        }
+        await self._store(document, period)
+        return document
+
+    async def make_scheduled(self, cadence: str, by: str) -> str:
+        """The schedule's review: the whole week or month that ended by `by` (the scheduled time)."""
+        document = await self.make(cadence, period_before(parse_time(by), cadence), "schedule", datetime.now(timezone.utc))
+        return document["id"]
+
+    async def get(self, review_id: str) -> dict[str, Any] | None:
+        async with self._read_model.engine.connect() as connection:
+            return (await connection.execute(select(reviews.c.document).where(reviews.c.id == review_id))).scalar()
+
+    async def list(self, cadence: str | None, limit: int) -> list[dict[str, Any]]:
+        """Newest period first: id, cadence, period and when it was made (not the figures)."""
+        query = select(reviews.c.id, reviews.c.cadence, reviews.c.period_from, reviews.c.period_to, reviews.c.created_at, reviews.c.created_by)
+        if cadence is not None:
+            query = query.where(reviews.c.cadence == cadence)
+        query = query.order_by(reviews.c.period_from.desc(), reviews.c.id.desc()).limit(limit)
+        async with self._read_model.engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [
+            {
+                "id": row["id"],
+                "cadence": row["cadence"],
+                "period": Period(_utc(row["period_from"]), _utc(row["period_to"])).as_dict(),
+                "created_at": format_time(_utc(row["created_at"])),
+                "created_by": row["created_by"],
+            }
+            for row in rows
+        ]
+
+    async def _cases(self, *conditions) -> list[dict[str, Any]]:
+        query = select(cases.c.snapshot).where(*conditions).order_by(cases.c.created_at, cases.c.id).limit(LISTED_CASES)
+        async with self._read_model.engine.connect() as connection:
+            snapshots = (await connection.execute(query)).scalars().all()
+        fields = ("id", "kind", "title", "priority", "owner", "state")
+        return [{name: snapshot.get(name) for name in fields} for snapshot in snapshots]
+
+    async def _store(self, document: dict[str, Any], period: Period) -> None:
+        row = {
+            "id": document["id"],
+            "cadence": document["cadence"],
+            "period_from": period.start,
+            "period_to": period.end,
+            "created_at": parse_time(document["created_at"]),
+            "created_by": document["created_by"],
+            "document": document,
+        }
+        upsert = self._read_model.insert(reviews).values(row)
+        upsert = upsert.on_conflict_do_update(index_elements=[reviews.c.id], set_={name: upsert.excluded[name] for name in row if name != "id"})
+        async with self._read_model.engine.begin() as connection:
+            await connection.execute(upsert)
+
+
+def _delta(current: float | None, previous: float | None) -> dict[str, float | None]:
+    delta = current - previous if current is not None and previous is not None else None
+    return {"current": current, "previous": previous, "delta": delta}
+
+
+def _top_categories(kpis: dict[str, Any]) -> list[dict[str, Any]]:
+    volume = kpis["volume"]
+    ranked = sorted(((count, name) for name, count in kpis["volume_by_category"].items() if name != "none"), key=lambda pair: (-pair[0], pair[1]))
+    return [{"category": name, "count": count, "share": count / volume} for count, name in ranked[:TOP_CATEGORIES]]
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,110 @@
+"""Weekly reviews made by a real Temporal Schedule, and reviews made on demand, over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from service.reviews import period_before, previous_period
+from tests.conftest import auth
+from tests.service.kpi_cases import project_all, reported_case
+from workflows.reviews import ensure_schedules, schedule_id
+
+
+def seeded_weeks(now: datetime):
+    """Two logistics complaints the week before last; five cases last week (figures in the test)."""
+    last = period_before(now, "weekly")
+    before = previous_period(last, "weekly")
+    b, l = before.start, last.start
+    cases = [
+        reported_case("B1", "complaint", b + timedelta(days=1), category="logistics", first_response=60, closed_after=3600,
+                      closed_by="record_satisfaction", satisfied=True, score=4),
+        reported_case("B2", "complaint", b + timedelta(days=2), category="logistics", late=True, state="report"),
+        reported_case("L1", "complaint", l + timedelta(hours=1), category="logistics", first_response=60, closed_after=7200,
+                      closed_by="record_satisfaction", satisfied=True, score=5),
+        reported_case("L2", "complaint", l + timedelta(hours=2), category="logistics", first_response=120, closed_after=7200,
+                      closed_by="record_satisfaction", satisfied=True, score=5),
+        reported_case("L3", "complaint", l + timedelta(hours=3), category="logistics", first_response=30),
+        reported_case("L4", "complaint", l + timedelta(hours=4), category="account", late=True, state="report"),
+        reported_case("I1", "incident", l + timedelta(hours=5), breached=("action_item",)),
+    ]
+    return last, before, cases
+
+
+async def wait_for_review(api, cadence: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = await api.client.get("/reviews", params={"cadence": cadence}, headers=auth("auditor"))
+        assert response.status_code == 200, response.text
+        if response.json()["items"]:
+            return response.json()["items"][0]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no {cadence} review within {timeout}s")
+
+
+async def test_the_weekly_schedule_reviews_last_week_against_the_week_before(own_stack, temporal_env):
+    client = temporal_env.client
+    async with own_stack() as stack:
+        api = stack.api
+        last, before, cases = seeded_weeks(datetime.now(timezone.utc))
+        await project_all(stack.read_model, cases)
+        await ensure_schedules(client, stack.task_queue)
+        await ensure_schedules(client, stack.task_queue)  # a second worker starting changes nothing
+        try:
+            await client.get_schedule_handle(schedule_id("weekly")).trigger()
+            listed = await wait_for_review(api, "weekly")
+        finally:
+            for cadence in ("weekly", "monthly"):
+                await client.get_schedule_handle(schedule_id(cadence)).delete()
+
+        assert listed["period"] == last.as_dict() and listed["created_by"] == "schedule"
+        review = (await api.client.get(f"/reviews/{listed['id']}", headers=auth("agent"))).json()
+        assert review["previous_period"] == before.as_dict()
+        deltas = review["deltas"]
+        assert deltas["volume"] == {"current": 5, "previous": 2, "delta": 3}
+        # Last week: L1 L2 L3 answered in time, L4 past its deadline; the incident was never answered
+        # and has no deadline. The week before: B1 in time, B2 late.
+        assert deltas["first_response_on_time_rate"] == {"current": 0.75, "previous": 0.5, "delta": 0.25}
+        assert deltas["breach_rate"]["current"] == pytest.approx(2 / 5)  # L4, I1
+        assert deltas["breach_rate"]["delta"] == pytest.approx(2 / 5 - 1 / 2)
+        assert deltas["resolution_rate"]["current"] == pytest.approx(2 / 5)  # L1 L2
+        assert deltas["satisfaction_mean_score"] == {"current": 5, "previous": 4, "delta": 1}
+        assert review["top_categories"] == [
+            {"category": "logistics", "count": 3, "share": pytest.approx(3 / 5)},
+            {"category": "account", "count": 1, "share": pytest.approx(1 / 5)},
+        ]
+        assert [case["id"] for case in review["breached_cases"]] == ["L4", "I1"]
+        assert [case["id"] for case in review["open_incidents"]] == ["I1"]
+        assert review["open_improvement_plans"] == []
+
+
+async def test_a_supervisor_makes_a_review_of_any_period_and_everyone_reads_it(own_stack):
+    async with own_stack() as stack:
+        api = stack.api
+        now = datetime.now(timezone.utc)
+        last, before, cases = seeded_weeks(now)
+        await project_all(stack.read_model, cases)
+        body = {"from": last.as_dict()["from"], "to": last.as_dict()["to"]}
+        for role in ("agent", "auditor"):
+            refused = await api.client.post("/reviews", json=body, headers=auth(role))
+            assert refused.status_code == 403, refused.text
+        made = await api.client.post("/reviews", json=body, headers=auth("supervisor"))
+        assert made.status_code == 201, made.text
+        review = made.json()
+        assert review["cadence"] == "custom" and review["created_by"] == "sam"
+        assert review["previous_period"] == before.as_dict()
+        assert review["kpis"]["volume"] == 5
+
+        markdown = await api.client.get(f"/reviews/{review['id']}/markdown", headers=auth("auditor"))
+        assert markdown.status_code == 200 and markdown.headers["content-type"].startswith("text/markdown")
+        assert "logistics" in markdown.text
+        page = await api.client.get(f"/reviews/{review['id']}/page", headers=auth("auditor"))
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "<svg" in page.text and "script-src" not in page.headers["content-security-policy"]
+        assert (await api.client.get("/reviews/rev_nothing", headers=auth("auditor"))).status_code == 404
+
+        backwards = await api.client.post("/reviews", json={"from": body["to"], "to": body["from"]}, headers=auth("supervisor"))
+        assert backwards.status_code == 422 and backwards.json()["field"] == "from", backwards.text
