@@ -16,7 +16,7 @@ Outside the period: one case on Sun 25 Oct 23:59 and one at exactly the period's
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -109,6 +109,13 @@ async def test_grouping_by_week_across_the_month_end(kpis):
     assert w45["breach_rate"] == pytest.approx(2 / 5)
     assert weeks["2026-W44"]["from"] == "2026-10-26T00:00:00.000000Z"
     assert weeks["2026-W45"]["to"] == "2026-11-09T00:00:00.000000Z"
+
+
+async def test_a_week_without_cases_is_a_group_of_zeros(kpis):
+    empty, before = (await kpis.report(KpiQuery(START - timedelta(days=14), START, group_by="week")))["groups"]
+    assert (empty["key"], empty["from"], empty["to"]) == ("2026-W42", "2026-10-12T00:00:00.000000Z", "2026-10-19T00:00:00.000000Z")
+    assert (empty["kpis"]["volume"], empty["kpis"]["first_response_p50_seconds"], empty["kpis"]["breach_rate"]) == (0, None, None)
+    assert (before["key"], before["kpis"]["volume"], before["kpis"]["first_response_p50_seconds"]) == ("2026-W43", 1, 60)
 
 
 async def test_grouping_by_month_splits_the_week_that_straddles_it(kpis):
