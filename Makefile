@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: serve test install clean
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+.PHONY: serve test install clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Casework needs Python 3.11 or newer")'
@@ -21,6 +23,17 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	CASEWORK_TEST_POSTGRES_URL=$${CASEWORK_TEST_POSTGRES_URL-$(TEST_POSTGRES_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The bench extra (py-spy) on top of what `test` needs; see docs/benchmarks.md.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .casework .pytest_cache

@@ -1,0 +1,224 @@
+"""`python -m bench [--quick]`: Casework against the raw Temporal floor, side by side, in one run.
+
+Prints a table and writes bench/results/latest.json (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import profile as profiling
+from bench import report, setup_info, stats
+from bench.floor import Floor
+from bench import kpis
+from bench.http_load import CaseworkLoad
+from bench.listing import Seeder, measure_http, measure_read_model
+from bench.postgres import fresh_database
+from bench.stack import FLOOR_QUEUE, Stack, cpu_seconds, rss_mb
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    seconds: float  # measured time of each throughput phase
+    warmup: float  # uncounted time before it
+    concurrency: tuple[int, ...]
+    open_cases: int  # open cases for the worker's memory figure
+    list_sizes: tuple[int, ...]
+    list_rounds: int  # times each list query is sent per size and database
+
+
+PLANS = {
+    "full": Plan("full", seconds=15, warmup=3, concurrency=(1, 10, 50), open_cases=10_000, list_sizes=(10_000, 100_000), list_rounds=100),
+    "quick": Plan("quick", seconds=2, warmup=0.5, concurrency=(1, 10, 50), open_cases=1_000, list_sizes=(10_000, 100_000), list_rounds=12),
+}
+
+
+async def timed_phase(stack: Stack, phase, profile: str | None = None, seconds: float = 0):
+    """Run one phase; its figures, with the share of a core each process used meanwhile.
+
+    With `profile` (a phase name), py-spy samples the Python processes of the stack during the
+    measured window.
+    """
+    pids = stack.pids()
+    spies: dict[str, tuple[Path, object]] = {}
+
+    at_window: dict[str, float] = {}
+
+    async def spy() -> None:
+        at_window.update({name: cpu_seconds(pid) for name, pid in pids.items()})
+        if not profile:
+            return
+        for name in ("worker", "api", "floor", "bench"):
+            if name in pids:
+                path = RESULTS / f"profile-{profile}-{name}.txt"
+                spies[name] = (path, await profiling.record(pids[name], seconds, path))
+
+    token = stats.on_measuring.set(spy)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    began = time.perf_counter()
+    try:
+        run = await phase
+    finally:
+        stats.on_measuring.reset(token)
+    elapsed = time.perf_counter() - began
+    figures = run.figures()
+    # Over the whole phase (set-up and warm-up included): which process the machine's cores went to.
+    figures["cpu_cores_busy"] = {name: round((cpu_seconds(pid) - before[name]) / elapsed, 2) for name, pid in pids.items() if Path(f"/proc/{pid}").exists()}
+    if at_window and run.latencies:
+        # CPU from the window's opening to the phase's end (its last operations' tails included), per operation counted.
+        figures["cpu_ms_per_op"] = {name: round(1000 * (cpu_seconds(pid) - at_window[name]) / len(run.latencies), 1)
+                                    for name, pid in pids.items() if name in at_window and Path(f"/proc/{pid}").exists()}  # fmt: skip
+        figures["cpu_ms_per_op"]["total"] = round(sum(figures["cpu_ms_per_op"].values()), 1)
+    for _, process in spies.values():
+        await process.wait()
+    if spies:
+        figures["profile"] = {name: profiling.summarise(path) for name, (path, _) in spies.items() if path.exists()}
+    return figures
+
+
+async def throughput(stack: Stack, plan: Plan, load: CaseworkLoad, floor: Floor, progress, profile: bool = False) -> dict:
+    """Floor and Casework interleaved at each concurrency, so noise from the machine hits both alike."""
+    results: dict[str, dict[str, dict]] = {"floor_start": {}, "floor_update_with_start": {}, "floor_update": {}, "create": {}, "transition": {}}
+    phases = {
+        "floor_start": floor.starts, "floor_update_with_start": floor.update_with_start, "create": load.creations,
+        "floor_update": floor.updates, "transition": load.transitions,
+    }  # fmt: skip
+    for concurrency in plan.concurrency:
+        for name, phase in phases.items():
+            progress(f"{name} at concurrency {concurrency}")
+            spied = f"{name}-{concurrency}" if profile and concurrency == max(plan.concurrency) else None
+            results[name][str(concurrency)] = await timed_phase(stack, phase(concurrency, plan.seconds, plan.warmup), spied, plan.seconds)
+    return results
+
+
+async def memory(stack: Stack, plan: Plan, load: CaseworkLoad, baseline: float, progress) -> dict:
+    progress(f"opening cases until {plan.open_cases} are open (worker memory)")
+    began = time.perf_counter()
+    await load.open_until(plan.open_cases)
+    await asyncio.sleep(2)
+    pid = stack.processes["worker"].pid
+    return {
+        "open_cases": load.opened,
+        "worker_rss_mb": rss_mb(pid),
+        "worker_rss_mb_at_start": baseline,
+        "api_rss_mb": rss_mb(stack.processes["api"].pid),
+        "seconds_to_open": round(time.perf_counter() - began, 1),
+        "note": None if plan.open_cases >= 10_000 else f"quick run: {plan.open_cases} open cases, not 10k",
+    }
+
+
+async def listing(stack: Stack, plan: Plan, database: str, url: str, progress) -> dict:
+    seeder = Seeder(url)
+    results = {"sizes": {}}
+    try:
+        await stack.upgrade(url)
+        results["server_version"] = await seeder.server_version()
+        api = None
+        for size in plan.list_sizes:
+            progress(f"list: seeding {database} to {size} cases")
+            seeded_in = await seeder.seed_to(size)
+            if api is None:
+                api = await stack.start_casework(url, name=f"list-api-{database}", with_worker=False)
+            progress(f"list: {database} at {size} cases")
+            queries = seeder.queries()
+            http = await measure_http(api, queries, plan.list_rounds)
+            direct = await measure_read_model(seeder.model, queries, max(plan.list_rounds // 2, 5))
+            progress(f"kpis: {database} at {size} cases")
+            kpi_figures = await kpis.measure_http(api, kpis.queries(seeder.now), max(plan.list_rounds // 4, 5))
+            results["sizes"][str(size)] = {"seed_seconds": round(seeded_in, 1), "http": http, "read_model": direct, "kpis": kpi_figures}
+        stack.stop_process(f"list-api-{database}")
+        first, last = (results["sizes"][str(size)]["http"] for size in (plan.list_sizes[0], plan.list_sizes[-1]))
+        results["growth_p50"] = round(last["p50_ms"] / first["p50_ms"], 2)
+        results["growth_p99"] = round(last["p99_ms"] / first["p99_ms"], 2)
+    finally:
+        await seeder.close()
+    return results
+
+
+PARTS = ("throughput", "memory", "list")
+
+
+async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[str, ...] = PARTS, profile: bool = False) -> dict:
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    stack = Stack(keep=keep)
+    result = {"plan": plan.__dict__, "setup": {"started_at": setup_info.now(), "machine": setup_info.machine(), "versions": setup_info.versions()}}
+    try:
+        progress(f"starting the embedded stack in {stack.dir}")
+        client = await stack.start_temporal()
+        read_model_url = f"sqlite+aiosqlite:///{stack.dir / 'data' / 'casework.db'}"
+        (stack.dir / "data").mkdir(parents=True, exist_ok=True)
+        await stack.start_floor_worker()
+        base = await stack.start_casework(read_model_url)
+        result["setup"]["settings"] = {
+            "temporal_dev_server": setup_info.temporal_settings(stack.dir),
+            "topology": "separate processes: Temporal dev server, Casework worker, Casework API, floor worker, load generator",
+            "read_model_for_http": "SQLite (WAL, synchronous=NORMAL) in the temporary data folder",
+            "throughput_phase_seconds": plan.seconds, "warmup_seconds": plan.warmup,
+            "list_page_size": 50, "postgres": postgres_url and postgres_url.split("@")[-1],
+        }  # fmt: skip
+        load, floor = CaseworkLoad(base), Floor(client, FLOOR_QUEUE)
+        try:
+            await load.creations(2, 1, 0)  # first-call costs out of the way
+            worker_rss_at_start = rss_mb(stack.processes["worker"].pid)
+            result["throughput"] = await throughput(stack, plan, load, floor, progress, profile) if "throughput" in parts else {}
+            if "memory" in parts:
+                result["memory"] = await memory(stack, plan, load, worker_rss_at_start, progress)
+        finally:
+            await load.close()
+        stack.stop_process("api")
+        stack.stop_process("worker")
+        stack.stop_process("floor")
+        result["list"] = {}
+        if "list" not in parts:
+            return result
+        result["list"]["sqlite"] = await listing(stack, plan, "sqlite", f"sqlite+aiosqlite:///{stack.dir / 'list.db'}", progress)
+        if postgres_url:
+            try:
+                url = await fresh_database(postgres_url)
+            except Exception as error:  # an unreachable PostgreSQL is reported, not fatal
+                result["list"]["postgres"] = {"skipped": f"{type(error).__name__}: {error}"}
+            else:
+                result["list"]["postgres"] = await listing(stack, plan, "postgres", url, progress)
+    finally:
+        stack.stop()
+        result["setup"]["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+        result["setup"]["seconds"] = round(time.perf_counter() - started, 1)
+        result["ratios"] = report.ratios(result)
+        result["targets"] = report.targets(result)
+    return result
+
+
+def cli() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short phases, 1k open cases for the memory figure: under two minutes")
+    parser.add_argument("--postgres", default=os.environ.get("CASEWORK_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/casework_bench"),
+                        help="a PostgreSQL database the bench may drop and create for the list figures ('' to skip)")  # fmt: skip
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--profile", action="store_true", help="py-spy the Python processes during the top-concurrency phases")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder (logs) after the run")
+    arguments = parser.parse_args()
+    result = asyncio.run(main(PLANS["quick" if arguments.quick else "full"], arguments.postgres or None, arguments.keep, tuple(arguments.parts.split(",")), arguments.profile))
+    print(report.table(result))
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwrote {arguments.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

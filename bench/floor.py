@@ -1,0 +1,106 @@
+"""The floor: a minimal workflow on the same dev server, driven by the same kind of load.
+
+`python -m bench.floor ADDRESS TASK_QUEUE` runs its worker in a process of its own, as Casework's
+worker runs in its own: the load generator then measures the Temporal server and one SDK worker,
+nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import uuid
+
+from temporalio import workflow
+from temporalio.api.enums.v1 import WorkflowIdConflictPolicy
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.worker import Worker
+
+from bench.stats import Run, closed_loop
+
+
+@workflow.defn(name="BenchFloor")
+class FloorWorkflow:
+    """Does nothing but count its updates: the cheapest durable update there is."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._done = False
+
+    @workflow.run
+    async def run(self, _: str) -> int:
+        await workflow.wait_condition(lambda: self._done)
+        return self._count
+
+    @workflow.update
+    async def bump(self, _: str) -> int:
+        self._count += 1
+        return self._count
+
+    @workflow.signal
+    def finish(self) -> None:
+        self._done = True
+
+
+class Floor:
+    """Raw Temporal figures from the bench process, against the floor worker's task queue."""
+
+    def __init__(self, client: Client, task_queue: str):
+        self.client = client
+        self.task_queue = task_queue
+        # Plain starts go to a queue nobody polls: their first workflow task would otherwise run
+        # on the floor worker after the phase ended and spill into the next measurement.
+        self.unpolled_queue = f"{task_queue}-unpolled"
+
+    def _new_id(self) -> str:
+        return f"floor-{uuid.uuid4().hex}"
+
+    async def starts(self, concurrency: int, seconds: float, warmup: float) -> Run:
+        """Plain workflow starts: accepted and persisted by the server; no worker involved."""
+
+        async def start(_: int) -> None:
+            await self.client.start_workflow(FloorWorkflow.run, "x", id=self._new_id(), task_queue=self.unpolled_queue)
+
+        return await closed_loop(concurrency, seconds, start, warmup)
+
+    async def update_with_start(self, concurrency: int, seconds: float, warmup: float) -> Run:
+        """Start a workflow and complete its first update in one call: what opening a case is, minimal."""
+
+        async def open_one(_: int) -> None:
+            operation = WithStartWorkflowOperation(
+                FloorWorkflow.run, "x", id=self._new_id(), task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+            )  # fmt: skip
+            await self.client.execute_update_with_start_workflow(FloorWorkflow.bump, "x", start_workflow_operation=operation)
+
+        return await closed_loop(concurrency, seconds, open_one, warmup)
+
+    async def updates(self, concurrency: int, seconds: float, warmup: float) -> Run:
+        """Updates on running workflows, one workflow per client (a case is one workflow too)."""
+        handles = []
+        for _ in range(concurrency):
+            handles.append(await self.client.start_workflow(FloorWorkflow.run, "x", id=self._new_id(), task_queue=self.task_queue))
+        await asyncio.gather(*(handle.execute_update(FloorWorkflow.bump, "x") for handle in handles))
+
+        async def bump(index: int) -> None:
+            await handles[index].execute_update(FloorWorkflow.bump, "x")
+
+        try:
+            return await closed_loop(concurrency, seconds, bump, warmup)
+        finally:
+            await asyncio.gather(*(handle.signal(FloorWorkflow.finish) for handle in handles), return_exceptions=True)
+
+
+async def _serve(address: str, task_queue: str) -> None:
+    client = await Client.connect(address)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    async with Worker(client, task_queue=task_queue, workflows=[FloorWorkflow]):
+        print("floor worker ready", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(sys.argv[1], sys.argv[2]))

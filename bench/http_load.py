@@ -1,0 +1,92 @@
+"""Casework over HTTP: cases opened and transitions taken by closed-loop clients, as an agent would."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import httpx
+
+from bench.stack import TOKENS
+from bench.stats import Run, closed_loop
+
+AGENT = {"Authorization": f"Bearer {TOKENS['agent']}"}
+
+# From a real-looking complaint to remediate; then the customer stays unsatisfied, so the case
+# goes remediate -> follow_up -> remediate for as long as the phase lasts: every step a change of
+# phase with data, an event, a projection.
+TO_REMEDIATE = [
+    {"action": "acknowledge", "note": "Called the customer, confirmed we are on it"},
+    {"action": "start_analysis"},
+    {"action": "record_findings", "data": {"findings": "Left at the wrong pick-up station"}},
+    {"action": "propose_remedy", "data": {"solution": "Redeliver by courier tomorrow"}},
+]
+LOOP = [
+    {"action": "complete_remedy", "data": {"resolution": "Redelivered"}},
+    {"action": "record_satisfaction", "data": {"satisfied": False, "score": 2}, "note": "still unhappy"},
+]
+
+
+def complaint(number: int) -> dict:
+    return {
+        "kind": "complaint", "title": f"包裹三天未到 #{number}", "description": "The parcel was due on Monday.",
+        "priority": ("low", "normal", "high", "urgent")[number % 4], "channel": "phone",
+        "customer": {"id": f"c-{number % 5000}", "name": "王芳", "vip": number % 10 == 0},
+        "data": {"order_ref": f"JD-2026-{number}", "demand": "redeliver or refund"},
+    }  # fmt: skip
+
+
+class CaseworkLoad:
+    def __init__(self, base: str):
+        self.http = httpx.AsyncClient(base_url=base, timeout=90, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+        self.numbers = itertools.count(1)
+        self.opened = 0
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def _open(self) -> str:
+        response = await self.http.post("/cases", json=complaint(next(self.numbers)), headers=AGENT)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /cases: {response.status_code} {response.text[:200]}")
+        self.opened += 1
+        return response.json()["id"]
+
+    async def _act(self, case_id: str, body: dict) -> None:
+        response = await self.http.post(f"/cases/{case_id}/transitions", json=body, headers=AGENT)
+        if response.status_code != 200:
+            raise RuntimeError(f"{body['action']}: {response.status_code} {response.text[:200]}")
+
+    async def creations(self, concurrency: int, seconds: float, warmup: float) -> Run:
+        async def open_one(_: int) -> None:
+            await self._open()
+
+        return await closed_loop(concurrency, seconds, open_one, warmup)
+
+    async def transitions(self, concurrency: int, seconds: float, warmup: float) -> Run:
+        """One case per client, as a case's changes are applied one at a time anyway."""
+
+        async def prepare() -> str:
+            case_id = await self._open()
+            for body in TO_REMEDIATE:
+                await self._act(case_id, body)
+            return case_id
+
+        cases = await asyncio.gather(*(prepare() for _ in range(concurrency)))
+        steps = [0] * concurrency
+
+        async def act(index: int) -> None:
+            await self._act(cases[index], LOOP[steps[index] % len(LOOP)])
+            steps[index] += 1
+
+        return await closed_loop(concurrency, seconds, act, warmup)
+
+    async def open_until(self, total: int, concurrency: int = 50) -> None:
+        """Open cases until `total` have been opened by this client (for the memory figure)."""
+
+        async def worker() -> None:
+            while self.opened < total:
+                await self._open()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+

@@ -1,0 +1,200 @@
+"""`GET /cases` with filters over a large read model, seeded directly (no workflows behind it).
+
+Rows are made the way the projection makes them (`_case_row` of a real opened case), then varied:
+kinds, phases, priorities, owners, customers, deadlines, breaches and escalation links spread as a
+busy department's would. The first 10k are the newest (about five weeks: mostly open cases), the
+rest the year of history before them: the same department, ten times the history. Each row also
+carries the KPI facts the projection derives (bench/kpis.py), for the `/kpis` figures.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import httpx
+
+from bench.kpis import kpi_facts
+from bench.stack import TOKENS
+from bench.stats import percentiles
+from service.read_model import CaseFilter, ReadModel, _case_row, cases, create_engine, links
+from states import clocks
+from states.case import Actor, format_time
+from states.opening import Report, open_case
+from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
+from states.spec import Context
+
+SPACING = timedelta(minutes=5)  # 100k cases: about a year
+KINDS = [("complaint", 50), ("feedback", 30), ("incident", 15), ("improvement_plan", 5)]
+PRIORITIES = [("low", 20), ("normal", 50), ("high", 20), ("urgent", 10)]
+OPEN_PHASES = [("report", 20), ("analyse", 30), ("remediate", 25), ("follow_up", 15), ("closed", 10)]
+OWNERS = [f"agent-{n:02d}" for n in range(40)]
+CUSTOMERS = 20_000
+BATCH = 5_000
+
+
+def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+    return rng.choices([name for name, _ in weighted], weights=[weight for _, weight in weighted])[0]
+
+
+def _templates(now: datetime) -> dict[str, dict]:
+    """One projected row per kind, from a case opened by the real state machine."""
+    policy = parse_policy(DEFAULT_POLICY_DATA)
+    rows = {}
+    for kind, _ in KINDS:
+        actor = Actor("sam", "supervisor")
+        report = Report(kind=kind, title="包裹三天未到 — parcel three days late", description="The parcel was due on Monday. " * 4,
+                        priority="high", customer={"id": "c-1", "name": "王芳", "vip": False}, channel="phone", data={})  # fmt: skip
+        machine, event = open_case(f"template-{kind}", report, actor, Context(format_time(now)))
+        clocks.start_cycle(machine.case, policy, event.at)
+        rows[kind] = _case_row(machine.case)
+    return rows
+
+
+class Seeder:
+    """Bulk-inserts realistic rows; rows [0, n) are the same on every database for a given seed."""
+
+    def __init__(self, database_url: str, seed: int = 6):
+        self.model = ReadModel(create_engine(database_url))
+        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.templates = _templates(self.now)
+        self.seed = seed
+        self.count = 0
+        self.incidents: list[str] = []
+        self.escalations: dict[str, int] = {}
+
+    def _rows(self, start: int, stop: int) -> tuple[list[dict], list[dict]]:
+        """Rows ranked `start` to `stop` by age: rank 0 is the newest case."""
+        rng = random.Random(self.seed * 1_000_003 + start)
+        rows, link_rows = [], []
+        for index in range(start, stop):
+            created = self.now - SPACING * (index + 1)
+            age = self.now - created
+            kind = _pick(rng, KINDS)
+            state = ("closed" if rng.random() < 0.95 else _pick(rng, OPEN_PHASES)) if age > timedelta(days=30) else _pick(rng, OPEN_PHASES)
+            priority = _pick(rng, PRIORITIES)
+            case_id = f"case-{index:07d}-{rng.getrandbits(32):08x}"
+            row = dict(self.templates[kind])
+            snapshot = copy.copy(row["snapshot"])
+            owner = rng.choice(OWNERS)
+            customer = {"id": f"c-{rng.randrange(CUSTOMERS)}", "name": "王芳", "vip": rng.random() < 0.1} if kind in ("complaint", "feedback") else None
+            updated = created + timedelta(minutes=rng.randrange(1, 60 * 24 * 7))
+            closed_at = min(updated, self.now) if state == "closed" else None
+            sla_due = None if state == "closed" else created + timedelta(hours=(4, 8, 24, 72)[rng.randrange(4)])
+            version = rng.randrange(1, 16)
+            snapshot.update(id=case_id, kind=kind, state=state, priority=priority, owner=owner, customer=customer, version=version,
+                            created_at=format_time(created), updated_at=format_time(updated),
+                            closed_at=closed_at and format_time(closed_at))  # fmt: skip
+            row.update(id=case_id, kind=kind, state=state, priority=priority, owner=owner, customer_id=customer and customer["id"],
+                       created_at=created, updated_at=updated, closed_at=closed_at, version=version, sla_due=sla_due,
+                       breached=sla_due is not None and sla_due < self.now, snapshot=snapshot)  # fmt: skip
+            row.update(kpi_facts(rng, kind, state, created, closed_at, row["breached"]))
+            rows.append(row)
+            if kind == "incident":
+                self.incidents.append(case_id)
+            elif kind == "complaint" and self.incidents and rng.random() < 0.2:
+                incident = rng.choice(self.incidents[-5:])
+                self.escalations[incident] = self.escalations.get(incident, 0) + 1
+                link_rows.append({"case_id": case_id, "other_case_id": incident, "relation": "escalated_to"})
+                link_rows.append({"case_id": incident, "other_case_id": case_id, "relation": "escalated_from"})
+        return rows, link_rows
+
+    async def seed_to(self, total: int) -> float:
+        """Insert rows until the read model holds `total` cases; the seconds it took.
+
+        PostgreSQL is vacuumed and analysed afterwards, as its autovacuum soon would after so many
+        inserts (the visibility map lets the KPI queries scan their covering index alone); SQLite
+        is not, as Casework never runs ANALYZE on it.
+        """
+        began = time.perf_counter()
+        while self.count < total:
+            stop = min(total, self.count + BATCH)
+            rows, link_rows = self._rows(self.count, stop)
+            async with self.model.engine.begin() as connection:
+                await connection.execute(cases.insert(), rows)
+                if link_rows:
+                    await connection.execute(links.insert(), link_rows)
+            self.count = stop
+        if self.model.engine.dialect.name == "postgresql":
+            async with self.model.engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.exec_driver_sql("VACUUM ANALYZE")
+        return time.perf_counter() - began
+
+    def queries(self) -> dict[str, dict]:
+        """The filters a team's screens use; each named, as query parameters."""
+        month_ago = format_time(self.now - timedelta(days=30))
+        return {
+            "newest": {},
+            "kind+state": {"kind": "complaint", "state": "analyse"},
+            "priority": {"priority": "urgent"},
+            "owner+state": {"owner": "agent-07", "state": "remediate"},
+            "customer": {"customer_id": "c-123"},
+            "breached": {"breached": "true"},
+            "sla_due": {"sort": "sla_due"},
+            "linked_to": {"linked_to": max(self.escalations, key=self.escalations.get)},  # the biggest incident
+            "kind+created_after": {"kind": "feedback", "created_after": month_ago},
+            "closed, page 2": {"state": "closed", "cursor": None},  # the cursor is filled in from page 1
+        }
+
+    async def server_version(self) -> str:
+        query = "SHOW server_version" if self.model.engine.dialect.name == "postgresql" else "SELECT sqlite_version()"
+        async with self.model.engine.connect() as connection:
+            return (await connection.exec_driver_sql(query)).scalar()
+
+    async def close(self) -> None:
+        await self.model.close()
+
+
+async def measure_http(base: str, queries: dict[str, dict], rounds: int) -> dict:
+    """Each query `rounds` times, one request at a time, interleaved; p50/p99 overall and per query."""
+    headers = {"Authorization": f"Bearer {TOKENS['auditor']}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        params = dict(queries)
+        for name, query in queries.items():
+            if "cursor" in query:
+                first = {key: value for key, value in query.items() if key != "cursor"}
+                page = (await client.get("/cases", params=first, headers=headers)).json()
+                params[name] = {**first, "cursor": page["next_cursor"]}
+        for query in params.values():  # warm every path once
+            (await client.get(f"/cases?{urlencode(query)}", headers=headers)).raise_for_status()
+        timings: dict[str, list[float]] = {name: [] for name in params}
+        counts: dict[str, int] = {}
+        for _ in range(rounds):
+            for name, query in params.items():
+                began = time.perf_counter()
+                response = await client.get(f"/cases?{urlencode(query)}", headers=headers)
+                timings[name].append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET /cases {query}: {response.status_code} {response.text[:200]}")
+                counts[name] = len(response.json()["items"])
+    every = [value for values in timings.values() for value in values]
+    return {
+        **percentiles(every),
+        "requests": len(every),
+        "by_query": {name: {**percentiles(values), "items": counts[name]} for name, values in timings.items()},
+    }
+
+
+async def measure_read_model(model: ReadModel, queries: dict[str, dict], rounds: int) -> dict:
+    """The same filters through ReadModel.list_cases in this process: the database's share of a request."""
+    filters = []
+    for query in queries.values():
+        if "cursor" in query:
+            continue
+        fields = {key: value for key, value in query.items() if key in CaseFilter.__dataclass_fields__}
+        if "breached" in fields:
+            fields["breached"] = True
+        if "created_after" in fields:
+            fields["created_after"] = datetime.fromisoformat(fields["created_after"].replace("Z", "+00:00"))
+        filters.append((CaseFilter(**fields), query.get("sort", "created")))
+    timings = []
+    for _ in range(rounds):
+        for where, sort in filters:
+            began = time.perf_counter()
+            await model.list_cases(where, 50, None, sort)
+            timings.append(time.perf_counter() - began)
+    return {**percentiles(timings), "requests": len(timings)}

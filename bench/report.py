@@ -1,0 +1,120 @@
+"""Ratios, targets and the printed table, all computed from the figures of the run at hand."""
+
+from __future__ import annotations
+
+
+def _rate(result: dict, name: str, concurrency: int) -> float | None:
+    return result.get("throughput", {}).get(name, {}).get(str(concurrency), {}).get("per_second")
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return round(numerator / denominator, 3) if numerator and denominator else None
+
+
+def ratios(result: dict) -> dict:
+    levels = result["plan"]["concurrency"]
+    return {
+        str(c): {
+            "create_vs_floor_update_with_start": _ratio(_rate(result, "create", c), _rate(result, "floor_update_with_start", c)),
+            "create_vs_floor_start": _ratio(_rate(result, "create", c), _rate(result, "floor_start", c)),
+            "transition_vs_floor_update": _ratio(_rate(result, "transition", c), _rate(result, "floor_update", c)),
+        }
+        for c in levels
+    }
+
+
+def targets(result: dict) -> list[dict]:
+    top = str(max(result["plan"]["concurrency"]))
+    found = result["ratios"][top]
+    rows = [] if not result.get("throughput") else [
+        {"target": f"transitions/s >= 0.8 x floor updates/s (concurrency {top})", "measured": found["transition_vs_floor_update"], "limit": 0.8},
+        {"target": f"creations/s >= 0.8 x floor update-with-start/s (concurrency {top})", "measured": found["create_vs_floor_update_with_start"], "limit": 0.8},
+        {"target": f"creations/s >= 0.8 x floor plain starts/s (concurrency {top})", "measured": found["create_vs_floor_start"], "limit": 0.8},
+    ]
+    for database, figures in result.get("list", {}).items():
+        if "sizes" not in figures:
+            continue
+        largest = max(figures["sizes"], key=int)
+        rows.append({"target": f"GET /cases p99 < 20 ms at {int(largest):,} cases ({database})", "measured": figures["sizes"][largest]["http"]["p99_ms"], "limit": 20, "below": True})
+        kpi_figures = figures["sizes"][largest].get("kpis")
+        if kpi_figures:
+            rows.append({"target": f"GET /kpis p99 < 200 ms at {int(largest):,} cases ({database})", "measured": kpi_figures["p99_ms"], "limit": 200, "below": True})
+        growth = max(figures["growth_p50"], figures["growth_p99"])
+        rows.append({"target": f"GET /cases growth 10k -> 100k < 2x, p50 and p99 ({database})", "measured": growth, "limit": 2, "below": True})
+    memory = result.get("memory", {})
+    if memory:
+        rows.append({"target": f"worker RSS < 500 MB at {memory['open_cases']:,} open cases", "measured": memory["worker_rss_mb"], "limit": 500, "below": True})
+    for row in rows:
+        value = row["measured"]
+        row["met"] = None if value is None else (value < row["limit"] if row.pop("below", False) else value >= row["limit"])
+    return rows
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+
+
+def table(result: dict) -> str:
+    lines = []
+    setup = result["setup"]
+    lines.append(f"Casework bench ({result['plan']['name']}), {setup['started_at']}, {setup['seconds']} s")
+    machine = setup["machine"]
+    lines.append(f"  {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; load {machine['load_average_at_start']} -> {machine.get('load_average_at_end')}")
+    versions = setup["versions"]
+    lines.append(f"  temporalio {versions['temporalio']}, temporal CLI {versions['temporal_cli']!s:.40}, Python {versions['python']}, commit {versions['casework_commit']}")
+    lines.append("")
+    lines.append(f"{'operation':<36}{'conc':>5}{'ops/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  CPU ms/op: total (temporal, worker, api)")
+    names = {
+        "floor_start": "floor: workflow start",
+        "floor_update_with_start": "floor: update-with-start",
+        "create": "Casework: POST /cases",
+        "floor_update": "floor: update",
+        "transition": "Casework: POST /transitions",
+    }
+    for concurrency in result["plan"]["concurrency"] if result.get("throughput") else ():
+        for key, label in names.items():
+            row = result["throughput"][key].get(str(concurrency))
+            if row:
+                cpu = row.get("cpu_ms_per_op", {})
+                parts = ", ".join(_fmt(cpu.get(name)) for name in ("temporal", "worker" if "floor" not in key else "floor", "api") if not ("floor" in key and name == "api"))
+                lines.append(f"{label:<36}{concurrency:>5}{_fmt(row['per_second']):>10}{_fmt(row['p50_ms']):>9}{_fmt(row['p95_ms']):>9}{_fmt(row['p99_ms']):>9}{row['errors']:>8}  {_fmt(cpu.get('total'))} ({parts})")
+        found = result["ratios"][str(concurrency)]
+        lines.append(
+            f"{'  ratio Casework/floor':<36}{concurrency:>5}   create/uws {_fmt(found['create_vs_floor_update_with_start'], 2)}"
+            f"  create/start {_fmt(found['create_vs_floor_start'], 2)}  transition/update {_fmt(found['transition_vs_floor_update'], 2)}"
+        )
+    lines.append("")
+    for database, figures in result.get("list", {}).items():
+        if "sizes" not in figures:
+            lines.append(f"GET /cases on {database}: skipped ({figures.get('skipped')})")
+            continue
+        for size, row in figures["sizes"].items():
+            http, direct = row["http"], row["read_model"]
+            worst = max(http["by_query"].items(), key=lambda item: item[1]["p99_ms"] or 0)
+            lines.append(
+                f"GET /cases {database:<9}{int(size):>8,} cases  p50 {_fmt(http['p50_ms'])} ms  p99 {_fmt(http['p99_ms'])} ms"
+                f"  (read model alone p50 {_fmt(direct['p50_ms'])}, p99 {_fmt(direct['p99_ms'])}; slowest: {worst[0]} p99 {_fmt(worst[1]['p99_ms'])})"
+            )
+        lines.append(f"  growth 10k -> 100k: p50 x{figures['growth_p50']}, p99 x{figures['growth_p99']}")
+        for size, row in figures["sizes"].items():
+            if "kpis" in row:
+                kpi_figures = row["kpis"]
+                worst = max(kpi_figures["by_query"].items(), key=lambda item: item[1]["p99_ms"] or 0)
+                lines.append(
+                    f"GET /kpis  {database:<9}{int(size):>8,} cases  p50 {_fmt(kpi_figures['p50_ms'])} ms  p99 {_fmt(kpi_figures['p99_ms'])} ms"
+                    f"  (slowest: {worst[0]} p99 {_fmt(worst[1]['p99_ms'])})"
+                )
+    memory = result.get("memory")
+    if memory:
+        lines.append("")
+        lines.append(f"worker RSS: {memory['worker_rss_mb']} MiB with {memory['open_cases']:,} open cases (at start {memory['worker_rss_mb_at_start']} MiB)")
+        if memory.get("note"):
+            lines.append(f"  note: {memory['note']}")
+    lines.append("")
+    lines.append("targets:")
+    for row in result["targets"]:
+        verdict = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
+        lines.append(f"  {row['target']:<66} {_fmt(row['measured'], 2):>8}  {verdict}")
+    return "\n".join(lines)
