@@ -15,6 +15,9 @@ CSV_COLUMNS = [
     "at", "note", "data", "request_id", "prev_hash", "hash", "cursor",
 ]  # fmt: skip
 BATCH = 1000
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); such a cell
+# gets a leading apostrophe, which shows it as text. JSON Lines is the exact export.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def export_events(read_model: ReadModel, where: EventFilter, cursor: str | None, form: str) -> AsyncIterator[str]:
@@ -37,5 +40,13 @@ def _csv_row(event: dict[str, Any]) -> list[Any]:
 
 def _csv_line(values: list[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if value is None else value for value in values])
+    csv.writer(buffer, lineterminator="\n").writerow([_cell(value) for value in values])
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -146,6 +146,14 @@ async def test_the_export_holds_exactly_the_events_of_the_cases_in_its_window(ap
     only_ann = await http.get("/audit/events", params={"since": since, "actor": "sam"}, headers=auth("auditor"))
     assert {json.loads(line)["action"] for line in only_ann.text.splitlines()} == {"assign"}
 
+    formula = '=HYPERLINK("http://example.com/x","click")'
+    await api.act(case_ids[0], "comment", note=formula)
+    exported = await http.get("/audit/events", params={"since": since, "actor": "ann"}, headers=auth("auditor"))
+    assert formula in [json.loads(line)["note"] for line in exported.text.splitlines()]  # JSON Lines: exact
+    as_csv = await http.get("/audit/events", params={"since": since, "actor": "ann"}, headers={**auth("auditor"), "Accept": "text/csv"})
+    notes = [row["note"] for row in csv.DictReader(io.StringIO(as_csv.text))]
+    assert "'" + formula in notes and formula not in notes  # CSV: shown as text, never run
+
 
 async def test_agents_may_not_audit(http, api):
     case = await api.open()
