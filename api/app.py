@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 from typing import AsyncIterator
 
 from litestar import Litestar, Response, get
@@ -21,7 +22,7 @@ from api.errors import HANDLERS
 from api.schemas import Health
 from service.audit import Audit
 from service.cases import CasePolicy, Cases
-from service.idempotency import IdempotencyKeys
+from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
@@ -92,9 +93,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.idempotency_keys = IdempotencyKeys(read_model)
         app.state.kpis = Kpis(read_model)
         app.state.reviews = Reviews(read_model)
+        forgetting = asyncio.create_task(keep_forgetting(app.state.idempotency_keys))
         try:
             yield
         finally:
+            forgetting.cancel()
+            with suppress(asyncio.CancelledError):
+                await forgetting
             await read_model.close()
 
     return Litestar(

@@ -5,19 +5,27 @@ fingerprint of the request (and, for a new case, the case id it will get); the r
 when the work is done. A retry finds the stored response; one that finds the claim without a
 response (the first attempt died mid-way) repeats the work with the same Temporal update id, which
 Temporal de-duplicates.
+
+Keys are kept for RETENTION (a week): the API forgets older ones every hour, so the table stays as
+large as a week of changes. A retry later than that is a new request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from service.read_model import ReadModel, idempotency_keys
 
+log = logging.getLogger("casework.idempotency")
+
 MAX_KEY_LENGTH = 200
+RETENTION = timedelta(days=7)
 
 
 class KeyReused(Exception):
@@ -68,3 +76,21 @@ class IdempotencyKeys:
                 .where(idempotency_keys.c.key_hash == claim.key_hash, idempotency_keys.c.status.is_(None))
                 .values(status=status, response=response, etag=etag)
             )
+
+    async def forget_before(self, cutoff: datetime) -> int:
+        """Drop the keys claimed before `cutoff`; how many there were."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff))
+        return result.rowcount
+
+
+async def keep_forgetting(keys: IdempotencyKeys, every: timedelta = timedelta(hours=1)) -> None:
+    """Forget keys older than RETENTION now and then every `every`, until cancelled."""
+    while True:
+        try:
+            forgotten = await keys.forget_before(datetime.now(timezone.utc) - RETENTION)
+            if forgotten:
+                log.info("forgot %d idempotency keys older than %s", forgotten, RETENTION)
+        except Exception as error:  # the read model down: try again next time
+            log.warning("could not forget old idempotency keys: %s", error)
+        await asyncio.sleep(every.total_seconds())

@@ -151,6 +151,7 @@ idempotency_keys = Table(
     Column("status", Integer),
     Column("response", LargeBinary),
     Column("etag", String(32)),
+    Index("ix_idempotency_keys_created", "created_at"),
 )
 
 

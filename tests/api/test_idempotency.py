@@ -2,7 +2,12 @@
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import update
+
+from service.idempotency import RETENTION, IdempotencyKeys, fingerprint
+from service.read_model import idempotency_keys
 from tests.conftest import auth, serving
 
 
@@ -77,3 +82,23 @@ async def test_a_malformed_key_is_a_422(http, api):
     case = await api.open()
     response = await http.post(f"/cases/{case['id']}/transitions", json={"action": "comment"}, headers=keyed("agent", "x" * 201))
     assert response.status_code == 422 and response.json()["field"] == "Idempotency-Key"
+
+
+async def test_keys_older_than_a_week_are_forgotten_and_a_retry_then_is_a_new_request(http, api, read_model):
+    customer = f"idem-{uuid.uuid4().hex[:8]}"
+    body = {"kind": "complaint", "title": "一周后重试", "customer": {"id": customer}}
+    old_key, fresh_key = uuid.uuid4().hex, uuid.uuid4().hex
+    first = await http.post("/cases", json=body, headers=keyed("agent", old_key))
+    await http.post("/cases", json={**body, "title": "昨天"}, headers=keyed("agent", fresh_key))
+    now = datetime.now(timezone.utc)
+    async with read_model.engine.begin() as connection:
+        await connection.execute(
+            update(idempotency_keys).where(idempotency_keys.c.key_hash == fingerprint("ann", old_key)).values(created_at=now - timedelta(days=8))
+        )
+    assert await IdempotencyKeys(read_model).forget_before(now - RETENTION) >= 1
+    fresh = await http.post("/cases", json={**body, "title": "昨天"}, headers=keyed("agent", fresh_key))
+    assert fresh.headers.get("idempotent-replayed") == "true"  # a key younger than a week still answers
+    again = await http.post("/cases", json=body, headers=keyed("agent", old_key))
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+    assert again.json()["id"] != first.json()["id"]
+    assert len((await api.list(customer_id=customer))["items"]) == 3

@@ -1,4 +1,5 @@
-"""KPI facts on each case, and the stored weekly and monthly reviews.
+"""KPI facts on each case, the stored weekly and monthly reviews, and an index to expire
+idempotency keys by age.
 
 Rows projected before this revision get the facts on their next event, or at once with
 `casework reconcile`.
@@ -47,9 +48,11 @@ def upgrade() -> None:
         sa.Column("document", JSON_DOC, nullable=False),
     )
     op.create_index("ix_reviews_period", "reviews", ["period_from", "id"])
+    op.create_index("ix_idempotency_keys_created", "idempotency_keys", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_idempotency_keys_created", "idempotency_keys")
     op.drop_table("reviews")
     op.drop_index("ix_cases_kpis", "cases")
     with op.batch_alter_table("cases") as cases:
