@@ -20,7 +20,8 @@ import httpx
 from bench.kpis import kpi_facts
 from bench.stack import TOKENS
 from bench.stats import percentiles
-from service.read_model import CaseFilter, ReadModel, _case_row, cases, create_engine, links
+from service.read_model import CaseFilter, ReadModel, _case_row, create_engine
+from service.tables import cases, links
 from states import clocks
 from states.case import Actor, format_time
 from states.opening import Report, open_case

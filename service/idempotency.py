@@ -20,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
 
-from service.read_model import ReadModel, idempotency_keys
+from service.read_model import ReadModel
+from service.tables import idempotency_keys
 
 log = logging.getLogger("casework.idempotency")
 

@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import and_, case, func, null, or_, select
 
-from service.read_model import ReadModel, cases
+from service.read_model import ReadModel
+from service.tables import cases
 from states.case import format_time
 from states.machine import KINDS
 from states.spec import CASE_CATEGORIES, PRIORITIES

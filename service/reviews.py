@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from service.kpis import KPI_NAMES, KpiQuery, Kpis
-from service.read_model import ReadModel, cases, reviews
+from service.read_model import ReadModel
+from service.tables import cases, reviews
 from states.case import format_time, parse_time
 
 CADENCES = ("weekly", "monthly", "custom")

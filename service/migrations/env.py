@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from service.read_model import metadata
+from service.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 
 from service.audit import Audit
 from service.cases import CasePolicy
-from service.read_model import events
+from service.tables import events
 from states.case import parse_time
 from states.chain import event_hash, GENESIS
 from tests.api.walks import COMPLAINT_WALK

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import update
 
 from service.idempotency import RETENTION, IdempotencyKeys, fingerprint
-from service.read_model import idempotency_keys
+from service.tables import idempotency_keys
 from tests.conftest import auth, serving
 
 

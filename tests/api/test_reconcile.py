@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, update
 
-from service.read_model import cases, events
+from service.tables import cases, events
 from service.reconcile import Reconciler
 
 CASEWORK = Path(sys.executable).parent / "casework"

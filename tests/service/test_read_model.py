@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from service.read_model import BadCursor, CaseFilter, ReadModel, action_items, events
+from service.read_model import BadCursor, CaseFilter, ReadModel
+from service.tables import action_items, events
 from states.case import Actor, CaseState, Event, format_time
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)

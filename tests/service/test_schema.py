@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from service import schema
-from service.read_model import ReadModel, create_engine, metadata
+from service.read_model import ReadModel, create_engine
+from service.tables import metadata
 
 CASEWORK = Path(sys.executable).parent / "casework"
 

@@ -1,0 +1,137 @@
+"""The read model's tables: the schema the migrations in service/migrations build (a test checks
+that they agree)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy.dialects import postgresql
+
+metadata = MetaData()
+JSON_DOC = JSON().with_variant(postgresql.JSONB(), "postgresql")
+TIME = DateTime(timezone=True)
+
+KPI_INDEX_COLUMNS = ("created_at", "kind", "category", "priority", "owner", "first_response_seconds", "first_response_late",
+                     "handling_seconds", "closed_by", "closed_at", "reopen_count", "satisfied", "score", "ever_breached")  # fmt: skip
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("priority", String(8), nullable=False),
+    Column("owner", String(200)),
+    Column("customer_id", String(200)),
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+    Column("closed_at", TIME),
+    Column("version", Integer, nullable=False),
+    # The nearest running service-level deadline, and whether any target or action item is breached.
+    Column("sla_due", TIME),
+    Column("breached", Boolean, nullable=False, default=False),
+    Column("snapshot", JSON_DOC, nullable=False),
+    # Facts the KPIs aggregate (service/kpis.py, docs/kpis.md); null on rows projected before 0002.
+    Column("category", String(32)),
+    Column("first_response_seconds", Float),
+    Column("first_response_late", Boolean),
+    Column("handling_seconds", Float),
+    Column("closed_by", String(64)),
+    Column("reopen_count", Integer),
+    Column("satisfied", Boolean),
+    Column("score", Integer),
+    Column("ever_breached", Boolean),
+    # Newest first, under each filter a list offers: the index serves filter, order and cursor.
+    Index("ix_cases_created", "created_at", "id"),
+    Index("ix_cases_kind_created", "kind", "created_at", "id"),
+    Index("ix_cases_state_created", "state", "created_at", "id"),
+    Index("ix_cases_priority_created", "priority", "created_at", "id"),
+    Index("ix_cases_owner_created", "owner", "created_at", "id"),
+    Index("ix_cases_customer_created", "customer_id", "created_at", "id"),
+    Index("ix_cases_sla_due", "sla_due", "id"),
+    Index("ix_cases_breached_created", "breached", "created_at", "id"),
+    # Covers every column a KPI query reads, so it scans this index alone, never the wide rows.
+    Index("ix_cases_kpis", *KPI_INDEX_COLUMNS),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("action", String(64), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("actor_role", String(32)),
+    Column("at", TIME, nullable=False),
+    Column("note", Text),
+    Column("data", JSON_DOC, nullable=False),
+    Column("request_id", String(64)),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+    Index("ix_events_at", "at"),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("other_case_id", String(64), primary_key=True),
+    Column("relation", String(32), primary_key=True),
+    Index("ix_links_other", "other_case_id"),
+)
+
+action_items = Table(
+    "action_items",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("due", TIME, nullable=False),
+    Column("done", Boolean, nullable=False),
+    Column("outcome", Text),
+)
+
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("at", TIME, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered | failed | logged
+    Column("status_code", Integer),
+    Column("error", String(200)),
+)
+
+
+# The API's record of requests sent with an Idempotency-Key (service/idempotency.py).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("case_id", String(64), nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("status", Integer),
+    Column("response", LargeBinary),
+    Column("etag", String(32)),
+    Index("ix_idempotency_keys_created", "created_at"),
+)
+
+
+# Weekly and monthly reviews (service/reviews.py): the document is what the meeting reads.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("cadence", String(16), nullable=False),
+    Column("period_from", TIME, nullable=False),
+    Column("period_to", TIME, nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("document", JSON_DOC, nullable=False),
+    Index("ix_reviews_period", "period_from", "id"),
+)
