@@ -7,8 +7,10 @@ run caught up after an outage still reviews the period it was meant for).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 from temporalio import activity, workflow
@@ -20,6 +22,8 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
 )
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
@@ -72,7 +76,10 @@ def schedule_id(cadence: str) -> str:
 
 
 async def ensure_schedules(client: Client, task_queue: str) -> None:
-    """Create the weekly and monthly review schedules unless they exist (every worker calls this)."""
+    """Create the weekly and monthly review schedules unless they exist (every worker calls this).
+
+    A schedule that starts its reviews on another task queue (the deployment moved) is pointed at
+    this one; whether an operator paused it is kept."""
     for cadence, cron in CRON.items():
         schedule = Schedule(
             action=ScheduleActionStartWorkflow(
@@ -84,4 +91,11 @@ async def ensure_schedules(client: Client, task_queue: str) -> None:
         try:
             await client.create_schedule(schedule_id(cadence), schedule)
         except ScheduleAlreadyRunningError:
-            pass
+            await client.get_schedule_handle(schedule_id(cadence)).update(partial(_moved_to, schedule))
+
+
+def _moved_to(wanted: Schedule, input: ScheduleUpdateInput) -> ScheduleUpdate | None:
+    existing = input.description.schedule
+    if isinstance(existing.action, ScheduleActionStartWorkflow) and existing.action.task_queue == wanted.action.task_queue:
+        return None
+    return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=existing.state))

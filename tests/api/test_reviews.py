@@ -53,6 +53,13 @@ async def test_the_weekly_schedule_reviews_last_week_against_the_week_before(own
         await project_all(stack.read_model, cases)
         await ensure_schedules(client, stack.task_queue)
         await ensure_schedules(client, stack.task_queue)  # a second worker starting changes nothing
+        weekly = client.get_schedule_handle(schedule_id("weekly"))
+        await weekly.pause(note="paused by an operator")
+        await ensure_schedules(client, "moved-queue")  # the deployment moved to another task queue
+        moved = (await weekly.describe()).schedule
+        assert moved.action.task_queue == "moved-queue" and moved.state.paused
+        await ensure_schedules(client, stack.task_queue)
+        await weekly.unpause()
         try:
             await client.get_schedule_handle(schedule_id("weekly")).trigger()
             listed = await wait_for_review(api, "weekly")
