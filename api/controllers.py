@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -20,7 +20,7 @@ from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
 from service.read_model import CaseFilter
-from states.case import Actor, parse_time
+from states.case import Actor, as_utc, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
 from states.spec import PHASES
@@ -55,7 +55,7 @@ def query_time(name: str, text: str | None) -> datetime | None:
 def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return as_utc(moment)
 
 
 class CaseController(Controller):

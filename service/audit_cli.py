@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import AsyncIterator, TextIO
 
 from service.audit import Audit
@@ -13,6 +13,7 @@ from service.export import export_events
 from service.read_model import EventFilter, ReadModel, create_engine
 from service.settings import Settings
 from service.temporal import connect
+from states.case import as_utc
 from states.machine import KINDS
 
 
@@ -101,4 +102,4 @@ def _time(text: str) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {text!r}") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return as_utc(moment)

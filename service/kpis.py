@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, func, null, or_, select
 
 from service.read_model import ReadModel
 from service.tables import cases
-from states.case import format_time
+from states.case import as_utc, format_time
 from states.machine import KINDS
 from states.spec import CASE_CATEGORIES, PRIORITIES
 
@@ -262,7 +262,7 @@ def _share(part: int, whole: int) -> float | None:
 def calendar_buckets(start: datetime, end: datetime, unit: str) -> list[tuple[str, datetime, datetime]]:
     """ISO weeks (Monday 00:00 UTC) or calendar months that meet [start, end), each clipped to it."""
     buckets = []
-    cursor = _bucket_start(start, unit)
+    cursor = start_of(start, unit)
     while cursor < end:
         following = _next_bucket(cursor, unit)
         year, week, _ = cursor.isocalendar()
@@ -272,8 +272,9 @@ def calendar_buckets(start: datetime, end: datetime, unit: str) -> list[tuple[st
     return buckets
 
 
-def _bucket_start(moment: datetime, unit: str) -> datetime:
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of(moment: datetime, unit: str) -> datetime:
+    """The start (00:00 UTC) of the ISO week or calendar month `moment` falls in."""
+    day = as_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
     return day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.tables import cases, events, links, action_items, deliveries
-from states.case import CaseState, Event, format_time, parse_time
+from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 
 
@@ -316,8 +316,7 @@ def _event_from_row(row) -> dict[str, Any]:
 
 
 def _stored_time(moment: datetime) -> str:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return format_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    return format_time(as_utc(moment))
 
 
 def _encode_cursor(moment: datetime, *keys: Any) -> str:

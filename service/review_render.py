@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any, Sequence
 
 from service.review_charts import Series, bar_chart
+from states.case import parse_time
 
 NO_DATA = "—"
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -116,14 +117,9 @@ def _change_magnitude(unit: str, delta: float) -> str:
 
 def period_label(period: dict[str, str]) -> str:
     """First and last day included, in UTC; `to` is exclusive, so a week ending Monday 00:00 ends on Sunday."""
-    first = _utc(period["from"]).date()
-    last = (_utc(period["to"]) - timedelta(microseconds=1)).date()
+    first = parse_time(period["from"]).date()
+    last = (parse_time(period["to"]) - timedelta(microseconds=1)).date()
     return f"{first:%Y-%m-%d}" if last <= first else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
-
-
-def _utc(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -151,7 +147,7 @@ class Table:
 
 def header(review: dict[str, Any]) -> Header:
     title = f"{str(review['cadence']).capitalize()} review: {period_label(review['period'])}"
-    made = f"{_utc(review['created_at']):%Y-%m-%d %H:%M} UTC by {_text(review.get('created_by'))}"
+    made = f"{parse_time(review['created_at']):%Y-%m-%d %H:%M} UTC by {_text(review.get('created_by'))}"
     return Header(title, [f"Compared with {period_label(review['previous_period'])}", f"Made {made}", f"Review {_text(review.get('id'))}"])
 
 

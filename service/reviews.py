@@ -1,6 +1,6 @@
 """Weekly and monthly reviews: a period's KPIs beside the previous period's, and what needs attention.
 
-A review is made by the schedule (workflows/review_workflow.py) or on demand, and stored whole, so
+A review is made by the schedule (workflows/reviews.py) or on demand, and stored whole, so
 the meeting reads the figures as they were when it was made. Making one again for the same period
 replaces it: the numbers of a period keep maturing as its cases close.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.kpis import KPI_NAMES, KpiQuery, Kpis
+from service.kpis import KPI_NAMES, KpiQuery, Kpis, start_of
 from service.read_model import ReadModel
 from service.tables import cases, reviews
-from states.case import format_time, parse_time
+from states.case import as_utc, format_time, parse_time
 
 CADENCES = ("weekly", "monthly", "custom")
 LISTED_CASES = 50
@@ -35,20 +35,15 @@ class Period:
 def period_before(moment: datetime, cadence: str) -> Period:
     """The last whole ISO week (from Monday 00:00 UTC) or calendar month that ended by `moment`."""
     unit = "week" if cadence == "weekly" else "month"
-    end = _start_of(moment, unit)
-    return Period(_start_of(end - timedelta(days=1), unit), end)
+    end = start_of(moment, unit)
+    return Period(start_of(end - timedelta(days=1), unit), end)
 
 
 def previous_period(period: Period, cadence: str) -> Period:
     """The period a review compares with: the month before, or as long as this one and just before it."""
     if cadence == "monthly":
-        return Period(_start_of(period.start - timedelta(days=1), "month"), period.start)
+        return Period(start_of(period.start - timedelta(days=1), "month"), period.start)
     return Period(period.start - (period.end - period.start), period.start)
-
-
-def _start_of(moment: datetime, unit: str) -> datetime:
-    day = moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
 
 
 def review_id(cadence: str, period: Period) -> str:
@@ -108,8 +103,8 @@ class Reviews:
             {
                 "id": row["id"],
                 "cadence": row["cadence"],
-                "period": Period(_utc(row["period_from"]), _utc(row["period_to"])).as_dict(),
-                "created_at": format_time(_utc(row["created_at"])),
+                "period": Period(as_utc(row["period_from"]), as_utc(row["period_to"])).as_dict(),
+                "created_at": format_time(as_utc(row["created_at"])),
                 "created_by": row["created_by"],
             }
             for row in rows
@@ -148,7 +143,3 @@ def _top_categories(kpis: dict[str, Any]) -> list[dict[str, Any]]:
     ranked = sorted(((count, name) for name, count in kpis["volume_by_category"].items() if name != "none"), key=lambda pair: (-pair[0], pair[1]))
     return [{"category": name, "count": count, "share": count / volume} for count, name in ranked[:TOP_CATEGORIES]]
 
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
