@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import profile as profiling
+from bench import projection
 from bench import report, setup_info, stats
 from bench.floor import Floor
 from bench import kpis
 from bench.http_load import CaseworkLoad
-from bench.listing import Seeder, measure_http, measure_read_model
+from bench.listing import Rows, Seeder, measure_http, measure_read_model, seed_to
 from bench.postgres import fresh_database
 from bench.stack import FLOOR_QUEUE, Stack, cpu_seconds, rss_mb
 
@@ -36,11 +37,12 @@ class Plan:
     list_sizes: tuple[int, ...]
     list_rounds: int  # times each list query is sent per size and database
     kpi_rounds: int  # times each /kpis query is sent per size and database (0: not measured)
+    projection_events: int  # events projected in-process per size and database (ReadModel.project alone)
 
 
 PLANS = {
-    "full": Plan("full", seconds=15, warmup=3, concurrency=(1, 10, 50), open_cases=10_000, list_sizes=(10_000, 100_000), list_rounds=100, kpi_rounds=25),
-    "quick": Plan("quick", seconds=2, warmup=0.5, concurrency=(1, 10, 50), open_cases=500, list_sizes=(10_000, 100_000), list_rounds=12, kpi_rounds=0),
+    "full": Plan("full", seconds=15, warmup=3, concurrency=(1, 10, 50), open_cases=10_000, list_sizes=(10_000, 100_000), list_rounds=100, kpi_rounds=25, projection_events=1000),
+    "quick": Plan("quick", seconds=2, warmup=0.5, concurrency=(1, 10, 50), open_cases=500, list_sizes=(10_000, 100_000), list_rounds=12, kpi_rounds=0, projection_events=200),
 }
 
 
@@ -89,11 +91,11 @@ async def timed_phase(stack: Stack, phase, profile: str | None = None, seconds: 
 
 async def throughput(stack: Stack, plan: Plan, load: CaseworkLoad, floor: Floor, progress, profile: bool = False) -> dict:
     """Floor and Casework interleaved at each concurrency, so noise from the machine hits both alike."""
-    results: dict[str, dict[str, dict]] = {"floor_start": {}, "floor_update_with_start": {}, "floor_update": {}, "create": {}, "transition": {}}
     phases = {
         "floor_start": floor.starts, "floor_update_with_start": floor.update_with_start, "create": load.creations,
-        "floor_update": floor.updates, "transition": load.transitions,
+        "floor_update": floor.updates, "floor_update_activity": floor.updates_with_activity, "transition": load.transitions,
     }  # fmt: skip
+    results: dict[str, dict[str, dict]] = {name: {} for name in phases}
     for concurrency in plan.concurrency:
         for name, phase in phases.items():
             progress(f"{name} at concurrency {concurrency}")
@@ -118,32 +120,44 @@ async def memory(stack: Stack, plan: Plan, load: CaseworkLoad, baseline: float, 
     }
 
 
-async def listing(stack: Stack, plan: Plan, database: str, url: str, progress) -> dict:
-    seeder = Seeder(url)
-    results = {"sizes": {}}
+async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress) -> dict:
+    """Every read model seeded together, batch by batch, then measured one at a time at each size."""
+    rows = Rows()
+    seeders = {name: Seeder(url) for name, url in databases.items()}
+    results: dict[str, dict] = {name: {"sizes": {}} for name in databases}
+    apis: dict[str, str] = {}
     try:
-        await stack.upgrade(url)
-        results["server_version"] = await seeder.server_version()
-        api = None
+        for name, url in databases.items():
+            await stack.upgrade(url)
+            results[name]["server_version"] = await seeders[name].server_version()
+        seeded = 0
         for size in plan.list_sizes:
-            progress(f"list: seeding {database} to {size} cases")
-            seeded_in = await seeder.seed_to(size)
-            if api is None:
-                api = await stack.start_casework(url, name=f"list-api-{database}", with_worker=False)
-            progress(f"list: {database} at {size} cases")
-            queries = seeder.queries()
-            http = await measure_http(api, queries, plan.list_rounds)
-            direct = await measure_read_model(seeder.model, queries, max(plan.list_rounds // 2, 5))
-            results["sizes"][str(size)] = {"seed_seconds": round(seeded_in, 1), "http": http, "read_model": direct}
-            if plan.kpi_rounds:
-                progress(f"kpis: {database} at {size} cases")
-                results["sizes"][str(size)]["kpis"] = await kpis.measure_http(api, kpis.queries(seeder.now), plan.kpi_rounds)
-        stack.stop_process(f"list-api-{database}")
-        first, last = (results["sizes"][str(size)]["http"] for size in (plan.list_sizes[0], plan.list_sizes[-1]))
-        results["growth_p50"] = round(last["p50_ms"] / first["p50_ms"], 2)
-        results["growth_p99"] = round(last["p99_ms"] / first["p99_ms"], 2)
+            progress(f"list: seeding {' and '.join(databases)} to {size} cases")
+            seconds = await seed_to(rows, list(seeders.values()), seeded, size)
+            seeded = size
+            queries = rows.queries()
+            for name, url in databases.items():
+                if name not in apis:
+                    apis[name] = await stack.start_casework(url, name=f"list-api-{name}", with_worker=False)
+                progress(f"list: {name} at {size} cases")
+                figures = results[name]["sizes"][str(size)] = {
+                    "seed_seconds_all_databases": round(seconds, 1),
+                    "http": await measure_http(apis[name], queries, plan.list_rounds),
+                    "read_model": await measure_read_model(seeders[name].model, queries, max(plan.list_rounds // 2, 5)),
+                    "projection": await projection.measure(seeders[name].model, plan.projection_events, case_id=f"bench-projection-{size}"),
+                }
+                if plan.kpi_rounds:
+                    progress(f"kpis: {name} at {size} cases")
+                    figures["kpis"] = await kpis.measure_http(apis[name], kpis.queries(rows.now), plan.kpi_rounds)
+        for figures in results.values():
+            first, last = (figures["sizes"][str(size)]["http"] for size in (plan.list_sizes[0], plan.list_sizes[-1]))
+            figures["growth_p50"] = round(last["p50_ms"] / first["p50_ms"], 2)
+            figures["growth_p99"] = round(last["p99_ms"] / first["p99_ms"], 2)
     finally:
-        await seeder.close()
+        for name in apis:
+            stack.stop_process(f"list-api-{name}")
+        for seeder in seeders.values():
+            await seeder.close()
     return results
 
 
@@ -187,14 +201,13 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
         result["list"] = {}
         if "list" not in parts:
             return result
-        result["list"]["sqlite"] = await listing(stack, plan, "sqlite", f"sqlite+aiosqlite:///{stack.dir / 'list.db'}", progress)
+        databases = {"sqlite": f"sqlite+aiosqlite:///{stack.dir / 'list.db'}"}
         if postgres_url:
             try:
-                url = await fresh_database(postgres_url)
+                databases["postgres"] = await fresh_database(postgres_url)
             except Exception as error:  # an unreachable PostgreSQL is reported, not fatal
                 result["list"]["postgres"] = {"skipped": f"{type(error).__name__}: {error}"}
-            else:
-                result["list"]["postgres"] = await listing(stack, plan, "postgres", url, progress)
+        result["list"].update(await listing(stack, plan, databases, progress))
     finally:
         stack.stop()
         result["setup"]["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]

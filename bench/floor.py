@@ -11,13 +11,19 @@ import asyncio
 import signal
 import sys
 import uuid
+from datetime import timedelta
 
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.worker import Worker
 
 from bench.stats import Run, closed_loop
+
+
+@activity.defn(name="bench_floor_record")
+async def record(count: int) -> None:
+    """Stands for a projection: a regular activity that does nothing."""
 
 
 @workflow.defn(name="BenchFloor")
@@ -36,6 +42,13 @@ class FloorWorkflow:
     @workflow.update
     async def bump(self, _: str) -> int:
         self._count += 1
+        return self._count
+
+    @workflow.update
+    async def bump_and_record(self, _: str) -> int:
+        """An update acknowledged only after an activity ran: the shape of every Casework change."""
+        self._count += 1
+        await workflow.execute_activity(record, self._count, start_to_close_timeout=timedelta(seconds=30))
         return self._count
 
     @workflow.signal
@@ -78,13 +91,20 @@ class Floor:
 
     async def updates(self, concurrency: int, seconds: float, warmup: float) -> Run:
         """Updates on running workflows, one workflow per client (a case is one workflow too)."""
+        return await self._updates(FloorWorkflow.bump, concurrency, seconds, warmup)
+
+    async def updates_with_activity(self, concurrency: int, seconds: float, warmup: float) -> Run:
+        """The same, each update awaiting a no-op activity before it returns, as Casework's await their projection."""
+        return await self._updates(FloorWorkflow.bump_and_record, concurrency, seconds, warmup)
+
+    async def _updates(self, update, concurrency: int, seconds: float, warmup: float) -> Run:
         handles = []
         for _ in range(concurrency):
             handles.append(await self.client.start_workflow(FloorWorkflow.run, "x", id=self._new_id(), task_queue=self.task_queue))
-        await asyncio.gather(*(handle.execute_update(FloorWorkflow.bump, "x") for handle in handles))
+        await asyncio.gather(*(handle.execute_update(update, "x") for handle in handles))
 
         async def bump(index: int) -> None:
-            await handles[index].execute_update(FloorWorkflow.bump, "x")
+            await handles[index].execute_update(update, "x")
 
         try:
             return await closed_loop(concurrency, seconds, bump, warmup)
@@ -97,7 +117,7 @@ async def _serve(address: str, task_queue: str) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    async with Worker(client, task_queue=task_queue, workflows=[FloorWorkflow]):
+    async with Worker(client, task_queue=task_queue, workflows=[FloorWorkflow], activities=[record]):
         print("floor worker ready", flush=True)
         await stop.wait()
 

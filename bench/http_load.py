@@ -41,6 +41,7 @@ class CaseworkLoad:
         self.http = httpx.AsyncClient(base_url=base, timeout=90, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
         self.numbers = itertools.count(1)
         self.opened = 0
+        self.steps: dict[str, int] = {}  # the cases walked to remediate, and the loop's steps each has taken
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -64,20 +65,22 @@ class CaseworkLoad:
         return await closed_loop(concurrency, seconds, open_one, warmup)
 
     async def transitions(self, concurrency: int, seconds: float, warmup: float) -> Run:
-        """One case per client, as a case's changes are applied one at a time anyway."""
+        """One case per client, as a case's changes are applied one at a time anyway; the cases of a
+        lower concurrency are taken up again, so only the new clients' cases are walked to remediate."""
 
-        async def prepare() -> str:
+        async def prepare() -> None:
             case_id = await self._open()
             for body in TO_REMEDIATE:
                 await self._act(case_id, body)
-            return case_id
+            self.steps[case_id] = 0
 
-        cases = await asyncio.gather(*(prepare() for _ in range(concurrency)))
-        steps = [0] * concurrency
+        await asyncio.gather(*(prepare() for _ in range(concurrency - len(self.steps))))
+        cases = list(self.steps)[:concurrency]
 
         async def act(index: int) -> None:
-            await self._act(cases[index], LOOP[steps[index] % len(LOOP)])
-            steps[index] += 1
+            case_id = cases[index]
+            await self._act(case_id, LOOP[self.steps[case_id] % len(LOOP)])
+            self.steps[case_id] += 1
 
         return await closed_loop(concurrency, seconds, act, warmup)
 

@@ -9,7 +9,10 @@ carries the KPI facts the projection derives (bench/kpis.py), for the `/kpis` fi
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
+import itertools
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -29,16 +32,22 @@ from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context
 
 SPACING = timedelta(minutes=5)  # 100k cases: about a year
-KINDS = [("complaint", 50), ("feedback", 30), ("incident", 15), ("improvement_plan", 5)]
-PRIORITIES = [("low", 20), ("normal", 50), ("high", 20), ("urgent", 10)]
-OPEN_PHASES = [("report", 20), ("analyse", 30), ("remediate", 25), ("follow_up", 15), ("closed", 10)]
+KINDS = (("complaint", 50), ("feedback", 30), ("incident", 15), ("improvement_plan", 5))
+PRIORITIES = (("low", 20), ("normal", 50), ("high", 20), ("urgent", 10))
+OPEN_PHASES = (("report", 20), ("analyse", 30), ("remediate", 25), ("follow_up", 15), ("closed", 10))
 OWNERS = [f"agent-{n:02d}" for n in range(40)]
 CUSTOMERS = 20_000
 BATCH = 5_000
 
 
-def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
-    return rng.choices([name for name, _ in weighted], weights=[weight for _, weight in weighted])[0]
+def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    names, cumulative = _cumulative(weighted)
+    return rng.choices(names, cum_weights=cumulative)[0]
+
+
+@functools.cache
+def _cumulative(weighted: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]]:
+    return [name for name, _ in weighted], list(itertools.accumulate(weight for _, weight in weighted))
 
 
 def _templates(now: datetime) -> dict[str, dict]:
@@ -55,19 +64,17 @@ def _templates(now: datetime) -> dict[str, dict]:
     return rows
 
 
-class Seeder:
-    """Bulk-inserts realistic rows; rows [0, n) are the same on every database for a given seed."""
+class Rows:
+    """The seeded department, made batch by batch: rows [0, n) are the same for a given seed."""
 
-    def __init__(self, database_url: str, seed: int = 6):
-        self.model = ReadModel(create_engine(database_url))
+    def __init__(self, seed: int = 6):
         self.now = datetime.now(timezone.utc).replace(microsecond=0)
         self.templates = _templates(self.now)
         self.seed = seed
-        self.count = 0
         self.incidents: list[str] = []
         self.escalations: dict[str, int] = {}
 
-    def _rows(self, start: int, stop: int) -> tuple[list[dict], list[dict]]:
+    def batch(self, start: int, stop: int) -> tuple[list[dict], list[dict]]:
         """Rows ranked `start` to `stop` by age: rank 0 is the newest case."""
         rng = random.Random(self.seed * 1_000_003 + start)
         rows, link_rows = [], []
@@ -103,28 +110,6 @@ class Seeder:
                 link_rows.append({"case_id": incident, "other_case_id": case_id, "relation": "escalated_from"})
         return rows, link_rows
 
-    async def seed_to(self, total: int) -> float:
-        """Insert rows until the read model holds `total` cases; the seconds it took.
-
-        PostgreSQL is vacuumed and analysed afterwards, as its autovacuum soon would after so many
-        inserts (the visibility map lets the KPI queries scan their covering index alone); SQLite
-        is not, as Casework never runs ANALYZE on it.
-        """
-        began = time.perf_counter()
-        while self.count < total:
-            stop = min(total, self.count + BATCH)
-            rows, link_rows = self._rows(self.count, stop)
-            async with self.model.engine.begin() as connection:
-                await connection.execute(cases.insert(), rows)
-                if link_rows:
-                    await connection.execute(links.insert(), link_rows)
-            self.count = stop
-        if self.model.engine.dialect.name == "postgresql":
-            async with self.model.engine.connect() as connection:
-                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.exec_driver_sql("VACUUM ANALYZE")
-        return time.perf_counter() - began
-
     def queries(self) -> dict[str, dict]:
         """The filters a team's screens use; each named, as query parameters."""
         month_ago = format_time(self.now - timedelta(days=30))
@@ -141,6 +126,28 @@ class Seeder:
             "closed, page 2": {"state": "closed", "cursor": None},  # the cursor is filled in from page 1
         }
 
+
+class Seeder:
+    """Bulk-inserts the same rows into one read model."""
+
+    def __init__(self, database_url: str):
+        self.model = ReadModel(create_engine(database_url))
+
+    async def insert(self, rows: list[dict], link_rows: list[dict]) -> None:
+        async with self.model.engine.begin() as connection:
+            await connection.execute(cases.insert(), rows)
+            if link_rows:
+                await connection.execute(links.insert(), link_rows)
+
+    async def settle(self) -> None:
+        """PostgreSQL is vacuumed and analysed, as its autovacuum soon would be after so many inserts
+        (the visibility map lets the KPI queries scan their covering index alone); SQLite is not,
+        as Casework never runs ANALYZE on it."""
+        if self.model.engine.dialect.name == "postgresql":
+            async with self.model.engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.exec_driver_sql("VACUUM ANALYZE")
+
     async def server_version(self) -> str:
         query = "SHOW server_version" if self.model.engine.dialect.name == "postgresql" else "SELECT sqlite_version()"
         async with self.model.engine.connect() as connection:
@@ -148,6 +155,16 @@ class Seeder:
 
     async def close(self) -> None:
         await self.model.close()
+
+
+async def seed_to(rows: Rows, seeders: list[Seeder], start: int, total: int) -> float:
+    """Rows [start, total) into every read model at once, each batch made once; the seconds it took."""
+    began = time.perf_counter()
+    for first in range(start, total, BATCH):
+        batch = rows.batch(first, min(total, first + BATCH))
+        await asyncio.gather(*(seeder.insert(*batch) for seeder in seeders))
+    await asyncio.gather(*(seeder.settle() for seeder in seeders))
+    return time.perf_counter() - began
 
 
 async def measure_http(base: str, queries: dict[str, dict], rounds: int) -> dict:

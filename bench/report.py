@@ -18,6 +18,7 @@ def ratios(result: dict) -> dict:
             "create_vs_floor_update_with_start": _ratio(_rate(result, "create", c), _rate(result, "floor_update_with_start", c)),
             "create_vs_floor_start": _ratio(_rate(result, "create", c), _rate(result, "floor_start", c)),
             "transition_vs_floor_update": _ratio(_rate(result, "transition", c), _rate(result, "floor_update", c)),
+            "transition_vs_floor_update_activity": _ratio(_rate(result, "transition", c), _rate(result, "floor_update_activity", c)),
         }
         for c in levels
     }
@@ -71,6 +72,7 @@ def table(result: dict) -> str:
         "floor_update_with_start": "floor: update-with-start",
         "create": "Casework: POST /cases",
         "floor_update": "floor: update",
+        "floor_update_activity": "floor: update + activity",
         "transition": "Casework: POST /transitions",
     }
     for concurrency in result["plan"]["concurrency"] if result.get("throughput") else ():
@@ -84,6 +86,7 @@ def table(result: dict) -> str:
         lines.append(
             f"{'  ratio Casework/floor':<36}{concurrency:>5}   create/uws {_fmt(found['create_vs_floor_update_with_start'], 2)}"
             f"  create/start {_fmt(found['create_vs_floor_start'], 2)}  transition/update {_fmt(found['transition_vs_floor_update'], 2)}"
+            f"  transition/update+activity {_fmt(found.get('transition_vs_floor_update_activity'), 2)}"
         )
     lines.append("")
     for database, figures in result.get("list", {}).items():
@@ -98,6 +101,13 @@ def table(result: dict) -> str:
                 f"  (read model alone p50 {_fmt(direct['p50_ms'])}, p99 {_fmt(direct['p99_ms'])}; slowest: {worst[0]} p99 {_fmt(worst[1]['p99_ms'])})"
             )
         lines.append(f"  growth 10k -> 100k: p50 x{figures['growth_p50']}, p99 x{figures['growth_p99']}")
+        for size, row in figures["sizes"].items():
+            if "projection" in row:
+                alone = row["projection"]
+                lines.append(
+                    f"ReadModel.project {database:<9}{int(size):>8,} cases  p50 {_fmt(alone['p50_ms'], 2)} ms  p99 {_fmt(alone['p99_ms'], 2)} ms"
+                    f"  (this process's CPU {_fmt(alone['process_cpu_ms'], 2)} ms per event, {alone['events']} events)"
+                )
         for size, row in figures["sizes"].items():
             if "kpis" in row:
                 kpi_figures = row["kpis"]
