@@ -1,6 +1,7 @@
 """The state of one case and the events that change it, as plain data."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Temporal's payload converter evaluates these dataclasses'
+# type hints on every decode, and evaluating string hints cost twice the time (docs/benchmarks.md).
 
 import re
 from dataclasses import dataclass, field

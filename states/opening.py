@@ -1,6 +1,7 @@
 """Opening a case: check the report and build the first state and event."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Temporal's payload converter evaluates these dataclasses'
+# type hints on every decode, and evaluating string hints cost twice the time (docs/benchmarks.md).
 
 from dataclasses import dataclass, field
 from typing import Any

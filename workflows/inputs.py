@@ -1,6 +1,7 @@
 """What the case workflow, its updates and its activity take: one dataclass each, fields added later."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Temporal's payload converter evaluates these dataclasses'
+# type hints on every decode, and evaluating string hints cost twice the time (docs/benchmarks.md).
 
 from dataclasses import dataclass
 from typing import Any
@@ -9,20 +10,6 @@ from states.case import Actor, CaseState, Event
 from states.opening import Report
 
 TASK_QUEUE = "casework"
-
-
-@dataclass
-class CaseWorkflowInput:
-    case_id: str
-    kind: str
-    reopen_window_seconds: int = 30 * 24 * 3600
-    events_per_run: int = 500
-    # The service-level policy as plain data (see states/sla_policy.py); None: the built-in default.
-    sla_policy: dict[str, Any] | None = None
-    # A case opened by another case's workflow (escalation, improvement plan) reports itself with this.
-    opening: ReportInput | None = None
-    # Carried across continue-as-new; None on the first run.
-    snapshot: CaseState | None = None
 
 
 @dataclass
@@ -37,6 +24,20 @@ class ReportInput:
     link_back: bool = True
     # KPI figures the service measured for the report (an improvement plan's baseline).
     measured: dict[str, Any] | None = None
+
+
+@dataclass
+class CaseWorkflowInput:
+    case_id: str
+    kind: str
+    reopen_window_seconds: int = 30 * 24 * 3600
+    events_per_run: int = 500
+    # The service-level policy as plain data (see states/sla_policy.py); None: the built-in default.
+    sla_policy: dict[str, Any] | None = None
+    # A case opened by another case's workflow (escalation, improvement plan) reports itself with this.
+    opening: ReportInput | None = None
+    # Carried across continue-as-new; None on the first run.
+    snapshot: CaseState | None = None
 
 
 @dataclass
