@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import copy
+import functools
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -28,6 +28,9 @@ with workflow.unsafe.imports_passed_through():
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
 REPORT_WAIT = timedelta(minutes=5)
 MIN_TIMER = timedelta(milliseconds=10)
+# Since v2 the run loop keeps its wake-up timer across changes that leave the wake-up moment as it
+# was, instead of cancelling and starting it again on every change (two history events each).
+KEEP_TIMER_PATCH = "keep-the-wake-up-timer"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -54,12 +57,13 @@ class CaseWorkflow:
             except asyncio.TimeoutError:
                 return None
         case = self._machine.case
+        keeps_timer = workflow.patched(KEEP_TIMER_PATCH)
         while True:
             self._changed = False
             wake_at = self._next_wake(case)
             try:
                 # Durable timers: they fire even when the worker or the server was down at the moment.
-                await workflow.wait_condition(lambda: self._changed or self._run_is_long(), timeout=self._until(wake_at))
+                await workflow.wait_condition(functools.partial(self._woken, case, wake_at, keeps_timer), timeout=self._until(wake_at))
             except asyncio.TimeoutError:
                 pass
             if self._run_is_long():
@@ -191,6 +195,13 @@ class CaseWorkflow:
         await self._record(event)
         await self._follow_on(event, opens)
 
+    def _woken(self, case: CaseState, wake_at: datetime | None, keeps_timer: bool) -> bool:
+        """Whether the run loop must look again before its timer fires: the run grew long, or the
+        wake-up moment moved (before v2: any change at all)."""
+        if self._run_is_long():
+            return True
+        return self._next_wake(case) != wake_at if keeps_timer else self._changed
+
     def _next_wake(self, case: CaseState) -> datetime | None:
         moments = [moment for moment in (clocks.next_due(case), self._reopen_window_end(case)) if moment]
         return min(moments) if moments else None
@@ -228,10 +239,11 @@ class CaseWorkflow:
         case = self._machine.case
         if event.action in NOTIFIED_ACTIONS:
             self._notify(NotificationInput(event, case.title, case.kind, case.priority))
-        # A copy, because another update may change the case while this activity runs.
+        # No copy: the SDK turns an activity's input into payloads as it schedules it, before another
+        # update can change the case (tests/workflows/test_case_workflow.py holds it to that).
         await workflow.execute_activity_method(
             CaseActivities.project_case,
-            ProjectInput(case=copy.deepcopy(case), event=event),
+            ProjectInput(case=case, event=event),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )

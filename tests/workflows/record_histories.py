@@ -1,12 +1,13 @@
 """Record the Temporal histories that the replay test replays: run after a deliberate change of the
 workflow's command sequence (behind `workflow.patched`), keep the old files, add the new ones.
 
-    .venv/bin/python -m tests.workflows.record_histories
+    .venv/bin/python -m tests.workflows.record_histories v2    # writes histories/v2-*.json
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 
@@ -77,4 +78,6 @@ async def record_escalation(client, read_model: ReadModel, version: str) -> None
 
 
 if __name__ == "__main__":
-    asyncio.run(record("v1"))
+    if len(sys.argv) != 2 or (HISTORIES / f"{sys.argv[1]}-complaint.json").exists():
+        sys.exit("usage: python -m tests.workflows.record_histories VERSION  (a version not recorded yet, e.g. v3)")
+    asyncio.run(record(sys.argv[1]))

@@ -1,11 +1,16 @@
 """The case workflow on a real Temporal dev server: long cases continue as new and lose nothing."""
 
+import asyncio
+import uuid
+
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from service.cases import CasePolicy
+from service.cases import CasePolicy, Cases
+from states.opening import Report
 from tests.api.walks import COMPLAINT_WALK
-from tests.workflows.walking import walk_case
+from tests.workflows.walking import ACTORS, walk_case
+from workflows.inputs import ActInput, ProjectInput
 
 
 async def run_chain(client: Client, case_id: str) -> list[str]:
@@ -32,3 +37,18 @@ async def test_a_long_case_continues_as_new_and_keeps_its_state_and_gap_free_his
     snapshot = await temporal_env.client.get_workflow_handle(case_id).query("snapshot")
     assert (snapshot["state"], snapshot["version"]) == ("closed", len(COMPLAINT_WALK) + 1)
     assert snapshot["data"]["reason"] == "the parcel was delivered as agreed"
+
+
+async def test_each_projection_carries_the_case_as_of_its_own_event_under_concurrent_updates(temporal_env, read_model, worker, stack_settings):
+    cases = Cases(temporal_env.client, read_model, CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
+    case = await cases.open(Report(kind="complaint", title="并发", description="five notes at once"), ACTORS["agent"], None, uuid.uuid4().hex)
+    notes = [ActInput("comment", ACTORS["agent"], f"note {n}", request_id=uuid.uuid4().hex) for n in range(5)]
+    await asyncio.gather(*(cases.act(case.id, note) for note in notes))
+
+    history = await temporal_env.client.get_workflow_handle(case.id).fetch_history()
+    projected = [
+        (await temporal_env.client.data_converter.decode(event.activity_task_scheduled_event_attributes.input.payloads, [ProjectInput]))[0]
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and event.activity_task_scheduled_event_attributes.activity_type.name == "project_case"
+    ]
+    assert [(each.event.seq, each.case.version) for each in projected] == [(seq, seq) for seq in range(1, 7)]
