@@ -42,7 +42,7 @@ class Plan:
 
 PLANS = {
     "full": Plan("full", seconds=15, warmup=3, concurrency=(1, 10, 50), open_cases=10_000, list_sizes=(10_000, 100_000), list_rounds=100, kpi_rounds=25, projection_events=1000),
-    "quick": Plan("quick", seconds=2, warmup=0.5, concurrency=(1, 10, 50), open_cases=500, list_sizes=(10_000, 100_000), list_rounds=12, kpi_rounds=0, projection_events=200),
+    "quick": Plan("quick", seconds=2, warmup=0.5, concurrency=(1, 10, 50), open_cases=500, list_sizes=(10_000, 100_000), list_rounds=10, kpi_rounds=0, projection_events=100),
 }
 
 
