@@ -60,17 +60,18 @@ class Audit:
         """Every run of the case's workflow, first to last, following continue-as-new; [] if gone."""
         try:
             description = await self._client.get_workflow_handle(case_id).describe()
+            run_id, histories = description.raw_description.workflow_execution_info.first_run_id, []
+            while run_id:
+                history = await self._client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
+                histories.append(history)
+                last = history.events[-1] if history.events else None
+                continued = last is not None and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+                run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
         except RPCError as error:
+            # Also while Temporal deletes it (retention): described a moment ago, its history already gone.
             if error.status == RPCStatusCode.NOT_FOUND:
                 return []
             raise
-        run_id, histories = description.raw_description.workflow_execution_info.first_run_id, []
-        while run_id:
-            history = await self._client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
-            histories.append(history)
-            last = history.events[-1] if history.events else None
-            continued = last is not None and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-            run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
         return histories
 
     async def temporal_history(self, case_id: str) -> dict[str, Any]:
