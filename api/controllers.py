@@ -20,7 +20,7 @@ from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
 from service.read_model import CaseFilter
-from states.case import Actor, as_utc, parse_time
+from states.case import Actor, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
 from states.spec import PHASES
@@ -50,12 +50,6 @@ def query_time(name: str, text: str | None) -> datetime | None:
         return parse_time(text)
     except ValueError as error:
         raise InvalidData(name, str(error)) from None
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return as_utc(moment)
 
 
 class CaseController(Controller):

@@ -15,12 +15,13 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.openapi.spec import OpenAPIFormat
 from msgspec import Struct
 
-from api.controllers import query_time, utc
+from api.controllers import query_time
 from api.errors import problems
 from api.schemas import Kind, Priority
 from service.kpis import MAX_PERIOD, KpiQuery, Kpis
 from service.review_render import to_html, to_markdown
 from service.reviews import Period, Reviews
+from states.case import as_utc
 from states.errors import InvalidData
 from states.spec import CASE_CATEGORIES
 
@@ -130,8 +131,8 @@ def supervisor_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 def _period(start: datetime | None, end: datetime | None, default_length: timedelta) -> Period:
-    end = utc(end) or datetime.now(timezone.utc)
-    start = utc(start) or end - default_length
+    end = as_utc(end) if end else datetime.now(timezone.utc)
+    start = as_utc(start) if start else end - default_length
     if start >= end:
         raise InvalidData("from", "must be before 'to'")
     if end - start > MAX_PERIOD:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
+from typing import Any, Callable
 
 import httpx
 
 from bench.stack import TOKENS
-from bench.stats import Run, closed_loop
+from bench.stats import Run, closed_loop, percentiles
 
 AGENT = {"Authorization": f"Bearer {TOKENS['agent']}"}
 
@@ -92,4 +94,30 @@ class CaseworkLoad:
                 await self._open()
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def measure_gets(base: str, path: str, named: dict[str, dict], rounds: int, tally: tuple[str, Callable[[Any], int]]) -> dict:
+    """Each named query `rounds` times, one request at a time, interleaved, after one warm-up each;
+    p50/p99 overall and per query, with `tally`'s figure of each query's last answer."""
+    headers = {"Authorization": f"Bearer {TOKENS['auditor']}"}
+    timings: dict[str, list[float]] = {name: [] for name in named}
+    tallies: dict[str, int] = {}
+    label, count = tally
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for query in named.values():
+            (await client.get(path, params=query, headers=headers)).raise_for_status()
+        for _ in range(rounds):
+            for name, query in named.items():
+                began = time.perf_counter()
+                response = await client.get(path, params=query, headers=headers)
+                timings[name].append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET {path} {query}: {response.status_code} {response.text[:200]}")
+                tallies[name] = count(response.json())
+    every = [value for values in timings.values() for value in values]
+    return {
+        **percentiles(every),
+        "requests": len(every),
+        "by_query": {name: {**percentiles(values), label: tallies[name]} for name, values in timings.items()},
+    }
 

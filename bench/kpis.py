@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from datetime import datetime, timedelta
 
-import httpx
-
-from bench.stack import TOKENS
-from bench.stats import percentiles
+from bench.http_load import measure_gets
 from states.case import format_time
 from states.spec import CASE_CATEGORIES
 
@@ -66,24 +62,4 @@ def queries(now: datetime) -> dict[str, dict]:
 
 
 async def measure_http(base: str, named: dict[str, dict], rounds: int) -> dict:
-    """Each query `rounds` times, one request at a time, interleaved; p50/p99 overall and per query."""
-    headers = {"Authorization": f"Bearer {TOKENS['auditor']}"}
-    timings: dict[str, list[float]] = {name: [] for name in named}
-    volumes: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        for query in named.values():  # warm every path once
-            (await client.get("/kpis", params=query, headers=headers)).raise_for_status()
-        for _ in range(rounds):
-            for name, query in named.items():
-                began = time.perf_counter()
-                response = await client.get("/kpis", params=query, headers=headers)
-                timings[name].append(time.perf_counter() - began)
-                if response.status_code != 200:
-                    raise RuntimeError(f"GET /kpis {query}: {response.status_code} {response.text[:200]}")
-                volumes[name] = response.json()["kpis"]["volume"]
-    every = [value for values in timings.values() for value in values]
-    return {
-        **percentiles(every),
-        "requests": len(every),
-        "by_query": {name: {**percentiles(values), "cases_counted": volumes[name]} for name, values in timings.items()},
-    }
+    return await measure_gets(base, "/kpis", named, rounds, ("cases_counted", lambda answer: answer["kpis"]["volume"]))

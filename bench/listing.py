@@ -16,17 +16,17 @@ import itertools
 import random
 import time
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlencode
 
 import httpx
 
 from bench.kpis import kpi_facts
+from bench.http_load import measure_gets
 from bench.stack import TOKENS
 from bench.stats import percentiles
 from service.read_model import CaseFilter, ReadModel, _case_row, create_engine
 from service.tables import cases, links
 from states import clocks
-from states.case import Actor, format_time
+from states.case import Actor, format_time, parse_time
 from states.opening import Report, open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context
@@ -168,33 +168,14 @@ async def seed_to(rows: Rows, seeders: list[Seeder], start: int, total: int) -> 
 
 
 async def measure_http(base: str, queries: dict[str, dict], rounds: int) -> dict:
-    """Each query `rounds` times, one request at a time, interleaved; p50/p99 overall and per query."""
-    headers = {"Authorization": f"Bearer {TOKENS['auditor']}"}
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        params = dict(queries)
+    """The list queries through the API; "page 2" queries take their cursor from page 1 first."""
+    named = dict(queries)
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers={"Authorization": f"Bearer {TOKENS['auditor']}"}) as client:
         for name, query in queries.items():
             if "cursor" in query:
                 first = {key: value for key, value in query.items() if key != "cursor"}
-                page = (await client.get("/cases", params=first, headers=headers)).json()
-                params[name] = {**first, "cursor": page["next_cursor"]}
-        for query in params.values():  # warm every path once
-            (await client.get(f"/cases?{urlencode(query)}", headers=headers)).raise_for_status()
-        timings: dict[str, list[float]] = {name: [] for name in params}
-        counts: dict[str, int] = {}
-        for _ in range(rounds):
-            for name, query in params.items():
-                began = time.perf_counter()
-                response = await client.get(f"/cases?{urlencode(query)}", headers=headers)
-                timings[name].append(time.perf_counter() - began)
-                if response.status_code != 200:
-                    raise RuntimeError(f"GET /cases {query}: {response.status_code} {response.text[:200]}")
-                counts[name] = len(response.json()["items"])
-    every = [value for values in timings.values() for value in values]
-    return {
-        **percentiles(every),
-        "requests": len(every),
-        "by_query": {name: {**percentiles(values), "items": counts[name]} for name, values in timings.items()},
-    }
+                named[name] = {**first, "cursor": (await client.get("/cases", params=first)).json()["next_cursor"]}
+    return await measure_gets(base, "/cases", named, rounds, ("items", lambda answer: len(answer["items"])))
 
 
 async def measure_read_model(model: ReadModel, queries: dict[str, dict], rounds: int) -> dict:
@@ -207,7 +188,7 @@ async def measure_read_model(model: ReadModel, queries: dict[str, dict], rounds:
         if "breached" in fields:
             fields["breached"] = True
         if "created_after" in fields:
-            fields["created_after"] = datetime.fromisoformat(fields["created_after"].replace("Z", "+00:00"))
+            fields["created_after"] = parse_time(fields["created_after"])
         filters.append((CaseFilter(**fields), query.get("sort", "created")))
     timings = []
     for _ in range(rounds):

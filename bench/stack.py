@@ -52,12 +52,10 @@ class Stack:
         self.dir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
         self.keep = keep
         self.temporal = EmbeddedTemporal(self.dir / "temporal", free_port(), free_port())
-        self.client = None
         self.processes: dict[str, subprocess.Popen] = {}
 
     async def start_temporal(self):
-        self.client = await self.temporal.start()
-        return self.client
+        return await self.temporal.start()
 
     def env(self, database_url: str, http_port: int | None = None) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("CASEWORK_")}

@@ -37,6 +37,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None):
+    """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
+    return build_worker(client, read_model, read_model, webhook or Webhook(), Reviews(read_model), task_queue)
+
+
 def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
@@ -80,7 +85,7 @@ async def read_model(stack_settings: Settings) -> AsyncIterator[ReadModel]:
 
 @pytest.fixture(scope="session")
 async def worker(temporal_env: WorkflowEnvironment, read_model: ReadModel, stack_settings: Settings) -> AsyncIterator[None]:
-    async with build_worker(temporal_env.client, read_model, read_model, Webhook(), Reviews(read_model), stack_settings.task_queue):
+    async with worker_on(temporal_env.client, read_model, stack_settings.task_queue):
         yield
 
 

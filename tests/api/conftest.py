@@ -10,10 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from service.read_model import ReadModel, create_engine
-from service.reviews import Reviews
-from tests.conftest import Api, serving
-from workflows.notifications import Webhook
-from workflows.worker import build_worker
+from tests.conftest import Api, serving, worker_on
 
 
 @dataclass
@@ -36,14 +33,14 @@ POLICY = {
 def own_stack(temporal_env, stack_settings, tmp_path):
     @asynccontextmanager
     async def start():
-        queue = f"kpis-{time.monotonic_ns()}"
+        queue = f"own-{time.monotonic_ns()}"
         settings = dataclasses.replace(
-            stack_settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/kpis.db", task_queue=queue, sla_policy=POLICY
+            stack_settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/own.db", task_queue=queue, sla_policy=POLICY
         )
         read_model = ReadModel(create_engine(settings.read_model_url))
         await read_model.upgrade()
         try:
-            async with build_worker(temporal_env.client, read_model, read_model, Webhook(), Reviews(read_model), queue):
+            async with worker_on(temporal_env.client, read_model, queue):
                 async with serving(settings) as client:
                     yield OwnStack(Api(client), read_model, queue)
         finally:

@@ -11,10 +11,8 @@ from contextlib import asynccontextmanager
 import pytest
 import uvicorn
 
-from tests.conftest import Api, auth, free_port, serving
+from tests.conftest import Api, auth, free_port, serving, worker_on
 from workflows.notifications import Webhook
-from service.reviews import Reviews
-from workflows.worker import build_worker
 
 SECRET = "s3cret-for-tests"
 
@@ -64,7 +62,7 @@ def webhook_stack(temporal_env, read_model, stack_settings):
     async def start(receiver: Receiver):
         queue = f"webhooks-{receiver.failures}-{time.monotonic_ns()}"
         async with receiving(receiver) as url:
-            async with build_worker(temporal_env.client, read_model, read_model, Webhook(url, SECRET), Reviews(read_model), queue):
+            async with worker_on(temporal_env.client, read_model, queue, Webhook(url, SECRET)):
                 async with serving(dataclasses.replace(stack_settings, task_queue=queue)) as client:
                     yield Api(client)
 

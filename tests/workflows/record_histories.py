@@ -20,12 +20,10 @@ from service.read_model import ReadModel, create_engine
 from service.temporal import temporal_binary
 from tests.api.walks import WALKS
 from states.opening import Report
+from tests.conftest import worker_on
 from tests.workflows.walking import ACTORS, walk_case
 from workflows.inputs import ActInput
 from workflows.search import SEARCH_ATTRIBUTES
-from workflows.notifications import Webhook
-from service.reviews import Reviews
-from workflows.worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 TASK_QUEUE = "record-histories"
@@ -37,7 +35,7 @@ async def record(version: str) -> None:
         read_model = ReadModel(create_engine(f"sqlite+aiosqlite:///{folder}/rm.db"))
         await read_model.upgrade()
         try:
-            async with build_worker(env.client, read_model, read_model, Webhook(), Reviews(read_model), TASK_QUEUE):
+            async with worker_on(env.client, read_model, TASK_QUEUE):
                 for kind in WALKS:
                     # A short run length, so the complaint's history includes continue-as-new.
                     policy = CasePolicy(TASK_QUEUE, reopen_window_seconds=3600, events_per_run=5 if kind == "complaint" else 500)

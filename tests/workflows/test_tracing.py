@@ -9,11 +9,9 @@ from temporalio.client import Client
 
 from service import tracing
 from service.cases import CasePolicy, Cases
+from tests.conftest import worker_on
 from states.case import Actor
 from states.opening import Report
-from workflows.notifications import Webhook
-from service.reviews import Reviews
-from workflows.worker import build_worker
 
 
 async def test_a_reported_case_is_traced_through_update_and_activity(temporal_env, read_model):
@@ -24,7 +22,7 @@ async def test_a_reported_case_is_traced_through_update_and_activity(temporal_en
     config["interceptors"] = tracing.interceptors(None, tracer=provider.get_tracer("test"))
     client = Client(**config)
     queue = f"tracing-{uuid.uuid4().hex}"
-    async with build_worker(client, read_model, read_model, Webhook(), Reviews(read_model), queue):
+    async with worker_on(client, read_model, queue):
         cases = Cases(client, read_model, CasePolicy(queue, 3600, 500))
         await cases.open(Report("complaint", "traced"), Actor("ann", "agent"), None, uuid.uuid4().hex)
     names = {span.name for span in exporter.get_finished_spans()}
