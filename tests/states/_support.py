@@ -1,31 +1,18 @@
-"""Shared helpers for the pure state-machine tests: actors, a moving clock, valid data for every
-action, and a `Walk` that takes actions and checks every event it gets back."""
+"""Helpers for the pure state-machine tests: valid data for every action, the shortest path to each
+phase, and a `Walk` that takes steps on the machine and checks every event it gets back. The clock,
+the actors and `Step` are tests/support.py's."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from states.case import Actor, Event, format_time, parse_time
+from states.case import Actor, Event
 from states.chain import GENESIS
 from states.machine import SPECS, CaseMachine
 from states.opening import Report, open_case
 from states.spec import ROLES, Context
-
-T0 = "2026-11-23T08:00:00.000000Z"
-NOW = Context(T0)
-AGENT = Actor("ann", "agent")
-SUPERVISOR = Actor("sam", "supervisor")
-AUDITOR = Actor("ada", "auditor")
-DUE = "2030-01-01T09:00:00Z"
-
-
-def at(seconds: float) -> str:
-    """T0 plus `seconds`, as the machine formats times."""
-    return format_time(parse_time(T0) + timedelta(seconds=seconds))
-
+from tests.support import AGENT, DUE, NOW, SUPERVISOR, Step, at
 
 # Data that passes validation for every action of every kind (the kind picks the category).
 VALID_DATA: dict[str, dict[str, Any] | None] = {
@@ -62,35 +49,35 @@ def valid_data(kind: str, action: str) -> dict[str, Any] | None:
     return copy.deepcopy(VALID_DATA[action])
 
 
-# The shortest way from report to each later phase, per kind: (actor, action, data).
-PATHS: dict[str, list[tuple[Actor, str, dict[str, Any] | None]]] = {
+# The shortest way from report to each later phase, per kind.
+PATHS: dict[str, list[Step]] = {
     "complaint": [
-        (AGENT, "start_analysis", None),
-        (AGENT, "propose_remedy", {"solution": "redeliver"}),
-        (AGENT, "complete_remedy", {"resolution": "redelivered"}),
-        (AGENT, "record_satisfaction", {"satisfied": True}),
+        Step(AGENT, "start_analysis"),
+        Step(AGENT, "propose_remedy", {"solution": "redeliver"}),
+        Step(AGENT, "complete_remedy", {"resolution": "redelivered"}),
+        Step(AGENT, "record_satisfaction", {"satisfied": True}),
     ],
     "feedback": [
-        (AGENT, "classify", {"category": "logistics"}),
-        (AGENT, "route", {"department": "warehouse"}),
-        (AGENT, "record_result", {"result": "packing changed"}),
-        (AGENT, "record_satisfaction", {"satisfied": True}),
+        Step(AGENT, "classify", {"category": "logistics"}),
+        Step(AGENT, "route", {"department": "warehouse"}),
+        Step(AGENT, "record_result", {"result": "packing changed"}),
+        Step(AGENT, "record_satisfaction", {"satisfied": True}),
     ],
     "incident": [
-        (SUPERVISOR, "start_analysis", None),
-        (AGENT, "record_cause", {"category": "system", "description": "time-outs"}),
-        (SUPERVISOR, "plan_measures", None),
-        (AGENT, "add_action_item", {"title": "circuit breaker", "owner": "tech", "due": DUE}),
-        (AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
-        (AGENT, "measures_done", None),
-        (SUPERVISOR, "close", {"effect": "fixed", "lessons_learned": "load-test", "minutes": "m"}),
+        Step(SUPERVISOR, "start_analysis"),
+        Step(AGENT, "record_cause", {"category": "system", "description": "time-outs"}),
+        Step(SUPERVISOR, "plan_measures"),
+        Step(AGENT, "add_action_item", {"title": "circuit breaker", "owner": "tech", "due": DUE}),
+        Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
+        Step(AGENT, "measures_done"),
+        Step(SUPERVISOR, "close", {"effect": "fixed", "lessons_learned": "load-test", "minutes": "m"}),
     ],
     "improvement_plan": [
-        (SUPERVISOR, "start_analysis", None),
-        (AGENT, "record_cause", {"category": "training", "description": "new agents"}),
-        (SUPERVISOR, "plan_measures", None),
-        (AGENT, "evaluate", None),
-        (SUPERVISOR, "record_effect", {"effective": True, "after_value": 0.9}),
+        Step(SUPERVISOR, "start_analysis"),
+        Step(AGENT, "record_cause", {"category": "training", "description": "new agents"}),
+        Step(SUPERVISOR, "plan_measures"),
+        Step(AGENT, "evaluate"),
+        Step(SUPERVISOR, "record_effect", {"effective": True, "after_value": 0.9}),
     ],
 }
 
@@ -105,21 +92,13 @@ def machine_in(kind: str, phase: str, ctx: Context = NOW) -> CaseMachine:
     machine = opened(kind, ctx=ctx)
     steps = iter(PATHS[kind])
     while machine.case.state != phase:
-        actor, action, data = next(steps)
-        machine.take(action, actor, data, None, ctx)
+        step = next(steps)
+        machine.take(step.action, step.actor, step.data, None, ctx)
     return machine
 
 
 def stored_allowed_actions_match(machine: CaseMachine, ctx: Context) -> bool:
     return machine.case.allowed_actions == {role: machine.allowed_actions(role, ctx) for role in ROLES}
-
-
-@dataclass
-class Step:
-    actor: Actor
-    action: str
-    data: dict[str, Any] | None = None
-    to: str | None = None  # None: the phase stays
 
 
 class Walk:

@@ -7,7 +7,8 @@ import pytest
 
 from states import InvalidData
 from states.opening import Report, open_case
-from tests.states._support import AGENT, NOW, SUPERVISOR, machine_in, opened
+from tests.states._support import machine_in, opened
+from tests.support import AGENT, NOW, SUPERVISOR
 
 DUE = "2030-01-01T09:00:00Z"
 ITEM = {"title": "t", "owner": "o", "due": DUE}

@@ -6,7 +6,8 @@ import pytest
 
 from states import ActionNotAllowed, InvalidData
 from states.spec import Context
-from tests.states._support import AGENT, DUE, NOW, SUPERVISOR, at, machine_in, opened
+from tests.states._support import machine_in, opened
+from tests.support import AGENT, DUE, NOW, SUPERVISOR, at
 
 ITEM = {"title": "circuit breaker", "owner": "tech", "due": DUE}
 

@@ -9,7 +9,8 @@ from states.case import Actor
 from states.machine import KINDS, SPECS
 from states.opening import Report, open_case
 from states.spec import PHASES
-from tests.states._support import AGENT, AUDITOR, NOW, SUPERVISOR, machine_in, opened, valid_data
+from tests.states._support import machine_in, opened, valid_data
+from tests.support import AGENT, AUDITOR, NOW, SUPERVISOR, SYSTEM
 
 SUPERVISOR_ONLY = {
     "complaint": {"dismiss", "escalate", "assign", "set_priority"},
@@ -91,8 +92,8 @@ def test_auditors_may_take_no_action_in_any_phase(kind, phase):
 def test_an_actor_without_a_role_is_checked_by_name():
     machine = opened("complaint")
     forbid(machine, "comment", Actor("ann"), None)
-    event = machine.take("escalate", Actor("system"), {"reason": "first response overdue", "incident_id": "i"}, None, NOW)
-    assert event.actor == Actor("system")
+    event = machine.take("escalate", SYSTEM, {"reason": "first response overdue", "incident_id": "i"}, None, NOW)
+    assert event.actor == SYSTEM
 
 
 @pytest.mark.parametrize("kind", ["incident", "improvement_plan"])
@@ -113,7 +114,7 @@ def test_an_auditor_may_open_no_case(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_system_may_open_any_kind(kind):
-    machine, event = open_case("case-1", Report(kind, "t"), Actor("system"), NOW)
+    machine, event = open_case("case-1", Report(kind, "t"), SYSTEM, NOW)
     assert machine.case.created_by == "system" and event.seq == 1
 
 

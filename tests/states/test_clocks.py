@@ -1,27 +1,21 @@
 """Service-level clocks on a case, without Temporal: what starts, stops, pauses, fires, and when."""
 
-from datetime import timedelta
-
 from states import clocks
-from states.case import Actor, format_time, parse_time
-from states.opening import Report, open_case
+from states.case import parse_time
 from states.sla_policy import parse_policy
 from states.spec import Context
+from tests.states._support import opened
+from tests.support import AGENT, SUPERVISOR, at
 
-T0 = "2026-11-23T08:00:00.000000Z"
 POLICY = parse_policy(
     {"warn_at": 0.5, "pause_in": ["follow_up"], "targets": {"complaint": {"normal": {"first_response": 60, "resolution": 600, "analyse": 120}}}}
 )
-AGENT, SUPERVISOR = Actor("ann", "agent"), Actor("sam", "supervisor")
 
 
-def at(seconds: float) -> str:
-    return format_time(parse_time(T0) + timedelta(seconds=seconds))
-
-
-def opened():
-    machine, event = open_case("c1", Report("complaint", "t"), AGENT, Context(T0))
-    clocks.start_cycle(machine.case, POLICY, event.at)
+def reported(policy=POLICY):
+    """A complaint an agent reports at T0, its service-level clocks started under `policy`."""
+    machine = opened(actor=AGENT)
+    clocks.start_cycle(machine.case, policy, machine.case.created_at)
     return machine
 
 
@@ -32,14 +26,14 @@ def take(machine, action: str, seconds: float, data=None, actor=AGENT):
 
 
 def test_reporting_starts_first_response_and_resolution_with_warnings_at_half_time():
-    case = opened().case
+    case = reported().case
     assert set(case.clocks) == {"first_response", "resolution"}
     assert case.clocks["first_response"]["deadline"] == at(60) and case.clocks["first_response"]["warn_at"] == at(30)
     assert clocks.next_due(case) == parse_time(at(30))
 
 
 def test_a_warning_then_a_breach_fire_once_each():
-    case = opened().case
+    case = reported().case
     assert clocks.fire(case, at(29)) == []
     assert [action for action, _ in clocks.fire(case, at(30))] == ["sla_warning"]
     assert clocks.fire(case, at(59)) == []
@@ -50,7 +44,7 @@ def test_a_warning_then_a_breach_fire_once_each():
 
 
 def test_entering_a_phase_starts_its_clock_and_leaving_meets_it():
-    machine = opened()
+    machine = reported()
     take(machine, "start_analysis", 10)
     assert machine.case.clocks["first_response"]["state"] == "met"
     assert machine.case.clocks["analyse"]["deadline"] == at(130)
@@ -59,7 +53,7 @@ def test_entering_a_phase_starts_its_clock_and_leaving_meets_it():
 
 
 def test_follow_up_pauses_resolution_and_an_unsatisfied_customer_resumes_it():
-    machine = opened()
+    machine = reported()
     take(machine, "start_analysis", 0)
     take(machine, "propose_remedy", 100, {"solution": "s"})
     take(machine, "complete_remedy", 200, {"resolution": "r"})
@@ -71,7 +65,7 @@ def test_follow_up_pauses_resolution_and_an_unsatisfied_customer_resumes_it():
 
 
 def test_reopen_starts_a_new_cycle_whose_events_fire_again():
-    machine = opened()
+    machine = reported()
     take(machine, "start_analysis", 0)
     take(machine, "dismiss", 10, {"reason": "r"}, SUPERVISOR)
     assert machine.case.clocks["resolution"]["state"] == "met"
@@ -85,8 +79,7 @@ def test_reopen_starts_a_new_cycle_whose_events_fire_again():
 
 def test_set_priority_keeps_the_time_used_and_takes_the_new_budget():
     policy = parse_policy({"targets": {"complaint": {"normal": {"first_response": 100}, "urgent": {"first_response": 40}}}})
-    machine, event = open_case("c1", Report("complaint", "t"), AGENT, Context(T0))
-    clocks.start_cycle(machine.case, policy, event.at)
+    machine = reported(policy)
     event = machine.take("set_priority", SUPERVISOR, {"priority": "urgent"}, None, Context(at(30)))
     clocks.after_event(machine.case, event, policy)
     assert machine.case.clocks["first_response"]["deadline"] == at(40)

@@ -8,7 +8,8 @@ import pytest
 from states import ActionNotAllowed, StaleVersion, UnknownAction
 from states.machine import KINDS, SPECS
 from states.spec import PHASES
-from tests.states._support import AGENT, NOW, SUPERVISOR, machine_in, opened, valid_data
+from tests.states._support import machine_in, opened, valid_data
+from tests.support import AGENT, NOW, SUPERVISOR
 
 PHASES_BY_KIND = [(kind, phase) for kind in KINDS for phase in PHASES]
 

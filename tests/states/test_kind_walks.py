@@ -5,7 +5,8 @@ import pytest
 
 from states.machine import KINDS
 from states.spec import ROLES
-from tests.states._support import AGENT, SUPERVISOR, Step, Walk, at, declared_edges, valid_data
+from tests.states._support import Walk, declared_edges, valid_data
+from tests.support import AGENT, SUPERVISOR, Step, at
 
 ESCALATES = {"complaint", "feedback"}
 

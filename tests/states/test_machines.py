@@ -5,17 +5,11 @@ import copy
 import pytest
 
 from states import ActionForbidden, ActionNotAllowed, InvalidData, StaleVersion, UnknownAction
-from states.case import Actor
 from states.machine import KINDS, SPECS, describe
 from states.opening import Report, open_case
 from states.spec import PHASES, Context
-
-NOW = Context("2026-11-23T08:00:00.000000Z")
-AGENT, SUPERVISOR, AUDITOR = Actor("ann", "agent"), Actor("sam", "supervisor"), Actor("ada", "auditor")
-
-
-def opened(kind: str = "complaint"):
-    return open_case("c1", Report(kind, "标题"), SUPERVISOR, NOW)[0]
+from tests.states._support import opened
+from tests.support import AGENT, NOW, SUPERVISOR
 
 
 @pytest.mark.parametrize("kind", KINDS)

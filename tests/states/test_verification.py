@@ -10,7 +10,8 @@ from states.machine import KINDS
 from states.opening import Report, open_case
 from states.spec import Context
 from states.verification import replay
-from tests.states._support import AGENT, SUPERVISOR, T0, Walk, at
+from tests.states._support import Walk
+from tests.support import AGENT, SUPERVISOR, T0, at
 from tests.states.test_kind_walks import STEPS
 
 BASELINE = {"baseline_measured": {"metric": "first_response_p90_seconds", "value": 420.0}, "baseline": 420.0}
