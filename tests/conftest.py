@@ -7,7 +7,7 @@ import dataclasses
 import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -21,14 +21,11 @@ from service.temporal import temporal_binary
 from workflows.search import SEARCH_ATTRIBUTES
 from workflows.notifications import Webhook
 from service.reviews import Reviews
+from tests.support import ACTORS, Step, eventually
 from workflows.worker import build_worker
 
-TEST_USERS = (
-    "ann:agent:agent-token-0123456789,"
-    "sam:supervisor:supervisor-token-0123456789,"
-    "ada:auditor:auditor-token-0123456789"
-)
-TOKENS = {"agent": "agent-token-0123456789", "supervisor": "supervisor-token-0123456789", "auditor": "auditor-token-0123456789"}
+TOKENS = {role: f"{role}-token-0123456789" for role in ACTORS}
+TEST_USERS = ",".join(f"{actor.name}:{role}:{TOKENS[role]}" for role, actor in ACTORS.items())
 
 
 def free_port() -> int:
@@ -137,6 +134,14 @@ class Api:
         assert response.status_code == status, response.text
         return response.json()
 
+    async def take(self, case_id: str, steps: list[Step], note: Callable[[Step], str] | None = None) -> dict[str, Any]:
+        """Takes each step as its actor's role, with the note `note` gives it; returns the case after the last."""
+        case: dict[str, Any] = {}
+        for step in steps:
+            body = {"note": note(step)} if note else {}
+            case = await self.act(case_id, step.action, role=step.actor.role, data=step.data, **body)
+        return case
+
     async def get(self, case_id: str, role: str = "auditor", status: int = 200) -> dict[str, Any]:
         response = await self.client.get(f"/cases/{case_id}", headers=auth(role))
         assert response.status_code == status, response.text
@@ -146,6 +151,15 @@ class Api:
         response = await self.client.get(f"/cases/{case_id}/history", headers=auth(role))
         assert response.status_code == 200, response.text
         return response.json()["items"]
+
+    async def history_with(self, case_id: str, action: str, timeout: float = 15) -> list[dict[str, Any]]:
+        """The case's history as soon as it holds an `action` event (one the workflow records by itself)."""
+
+        async def recorded():
+            history = await self.history(case_id)
+            return history if any(event["action"] == action for event in history) else None
+
+        return await eventually(recorded, timeout, f"{action} on {case_id}")
 
     async def list(self, role: str = "auditor", **params: Any) -> dict[str, Any]:
         response = await self.client.get("/cases", params=params, headers=auth(role))

@@ -51,6 +51,10 @@ class Step:
     data: dict[str, Any] | None = None
     to: str | None = None  # the phase after the step; None: the phase stays
 
+    def body(self) -> dict[str, Any]:
+        """The step as the body of `POST /cases/{id}/transitions`."""
+        return {"action": self.action, **({"data": self.data} if self.data else {})}
+
 
 def phases(steps: list[Step], start: str = "report") -> list[str]:
     """The phase after each step."""

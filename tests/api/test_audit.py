@@ -17,8 +17,8 @@ from service.cases import CasePolicy
 from service.tables import events
 from states.case import parse_time
 from states.chain import event_hash, GENESIS
-from tests.api.walks import COMPLAINT_WALK
 from tests.conftest import auth
+from tests.support import COMPLAINT_WALK, eventually
 from tests.workflows.walking import walk_case
 
 CASEWORK = Path(sys.executable).parent / "casework"
@@ -26,8 +26,7 @@ CASEWORK = Path(sys.executable).parent / "casework"
 
 async def walked_complaint(api) -> str:
     case = await api.open()
-    for role, action, data in COMPLAINT_WALK[:6]:
-        await api.act(case["id"], action, role=role, data=data, note=f"{action} 备注")
+    await api.take(case["id"], COMPLAINT_WALK[:6], note=lambda step: f"{step.action} 备注")
     return case["id"]
 
 
@@ -107,10 +106,12 @@ async def test_a_case_whose_temporal_history_is_gone_is_checked_by_its_chain(api
     await temporal_env.client.workflow_service.delete_workflow_execution(
         DeleteWorkflowExecutionRequest(namespace="default", workflow_execution=WorkflowExecution(workflow_id=case_id))
     )
-    for _ in range(100):
+
+    async def gone():
         result = await verify(http, case_id)
-        if result["temporal"] == "gone":
-            break
+        return result if result["temporal"] == "gone" else None
+
+    result = await eventually(gone, what="history reported gone")
     assert (result["ok"], result["temporal"], result["events"]) == (True, "gone", 7)
     assert (await api.get(case_id))["version"] == 7
 

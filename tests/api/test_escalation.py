@@ -1,20 +1,11 @@
 """Escalation into emergency incident meetings, and what the meeting's closing tells its cases."""
 
 import asyncio
-import time
 
 import pytest
 
-from tests.conftest import Api
-
-
-async def eventually(check, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.1)
+from tests.conftest import Api, auth
+from tests.support import eventually
 
 
 async def linked(api: Api, case_id: str, relation: str) -> list[str]:
@@ -24,12 +15,10 @@ async def linked(api: Api, case_id: str, relation: str) -> list[str]:
 
 async def open_incident(api: Api, case_id: str) -> dict:
     async def found():
-        response = await api.client.get(f"/cases/{case_id}", headers={"Authorization": "Bearer auditor-token-0123456789"})
+        response = await api.client.get(f"/cases/{case_id}", headers=auth("auditor"))
         return response.json() if response.status_code == 200 else None
 
-    incident = await eventually(found)
-    assert incident, f"incident {case_id} never appeared"
-    return incident
+    return await eventually(found, what=f"incident {case_id}")
 
 
 async def test_escalating_a_complaint_opens_an_incident_linked_both_ways(api):
@@ -121,7 +110,7 @@ async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_ca
         assert incident["links"] == [{"case_id": complaint["id"], "relation": "escalated_from"}]
         assert incident["created_by"] == "system"
         for case_id in (complaint["id"], incident["id"]):
-            verified = await api.client.get(f"/cases/{case_id}/history/verify", headers={"Authorization": "Bearer auditor-token-0123456789"})
+            verified = await api.client.get(f"/cases/{case_id}/history/verify", headers=auth("auditor"))
             assert verified.json()["ok"] is True, verified.text
 
 
@@ -129,13 +118,9 @@ async def test_a_normal_priority_breach_does_not_escalate(api_with_policy):
     policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"normal": {"first_response": 1}}}}
     async with api_with_policy(policy) as api:
         complaint = await api.open()
-        await eventually(lambda: _has(api, complaint["id"], "sla_breached"))
+        await api.history_with(complaint["id"], "sla_breached")
         await asyncio.sleep(0.5)
         assert "escalate" not in [event["action"] for event in await api.history(complaint["id"])]
-
-
-async def _has(api: Api, case_id: str, action: str) -> bool:
-    return any(event["action"] == action for event in await api.history(case_id))
 
 
 async def test_cases_joined_by_escalation_verify(api):
@@ -144,5 +129,5 @@ async def test_cases_joined_by_escalation_verify(api):
     incident_id = next(link["case_id"] for link in escalated["links"] if link["relation"] == "escalated_to")
     await open_incident(api, incident_id)
     for case_id in (complaint["id"], incident_id):
-        response = await api.client.get(f"/cases/{case_id}/history/verify", headers={"Authorization": "Bearer auditor-token-0123456789"})
+        response = await api.client.get(f"/cases/{case_id}/history/verify", headers=auth("auditor"))
         assert response.json()["ok"] is True, response.text

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_service_levels import wait_for_event
 from tests.conftest import Api, auth
 
 
@@ -19,7 +18,7 @@ async def kpis(api: Api, **params) -> dict:
 
 async def answered_late(api: Api, category: str) -> dict:
     case = await api.open(title="late", data={"category": category})
-    await wait_for_event(api, case["id"], "sla_breached")
+    await api.history_with(case["id"], "sla_breached")
     await api.act(case["id"], "acknowledge")
     return case
 

@@ -2,27 +2,26 @@
 
 import pytest
 
-from tests.api.walks import WALKS
+from tests.support import OPENERS, WALKS, eventually, phases
 
 
 @pytest.mark.parametrize("kind", list(WALKS))
 async def test_every_action_of_a_kind_moves_the_case_and_is_recorded(api, kind):
-    opener, walk, states = WALKS[kind]
-    case = await api.open(kind, role=opener, priority="high", customer={"id": "c-1", "name": "王芳", "vip": True})
-    assert (case["state"], case["version"], case["owner"]) == ("report", 1, "ann" if opener == "agent" else "sam")
+    opener, walk, states = OPENERS[kind], WALKS[kind], phases(WALKS[kind])
+    case = await api.open(kind, role=opener.role, priority="high", customer={"id": "c-1", "name": "王芳", "vip": True})
+    assert (case["state"], case["version"], case["owner"]) == ("report", 1, opener.name)
 
-    for step, ((role, action, data), expected_state) in enumerate(zip(walk, states), start=2):
-        before = case["state"]
-        assert action in (await api.get(case["id"], role=role))["allowed_actions"]
-        case = await api.act(case["id"], action, role=role, data=data, note=f"step {step}")
-        assert (case["state"], case["version"]) == (expected_state, step), action
+    for number, (step, expected_state) in enumerate(zip(walk, states), start=2):
+        assert step.action in (await api.get(case["id"], role=step.actor.role))["allowed_actions"]
+        case = await api.act(case["id"], step.action, role=step.actor.role, data=step.data, note=f"step {number}")
+        assert (case["state"], case["version"]) == (expected_state, number), step.action
 
     history = await api.history(case["id"])
     assert [event["seq"] for event in history] == list(range(1, len(walk) + 2))
-    assert [event["action"] for event in history] == ["report"] + [action for _, action, _ in walk]
+    assert [event["action"] for event in history] == ["report"] + [step.action for step in walk]
     assert [event["to_state"] for event in history] == ["report"] + states
     assert [event["from_state"] for event in history[1:]] == [event["to_state"] for event in history[:-1]]
-    assert history[1]["actor"] == {"name": "ann" if walk[0][0] == "agent" else "sam", "role": walk[0][0]}
+    assert history[1]["actor"] == {"name": walk[0].actor.name, "role": walk[0].actor.role}
     assert history[-1]["note"] == f"step {len(walk) + 1}"
     assert case["closed_at"] is not None
 
@@ -104,16 +103,15 @@ async def test_chinese_text_round_trips_exactly(api):
 
 
 async def test_an_improvement_plan_from_an_incident_links_both_ways(api):
-    import asyncio
-
     incident = await api.open("incident", role="supervisor")
     plan = await api.open("improvement_plan", role="supervisor", source_case_id=incident["id"])
     assert plan["links"] == [{"case_id": incident["id"], "relation": "source"}]
-    for _ in range(100):
-        incident = await api.get(incident["id"])
-        if incident["links"]:
-            break
-        await asyncio.sleep(0.05)
+
+    async def linked_back():
+        case = await api.get(incident["id"])
+        return case if case["links"] else None
+
+    incident = await eventually(linked_back, what="link from the incident to its plan")
     assert incident["links"] == [{"case_id": plan["id"], "relation": "derived"}]
     assert (await api.history(incident["id"]))[-1]["action"] == "link"
     linked = await api.list(linked_to=incident["id"])

@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import Api, auth, free_port, serving, worker_on
+from tests.support import eventually
 from workflows.notifications import Webhook
 
 SECRET = "s3cret-for-tests"
@@ -69,19 +70,12 @@ def webhook_stack(temporal_env, read_model, stack_settings):
     return start
 
 
-async def wait_until(check, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 async def test_an_assignment_is_posted_to_the_webhook_signed_with_hmac(webhook_stack):
     receiver = Receiver()
     async with webhook_stack(receiver) as api:
         case = await api.open(title="包裹")
         await api.act(case["id"], "assign", role="supervisor", data={"owner": "bo"})
-        await wait_until(lambda: receiver.requests)
+        await eventually(lambda: receiver.requests, 20, "webhook request")
         (request,) = receiver.requests
         headers, body = request["headers"], request["body"]
         expected = hmac.new(SECRET.encode(), headers["x-casework-timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -98,7 +92,7 @@ async def test_a_delivery_that_fails_twice_succeeds_on_retry_with_nothing_lost_o
         case = await api.open()
         await api.act(case["id"], "assign", role="supervisor", data={"owner": "bo"})
         await api.act(case["id"], "assign", role="supervisor", data={"owner": "cy"})
-        await wait_until(lambda: sum(request["status"] == 200 for request in receiver.requests) == 2)
+        await eventually(lambda: sum(request["status"] == 200 for request in receiver.requests) == 2, 20, "second delivery")
         await asyncio.sleep(1.5)
         deliveries = [request["headers"]["x-casework-delivery"] for request in receiver.requests if request["status"] == 200]
         assert sorted(deliveries) == [f"{case['id']}:2", f"{case['id']}:3"]
@@ -119,7 +113,5 @@ async def test_without_a_webhook_url_a_notification_is_a_log_line(api, http):
         response = await http.get(f"/cases/{case['id']}/notifications", headers=auth("auditor"))
         return response.json()["items"]
 
-    deadline = time.monotonic() + 10
-    while not (items := await logged()) and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+    items = await eventually(logged, 10, "logged notification")
     assert [(item["seq"], item["outcome"]) for item in items] == [(2, "logged")]

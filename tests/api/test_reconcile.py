@@ -11,15 +11,14 @@ from sqlalchemy import delete, update
 
 from service.tables import cases, events
 from service.reconcile import Reconciler
+from tests.support import AGENT, Step
 
 CASEWORK = Path(sys.executable).parent / "casework"
 
 
 async def walked(api) -> dict:
     case = await api.open()
-    for action, data in [("acknowledge", None), ("start_analysis", None), ("record_findings", {"findings": "f"})]:
-        case = await api.act(case["id"], action, data=data)
-    return case
+    return await api.take(case["id"], [Step(AGENT, "acknowledge"), Step(AGENT, "start_analysis"), Step(AGENT, "record_findings", {"findings": "f"})])
 
 
 async def test_lost_events_and_a_stale_case_row_are_restored(api, temporal_env, read_model):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from service.reviews import period_before, previous_period
 from tests.conftest import auth
 from tests.service.kpi_cases import project_all, reported_case
+from tests.support import eventually
 from workflows.reviews import ensure_schedules, schedule_id
 
 
@@ -34,15 +33,10 @@ def seeded_weeks(now: datetime):
     return last, before, cases
 
 
-async def wait_for_review(api, cadence: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = await api.client.get("/reviews", params={"cadence": cadence}, headers=auth("auditor"))
-        assert response.status_code == 200, response.text
-        if response.json()["items"]:
-            return response.json()["items"][0]
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no {cadence} review within {timeout}s")
+async def first_review(api, cadence: str) -> dict | None:
+    response = await api.client.get("/reviews", params={"cadence": cadence}, headers=auth("auditor"))
+    assert response.status_code == 200, response.text
+    return next(iter(response.json()["items"]), None)
 
 
 async def test_the_weekly_schedule_reviews_last_week_against_the_week_before(own_stack, temporal_env):
@@ -62,7 +56,7 @@ async def test_the_weekly_schedule_reviews_last_week_against_the_week_before(own
         await weekly.unpause()
         try:
             await client.get_schedule_handle(schedule_id("weekly")).trigger()
-            listed = await wait_for_review(api, "weekly")
+            listed = await eventually(lambda: first_review(api, "weekly"), 30, "weekly review")
         finally:
             for cadence in ("weekly", "monthly"):
                 await client.get_schedule_handle(schedule_id(cadence)).delete()

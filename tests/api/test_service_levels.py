@@ -1,13 +1,11 @@
 """Service-level clocks run as durable timers, with second-scale policies on a real Temporal server."""
 
 import asyncio
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from states.case import parse_time
-from tests.conftest import Api
 
 FAST = {
     "warn_at": 0.5,
@@ -25,16 +23,6 @@ FAST = {
 }
 
 
-async def wait_for_event(api: Api, case_id: str, action: str, timeout: float = 15) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        history = await api.history(case_id)
-        if any(event["action"] == action for event in history):
-            return history
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no {action} within {timeout}s: {[event['action'] for event in history]}")
-
-
 def actions(history: list[dict]) -> list[str]:
     return [event["action"] for event in history]
 
@@ -44,7 +32,7 @@ async def test_a_missed_first_response_warns_then_breaches_exactly_once(api_with
         case = await api.open()
         deadline = parse_time(case["sla"]["first_response"]["deadline"])
         assert deadline - parse_time(case["created_at"]) == timedelta(seconds=2)
-        history = await wait_for_event(api, case["id"], "sla_breached")
+        history = await api.history_with(case["id"], "sla_breached")
         await asyncio.sleep(1.5)
         history = await api.history(case["id"])
         assert actions(history).count("sla_warning") == 1 and actions(history).count("sla_breached") == 1
@@ -83,7 +71,7 @@ async def test_a_paused_phase_stops_the_resolution_clock_and_resumes_it(api_with
         resumed = case["sla"]["resolution"]
         assert resumed["state"] == "running"
         assert abs((parse_time(resumed["deadline"]) - parse_time(case["updated_at"])).total_seconds() - left) < 1.0
-        await wait_for_event(api, case["id"], "sla_breached")
+        await api.history_with(case["id"], "sla_breached")
 
 
 async def test_set_priority_moves_the_deadlines(api_with_policy):
@@ -94,7 +82,7 @@ async def test_set_priority_moves_the_deadlines(api_with_policy):
         assert case["priority"] == "urgent"
         deadline = parse_time(case["sla"]["first_response"]["deadline"])
         assert deadline <= parse_time(case["created_at"]) + timedelta(seconds=1.01)
-        history = await wait_for_event(api, case["id"], "sla_breached")
+        history = await api.history_with(case["id"], "sla_breached")
         assert history[-1]["data"]["cause"]["policy"] == "targets.complaint.urgent.first_response"
         await api.act(case["id"], "set_priority", role="agent", data={"priority": "low"}, status=403)
 
@@ -112,7 +100,7 @@ async def test_an_overdue_action_item_is_recorded_once_and_counts_as_a_breach(ap
         await api.act(incident["id"], "start_analysis", role="supervisor")
         due = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
         await api.act(incident["id"], "add_action_item", role="supervisor", data={"title": "restart", "owner": "ops", "due": due})
-        history = await wait_for_event(api, incident["id"], "action_item_overdue")
+        history = await api.history_with(incident["id"], "action_item_overdue")
         await asyncio.sleep(1)
         history = await api.history(incident["id"])
         assert actions(history).count("action_item_overdue") == 1

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Callable
 
 import httpx
 
+from tests.support import eventually
 
-async def wait_healthy(port: int, logs: Callable[[], str] = lambda: "", attempts: int = 300) -> None:
-    """Until the API on `port` answers GET /health with 200 (about 30 s at most)."""
+
+async def wait_healthy(port: int, logs: Callable[[], str] = lambda: "", timeout: float = 30) -> None:
+    """Until the API on `port` answers GET /health with 200."""
     async with httpx.AsyncClient() as client:
-        for _ in range(attempts):
+
+        async def healthy() -> bool:
             try:
-                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
-                    return
+                return (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200
             except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the API on port {port} never became healthy\n{logs()}")
+                return False
+
+        try:
+            await eventually(healthy, timeout, f"healthy API on port {port}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{logs()}") from None

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from service.temporal import EmbeddedTemporal
-from tests.api.walks import COMPLAINT_WALK
+from tests.support import COMPLAINT_WALK
 from tests.conftest import TEST_USERS, auth, free_port
 from tests.e2e.private_postgres import PrivatePostgres, binaries
 from tests.e2e.processes import wait_healthy
@@ -81,10 +81,9 @@ async def walk(client: httpx.AsyncClient, deadline: float, acknowledged: dict[st
     for _ in range(CASES_PER_CLIENT):
         case = await insist(client, "/cases", {"kind": "complaint", "title": "混沌"}, "agent", deadline)
         acknowledged[case["id"]] = ["report"]
-        for role, action, data in COMPLAINT_WALK:
-            body = {"action": action, **({"data": data} if data else {})}
-            case = await insist(client, f"/cases/{case['id']}/transitions", body, role, deadline)
-            acknowledged[case["id"]].append(action)
+        for step in COMPLAINT_WALK:
+            case = await insist(client, f"/cases/{case['id']}/transitions", step.body(), step.actor.role, deadline)
+            acknowledged[case["id"]].append(step.action)
 
 
 async def faults(chaos: Chaos) -> None:
@@ -120,7 +119,7 @@ async def test_acknowledged_changes_survive_crashes_of_every_part_exactly_once(t
         deadline = time.monotonic() + 240
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{chaos.api_port}", timeout=90) as client:
             await asyncio.gather(*(walk(client, deadline, acknowledged) for _ in range(CLIENTS)), faults(chaos))
-            expected = ["report"] + [action for _, action, _ in COMPLAINT_WALK]
+            expected = ["report"] + [step.action for step in COMPLAINT_WALK]
             assert len(acknowledged) == CLIENTS * CASES_PER_CLIENT
             for case_id, actions in acknowledged.items():
                 assert actions == expected

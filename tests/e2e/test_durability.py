@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from service.temporal import EmbeddedTemporal
-from tests.api.walks import COMPLAINT_STATES, COMPLAINT_WALK
 from tests.conftest import Api, free_port, serving, settings_for
+from tests.support import COMPLAINT_WALK, eventually, phases
 
 CASEWORK = Path(sys.executable).parent / "casework"
 
@@ -72,16 +72,11 @@ async def stack(tmp_path):
     stack.temporal.stop()
 
 
-async def take_steps(api: Api, case_id: str, steps) -> None:
-    for role, action, data in steps:
-        await api.act(case_id, action, role=role, data=data)
-
-
 async def assert_complete_history(api: Api, case_id: str) -> None:
     history = await api.history(case_id)
     assert [event["seq"] for event in history] == list(range(1, len(COMPLAINT_WALK) + 2))
-    assert [event["action"] for event in history] == ["report"] + [action for _, action, _ in COMPLAINT_WALK]
-    assert [event["to_state"] for event in history][1:] == COMPLAINT_STATES
+    assert [event["action"] for event in history] == ["report"] + [step.action for step in COMPLAINT_WALK]
+    assert [event["to_state"] for event in history][1:] == phases(COMPLAINT_WALK)
     case = await api.get(case_id)
     assert (case["state"], case["version"]) == ("closed", len(COMPLAINT_WALK) + 1)
 
@@ -89,22 +84,22 @@ async def assert_complete_history(api: Api, case_id: str) -> None:
 async def test_a_case_survives_the_worker_being_killed_mid_case(stack):
     async with stack.api() as api:
         case = await api.open()
-        await take_steps(api, case["id"], COMPLAINT_WALK[:4])
+        await api.take(case["id"], COMPLAINT_WALK[:4])
         stack.kill_worker()
         # Sent while no worker runs: Temporal holds it until one is back.
-        pending = asyncio.create_task(api.act(case["id"], COMPLAINT_WALK[4][1], data=COMPLAINT_WALK[4][2]))
+        pending = asyncio.create_task(api.take(case["id"], COMPLAINT_WALK[4:5]))
         await asyncio.sleep(1)
         assert not pending.done()
         stack.start_worker()
         assert (await pending)["version"] == 6
-        await take_steps(api, case["id"], COMPLAINT_WALK[5:])
+        await api.take(case["id"], COMPLAINT_WALK[5:])
         await assert_complete_history(api, case["id"])
 
 
 async def test_a_case_survives_restarting_the_embedded_temporal_server_on_the_same_data(stack):
     async with stack.api() as api:
         case = await api.open()
-        await take_steps(api, case["id"], COMPLAINT_WALK[:6])
+        await api.take(case["id"], COMPLAINT_WALK[:6])
     stack.stop_worker()
     stack.temporal.stop()
 
@@ -112,7 +107,7 @@ async def test_a_case_survives_restarting_the_embedded_temporal_server_on_the_sa
     stack.start_worker()
     async with stack.api() as api:
         assert (await api.get(case["id"]))["version"] == 7
-        await take_steps(api, case["id"], COMPLAINT_WALK[6:])
+        await api.take(case["id"], COMPLAINT_WALK[6:])
         await assert_complete_history(api, case["id"])
 
 
@@ -123,11 +118,7 @@ async def test_a_breach_fires_exactly_once_when_the_worker_is_down_across_the_de
         stack.kill_worker()
         await asyncio.sleep(4)  # warning and deadline pass while no worker runs
         stack.start_worker()
-        for _ in range(300):
-            history = await api.history(case["id"])
-            if history[-1]["action"] == "sla_breached":
-                break
-            await asyncio.sleep(0.1)
+        await api.history_with(case["id"], "sla_breached", timeout=30)
         await asyncio.sleep(1)
         history = await api.history(case["id"])
         assert [event["action"] for event in history] == ["report", "sla_breached"]
@@ -148,13 +139,15 @@ async def test_a_worker_serves_its_own_and_the_temporal_sdks_metrics(stack, tmp_
             case = await api.open()
             await api.act(case["id"], "acknowledge")
         async with httpx.AsyncClient() as client:
-            for _ in range(100):
+
+            async def scraped(port: int) -> str | None:
                 try:
-                    own = (await client.get(f"http://127.0.0.1:{ports[0]}/metrics")).text
-                    sdk = (await client.get(f"http://127.0.0.1:{ports[1]}/metrics")).text
-                    break
+                    return (await client.get(f"http://127.0.0.1:{port}/metrics")).text
                 except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+                    return None
+
+            own = await eventually(lambda: scraped(ports[0]), what="worker metrics")
+            sdk = await eventually(lambda: scraped(ports[1]), what="SDK metrics")
         assert "casework_read_model_write_seconds_bucket" in own
         assert "temporal_" in sdk
     finally:

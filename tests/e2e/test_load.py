@@ -17,7 +17,7 @@ import time
 
 import httpx
 
-from tests.api.walks import COMPLAINT_WALK
+from tests.support import COMPLAINT_WALK
 from tests.e2e.test_readme import start_serve, stop, wait_for_banner
 
 CLIENTS = int(os.environ.get("CASEWORK_LOAD_CLIENTS", "8"))
@@ -56,10 +56,9 @@ async def client_loop(client: httpx.AsyncClient, tally: Tally, until: float, rng
         elif roll < 0.8:
             index = rng.randrange(len(mine))
             case_id, step = mine[index]
-            role, action, data = COMPLAINT_WALK[step]
+            walked = COMPLAINT_WALK[step]
             started = time.perf_counter()
-            body = {"action": action, **({"data": data} if data else {})}
-            response = await client.post(f"/cases/{case_id}/transitions", json=body, headers=headers(role))
+            response = await client.post(f"/cases/{case_id}/transitions", json=walked.body(), headers=headers(walked.actor.role))
             tally.timed("transition", started, response)
             if response.status_code == 200:
                 tally.acknowledged[case_id] += 1

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from service.temporal import EmbeddedTemporal
-from tests.api.walks import WALKS
+from tests.support import OPENERS, WALKS, phases
 from tests.conftest import TEST_USERS, auth, free_port
 from tests.e2e.private_postgres import PrivatePostgres, binaries
 from tests.e2e.processes import wait_healthy
@@ -57,28 +57,27 @@ async def test_two_apis_and_two_workers_on_postgresql_survive_losing_a_worker(tm
         try:
             cases = {}
             for kind in ("complaint", "incident", "complaint", "improvement_plan", "feedback"):
-                opener = WALKS[kind][0]
+                opener = OPENERS[kind].role
                 response = await next(alternate).post("/cases", json={"kind": kind, "title": f"{kind} 拓扑"}, headers=auth(opener))
                 assert response.status_code == 201, response.text
                 cases[response.json()["id"]] = kind
-            longest = max(len(WALKS[kind][1]) for kind in cases.values())
+            longest = max(len(WALKS[kind]) for kind in cases.values())
             for step in range(longest):
                 if step == longest // 2:
                     processes["worker-0"].send_signal(signal.SIGKILL)
                 for case_id, kind in cases.items():
-                    walk = WALKS[kind][1]
+                    walk = WALKS[kind]
                     if step < len(walk):
-                        role, action, data = walk[step]
-                        body = {"action": action, **({"data": data} if data else {})}
-                        response = await next(alternate).post(f"/cases/{case_id}/transitions", json=body, headers=auth(role))
+                        walked = walk[step]
+                        response = await next(alternate).post(f"/cases/{case_id}/transitions", json=walked.body(), headers=auth(walked.actor.role))
                         assert response.status_code == 200, response.text
             for case_id, kind in cases.items():
-                _, walk, states = WALKS[kind]
+                walk, states = WALKS[kind], phases(WALKS[kind])
                 for api in apis:
                     case = (await api.get(f"/cases/{case_id}", headers=auth("auditor"))).json()
                     assert (case["state"], case["version"]) == (states[-1], len(walk) + 1)
                 history = (await apis[0].get(f"/cases/{case_id}/history", headers=auth("auditor"))).json()["items"]
-                assert [event["action"] for event in history] == ["report"] + [action for _, action, _ in walk]
+                assert [event["action"] for event in history] == ["report"] + [walked.action for walked in walk]
                 verified = (await apis[1].get(f"/cases/{case_id}/history/verify", headers=auth("auditor"))).json()
                 assert verified["ok"], verified
             closed = (await apis[1].get("/cases", params={"state": "closed"}, headers=auth("auditor"))).json()["items"]

@@ -19,16 +19,7 @@ from sqlalchemy import func, select
 from service.read_model import BadCursor, CaseFilter, ReadModel
 from service.tables import action_items, events
 from states.case import Actor, CaseState, Event, format_time
-
-T0 = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
-
-
-def at(minutes: float = 0) -> str:
-    return format_time(T0 + timedelta(minutes=minutes))
-
-
-def moment(minutes: float = 0) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+from tests.support import AGENT, SUPERVISOR, SYSTEM, at, moment
 
 
 # --- building cases and events -----------------------------------------------------------------
@@ -50,7 +41,7 @@ def make_case(
     links: list[dict[str, str]] | None = None,
     items: list[dict[str, Any]] | None = None,
 ) -> CaseState:
-    created = created_at or at(0)
+    created = created_at or at()
     return CaseState(
         id=case_id,
         kind=kind,
@@ -89,7 +80,7 @@ def make_event(
         action=action,
         from_state=from_state,
         to_state=to_state or case.state,
-        actor=actor or Actor("ann", "agent"),
+        actor=actor or AGENT,
         at=when or case.updated_at,
         note=note,
         data=data or {},
@@ -103,7 +94,7 @@ async def put(model: ReadModel, case: CaseState, **event: Any) -> CaseState:
 
 
 def item(item_id: str, title: str, *, owner: str = "ann", due: str | None = None, done: bool = False, outcome: str | None = None) -> dict[str, Any]:
-    return {"id": item_id, "title": title, "owner": owner, "due": due or at(60 * 24), "done": done, "outcome": outcome}
+    return {"id": item_id, "title": title, "owner": owner, "due": due or at(minutes=60 * 24), "done": done, "outcome": outcome}
 
 
 async def ids(model: ReadModel, limit: int = 500, **where: Any) -> list[str]:
@@ -185,11 +176,11 @@ async def test_a_replayed_event_is_ignored_not_rewritten(read_model: ReadModel):
 async def test_an_older_version_after_a_newer_one_keeps_the_newer_case_but_records_its_event(read_model: ReadModel):
     v1 = make_case("c1", state="report", version=1)
     v2 = make_case("c1", state="analyse", version=2, owner="sam")
-    v2.updated_at = at(5)
+    v2.updated_at = at(minutes=5)
     await put(read_model, v1)
     await put(read_model, v2, action="start_analysis", from_state="report")
     v3 = make_case("c1", state="remediate", version=3, owner="sam")
-    v3.updated_at = at(10)
+    v3.updated_at = at(minutes=10)
     await put(read_model, v3, action="propose_remedy", from_state="analyse", data={"solution": "refund"})
     # The activity for version 2 retried late: its event is not lost, its case does not win.
     await read_model.project(v2, make_event(v2, action="start_analysis", from_state="report"))
@@ -205,7 +196,7 @@ async def test_an_older_version_after_a_newer_one_keeps_the_newer_case_but_recor
 async def test_events_arriving_out_of_order_are_all_recorded(read_model: ReadModel):
     v1 = make_case("c1", version=1)
     v2 = make_case("c1", state="analyse", version=2)
-    v2.updated_at = at(5)
+    v2.updated_at = at(minutes=5)
     # Version 2 reaches the read model first; version 1's event still lands under it.
     await put(read_model, v2, action="start_analysis", from_state="report")
     await put(read_model, v1)
@@ -235,16 +226,16 @@ async def test_links_and_action_items_are_replaced_by_the_newer_version(read_mod
         state="remediate",
         version=2,
         links=[{"case_id": "source-b", "relation": "source"}],
-        items=[item("i2", "fix the form", done=True, outcome="form fixed"), item("i3", "audit", owner="sam", due=at(90))],
+        items=[item("i2", "fix the form", done=True, outcome="form fixed"), item("i3", "audit", owner="sam", due=at(minutes=90))],
     )
-    v2.updated_at = at(5)
+    v2.updated_at = at(minutes=5)
     await put(read_model, v2, action="plan_measures", from_state="analyse")
 
     assert await ids(read_model, linked_to="source-a") == []
     assert await ids(read_model, linked_to="source-b") == ["plan"]
     assert await stored_items(read_model, "plan") == [
-        {"item_id": "i2", "title": "fix the form", "owner": "ann", "due": at(60 * 24), "done": True, "outcome": "form fixed"},
-        {"item_id": "i3", "title": "audit", "owner": "sam", "due": at(90), "done": False, "outcome": None},
+        {"item_id": "i2", "title": "fix the form", "owner": "ann", "due": at(minutes=60 * 24), "done": True, "outcome": "form fixed"},
+        {"item_id": "i3", "title": "audit", "owner": "sam", "due": at(minutes=90), "done": False, "outcome": None},
     ]
 
 
@@ -286,7 +277,7 @@ async def catalogue(read_model: ReadModel) -> ReadModel:
         links = [{"case_id": "c4", "relation": "source"}] if number == 5 else []
         if number == 6:
             links = [{"case_id": "c1", "relation": "related"}, {"case_id": "c4", "relation": "related"}]
-        await put(read_model, make_case(f"c{number}", created_at=at(number), links=links, **spec))
+        await put(read_model, make_case(f"c{number}", created_at=at(minutes=number), links=links, **spec))
     return read_model
 
 
@@ -316,18 +307,18 @@ async def test_each_filter_keeps_only_matching_cases_newest_first(catalogue: Rea
 
 
 async def test_created_after_includes_its_own_moment(catalogue: ReadModel):
-    assert await ids(catalogue, created_after=moment(4)) == ["c6", "c5", "c4"]
-    assert await ids(catalogue, created_after=moment(4) + timedelta(microseconds=1)) == ["c6", "c5"]
+    assert await ids(catalogue, created_after=moment(minutes=4)) == ["c6", "c5", "c4"]
+    assert await ids(catalogue, created_after=moment(minutes=4) + timedelta(microseconds=1)) == ["c6", "c5"]
 
 
 async def test_created_before_excludes_its_own_moment(catalogue: ReadModel):
-    assert await ids(catalogue, created_before=moment(4)) == ["c3", "c2", "c1"]
-    assert await ids(catalogue, created_before=moment(4) + timedelta(microseconds=1)) == ["c4", "c3", "c2", "c1"]
+    assert await ids(catalogue, created_before=moment(minutes=4)) == ["c3", "c2", "c1"]
+    assert await ids(catalogue, created_before=moment(minutes=4) + timedelta(microseconds=1)) == ["c4", "c3", "c2", "c1"]
 
 
 async def test_created_after_and_before_make_a_half_open_window(catalogue: ReadModel):
-    assert await ids(catalogue, created_after=moment(2), created_before=moment(5)) == ["c4", "c3", "c2"]
-    assert await ids(catalogue, created_after=moment(3), created_before=moment(3)) == []
+    assert await ids(catalogue, created_after=moment(minutes=2), created_before=moment(minutes=5)) == ["c4", "c3", "c2"]
+    assert await ids(catalogue, created_after=moment(minutes=3), created_before=moment(minutes=3)) == []
 
 
 @pytest.mark.parametrize(
@@ -339,8 +330,8 @@ async def test_created_after_and_before_make_a_half_open_window(catalogue: ReadM
         ({"state": "analyse", "priority": "high", "owner": "sam"}, []),
         ({"linked_to": "c4", "kind": "improvement_plan"}, ["c5"]),
         ({"linked_to": "c4", "owner": "ann", "priority": "high"}, ["c6"]),
-        ({"customer_id": "cust-1", "created_after": moment(2), "created_before": moment(6)}, ["c3"]),
-        ({"owner": "ann", "created_before": moment(4)}, ["c2"]),
+        ({"customer_id": "cust-1", "created_after": moment(minutes=2), "created_before": moment(minutes=6)}, ["c3"]),
+        ({"owner": "ann", "created_before": moment(minutes=4)}, ["c2"]),
     ],
     ids=lambda value: ",".join(sorted(value)) if isinstance(value, dict) else None,
 )
@@ -353,16 +344,16 @@ async def test_filters_combine_with_and(catalogue: ReadModel, where, expected):
 
 async def test_lists_newest_first_whatever_order_cases_arrived_in(read_model: ReadModel):
     for number in (3, 1, 5, 2, 4):
-        await put(read_model, make_case(f"c{number}", created_at=at(number)))
+        await put(read_model, make_case(f"c{number}", created_at=at(minutes=number)))
 
     assert await ids(read_model) == ["c5", "c4", "c3", "c2", "c1"]
 
 
 async def test_cases_created_at_the_same_moment_are_ordered_by_id_descending(read_model: ReadModel):
     for case_id in ("b", "d", "a", "c"):
-        await put(read_model, make_case(case_id, created_at=at(0)))
-    await put(read_model, make_case("z-earlier", created_at=at(-1)))
-    await put(read_model, make_case("0-later", created_at=at(1)))
+        await put(read_model, make_case(case_id, created_at=at()))
+    await put(read_model, make_case("z-earlier", created_at=at(minutes=-1)))
+    await put(read_model, make_case("0-later", created_at=at(minutes=1)))
 
     assert await ids(read_model) == ["0-later", "d", "c", "b", "a", "z-earlier"]
 
@@ -371,7 +362,7 @@ async def test_cases_created_at_the_same_moment_are_ordered_by_id_descending(rea
 async def crowd(read_model: ReadModel) -> list[str]:
     """23 cases, many sharing a created_at, some differing by a microsecond; newest first."""
     expected: list[tuple[datetime, str]] = []
-    moments = [moment(0)] * 7 + [moment(1)] * 5 + [moment(1) + timedelta(microseconds=1)] * 3 + [moment(2 + n) for n in range(8)]
+    moments = [moment()] * 7 + [moment(minutes=1)] * 5 + [moment(minutes=1) + timedelta(microseconds=1)] * 3 + [moment(minutes=2 + n) for n in range(8)]
     for number, created in enumerate(moments):
         # Ids of mixed case and punctuation, and out of created order, so the tie-break is exercised.
         case_id = f"{'AbCd'[number % 4]}{'-_'[number % 2]}{number:02d}"
@@ -412,7 +403,7 @@ async def test_cursor_walk_keeps_to_its_filter(read_model: ReadModel, crowd: lis
 
 async def test_the_last_full_page_hands_out_no_cursor(read_model: ReadModel):
     for number in range(4):
-        await put(read_model, make_case(f"c{number}", created_at=at(number)))
+        await put(read_model, make_case(f"c{number}", created_at=at(minutes=number)))
 
     page = await read_model.list_cases(CaseFilter(), 4)
     assert len(page.items) == 4 and page.next_cursor is None
@@ -454,13 +445,13 @@ async def test_a_cursor_not_handed_out_is_refused(read_model: ReadModel, cursor:
 
 async def test_history_is_oldest_first_with_each_actor(read_model: ReadModel):
     steps = [
-        (make_case("c1", state="report", version=1), dict(action="report", from_state=None, actor=Actor("ann", "agent"))),
-        (make_case("c1", state="analyse", version=2), dict(action="start_analysis", from_state="report", actor=Actor("sam", "supervisor"))),
-        (make_case("c1", state="analyse", version=3), dict(action="sla_warning", from_state="analyse", actor=Actor("system"))),
-        (make_case("c1", state="remediate", version=4), dict(action="propose_remedy", from_state="analyse", actor=Actor("ann", "agent"), data={"solution": "refund"})),
+        (make_case("c1", state="report", version=1), dict(action="report", from_state=None, actor=AGENT)),
+        (make_case("c1", state="analyse", version=2), dict(action="start_analysis", from_state="report", actor=SUPERVISOR)),
+        (make_case("c1", state="analyse", version=3), dict(action="sla_warning", from_state="analyse", actor=SYSTEM)),
+        (make_case("c1", state="remediate", version=4), dict(action="propose_remedy", from_state="analyse", actor=AGENT, data={"solution": "refund"})),
     ]
     for number, (case, event) in enumerate(steps):
-        case.updated_at = at(number)
+        case.updated_at = at(minutes=number)
     # Projected out of order: history still comes back by seq.
     for index in (2, 0, 3, 1):
         case, event = steps[index]
@@ -468,10 +459,10 @@ async def test_history_is_oldest_first_with_each_actor(read_model: ReadModel):
 
     history = await read_model.history("c1")
     assert [(e["seq"], e["action"], e["from_state"], e["to_state"], e["at"]) for e in history] == [
-        (1, "report", None, "report", at(0)),
-        (2, "start_analysis", "report", "analyse", at(1)),
-        (3, "sla_warning", "analyse", "analyse", at(2)),
-        (4, "propose_remedy", "analyse", "remediate", at(3)),
+        (1, "report", None, "report", at()),
+        (2, "start_analysis", "report", "analyse", at(minutes=1)),
+        (3, "sla_warning", "analyse", "analyse", at(minutes=2)),
+        (4, "propose_remedy", "analyse", "remediate", at(minutes=3)),
     ]
     assert [e["actor"] for e in history] == [
         {"name": "ann", "role": "agent"},

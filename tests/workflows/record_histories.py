@@ -18,10 +18,10 @@ import uuid
 from service.cases import CasePolicy, Cases
 from service.read_model import ReadModel, create_engine
 from service.temporal import temporal_binary
-from tests.api.walks import WALKS
 from states.opening import Report
 from tests.conftest import worker_on
-from tests.workflows.walking import ACTORS, walk_case
+from tests.support import AGENT, SUPERVISOR, WALKS, eventually
+from tests.workflows.walking import walk_case
 from workflows.inputs import ActInput
 from workflows.search import SEARCH_ATTRIBUTES
 
@@ -53,11 +53,13 @@ async def record_escalation(client, read_model: ReadModel, version: str) -> None
     """A breach that escalates by itself into a new incident, whose closing notifies the complaint."""
     policy = CasePolicy(TASK_QUEUE, 3600, 500, {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}})
     cases = Cases(client, read_model, policy)
-    complaint = await cases.open(Report("complaint", "延误", "d", "urgent"), ACTORS["agent"], None, uuid.uuid4().hex)
-    while not (incident_ids := [link["case_id"] for link in (await read_model.get_case(complaint.id) or {}).get("links", [])]):
-        await asyncio.sleep(0.1)
-    while await read_model.get_case(incident_ids[0]) is None:
-        await asyncio.sleep(0.1)
+    complaint = await cases.open(Report("complaint", "延误", "d", "urgent"), AGENT, None, uuid.uuid4().hex)
+
+    async def linked() -> list[str]:
+        return [link["case_id"] for link in (await read_model.get_case(complaint.id) or {}).get("links", [])]
+
+    incident_ids = await eventually(linked, what="escalation")
+    await eventually(lambda: read_model.get_case(incident_ids[0]), what="incident")
     for action, data in [
         ("start_analysis", None),
         ("record_cause", {"category": "system", "description": "d"}),
@@ -67,9 +69,12 @@ async def record_escalation(client, read_model: ReadModel, version: str) -> None
         ("measures_done", None),
         ("close", {"effect": "e", "lessons_learned": "l", "minutes": "m"}),
     ]:
-        await cases.act(incident_ids[0], ActInput(action, ACTORS["supervisor"], None, data, request_id=uuid.uuid4().hex))
-    while not any(event["action"] == "incident_closed" for event in await read_model.history(complaint.id)):
-        await asyncio.sleep(0.1)
+        await cases.act(incident_ids[0], ActInput(action, SUPERVISOR, None, data, request_id=uuid.uuid4().hex))
+
+    async def told() -> bool:
+        return any(event["action"] == "incident_closed" for event in await read_model.history(complaint.id))
+
+    await eventually(told, what="incident_closed")
     for name, case_id in [("escalated-complaint", complaint.id), ("escalation-incident", incident_ids[0])]:
         history = await client.get_workflow_handle(case_id).fetch_history()
         (HISTORIES / f"{version}-{name}.json").write_text(history.to_json())

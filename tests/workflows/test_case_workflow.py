@@ -8,8 +8,8 @@ from temporalio.client import Client
 
 from service.cases import CasePolicy, Cases
 from states.opening import Report
-from tests.api.walks import COMPLAINT_WALK
-from tests.workflows.walking import ACTORS, walk_case
+from tests.support import AGENT, COMPLAINT_WALK
+from tests.workflows.walking import walk_case
 from workflows.inputs import ActInput, ProjectInput
 
 
@@ -41,8 +41,8 @@ async def test_a_long_case_continues_as_new_and_keeps_its_state_and_gap_free_his
 
 async def test_each_projection_carries_the_case_as_of_its_own_event_under_concurrent_updates(temporal_env, read_model, worker, stack_settings):
     cases = Cases(temporal_env.client, read_model, CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
-    case = await cases.open(Report(kind="complaint", title="并发", description="five notes at once"), ACTORS["agent"], None, uuid.uuid4().hex)
-    notes = [ActInput("comment", ACTORS["agent"], f"note {n}", request_id=uuid.uuid4().hex) for n in range(5)]
+    case = await cases.open(Report(kind="complaint", title="并发", description="five notes at once"), AGENT, None, uuid.uuid4().hex)
+    notes = [ActInput("comment", AGENT, f"note {n}", request_id=uuid.uuid4().hex) for n in range(5)]
     await asyncio.gather(*(cases.act(case.id, note) for note in notes))
 
     history = await temporal_env.client.get_workflow_handle(case.id).fetch_history()

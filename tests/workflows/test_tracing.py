@@ -9,9 +9,9 @@ from temporalio.client import Client
 
 from service import tracing
 from service.cases import CasePolicy, Cases
-from tests.conftest import worker_on
-from states.case import Actor
 from states.opening import Report
+from tests.conftest import worker_on
+from tests.support import AGENT
 
 
 async def test_a_reported_case_is_traced_through_update_and_activity(temporal_env, read_model):
@@ -24,7 +24,7 @@ async def test_a_reported_case_is_traced_through_update_and_activity(temporal_en
     queue = f"tracing-{uuid.uuid4().hex}"
     async with worker_on(client, read_model, queue):
         cases = Cases(client, read_model, CasePolicy(queue, 3600, 500))
-        await cases.open(Report("complaint", "traced"), Actor("ann", "agent"), None, uuid.uuid4().hex)
+        await cases.open(Report("complaint", "traced"), AGENT, None, uuid.uuid4().hex)
     names = {span.name for span in exporter.get_finished_spans()}
     assert any(name.startswith("StartUpdateWithStartWorkflow") or name.startswith("UpdateWithStart") for name in names), names
     assert "RunActivity:project_case" in names, names
