@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from tests.conftest import Api, auth
-from tests.support import eventually
+from tests.support import INCIDENT_WALK, SUPERVISOR, Step, eventually
 
 
 async def linked(api: Api, case_id: str, relation: str) -> list[str]:
@@ -55,16 +55,8 @@ async def test_closing_the_incident_tells_each_escalated_case_which_stays_open(a
     escalated = await api.act(complaint["id"], "escalate", role="supervisor", data={"reason": "outage"})
     incident_id = next(link["case_id"] for link in escalated["links"] if link["relation"] == "escalated_to")
     await open_incident(api, incident_id)
-    for action, data in [
-        ("start_analysis", None),
-        ("record_cause", {"category": "system", "description": "db"}),
-        ("plan_measures", None),
-        ("add_action_item", {"title": "fix", "owner": "ops", "due": "2030-01-01T00:00:00Z"}),
-        ("complete_action_item", {"item_id": "item-1", "outcome": "fixed"}),
-        ("measures_done", None),
-        ("close", {"effect": "stable", "lessons_learned": "monitor", "minutes": "minutes"}),
-    ]:
-        await api.act(incident_id, action, role="supervisor", data=data)
+    closing = Step(SUPERVISOR, "close", {"effect": "stable", "lessons_learned": "monitor", "minutes": "minutes"})
+    await api.take(incident_id, [*INCIDENT_WALK[:-1], closing])
 
     async def told():
         history = await api.history(complaint["id"])
@@ -77,14 +69,7 @@ async def test_closing_the_incident_tells_each_escalated_case_which_stays_open(a
 
 async def test_an_incident_in_follow_up_opens_an_improvement_plan_linked_both_ways(api):
     incident = await api.open("incident", role="supervisor")
-    for action, data in [
-        ("start_analysis", None),
-        ("record_cause", {"category": "human", "description": "typo"}),
-        ("plan_measures", None),
-        ("add_action_item", {"title": "review", "owner": "qa", "due": "2030-01-01T00:00:00Z"}),
-        ("complete_action_item", {"item_id": "item-1", "outcome": "done"}),
-    ]:
-        await api.act(incident["id"], action, role="supervisor", data=data)
+    await api.take(incident["id"], INCIDENT_WALK[:5])  # in remediate, every action item done
     await api.act(incident["id"], "open_improvement_plan", role="supervisor", data={"metric": "error_rate"}, status=409)
     await api.act(incident["id"], "measures_done", role="supervisor")
     opened = await api.act(incident["id"], "open_improvement_plan", role="supervisor", data={"metric": "error_rate", "baseline": 0.05})
