@@ -9,8 +9,9 @@ import httpx
 from tests.support import eventually
 
 
-async def wait_healthy(port: int, logs: Callable[[], str] = lambda: "", timeout: float = 30) -> None:
-    """Until the API on `port` answers GET /health with 200."""
+async def wait_healthy(port: int, logs: Callable[[], str] = lambda: "", timeout: float = 120) -> None:
+    """Until the API on `port` answers GET /health with 200. A process starts slowly on a loaded
+    machine (the suite shares two cores), hence the generous bound."""
     async with httpx.AsyncClient() as client:
 
         async def healthy() -> bool:
