@@ -1,0 +1,77 @@
+"""A change the read model refuses for good fails that one request with a problem, raises the alarm
+(an ERROR log line naming the case, a metric, /health degraded) and leaves the case usable: the
+workflow takes the change back, so the next request succeeds and the history stays gapless."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy.exc import DataError
+
+from service.read_model import ReadModel
+from states.case import CaseState, Event
+from tests.api.conftest import DATABASES, stack_on
+from tests.api.test_unicode import no_failing_projection
+from tests.conftest import auth
+
+REFUSED = "the test's read model refuses this row"
+
+
+class RefusingReadModel(ReadModel):
+    """A read model that refuses, as a database refuses a value it cannot hold, every row of an event
+    noted REFUSED, and every case titled REFUSED (the real NUL is refused before it gets this far)."""
+
+    async def _project(self, case: CaseState, event: Event) -> None:
+        if REFUSED in (event.note, case.title):
+            raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
+        await super()._project(case, event)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+async def stack(request, temporal_env, stack_settings, tmp_path_factory):
+    path = tmp_path_factory.mktemp("refused")
+    async with stack_on(request.param, temporal_env, stack_settings, path, read_model_class=RefusingReadModel) as stack:
+        yield stack
+
+
+async def test_a_refused_change_fails_alone_raises_the_alarm_and_the_case_goes_on(stack, caplog):
+    api, http = stack.api, stack.api.client
+    case = await api.open("complaint")
+    acknowledged = await api.act(case["id"], "acknowledge")
+    assert (await http.get("/health")).json()["status"] == "ok"
+
+    with caplog.at_level(logging.ERROR, logger="casework.projection"):
+        refused = await http.post(f"/cases/{case['id']}/transitions", json={"action": "start_analysis", "note": REFUSED}, headers=auth("agent"))
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["title"] == "not storable"
+    assert any(record.levelno == logging.ERROR and case["id"] in record.getMessage() for record in caplog.records)
+
+    health = (await http.get("/health")).json()
+    assert health["status"] == "degraded" and case["id"] in health["read_model"] and health["alerts"], health
+    metrics = (await http.get("/metrics", headers=auth("auditor"))).text
+    assert any(line.startswith('casework_projections_refused_total{kind="complaint"}') and float(line.split()[-1]) >= 1 for line in metrics.splitlines()), metrics
+
+    # The refused change (report -> analyse) was taken back: the case is as it was, in the read model
+    # and in the workflow, whose phase lets the same action be taken again.
+    current = await api.get(case["id"])
+    assert (current["version"], current["state"]) == (acknowledged["version"], "report")
+    after = await api.act(case["id"], "start_analysis", note="the next request")
+    assert (after["version"], after["state"]) == (acknowledged["version"] + 1, "analyse")
+    history = await api.history(case["id"])
+    assert [event["seq"] for event in history] == list(range(1, after["version"] + 1))
+    assert history[-1]["note"] == "the next request"
+    verified = (await http.get(f"/cases/{case['id']}/history/verify", headers=auth("auditor"))).json()
+    assert verified["ok"] is True, verified
+    await no_failing_projection(stack)
+
+
+async def test_a_refused_report_opens_nothing_and_leaves_no_workflow_retrying(stack):
+    http = stack.api.client
+    refused = await http.post("/cases", json={"kind": "feedback", "title": REFUSED, "description": "d"}, headers=auth("agent"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["title"] == "not storable"
+    await no_failing_projection(stack)
+    # Another case on the same stack is reported as usual.
+    await stack.api.open("feedback")
