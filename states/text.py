@@ -2,7 +2,7 @@
 
 PostgreSQL's `text` and `jsonb` refuse U+0000 (NUL): "unsupported Unicode escape sequence" for
 jsonb, "invalid byte sequence" for text. A surrogate code point (U+D800 to U+DFFF) on its own is not
-a character at all: it cannot be encoded as UTF-8, so neither SQLite nor PostgreSQL can be sent it.
+a character at all: it cannot be encoded as UTF-8, so asyncpg refuses to send it to PostgreSQL.
 JSON decoding already refuses a lone surrogate, but a caller of the workflow need not come through
 JSON. Every other code point (the other C0 controls, non-characters, emoji, bidirectional marks) is
 stored and read back unchanged by both stores (tests/api/test_unicode.py holds them to that).
