@@ -4,16 +4,25 @@ workflow takes the change back, so the next request succeeds and the history sta
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+import uuid
 
 import pytest
 from sqlalchemy.exc import DataError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
-from service.read_model import ReadModel
+from service.cases import CasePolicy, Cases
+from service.read_model import ReadModel, create_engine
 from states.case import CaseState, Event
+from states.opening import Report
 from tests.api.conftest import DATABASES, stack_on
 from tests.api.test_unicode import no_failing_projection
-from tests.conftest import auth
+from tests.conftest import auth, worker_on
+from tests.workflows.walking import ACTORS
+from workflows.case_workflow import CaseWorkflow
+from workflows.inputs import ActInput
 
 REFUSED = "the test's read model refuses this row"
 
@@ -75,3 +84,40 @@ async def test_a_refused_report_opens_nothing_and_leaves_no_workflow_retrying(st
     await no_failing_projection(stack)
     # Another case on the same stack is reported as usual.
     await stack.api.open("feedback")
+
+
+class RetryingForeverReadModel(ReadModel):
+    """How a release before issue 13 met a row it could not write: an error it retried for ever."""
+
+    async def _project(self, case: CaseState, event: Event) -> None:
+        if event.note == REFUSED:
+            raise RuntimeError("unsupported Unicode escape sequence (as asyncpg said it, unclassified)")
+        await super()._project(case, event)
+
+
+async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_this_version(temporal_env, stack_settings, tmp_path):
+    """docs/deploy.md: deploying this version's worker releases a case wedged by the old one."""
+    queue = f"wedged-{time.monotonic_ns()}"
+    url = f"sqlite+aiosqlite:///{tmp_path}/wedged.db"
+    old, new = RetryingForeverReadModel(create_engine(url)), RefusingReadModel(create_engine(url))
+    await old.upgrade()
+    client = temporal_env.client
+    cases = Cases(client, new, CasePolicy(queue, reopen_window_seconds=3600, events_per_run=500))
+    try:
+        async with worker_on(client, old, queue):
+            case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)
+            wedging = ActInput("start_analysis", ACTORS["agent"], REFUSED, request_id=uuid.uuid4().hex)
+            handle = client.get_workflow_handle(case.id)
+            update = await handle.start_update(CaseWorkflow.act, wedging, id=wedging.request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+            while not any(activity.attempt > 2 for activity in (await handle.describe()).raw_description.pending_activities):
+                await asyncio.sleep(0.2)
+        async with worker_on(client, new, queue):
+            with pytest.raises(WorkflowUpdateFailedError) as failed:
+                await update.result()
+            assert failed.value.cause.type == "ProjectionRefused"
+            after = await cases.act(case.id, ActInput("start_analysis", ACTORS["agent"], "the next request", request_id=uuid.uuid4().hex))
+            assert (after.version, after.state) == (2, "analyse")
+            assert [event["seq"] for event in await new.history(case.id)] == [1, 2]
+    finally:
+        await old.close()
+        await new.close()
