@@ -131,7 +131,12 @@ class CaseWorkflow:
         except ActivityError as error:
             if not _refused_for_good(error):
                 raise
-            raise self._take_back(before, event) from None
+            if machine.case.version == event.seq:
+                raise self._take_back(before, event) from None
+            # Another update took an event on top of this one while its write was under way: undoing this
+            # one would undo that one too. Its write is retried like a timer's, until the store takes it.
+            workflow.logger.error("case %s: the read model refused event %s after later events were taken; retrying it", machine.case.id, event.seq)
+            await self._write(event, retry_refused=True)
         await self._follow_on(event, opens)
         return machine.case
 
@@ -218,18 +223,9 @@ class CaseWorkflow:
         await self._project(event, retry_refused)
 
     def _take_back(self, before: CaseState, event: Event) -> ApplicationError:
-        """The read model refused an update's event for good: undo it, so the case stays as it was, usable,
-        and the read model's events stay gapless; the update fails with the error this returns."""
+        """The read model refused an update's event for good, and it is the latest: undo it, so the case
+        stays as it was, usable, and the read model's events stay gapless; the update fails with this."""
         machine = self._machine
-        if machine.case.version != event.seq:
-            # Another update already took an event on top of this one: undoing would undo that too.
-            workflow.logger.error("case %s: the read model refused event %s, and later events were taken on top of it", machine.case.id, event.seq)
-            return ApplicationError(
-                f"the read model refused this change (event {event.seq}) for good, after later changes; the case needs an operator (docs/deploy.md)",
-                {"case_id": machine.case.id, "seq": event.seq},
-                type=PROJECTION_REFUSED,
-                non_retryable=True,
-            )
         machine.restore(before)
         if event.from_state != event.to_state:
             workflow.upsert_search_attributes([CASE_STATE.value_set(before.state)])
@@ -300,16 +296,19 @@ class CaseWorkflow:
         notify_after = workflow.patched(NOTIFY_AFTER_PROJECTION_PATCH)
         if notification and not notify_after:
             self._notify(notification)
+        await self._write(event, retry_refused)
+        if notification and notify_after:
+            self._notify(notification)
+
+    async def _write(self, event: Event, retry_refused: bool) -> None:
         # No copy: the SDK turns an activity's input into payloads as it schedules it, before another
         # update can change the case (tests/workflows/test_case_workflow.py holds it to that).
         await workflow.execute_activity_method(
             CaseActivities.project_case,
-            ProjectInput(case=case, event=event, retry_refused=retry_refused),
+            ProjectInput(case=self._machine.case, event=event, retry_refused=retry_refused),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )
-        if notification and notify_after:
-            self._notify(notification)
 
     def _notify(self, notification: NotificationInput) -> None:
         """Deliver in the background: a slow webhook must not hold up the change that caused it."""

@@ -121,3 +121,43 @@ async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_thi
     finally:
         await old.close()
         await new.close()
+
+
+class SlowlyRefusingReadModel(ReadModel):
+    """Refuses an event noted REFUSED after a moment (so another change can be taken on top of it
+    meanwhile), until an operator repairs it (`refusing = False`)."""
+
+    refusing = True
+
+    async def _project(self, case: CaseState, event: Event) -> None:
+        if event.note == REFUSED and self.refusing:
+            await asyncio.sleep(1)
+            raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
+        await super()._project(case, event)
+
+
+async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_is_repaired(temporal_env, stack_settings, tmp_path):
+    """docs/deploy.md, step 3: it cannot be taken back without the one on top, so its write is retried;
+    once the store takes the row, both changes are applied and the history has no gap."""
+    queue = f"on-top-{time.monotonic_ns()}"
+    store = SlowlyRefusingReadModel(create_engine(f"sqlite+aiosqlite:///{tmp_path}/on-top.db"))
+    await store.upgrade()
+    client = temporal_env.client
+    cases = Cases(client, store, CasePolicy(queue, reopen_window_seconds=3600, events_per_run=500))
+    try:
+        async with worker_on(client, store, queue):
+            case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)
+            handle = client.get_workflow_handle(case.id)
+            refused, on_top = (ActInput("comment", ACTORS["agent"], note, request_id=uuid.uuid4().hex) for note in (REFUSED, "on top"))
+            first = await handle.start_update(CaseWorkflow.act, refused, id=refused.request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+            second = await handle.start_update(CaseWorkflow.act, on_top, id=on_top.request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+            assert (await second.result()).version == 3
+            while not any(activity.attempt > 1 for activity in (await handle.describe()).raw_description.pending_activities):
+                await asyncio.sleep(0.2)
+            assert not [event for event in await store.history(case.id) if event["seq"] == 2]
+            store.refusing = False  # the operator repairs the store
+            assert (await first.result()).version == 3
+            assert [(event["seq"], event["note"]) for event in await store.history(case.id)] == [(1, None), (2, REFUSED), (3, "on top")]
+            assert (await store.get_case(case.id))["version"] == 3
+    finally:
+        await store.close()
