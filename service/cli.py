@@ -37,7 +37,7 @@ Casework: case tracking for customer-service teams on durable Temporal workflows
 
 Settings are environment variables (CASEWORK_HTTP_HOST, CASEWORK_HTTP_PORT, CASEWORK_DATA_DIR,
 CASEWORK_DATABASE_URL, CASEWORK_TEMPORAL_ADDRESS, CASEWORK_TEMPORAL_PORT, CASEWORK_TEMPORAL_UI_PORT,
-CASEWORK_USERS); see the README."""
+CASEWORK_USERS, CASEWORK_SHUTDOWN_SECONDS); see the README."""
 
 
 class Shutdown:
