@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 from datetime import datetime, timedelta
 
@@ -13,7 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from states import clocks
-    from states.case import Actor, CaseState, Event, format_time, parse_time
+    from states.case import Actor, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import CaseMachine
     from states.opening import open_case
@@ -120,7 +119,7 @@ class CaseWorkflow:
         data = dict(input.data or {})
         opens = self._opens_a_case(input.action, data)
         # To take the event back if the read model refuses it for good (a copy costs less than a round trip).
-        before = copy.deepcopy(machine.case)
+        before = copy_case(machine.case)
         try:
             # Concurrent updates validated in one batch are checked again here, before any await.
             event = machine.take(input.action, input.actor, data, input.note, self._context(input.request_id, input.measured), input.expected_version)
