@@ -15,6 +15,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
 from service.cases import CasePolicy, Cases
 from service.read_model import ReadModel, create_engine
+from service.reconcile import Reconciler
 from states.case import CaseState, Event
 from states.opening import Report
 from tests.api.conftest import DATABASES, stack_on
@@ -66,6 +67,11 @@ async def test_a_refused_change_fails_alone_raises_the_alarm_and_the_case_goes_o
     # and in the workflow, whose phase lets the same action be taken again.
     current = await api.get(case["id"])
     assert (current["version"], current["state"]) == (acknowledged["version"], "report")
+    # Temporal's history holds the refused projection, failed for good: audit and reconcile leave it out.
+    verified = (await http.get(f"/cases/{case['id']}/history/verify", headers=auth("auditor"))).json()
+    assert verified["ok"] is True, verified
+    reconciled = await Reconciler(stack.temporal, stack.read_model).reconcile(case["id"])
+    assert not reconciled.changed and not reconciled.problems, reconciled.describe()
     after = await api.act(case["id"], "start_analysis", note="the next request")
     assert (after["version"], after["state"]) == (acknowledged["version"] + 1, "analyse")
     history = await api.history(case["id"])
@@ -73,6 +79,8 @@ async def test_a_refused_change_fails_alone_raises_the_alarm_and_the_case_goes_o
     assert history[-1]["note"] == "the next request"
     verified = (await http.get(f"/cases/{case['id']}/history/verify", headers=auth("auditor"))).json()
     assert verified["ok"] is True, verified
+    reconciled = await Reconciler(stack.temporal, stack.read_model).reconcile(case["id"])
+    assert not reconciled.changed and not reconciled.problems, reconciled.describe()
     await no_failing_projection(stack)
 
 
