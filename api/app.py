@@ -20,10 +20,12 @@ from api.controllers import CaseController, MachineController
 from api.kpis import KpiController, ReviewController
 from api.errors import HANDLERS
 from api.schemas import Health
+from api.storable import refuse_unstorable_text
 from service.audit import Audit
 from service.cases import CasePolicy, Cases
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
+from service.projection_failures import ProjectionAlarm
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
 from service import tracing
@@ -36,14 +38,19 @@ from service.temporal import connect
     exclude_from_auth=True,
     security=[{}],  # no token needed
     tags=["health"],
-    summary="Whether the API, Temporal and the read model answer",
+    summary="Whether the API, Temporal and the read model answer, and whether the read model refused changes lately",
     responses={503: ResponseSpec(data_container=Health, description="Temporal or the read model did not answer", generate_examples=False)},
 )
 async def health(state: State) -> Response[Health]:
     temporal = await _probe(state.cases.ping_temporal())
     read_model = await _probe(state.cases.ping_read_model())
-    ok = temporal == read_model == "ok"
-    return Response(Health("ok" if ok else "unavailable", temporal, read_model), status_code=200 if ok else 503)
+    if temporal != "ok" or read_model != "ok":
+        return Response(Health("unavailable", temporal, read_model), status_code=503)
+    # Changes the read model refused for good: the service works, but an operator must look (200, not 503).
+    refused = state.read_model.alarm.status()
+    if refused:
+        return Response(Health("degraded", temporal, refused, alerts=[refused]))
+    return Response(Health("ok", temporal, read_model))
 
 
 async def _probe(check) -> str:
@@ -78,12 +85,20 @@ def _reviews(state: State) -> Reviews:
     return state.reviews
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def stop_waiting_on_temporal(app: Litestar) -> None:
+    """The server is stopping: requests still waiting on Temporal are answered 503 with Retry-After."""
+    cases = getattr(app.state, "cases", None)
+    if cases is not None:
+        cases.stop_waiting()
+
+
+def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None = None) -> Litestar:
+    """`alarm`: where refused projections are reported, shared with an in-process worker's read model."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        read_model = ReadModel(create_engine(settings.read_model_url))
+        read_model = ReadModel(create_engine(settings.read_model_url), alarm)
         await read_model.require_current_schema()
         client = await connect(settings.temporal_target, settings.temporal_namespace, interceptors=tracing.interceptors(settings.otlp_endpoint))
         policy = CasePolicy(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
@@ -115,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
         ],
         lifespan=[lifespan],
+        before_request=refuse_unstorable_text,
         dependencies={
             "cases": Provide(_cases, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),

@@ -29,6 +29,7 @@ RULE_STATUS = {
     "InvalidData": (422, "invalid data"),
     "UnknownAction": (422, "unknown action"),
     "ActionForbidden": (403, "forbidden"),
+    "ProjectionRefused": (422, "not storable"),
 }
 EXTRA_FIELDS = ("state", "allowed_actions", "current_version", "field", "action", "known_actions", "roles")
 
@@ -42,7 +43,7 @@ MEANING = {
     409: "the phase or a guard forbids the action (`state`, `allowed_actions`), or `expected_version` is stale (`current_version`)",
     412: "If-Match names a version the case is no longer at (`current_version`)",
     413: "request body over the limit",
-    422: "invalid data, naming the `field`",
+    422: "invalid data, naming the `field`; or a change the read model refused for good (`not storable`: nothing was changed)",
     429: "rate limit of the caller's token exceeded; see Retry-After",
     503: "Temporal or the read model did not answer; retry after Retry-After",
 }
@@ -101,7 +102,9 @@ def on_bad_cursor(_: Request, error: BadCursor) -> Response:
 
 
 def on_unavailable(_: Request, error: Unavailable) -> Response:
-    return problem(503, "unavailable", str(error))
+    response = problem(503, "unavailable", str(error))
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def on_validation(_: Request, error: ValidationException) -> Response:

@@ -138,9 +138,12 @@ class Problem(Struct, omit_defaults=True):
 
 
 class Health(Struct):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"]
     temporal: str
+    # "ok", "unavailable: ...", or "degraded: ..." while changes it refused for good are recent.
     read_model: str
+    # Why the service is degraded, each for an operator to act on (docs/deploy.md); empty when ok.
+    alerts: list[str] = []
 
 
 def case_for(snapshot: dict[str, Any], role: str) -> Case:

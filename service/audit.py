@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from service.cases import CaseNotFound
 from service.read_model import ReadModel
 from states.verification import check_chain, compare, first, replay
+from workflows.activities import PROJECTION_REFUSED
 from workflows.inputs import ProjectInput
 
 PROJECT_ACTIVITY = "project_case"
@@ -84,18 +85,33 @@ class Audit:
         }
 
     def recorded_events(self, runs: list[WorkflowHistory]) -> list[dict[str, Any]]:
+        """The events the workflow projected, by seq. One whose projection the read model refused for good
+        was taken back by the workflow (its seq is taken again by the next event): it is not recorded."""
         converter = self._client.data_converter.payload_converter
-        events = {}
+        events: dict[int, tuple[int, dict[str, Any]]] = {}
         for history in runs:
+            scheduled_seq: dict[int, int] = {}
             for event in history.events:
+                if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                    failed = event.activity_task_failed_event_attributes
+                    seq = scheduled_seq.get(failed.scheduled_event_id)
+                    if seq is not None and _taken_back(failed.failure) and events.get(seq, (None,))[0] == failed.scheduled_event_id:
+                        del events[seq]
+                    continue
                 if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                     continue
                 scheduled = event.activity_task_scheduled_event_attributes
                 if scheduled.activity_type.name != PROJECT_ACTIVITY:
                     continue
                 (projected,) = converter.from_payloads(scheduled.input.payloads, [ProjectInput])
-                events[projected.event.seq] = asdict(projected.event)
-        return [events[seq] for seq in sorted(events)]
+                scheduled_seq[event.event_id] = projected.event.seq
+                events[projected.event.seq] = (event.event_id, asdict(projected.event))
+        return [events[seq][1] for seq in sorted(events)]
+
+
+def _taken_back(failure) -> bool:
+    info = failure.application_failure_info
+    return failure.HasField("application_failure_info") and info.type == PROJECTION_REFUSED and info.non_retryable
 
 
 def _readable(value: Any) -> Any:

@@ -31,6 +31,7 @@ from states.clocks import sla_view
 from states.ids import case_id as make_case_id
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context
+from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
 from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
 from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
@@ -58,6 +59,14 @@ class CaseRefused(Exception):
 class Unavailable(Exception):
     """Temporal did not answer in time; the request may or may not have been applied."""
 
+    def __init__(self, message: str, retry_after: int = 2):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _Stopping(Exception):
+    """The server is stopping: no request waits on Temporal any longer."""
+
 
 @dataclass(frozen=True)
 class CasePolicy:
@@ -78,6 +87,11 @@ class Cases:
         self._policy = policy
         self._sla = parse_policy(DEFAULT_POLICY_DATA if policy.sla_policy is None else policy.sla_policy)
         self._plan_measures = PlanMeasures(Kpis(read_model))
+        self._stopping = asyncio.Event()
+
+    def stop_waiting(self) -> None:
+        """The server is stopping: answer every request still waiting on Temporal, and any later one, at once."""
+        self._stopping.set()
 
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
         """A case as clients see it: its stored state plus its service levels as of now."""
@@ -192,7 +206,12 @@ class Cases:
 
     async def _call(self, case_id: str, update) -> CaseState:
         try:
-            return await asyncio.wait_for(update, timeout=UPDATE_TIMEOUT_SECONDS)
+            return await self._unless_stopping(update)
+        except _Stopping:
+            raise Unavailable(
+                "the server is stopping; the change may still be applied, so read the case before retrying (with the same Idempotency-Key)",
+                retry_after=5,
+            ) from None
         except asyncio.TimeoutError:
             raise Unavailable(
                 f"no worker confirmed the change within {UPDATE_TIMEOUT_SECONDS}s; it may still be applied, so read the case before retrying"
@@ -200,6 +219,8 @@ class Cases:
         except WorkflowUpdateFailedError as error:
             refusal = _refusal(case_id, error.cause)
             REJECTED.labels(getattr(refusal, "kind", "CaseNotFound")).inc()
+            if getattr(refusal, "kind", None) == PROJECTION_REFUSED:
+                self._read_model.alarm.record(case_id, refusal.details.get("seq", 0), str(refusal))
             raise refusal from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise Unavailable("Temporal did not confirm the change in time; it may still be applied") from None
@@ -207,6 +228,23 @@ class Cases:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise CaseNotFound(case_id) from None
             raise
+
+
+    async def _unless_stopping(self, update):
+        """Wait for Temporal's answer at most UPDATE_TIMEOUT_SECONDS, and not once the server is stopping."""
+        answer = asyncio.ensure_future(update)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            done, _ = await asyncio.wait({answer, stopping}, timeout=UPDATE_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not answer.done():
+                answer.cancel()
+        if answer in done:
+            return answer.result()
+        if stopping in done:
+            raise _Stopping()
+        raise asyncio.TimeoutError()
 
 
 def _refusal(case_id: str, cause: BaseException | None) -> Exception:

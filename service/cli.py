@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from datetime import timedelta
+from typing import AsyncIterator, Callable
 
 import prometheus_client
 import uvicorn
@@ -19,6 +22,7 @@ from service.tracing import TracingUnavailable
 from service.read_model import ReadModel, create_engine
 from service.settings import DEMO_USERS, Settings, SettingsError
 from service.observability import configure_logging
+from service.projection_failures import ProjectionAlarm
 from service.reconcile import Reconciler
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from workflows.notifications import Webhook
@@ -33,13 +37,50 @@ Casework: case tracking for customer-service teams on durable Temporal workflows
 
 Settings are environment variables (CASEWORK_HTTP_HOST, CASEWORK_HTTP_PORT, CASEWORK_DATA_DIR,
 CASEWORK_DATABASE_URL, CASEWORK_TEMPORAL_ADDRESS, CASEWORK_TEMPORAL_PORT, CASEWORK_TEMPORAL_UI_PORT,
-CASEWORK_USERS); see the README."""
+CASEWORK_USERS, CASEWORK_SHUTDOWN_SECONDS); see the README."""
+
+
+class Shutdown:
+    """Bounds how long this process takes to stop once asked (CASEWORK_SHUTDOWN_SECONDS).
+
+    The first SIGTERM or Ctrl+C starts the clock and tells each part to wind down within its share;
+    whatever still runs when the bound is up (a stuck poll, a child that will not die) is cut off."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._begun = False
+        self._on_begin: list[Callable[[], None]] = []
+        self._last_resort: list[Callable[[], None]] = []
+
+    def on_begin(self, callback: Callable[[], None]) -> None:
+        self._on_begin.append(callback)
+
+    def last_resort(self, callback: Callable[[], None]) -> None:
+        self._last_resort.append(callback)
+
+    def begin(self) -> None:
+        if self._begun:
+            return
+        self._begun = True
+        log.info("stopping within %ss", self.seconds)
+        timer = threading.Timer(self.seconds, self._cut_off)
+        timer.daemon = True
+        timer.start()
+        for callback in self._on_begin:
+            callback()
+
+    def _cut_off(self) -> None:
+        log.error("still running %ss after being asked to stop: exiting now", self.seconds)
+        for callback in self._last_resort:
+            callback()
+        logging.shutdown()
+        os._exit(1)
 
 
 @asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[None]:
+async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = None, graceful_seconds: float = 10) -> AsyncIterator[None]:
     """The worker's wiring: read model, Temporal client, case workflows and the projection activity."""
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(create_engine(settings.read_model_url), alarm)
     try:
         await read_model.require_current_schema()
         runtime = None
@@ -50,7 +91,8 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
         client = await connect(settings.temporal_target, settings.temporal_namespace, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue)
-        async with build_worker(client, read_model, read_model, webhook, Reviews(read_model), settings.task_queue):
+        graceful = timedelta(seconds=graceful_seconds)
+        async with build_worker(client, read_model, read_model, webhook, Reviews(read_model), settings.task_queue, graceful):
             yield
     finally:
         await read_model.close()
@@ -60,36 +102,51 @@ class _Server(uvicorn.Server):
     """uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again to end the
     process; here the caller still has to stop the worker and Temporal, so it returns instead."""
 
+    def __init__(self, config: uvicorn.Config, shutdown: Shutdown):
+        super().__init__(config)
+        self._shutdown = shutdown
+
     def handle_exit(self, sig, frame) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+        self._shutdown.begin()
 
 
-def _api_server(settings: Settings) -> uvicorn.Server:
-    from api.app import create_app  # the API sits above the service layer; only this command joins them
+def _api_server(settings: Settings, shutdown: Shutdown, alarm: ProjectionAlarm | None = None) -> uvicorn.Server:
+    from api.app import create_app, stop_waiting_on_temporal  # the API sits above the service layer; only this command joins them
 
-    config = uvicorn.Config(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
-    return _Server(config)
+    app = create_app(settings, alarm)
+    # Of the bound: a third for requests waiting on Temporal to be answered (then 503), a half for every
+    # response to be sent; the rest is the worker's and the embedded Temporal's.
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=max(1, round(shutdown.seconds / 2))
+    )
+    loop = asyncio.get_running_loop()
+    shutdown.on_begin(lambda: loop.call_soon_threadsafe(loop.call_later, shutdown.seconds / 3, stop_waiting_on_temporal, app))
+    return _Server(config, shutdown)
 
 
-async def _until_stopped() -> None:
+async def _until_stopped(shutdown: Shutdown) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, lambda: (shutdown.begin(), stop.set()))
     await stop.wait()
 
 
 async def serve(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await _upgrade_schema(settings)  # the single-machine default keeps itself up to date
+    shutdown = Shutdown(settings.shutdown_seconds)
     temporal = None
     if settings.embedded_temporal:
         temporal = EmbeddedTemporal(settings.data_dir, settings.temporal_port, settings.temporal_ui_port, settings.temporal_namespace)
         await temporal.start()
+        shutdown.last_resort(temporal.kill)
+    alarm = ProjectionAlarm()  # one for the worker's activity and the API's /health
     try:
-        async with running_worker(settings):
-            server = _api_server(settings)
+        async with running_worker(settings, alarm, graceful_seconds=settings.shutdown_seconds / 5):
+            server = _api_server(settings, shutdown, alarm)
             serving = asyncio.create_task(server.serve())
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)
@@ -98,13 +155,15 @@ async def serve(settings: Settings) -> None:
             await serving
     finally:
         if temporal is not None:
-            temporal.stop()
+            temporal.stop(timeout=settings.shutdown_seconds / 5)
 
 
 async def worker(settings: Settings) -> None:
-    async with running_worker(settings):
+    shutdown = Shutdown(settings.shutdown_seconds)
+    # Running activities get most of the bound to finish; the rest is for closing connections.
+    async with running_worker(settings, graceful_seconds=settings.shutdown_seconds * 0.6):
         log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_target)
-        await _until_stopped()
+        await _until_stopped(shutdown)
 
 
 async def api(settings: Settings) -> None:
@@ -113,7 +172,7 @@ async def api(settings: Settings) -> None:
         await read_model.require_current_schema()
     finally:
         await read_model.close()
-    await _api_server(settings).serve()
+    await _api_server(settings, Shutdown(settings.shutdown_seconds)).serve()
 
 
 async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:

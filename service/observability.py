@@ -16,6 +16,9 @@ case_id_var: ContextVar[str | None] = ContextVar("case_id", default=None)
 TRANSITIONS = Counter("casework_transitions", "Actions taken on cases, by kind and action", ["kind", "action"])
 REJECTED = Counter("casework_transitions_rejected", "Actions refused, by the rule that refused them", ["reason"])
 SLA_BREACHES = Counter("casework_sla_breaches", "Service-level breaches and overdue action items recorded", ["kind", "target"])
+PROJECTIONS_REFUSED = Counter(
+    "casework_projections_refused", "Changes the read model refused for good (not applied; the case is left as it was), by kind", ["kind"]
+)
 READ_MODEL_WRITE = Histogram(
     "casework_read_model_write_seconds", "Time to write one event and its case to the read model", buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 )

@@ -18,9 +18,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
+from service.projection_failures import ProjectionAlarm, refused_for_good
 from service.tables import cases, events, links, action_items, deliveries
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
+from workflows.activities import RowRefused
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,10 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 
 class ReadModel:
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, alarm: ProjectionAlarm | None = None):
         self.engine = engine
+        # Where a row refused for good is reported; /health reads it.
+        self.alarm = alarm or ProjectionAlarm()
         dialect = engine.dialect.name
         self.insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Built once and run with each row as parameters: building them per write cost more than the write.
@@ -98,8 +102,13 @@ class ReadModel:
         await self.engine.dispose()
 
     async def project(self, case: CaseState, event: Event) -> None:
-        with READ_MODEL_WRITE.time():
-            await self._project(case, event)
+        try:
+            with READ_MODEL_WRITE.time():
+                await self._project(case, event)
+        except Exception as error:
+            if not refused_for_good(error):
+                raise  # transient: the activity retries it
+            raise RowRefused(self.alarm.raise_for(case.id, event.seq, case.kind, error)) from error
         if event.action == "sla_breached":
             SLA_BREACHES.labels(case.kind, event.data.get("target", "")).inc()
         elif event.action == "action_item_overdue":

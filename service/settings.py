@@ -61,6 +61,8 @@ class Settings:
     otlp_endpoint: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    # How long `casework serve`, `api` and `worker` take at most to stop on SIGTERM or Ctrl+C.
+    shutdown_seconds: int = 15
 
     @property
     def read_model_url(self) -> str:
@@ -108,6 +110,7 @@ class Settings:
             otlp_endpoint=_url(env, "CASEWORK_OTLP_ENDPOINT"),
             webhook_url=_url(env, "CASEWORK_WEBHOOK_URL"),
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
+            shutdown_seconds=_positive_int(env, "CASEWORK_SHUTDOWN_SECONDS", cls.shutdown_seconds),
         )
 
 

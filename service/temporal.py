@@ -91,13 +91,18 @@ class EmbeddedTemporal:
             self.stop()
             raise
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 15) -> None:
         if self._process is None or self._process.poll() is not None:
             return
         self._process.terminate()
         try:
-            self._process.wait(timeout=15)
+            self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """The last resort: the server gets no chance to finish writing (SQLite's WAL keeps it consistent)."""
+        if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
 

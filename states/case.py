@@ -4,7 +4,7 @@
 # type hints on every decode, and evaluating string hints cost twice the time (docs/benchmarks.md).
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -93,3 +93,20 @@ class CaseState:
 
     def open_action_items(self) -> list[dict[str, Any]]:
         return [item for item in self.action_items if not item["done"]]
+
+
+def copy_case(case: CaseState) -> CaseState:
+    """A copy sharing nothing mutable with `case`: its data is plain JSON (dicts, lists, scalars), so
+    this is several times faster than `copy.deepcopy`, and it is taken on every action."""
+    return CaseState(**{name: _copy_plain(getattr(case, name)) for name in _CASE_FIELDS})
+
+
+_CASE_FIELDS = tuple(item.name for item in fields(CaseState))
+
+
+def _copy_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_plain(item) for item in value]
+    return value

@@ -8,6 +8,7 @@ records on the case. Nothing here does I/O or reads a clock: the caller passes t
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from typing import Any, Callable
 
 from transitions import Machine
@@ -132,6 +133,13 @@ class CaseMachine:
             self.case.data.update(ctx.measured)
             recorded = {**recorded, **ctx.measured}
         return self._record(action, from_state, actor, note, recorded, ctx)
+
+    def restore(self, before: CaseState) -> None:
+        """Take back what was taken since `before` (a copy of this case then), in place: whoever holds
+        the case sees it as it was."""
+        for item in fields(CaseState):
+            setattr(self.case, item.name, getattr(before, item.name))
+        self._model.state = before.state
 
     def link(self, other_case_id: str, relation: str, actor: Actor, ctx: Context) -> Event:
         link = {"case_id": other_case_id, "relation": relation}

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Protocol
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from states.case import CaseState, Event
 from workflows.inputs import ProjectInput
+
+# The type of the error a case's update fails with when the read model refuses its change for good.
+PROJECTION_REFUSED = "ProjectionRefused"
+
+
+class RowRefused(Exception):
+    """The store can never write this event or case as it is: the same attempt fails every time."""
 
 
 class ProjectionStore(Protocol):
@@ -20,4 +28,13 @@ class CaseActivities:
 
     @activity.defn(name="project_case")
     async def project_case(self, input: ProjectInput) -> None:
-        await self._store.project(input.case, input.event)
+        try:
+            await self._store.project(input.case, input.event)
+        except RowRefused as refused:
+            # An event the workflow can take back fails its update at once; any other keeps being retried
+            # (with the alarm raised on each attempt) until an operator repairs the store or the case.
+            raise ApplicationError(
+                f"the read model cannot store event {input.event.seq} of case {input.case.id}: {refused}",
+                type=PROJECTION_REFUSED,
+                non_retryable=not input.retry_refused,
+            ) from None

@@ -8,18 +8,19 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from states import clocks
-    from states.case import Actor, CaseState, Event, format_time, parse_time
+    from states.case import Actor, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import CaseMachine
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Context
+    from states.text import check_storable
     from workflows import follow_ons
-    from workflows.activities import CaseActivities
+    from workflows.activities import PROJECTION_REFUSED, CaseActivities
     from workflows.errors import case_missing, rule_error
     from workflows.inputs import ActInput, CaseWorkflowInput, LinkInput, NoticeInput, NotificationInput, ProjectInput, ReportInput
     from workflows.notifications import NOTIFIED_ACTIONS, Notifier
@@ -31,6 +32,9 @@ MIN_TIMER = timedelta(milliseconds=10)
 # Since v2 the run loop keeps its wake-up timer across changes that leave the wake-up moment as it
 # was, instead of cancelling and starting it again on every change (two history events each).
 KEEP_TIMER_PATCH = "keep-the-wake-up-timer"
+# Since v3 a notification goes out once its event is in the read model: an event the read model
+# refused for good is taken back, and must not have been announced.
+NOTIFY_AFTER_PROJECTION_PATCH = "notify-after-projection"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -45,6 +49,8 @@ class CaseWorkflow:
         self._machine = CaseMachine(input.snapshot) if input.snapshot else None
         self._events_this_run = 0
         self._changed = False
+        # The report's event was refused by the read model for good: the case was never opened.
+        self._abandoned = False
         self._notifications: set[asyncio.Future] = set()
 
     @workflow.run
@@ -56,6 +62,9 @@ class CaseWorkflow:
                 await workflow.wait_condition(lambda: self._machine is not None, timeout=REPORT_WAIT)
             except asyncio.TimeoutError:
                 return None
+        if self._abandoned:
+            await self._settle()
+            return None
         case = self._machine.case
         keeps_timer = workflow.patched(KEEP_TIMER_PATCH)
         while True:
@@ -66,6 +75,9 @@ class CaseWorkflow:
                 await workflow.wait_condition(functools.partial(self._woken, case, wake_at, keeps_timer), timeout=self._until(wake_at))
             except asyncio.TimeoutError:
                 pass
+            if self._abandoned:
+                await self._settle()
+                return None
             if self._run_is_long():
                 await self._settle()
                 workflow.continue_as_new(
@@ -88,10 +100,12 @@ class CaseWorkflow:
     async def report(self, input: ReportInput) -> CaseState:
         if self._machine is not None:
             raise ApplicationError("this case is already reported", type="AlreadyReported", non_retryable=True)
-        return await self._open(input)
+        return await self._open(input, undoable=True)
 
     @report.validator
     def validate_report(self, input: ReportInput) -> None:
+        if self._abandoned:
+            raise ApplicationError("the read model refused this case's report; report it again", type=PROJECTION_REFUSED)
         if self._machine is not None:
             raise ApplicationError("this case is already reported", type="AlreadyReported")
         try:
@@ -104,12 +118,24 @@ class CaseWorkflow:
         machine = self._reported_machine()
         data = dict(input.data or {})
         opens = self._opens_a_case(input.action, data)
+        # To take the event back if the read model refuses it for good (a copy costs less than a round trip).
+        before = copy_case(machine.case)
         try:
             # Concurrent updates validated in one batch are checked again here, before any await.
             event = machine.take(input.action, input.actor, data, input.note, self._context(input.request_id, input.measured), input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
-        await self._record(event)
+        try:
+            await self._record(event, retry_refused=False)
+        except ActivityError as error:
+            if not _refused_for_good(error):
+                raise
+            if machine.case.version == event.seq:
+                raise self._take_back(before, event) from None
+            # Another update took an event on top of this one while its write was under way: undoing this
+            # one would undo that one too. Its write is retried like a timer's, until the store takes it.
+            workflow.logger.error("case %s: the read model refused event %s after later events were taken; retrying it", machine.case.id, event.seq)
+            await self._write(event, retry_refused=True)
         await self._follow_on(event, opens)
         return machine.case
 
@@ -117,6 +143,8 @@ class CaseWorkflow:
     def validate_act(self, input: ActInput) -> None:
         machine = self._reported_machine()
         try:
+            check_storable(input.note, "note")
+            check_storable(input.data, "data")
             machine.check(input.action, input.actor.role or "", input.data, self._context(), input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
@@ -135,7 +163,7 @@ class CaseWorkflow:
     def snapshot(self) -> CaseState | None:
         return self._machine.case if self._machine else None
 
-    async def _open(self, input: ReportInput) -> CaseState:
+    async def _open(self, input: ReportInput, undoable: bool = False) -> CaseState:
         try:
             machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id, input.measured))
         except CaseRuleError as error:
@@ -145,7 +173,19 @@ class CaseWorkflow:
         self._machine = machine
         clocks.start_cycle(machine.case, self._policy, event.at)
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
-        await self._project(event)
+        try:
+            await self._project(event, retry_refused=not undoable)
+        except ActivityError as error:
+            if not _refused_for_good(error):
+                raise
+            # The run ends: the case was never opened, and a new report of it starts afresh.
+            self._abandoned = True
+            raise ApplicationError(
+                "the read model refused this case's report for good; nothing was opened (see the server's log)",
+                {"case_id": self._input.case_id},
+                type=PROJECTION_REFUSED,
+                non_retryable=True,
+            ) from None
         if input.source_case_id and input.link_back:
             await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, "derived", input.actor, input.request_id))
         return machine.case
@@ -174,12 +214,26 @@ class CaseWorkflow:
         elif event.action == "close" and case.kind == "incident":
             await follow_ons.notify_incident_closed(case, event)
 
-    async def _record(self, event: Event) -> None:
+    async def _record(self, event: Event, retry_refused: bool = True) -> None:
         """After the machine took an event: clocks, search attributes, read model, notifications."""
         clocks.after_event(self._machine.case, event, self._policy)
         if event.from_state != event.to_state:
             workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
-        await self._project(event)
+        await self._project(event, retry_refused)
+
+    def _take_back(self, before: CaseState, event: Event) -> ApplicationError:
+        """The read model refused an update's event for good, and it is the latest: undo it, so the case
+        stays as it was, usable, and the read model's events stay gapless; the update fails with this."""
+        machine = self._machine
+        machine.restore(before)
+        if event.from_state != event.to_state:
+            workflow.upsert_search_attributes([CASE_STATE.value_set(before.state)])
+        return ApplicationError(
+            "the read model refused this change for good; the case is as it was (see the server's log)",
+            {"case_id": machine.case.id, "seq": event.seq},
+            type=PROJECTION_REFUSED,
+            non_retryable=True,
+        )
 
     async def _fire_due_timers(self) -> None:
         case = self._machine.case
@@ -197,8 +251,8 @@ class CaseWorkflow:
 
     def _woken(self, case: CaseState, wake_at: datetime | None, keeps_timer: bool) -> bool:
         """Whether the run loop must look again before its timer fires: the run grew long, or the
-        wake-up moment moved (before v2: any change at all)."""
-        if self._run_is_long():
+        wake-up moment moved (before v2: any change at all), or the case was never opened after all."""
+        if self._abandoned or self._run_is_long():
             return True
         return self._next_wake(case) != wake_at if keeps_timer else self._changed
 
@@ -219,7 +273,7 @@ class CaseWorkflow:
         return end is not None and workflow.now() >= end
 
     def _reported_machine(self) -> CaseMachine:
-        if self._machine is None:
+        if self._machine is None or self._abandoned:
             raise case_missing(self._input.case_id)
         return self._machine
 
@@ -233,17 +287,24 @@ class CaseWorkflow:
         """Before this run ends: every handler done, every notification delivered or given up."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifications)
 
-    async def _project(self, event: Event) -> None:
+    async def _project(self, event: Event, retry_refused: bool = True) -> None:
         self._events_this_run += 1
         self._changed = True  # the run loop recomputes when its timers are due
         case = self._machine.case
-        if event.action in NOTIFIED_ACTIONS:
-            self._notify(NotificationInput(event, case.title, case.kind, case.priority))
+        notification = NotificationInput(event, case.title, case.kind, case.priority) if event.action in NOTIFIED_ACTIONS else None
+        notify_after = workflow.patched(NOTIFY_AFTER_PROJECTION_PATCH)
+        if notification and not notify_after:
+            self._notify(notification)
+        await self._write(event, retry_refused)
+        if notification and notify_after:
+            self._notify(notification)
+
+    async def _write(self, event: Event, retry_refused: bool) -> None:
         # No copy: the SDK turns an activity's input into payloads as it schedules it, before another
         # update can change the case (tests/workflows/test_case_workflow.py holds it to that).
         await workflow.execute_activity_method(
             CaseActivities.project_case,
-            ProjectInput(case=case, event=event),
+            ProjectInput(case=self._machine.case, event=event, retry_refused=retry_refused),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )
@@ -258,3 +319,7 @@ class CaseWorkflow:
         )
         self._notifications.add(delivery)
         delivery.add_done_callback(self._notifications.discard)
+
+
+def _refused_for_good(error: ActivityError) -> bool:
+    return isinstance(error.cause, ApplicationError) and error.cause.type == PROJECTION_REFUSED and error.cause.non_retryable

@@ -82,3 +82,7 @@ class NotificationInput:
 class ProjectInput:
     case: CaseState
     event: Event
+    # Whether a row the read model refuses for good is tried again (an event the workflow cannot take
+    # back: a timer's, a link's, a notice's) rather than failing the update that took it, which is undone.
+    # False for inputs recorded before it existed: an update wedged by a refused row is released.
+    retry_refused: bool = False

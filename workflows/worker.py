@@ -16,7 +16,13 @@ from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
 
 
 def build_worker(
-    client: Client, store: ProjectionStore, deliveries: DeliveryLog, webhook: Webhook, reviews: ReviewMaker, task_queue: str = TASK_QUEUE
+    client: Client,
+    store: ProjectionStore,
+    deliveries: DeliveryLog,
+    webhook: Webhook,
+    reviews: ReviewMaker,
+    task_queue: str = TASK_QUEUE,
+    graceful_shutdown: timedelta = timedelta(seconds=10),
 ) -> Worker:
     activities = CaseActivities(store)
     notifier = Notifier(webhook, deliveries)
@@ -26,7 +32,7 @@ def build_worker(
         workflows=[CaseWorkflow, ReviewWorkflow],
         activities=[activities.project_case, notifier.deliver_notification, ReviewActivities(reviews).make_review],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        graceful_shutdown_timeout=graceful_shutdown,
         # Still sandboxed, but our own modules (plain data and pure rules, no mutable module state)
         # are loaded once, not re-imported into every new workflow run (see docs/benchmarks.md).
         workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "states")),

@@ -7,7 +7,7 @@ from states.machine import KINDS, SPECS
 async def test_health_answers_without_a_token(http):
     response = await http.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "temporal": "ok", "read_model": "ok"}
+    assert response.json() == {"status": "ok", "temporal": "ok", "read_model": "ok", "alerts": []}
 
 
 async def test_the_openapi_document_is_public_and_lists_every_route(http):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from service.settings import Settings
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,10 +53,11 @@ def start_serve(tmp_path: Path) -> tuple[subprocess.Popen, Path, dict[str, int]]
 
 
 def stop(serve: subprocess.Popen, log: Path, signum: int) -> None:
-    """Stop `casework serve` as a user or a process manager would; it must exit cleanly."""
+    """Stop `casework serve` as a user or a process manager would; it must exit cleanly, within the
+    shutdown bound (CASEWORK_SHUTDOWN_SECONDS; beyond it the process cuts itself off with status 1)."""
     serve.send_signal(signum)
     try:
-        assert serve.wait(timeout=30) == 0, log.read_text()
+        assert serve.wait(timeout=Settings().shutdown_seconds + 5) == 0, log.read_text()
     finally:
         serve.kill()
 

@@ -32,6 +32,7 @@ def test_every_documented_variable_is_read():
             "CASEWORK_USERS": "li:supervisor:0123456789abcdef0123",
             "CASEWORK_REOPEN_WINDOW_SECONDS": "60",
             "CASEWORK_EVENTS_PER_RUN": "50",
+            "CASEWORK_SHUTDOWN_SECONDS": "5",
         }
     )
     assert (settings.http_host, settings.http_port, str(settings.data_dir)) == ("0.0.0.0", 9000, "/var/lib/casework")
@@ -40,6 +41,7 @@ def test_every_documented_variable_is_read():
     assert (settings.temporal_port, settings.temporal_ui_port) == (7300, 8300)
     assert [(user.name, user.role) for user in settings.users] == [("li", "supervisor")] and not settings.demo_users
     assert (settings.reopen_window_seconds, settings.events_per_run) == (60, 50)
+    assert settings.shutdown_seconds == 5 and Settings.from_env({}).shutdown_seconds == 15
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,7 @@ def test_every_documented_variable_is_read():
         ({"CASEWORK_HTTP_PORT": "eighty"}, "CASEWORK_HTTP_PORT"),
         ({"CASEWORK_HTTP_PORT": "70000"}, "CASEWORK_HTTP_PORT"),
         ({"CASEWORK_EVENTS_PER_RUN": "0"}, "CASEWORK_EVENTS_PER_RUN"),
+        ({"CASEWORK_SHUTDOWN_SECONDS": "0"}, "CASEWORK_SHUTDOWN_SECONDS"),
         ({"CASEWORK_USERS": "li:boss:0123456789abcdef0123"}, "role"),
         ({"CASEWORK_USERS": "li:agent"}, "name:role:token"),
         ({"CASEWORK_USERS": "li:agent:short"}, "16 characters"),

@@ -3,13 +3,16 @@
 import asyncio
 import uuid
 
+import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from service.cases import CasePolicy, Cases
 from states.opening import Report
 from tests.support import AGENT, COMPLAINT_WALK
 from tests.workflows.walking import walk_case
+from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ActInput, ProjectInput
 
 
@@ -52,3 +55,24 @@ async def test_each_projection_carries_the_case_as_of_its_own_event_under_concur
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and event.activity_task_scheduled_event_attributes.activity_type.name == "project_case"
     ]
     assert [(each.event.seq, each.case.version) for each in projected] == [(seq, seq) for seq in range(1, 7)]
+
+
+async def test_an_update_carrying_a_nul_that_slipped_past_the_api_is_refused_without_a_trace(temporal_env, read_model, worker, stack_settings):
+    """The API refuses it first; the workflow's validator refuses it too, so a caller of Temporal itself
+    cannot wedge the case: a rejected update writes nothing to the history."""
+    cases = Cases(temporal_env.client, read_model, CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
+    case = await cases.open(Report(kind="complaint", title="t", description="d"), AGENT, None, uuid.uuid4().hex)
+    handle = temporal_env.client.get_workflow_handle(case.id)
+    before = len((await handle.fetch_history()).events)
+    for request in (
+        ActInput("comment", AGENT, "a \x00 in the note", request_id=uuid.uuid4().hex),
+        ActInput("comment", AGENT, "n", data={"a\x00key": 1}, request_id=uuid.uuid4().hex),
+        ActInput("comment", AGENT, "n", data={"deep": [{"value": "\ud800"}]}, request_id=uuid.uuid4().hex),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(CaseWorkflow.act, request, id=request.request_id)
+        assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == "InvalidData"
+    assert refused.value.cause.details[0]["field"] == "data.deep[0].value"
+    history = await handle.fetch_history()
+    assert len(history.events) == before
+    assert (await read_model.get_case(case.id))["version"] == 1
