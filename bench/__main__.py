@@ -23,6 +23,7 @@ from bench.http_load import CaseworkLoad
 from bench.listing import Rows, Seeder, measure_http, measure_read_model, seed_to
 from bench.postgres import fresh_database
 from bench.stack import FLOOR_QUEUE, Stack, cpu_seconds, rss_mb
+from service.temporal import DURABLE_SYNCHRONOUS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -89,18 +90,47 @@ async def timed_phase(stack: Stack, phase, profile: str | None = None, seconds: 
     return figures
 
 
-async def throughput(stack: Stack, plan: Plan, load: CaseworkLoad, floor: Floor, progress, profile: bool = False) -> dict:
-    """Floor and Casework interleaved at each concurrency, so noise from the machine hits both alike."""
-    phases = {
-        "floor_start": floor.starts, "floor_update_with_start": floor.update_with_start, "create": load.creations,
-        "floor_update": floor.updates, "floor_update_activity": floor.updates_with_activity, "transition": load.transitions,
-    }  # fmt: skip
-    results: dict[str, dict[str, dict]] = {name: {} for name in phases}
+@dataclass
+class Variant:
+    """One embedded stack under load: its Temporal store's synchronous setting, its clients."""
+
+    stack: Stack
+    load: CaseworkLoad
+    floor: Floor
+
+
+async def start_variant(stack: Stack) -> Variant:
+    client = await stack.start_temporal()
+    (stack.dir / "data").mkdir(parents=True, exist_ok=True)
+    await stack.start_floor_worker()
+    base = await stack.start_casework(f"sqlite+aiosqlite:///{stack.dir / 'data' / 'casework.db'}")
+    load = CaseworkLoad(base)
+    await load.creations(2, 1, 0)  # first-call costs out of the way
+    return Variant(stack, load, Floor(client, FLOOR_QUEUE))
+
+
+PHASES = ("floor_start", "floor_update_with_start", "create", "floor_update", "floor_update_activity", "transition")
+
+
+def _phase(variant: Variant, name: str):
+    return {
+        "floor_start": variant.floor.starts, "floor_update_with_start": variant.floor.update_with_start, "create": variant.load.creations,
+        "floor_update": variant.floor.updates, "floor_update_activity": variant.floor.updates_with_activity, "transition": variant.load.transitions,
+    }[name]  # fmt: skip
+
+
+async def throughput(variants: dict[str, Variant], plan: Plan, progress, profile: bool = False) -> dict[str, dict]:
+    """Floor and Casework, on each Temporal store setting, interleaved at each concurrency, so noise
+    from the machine hits all alike. The first variant is the shipped one (the only one profiled)."""
+    results: dict[str, dict[str, dict[str, dict]]] = {variant: {name: {} for name in PHASES} for variant in variants}
+    shipped = next(iter(variants))
     for concurrency in plan.concurrency:
-        for name, phase in phases.items():
-            progress(f"{name} at concurrency {concurrency}")
-            spied = f"{name}-{concurrency}" if profile and concurrency == max(plan.concurrency) else None
-            results[name][str(concurrency)] = await timed_phase(stack, phase(concurrency, plan.seconds, plan.warmup), spied, plan.seconds)
+        for name in PHASES:
+            for variant_name, variant in variants.items():
+                progress(f"{name} at concurrency {concurrency}, Temporal store synchronous={variant_name}")
+                spied = f"{name}-{concurrency}" if profile and variant_name == shipped and concurrency == max(plan.concurrency) else None
+                run = _phase(variant, name)(concurrency, plan.seconds, plan.warmup)
+                results[variant_name][name][str(concurrency)] = await timed_phase(variant.stack, run, spied, plan.seconds)
     return results
 
 
@@ -146,6 +176,8 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
                     "read_model": await measure_read_model(seeders[name].model, queries, max(plan.list_rounds // 2, 5)),
                     "projection": await projection.measure(seeders[name].model, plan.projection_events, case_id=f"bench-projection-{size}"),
                 }
+                if name == "sqlite":  # what the read model's FULL would cost each change (docs/benchmarks.md, "Durability")
+                    figures["projection_synchronous_full"] = await projection.measure_on(url, "FULL", plan.projection_events, case_id=f"bench-projection-full-{size}")
                 if plan.kpi_rounds:
                     progress(f"kpis: {name} at {size} cases")
                     figures["kpis"] = await kpis.measure_http(apis[name], kpis.queries(rows.now), plan.kpi_rounds)
@@ -161,7 +193,8 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
     return results
 
 
-PARTS = ("throughput", "memory", "list")
+PARTS = ("throughput", "durability", "memory", "list")
+COMPARED_SYNCHRONOUS = "normal"  # the Temporal store's setting before issue #14, run beside the shipped one
 
 
 async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[str, ...] = PARTS, profile: bool = False) -> dict:
@@ -171,30 +204,41 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
         print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     stack = Stack(keep=keep)
+    compared = Stack(keep=keep, synchronous=COMPARED_SYNCHRONOUS) if {"throughput", "durability"} <= set(parts) else None
     result = {"plan": plan.__dict__, "setup": {"started_at": setup_info.now(), "machine": setup_info.machine(), "versions": setup_info.versions()}}
+    variants: dict[str, Variant] = {}
     try:
         progress(f"starting the embedded stack in {stack.dir}")
-        client = await stack.start_temporal()
-        read_model_url = f"sqlite+aiosqlite:///{stack.dir / 'data' / 'casework.db'}"
-        (stack.dir / "data").mkdir(parents=True, exist_ok=True)
-        await stack.start_floor_worker()
-        base = await stack.start_casework(read_model_url)
+        variants[DURABLE_SYNCHRONOUS] = await start_variant(stack)
+        if compared is not None:
+            progress(f"starting a second stack, its Temporal store on synchronous={COMPARED_SYNCHRONOUS}, in {compared.dir}")
+            variants[COMPARED_SYNCHRONOUS] = await start_variant(compared)
         result["setup"]["settings"] = {
             "temporal_dev_server": setup_info.temporal_settings(stack.dir),
-            "topology": "separate processes: Temporal dev server, Casework worker, Casework API, floor worker, load generator",
+            "compared_temporal_dev_server": compared and setup_info.temporal_settings(compared.dir, COMPARED_SYNCHRONOUS),
+            "topology": "separate processes: Temporal dev server, Casework worker, Casework API, floor worker, load generator"
+                        + ("; the same again on a second Temporal dev server for the store comparison" if compared else ""),
             "read_model_for_http": "SQLite (WAL, synchronous=NORMAL) in the temporary data folder",
             "throughput_phase_seconds": plan.seconds, "warmup_seconds": plan.warmup,
             "list_page_size": 50, "postgres": postgres_url and postgres_url.split("@")[-1],
         }  # fmt: skip
-        load, floor = CaseworkLoad(base), Floor(client, FLOOR_QUEUE)
+        main_variant = variants[DURABLE_SYNCHRONOUS]
         try:
-            await load.creations(2, 1, 0)  # first-call costs out of the way
             worker_rss_at_start = rss_mb(stack.processes["worker"].pid)
-            result["throughput"] = await throughput(stack, plan, load, floor, progress, profile) if "throughput" in parts else {}
+            if "throughput" in parts:
+                by_variant = await throughput(variants, plan, progress, profile)
+                result["throughput"] = by_variant.pop(DURABLE_SYNCHRONOUS)
+                result["durability"] = {f"temporal_synchronous_{name}": figures for name, figures in by_variant.items()}
+            else:
+                result["throughput"] = {}
+            if compared is not None:
+                await variants.pop(COMPARED_SYNCHRONOUS).load.close()
+                compared.stop()
             if "memory" in parts:
-                result["memory"] = await memory(stack, plan, load, worker_rss_at_start, progress)
+                result["memory"] = await memory(stack, plan, main_variant.load, worker_rss_at_start, progress)
         finally:
-            await load.close()
+            for variant in variants.values():
+                await variant.load.close()
         stack.stop_process("api")
         stack.stop_process("worker")
         stack.stop_process("floor")
@@ -210,9 +254,12 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
         result["list"].update(await listing(stack, plan, databases, progress))
     finally:
         stack.stop()
+        if compared is not None:
+            compared.stop()
         result["setup"]["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
         result["setup"]["seconds"] = round(time.perf_counter() - started, 1)
         result["ratios"] = report.ratios(result)
+        result["durability_ratios"] = report.durability(result)
         result["targets"] = report.targets(result)
     return result
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from bench.http_load import LOOP, TO_REMEDIATE, complaint
 from bench.stats import percentiles
-from service.read_model import ReadModel
+from service.read_model import ReadModel, create_engine
 from states import clocks
 from states.case import Actor, format_time
 from states.opening import Report, open_case
@@ -48,6 +48,15 @@ async def measure(model: ReadModel, events: int, case_id: str = "bench-projectio
         "process_cpu_ms": round(1000 * (time.process_time() - cpu) / events, 2),
         "events": events,
     }
+
+
+async def measure_on(database_url: str, sqlite_synchronous: str, events: int, case_id: str) -> dict:
+    """The same on a read model of its own, opened with another SQLite synchronous setting."""
+    model = ReadModel(create_engine(database_url, sqlite_synchronous=sqlite_synchronous))
+    try:
+        return await measure(model, events, case_id)
+    finally:
+        await model.close()
 
 
 async def _project_next(model: ReadModel, machine, step: dict, ctx: Context, policy) -> None:

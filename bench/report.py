@@ -24,6 +24,25 @@ def ratios(result: dict) -> dict:
     }
 
 
+def durability(result: dict) -> dict:
+    """Each phase on the shipped Temporal store (synchronous=full) against the compared one, same run:
+    throughput full/compared, p50 latency full/compared."""
+    found = {}
+    for variant, compared in result.get("durability", {}).items():
+        found[variant] = {
+            name: {
+                level: {
+                    "per_second": _ratio(row.get("per_second"), compared[name].get(level, {}).get("per_second")),
+                    "p50_ms": _ratio(row.get("p50_ms"), compared[name].get(level, {}).get("p50_ms")),
+                }
+                for level, row in by_level.items()
+            }
+            for name, by_level in result["throughput"].items()
+            if name in compared
+        }
+    return found
+
+
 def targets(result: dict) -> list[dict]:
     top = str(max(result["plan"]["concurrency"]))
     found = result["ratios"][top]
@@ -88,6 +107,16 @@ def table(result: dict) -> str:
             f"  create/start {_fmt(found['create_vs_floor_start'], 2)}  transition/update {_fmt(found['transition_vs_floor_update'], 2)}"
             f"  transition/update+activity {_fmt(found.get('transition_vs_floor_update_activity'), 2)}"
         )
+    for variant, phases in result.get("durability_ratios", {}).items():
+        lines.append("")
+        lines.append(f"Temporal store synchronous=full against {variant.removeprefix('temporal_synchronous_')}, same run (ops/s ratio, p50 ratio):")
+        for concurrency in result["plan"]["concurrency"]:
+            for key, label in names.items():
+                found = phases.get(key, {}).get(str(concurrency))
+                compared = result["durability"][variant][key].get(str(concurrency))
+                if found and compared:
+                    lines.append(f"{label:<36}{concurrency:>5}  {_fmt(compared['per_second'])} -> {_fmt(result['throughput'][key][str(concurrency)]['per_second'])} ops/s"
+                                 f" (x{_fmt(found['per_second'], 2)}), p50 {_fmt(compared['p50_ms'])} -> {_fmt(result['throughput'][key][str(concurrency)]['p50_ms'])} ms (x{_fmt(found['p50_ms'], 2)})")
     lines.append("")
     for database, figures in result.get("list", {}).items():
         if "sizes" not in figures:
@@ -107,6 +136,12 @@ def table(result: dict) -> str:
                 lines.append(
                     f"ReadModel.project {database:<9}{int(size):>8,} cases  p50 {_fmt(alone['p50_ms'], 2)} ms  p99 {_fmt(alone['p99_ms'], 2)} ms"
                     f"  (this process's CPU {_fmt(alone['process_cpu_ms'], 2)} ms per event, {alone['events']} events)"
+                )
+            if "projection_synchronous_full" in row:
+                alone = row["projection_synchronous_full"]
+                lines.append(
+                    f"  the same with synchronous=FULL     p50 {_fmt(alone['p50_ms'], 2)} ms  p99 {_fmt(alone['p99_ms'], 2)} ms"
+                    f"  (this process's CPU {_fmt(alone['process_cpu_ms'], 2)} ms per event)"
                 )
         for size, row in figures["sizes"].items():
             if "kpis" in row:

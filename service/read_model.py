@@ -57,19 +57,22 @@ class BadCursor(ValueError):
     pass
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, sqlite_synchronous: str = "NORMAL") -> AsyncEngine:
+    """On SQLite, WAL with synchronous=NORMAL: a power cut can roll back the last commits, which
+    `casework serve` puts back from Temporal on its next start (service/recovery.py); the bench
+    compares FULL (docs/benchmarks.md)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+
+        def pragmas(connection, _record) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cursor.close()
+
+        event.listen(engine.sync_engine, "connect", pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-
-
-def _sqlite_pragmas(connection, _record) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 class ReadModel:

@@ -4,7 +4,7 @@ import asyncio
 import os
 from asyncio.subprocess import PIPE
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import delete, update
@@ -66,3 +66,13 @@ async def test_a_case_whose_worker_is_gone_is_reported_without_holding_up_the_re
     assert [result.case_id for result in results] == [orphan["id"], healthy["id"]]
     assert results[0].problems and results[0].problems[0].startswith("could not read the workflow's state")
     assert results[1].problems == [] and not results[1].changed
+
+
+async def test_the_cases_changed_since_a_moment_are_the_running_ones_and_those_closed_since(api, temporal_env, read_model):
+    running, ended = await api.open(), await api.open()
+    before_end = datetime.now(timezone.utc) - timedelta(seconds=5)
+    await temporal_env.client.get_workflow_handle(ended["id"]).terminate(reason="stands for a case whose workflow closed")
+    reconciler = Reconciler(temporal_env.client, read_model)
+    assert {running["id"], ended["id"]} <= set(await reconciler.case_ids_changed_since(before_end))
+    later = await reconciler.case_ids_changed_since(datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert running["id"] in later and ended["id"] not in later
