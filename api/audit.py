@@ -16,15 +16,15 @@ from litestar.response import Stream
 
 from api.controllers import CaseId, Time, query_time
 from api.errors import problems
-from api.schemas import Kind
 from service.audit import Audit
 from service.cases import Cases
 from service.export import FORMATS, export_events
 from service.read_model import EventFilter, ReadModel
+from states.vocabulary import Kind, Role
 
 
 def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in ("auditor", "supervisor"):
+    if connection.user.role not in (Role.AUDITOR, Role.SUPERVISOR):
         raise PermissionDeniedException("only auditors and supervisors may audit")
 
 

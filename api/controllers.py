@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from api.auth import may_change
-from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Priority, TransitionIn, case_for
+from api.schemas import Case, CaseIn, CaseList, Event, History, TransitionIn, case_for
 from api.errors import PreconditionFailed, problems
 from api.idempotency import once
 from service.cases import CaseRefused, Cases, new_case_id
@@ -23,8 +23,9 @@ from service.read_model import CaseFilter
 from states.case import Actor, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
-from states.spec import PHASES
 from states.opening import Report
+from states.spec import PHASES
+from states.vocabulary import Kind, Priority
 from workflows.inputs import ActInput
 
 

@@ -17,13 +17,13 @@ from msgspec import Struct
 
 from api.controllers import query_time
 from api.errors import problems
-from api.schemas import Kind, Priority
 from service.kpis import MAX_PERIOD, KpiQuery, Kpis
 from service.review_render import to_html, to_markdown
 from service.reviews import Period, Reviews
 from states.case import as_utc
 from states.errors import InvalidData
 from states.spec import CASE_CATEGORIES
+from states.vocabulary import Kind, Priority, Role
 
 Category = Literal[CASE_CATEGORIES]  # type: ignore[valid-type]
 # float only: an int alternative would make every figure ambiguous in the schema (oneOf).
@@ -126,7 +126,7 @@ class ReviewIn(Struct):
 
 
 def supervisor_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role != "supervisor":
+    if connection.user.role != Role.SUPERVISOR:
         raise PermissionDeniedException("only supervisors may make a review")
 
 

@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-Kind = Literal["complaint", "feedback", "incident", "improvement_plan"]
-Priority = Literal["low", "normal", "high", "urgent"]
-Phase = Literal["report", "analyse", "remediate", "follow_up", "closed"]
+from states.vocabulary import Kind, Phase, Priority
+
 ShortText = Annotated[str, Meta(max_length=200)]
 Title = Annotated[str, Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, Meta(max_length=20_000)]
@@ -25,7 +24,7 @@ class CaseIn(Struct):
     kind: Kind
     title: Title
     description: LongText = ""
-    priority: Priority = "normal"
+    priority: Priority = Priority.NORMAL
     customer: Customer | None = None
     channel: Annotated[str, Meta(max_length=100)] | None = None
     source_case_id: Annotated[str, Meta(max_length=64)] | None = None

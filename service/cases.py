@@ -25,12 +25,14 @@ from service.kpis import Kpis
 from service.observability import REJECTED, TRANSITIONS
 from service.plan_measures import PlanMeasures
 from service.read_model import CaseFilter, Page, ReadModel
-from states.case import Actor, CaseState, format_time
-from states.opening import Report, open_case
+from states.case import Actor, CaseState, Report, format_time
 from states.clocks import sla_view
 from states.ids import case_id as make_case_id
+from states.machine import declarations, declared_action
+from states.opening import open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
-from states.spec import Context
+from states.spec import Context, Opens
+from states.vocabulary import Phase, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
 from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
@@ -126,7 +128,7 @@ class Cases:
                 [
                     SearchAttributePair(CASE_KIND, report.kind),
                     SearchAttributePair(CASE_PRIORITY, report.priority),
-                    SearchAttributePair(CASE_STATE, "report"),
+                    SearchAttributePair(CASE_STATE, Phase.REPORT),
                 ]
             ),
         )
@@ -139,15 +141,20 @@ class Cases:
                 id=request_id,
             ),
         )
-        TRANSITIONS.labels(case.kind, "report").inc()
+        TRANSITIONS.labels(case.kind, SystemAction.REPORT).inc()
         return case
 
     async def act(self, case_id: str, request: ActInput) -> CaseState:
         """Take an action; the request's id is the update's id, so Temporal applies it at most once."""
-        if request.action == "escalate" and (request.data or {}).get("incident_id"):
-            await self._check_open_incident(str(request.data["incident_id"]))
-        if request.action == "evaluate":
-            request = replace(request, measured=await self._measure_after(case_id))
+        # Before the workflow sees it: the case named to join must be open, and KPI figures measured.
+        # The case's kind is not known yet; an action of that name in any kind will do, the
+        # workflow refuses it if the case's kind lacks it.
+        declared = declarations(request.action)
+        for opens in dict.fromkeys(action.opens for action in declared if action.opens and action.opens.may_join_open):
+            if (request.data or {}).get(opens.id_field):
+                await self._check_open(opens, str(request.data[opens.id_field]))
+        if any(action.measures_since for action in declared):
+            request = replace(request, measured=await self._measure_after(case_id, request.action))
         handle = self._client.get_workflow_handle(case_id)
         try:
             case = await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
@@ -184,19 +191,22 @@ class Cases:
         await self.get(case_id)
         return await self._read_model.deliveries(case_id)
 
-    async def _measure_after(self, case_id: str) -> dict[str, Any] | None:
+    async def _measure_after(self, case_id: str, action: str) -> dict[str, Any] | None:
         case = await self._read_model.get_case(case_id)
-        if case is None or case["kind"] != "improvement_plan":
+        declared = None if case is None else declared_action(case["kind"], action)
+        if case is None or declared is None or declared.measures_since is None:
             return None
         history = await self._read_model.history(case_id)
-        return await self._plan_measures.for_evaluate(case, history, datetime.now(timezone.utc))
+        return await self._plan_measures.for_evaluate(case, history, declared.measures_since, datetime.now(timezone.utc))
 
-    async def _check_open_incident(self, incident_id: str) -> None:
-        incident = await self._read_model.get_case(incident_id)
-        if incident is None or incident["kind"] != "incident":
-            raise CaseRefused("InvalidData", f"data.incident_id: no incident {incident_id}", {"field": "data.incident_id"})
-        if incident["state"] == "closed":
-            raise CaseRefused("InvalidData", f"data.incident_id: incident {incident_id} is closed", {"field": "data.incident_id"})
+    async def _check_open(self, opens: Opens, other_id: str) -> None:
+        """The case an action names to join is one of the kind it opens, and not closed."""
+        field = f"data.{opens.id_field}"
+        other = await self._read_model.get_case(other_id)
+        if other is None or other["kind"] != opens.kind:
+            raise CaseRefused("InvalidData", f"{field}: no {opens.kind} {other_id}", {"field": field})
+        if other["state"] == Phase.CLOSED:
+            raise CaseRefused("InvalidData", f"{field}: {opens.kind} {other_id} is closed", {"field": field})
 
     async def ping_temporal(self) -> None:
         await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=2))
