@@ -16,6 +16,7 @@ from api.auth import may_change
 from api.schemas import Case, CaseIn, CaseList, Event, History, TransitionIn, case_for
 from api.errors import PreconditionFailed, problems
 from api.idempotency import once
+from api.labels import labelled_machine, negotiate
 from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
@@ -163,19 +164,30 @@ class CaseController(Controller):
         return History(items=msgspec.convert(await cases.history(case_id), list[Event]))
 
 
+AcceptLanguage = Annotated[
+    str | None, HeaderParameter(name="Accept-Language", max_length=500, description="labels in zh-CN (the default) or en")
+]
+Lang = Annotated[str | None, QueryParameter(max_length=35, description="labels in this language (zh-CN, en); overrides Accept-Language")]
+
+
 class MachineController(Controller):
     path = "/machines"
     tags = ["machines"]
 
-    @get("/", summary="Every kind's state machine", responses=problems())
-    async def list_machines(self) -> dict[str, Any]:
-        return {"items": [describe(kind) for kind in KINDS]}
+    @get("/", summary="Every kind's state machine, labelled", responses=problems(400, 422))
+    async def list_machines(self, accept_language: AcceptLanguage = None, lang: Lang = None) -> Response[dict[str, Any]]:
+        language = negotiate(accept_language, lang)
+        items = [labelled_machine(describe(kind), language) for kind in KINDS]
+        return Response({"items": items}, headers={"Content-Language": language})
 
-    @get("/{kind:str}", summary="One kind's state machine, with a Mermaid diagram", responses=problems(400, 404, 422))
-    async def get_machine(self, kind: Annotated[str, PathParameter(max_length=64)]) -> dict[str, Any]:
+    @get("/{kind:str}", summary="One kind's state machine, labelled, with a Mermaid diagram", responses=problems(400, 404, 422))
+    async def get_machine(
+        self, kind: Annotated[str, PathParameter(max_length=64)], accept_language: AcceptLanguage = None, lang: Lang = None
+    ) -> Response[dict[str, Any]]:
         if kind not in KINDS:
             raise NotFoundException(f"no kind {kind!r}; kinds: {', '.join(KINDS)}")
-        return describe(kind)
+        language = negotiate(accept_language, lang)
+        return Response(labelled_machine(describe(kind), language), headers={"Content-Language": language})
 
 
 def _new_request_id() -> str:

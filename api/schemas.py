@@ -123,6 +123,8 @@ class Problem(Struct, omit_defaults=True):
 
     type: str
     title: str
+    # Stable and machine-readable (states/vocabulary.py RefusalCode); its labels are in the catalogs.
+    code: str
     status: int
     detail: str
     field: str | None = None

@@ -32,7 +32,7 @@ from states.machine import declarations, declared_action
 from states.opening import open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context, Opens
-from states.vocabulary import Phase, SystemAction
+from states.vocabulary import Phase, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
 from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
@@ -168,7 +168,7 @@ class Cases:
             raise CaseRefused(
                 "ActionNotAllowed",
                 f"case {case_id} is closed for good: its reopen window has passed",
-                {"state": stored["state"], "allowed_actions": [], "action": request.action},
+                {"state": stored["state"], "allowed_actions": [], "action": request.action, "code": RefusalCode.CLOSED_FOR_GOOD},
             ) from None
 
     async def get(self, case_id: str) -> dict[str, Any]:

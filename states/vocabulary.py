@@ -96,6 +96,8 @@ class RefusalCode(StrEnum):
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
     INVALID_VALUE = "invalid_value"
+    INVALID_TEXT = "invalid_text"  # a NUL or a lone surrogate: text the stores cannot hold (states/text.py)
+    NOT_STORABLE = "not_storable"  # the read model refused the change for good; nothing was changed
     BAD_CURSOR = "bad_cursor"
     PRECONDITION_FAILED = "precondition_failed"
     TOO_LARGE = "too_large"
