@@ -16,11 +16,12 @@ from litestar.response import Stream
 
 from api.controllers import CaseId, Time, query_time
 from api.errors import problems
+from api.schemas import KindName
 from service.audit import Audit
 from service.cases import Cases
 from service.export import FORMATS, export_events
 from service.read_model import EventFilter, ReadModel
-from states.vocabulary import Kind, Role
+from states.vocabulary import Role
 
 
 def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -78,7 +79,7 @@ class ExportController(Controller):
         read_model: NamedDependency[ReadModel],
         since: Time = None,
         until: Time = None,
-        kind: FromQuery[Kind | None] = None,
+        kind: FromQuery[KindName | None] = None,
         actor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> Stream:

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from api.auth import may_change
-from api.schemas import Case, CaseIn, CaseList, Event, History, TransitionIn, case_for
+from api.schemas import Case, CaseIn, CaseList, Event, History, KindName, PriorityName, TransitionIn, case_for
 from api.errors import PreconditionFailed, problems
 from api.idempotency import once
 from api.labels import labelled_machine, negotiate
@@ -26,7 +26,6 @@ from states.errors import InvalidData
 from states.machine import KINDS, describe
 from states.opening import Report
 from states.spec import PHASES
-from states.vocabulary import Kind, Priority
 from workflows.inputs import ActInput
 
 
@@ -94,10 +93,10 @@ class CaseController(Controller):
         self,
         request: Request,
         cases: NamedDependency[Cases],
-        kind: FromQuery[Kind | None] = None,
+        kind: FromQuery[KindName | None] = None,
         # Litestar reserves the name `state`; the query parameter keeps it, checked by hand.
         phase: Annotated[str | None, QueryParameter(name="state", description="one of the phases")] = None,
-        priority: FromQuery[Priority | None] = None,
+        priority: FromQuery[PriorityName | None] = None,
         owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
         customer_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
         linked_to: Annotated[str | None, QueryParameter(max_length=64)] = None,

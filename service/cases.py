@@ -71,7 +71,10 @@ class _Stopping(Exception):
 
 
 @dataclass(frozen=True)
-class CasePolicy:
+class WorkflowConfig:
+    """How the service starts each case's workflow (not to be confused with the service-level
+    policy, `sla_policy`, which the workflow parses into states.sla_policy.ServiceLevelPolicy)."""
+
     task_queue: str
     reopen_window_seconds: int
     events_per_run: int
@@ -83,11 +86,11 @@ def new_case_id() -> str:
 
 
 class Cases:
-    def __init__(self, client: Client, read_model: ReadModel, policy: CasePolicy):
+    def __init__(self, client: Client, read_model: ReadModel, config: WorkflowConfig):
         self._client = client
         self._read_model = read_model
-        self._policy = policy
-        self._sla = parse_policy(DEFAULT_POLICY_DATA if policy.sla_policy is None else policy.sla_policy)
+        self._config = config
+        self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if config.sla_policy is None else config.sla_policy)
         self._plan_measures = PlanMeasures(Kpis(read_model))
         self._stopping = asyncio.Event()
 
@@ -98,7 +101,7 @@ class Cases:
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
         """A case as clients see it: its stored state plus its service levels as of now."""
         snapshot = asdict(case) if isinstance(case, CaseState) else dict(case)
-        snapshot["sla"] = sla_view(snapshot, self._sla, datetime.now(timezone.utc))
+        snapshot["sla"] = sla_view(snapshot, self._sla_policy, datetime.now(timezone.utc))
         snapshot["sla_breached"] = any(clock["state"] == "breached" for clock in snapshot.get("clocks", {}).values()) or any(
             item.get("overdue") for item in snapshot.get("action_items", [])
         )
@@ -117,12 +120,12 @@ class Cases:
             CaseWorkflowInput(
                 case_id=case_id,
                 kind=report.kind,
-                reopen_window_seconds=self._policy.reopen_window_seconds,
-                events_per_run=self._policy.events_per_run,
-                sla_policy=self._policy.sla_policy,
+                reopen_window_seconds=self._config.reopen_window_seconds,
+                events_per_run=self._config.events_per_run,
+                sla_policy=self._config.sla_policy,
             ),
             id=case_id,
-            task_queue=self._policy.task_queue,
+            task_queue=self._config.task_queue,
             id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
             search_attributes=TypedSearchAttributes(
                 [

@@ -24,6 +24,7 @@ COMPLAINT = KindSpec(
             Phase.CLOSED,
             roles=SUPERVISOR,
             fields=(Field("reason"),),
+            dismisses=True,
             description="the facts do not support the complaint",
         ),
         Action("complete_remedy", (Phase.REMEDIATE,), Phase.FOLLOW_UP, fields=(Field("resolution"),)),

@@ -28,6 +28,8 @@ logging.getLogger("transitions").setLevel(logging.WARNING)
 
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in (COMPLAINT, FEEDBACK, INCIDENT, IMPROVEMENT_PLAN)}
 KINDS = list(SPECS)
+# The actions whose closing counts as dismissed, not resolved, in the KPIs.
+DISMISSING_ACTIONS = tuple(sorted({action.name for spec in SPECS.values() for action in spec.actions if action.dismisses}))
 
 
 def spec_for(kind: str) -> KindSpec:

@@ -53,7 +53,7 @@ class Calendar:
 
 
 @dataclass(frozen=True)
-class Policy:
+class ServiceLevelPolicy:
     warn_at: float = 0.8
     pause_in: frozenset[str] = frozenset({Phase.FOLLOW_UP})
     auto_escalate: frozenset[str] = frozenset({Priority.URGENT})
@@ -114,14 +114,14 @@ DEFAULT_POLICY_DATA: dict[str, Any] = {
 }
 
 
-def parse_policy(data: dict[str, Any]) -> Policy:
+def parse_policy(data: dict[str, Any]) -> ServiceLevelPolicy:
     unknown = set(data) - {"warn_at", "pause_in", "auto_escalate", "targets", "calendar"}
     if unknown:
         raise PolicyError(sorted(unknown)[0], "unknown key")
     warn_at = data.get("warn_at", 0.8)
     if isinstance(warn_at, bool) or not isinstance(warn_at, (int, float)) or not 0 < warn_at < 1:
         raise PolicyError("warn_at", "must be a number between 0 and 1")
-    return Policy(
+    return ServiceLevelPolicy(
         warn_at=float(warn_at),
         pause_in=frozenset(_names(data.get("pause_in", [Phase.FOLLOW_UP]), "pause_in", OPEN_PHASES)),
         auto_escalate=frozenset(_names(data.get("auto_escalate", [Priority.URGENT]), "auto_escalate", PRIORITIES)),

@@ -265,6 +265,8 @@ class Action:
     # The service measures the case's KPI over the cases reported since this action was last taken,
     # and records the figures with the event (an improvement plan's after-value).
     measures_since: str | None = None
+    # A case it closes counts as dismissed in the KPIs, not as resolved (docs/kpis.md).
+    dismisses: bool = False
 
     def destinations(self) -> list[str | None]:
         if self.branch:

@@ -4,6 +4,16 @@ enums; their labels in Chinese and English live in the message catalogs (api/loc
 
 The values are wire names (JSON, Temporal payloads, database rows): never change one. A StrEnum
 member is a `str` and equals its value, so stored rows and running workflows keep working.
+
+One meaning per word in the code:
+- a *phase* is where a case stands (`Phase`; on the wire the field is called `state`); the *case*
+  is everything about it (`CaseState`);
+- a *notice* is an event one case records because another told it (`SystemAction.INCIDENT_CLOSED`,
+  workflows/follow_ons.py); a *notification* is a webhook POST (workflows/notifications.py);
+- the *service-level policy* is the targets and calendar (states/sla_policy.py); the *workflow
+  configuration* is how the service starts workflows (service/cases.py `WorkflowConfig`);
+- *report* is the first phase and the opening event (`Report` is what the reporter said); a
+  periodic KPI report is a *review* (service/reviews.py).
 """
 
 from enum import StrEnum

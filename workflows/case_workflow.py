@@ -46,7 +46,7 @@ class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseWorkflowInput) -> None:
         self._input = input
-        self._policy = parse_policy(DEFAULT_POLICY_DATA if input.sla_policy is None else input.sla_policy)
+        self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if input.sla_policy is None else input.sla_policy)
         self._machine = CaseMachine(input.snapshot) if input.snapshot else None
         self._events_this_run = 0
         self._changed = False
@@ -172,7 +172,7 @@ class CaseWorkflow:
         if input.source_case_id:
             machine.case.links.append({"case_id": input.source_case_id, "relation": input.source_relation})
         self._machine = machine
-        clocks.start_cycle(machine.case, self._policy, event.at)
+        clocks.start_cycle(machine.case, self._sla_policy, event.at)
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         try:
             await self._project(event, retry_refused=not undoable)
@@ -220,7 +220,7 @@ class CaseWorkflow:
 
     async def _record(self, event: Event, retry_refused: bool = True) -> None:
         """After the machine took an event: clocks, search attributes, read model, notifications."""
-        clocks.after_event(self._machine.case, event, self._policy)
+        clocks.after_event(self._machine.case, event, self._sla_policy)
         if event.from_state != event.to_state:
             workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
         await self._project(event, retry_refused)
@@ -245,7 +245,7 @@ class CaseWorkflow:
             await self._project(self._machine.record_notice(action, data, self._context()))
             if action != SystemAction.SLA_BREACHED:
                 continue
-            taken = clocks.taken_on_breach(case, self._policy, data["target"])
+            taken = clocks.taken_on_breach(case, self._sla_policy, data["target"])
             if taken and taken in case.allowed_actions.get(Role.SUPERVISOR, []):
                 await self._take_by_itself(taken, data)
 
