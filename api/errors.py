@@ -82,10 +82,12 @@ class PreconditionFailed(Exception):
 
 
 def on_precondition_failed(_: Request, error: PreconditionFailed) -> Response:
-    return problem(412, "precondition failed", RefusalCode.PRECONDITION_FAILED, str(error), current_version=error.current_version)
+    return problem(412, "precondition failed", str(error), code=RefusalCode.PRECONDITION_FAILED, current_version=error.current_version)
 
 
-def problem(status: int, title: str, code: str, detail: str, **extra: Any) -> Response:
+def problem(status: int, title: str, detail: str, *, code: str | None = None, **extra: Any) -> Response:
+    """A problem+json answer; `code` defaults to what the status alone says."""
+    code = code or HTTP_REFUSALS.get(status, ("", RefusalCode.REFUSED if status < 500 else RefusalCode.INTERNAL_ERROR))[1]
     body = {"type": f"https://casework.dev/problems/{title.replace(' ', '-')}", "title": title, "code": code, "status": status, "detail": detail}
     body.update({key: value for key, value in extra.items() if value is not None})
     return Response(body, status_code=status, media_type=PROBLEM)
@@ -96,27 +98,27 @@ def on_case_refused(_: Request, error: CaseRefused) -> Response:
     extra = {key: error.details.get(key) for key in EXTRA_FIELDS}
     if error.kind == "UnknownAction":
         extra["field"] = "action"
-    return problem(status, title, error.details.get("code") or code, str(error), **extra)
+    return problem(status, title, str(error), code=error.details.get("code") or code, **extra)
 
 
 def on_rule_error(_: Request, error: CaseRuleError) -> Response:
     if isinstance(error, InvalidData):
-        return problem(422, "invalid data", error.code, str(error), field=error.field)
+        return problem(422, "invalid data", str(error), code=error.code, field=error.field)
     if isinstance(error, ActionForbidden):
-        return problem(403, "forbidden", error.code, str(error), roles=error.roles)
-    return problem(409, "refused", error.code, str(error))
+        return problem(403, "forbidden", str(error), code=error.code, roles=error.roles)
+    return problem(409, "refused", str(error), code=error.code)
 
 
 def on_not_found(_: Request, error: CaseNotFound) -> Response:
-    return problem(404, "not found", RefusalCode.UNKNOWN_CASE, str(error), case_id=error.case_id)
+    return problem(404, "not found", str(error), code=RefusalCode.UNKNOWN_CASE, case_id=error.case_id)
 
 
 def on_bad_cursor(_: Request, error: BadCursor) -> Response:
-    return problem(400, "bad cursor", RefusalCode.BAD_CURSOR, str(error), field="cursor")
+    return problem(400, "bad cursor", str(error), code=RefusalCode.BAD_CURSOR, field="cursor")
 
 
 def on_unavailable(_: Request, error: Unavailable) -> Response:
-    response = problem(503, "unavailable", RefusalCode.DEPENDENCY_DOWN, str(error))
+    response = problem(503, "unavailable", str(error), code=RefusalCode.DEPENDENCY_DOWN)
     response.headers["Retry-After"] = str(error.retry_after)
     return response
 
@@ -125,14 +127,14 @@ def on_validation(_: Request, error: ValidationException) -> Response:
     errors = [item for item in (error.extra or []) if isinstance(item, dict)] if isinstance(error.extra, list) else []
     fields = [_field_name(item) for item in errors if item.get("key")]
     if not fields:
-        return problem(400, "bad request", RefusalCode.MALFORMED_REQUEST, _clean_detail(error.detail, errors))
+        return problem(400, "bad request", _clean_detail(error.detail, errors), code=RefusalCode.MALFORMED_REQUEST)
     detail = "; ".join(f"{_field_name(item)}: {item.get('message', 'invalid')}" for item in errors if item.get("key"))
     first = str(next(item for item in errors if item.get("key")).get("message", ""))
     return problem(
         422,
         "invalid data",
-        _validation_code(first),
         detail,
+        code=_validation_code(first),
         field=fields[0],
         errors=[{"field": _field_name(item), "message": item.get("message")} for item in errors if item.get("key")],
     )
@@ -152,7 +154,7 @@ def on_http(_: Request, error: HTTPException) -> Response:
         headers["Retry-After"] = headers["RateLimit-Reset"]
     default = ("error", RefusalCode.REFUSED if error.status_code < 500 else RefusalCode.INTERNAL_ERROR)
     title, code = HTTP_REFUSALS.get(error.status_code, default)
-    response = problem(error.status_code, title, code, str(error.detail))
+    response = problem(error.status_code, title, str(error.detail), code=code)
     response.headers.update(headers)
     return response
 
@@ -161,7 +163,7 @@ def on_dependency_down(_: Request, error: Exception) -> Response:
     """The read model or Temporal did not answer: nothing wrong with the request, try it again."""
     log.warning("a dependency is unavailable: %s", type(error).__name__)
     response = problem(
-        503, "unavailable", RefusalCode.DEPENDENCY_DOWN, "the read model or Temporal did not answer; retry shortly (with the same Idempotency-Key)"
+        503, "unavailable", "the read model or Temporal did not answer; retry shortly (with the same Idempotency-Key)", code=RefusalCode.DEPENDENCY_DOWN
     )
     response.headers["Retry-After"] = "2"
     return response
@@ -169,7 +171,7 @@ def on_dependency_down(_: Request, error: Exception) -> Response:
 
 def on_unexpected(request: Request, error: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(500, "internal error", RefusalCode.INTERNAL_ERROR, "the server failed; the error is logged")
+    return problem(500, "internal error", "the server failed; the error is logged", code=RefusalCode.INTERNAL_ERROR)
 
 
 def _field_name(item: dict[str, Any]) -> str:
