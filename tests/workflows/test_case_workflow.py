@@ -60,7 +60,7 @@ async def test_each_projection_carries_the_case_as_of_its_own_event_under_concur
 async def test_an_update_carrying_a_nul_that_slipped_past_the_api_is_refused_without_a_trace(temporal_env, read_model, worker, stack_settings):
     """The API refuses it first; the workflow's validator refuses it too, so a caller of Temporal itself
     cannot wedge the case: a rejected update writes nothing to the history."""
-    cases = Cases(temporal_env.client, read_model, CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
+    cases = Cases(temporal_env.client, read_model, WorkflowConfig(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
     case = await cases.open(Report(kind="complaint", title="t", description="d"), AGENT, None, uuid.uuid4().hex)
     handle = temporal_env.client.get_workflow_handle(case.id)
     before = len((await handle.fetch_history()).events)
