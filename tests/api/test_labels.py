@@ -90,3 +90,5 @@ async def test_each_refusal_carries_its_code(api, http):
     assert unauthenticated.status_code == 401 and unauthenticated.json()["code"] == "unauthenticated"
     malformed = await http.post("/cases", json={"kind": "complaint"}, headers=auth("agent"))
     assert malformed.status_code == 422 and malformed.json()["code"] == "missing_field"
+    unstorable = await http.post("/cases", json={"kind": "complaint", "title": "a\u0000b"}, headers=auth("agent"))
+    assert unstorable.status_code == 422 and unstorable.json()["code"] == "invalid_text"
