@@ -22,7 +22,7 @@ from api.errors import HANDLERS
 from api.schemas import Health
 from api.storable import refuse_unstorable_text
 from service.audit import Audit
-from service.cases import CasePolicy, Cases
+from service.cases import WorkflowConfig, Cases
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.projection_failures import ProjectionAlarm
@@ -101,8 +101,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         read_model = ReadModel(create_engine(settings.read_model_url), alarm)
         await read_model.require_current_schema()
         client = await connect(settings.temporal_target, settings.temporal_namespace, interceptors=tracing.interceptors(settings.otlp_endpoint))
-        policy = CasePolicy(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
-        app.state.cases = Cases(client, read_model, policy)
+        config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
+        app.state.cases = Cases(client, read_model, config)
         app.state.audit = Audit(client, read_model)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)

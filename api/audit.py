@@ -16,15 +16,16 @@ from litestar.response import Stream
 
 from api.controllers import CaseId, Time, query_time
 from api.errors import problems
-from api.schemas import Kind
+from api.schemas import KindName
 from service.audit import Audit
 from service.cases import Cases
 from service.export import FORMATS, export_events
 from service.read_model import EventFilter, ReadModel
+from states.vocabulary import Role
 
 
 def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in ("auditor", "supervisor"):
+    if connection.user.role not in (Role.AUDITOR, Role.SUPERVISOR):
         raise PermissionDeniedException("only auditors and supervisors may audit")
 
 
@@ -78,7 +79,7 @@ class ExportController(Controller):
         read_model: NamedDependency[ReadModel],
         since: Time = None,
         until: Time = None,
-        kind: FromQuery[Kind | None] = None,
+        kind: FromQuery[KindName | None] = None,
         actor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> Stream:

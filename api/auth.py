@@ -10,6 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
 from service.settings import User, hash_token
+from states.vocabulary import Role
 
 PUBLIC_PATHS = ["^/health$", "^/schema"]
 
@@ -46,5 +47,5 @@ def authentication(users: tuple[User, ...]) -> DefineMiddleware:
 
 def may_change(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Auditors read everything and change nothing."""
-    if connection.user.role == "auditor":
+    if connection.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors may read but not change cases")

@@ -13,9 +13,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from api.auth import may_change
-from api.schemas import Case, CaseIn, CaseList, Event, History, Kind, Priority, TransitionIn, case_for
+from api.schemas import Case, CaseIn, CaseList, Event, History, KindName, PriorityName, TransitionIn, case_for
 from api.errors import PreconditionFailed, problems
 from api.idempotency import once
+from api.labels import labelled_machine, negotiate
 from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
@@ -23,8 +24,8 @@ from service.read_model import CaseFilter
 from states.case import Actor, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
-from states.spec import PHASES
 from states.opening import Report
+from states.spec import PHASES
 from workflows.inputs import ActInput
 
 
@@ -92,10 +93,10 @@ class CaseController(Controller):
         self,
         request: Request,
         cases: NamedDependency[Cases],
-        kind: FromQuery[Kind | None] = None,
+        kind: FromQuery[KindName | None] = None,
         # Litestar reserves the name `state`; the query parameter keeps it, checked by hand.
         phase: Annotated[str | None, QueryParameter(name="state", description="one of the phases")] = None,
-        priority: FromQuery[Priority | None] = None,
+        priority: FromQuery[PriorityName | None] = None,
         owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
         customer_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
         linked_to: Annotated[str | None, QueryParameter(max_length=64)] = None,
@@ -162,19 +163,30 @@ class CaseController(Controller):
         return History(items=msgspec.convert(await cases.history(case_id), list[Event]))
 
 
+AcceptLanguage = Annotated[
+    str | None, HeaderParameter(name="Accept-Language", max_length=500, description="labels in zh-CN (the default) or en")
+]
+Lang = Annotated[str | None, QueryParameter(max_length=35, description="labels in this language (zh-CN, en); overrides Accept-Language")]
+
+
 class MachineController(Controller):
     path = "/machines"
     tags = ["machines"]
 
-    @get("/", summary="Every kind's state machine", responses=problems())
-    async def list_machines(self) -> dict[str, Any]:
-        return {"items": [describe(kind) for kind in KINDS]}
+    @get("/", summary="Every kind's state machine, labelled", responses=problems(400, 422))
+    async def list_machines(self, accept_language: AcceptLanguage = None, lang: Lang = None) -> Response[dict[str, Any]]:
+        language = negotiate(accept_language, lang)
+        items = [labelled_machine(describe(kind), language) for kind in KINDS]
+        return Response({"items": items}, headers={"Content-Language": language})
 
-    @get("/{kind:str}", summary="One kind's state machine, with a Mermaid diagram", responses=problems(400, 404, 422))
-    async def get_machine(self, kind: Annotated[str, PathParameter(max_length=64)]) -> dict[str, Any]:
+    @get("/{kind:str}", summary="One kind's state machine, labelled, with a Mermaid diagram", responses=problems(400, 404, 422))
+    async def get_machine(
+        self, kind: Annotated[str, PathParameter(max_length=64)], accept_language: AcceptLanguage = None, lang: Lang = None
+    ) -> Response[dict[str, Any]]:
         if kind not in KINDS:
             raise NotFoundException(f"no kind {kind!r}; kinds: {', '.join(KINDS)}")
-        return describe(kind)
+        language = negotiate(accept_language, lang)
+        return Response(labelled_machine(describe(kind), language), headers={"Content-Language": language})
 
 
 def _new_request_id() -> str:

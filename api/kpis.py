@@ -17,13 +17,14 @@ from msgspec import Struct
 
 from api.controllers import query_time
 from api.errors import problems
-from api.schemas import Kind, Priority
+from api.schemas import KindName, PriorityName
 from service.kpis import MAX_PERIOD, KpiQuery, Kpis
 from service.review_render import to_html, to_markdown
 from service.reviews import Period, Reviews
 from states.case import as_utc
 from states.errors import InvalidData
 from states.spec import CASE_CATEGORIES
+from states.vocabulary import Role
 
 Category = Literal[CASE_CATEGORIES]  # type: ignore[valid-type]
 # float only: an int alternative would make every figure ambiguous in the schema (oneOf).
@@ -126,13 +127,16 @@ class ReviewIn(Struct):
 
 
 def supervisor_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role != "supervisor":
+    if connection.user.role != Role.SUPERVISOR:
         raise PermissionDeniedException("only supervisors may make a review")
 
 
 def _period(start: datetime | None, end: datetime | None, default_length: timedelta) -> Period:
     end = as_utc(end) if end else datetime.now(timezone.utc)
-    start = as_utc(start) if start else end - default_length
+    try:
+        start = as_utc(start) if start else end - default_length
+    except OverflowError:
+        raise InvalidData("to", "is too early: the default period before it would start before the year 1") from None
     if start >= end:
         raise InvalidData("from", "must be before 'to'")
     if end - start > MAX_PERIOD:
@@ -150,9 +154,9 @@ class KpiController(Controller):
         kpis: NamedDependency[Kpis],
         start: Annotated[str | None, QueryParameter(name="from", format=OpenAPIFormat.DATE_TIME, max_length=64, description="start, inclusive; default: 30 days before `to`")] = None,
         to: Annotated[str | None, QueryParameter(format=OpenAPIFormat.DATE_TIME, max_length=64, description="end, exclusive; default: now")] = None,
-        kind: FromQuery[Kind | None] = None,
+        kind: FromQuery[KindName | None] = None,
         category: FromQuery[Category | None] = None,
-        priority: FromQuery[Priority | None] = None,
+        priority: FromQuery[PriorityName | None] = None,
         owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
         group_by: FromQuery[Literal["kind", "category", "priority", "owner", "week", "month"] | None] = None,
     ) -> KpiReport:

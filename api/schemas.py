@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 from msgspec import Meta, Struct
 
-Kind = Literal["complaint", "feedback", "incident", "improvement_plan"]
-Priority = Literal["low", "normal", "high", "urgent"]
-Phase = Literal["report", "analyse", "remediate", "follow_up", "closed"]
+from states.vocabulary import Kind, Phase, Priority
+
+
+def one_of(vocabulary: type[StrEnum]) -> Any:
+    """The vocabulary's values as a Literal: msgspec checks them and the OpenAPI document lists them
+    inline, where each field can carry its own default."""
+    return Literal[tuple(term.value for term in vocabulary)]
+
+
+if TYPE_CHECKING:
+    KindName: TypeAlias = str
+    PriorityName: TypeAlias = str
+    PhaseName: TypeAlias = str
+else:
+    KindName = one_of(Kind)
+    PriorityName = one_of(Priority)
+    PhaseName = one_of(Phase)
 ShortText = Annotated[str, Meta(max_length=200)]
 Title = Annotated[str, Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, Meta(max_length=20_000)]
@@ -22,10 +37,10 @@ class Customer(Struct, omit_defaults=False):
 
 
 class CaseIn(Struct):
-    kind: Kind
+    kind: KindName
     title: Title
     description: LongText = ""
-    priority: Priority = "normal"
+    priority: PriorityName = Priority.NORMAL.value
     customer: Customer | None = None
     channel: Annotated[str, Meta(max_length=100)] | None = None
     source_case_id: Annotated[str, Meta(max_length=64)] | None = None
@@ -62,13 +77,13 @@ class ServiceLevel(Struct):
 
 class Case(Struct):
     id: str
-    kind: Kind
+    kind: KindName
     title: str
     description: str
-    priority: Priority
+    priority: PriorityName
     customer: Customer | None
     channel: str | None
-    state: Phase
+    state: PhaseName
     version: int
     owner: str | None
     created_by: str
@@ -124,6 +139,8 @@ class Problem(Struct, omit_defaults=True):
 
     type: str
     title: str
+    # Stable and machine-readable (states/vocabulary.py RefusalCode); its labels are in the catalogs.
+    code: str
     status: int
     detail: str
     field: str | None = None

@@ -25,12 +25,14 @@ from service.kpis import Kpis
 from service.observability import REJECTED, TRANSITIONS
 from service.plan_measures import PlanMeasures
 from service.read_model import CaseFilter, Page, ReadModel
-from states.case import Actor, CaseState, format_time
-from states.opening import Report, open_case
+from states.case import Actor, CaseState, Report, format_time
 from states.clocks import sla_view
 from states.ids import case_id as make_case_id
+from states.machine import declarations, declared_action
+from states.opening import open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
-from states.spec import Context
+from states.spec import Context, Opens
+from states.vocabulary import Phase, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
 from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
@@ -69,7 +71,10 @@ class _Stopping(Exception):
 
 
 @dataclass(frozen=True)
-class CasePolicy:
+class WorkflowConfig:
+    """How the service starts each case's workflow (not to be confused with the service-level
+    policy, `sla_policy`, which the workflow parses into states.sla_policy.ServiceLevelPolicy)."""
+
     task_queue: str
     reopen_window_seconds: int
     events_per_run: int
@@ -81,11 +86,11 @@ def new_case_id() -> str:
 
 
 class Cases:
-    def __init__(self, client: Client, read_model: ReadModel, policy: CasePolicy):
+    def __init__(self, client: Client, read_model: ReadModel, config: WorkflowConfig):
         self._client = client
         self._read_model = read_model
-        self._policy = policy
-        self._sla = parse_policy(DEFAULT_POLICY_DATA if policy.sla_policy is None else policy.sla_policy)
+        self._config = config
+        self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if config.sla_policy is None else config.sla_policy)
         self._plan_measures = PlanMeasures(Kpis(read_model))
         self._stopping = asyncio.Event()
 
@@ -96,7 +101,7 @@ class Cases:
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
         """A case as clients see it: its stored state plus its service levels as of now."""
         snapshot = asdict(case) if isinstance(case, CaseState) else dict(case)
-        snapshot["sla"] = sla_view(snapshot, self._sla, datetime.now(timezone.utc))
+        snapshot["sla"] = sla_view(snapshot, self._sla_policy, datetime.now(timezone.utc))
         snapshot["sla_breached"] = any(clock["state"] == "breached" for clock in snapshot.get("clocks", {}).values()) or any(
             item.get("overdue") for item in snapshot.get("action_items", [])
         )
@@ -115,18 +120,18 @@ class Cases:
             CaseWorkflowInput(
                 case_id=case_id,
                 kind=report.kind,
-                reopen_window_seconds=self._policy.reopen_window_seconds,
-                events_per_run=self._policy.events_per_run,
-                sla_policy=self._policy.sla_policy,
+                reopen_window_seconds=self._config.reopen_window_seconds,
+                events_per_run=self._config.events_per_run,
+                sla_policy=self._config.sla_policy,
             ),
             id=case_id,
-            task_queue=self._policy.task_queue,
+            task_queue=self._config.task_queue,
             id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(CASE_KIND, report.kind),
                     SearchAttributePair(CASE_PRIORITY, report.priority),
-                    SearchAttributePair(CASE_STATE, "report"),
+                    SearchAttributePair(CASE_STATE, Phase.REPORT),
                 ]
             ),
         )
@@ -139,15 +144,20 @@ class Cases:
                 id=request_id,
             ),
         )
-        TRANSITIONS.labels(case.kind, "report").inc()
+        TRANSITIONS.labels(case.kind, SystemAction.REPORT).inc()
         return case
 
     async def act(self, case_id: str, request: ActInput) -> CaseState:
         """Take an action; the request's id is the update's id, so Temporal applies it at most once."""
-        if request.action == "escalate" and (request.data or {}).get("incident_id"):
-            await self._check_open_incident(str(request.data["incident_id"]))
-        if request.action == "evaluate":
-            request = replace(request, measured=await self._measure_after(case_id))
+        # Before the workflow sees it: the case named to join must be open, and KPI figures measured.
+        # The case's kind is not known yet; an action of that name in any kind will do, the
+        # workflow refuses it if the case's kind lacks it.
+        declared = declarations(request.action)
+        for opens in dict.fromkeys(action.opens for action in declared if action.opens and action.opens.may_join_open):
+            if (request.data or {}).get(opens.id_field):
+                await self._check_open(opens, str(request.data[opens.id_field]))
+        if any(action.measures_since for action in declared):
+            request = replace(request, measured=await self._measure_after(case_id, request.action))
         handle = self._client.get_workflow_handle(case_id)
         try:
             case = await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
@@ -161,7 +171,7 @@ class Cases:
             raise CaseRefused(
                 "ActionNotAllowed",
                 f"case {case_id} is closed for good: its reopen window has passed",
-                {"state": stored["state"], "allowed_actions": [], "action": request.action},
+                {"state": stored["state"], "allowed_actions": [], "action": request.action, "code": RefusalCode.CLOSED_FOR_GOOD},
             ) from None
 
     async def get(self, case_id: str) -> dict[str, Any]:
@@ -184,19 +194,22 @@ class Cases:
         await self.get(case_id)
         return await self._read_model.deliveries(case_id)
 
-    async def _measure_after(self, case_id: str) -> dict[str, Any] | None:
+    async def _measure_after(self, case_id: str, action: str) -> dict[str, Any] | None:
         case = await self._read_model.get_case(case_id)
-        if case is None or case["kind"] != "improvement_plan":
+        declared = None if case is None else declared_action(case["kind"], action)
+        if case is None or declared is None or declared.measures_since is None:
             return None
         history = await self._read_model.history(case_id)
-        return await self._plan_measures.for_evaluate(case, history, datetime.now(timezone.utc))
+        return await self._plan_measures.for_evaluate(case, history, declared.measures_since, datetime.now(timezone.utc))
 
-    async def _check_open_incident(self, incident_id: str) -> None:
-        incident = await self._read_model.get_case(incident_id)
-        if incident is None or incident["kind"] != "incident":
-            raise CaseRefused("InvalidData", f"data.incident_id: no incident {incident_id}", {"field": "data.incident_id"})
-        if incident["state"] == "closed":
-            raise CaseRefused("InvalidData", f"data.incident_id: incident {incident_id} is closed", {"field": "data.incident_id"})
+    async def _check_open(self, opens: Opens, other_id: str) -> None:
+        """The case an action names to join is one of the kind it opens, and not closed."""
+        field = f"data.{opens.id_field}"
+        other = await self._read_model.get_case(other_id)
+        if other is None or other["kind"] != opens.kind:
+            raise CaseRefused("InvalidData", f"{field}: no {opens.kind} {other_id}", {"field": field})
+        if other["state"] == Phase.CLOSED:
+            raise CaseRefused("InvalidData", f"{field}: {opens.kind} {other_id} is closed", {"field": field})
 
     async def ping_temporal(self) -> None:
         await self._client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=2))

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, func, null, or_, select
 from service.read_model import ReadModel
 from service.tables import cases
 from states.case import as_utc, format_time
-from states.machine import KINDS
+from states.machine import DISMISSING_ACTIONS, KINDS
 from states.spec import CASE_CATEGORIES, PRIORITIES
 
 FILTERS = ("kind", "category", "priority", "owner")
@@ -158,8 +158,8 @@ _AGGREGATES = (
     _count_where(_c.first_response_seconds.is_not(None) & _c.first_response_late.is_(False)).label("first_response_on_time"),
     func.count(_c.handling_seconds).label("handled"),
     func.avg(_c.handling_seconds).label("handling_mean"),
-    _count_where(_c.closed_by == "dismiss").label("dismissed"),
-    _count_where(_c.closed_at.is_not(None) & (_c.closed_by != "dismiss")).label("resolved"),
+    _count_where(_c.closed_by.in_(DISMISSING_ACTIONS)).label("dismissed"),
+    _count_where(_c.closed_at.is_not(None) & _c.closed_by.not_in(DISMISSING_ACTIONS)).label("resolved"),
     func.count(_c.satisfied).label("satisfaction_responses"),
     _count_where(_c.satisfied.is_(True)).label("satisfied"),
     func.avg(_c.score).label("mean_score"),

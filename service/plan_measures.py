@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service.kpis import Kpis, MetricNotKpi, parse_metric
-from states.case import format_time, parse_time
+from states.case import Report, format_time, parse_time
 from states.errors import InvalidData
-from states.opening import Report
+from states.vocabulary import Kind
 
 BASELINE_WINDOW = timedelta(days=28)
 
@@ -24,7 +24,7 @@ class PlanMeasures:
         self._kpis = kpis
 
     async def for_report(self, report: Report, now: datetime) -> dict[str, Any] | None:
-        if report.kind != "improvement_plan" or not isinstance(report.data, dict):
+        if report.kind != Kind.IMPROVEMENT_PLAN or not isinstance(report.data, dict):
             return None
         metric = _metric(report.data.get("metric"))
         if metric is None or report.data.get("baseline") is not None:
@@ -32,9 +32,10 @@ class PlanMeasures:
         measured = await self._measure(*metric, now - BASELINE_WINDOW, now)
         return {"baseline_measured": measured} | ({"baseline": measured["value"]} if measured["value"] is not None else {})
 
-    async def for_evaluate(self, case: dict[str, Any], history: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
+    async def for_evaluate(self, case: dict[str, Any], history: list[dict[str, Any]], since_action: str, now: datetime) -> dict[str, Any] | None:
+        """The KPI over the cases reported since `since_action` was last taken on the plan."""
         metric = _metric(case["data"].get("metric"))
-        planned = [event["at"] for event in history if event["action"] == "plan_measures"]
+        planned = [event["at"] for event in history if event["action"] == since_action]
         if metric is None or not planned:
             return None
         measured = await self._measure(*metric, parse_time(planned[-1]), now)

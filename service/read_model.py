@@ -22,6 +22,7 @@ from service.projection_failures import ProjectionAlarm, refused_for_good
 from service.tables import cases, events, links, action_items, deliveries
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
+from states.vocabulary import CUSTOMER_KINDS, SystemAction
 from workflows.activities import RowRefused
 
 
@@ -112,9 +113,9 @@ class ReadModel:
             if not refused_for_good(error):
                 raise  # transient: the activity retries it
             raise RowRefused(self.alarm.raise_for(case.id, event.seq, case.kind, error)) from error
-        if event.action == "sla_breached":
+        if event.action == SystemAction.SLA_BREACHED:
             SLA_BREACHES.labels(case.kind, event.data.get("target", "")).inc()
-        elif event.action == "action_item_overdue":
+        elif event.action == SystemAction.ACTION_ITEM_OVERDUE:
             SLA_BREACHES.labels(case.kind, "action_item").inc()
 
     async def _project(self, case: CaseState, event: Event) -> None:
@@ -268,7 +269,7 @@ def _kpi_facts(case: CaseState) -> dict[str, Any]:
     category = case.data.get("category")
     score = case.data.get("score")
     return {
-        "category": category if isinstance(category, str) and case.kind in ("complaint", "feedback") else None,
+        "category": category if isinstance(category, str) and case.kind in CUSTOMER_KINDS else None,
         "first_response_seconds": _seconds_since(created, case.first_response_at),
         "first_response_late": "first_response" in case.breached_targets,
         "handling_seconds": _seconds_since(created, case.closed_at),

@@ -17,6 +17,7 @@ from service.kpis import KPI_NAMES, KpiQuery, Kpis, start_of
 from service.read_model import ReadModel
 from service.tables import cases, reviews
 from states.case import as_utc, format_time, parse_time
+from states.vocabulary import Kind, Phase
 
 CADENCES = ("weekly", "monthly", "custom")
 LISTED_CASES = 50
@@ -76,8 +77,8 @@ class Reviews:
             "breached_cases": await self._cases(
                 cases.c.created_at >= period.start, cases.c.created_at < period.end, cases.c.ever_breached.is_(True)
             ),
-            "open_incidents": await self._cases(cases.c.kind == "incident", cases.c.state != "closed"),
-            "open_improvement_plans": await self._cases(cases.c.kind == "improvement_plan", cases.c.state != "closed"),
+            "open_incidents": await self._cases(cases.c.kind == Kind.INCIDENT, cases.c.state != Phase.CLOSED),
+            "open_improvement_plans": await self._cases(cases.c.kind == Kind.IMPROVEMENT_PLAN, cases.c.state != Phase.CLOSED),
         }
         await self._store(document, period)
         return document

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from states.sla_policy import PolicyError, parse_policy
+from states.vocabulary import SYSTEM, Role
 
-ROLES = ("agent", "supervisor", "auditor")
+ROLES = tuple(Role)
 # For a first look on one's own machine only: refused when the API listens beyond loopback.
 DEMO_USERS = "ann:agent:demo-agent-token,sam:supervisor:demo-supervisor-token,ada:auditor:demo-auditor-token"
 
@@ -144,8 +145,8 @@ def parse_users(text: str, source: str = "CASEWORK_USERS", separator: str = ",")
         name, role, token = parts
         if len(name) > 100 or not name.isprintable():
             raise SettingsError(f"{source} entry {number}: a name is at most 100 printable characters")
-        if name == "system":
-            raise SettingsError(f"{source} entry {number}: the name 'system' is reserved for automatic actions")
+        if name == SYSTEM:
+            raise SettingsError(f"{source} entry {number}: the name '{SYSTEM}' is reserved for automatic actions")
         if role not in ROLES:
             raise SettingsError(f"{source} entry {number} ({name}): role must be one of {', '.join(ROLES)}")
         if token.startswith("sha256="):

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from states.vocabulary import Priority
+
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds, so strings sort like the times they name."""
@@ -110,3 +112,16 @@ def _copy_plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy_plain(item) for item in value]
     return value
+
+
+@dataclass
+class Report:
+    """What a reporter says about a new case: the content of its opening event."""
+
+    kind: str
+    title: str
+    description: str = ""
+    priority: str = Priority.NORMAL
+    customer: dict[str, Any] | None = None
+    channel: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)

@@ -11,18 +11,22 @@ from datetime import datetime
 from typing import Any
 
 from states.case import CaseState, Event, format_time, parse_time
-from states.sla_policy import Policy
+from states.machine import declared_action, spec_for
+from states.sla_policy import ServiceLevelPolicy
+from states.spec import ClockChange
+from states.vocabulary import Phase, SystemAction
 
-SYSTEM_ACTIONS = ("sla_warning", "sla_breached", "action_item_overdue")
 
-
-def escalates_by_itself(case: CaseState, policy: Policy, breached_target: str) -> bool:
-    """A first-response breach escalates into an incident for the policy's priorities and for VIPs."""
+def taken_on_breach(case: CaseState, policy: ServiceLevelPolicy, breached_target: str) -> str | None:
+    """The action the system takes by itself when `breached_target` is missed (a first-response
+    breach escalates a complaint into an incident), for the policy's priorities and for VIPs."""
     vip = bool((case.customer or {}).get("vip"))
-    return breached_target == "first_response" and case.kind in ("complaint", "feedback") and (case.priority in policy.auto_escalate or vip)
+    if not (case.priority in policy.auto_escalate or vip):
+        return None
+    return next((action.name for action in spec_for(case.kind).actions if action.taken_on_breach == breached_target), None)
 
 
-def start_cycle(case: CaseState, policy: Policy, now: str) -> None:
+def start_cycle(case: CaseState, policy: ServiceLevelPolicy, now: str) -> None:
     """Start every clock the case's kind and priority have a target for (at report and reopen)."""
     case.sla_cycle += 1
     case.clocks = {}
@@ -38,13 +42,15 @@ def start_cycle(case: CaseState, policy: Policy, now: str) -> None:
     _refresh(case, policy)
 
 
-def after_event(case: CaseState, event: Event, policy: Policy) -> None:
+def after_event(case: CaseState, event: Event, policy: ServiceLevelPolicy) -> None:
     """Start, stop, pause and resume clocks for what the event changed."""
     now = event.at
-    if event.action == "reopen":
+    declared = declared_action(case.kind, event.action)
+    change = None if declared is None else declared.clocks
+    if change is ClockChange.RESTART:
         start_cycle(case, policy, now)
         return
-    if event.action == "set_priority":
+    if change is ClockChange.RETARGET:
         _retarget(case, policy, now)
     clocks = case.clocks
     if case.first_response_at is not None and "first_response" in clocks:
@@ -57,7 +63,7 @@ def after_event(case: CaseState, event: Event, policy: Policy) -> None:
             _start(case, event.to_state, targets, now)
         resolution = clocks.get("resolution")
         if resolution:
-            if event.to_state == "closed":
+            if event.to_state == Phase.CLOSED:
                 _meet(resolution, policy, now)
             elif event.to_state in policy.pause_in:
                 _pause(resolution, policy, now)
@@ -90,15 +96,15 @@ def fire(case: CaseState, now: str) -> list[tuple[str, dict[str, Any]]]:
             # A warning that comes due with its breach (a worker was down) would say nothing new.
             clock["warned"] = True
             clock["state"] = "breached"
-            due.append(("sla_breached", {"target": name, "deadline": clock["deadline"], "cause": cause}))
+            due.append((SystemAction.SLA_BREACHED, {"target": name, "deadline": clock["deadline"], "cause": cause}))
         elif clock["warn_at"] and not clock["warned"] and clock["warn_at"] <= now:
             clock["warned"] = True
-            due.append(("sla_warning", {"target": name, "deadline": clock["deadline"], "cause": cause}))
+            due.append((SystemAction.SLA_WARNING, {"target": name, "deadline": clock["deadline"], "cause": cause}))
     for item in case.open_action_items():
         if not item.get("overdue") and item["due"] <= now:
             item["overdue"] = True
             cause = {"timer": f"action_item.{item['id']}", "policy": "action item due"}
-            due.append(("action_item_overdue", {"item_id": item["id"], "title": item["title"], "owner": item["owner"], "due": item["due"], "cause": cause}))
+            due.append((SystemAction.ACTION_ITEM_OVERDUE, {"item_id": item["id"], "title": item["title"], "owner": item["owner"], "due": item["due"], "cause": cause}))
     _remember_breaches(case)
     return due
 
@@ -122,7 +128,7 @@ def earliest_deadline(case: CaseState) -> str | None:
     return min(running) if running else None
 
 
-def sla_view(case: dict[str, Any], policy: Policy, now: datetime) -> dict[str, dict[str, Any]]:
+def sla_view(case: dict[str, Any], policy: ServiceLevelPolicy, now: datetime) -> dict[str, dict[str, Any]]:
     """Per target: deadline, state and working seconds left, as of `now`."""
     view = {}
     for name, clock in case.get("clocks", {}).items():
@@ -137,7 +143,7 @@ def sla_view(case: dict[str, Any], policy: Policy, now: datetime) -> dict[str, d
     return view
 
 
-def _targets(case: CaseState, policy: Policy) -> dict[str, float]:
+def _targets(case: CaseState, policy: ServiceLevelPolicy) -> dict[str, float]:
     return policy.targets_for(case.kind, case.priority, bool((case.customer or {}).get("vip")))
 
 
@@ -152,18 +158,18 @@ def _start(case: CaseState, name: str, targets: dict[str, float], now: str) -> N
     }  # fmt: skip
 
 
-def _used(clock: dict[str, Any], policy: Policy, now: str) -> float:
+def _used(clock: dict[str, Any], policy: ServiceLevelPolicy, now: str) -> float:
     if clock["state"] != "running":
         return clock["used"]
     return clock["used"] + policy.working_seconds(parse_time(clock["running_since"]), parse_time(now))
 
 
-def _pause(clock: dict[str, Any], policy: Policy, now: str) -> None:
+def _pause(clock: dict[str, Any], policy: ServiceLevelPolicy, now: str) -> None:
     if clock["state"] == "running":
         clock["used"], clock["state"], clock["running_since"] = _used(clock, policy, now), "paused", None
 
 
-def _meet(clock: dict[str, Any], policy: Policy, now: str) -> None:
+def _meet(clock: dict[str, Any], policy: ServiceLevelPolicy, now: str) -> None:
     if clock["state"] in ("running", "paused"):
         # Met after its deadline but before the breach timer fired: as late as a breach.
         clock["late"] = clock["state"] == "running" and now > clock["deadline"]
@@ -171,7 +177,7 @@ def _meet(clock: dict[str, Any], policy: Policy, now: str) -> None:
         clock["met_at"] = now
 
 
-def _retarget(case: CaseState, policy: Policy, now: str) -> None:
+def _retarget(case: CaseState, policy: ServiceLevelPolicy, now: str) -> None:
     """A new priority: each live clock keeps the time it used and gets the new budget."""
     targets = _targets(case, policy)
     for name in list(case.clocks):
@@ -189,7 +195,7 @@ def _retarget(case: CaseState, policy: Policy, now: str) -> None:
         _start(case, name, targets, now)
 
 
-def _refresh(case: CaseState, policy: Policy) -> None:
+def _refresh(case: CaseState, policy: ServiceLevelPolicy) -> None:
     """Recompute each running clock's deadline and warning time from its budget and time used."""
     for clock in case.clocks.values():
         if clock["state"] != "running":

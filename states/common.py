@@ -1,18 +1,12 @@
 """Actions, guards and fields that several kinds share."""
 
 from datetime import timedelta
+from typing import Any
 
-from states.case import CaseState, parse_time
-from states.spec import (
-    OPEN_PHASES,
-    PRIORITIES,
-    SUPERVISOR,
-    Action,
-    Branch,
-    Context,
-    Field,
-    Guard,
-)
+from states.case import CaseState, Report, parse_time
+from states.errors import ActionNotAllowed, InvalidData
+from states.spec import PRIORITIES, SUPERVISOR, Action, Branch, ClockChange, Context, Field, Guard, Opens, record_only
+from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, Phase, RefusalCode, Relation
 
 
 def _has_cause(case: CaseState, ctx: Context) -> bool:
@@ -46,29 +40,61 @@ WITHIN_REOPEN_WINDOW = Guard(
     "within_reopen_window", "the case closed no longer ago than the reopen window", _within_reopen_window
 )
 
-COMMENT = Action("comment", tuple(OPEN_PHASES), description="add a note; the phase stays")
+def _assign(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.owner = data["owner"]
+    return data
+
+
+def _set_priority(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.priority = data["priority"]
+    return data
+
+
+COMMENT = Action("comment", OPEN_PHASES, effect=record_only, description="add a note; the phase stays")
 ASSIGN = Action(
     "assign",
-    tuple(OPEN_PHASES),
+    OPEN_PHASES,
     roles=SUPERVISOR,
     fields=(Field("owner", max_length=200),),
+    effect=_assign,
+    notifies=True,
     description="give the case to another owner",
 )
 SET_PRIORITY = Action(
     "set_priority",
-    tuple(OPEN_PHASES),
+    OPEN_PHASES,
     roles=SUPERVISOR,
     fields=(Field("priority", choices=tuple(PRIORITIES)),),
+    effect=_set_priority,
+    clocks=ClockChange.RETARGET,
     description="change the priority; service-level clocks keep the time used and take the new targets",
 )
 SHARED_ACTIONS = (COMMENT, ASSIGN, SET_PRIORITY)
-SYSTEM = "system"  # the role the machine sees for timers and other automatic actions
+
+
+def escalation_report(case: CaseState, data: dict[str, Any]) -> Report:
+    """An incident's emergency report, taken from the case escalated into it and the reason."""
+    reason = data["reason"]
+    return Report(
+        kind=Kind.INCIDENT,
+        title=f"Escalated: {case.title}"[:500],
+        description=reason,
+        priority=case.priority,
+        customer=case.customer,
+        channel=case.channel,
+        data={"occurred_at": case.created_at, "impact": case.description or case.title, "consequences": reason},
+    )
+
 
 ESCALATE = Action(
     "escalate",
-    tuple(OPEN_PHASES),
+    OPEN_PHASES,
     roles=(*SUPERVISOR, SYSTEM),
     fields=(Field("reason"), Field("incident_id", required=False, max_length=64)),
+    effect=record_only,
+    opens=Opens(Kind.INCIDENT, "incident_id", Relation.ESCALATED_TO, Relation.ESCALATED_FROM, escalation_report, may_join_open=True),
+    notifies=True,
+    taken_on_breach="first_response",
     description="raise the case into an emergency incident meeting: a new one, or the open one named",
 )
 
@@ -78,25 +104,80 @@ SATISFACTION_FIELDS = (
 )
 
 
+def _record_satisfaction(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    # A new verdict replaces the last one whole: an old score must not outlive its verdict.
+    case.data["satisfied"] = data["satisfied"]
+    case.data["score"] = data.get("score")
+    return data
+
+
 def record_satisfaction() -> Action:
     return Action(
         "record_satisfaction",
-        ("follow_up",),
-        branch=Branch("satisfied", when_true="closed", when_false="remediate"),
+        (Phase.FOLLOW_UP,),
+        branch=Branch("satisfied", when_true=Phase.CLOSED, when_false=Phase.REMEDIATE),
         fields=SATISFACTION_FIELDS,
+        effect=_record_satisfaction,
         description="the customer's verdict: satisfied closes, not satisfied goes back to remediate",
     )
+
+
+def _reopen(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.reopen_count += 1
+    case.data["reopen_reason"] = data["reason"]
+    return data
 
 
 def reopen() -> Action:
     return Action(
         "reopen",
-        ("closed",),
-        "analyse",
+        (Phase.CLOSED,),
+        Phase.ANALYSE,
         fields=(Field("reason"),),
         guards=(WITHIN_REOPEN_WINDOW,),
+        effect=_reopen,
+        clocks=ClockChange.RESTART,
         description="the customer comes back within the reopen window",
     )
+
+
+def record_cause(causes: tuple[str, ...]) -> Action:
+    return Action(
+        "record_cause",
+        (Phase.ANALYSE,),
+        fields=(Field("category", choices=causes), Field("description")),
+        effect=_record_cause,
+    )
+
+
+def _record_cause(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.data.setdefault("causes", []).append({"category": data["category"], "description": data["description"]})
+    return data
+
+
+def _add_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    item_id = f"item-{len(case.action_items) + 1}"
+    item = {"id": item_id, "title": data["title"], "owner": data["owner"], "due": data["due"], "done": False, "outcome": None}
+    case.action_items.append(item)
+    return {**data, "item_id": item_id}
+
+
+def _item_still_open(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
+    item_id = data["item_id"]
+    item = next((item for item in case.action_items if item["id"] == item_id), None)
+    if item is None:
+        raise InvalidData("data.item_id", f"no action item {item_id!r} on this case")
+    if item["done"]:
+        raise ActionNotAllowed("complete_action_item", case.state, [], f"action item {item_id!r} is already done", RefusalCode.GUARD_FAILED)
+    return data
+
+
+def _complete_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    item = next(item for item in case.action_items if item["id"] == data["item_id"])
+    item["done"] = True
+    item["outcome"] = data["outcome"]
+    item["done_at"] = ctx.now
+    return data
 
 
 def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
@@ -104,6 +185,8 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
         "add_action_item",
         add_from,
         fields=(Field("title", max_length=500), Field("owner", max_length=200), Field("due", "datetime")),
+        effect=_add_action_item,
+        adds=frozenset({"item_id"}),
         description="a measure with an owner and a deadline",
     )
     complete = Action(
@@ -111,6 +194,8 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
         add_from,
         fields=(Field("item_id", max_length=100), Field("outcome")),
         guards=(HAS_OPEN_ACTION_ITEM,),
+        prepare=_item_still_open,
+        effect=_complete_action_item,
         description="mark an action item done, with its outcome",
     )
     return add, complete

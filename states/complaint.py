@@ -2,9 +2,10 @@
 
 from states.common import ESCALATE, SHARED_ACTIONS, record_satisfaction, reopen
 from states.spec import CASE_CATEGORIES, SUPERVISOR, Action, Field, KindSpec
+from states.vocabulary import Kind, Phase
 
 COMPLAINT = KindSpec(
-    kind="complaint",
+    kind=Kind.COMPLAINT,
     description="a customer's complaint, handled until the customer is satisfied",
     report_fields=(
         Field("order_ref", required=False, max_length=200),
@@ -13,19 +14,20 @@ COMPLAINT = KindSpec(
         Field("category", required=False, choices=CASE_CATEGORIES),
     ),
     actions=(
-        Action("acknowledge", ("report",), description="first response to the customer"),
-        Action("start_analysis", ("report",), "analyse", description="begin verifying the facts"),
-        Action("record_findings", ("analyse",), fields=(Field("findings"),), description="what the facts show"),
-        Action("propose_remedy", ("analyse",), "remediate", fields=(Field("solution"),)),
+        Action("acknowledge", (Phase.REPORT,), first_response=True, description="first response to the customer"),
+        Action("start_analysis", (Phase.REPORT,), Phase.ANALYSE, first_response=True, description="begin verifying the facts"),
+        Action("record_findings", (Phase.ANALYSE,), fields=(Field("findings"),), description="what the facts show"),
+        Action("propose_remedy", (Phase.ANALYSE,), Phase.REMEDIATE, fields=(Field("solution"),)),
         Action(
             "dismiss",
-            ("analyse",),
-            "closed",
+            (Phase.ANALYSE,),
+            Phase.CLOSED,
             roles=SUPERVISOR,
             fields=(Field("reason"),),
+            dismisses=True,
             description="the facts do not support the complaint",
         ),
-        Action("complete_remedy", ("remediate",), "follow_up", fields=(Field("resolution"),)),
+        Action("complete_remedy", (Phase.REMEDIATE,), Phase.FOLLOW_UP, fields=(Field("resolution"),)),
         record_satisfaction(),
         reopen(),
         ESCALATE,

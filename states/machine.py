@@ -21,13 +21,15 @@ from states.feedback import FEEDBACK
 from states.improvement_plan import IMPROVEMENT_PLAN
 from states.incident import INCIDENT
 from states.spec import PHASES, ROLES, Action, Context, KindSpec, clean_data
+from states.vocabulary import SYSTEM, TIMER_ACTIONS, Phase, RefusalCode, SystemAction
 
 # transitions logs every transition at INFO, which Temporal replays would repeat.
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
 SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in (COMPLAINT, FEEDBACK, INCIDENT, IMPROVEMENT_PLAN)}
 KINDS = list(SPECS)
-FIRST_RESPONSE_ACTIONS = frozenset({"acknowledge", "start_analysis", "classify"})
+# The actions whose closing counts as dismissed, not resolved, in the KPIs.
+DISMISSING_ACTIONS = tuple(sorted({action.name for spec in SPECS.values() for action in spec.actions if action.dismisses}))
 
 
 def spec_for(kind: str) -> KindSpec:
@@ -35,6 +37,21 @@ def spec_for(kind: str) -> KindSpec:
         return SPECS[kind]
     except KeyError:
         raise InvalidData("kind", f"must be one of: {', '.join(KINDS)}") from None
+
+
+def declared_action(kind: str, action: str) -> Action | None:
+    return SPECS[kind].by_name.get(action) if kind in SPECS else None
+
+
+def declarations(action: str) -> list[Action]:
+    """Every kind's declaration of the action named: for callers that do not know the case's kind."""
+    return [spec.by_name[action] for spec in SPECS.values() if action in spec.by_name]
+
+
+def notifies(kind: str, action: str) -> bool:
+    """Whether an event goes to the webhook: timers always, actions as declared."""
+    declared = declared_action(kind, action)
+    return action in TIMER_ACTIONS or (declared is not None and declared.notifies)
 
 
 def _guard_condition(guard) -> Callable:
@@ -54,12 +71,15 @@ def _machine_transitions(spec: KindSpec) -> list[dict[str, Any]]:
     declared = []
     for action in spec.actions:
         guards = [_guard_condition(guard) for guard in action.guards]
+        # Plain strings: `transitions` would name an Enum phase by its member name.
+        source = [str(phase) for phase in action.source]
         if action.branch is None:
-            declared.append({"trigger": action.name, "source": list(action.source), "dest": action.dest, "conditions": guards})
+            dest = None if action.dest is None else str(action.dest)
+            declared.append({"trigger": action.name, "source": source, "dest": dest, "conditions": guards})
             continue
         for dest, value in ((action.branch.when_true, True), (action.branch.when_false, False)):
             conditions = [*guards, _branch_condition(action.branch.field, value)]
-            declared.append({"trigger": action.name, "source": list(action.source), "dest": dest, "conditions": conditions})
+            declared.append({"trigger": action.name, "source": source, "dest": str(dest), "conditions": conditions})
     return declared
 
 
@@ -82,9 +102,9 @@ class CaseMachine:
         self._model = _Model(case)
         Machine(
             model=self._model,
-            states=PHASES,
+            states=[str(phase) for phase in PHASES],
             transitions=_TRANSITIONS[case.kind],
-            initial=case.state,
+            initial=str(case.state),
             auto_transitions=False,
             send_event=True,
             ignore_invalid_triggers=False,
@@ -107,13 +127,14 @@ class CaseMachine:
         if expected_version is not None and expected_version != self.case.version:
             raise StaleVersion(expected_version, self.case.version)
         if not self._model.may_trigger(action, ctx=ctx):
-            raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), self._refusal(declared, ctx))
+            raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), *self._refusal(declared, ctx))
         cleaned = clean_data(declared.fields, data, reserved=self.spec.reserved_keys)
-        if action == "complete_action_item":
-            self._check_item_open(cleaned["item_id"], role, ctx)
-        if action == "record_effect" and "after_value" not in cleaned:
-            cleaned["after_value"] = self._measured_after_value()
-        return cleaned
+        if declared.prepare is None:
+            return cleaned
+        try:
+            return declared.prepare(self.case, cleaned)
+        except ActionNotAllowed as refused:
+            raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), str(refused), refused.code) from None
 
     def take(
         self,
@@ -128,7 +149,13 @@ class CaseMachine:
         cleaned = self.check(action, actor.role or actor.name, data, ctx, expected_version)
         from_state = self.case.state
         getattr(self._model, action)(ctx=ctx, data=cleaned)
-        recorded = _EFFECTS.get(action, _merge_data)(self.case, cleaned, ctx)
+        declared = self.spec.by_name[action]
+        if declared.opens:
+            opens = declared.opens
+            _add_link(self.case, cleaned.get(opens.id_field), opens.relation, f"data.{opens.id_field}")
+        if declared.first_response and self.case.first_response_at is None:
+            self.case.first_response_at = ctx.now
+        recorded = declared.effect(self.case, cleaned, ctx)
         if ctx.measured:
             self.case.data.update(ctx.measured)
             recorded = {**recorded, **ctx.measured}
@@ -139,21 +166,21 @@ class CaseMachine:
         the case sees it as it was."""
         for item in fields(CaseState):
             setattr(self.case, item.name, getattr(before, item.name))
-        self._model.state = before.state
+        self._model.state = str(before.state)  # a plain string: `transitions` names an Enum by its member name
 
     def link(self, other_case_id: str, relation: str, actor: Actor, ctx: Context) -> Event:
         link = {"case_id": other_case_id, "relation": relation}
         if link not in self.case.links:
             self.case.links.append(link)
-        return self._record("link", self.case.state, actor, None, dict(link), ctx)
+        return self._record(SystemAction.LINK, self.case.state, actor, None, dict(link), ctx)
 
-    def record_notice(self, action: str, data: dict[str, Any], ctx: Context, actor: Actor = Actor("system")) -> Event:
+    def record_notice(self, action: str, data: dict[str, Any], ctx: Context, actor: Actor = Actor(SYSTEM)) -> Event:
         """An event that informs rather than acts (a timer firing, a linked meeting closing); the phase stays."""
         return self._record(action, self.case.state, actor, None, data, ctx)
 
     def record_opening(self, actor: Actor, data: dict[str, Any], ctx: Context) -> Event:
         self.refresh_allowed_actions(ctx)
-        return self._seal(Event(1, self.case.id, "report", None, self.case.state, actor, ctx.now, None, data, ctx.request_id))
+        return self._seal(Event(1, self.case.id, SystemAction.REPORT, None, self.case.state, actor, ctx.now, None, data, ctx.request_id))
 
     def refresh_allowed_actions(self, ctx: Context) -> None:
         self.case.allowed_actions = {role: self.allowed_actions(role, ctx) for role in ROLES}
@@ -161,9 +188,9 @@ class CaseMachine:
     def _record(self, action: str, from_state: str, actor: Actor, note: str | None, data: dict[str, Any], ctx: Context) -> Event:
         case = self.case
         case.state = self._model.state
-        if case.state == "closed" and from_state != "closed":
+        if case.state == Phase.CLOSED and from_state != Phase.CLOSED:
             case.closed_at, case.closed_by = ctx.now, action
-        elif from_state == "closed" and case.state != "closed":
+        elif from_state == Phase.CLOSED and case.state != Phase.CLOSED:
             case.closed_at, case.closed_by = None, None
         case.version += 1
         case.updated_at = ctx.now
@@ -175,90 +202,13 @@ class CaseMachine:
         self.case.last_hash = event.hash
         return event
 
-    def _refusal(self, action: Action, ctx: Context) -> str:
+    def _refusal(self, action: Action, ctx: Context) -> tuple[str, str]:
+        """Why the action is refused, and the refusal's code."""
         if self.case.state not in action.source:
-            return f"{action.name!r} is not possible in state {self.case.state!r}"
+            return f"{action.name!r} is not possible in state {str(self.case.state)!r}", RefusalCode.NOT_ALLOWED_IN_PHASE
         failing = [guard for guard in action.guards if not guard.check(self.case, ctx)]
-        return "; ".join(f"needs: {guard.description}" for guard in failing) or f"{action.name!r} is not possible now"
-
-    def _measured_after_value(self) -> float:
-        value = self.case.data.get("measured_after_value")
-        if value is None:
-            raise InvalidData("data.after_value", "is required: no after-value was measured at evaluate to take instead")
-        return value
-
-    def _check_item_open(self, item_id: str, role: str, ctx: Context) -> None:
-        item = next((item for item in self.case.action_items if item["id"] == item_id), None)
-        if item is None:
-            raise InvalidData("data.item_id", f"no action item {item_id!r} on this case")
-        if item["done"]:
-            raise ActionNotAllowed("complete_action_item", self.case.state, self.allowed_actions(role, ctx), f"action item {item_id!r} is already done")
-
-
-def _merge_data(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.data.update(data)
-    return data
-
-
-def _note_only(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    return data
-
-
-def _first_response(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    if case.first_response_at is None:
-        case.first_response_at = ctx.now
-    return _merge_data(case, data, ctx)
-
-
-def _record_satisfaction(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    # A new verdict replaces the last one whole: an old score must not outlive its verdict.
-    case.data["satisfied"] = data["satisfied"]
-    case.data["score"] = data.get("score")
-    return data
-
-
-def _assign(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.owner = data["owner"]
-    return data
-
-
-def _set_priority(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.priority = data["priority"]
-    return data
-
-
-def _record_cause(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.data.setdefault("causes", []).append({"category": data["category"], "description": data["description"]})
-    return data
-
-
-# Keys an action's effect adds to the data it records, beyond what its caller gave.
-ADDED_BY_EFFECT = {"add_action_item": frozenset({"item_id"})}
-
-
-def _add_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    item_id = f"item-{len(case.action_items) + 1}"
-    item = {"id": item_id, "title": data["title"], "owner": data["owner"], "due": data["due"], "done": False, "outcome": None}
-    case.action_items.append(item)
-    return {**data, "item_id": item_id}
-
-
-def _complete_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    item = next(item for item in case.action_items if item["id"] == data["item_id"])
-    item["done"] = True
-    item["outcome"] = data["outcome"]
-    item["done_at"] = ctx.now
-    return data
-
-
-def _escalate(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    _add_link(case, data.get("incident_id"), "escalated_to", "data.incident_id")
-    return data
-
-
-def _open_improvement_plan(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    _add_link(case, data.get("plan_id"), "derived", "data.plan_id")
-    return data
+        reason = "; ".join(f"needs: {guard.description}" for guard in failing) or f"{action.name!r} is not possible now"
+        return reason, RefusalCode.GUARD_FAILED
 
 
 def _add_link(case: CaseState, other_case_id: str | None, relation: str, field: str) -> None:
@@ -270,27 +220,6 @@ def _add_link(case: CaseState, other_case_id: str | None, relation: str, field: 
         case.links.append(link)
 
 
-def _reopen(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.reopen_count += 1
-    case.data["reopen_reason"] = data["reason"]
-    return data
-
-
-_EFFECTS: dict[str, Callable[[CaseState, dict[str, Any], Context], dict[str, Any]]] = {
-    **{action: _first_response for action in FIRST_RESPONSE_ACTIONS},
-    "comment": _note_only,
-    "assign": _assign,
-    "set_priority": _set_priority,
-    "record_cause": _record_cause,
-    "add_action_item": _add_action_item,
-    "complete_action_item": _complete_action_item,
-    "reopen": _reopen,
-    "escalate": _escalate,
-    "open_improvement_plan": _open_improvement_plan,
-    "record_satisfaction": _record_satisfaction,
-}
-
-
 def describe(kind: str) -> dict[str, Any]:
     """The machine as data, with a Mermaid diagram drawn from the same declaration."""
     spec = spec_for(kind)
@@ -298,7 +227,7 @@ def describe(kind: str) -> dict[str, Any]:
         "kind": kind,
         "description": spec.description,
         "states": list(PHASES),
-        "initial": PHASES[0],
+        "initial": Phase.REPORT,
         "create_roles": list(spec.create_roles),
         "report_fields": [field.describe() for field in spec.report_fields],
         "actions": [_describe_action(action) for action in spec.actions],
@@ -324,7 +253,7 @@ def _describe_action(action: Action) -> dict[str, Any]:
 
 
 def _mermaid(spec: KindSpec) -> str:
-    lines = ["stateDiagram-v2", f"    [*] --> {PHASES[0]}"]
+    lines = ["stateDiagram-v2", f"    [*] --> {Phase.REPORT}"]
     for action in spec.actions:
         for source in action.source:
             if action.branch:
@@ -334,5 +263,5 @@ def _mermaid(spec: KindSpec) -> str:
             else:
                 guards = f" [{', '.join(guard.name for guard in action.guards)}]" if action.guards else ""
                 lines.append(f"    {source} --> {action.dest or source}: {action.name}{guards}")
-    lines.append("    closed --> [*]")
+    lines.append(f"    {Phase.CLOSED} --> [*]")
     return "\n".join(lines)

@@ -1,17 +1,11 @@
 """Opening a case: check the report and build the first state and event."""
 
-# No `from __future__ import annotations` here: Temporal's payload converter evaluates these dataclasses'
-# type hints on every decode, and evaluating string hints cost twice the time (docs/benchmarks.md).
-
-from dataclasses import dataclass, field
-from typing import Any
-
-from states.case import Actor, CaseState, Event
-from states.common import SYSTEM
+from states.case import Actor, CaseState, Event, Report
 from states.errors import ActionForbidden, InvalidData
 from states.machine import CaseMachine, spec_for
 from states.spec import PRIORITIES, Context, Field, clean_data
 from states.text import check_storable
+from states.vocabulary import SYSTEM, Phase, SystemAction
 
 TITLE = Field("title", max_length=500)
 DESCRIPTION = Field("description", required=False)
@@ -21,19 +15,6 @@ CUSTOMER_FIELDS = (
     Field("name", required=False, max_length=500),
     Field("vip", "boolean", required=False),
 )
-
-
-@dataclass
-class Report:
-    """What a reporter says about a new case."""
-
-    kind: str
-    title: str
-    description: str = ""
-    priority: str = "normal"
-    customer: dict[str, Any] | None = None
-    channel: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple[CaseMachine, Event]:
@@ -52,7 +33,7 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
         priority=report.priority,
         customer=customer,
         channel=None if report.channel is None else CHANNEL.clean(report.channel, "channel"),
-        state="report",
+        state=str(Phase.REPORT),  # plain strings in the case: it is data, compared and serialised
         version=1,
         owner=actor.name,
         created_by=actor.name,

@@ -11,12 +11,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from states.spec import PHASES, PRIORITIES
+from states.vocabulary import OPEN_PHASES, Kind, Phase, Priority
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-TARGET_NAMES = ("first_response", "resolution", *PHASES[:-1])
+PRIORITIES = list(Priority)
+TARGET_NAMES = ("first_response", "resolution", *OPEN_PHASES)
 ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
-KINDS = ("complaint", "feedback", "incident", "improvement_plan")
+KINDS = tuple(Kind)
 
 
 class PolicyError(ValueError):
@@ -52,10 +53,10 @@ class Calendar:
 
 
 @dataclass(frozen=True)
-class Policy:
+class ServiceLevelPolicy:
     warn_at: float = 0.8
-    pause_in: frozenset[str] = frozenset({"follow_up"})
-    auto_escalate: frozenset[str] = frozenset({"urgent"})
+    pause_in: frozenset[str] = frozenset({Phase.FOLLOW_UP})
+    auto_escalate: frozenset[str] = frozenset({Priority.URGENT})
     targets: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     calendar: Calendar | None = None
 
@@ -87,43 +88,43 @@ class Policy:
 
 DEFAULT_POLICY_DATA: dict[str, Any] = {
     "warn_at": 0.8,
-    "pause_in": ["follow_up"],
-    "auto_escalate": ["urgent"],
+    "pause_in": [Phase.FOLLOW_UP],
+    "auto_escalate": [Priority.URGENT],
     "targets": {
-        "complaint": {
-            "urgent": {"first_response": "PT10M", "resolution": "PT8H", "analyse": "PT2H"},
-            "high": {"first_response": "PT30M", "resolution": "P1D", "analyse": "PT4H"},
-            "normal": {"first_response": "PT2H", "resolution": "P3D"},
-            "low": {"first_response": "PT8H", "resolution": "P7D"},
+        Kind.COMPLAINT: {
+            Priority.URGENT: {"first_response": "PT10M", "resolution": "PT8H", Phase.ANALYSE: "PT2H"},
+            Priority.HIGH: {"first_response": "PT30M", "resolution": "P1D", Phase.ANALYSE: "PT4H"},
+            Priority.NORMAL: {"first_response": "PT2H", "resolution": "P3D"},
+            Priority.LOW: {"first_response": "PT8H", "resolution": "P7D"},
         },
-        "feedback": {
-            "urgent": {"first_response": "PT30M", "resolution": "P1D"},
-            "high": {"first_response": "PT2H", "resolution": "P2D"},
-            "normal": {"first_response": "PT8H", "resolution": "P5D"},
-            "low": {"first_response": "P1D", "resolution": "P10D"},
+        Kind.FEEDBACK: {
+            Priority.URGENT: {"first_response": "PT30M", "resolution": "P1D"},
+            Priority.HIGH: {"first_response": "PT2H", "resolution": "P2D"},
+            Priority.NORMAL: {"first_response": "PT8H", "resolution": "P5D"},
+            Priority.LOW: {"first_response": "P1D", "resolution": "P10D"},
         },
-        "incident": {
-            "urgent": {"first_response": "PT15M", "follow_up": "PT4H"},
-            "high": {"first_response": "PT1H", "follow_up": "PT8H"},
-            "normal": {"follow_up": "P1D"},
-            "low": {"follow_up": "P2D"},
+        Kind.INCIDENT: {
+            Priority.URGENT: {"first_response": "PT15M", Phase.FOLLOW_UP: "PT4H"},
+            Priority.HIGH: {"first_response": "PT1H", Phase.FOLLOW_UP: "PT8H"},
+            Priority.NORMAL: {Phase.FOLLOW_UP: "P1D"},
+            Priority.LOW: {Phase.FOLLOW_UP: "P2D"},
         },
-        "improvement_plan": {priority: {"resolution": "P30D"} for priority in PRIORITIES},
+        Kind.IMPROVEMENT_PLAN: {priority: {"resolution": "P30D"} for priority in PRIORITIES},
     },
 }
 
 
-def parse_policy(data: dict[str, Any]) -> Policy:
+def parse_policy(data: dict[str, Any]) -> ServiceLevelPolicy:
     unknown = set(data) - {"warn_at", "pause_in", "auto_escalate", "targets", "calendar"}
     if unknown:
         raise PolicyError(sorted(unknown)[0], "unknown key")
     warn_at = data.get("warn_at", 0.8)
     if isinstance(warn_at, bool) or not isinstance(warn_at, (int, float)) or not 0 < warn_at < 1:
         raise PolicyError("warn_at", "must be a number between 0 and 1")
-    return Policy(
+    return ServiceLevelPolicy(
         warn_at=float(warn_at),
-        pause_in=frozenset(_names(data.get("pause_in", ["follow_up"]), "pause_in", PHASES[:-1])),
-        auto_escalate=frozenset(_names(data.get("auto_escalate", ["urgent"]), "auto_escalate", PRIORITIES)),
+        pause_in=frozenset(_names(data.get("pause_in", [Phase.FOLLOW_UP]), "pause_in", OPEN_PHASES)),
+        auto_escalate=frozenset(_names(data.get("auto_escalate", [Priority.URGENT]), "auto_escalate", PRIORITIES)),
         targets=_targets(data.get("targets", {})),
         calendar=_calendar(data["calendar"]) if "calendar" in data else None,
     )

@@ -1,20 +1,21 @@
-"""The vocabulary the machines are declared in: phases, fields, guards, actions, kinds."""
+"""How a kind is declared: its fields, guards and actions (the words themselves: states/vocabulary.py)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable
 
-from states.case import CaseState, format_time, parse_time
+from states.case import CaseState, Report, format_time, parse_time
 from states.errors import InvalidData
+from states.vocabulary import Kind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
 
-PHASES = ["report", "analyse", "remediate", "follow_up", "closed"]
-OPEN_PHASES = PHASES[:-1]
-ROLES = ["agent", "supervisor", "auditor"]
-AGENT_AND_SUPERVISOR = ("agent", "supervisor")
-SUPERVISOR = ("supervisor",)
-PRIORITIES = ["low", "normal", "high", "urgent"]
+PHASES = list(Phase)
+ROLES = list(Role)
+AGENT_AND_SUPERVISOR = (Role.AGENT, Role.SUPERVISOR)
+SUPERVISOR = (Role.SUPERVISOR,)
+PRIORITIES = list(Priority)
 # What a complaint or feedback is about; the KPIs group by it.
 CASE_CATEGORIES = ("product_quality", "service_process", "account", "logistics", "other")
 
@@ -59,7 +60,7 @@ class Field:
 
 def _check_string(spec: Field, value: Any, path: str) -> str:
     if not isinstance(value, str):
-        raise InvalidData(path, "must be a string")
+        raise InvalidData(path, "must be a string", RefusalCode.WRONG_TYPE)
     if spec.required and not value.strip():
         raise InvalidData(path, "must not be blank")
     if len(value) > spec.max_length:
@@ -71,13 +72,13 @@ def _check_string(spec: Field, value: Any, path: str) -> str:
 
 def _check_boolean(spec: Field, value: Any, path: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidData(path, "must be true or false")
+        raise InvalidData(path, "must be true or false", RefusalCode.WRONG_TYPE)
     return value
 
 
 def _check_number(spec: Field, value: Any, path: str) -> float | int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidData(path, "must be a number")
+        raise InvalidData(path, "must be a number", RefusalCode.WRONG_TYPE)
     if spec.type == "integer" and not float(value).is_integer():
         raise InvalidData(path, "must be a whole number")
     if spec.minimum is not None and value < spec.minimum:
@@ -89,7 +90,7 @@ def _check_number(spec: Field, value: Any, path: str) -> float | int:
 
 def _check_datetime(spec: Field, value: Any, path: str) -> str:
     if not isinstance(value, str):
-        raise InvalidData(path, "must be an RFC 3339 time string")
+        raise InvalidData(path, "must be an RFC 3339 time string", RefusalCode.WRONG_TYPE)
     try:
         return format_time(parse_time(value))
     except ValueError as error:
@@ -98,7 +99,7 @@ def _check_datetime(spec: Field, value: Any, path: str) -> str:
 
 def _check_string_list(spec: Field, value: Any, path: str) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_LIST:
-        raise InvalidData(path, f"must be a list of at most {MAX_LIST} strings")
+        raise InvalidData(path, f"must be a list of at most {MAX_LIST} strings", RefusalCode.WRONG_TYPE)
     item_spec = Field(spec.name, "string", required=False, max_length=spec.max_length)
     return [_check_string(item_spec, item, f"{path}[{index}]") for index, item in enumerate(value)]
 
@@ -123,7 +124,7 @@ def clean_data(
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InvalidData(prefix, "must be an object")
+        raise InvalidData(prefix, "must be an object", RefusalCode.WRONG_TYPE)
     data = dict(data)
     declared = {spec.name for spec in fields}
     extra = [key for key in data if key not in declared]
@@ -137,7 +138,7 @@ def clean_data(
         path = f"{prefix}.{spec.name}"
         if data.get(spec.name) is None:
             if spec.required:
-                raise InvalidData(path, "is required")
+                raise InvalidData(path, "is required", RefusalCode.MISSING_FIELD)
             data.pop(spec.name, None)
             continue
         data[spec.name] = spec.clean(data[spec.name], path)
@@ -188,8 +189,57 @@ class Branch:
     when_false: str
 
 
+# What an action does to the case beyond moving its phase: takes the cleaned data, returns what the
+# event records.
+Effect = Callable[[CaseState, dict[str, Any], "Context"], dict[str, Any]]
+# Completes or refuses the cleaned data against the case before anything changes.
+Prepare = Callable[[CaseState, dict[str, Any]], dict[str, Any]]
+
+
+def merge_data(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The usual effect: the action's data joins the case's data."""
+    case.data.update(data)
+    return data
+
+
+def record_only(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The event records the data; the case's data stays as it was."""
+    return data
+
+
+class ClockChange(Enum):
+    """What an action does to the case's service-level clocks beyond what its phase change does."""
+
+    RESTART = "restart"  # a new cycle: every clock starts again
+    RETARGET = "retarget"  # each live clock keeps the time it used and gets its new budget
+
+
+@dataclass(frozen=True)
+class Opens:
+    """The case an action opens, linked both ways; the workflow starts it after the action."""
+
+    kind: Kind
+    id_field: str  # the action's data field naming the new case; the workflow fills it in
+    relation: Relation  # what the new case is to this one
+    back: Relation  # what this case is to the new one
+    report: Callable[[CaseState, dict[str, Any]], Report]
+    # The caller may name an open case of that kind to join instead (the workflow then only links).
+    may_join_open: bool = False
+
+
+@dataclass(frozen=True)
+class Tells:
+    """A notice an action sends to the cases linked to this one by `relation`."""
+
+    notice: SystemAction
+    relation: Relation
+    data: Callable[[CaseState, dict[str, Any]], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Action:
+    """One action of a kind, and everything it does: a newcomer reads this and knows the action."""
+
     name: str
     source: tuple[str, ...]
     dest: str | None = None  # None: the phase stays ("self")
@@ -198,6 +248,25 @@ class Action:
     guards: tuple[Guard, ...] = ()
     branch: Branch | None = None
     description: str = ""
+    prepare: Prepare | None = None
+    effect: Effect = merge_data
+    # Keys its effect adds to the data it records, beyond what its caller gave.
+    adds: frozenset[str] = frozenset()
+    # Counts as the first response to the customer (stops the first-response clock).
+    first_response: bool = False
+    clocks: ClockChange | None = None
+    opens: Opens | None = None
+    tells: Tells | None = None
+    # Whether its event goes to the webhook (workflows/notifications.py).
+    notifies: bool = False
+    # The system takes it by itself when this service-level target is breached (for the policy's
+    # auto-escalate priorities and VIP customers).
+    taken_on_breach: str | None = None
+    # The service measures the case's KPI over the cases reported since this action was last taken,
+    # and records the figures with the event (an improvement plan's after-value).
+    measures_since: str | None = None
+    # A case it closes counts as dismissed in the KPIs, not as resolved (docs/kpis.md).
+    dismisses: bool = False
 
     def destinations(self) -> list[str | None]:
         if self.branch:

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from states.errors import InvalidData
+from states.vocabulary import RefusalCode
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -50,4 +51,4 @@ def check_storable(value: Any, field: str = "") -> None:
     """Refuse `value` if any string in it cannot be stored, naming the field (a dotted path)."""
     found = first_unstorable(value, field)
     if found is not None:
-        raise InvalidData(*found)
+        raise InvalidData(*found, RefusalCode.INVALID_TEXT)

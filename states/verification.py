@@ -8,14 +8,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from states.case import Actor
-from states.clocks import SYSTEM_ACTIONS
 from states.chain import GENESIS, HASHED_FIELDS, event_hash
 from states.errors import CaseRuleError
-from states.machine import ADDED_BY_EFFECT, CaseMachine
+from states.machine import CaseMachine, declared_action
 from states.opening import Report, open_case
 from states.spec import MEASURED_KEYS, Context
+from states.vocabulary import NOTICE_ACTIONS, SystemAction
 
-NOTICES = (*SYSTEM_ACTIONS, "incident_closed")
 # Replays cannot know the reopen window a case ran under; the recorded events say a reopen happened.
 REPLAY_REOPEN_WINDOW = 100 * 365 * 24 * 3600
 
@@ -70,11 +69,12 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
     """Run the recorded events through the state machine: each must be one the machine would produce."""
     if not recorded:
         return None
-    machine = None
+    machine: CaseMachine | None = None
     for event in recorded:
         actor = Actor(**event["actor"])
         try:
-            given, measured = _as_given(event["action"], event["data"] if event["seq"] > 1 else event["data"]["data"])
+            added = _added_by_effect(machine, event["action"])
+            given, measured = _as_given(added, event["data"] if event["seq"] > 1 else event["data"]["data"])
             ctx = Context(event["at"], REPLAY_REOPEN_WINDOW, event.get("request_id"), measured or None)
             if event["seq"] == 1:
                 report = event["data"]
@@ -84,27 +84,31 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
                     actor,
                     ctx,
                 )
-            elif event["action"] == "link":
+            elif event["action"] == SystemAction.LINK:
                 replayed = machine.link(event["data"]["case_id"], event["data"]["relation"], actor, ctx)
-            elif event["action"] in NOTICES:
+            elif event["action"] in NOTICE_ACTIONS:
                 replayed = machine.record_notice(event["action"], event["data"], ctx, actor)
             else:
                 replayed = machine.take(event["action"], actor, given, event["note"], ctx)
         except (CaseRuleError, KeyError, TypeError, AttributeError) as error:
             return Finding(event["seq"], "unreachable state", f"the machine refuses {event['action']!r}: {error}")
         if replayed.to_state != event["to_state"]:
-            return Finding(event["seq"], "unreachable state", f"{event['action']!r} leads to {replayed.to_state!r}, not {event['to_state']!r}")
+            return Finding(event["seq"], "unreachable state", f"{event['action']!r} leads to {str(replayed.to_state)!r}, not {event['to_state']!r}")
         if replayed.hash != event["hash"]:
             return Finding(event["seq"], "changed field", "the machine records this action differently")
     return None
 
 
-def _as_given(action: str, recorded: Any) -> tuple[Any, dict[str, Any]]:
+def _added_by_effect(machine: CaseMachine | None, action: str) -> frozenset[str]:
+    declared = None if machine is None else declared_action(machine.case.kind, action)
+    return frozenset() if declared is None else declared.adds
+
+
+def _as_given(added: frozenset[str], recorded: Any) -> tuple[Any, dict[str, Any]]:
     """Split recorded data into what the caller gave and what the service measured; drop what the
     machine added, so replaying it asks the machine exactly what the original action did."""
     if not isinstance(recorded, dict):
         return recorded, {}
-    added = ADDED_BY_EFFECT.get(action, frozenset())
     given = {key: value for key, value in recorded.items() if key not in MEASURED_KEYS and key not in added}
     return given, {key: value for key, value in recorded.items() if key in MEASURED_KEYS}
 

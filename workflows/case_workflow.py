@@ -14,16 +14,17 @@ with workflow.unsafe.imports_passed_through():
     from states import clocks
     from states.case import Actor, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
-    from states.machine import CaseMachine
+    from states.machine import CaseMachine, notifies
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
-    from states.spec import Context
+    from states.spec import Action, Context
     from states.text import check_storable
+    from states.vocabulary import SYSTEM, Phase, Relation, Role, SystemAction
     from workflows import follow_ons
     from workflows.activities import PROJECTION_REFUSED, CaseActivities
     from workflows.errors import case_missing, rule_error
     from workflows.inputs import ActInput, CaseWorkflowInput, LinkInput, NoticeInput, NotificationInput, ProjectInput, ReportInput
-    from workflows.notifications import NOTIFIED_ACTIONS, Notifier
+    from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
 
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
@@ -40,12 +41,12 @@ PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), max
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
 
 
-@workflow.defn(name="Case")
+@workflow.defn(name=follow_ons.CASE_WORKFLOW)
 class CaseWorkflow:
     @workflow.init
     def __init__(self, input: CaseWorkflowInput) -> None:
         self._input = input
-        self._policy = parse_policy(DEFAULT_POLICY_DATA if input.sla_policy is None else input.sla_policy)
+        self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if input.sla_policy is None else input.sla_policy)
         self._machine = CaseMachine(input.snapshot) if input.snapshot else None
         self._events_this_run = 0
         self._changed = False
@@ -117,7 +118,7 @@ class CaseWorkflow:
     async def act(self, input: ActInput) -> CaseState:
         machine = self._reported_machine()
         data = dict(input.data or {})
-        opens = self._opens_a_case(input.action, data)
+        opened = self._opens_a_case(input.action, data)
         # To take the event back if the read model refuses it for good (a copy costs less than a round trip).
         before = copy_case(machine.case)
         try:
@@ -136,7 +137,7 @@ class CaseWorkflow:
             # one would undo that one too. Its write is retried like a timer's, until the store takes it.
             workflow.logger.error("case %s: the read model refused event %s after later events were taken; retrying it", machine.case.id, event.seq)
             await self._write(event, retry_refused=True)
-        await self._follow_on(event, opens)
+        await self._follow_on(event, opened)
         return machine.case
 
     @act.validator
@@ -149,12 +150,12 @@ class CaseWorkflow:
         except CaseRuleError as error:
             raise rule_error(error) from None
 
-    @workflow.signal
+    @workflow.signal(name=follow_ons.LINK_SIGNAL)
     async def link(self, input: LinkInput) -> None:
         await workflow.wait_condition(lambda: self._machine is not None)
         await self._record(self._machine.link(input.case_id, input.relation, input.actor, self._context(input.request_id)))
 
-    @workflow.signal
+    @workflow.signal(name=follow_ons.NOTICE_SIGNAL)
     async def notice(self, input: NoticeInput) -> None:
         await workflow.wait_condition(lambda: self._machine is not None)
         await self._record(self._machine.record_notice(input.action, input.data, self._context(input.request_id), input.actor))
@@ -171,7 +172,7 @@ class CaseWorkflow:
         if input.source_case_id:
             machine.case.links.append({"case_id": input.source_case_id, "relation": input.source_relation})
         self._machine = machine
-        clocks.start_cycle(machine.case, self._policy, event.at)
+        clocks.start_cycle(machine.case, self._sla_policy, event.at)
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         try:
             await self._project(event, retry_refused=not undoable)
@@ -187,36 +188,39 @@ class CaseWorkflow:
                 non_retryable=True,
             ) from None
         if input.source_case_id and input.link_back:
-            await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, "derived", input.actor, input.request_id))
+            await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, Relation.DERIVED, input.actor, input.request_id))
         return machine.case
+
+    def _declared(self, action: str) -> Action | None:
+        return self._reported_machine().spec.by_name.get(action)
 
     def _opens_a_case(self, action: str, data: dict) -> bool:
         """Name the case an action will open before taking it, so its event records the id."""
-        if action == "escalate" and not data.get("incident_id"):
-            data["incident_id"] = follow_ons.new_case_id()
-            return True
-        if action == "open_improvement_plan":
-            data["plan_id"] = follow_ons.new_case_id()
-            return True
-        return False
+        declared = self._declared(action)
+        opens = declared.opens if declared else None
+        if opens is None or (opens.may_join_open and data.get(opens.id_field)):
+            return False
+        data[opens.id_field] = follow_ons.new_case_id()
+        return True
 
-    async def _follow_on(self, event: Event, opens: bool) -> None:
-        case, data = self._machine.case, event.data
-        if event.action == "escalate" and opens:
-            report = follow_ons.escalation_report(case, data["reason"])
-            await follow_ons.open_linked_case(self._input, data["incident_id"], report, event.actor, "escalated_from", event.request_id)
-        elif event.action == "escalate":
-            link = LinkInput(case.id, "escalated_from", event.actor, event.request_id)
-            await follow_ons.link(data["incident_id"], link)
-        elif event.action == "open_improvement_plan":
-            report = follow_ons.improvement_report(case, data)
-            await follow_ons.open_linked_case(self._input, data["plan_id"], report, event.actor, "source", event.request_id)
-        elif event.action == "close" and case.kind == "incident":
-            await follow_ons.notify_incident_closed(case, event)
+    async def _follow_on(self, event: Event, opened: bool) -> None:
+        """What the action does to other cases, as its declaration says: open one, join one, tell them."""
+        case, data, declared = self._machine.case, event.data, self._declared(event.action)
+        if declared is None:
+            return
+        if declared.opens and opened:
+            opens = declared.opens
+            report = opens.report(case, data)
+            await follow_ons.open_linked_case(self._input, data[opens.id_field], report, event.actor, opens.back, event.request_id)
+        elif declared.opens:
+            link = LinkInput(case.id, declared.opens.back, event.actor, event.request_id)
+            await follow_ons.link(data[declared.opens.id_field], link)
+        elif declared.tells:
+            await follow_ons.tell_linked_cases(case, event, declared.tells)
 
     async def _record(self, event: Event, retry_refused: bool = True) -> None:
         """After the machine took an event: clocks, search attributes, read model, notifications."""
-        clocks.after_event(self._machine.case, event, self._policy)
+        clocks.after_event(self._machine.case, event, self._sla_policy)
         if event.from_state != event.to_state:
             workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
         await self._project(event, retry_refused)
@@ -239,15 +243,18 @@ class CaseWorkflow:
         case = self._machine.case
         for action, data in clocks.fire(case, format_time(workflow.now())):
             await self._project(self._machine.record_notice(action, data, self._context()))
-            if action == "sla_breached" and clocks.escalates_by_itself(case, self._policy, data["target"]) and "escalate" in case.allowed_actions.get("supervisor", []):
-                await self._escalate_by_itself(data)
+            if action != SystemAction.SLA_BREACHED:
+                continue
+            taken = clocks.taken_on_breach(case, self._sla_policy, data["target"])
+            if taken and taken in case.allowed_actions.get(Role.SUPERVISOR, []):
+                await self._take_by_itself(taken, data)
 
-    async def _escalate_by_itself(self, breach: dict) -> None:
+    async def _take_by_itself(self, action: str, breach: dict) -> None:
         data = {"reason": f"{breach['target']} target breached at {breach['deadline']} ({breach['cause']['policy']})"}
-        opens = self._opens_a_case("escalate", data)
-        event = self._machine.take("escalate", Actor("system"), data, None, self._context())
+        opened = self._opens_a_case(action, data)
+        event = self._machine.take(action, Actor(SYSTEM), data, None, self._context())
         await self._record(event)
-        await self._follow_on(event, opens)
+        await self._follow_on(event, opened)
 
     def _woken(self, case: CaseState, wake_at: datetime | None, keeps_timer: bool) -> bool:
         """Whether the run loop must look again before its timer fires: the run grew long, or the
@@ -264,7 +271,7 @@ class CaseWorkflow:
         return None if moment is None else max(moment - workflow.now(), MIN_TIMER)
 
     def _reopen_window_end(self, case: CaseState) -> datetime | None:
-        if case.state != "closed" or case.closed_at is None:
+        if case.state != Phase.CLOSED or case.closed_at is None:
             return None
         return parse_time(case.closed_at) + timedelta(seconds=self._input.reopen_window_seconds)
 
@@ -291,7 +298,7 @@ class CaseWorkflow:
         self._events_this_run += 1
         self._changed = True  # the run loop recomputes when its timers are due
         case = self._machine.case
-        notification = NotificationInput(event, case.title, case.kind, case.priority) if event.action in NOTIFIED_ACTIONS else None
+        notification = NotificationInput(event, case.title, case.kind, case.priority) if notifies(case.kind, event.action) else None
         notify_after = workflow.patched(NOTIFY_AFTER_PROJECTION_PATCH)
         if notification and not notify_after:
             self._notify(notification)

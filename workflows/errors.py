@@ -6,7 +6,7 @@ from states.errors import ActionForbidden, ActionNotAllowed, CaseRuleError, Inva
 
 
 def rule_error(error: CaseRuleError) -> ApplicationError:
-    details: dict = {"message": str(error)}
+    details: dict = {"message": str(error), "code": error.code}
     if isinstance(error, ActionNotAllowed):
         details.update(state=error.state, allowed_actions=error.allowed_actions, action=error.action)
     elif isinstance(error, StaleVersion):

@@ -1,4 +1,4 @@
-"""What one case's action does to other cases: open an incident or a plan, link, notify closing.
+"""What one case's action does to other cases: open an incident or a plan, link, send a notice.
 
 Called from the case workflow; every step is a workflow command (child start, external signal), so
 it is durable and replays deterministically.
@@ -12,38 +12,22 @@ from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from states.case import Actor, CaseState, Event
+    from states.case import Actor, CaseState, Event, Report
     from states.ids import case_id
-    from states.opening import Report
+    from states.spec import Tells
+    from states.vocabulary import Phase
     from workflows.inputs import CaseWorkflowInput, LinkInput, NoticeInput, ReportInput
     from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
+
+# The case workflow's names on the wire, spelled here because that module imports this one;
+# CaseWorkflow declares itself and its signals with them.
+CASE_WORKFLOW = "Case"
+LINK_SIGNAL = "link"
+NOTICE_SIGNAL = "notice"
 
 
 def new_case_id() -> str:
     return case_id(int(workflow.now().timestamp() * 1000), workflow.random().getrandbits(80))
-
-
-def escalation_report(case: CaseState, reason: str) -> Report:
-    """An incident's emergency report, taken from the case escalated into it and the reason."""
-    return Report(
-        kind="incident",
-        title=f"Escalated: {case.title}"[:500],
-        description=reason,
-        priority=case.priority,
-        customer=case.customer,
-        channel=case.channel,
-        data={"occurred_at": case.created_at, "impact": case.description or case.title, "consequences": reason},
-    )
-
-
-def improvement_report(incident: CaseState, data: dict) -> Report:
-    return Report(
-        kind="improvement_plan",
-        title=data.get("title") or f"Improve after: {incident.title}"[:500],
-        description=incident.data.get("lessons_learned", ""),
-        priority=incident.priority,
-        data={key: data[key] for key in ("problem", "metric", "baseline") if key in data},
-    )
 
 
 async def open_linked_case(parent: CaseWorkflowInput, new_id: str, report: Report, actor: Actor, relation: str, request_id: str | None) -> None:
@@ -58,26 +42,27 @@ async def open_linked_case(parent: CaseWorkflowInput, new_id: str, report: Repor
         opening=opening,
     )
     await workflow.start_child_workflow(
-        "Case",
+        CASE_WORKFLOW,
         child,
         id=new_id,
         task_queue=workflow.info().task_queue,
         parent_close_policy=ParentClosePolicy.ABANDON,
         search_attributes=TypedSearchAttributes(
-            [SearchAttributePair(CASE_KIND, report.kind), SearchAttributePair(CASE_PRIORITY, report.priority), SearchAttributePair(CASE_STATE, "report")]
+            [SearchAttributePair(CASE_KIND, report.kind), SearchAttributePair(CASE_PRIORITY, report.priority), SearchAttributePair(CASE_STATE, Phase.REPORT)]
         ),
     )
 
 
 async def link(case_id: str, link_input: LinkInput) -> None:
-    await _signal(case_id, "link", link_input)
+    await _signal(case_id, LINK_SIGNAL, link_input)
 
 
-async def notify_incident_closed(incident: CaseState, event: Event) -> None:
-    for linked in incident.links:
-        if linked["relation"] == "escalated_from":
-            notice = NoticeInput("incident_closed", {"incident_id": incident.id, "effect": event.data.get("effect")}, event.actor, event.request_id)
-            await _signal(linked["case_id"], "notice", notice)
+async def tell_linked_cases(case: CaseState, event: Event, tells: Tells) -> None:
+    """Send the action's notice to every case linked to this one as `tells.relation`."""
+    for linked in case.links:
+        if linked["relation"] == tells.relation:
+            notice = NoticeInput(tells.notice, tells.data(case, event.data), event.actor, event.request_id)
+            await _signal(linked["case_id"], NOTICE_SIGNAL, notice)
 
 
 async def _signal(case_id: str, name: str, payload) -> None:

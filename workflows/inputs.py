@@ -6,8 +6,8 @@
 from dataclasses import dataclass
 from typing import Any
 
-from states.case import Actor, CaseState, Event
-from states.opening import Report
+from states.case import Actor, CaseState, Event, Report
+from states.vocabulary import Relation
 
 TASK_QUEUE = "casework"
 
@@ -20,7 +20,7 @@ class ReportInput:
     request_id: str | None = None
     # What the source is to the new case, and whether the new case asks the source to link back
     # (a case opened by another case's action is linked by that action's own event instead).
-    source_relation: str = "source"
+    source_relation: str = Relation.SOURCE
     link_back: bool = True
     # KPI figures the service measured for the report (an improvement plan's baseline).
     measured: dict[str, Any] | None = None

@@ -1,4 +1,6 @@
-"""Notifications: each warning, breach, escalation and assignment POSTed to a webhook, signed.
+"""Webhook notifications: each event that notifies (timers, and the actions declared with
+`notifies=True`: escalation, assignment) POSTed to a webhook, signed. Not to be confused with the
+notices one case sends another (workflows/follow_ons.py).
 
 Signature: HMAC-SHA256 with the shared secret over "<timestamp>.<body>", hex, in
 `X-Casework-Signature: sha256=<hex>`, the Unix timestamp in `X-Casework-Timestamp`. A delivery's id
@@ -22,7 +24,6 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.inputs import NotificationInput
 
-NOTIFIED_ACTIONS = frozenset({"sla_warning", "sla_breached", "escalate", "assign", "action_item_overdue"})
 log = logging.getLogger("casework.notifications")
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from service.audit import Audit
-from service.cases import CasePolicy
+from service.cases import WorkflowConfig
 from service.tables import events
 from states.case import parse_time
 from states.chain import event_hash, GENESIS
@@ -91,7 +91,7 @@ async def test_swapping_two_stored_events_is_caught_at_the_first(api, http, read
 
 
 async def test_a_case_that_continued_as_new_verifies_across_its_runs(temporal_env, read_model, worker, stack_settings):
-    policy = CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=3)
+    policy = WorkflowConfig(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=3)
     case_id = await walk_case(temporal_env.client, read_model, policy, "complaint")
     result = await Audit(temporal_env.client, read_model).verify(case_id)
     assert result.ok, result

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.exc import DataError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
-from service.cases import CasePolicy, Cases
+from service.cases import Cases, WorkflowConfig
 from service.read_model import ReadModel, create_engine
 from service.reconcile import Reconciler
 from states.case import CaseState, Event
@@ -110,7 +110,7 @@ async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_thi
     old, new = RetryingForeverReadModel(create_engine(url)), RefusingReadModel(create_engine(url))
     await old.upgrade()
     client = temporal_env.client
-    cases = Cases(client, new, CasePolicy(queue, reopen_window_seconds=3600, events_per_run=500))
+    cases = Cases(client, new, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
     try:
         async with worker_on(client, old, queue):
             case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)
@@ -151,7 +151,7 @@ async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_i
     store = SlowlyRefusingReadModel(create_engine(f"sqlite+aiosqlite:///{tmp_path}/on-top.db"))
     await store.upgrade()
     client = temporal_env.client
-    cases = Cases(client, store, CasePolicy(queue, reopen_window_seconds=3600, events_per_run=500))
+    cases = Cases(client, store, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
     try:
         async with worker_on(client, store, queue):
             case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)

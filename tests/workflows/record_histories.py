@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import uuid
 
-from service.cases import CasePolicy, Cases
+from service.cases import Cases, WorkflowConfig
 from service.read_model import ReadModel, create_engine
 from service.temporal import temporal_binary
 from states.opening import Report
@@ -38,7 +38,7 @@ async def record(version: str) -> None:
             async with worker_on(env.client, read_model, TASK_QUEUE):
                 for kind in WALKS:
                     # A short run length, so the complaint's history includes continue-as-new.
-                    policy = CasePolicy(TASK_QUEUE, reopen_window_seconds=3600, events_per_run=5 if kind == "complaint" else 500)
+                    policy = WorkflowConfig(TASK_QUEUE, reopen_window_seconds=3600, events_per_run=5 if kind == "complaint" else 500)
                     case_id = await walk_case(env.client, read_model, policy, kind)
                     first_run = env.client.get_workflow_handle(case_id, run_id=None, first_execution_run_id=None)
                     history = await first_run.fetch_history()
@@ -51,7 +51,7 @@ async def record(version: str) -> None:
 
 async def record_escalation(client, read_model: ReadModel, version: str) -> None:
     """A breach that escalates by itself into a new incident, whose closing notifies the complaint."""
-    policy = CasePolicy(TASK_QUEUE, 3600, 500, {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}})
+    policy = WorkflowConfig(TASK_QUEUE, 3600, 500, {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}})
     cases = Cases(client, read_model, policy)
     complaint = await cases.open(Report("complaint", "延误", "d", "urgent"), AGENT, None, uuid.uuid4().hex)
 

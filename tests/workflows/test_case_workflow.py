@@ -8,7 +8,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from service.cases import CasePolicy, Cases
+from service.cases import Cases, WorkflowConfig
 from states.opening import Report
 from tests.support import AGENT, COMPLAINT_WALK
 from tests.workflows.walking import walk_case
@@ -30,7 +30,7 @@ async def run_chain(client: Client, case_id: str) -> list[str]:
 
 
 async def test_a_long_case_continues_as_new_and_keeps_its_state_and_gap_free_history(temporal_env, read_model, worker, stack_settings):
-    policy = CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=4)
+    policy = WorkflowConfig(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=4)
     case_id = await walk_case(temporal_env.client, read_model, policy, "complaint")
 
     chain = await run_chain(temporal_env.client, case_id)
@@ -43,7 +43,7 @@ async def test_a_long_case_continues_as_new_and_keeps_its_state_and_gap_free_his
 
 
 async def test_each_projection_carries_the_case_as_of_its_own_event_under_concurrent_updates(temporal_env, read_model, worker, stack_settings):
-    cases = Cases(temporal_env.client, read_model, CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
+    cases = Cases(temporal_env.client, read_model, WorkflowConfig(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
     case = await cases.open(Report(kind="complaint", title="并发", description="five notes at once"), AGENT, None, uuid.uuid4().hex)
     notes = [ActInput("comment", AGENT, f"note {n}", request_id=uuid.uuid4().hex) for n in range(5)]
     await asyncio.gather(*(cases.act(case.id, note) for note in notes))
@@ -60,7 +60,7 @@ async def test_each_projection_carries_the_case_as_of_its_own_event_under_concur
 async def test_an_update_carrying_a_nul_that_slipped_past_the_api_is_refused_without_a_trace(temporal_env, read_model, worker, stack_settings):
     """The API refuses it first; the workflow's validator refuses it too, so a caller of Temporal itself
     cannot wedge the case: a rejected update writes nothing to the history."""
-    cases = Cases(temporal_env.client, read_model, CasePolicy(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
+    cases = Cases(temporal_env.client, read_model, WorkflowConfig(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
     case = await cases.open(Report(kind="complaint", title="t", description="d"), AGENT, None, uuid.uuid4().hex)
     handle = temporal_env.client.get_workflow_handle(case.id)
     before = len((await handle.fetch_history()).events)

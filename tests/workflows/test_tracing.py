@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.client import Client
 
 from service import tracing
-from service.cases import CasePolicy, Cases
+from service.cases import Cases, WorkflowConfig
 from states.opening import Report
 from tests.conftest import worker_on
 from tests.support import AGENT
@@ -23,7 +23,7 @@ async def test_a_reported_case_is_traced_through_update_and_activity(temporal_en
     client = Client(**config)
     queue = f"tracing-{uuid.uuid4().hex}"
     async with worker_on(client, read_model, queue):
-        cases = Cases(client, read_model, CasePolicy(queue, 3600, 500))
+        cases = Cases(client, read_model, WorkflowConfig(queue, 3600, 500))
         await cases.open(Report("complaint", "traced"), AGENT, None, uuid.uuid4().hex)
     names = {span.name for span in exporter.get_finished_spans()}
     assert any(name.startswith("StartUpdateWithStartWorkflow") or name.startswith("UpdateWithStart") for name in names), names

@@ -6,14 +6,14 @@ import uuid
 
 from temporalio.client import Client
 
-from service.cases import CasePolicy, Cases
+from service.cases import Cases, WorkflowConfig
 from service.read_model import ReadModel
 from states.opening import Report
 from tests.support import OPENERS, WALKS, phases
 from workflows.inputs import ActInput
 
 
-async def walk_case(client: Client, read_model: ReadModel, policy: CasePolicy, kind: str) -> str:
+async def walk_case(client: Client, read_model: ReadModel, policy: WorkflowConfig, kind: str) -> str:
     """Open a case of `kind` and take every step of its walk; return the case id."""
     cases = Cases(client, read_model, policy)
     case = await cases.open(Report(kind=kind, title=f"一个{kind}", description="描述"), OPENERS[kind], None, uuid.uuid4().hex)

@@ -1,0 +1,117 @@
+"""The words Casework is built from, each spelled once: kinds, phases, roles, priorities, link
+relations and the events the case records by itself. Every other module names them through these
+enums; their labels in Chinese and English live in the message catalogs (api/locales/).
+
+The values are wire names (JSON, Temporal payloads, database rows): never change one. A StrEnum
+member is a `str` and equals its value, so stored rows and running workflows keep working.
+
+One meaning per word in the code:
+- a *phase* is where a case stands (`Phase`; on the wire the field is called `state`); the *case*
+  is everything about it (`CaseState`);
+- a *notice* is an event one case records because another told it (`SystemAction.INCIDENT_CLOSED`,
+  workflows/follow_ons.py); a *notification* is a webhook POST (workflows/notifications.py);
+- the *service-level policy* is the targets and calendar (states/sla_policy.py); the *workflow
+  configuration* is how the service starts workflows (service/cases.py `WorkflowConfig`);
+- *report* is the first phase and the opening event (`Report` is what the reporter said); a
+  periodic KPI report is a *review* (service/reviews.py).
+"""
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    COMPLAINT = "complaint"
+    FEEDBACK = "feedback"
+    INCIDENT = "incident"  # an emergency meeting
+    IMPROVEMENT_PLAN = "improvement_plan"
+
+
+class Phase(StrEnum):
+    """Where a case stands in its process, in the order a case moves through them."""
+
+    REPORT = "report"
+    ANALYSE = "analyse"
+    REMEDIATE = "remediate"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    """The roles a token may hold (CASEWORK_USERS)."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+
+
+# Who acts when no person does (timers, automatic escalation): the actor's name, and the role the
+# case rules see for it. No token may carry it.
+SYSTEM = "system"
+
+
+class Priority(StrEnum):
+    """From least to most pressing: a VIP customer's case counts as the next one up."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Relation(StrEnum):
+    """What the linked case is to this one (a case's `links`)."""
+
+    ESCALATED_TO = "escalated_to"  # the incident this case was escalated into
+    ESCALATED_FROM = "escalated_from"  # a case escalated into this incident
+    DERIVED = "derived"  # a case opened from this one (an improvement plan from an incident)
+    SOURCE = "source"  # the case this one was opened from
+
+
+class SystemAction(StrEnum):
+    """Events a case records that no kind declares as an action."""
+
+    REPORT = "report"  # the opening event: what the reporter said
+    LINK = "link"  # another case linked itself to this one
+    SLA_WARNING = "sla_warning"  # a service-level target is nearly due
+    SLA_BREACHED = "sla_breached"  # a service-level target was missed
+    ACTION_ITEM_OVERDUE = "action_item_overdue"
+    INCIDENT_CLOSED = "incident_closed"  # notice: the incident this case was escalated into closed
+
+
+# The kinds a customer raises: their `category` is one of the case categories the KPIs group by.
+CUSTOMER_KINDS = (Kind.COMPLAINT, Kind.FEEDBACK)
+OPEN_PHASES = tuple(phase for phase in Phase if phase is not Phase.CLOSED)
+TIMER_ACTIONS = (SystemAction.SLA_WARNING, SystemAction.SLA_BREACHED, SystemAction.ACTION_ITEM_OVERDUE)
+# Events that inform rather than act: the phase stays, no person chose them.
+NOTICE_ACTIONS = (*TIMER_ACTIONS, SystemAction.INCIDENT_CLOSED)
+
+
+class RefusalCode(StrEnum):
+    """Why a request was refused, machine-readable: every problem+json answer carries one as `code`
+    next to its English `title`, so a client can show its own localised message."""
+
+    MALFORMED_REQUEST = "malformed_request"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN_ROLE = "forbidden_role"
+    UNKNOWN_CASE = "unknown_case"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNKNOWN_ACTION = "unknown_action"
+    NOT_ALLOWED_IN_PHASE = "not_allowed_in_phase"
+    GUARD_FAILED = "guard_failed"
+    CLOSED_FOR_GOOD = "closed_for_good"
+    STALE_VERSION = "stale_version"
+    ALREADY_REPORTED = "already_reported"
+    REFUSED = "refused"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+    INVALID_VALUE = "invalid_value"
+    INVALID_TEXT = "invalid_text"  # a NUL or a lone surrogate: text the stores cannot hold (states/text.py)
+    NOT_STORABLE = "not_storable"  # the read model refused the change for good; nothing was changed
+    BAD_CURSOR = "bad_cursor"
+    PRECONDITION_FAILED = "precondition_failed"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    RATE_LIMITED = "rate_limited"
+    DEPENDENCY_DOWN = "dependency_down"
+    INTERNAL_ERROR = "internal_error"
