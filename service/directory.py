@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.passwords import hash_password, password_matches
@@ -26,7 +26,7 @@ LANGUAGES = ("zh-CN", "en")
 MIN_PASSWORD_LENGTH = 8
 # `casework serve` on loopback with an empty directory and no CASEWORK_USERS: public, like the demo
 # tokens, and refused off loopback (see demo_passwords_in_use).
-DEMO_USERS = (("ann", "agent", "Ann", "ann-demo-password"), ("sam", "supervisor", "Sam", "sam-demo-password"), ("ada", "auditor", "Ada", "ada-demo-password"))  # fmt: skip
+DEMO_PEOPLE = (("ann", "agent", "Ann", "ann-demo-password"), ("sam", "supervisor", "Sam", "sam-demo-password"), ("ada", "auditor", "Ada", "ada-demo-password"))  # fmt: skip
 # A token's last use is written at most this often, so that a busy client does not write on every request.
 LAST_USED_PRECISION = timedelta(minutes=5)
 
@@ -151,16 +151,12 @@ class Directory:
         return _person(row)
 
     async def add_demo_users(self) -> None:
-        for name, role, display_name, password in DEMO_USERS:
+        for name, role, display_name, password in DEMO_PEOPLE:
             await self.add(name, role, password, display_name)
 
-    async def demo_passwords_in_use(self) -> list[str]:
-        """The enabled users who still have their public demo password."""
-        return [name for name, _, _, password in DEMO_USERS if await self.check_password(name, password)]
-
-    async def count(self) -> int:
-        async with self._engine.connect() as connection:
-            return (await connection.execute(select(func.count()).select_from(users))).scalar_one()
+    async def demo_passwords_in_use(self) -> dict[str, str]:
+        """The enabled users who still have their public demo password, and that password."""
+        return {name: password for name, _, _, password in DEMO_PEOPLE if await self.check_password(name, password)}
 
 
 def _check_name(name: str) -> None:

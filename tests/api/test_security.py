@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 
+from service.read_model import ReadModel, create_engine
 from service.settings import Settings, SettingsError
 from tests.conftest import auth, serving
 
@@ -17,8 +18,11 @@ async def test_responses_carry_security_headers(http):
     assert "access-control-allow-origin" not in (await http.get("/health", headers={"Origin": "https://evil.example"})).headers
 
 
-async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_settings):
-    async with serving(dataclasses.replace(stack_settings, rate_limit_per_minute=5)) as client:
+async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_settings, tmp_path):
+    # A read model of its own: the counts live in the database, shared with every other API on it.
+    settings = dataclasses.replace(stack_settings, rate_limit_per_minute=5, database_url=f"sqlite+aiosqlite:///{tmp_path}/rate.db")
+    await upgraded(settings)
+    async with serving(settings) as client:
         statuses = [(await client.get("/machines", headers=auth("agent"))).status_code for _ in range(6)]
         assert statuses == [200] * 5 + [429]
         limited = await client.get("/machines", headers=auth("agent"))
@@ -28,6 +32,12 @@ async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_set
         # Guessing tokens counts against the client's address, whatever token it tries.
         guesses = [(await client.get("/machines", headers={"Authorization": f"Bearer guess-{n}"})).status_code for n in range(6)]
         assert guesses == [401] * 5 + [429]
+
+
+async def upgraded(settings: Settings) -> None:
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    await read_model.upgrade()
+    await read_model.close()
 
 
 async def test_cors_answers_only_the_configured_origins(worker, stack_settings):
