@@ -4,8 +4,9 @@ A session id is a random token the browser holds; the store keeps only its hash.
 after `idle` without a request, after `lifetime` whatever happens, on sign-out, and at once when
 its user is disabled (checked on every request, not cached).
 
-Failed sign-ins are counted per name and per client address over a window: past `slow_after`
-failures each attempt is answered later, past `refuse_after` it is refused until the window ends.
+Failed sign-ins are counted per name and per client address over a window that starts with the
+first failure: from `slow_after` failures on, each attempt is answered later; after `refuse_after`,
+attempts are refused until the window ends.
 An address gets more room than a name, as a whole call centre may sit behind one address.
 """
 
@@ -73,11 +74,12 @@ class Session:
 
 
 class SignIn:
-    def __init__(self, directory: Directory, store: SharedStore, policy: SessionPolicy = SessionPolicy(), throttle: Throttle = Throttle()):
+    def __init__(self, directory: Directory, store: SharedStore, policy: SessionPolicy = SessionPolicy(), throttle: Throttle = Throttle(), sleep=asyncio.sleep):
         self._directory = directory
         self._store = store
         self._policy = policy
         self._throttle = throttle
+        self._sleep = sleep
 
     async def sign_in(self, name: str, password: str, client_address: str) -> Session:
         window = self._throttle.window.total_seconds()
@@ -89,7 +91,7 @@ class SignIn:
         if by_name.count > self._throttle.per_name.refuse_after or by_address.count >= self._throttle.per_address.refuse_after:
             log.warning("sign-in refused for %r from %s: too many failures", name, client_address)
             raise SignInRefused(max(by_name.resets_in, by_address.resets_in))
-        await asyncio.sleep(self._delay(by_name.count - 1, by_address.count))
+        await self._sleep(self._delay(by_name.count - 1, by_address.count))
         person = await self._directory.check_password(name, password)
         if person is None:
             await self._store.hit(address_key, window)
@@ -103,7 +105,8 @@ class SignIn:
         return Session(session_id, person, now, now)
 
     def _delay(self, name_failures: int, address_failures: int) -> float:
-        over = max(name_failures - self._throttle.per_name.slow_after, address_failures - self._throttle.per_address.slow_after, 0)
+        """Once failures reach `slow_after`, each attempt waits a step longer than the one before."""
+        over = max(name_failures - self._throttle.per_name.slow_after + 1, address_failures - self._throttle.per_address.slow_after + 1, 0)
         return min(over * self._throttle.delay_step, self._throttle.max_delay)
 
     async def session_user(self, session_id: str) -> Session | None:
