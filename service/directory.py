@@ -156,7 +156,8 @@ class Directory:
 
     async def demo_passwords_in_use(self) -> dict[str, str]:
         """The enabled users who still have their public demo password, and that password."""
-        return {name: password for name, _, _, password in DEMO_PEOPLE if await self.check_password(name, password)}
+        enabled = {person.name for person in await self.people() if not person.disabled}
+        return {name: password for name, _, _, password in DEMO_PEOPLE if name in enabled and await self.check_password(name, password)}
 
 
 def _check_name(name: str) -> None:
