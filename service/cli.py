@@ -222,7 +222,7 @@ async def _check_directory(settings: Settings, add_demo_users: bool) -> dict[str
         await read_model.close()
     if in_use and not is_loopback(settings.http_host):
         raise RuntimeError(
-            f"{', '.join(in_use)} still have their public demo passwords and CASEWORK_HTTP_HOST is not a loopback address: "
+            f"the public demo passwords of {', '.join(in_use)} still work and CASEWORK_HTTP_HOST is not a loopback address: "
             "change them (`casework users set-password NAME --password-stdin`) or disable them first"
         )
     return in_use
