@@ -4,13 +4,18 @@ because one hash takes tens of milliseconds of CPU and 64 MiB of memory by desig
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Checked against when the name is unknown, so a wrong name takes as long as a wrong password.
-_UNKNOWN_USER_HASH = _hasher.hash("no user has this password")
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """Checked against when the name is unknown, so a wrong name takes as long as a wrong password."""
+    return _hasher.hash("no user has this password")
 
 
 async def hash_password(password: str) -> str:
@@ -24,6 +29,6 @@ async def password_matches(password_hash: str | None, password: str) -> bool:
 
 def _matches(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _unknown_user_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

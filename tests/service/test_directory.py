@@ -84,3 +84,12 @@ async def test_demo_users_are_known_by_their_public_passwords_until_changed(read
     await directory.set_password("ann", "a private one")
     await directory.disable("ada")
     assert list(await directory.demo_passwords_in_use()) == ["sam"]
+
+
+async def test_a_users_language_is_remembered_and_only_a_known_one(read_model):
+    directory = Directory(read_model)
+    await directory.add("li", "agent", "long enough")
+    await directory.set_language("li", "en")
+    assert (await directory.person("li")).language == "en"
+    with pytest.raises(DirectoryError, match="language must be one of zh-CN, en"):
+        await directory.set_language("li", "fr")
