@@ -5,7 +5,7 @@ import hashlib
 
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings, SettingsError
-from tests.conftest import auth, serving
+from tests.conftest import auth, free_port, serving
 
 import pytest
 
@@ -68,3 +68,10 @@ def test_a_bad_users_file_is_refused(tmp_path, line):
     users_file.write_text(line + "\n")
     with pytest.raises(SettingsError, match="CASEWORK_USERS_FILE"):
         Settings.from_env({"CASEWORK_USERS_FILE": str(users_file)})
+
+
+async def test_a_shared_store_that_does_not_answer_is_a_503_not_a_500(worker, stack_settings):
+    async with serving(dataclasses.replace(stack_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")) as client:
+        response = await client.get("/machines", headers=auth("agent"))
+        assert response.status_code == 503 and response.headers["retry-after"] == "2", response.text
+        assert (await client.get("/health")).status_code == 200
