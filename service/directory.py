@@ -143,8 +143,10 @@ class Directory:
 
     async def check_password(self, name: str, password: str) -> Person | None:
         """The enabled user with this name and password, or None; as slow whichever was wrong."""
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(select(users).where(users.c.name == name))).mappings().first()
+        row = None
+        if _is_possible_name(name):  # a name no user can have is not asked of the database (which may refuse to hold it)
+            async with self._engine.connect() as connection:
+                row = (await connection.execute(select(users).where(users.c.name == name))).mappings().first()
         matches = await password_matches(row["password_hash"] if row else None, password)
         if not matches or row["disabled"]:
             return None
@@ -160,8 +162,12 @@ class Directory:
         return {name: password for name, _, _, password in DEMO_PEOPLE if name in enabled and await self.check_password(name, password)}
 
 
+def _is_possible_name(name: str) -> bool:
+    return 0 < len(name) <= 100 and name.isprintable() and not any(char.isspace() for char in name)
+
+
 def _check_name(name: str) -> None:
-    if not name or len(name) > 100 or not name.isprintable() or any(char.isspace() for char in name):
+    if not _is_possible_name(name):
         raise DirectoryError("a name is 1 to 100 printable characters without spaces")
     if name == "system":
         raise DirectoryError("the name 'system' is reserved for automatic actions")

@@ -83,7 +83,8 @@ class SignIn:
 
     async def sign_in(self, name: str, password: str, client_address: str) -> Session:
         window = self._throttle.window.total_seconds()
-        name_key, address_key = f"sign-in:name:{name}", f"sign-in:address:{client_address}"
+        # The name as typed may be anything (long, odd characters): its hash makes a key any store holds.
+        name_key, address_key = f"sign-in:name:{_hash(name)}", f"sign-in:address:{client_address}"
         # Every attempt on a name counts before its password is checked, so parallel guesses cannot
         # slip past the limit; a success starts the name afresh. An address counts failures only.
         by_name = await self._store.hit(name_key, window)

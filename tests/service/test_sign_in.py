@@ -129,3 +129,11 @@ async def test_a_session_ends_after_idle_time_and_after_its_lifetime(parts):
         await asyncio.sleep(0.5)
     assert await idle.session_user(left_alone.id) is None
     assert await short.session_user(busy.id) is None
+
+
+async def test_a_name_no_user_can_have_is_a_wrong_name_whatever_it_holds(parts):
+    directory, store = parts
+    sign_in = SignIn(directory, store, SHIFT, RELAXED)
+    for name in ("li\x00", "名" * 1000, "li li", ""):
+        with pytest.raises(SignInFailed):
+            await sign_in.sign_in(name, "correct horse", "10.0.0.7")
