@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import AsyncIterator
 
 from litestar import Litestar, Response, get
@@ -15,13 +16,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.audit import CaseAuditController, ExportController, NotificationController
 from api.auth import authentication
 from api.observability import MetricsController, prometheus, request_context
-from api.security import cors, rate_limit, security_headers
+from api.security import SharedRateLimit, cors, security_headers
 from api.controllers import CaseController, MachineController
 from api.kpis import KpiController, ReviewController
 from api.errors import HANDLERS
 from api.schemas import Health
 from api.storable import refuse_unstorable_text
 from service.audit import Audit
+from service.directory import Directory
+from service.shared_store import keep_tidy, open_shared_store
+from service.sign_in import SessionPolicy, SignIn
 from service.cases import WorkflowConfig, Cases
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
@@ -108,13 +112,19 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.idempotency_keys = IdempotencyKeys(read_model)
         app.state.kpis = Kpis(read_model)
         app.state.reviews = Reviews(read_model)
-        forgetting = asyncio.create_task(keep_forgetting(app.state.idempotency_keys))
+        app.state.directory = Directory(read_model)
+        app.state.shared_store = open_shared_store(settings.redis_url, read_model)
+        app.state.sign_in = SignIn(app.state.directory, app.state.shared_store, SessionPolicy(
+            timedelta(seconds=settings.session_idle_seconds), timedelta(seconds=settings.session_lifetime_seconds)))
+        chores = [asyncio.create_task(keep_forgetting(app.state.idempotency_keys)), asyncio.create_task(keep_tidy(app.state.shared_store))]
         try:
             yield
         finally:
-            forgetting.cancel()
-            with suppress(asyncio.CancelledError):
-                await forgetting
+            for chore in chores:
+                chore.cancel()
+                with suppress(asyncio.CancelledError):
+                    await chore
+            await app.state.shared_store.close()
             await read_model.close()
 
     return Litestar(
@@ -142,7 +152,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         middleware=[
             request_context,
             security_headers,
-            rate_limit(settings.rate_limit_per_minute, settings.users).middleware,
+            SharedRateLimit(settings.rate_limit_per_minute, settings.users),
             authentication(settings.users),
             prometheus.middleware,
         ],

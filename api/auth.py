@@ -21,14 +21,33 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         self._users = users
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        if not bearer_token(connection):
             raise NotAuthorizedException("send Authorization: Bearer <token>")
-        user = find_user(self._users, token.strip())
+        user = await token_user(connection, self._users)
         if user is None:
             raise NotAuthorizedException("unknown token")
         return AuthenticationResult(user=user, auth=None)
+
+
+def bearer_token(connection: ASGIConnection) -> str:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+_TOKEN_USER = "casework.token_user"
+
+
+async def token_user(connection: ASGIConnection, users: tuple[User, ...]) -> User | None:
+    """The user a request's bearer token names: one of CASEWORK_USERS, else an enabled directory
+    user's unrevoked token (asked of the database every request, so a disabled user's next request
+    is refused). Looked up once per request: the rate limit asks first, then authentication."""
+    if _TOKEN_USER not in connection.scope:
+        token = bearer_token(connection)
+        user = None
+        if token:
+            user = find_user(users, token) or await connection.app.state.directory.user_for_token(token)
+        connection.scope[_TOKEN_USER] = user  # type: ignore[literal-required]
+    return connection.scope[_TOKEN_USER]  # type: ignore[literal-required]
 
 
 def find_user(users: tuple[User, ...], token: str) -> User | None:

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
 from temporalio.service import RPCError
 
@@ -201,6 +202,8 @@ HANDLERS = {
     HTTPException: on_http,
     DBAPIError: on_dependency_down,
     RPCError: on_dependency_down,
+    RedisConnectionError: on_dependency_down,  # CASEWORK_REDIS_URL's server, when set
+    RedisTimeoutError: on_dependency_down,
     OSError: on_dependency_down,
     Exception: on_unexpected,
 }

@@ -1,14 +1,19 @@
-"""Security defaults around every response: headers, a per-token rate limit, CORS only when asked."""
+"""Security defaults around every response: headers, a per-user rate limit shared by the replicas, CORS only when asked."""
 
 from __future__ import annotations
+
+import math
 
 from litestar import Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.enums import ScopeType
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware import ASGIMiddleware
+from litestar.middleware.rate_limit import get_remote_address
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import find_user
+from api.auth import token_user
 from service.settings import User
 
 SECURITY_HEADERS = {
@@ -43,14 +48,39 @@ def security_headers(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def rate_limit(per_minute: int, users: tuple[User, ...]) -> RateLimitConfig:
-    def known_token_or_address(request: Request) -> str:
-        """Per user for a known token; otherwise per client address, so guessing tokens is limited too."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        user = find_user(users, token.strip()) if scheme.lower() == "bearer" and token else None
-        return f"user:{user.name}" if user else "address:" + get_remote_address(request)
+class SharedRateLimit(ASGIMiddleware):
+    """`per_minute` requests per user (or, without a known token, per client address, so guessing
+    tokens is limited too), counted in the shared store so that every API replica counts alike."""
 
-    return RateLimitConfig(rate_limit=("minute", per_minute), identifier_for_request=known_token_or_address, exclude=["^/health$"])
+    scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = "^/health$"
+
+    def __init__(self, per_minute: int, users: tuple[User, ...]):
+        self._per_minute = per_minute
+        self._users = users
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request = scope["litestar_app"].request_class(scope)
+        user = await token_user(request, self._users)
+        key = f"rate:user:{user.name}" if user else "rate:address:" + get_remote_address(request)
+        count = await request.app.state.shared_store.hit(key, 60)
+        headers = {
+            "RateLimit-Policy": f"{self._per_minute}; w=60",
+            "RateLimit-Limit": str(self._per_minute),
+            "RateLimit-Remaining": str(max(self._per_minute - count.count, 0)),
+            "RateLimit-Reset": str(max(math.ceil(count.resets_in), 1)),
+        }
+        if count.count > self._per_minute:
+            raise TooManyRequestsException(headers=headers)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableScopeHeaders.from_message(message)
+                for name, value in headers.items():
+                    response_headers[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
 
 
 def cors(origins: tuple[str, ...]) -> CORSConfig | None:

@@ -16,11 +16,12 @@ from typing import AsyncIterator, Callable
 import prometheus_client
 import uvicorn
 
-from service import audit_cli, recovery, schema, tracing
+from service import audit_cli, recovery, schema, tracing, users_cli
 from service.schema import SchemaOutOfDate
 from service.tracing import TracingUnavailable
 from service.read_model import ReadModel, create_engine
-from service.settings import DEMO_USERS, Settings, SettingsError
+from service.directory import Directory
+from service.settings import DEMO_USERS, Settings, SettingsError, is_loopback
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
 from service.reconcile import Reconciler
@@ -37,7 +38,8 @@ Casework: case tracking for customer-service teams on durable Temporal workflows
 
 Settings are environment variables (CASEWORK_HTTP_HOST, CASEWORK_HTTP_PORT, CASEWORK_DATA_DIR,
 CASEWORK_DATABASE_URL, CASEWORK_TEMPORAL_ADDRESS, CASEWORK_TEMPORAL_PORT, CASEWORK_TEMPORAL_UI_PORT,
-CASEWORK_USERS, CASEWORK_SHUTDOWN_SECONDS); see the README."""
+CASEWORK_USERS, CASEWORK_SHUTDOWN_SECONDS, CASEWORK_REDIS_URL, ...); see the README and docs/directory.md.
+People who sign in to the console are managed with `casework users` and `casework tokens`."""
 
 
 class Shutdown:
@@ -137,6 +139,7 @@ async def _until_stopped(shutdown: Shutdown) -> None:
 async def serve(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await _upgrade_schema(settings)  # the single-machine default keeps itself up to date
+    demo_passwords = await _check_directory(settings, add_demo_users=settings.demo_users)
     shutdown = Shutdown(settings.shutdown_seconds)
     temporal = None
     if settings.embedded_temporal:
@@ -155,7 +158,7 @@ async def serve(settings: Settings) -> None:
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)
             if server.started:
-                _print_banner(settings, temporal)
+                _print_banner(settings, temporal, demo_passwords)
             await serving
         if marker is not None:
             await _stop_cleanly(settings, marker)
@@ -202,7 +205,27 @@ async def api(settings: Settings) -> None:
         await read_model.require_current_schema()
     finally:
         await read_model.close()
+    await _check_directory(settings, add_demo_users=False)
     await _api_server(settings, Shutdown(settings.shutdown_seconds)).serve()
+
+
+async def _check_directory(settings: Settings, add_demo_users: bool) -> dict[str, str]:
+    """Add the demo users to an empty directory if asked; refuse to listen beyond loopback while
+    anyone still has a public demo password. The demo passwords still in use, by name."""
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    try:
+        directory = Directory(read_model)
+        if add_demo_users and await directory.is_empty():
+            await directory.add_demo_users()
+        in_use = await directory.demo_passwords_in_use()
+    finally:
+        await read_model.close()
+    if in_use and not is_loopback(settings.http_host):
+        raise RuntimeError(
+            f"the public demo passwords of {', '.join(in_use)} still work and CASEWORK_HTTP_HOST is not a loopback address: "
+            "change them (`casework users set-password NAME --password-stdin`) or disable them first"
+        )
+    return in_use
 
 
 async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
@@ -241,7 +264,7 @@ async def db(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None) -> None:
+def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None, demo_passwords: dict[str, str]) -> None:
     base = f"http://{settings.http_host}:{settings.http_port}"
     lines = [
         "Casework is running.",
@@ -254,9 +277,12 @@ def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None) -> None
     lines.append(f"  read model:       {settings.read_model_url.split('@')[-1]}")
     if settings.demo_users:
         lines.append("  demo users (set CASEWORK_USERS to replace them):")
-        lines += [f"    {name:<5} {role:<11} token {token}" for name, role, token in (entry.split(":") for entry in DEMO_USERS.split(","))]
+        for name, role, token in (entry.split(":") for entry in DEMO_USERS.split(",")):
+            password = f"   password {demo_passwords[name]}" if name in demo_passwords else ""
+            lines.append(f"    {name:<5} {role:<11} token {token:<24}{password}".rstrip())
     else:
         lines.append("  users: " + ", ".join(f"{user.name} ({user.role})" for user in settings.users))
+        lines += [f"  demo user {name}, password {password}" for name, password in demo_passwords.items()]
     lines.append("Press Ctrl+C to stop.")
     print("\n".join(lines), flush=True)
 
@@ -275,6 +301,7 @@ def parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         commands.add_parser(name, help=help_text, description=help_text)
     audit_cli.add_commands(commands)
+    users_cli.add_commands(commands)
     reconcile_command = commands.add_parser("reconcile", help="make the read model agree with the workflows, and say what changed")
     reconcile_command.add_argument("--case", action="append", metavar="ID", help="only this case (repeatable); default: every case")
     database = commands.add_parser("db", help="the read model's schema (Alembic migrations)")
@@ -295,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "audit":
             return asyncio.run(audit_cli.run(settings, arguments))
+        if arguments.command in ("users", "tokens"):
+            return asyncio.run(users_cli.run(settings, arguments))
         if arguments.command == "db":
             return asyncio.run(db(settings, arguments))
         if arguments.command == "reconcile":

@@ -64,6 +64,10 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     # How long `casework serve`, `api` and `worker` take at most to stop on SIGTERM or Ctrl+C.
     shutdown_seconds: int = 15
+    # Where API replicas share sessions, failed sign-ins and the rate limit; None: the read-model database.
+    redis_url: str | None = field(default=None, repr=False)
+    session_idle_seconds: int = 90 * 60
+    session_lifetime_seconds: int = 10 * 3600  # a 9-hour shift and its breaks
 
     @property
     def read_model_url(self) -> str:
@@ -82,7 +86,7 @@ class Settings:
         env = os.environ if environ is None else environ
         host = env.get("CASEWORK_HTTP_HOST", cls.http_host)
         users, demo = _users(env)
-        if demo and not _is_loopback(host):
+        if demo and not is_loopback(host):
             raise SettingsError(
                 "CASEWORK_USERS (or CASEWORK_USERS_FILE) is required when CASEWORK_HTTP_HOST is not a loopback address "
                 "(the demo users' tokens are public)"
@@ -112,6 +116,9 @@ class Settings:
             webhook_url=_url(env, "CASEWORK_WEBHOOK_URL"),
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
             shutdown_seconds=_positive_int(env, "CASEWORK_SHUTDOWN_SECONDS", cls.shutdown_seconds),
+            redis_url=_redis_url(env),
+            session_idle_seconds=_positive_int(env, "CASEWORK_SESSION_IDLE_SECONDS", cls.session_idle_seconds),
+            session_lifetime_seconds=_positive_int(env, "CASEWORK_SESSION_LIFETIME_SECONDS", cls.session_lifetime_seconds),
         )
 
 
@@ -193,7 +200,14 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _is_loopback(host: str) -> bool:
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("CASEWORK_REDIS_URL") or None
+    if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("CASEWORK_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

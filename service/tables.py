@@ -3,7 +3,7 @@ that they agree)."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.dialects import postgresql
 
 metadata = MetaData()
@@ -134,4 +134,55 @@ reviews = Table(
     Column("created_by", String(200), nullable=False),
     Column("document", JSON_DOC, nullable=False),
     Index("ix_reviews_period", "period_from", "id"),
+)
+
+
+# The directory (service/directory.py): who may sign in to the console, and their API tokens.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_name", String(100), ForeignKey("users.name"), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", TIME, nullable=False),
+    Column("last_used_at", TIME),
+    Column("revoked", Boolean, nullable=False),
+    Index("ix_api_tokens_user", "user_name"),
+)
+
+# What API replicas share when no Redis is configured (service/shared_store.py): console sessions,
+# keyed by a hash of the session id, and counters that expire (rate limit, failed sign-ins).
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_name", String(100), nullable=False),
+    Column("client_address", String(64), nullable=False),
+    Column("created_at", TIME, nullable=False),
+    Column("last_seen", TIME, nullable=False),
+    Column("expires_at", TIME, nullable=False),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),  # seconds since the epoch: compared in SQL on both databases alike
+    Index("ix_counters_expires", "expires_at"),
 )

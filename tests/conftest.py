@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -182,3 +183,18 @@ def api_with_policy(worker, stack_settings: Settings):
             yield Api(client)
 
     return start
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private Redis server's URL; skipped where there is no redis-server, except in CI."""
+    from tests.private_redis import PrivateRedis, redis_server_binary
+
+    if redis_server_binary() is None:
+        if os.environ.get("CI"):
+            raise AssertionError("CI needs redis-server (.ci/run installs it)")
+        pytest.skip("no redis-server here")
+    server = PrivateRedis(free_port())
+    server.start()
+    yield server.url
+    server.stop()

@@ -130,3 +130,9 @@ async def test_a_time_in_a_query_is_rfc_3339_with_an_offset(http, path, name):
         assert response.status_code == 422, (bad, response.text)
         assert response.json()["field"] == name
     assert (await http.get(path, params={name: "2026-11-22T10:00:00+08:00"}, headers=auth("auditor"))).status_code == 200
+
+
+async def test_a_period_ending_near_the_year_one_is_refused_not_a_500(http):
+    """Found by fuzzing: `to` in the year 1 without `from` reached before the first date there is."""
+    response = await http.get("/kpis", params={"to": "0001-01-01T01:07:39Z"}, headers=auth("auditor"))
+    assert response.status_code == 422 and response.json()["field"] == "to", response.text

@@ -3,8 +3,9 @@
 import dataclasses
 import hashlib
 
+from service.read_model import ReadModel, create_engine
 from service.settings import Settings, SettingsError
-from tests.conftest import auth, serving
+from tests.conftest import auth, free_port, serving
 
 import pytest
 
@@ -17,8 +18,11 @@ async def test_responses_carry_security_headers(http):
     assert "access-control-allow-origin" not in (await http.get("/health", headers={"Origin": "https://evil.example"})).headers
 
 
-async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_settings):
-    async with serving(dataclasses.replace(stack_settings, rate_limit_per_minute=5)) as client:
+async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_settings, tmp_path):
+    # A read model of its own: the counts live in the database, shared with every other API on it.
+    settings = dataclasses.replace(stack_settings, rate_limit_per_minute=5, database_url=f"sqlite+aiosqlite:///{tmp_path}/rate.db")
+    await upgraded(settings)
+    async with serving(settings) as client:
         statuses = [(await client.get("/machines", headers=auth("agent"))).status_code for _ in range(6)]
         assert statuses == [200] * 5 + [429]
         limited = await client.get("/machines", headers=auth("agent"))
@@ -28,6 +32,12 @@ async def test_a_token_over_its_rate_gets_429_with_retry_after(worker, stack_set
         # Guessing tokens counts against the client's address, whatever token it tries.
         guesses = [(await client.get("/machines", headers={"Authorization": f"Bearer guess-{n}"})).status_code for n in range(6)]
         assert guesses == [401] * 5 + [429]
+
+
+async def upgraded(settings: Settings) -> None:
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    await read_model.upgrade()
+    await read_model.close()
 
 
 async def test_cors_answers_only_the_configured_origins(worker, stack_settings):
@@ -58,3 +68,10 @@ def test_a_bad_users_file_is_refused(tmp_path, line):
     users_file.write_text(line + "\n")
     with pytest.raises(SettingsError, match="CASEWORK_USERS_FILE"):
         Settings.from_env({"CASEWORK_USERS_FILE": str(users_file)})
+
+
+async def test_a_shared_store_that_does_not_answer_is_a_503_not_a_500(worker, stack_settings):
+    async with serving(dataclasses.replace(stack_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")) as client:
+        response = await client.get("/machines", headers=auth("agent"))
+        assert response.status_code == 503 and response.headers["retry-after"] == "2", response.text
+        assert (await client.get("/health")).status_code == 200

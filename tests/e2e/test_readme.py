@@ -88,7 +88,7 @@ def test_serve_runs_the_readme_walkthrough_and_stops_cleanly_on_ctrl_c(tmp_path)
         banner = wait_for_banner(serve, log)
         assert f"http://127.0.0.1:{port}/schema" in banner
         assert f"Temporal web UI:  http://127.0.0.1:{ui_port}" in banner
-        assert "token demo-supervisor-token" in banner
+        assert "token demo-supervisor-token" in banner and "password sam-demo-password" in banner
         assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
 
         script = walkthrough().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{port}")
