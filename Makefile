@@ -7,7 +7,7 @@ TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: serve test install clean bench bench-quick
+.PHONY: serve test check install clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Casework needs Python 3.11 or newer")'
@@ -20,6 +20,12 @@ install: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/casework serve
+
+# Lint, formatting and types; CI runs it before the tests.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: $(STAMP)
 	CASEWORK_TEST_POSTGRES_URL=$${CASEWORK_TEST_POSTGRES_URL-$(TEST_POSTGRES_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)

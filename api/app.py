@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
-from typing import AsyncIterator
 
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
@@ -15,25 +15,25 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit import CaseAuditController, ExportController, NotificationController
 from api.auth import authentication
-from api.observability import MetricsController, prometheus, request_context
-from api.security import SharedRateLimit, cors, security_headers
 from api.controllers import CaseController, MachineController
-from api.kpis import KpiController, ReviewController
 from api.errors import HANDLERS
+from api.kpis import KpiController, ReviewController
+from api.observability import MetricsController, prometheus, request_context
 from api.schemas import Health
+from api.security import SharedRateLimit, cors, security_headers
 from api.storable import refuse_unstorable_text
+from service import tracing
 from service.audit import Audit
+from service.cases import Cases, WorkflowConfig
 from service.directory import Directory
-from service.shared_store import keep_tidy, open_shared_store
-from service.sign_in import SessionPolicy, SignIn
-from service.cases import WorkflowConfig, Cases
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.projection_failures import ProjectionAlarm
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
-from service import tracing
 from service.settings import Settings
+from service.shared_store import keep_tidy, open_shared_store
+from service.sign_in import SessionPolicy, SignIn
 from service.temporal import connect
 
 
@@ -114,8 +114,11 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.reviews = Reviews(read_model)
         app.state.directory = Directory(read_model)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)
-        app.state.sign_in = SignIn(app.state.directory, app.state.shared_store, SessionPolicy(
-            timedelta(seconds=settings.session_idle_seconds), timedelta(seconds=settings.session_lifetime_seconds)))
+        app.state.sign_in = SignIn(
+            app.state.directory,
+            app.state.shared_store,
+            SessionPolicy(timedelta(seconds=settings.session_idle_seconds), timedelta(seconds=settings.session_lifetime_seconds)),
+        )
         chores = [asyncio.create_task(keep_forgetting(app.state.idempotency_keys)), asyncio.create_task(keep_tidy(app.state.shared_store))]
         try:
             yield

@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
@@ -34,7 +34,11 @@ class CaseAuditController(Controller):
     tags = ["audit"]
     guards = [may_audit]
 
-    @get("/verify", summary="Check the stored history against its hash chain, Temporal's record and the machine", responses=problems(400, 403, 404, 422))
+    @get(
+        "/verify",
+        summary="Check the stored history against its hash chain, Temporal's record and the machine",
+        responses=problems(400, 403, 404, 422),
+    )
     async def verify(self, case_id: CaseId, audit: NamedDependency[Audit]) -> dict[str, Any]:
         return (await audit.verify(case_id)).as_dict()
 
@@ -59,7 +63,9 @@ class ExportOperation(Operation):
 
     def __post_init__(self) -> None:
         lines = Schema(type=OpenAPIType.STRING, description="one event a line, each with the `cursor` to resume after it")
-        self.responses["200"].content = {media_type.split(";")[0]: OpenAPIMediaType(schema=lines) for media_type in FORMATS.values()}
+        ok = (self.responses or {}).get("200")
+        assert isinstance(ok, OpenAPIResponse), "the export's 200 response is declared"
+        ok.content = {media_type.split(";")[0]: OpenAPIMediaType(schema=lines) for media_type in FORMATS.values()}
 
 
 class ExportController(Controller):
@@ -87,4 +93,3 @@ class ExportController(Controller):
         where = EventFilter(query_time("since", since), query_time("until", until), kind, actor)
         await read_model.events_after(where, cursor, 1)  # a bad cursor is a 400 before streaming starts
         return Stream(export_events(read_model, where, cursor, form), media_type=FORMATS[form])
-

@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from api.auth import may_change
-from api.schemas import Case, CaseIn, CaseList, Event, History, KindName, PriorityName, TransitionIn, case_for
 from api.errors import PreconditionFailed, problems
 from api.idempotency import once
 from api.labels import labelled_machine, negotiate
+from api.schemas import Case, CaseIn, CaseList, Event, History, KindName, PriorityName, TransitionIn, case_for
 from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
@@ -27,7 +27,6 @@ from states.machine import KINDS, describe
 from states.opening import Report
 from states.spec import PHASES
 from workflows.inputs import ActInput
-
 
 CaseId = Annotated[str, PathParameter(max_length=64, description="the case's id")]
 IdempotencyKey = Annotated[
@@ -122,7 +121,7 @@ class CaseController(Controller):
             breached,
             query_time("sla_due_before", sla_due_before),
         )
-        page = await cases.list(where, limit, cursor, sort)
+        page = await cases.find(where, limit, cursor, sort)
         role = request.user.role
         return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
 
@@ -163,9 +162,7 @@ class CaseController(Controller):
         return History(items=msgspec.convert(await cases.history(case_id), list[Event]))
 
 
-AcceptLanguage = Annotated[
-    str | None, HeaderParameter(name="Accept-Language", max_length=500, description="labels in zh-CN (the default) or en")
-]
+AcceptLanguage = Annotated[str | None, HeaderParameter(name="Accept-Language", max_length=500, description="labels in zh-CN (the default) or en")]
 Lang = Annotated[str | None, QueryParameter(max_length=35, description="labels in this language (zh-CN, en); overrides Accept-Language")]
 
 

@@ -9,7 +9,9 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from litestar.types import ExceptionHandlersMap
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
 from temporalio.service import RPCError
 
@@ -164,7 +166,10 @@ def on_dependency_down(_: Request, error: Exception) -> Response:
     """The read model or Temporal did not answer: nothing wrong with the request, try it again."""
     log.warning("a dependency is unavailable: %s", type(error).__name__)
     response = problem(
-        503, "unavailable", "the read model or Temporal did not answer; retry shortly (with the same Idempotency-Key)", code=RefusalCode.DEPENDENCY_DOWN
+        503,
+        "unavailable",
+        "the read model or Temporal did not answer; retry shortly (with the same Idempotency-Key)",
+        code=RefusalCode.DEPENDENCY_DOWN,
     )
     response.headers["Retry-After"] = "2"
     return response
@@ -191,7 +196,7 @@ def _clean_detail(detail: str, errors: list[dict[str, Any]]) -> str:
     return "; ".join(messages) or detail
 
 
-HANDLERS = {
+HANDLERS: ExceptionHandlersMap = {
     PreconditionFailed: on_precondition_failed,
     CaseRefused: on_case_refused,
     CaseRuleError: on_rule_error,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from litestar import Request, Response
@@ -25,25 +25,26 @@ async def once(request: Request, key: str | None, body: msgspec.Struct, keys: Id
     except KeyReused:
         raise InvalidData("Idempotency-Key", "was used before with a different request") from None
     if claim.status is not None:
-        return _replay(claim)
+        return _replay(claim, claim.status)
     try:
         response = await work(claim)
     except Exception as error:
         response = _problem(request, error)
-        if response.status_code >= 500:
+        if (response.status_code or 200) >= 500:
             raise  # not an answer to keep: the client may retry and succeed
+    status = response.status_code or 200
     content = msgspec.json.encode(response.content)
     etag = response.headers.get("ETag")
-    await keys.complete(claim, response.status_code, content, etag)
-    return Response(content, status_code=response.status_code, media_type=response.media_type, headers=dict(response.headers))
+    await keys.complete(claim, status, content, etag)
+    return Response(content, status_code=status, media_type=response.media_type, headers=dict(response.headers))
 
 
-def _replay(claim: Claim) -> Response:
+def _replay(claim: Claim, status: int) -> Response:
     headers = {"X-Request-ID": claim.update_id, "Idempotent-Replayed": "true"}
     if claim.etag:
         headers["ETag"] = claim.etag
-    media_type = PROBLEM if claim.status >= 400 else "application/json"
-    return Response(claim.response, status_code=claim.status, media_type=media_type, headers=headers)
+    media_type = PROBLEM if status >= 400 else "application/json"
+    return Response(claim.response, status_code=status, media_type=media_type, headers=headers)
 
 
 def _problem(request: Request, error: Exception) -> Response:

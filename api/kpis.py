@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.openapi.spec import OpenAPIFormat
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from msgspec import Struct
 
 from api.controllers import query_time
@@ -132,7 +132,7 @@ def supervisor_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 def _period(start: datetime | None, end: datetime | None, default_length: timedelta) -> Period:
-    end = as_utc(end) if end else datetime.now(timezone.utc)
+    end = as_utc(end) if end else datetime.now(UTC)
     try:
         start = as_utc(start) if start else end - default_length
     except OverflowError:
@@ -152,7 +152,10 @@ class KpiController(Controller):
     async def kpis(
         self,
         kpis: NamedDependency[Kpis],
-        start: Annotated[str | None, QueryParameter(name="from", format=OpenAPIFormat.DATE_TIME, max_length=64, description="start, inclusive; default: 30 days before `to`")] = None,
+        start: Annotated[
+            str | None,
+            QueryParameter(name="from", format=OpenAPIFormat.DATE_TIME, max_length=64, description="start, inclusive; default: 30 days before `to`"),
+        ] = None,
         to: Annotated[str | None, QueryParameter(format=OpenAPIFormat.DATE_TIME, max_length=64, description="end, exclusive; default: now")] = None,
         kind: FromQuery[KindName | None] = None,
         category: FromQuery[Category | None] = None,
@@ -176,12 +179,18 @@ class ReviewController(Controller):
         cadence: FromQuery[Literal["weekly", "monthly", "custom"] | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ReviewList:
-        return msgspec.convert({"items": await reviews.list(cadence, limit)}, ReviewList)
+        return msgspec.convert({"items": await reviews.newest(cadence, limit)}, ReviewList)
 
-    @post("/", guards=[supervisor_only], status_code=201, summary="Make a review of any period now (default: the 7 days before now)", responses=problems(400, 403, 413, 422))
+    @post(
+        "/",
+        guards=[supervisor_only],
+        status_code=201,
+        summary="Make a review of any period now (default: the 7 days before now)",
+        responses=problems(400, 403, 413, 422),
+    )
     async def make_review(self, request: Request, data: JSONBody[ReviewIn], reviews: NamedDependency[Reviews]) -> Review:
         period = _period(data.from_, data.to, REVIEW_PERIOD)
-        document = await reviews.make("custom", period, request.user.name, datetime.now(timezone.utc))
+        document = await reviews.make("custom", period, request.user.name, datetime.now(UTC))
         return msgspec.convert(document, Review)
 
     @get("/{review_id:str}", summary="One review", responses=problems(400, 404, 422))

@@ -14,11 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import kpis, projection, report, setup_info, stats
 from bench import profile as profiling
-from bench import projection
-from bench import report, setup_info, stats
 from bench.floor import Floor
-from bench import kpis
 from bench.http_load import CaseworkLoad
 from bench.listing import Rows, Seeder, measure_http, measure_read_model, seed_to
 from bench.postgres import fresh_database
@@ -42,8 +40,28 @@ class Plan:
 
 
 PLANS = {
-    "full": Plan("full", seconds=15, warmup=3, concurrency=(1, 10, 50), open_cases=10_000, list_sizes=(10_000, 100_000), list_rounds=100, kpi_rounds=25, projection_events=1000),
-    "quick": Plan("quick", seconds=2, warmup=0.5, concurrency=(1, 10, 50), open_cases=500, list_sizes=(10_000, 100_000), list_rounds=10, kpi_rounds=0, projection_events=100),
+    "full": Plan(
+        "full",
+        seconds=15,
+        warmup=3,
+        concurrency=(1, 10, 50),
+        open_cases=10_000,
+        list_sizes=(10_000, 100_000),
+        list_rounds=100,
+        kpi_rounds=25,
+        projection_events=1000,
+    ),
+    "quick": Plan(
+        "quick",
+        seconds=2,
+        warmup=0.5,
+        concurrency=(1, 10, 50),
+        open_cases=500,
+        list_sizes=(10_000, 100_000),
+        list_rounds=10,
+        kpi_rounds=0,
+        projection_events=100,
+    ),
 }
 
 
@@ -77,7 +95,9 @@ async def timed_phase(stack: Stack, phase, profile: str | None = None, seconds: 
     elapsed = time.perf_counter() - began
     figures = run.figures()
     # Over the whole phase (set-up and warm-up included): which process the machine's cores went to.
-    figures["cpu_cores_busy"] = {name: round((cpu_seconds(pid) - before[name]) / elapsed, 2) for name, pid in pids.items() if Path(f"/proc/{pid}").exists()}
+    figures["cpu_cores_busy"] = {
+        name: round((cpu_seconds(pid) - before[name]) / elapsed, 2) for name, pid in pids.items() if Path(f"/proc/{pid}").exists()
+    }
     if at_window and run.latencies:
         # CPU from the window's opening to the phase's end (its last operations' tails included), per operation counted.
         figures["cpu_ms_per_op"] = {name: round(1000 * (cpu_seconds(pid) - at_window[name]) / len(run.latencies), 1)
@@ -177,7 +197,9 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
                     "projection": await projection.measure(seeders[name].model, plan.projection_events, case_id=f"bench-projection-{size}"),
                 }
                 if name == "sqlite":  # what the read model's FULL would cost each change (docs/benchmarks.md, "Durability")
-                    figures["projection_synchronous_full"] = await projection.measure_on(url, "FULL", plan.projection_events, case_id=f"bench-projection-full-{size}")
+                    figures["projection_synchronous_full"] = await projection.measure_on(
+                        url, "FULL", plan.projection_events, case_id=f"bench-projection-full-{size}"
+                    )
                 if plan.kpi_rounds:
                     progress(f"kpis: {name} at {size} cases")
                     figures["kpis"] = await kpis.measure_http(apis[name], kpis.queries(rows.now), plan.kpi_rounds)
@@ -266,7 +288,9 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
 
 def cli() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short phases, 500 open cases for the memory figure, no /kpis figures: about two minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="short phases, 500 open cases for the memory figure, no /kpis figures: about two minutes"
+    )
     parser.add_argument("--postgres", default=os.environ.get("CASEWORK_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/casework_bench"),
                         help="a PostgreSQL database the bench may drop and create for the list figures ('' to skip)")  # fmt: skip
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
@@ -274,7 +298,15 @@ def cli() -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the Python processes during the top-concurrency phases")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder (logs) after the run")
     arguments = parser.parse_args()
-    result = asyncio.run(main(PLANS["quick" if arguments.quick else "full"], arguments.postgres or None, arguments.keep, tuple(arguments.parts.split(",")), arguments.profile))
+    result = asyncio.run(
+        main(
+            PLANS["quick" if arguments.quick else "full"],
+            arguments.postgres or None,
+            arguments.keep,
+            tuple(arguments.parts.split(",")),
+            arguments.profile,
+        )
+    )
     print(report.table(result))
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

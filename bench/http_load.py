@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -120,4 +121,3 @@ async def measure_gets(base: str, path: str, named: dict[str, dict], rounds: int
         "requests": len(every),
         "by_query": {name: {**percentiles(values), label: tallies[name]} for name, values in timings.items()},
     }
-

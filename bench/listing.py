@@ -15,12 +15,12 @@ import functools
 import itertools
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bench.kpis import kpi_facts
 from bench.http_load import measure_gets
+from bench.kpis import kpi_facts
 from bench.stack import TOKENS
 from bench.stats import percentiles
 from service.read_model import CaseFilter, ReadModel, _case_row, create_engine
@@ -68,7 +68,7 @@ class Rows:
     """The seeded department, made batch by batch: rows [0, n) are the same for a given seed."""
 
     def __init__(self, seed: int = 6):
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.now = datetime.now(UTC).replace(microsecond=0)
         self.templates = _templates(self.now)
         self.seed = seed
         self.incidents: list[str] = []
@@ -88,7 +88,9 @@ class Rows:
             row = dict(self.templates[kind])
             snapshot = copy.copy(row["snapshot"])
             owner = rng.choice(OWNERS)
-            customer = {"id": f"c-{rng.randrange(CUSTOMERS)}", "name": "王芳", "vip": rng.random() < 0.1} if kind in ("complaint", "feedback") else None
+            customer = (
+                {"id": f"c-{rng.randrange(CUSTOMERS)}", "name": "王芳", "vip": rng.random() < 0.1} if kind in ("complaint", "feedback") else None
+            )
             updated = created + timedelta(minutes=rng.randrange(1, 60 * 24 * 7))
             closed_at = min(updated, self.now) if state == "closed" else None
             sla_due = None if state == "closed" else created + timedelta(hours=(4, 8, 24, 72)[rng.randrange(4)])

@@ -8,7 +8,7 @@ remediate/follow_up loop, each event projected as the activity projects it.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.http_load import LOOP, TO_REMEDIATE, complaint
 from bench.stats import percentiles
@@ -24,7 +24,7 @@ AGENT = Actor("agent-07", "agent")
 
 async def measure(model: ReadModel, events: int, case_id: str = "bench-projection") -> dict:
     policy = parse_policy(DEFAULT_POLICY_DATA)
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
 
     def context() -> Context:
         nonlocal moment

@@ -46,24 +46,53 @@ def durability(result: dict) -> dict:
 def targets(result: dict) -> list[dict]:
     top = str(max(result["plan"]["concurrency"]))
     found = result["ratios"][top]
-    rows = [] if not result.get("throughput") else [
-        {"target": f"transitions/s >= 0.8 x floor updates/s (concurrency {top})", "measured": found["transition_vs_floor_update"], "limit": 0.8},
-        {"target": f"creations/s >= 0.8 x floor update-with-start/s (concurrency {top})", "measured": found["create_vs_floor_update_with_start"], "limit": 0.8},
-        {"target": f"creations/s >= 0.8 x floor plain starts/s (concurrency {top})", "measured": found["create_vs_floor_start"], "limit": 0.8},
-    ]
+    rows = (
+        []
+        if not result.get("throughput")
+        else [
+            {"target": f"transitions/s >= 0.8 x floor updates/s (concurrency {top})", "measured": found["transition_vs_floor_update"], "limit": 0.8},
+            {
+                "target": f"creations/s >= 0.8 x floor update-with-start/s (concurrency {top})",
+                "measured": found["create_vs_floor_update_with_start"],
+                "limit": 0.8,
+            },
+            {"target": f"creations/s >= 0.8 x floor plain starts/s (concurrency {top})", "measured": found["create_vs_floor_start"], "limit": 0.8},
+        ]
+    )
     for database, figures in result.get("list", {}).items():
         if "sizes" not in figures:
             continue
         largest = max(figures["sizes"], key=int)
-        rows.append({"target": f"GET /cases p99 < 20 ms at {int(largest):,} cases ({database})", "measured": figures["sizes"][largest]["http"]["p99_ms"], "limit": 20, "below": True})
+        rows.append(
+            {
+                "target": f"GET /cases p99 < 20 ms at {int(largest):,} cases ({database})",
+                "measured": figures["sizes"][largest]["http"]["p99_ms"],
+                "limit": 20,
+                "below": True,
+            }
+        )
         kpi_figures = figures["sizes"][largest].get("kpis")
         if kpi_figures:
-            rows.append({"target": f"GET /kpis p99 < 200 ms at {int(largest):,} cases ({database})", "measured": kpi_figures["p99_ms"], "limit": 200, "below": True})
+            rows.append(
+                {
+                    "target": f"GET /kpis p99 < 200 ms at {int(largest):,} cases ({database})",
+                    "measured": kpi_figures["p99_ms"],
+                    "limit": 200,
+                    "below": True,
+                }
+            )
         growth = max(figures["growth_p50"], figures["growth_p99"])
         rows.append({"target": f"GET /cases growth 10k -> 100k < 2x, p50 and p99 ({database})", "measured": growth, "limit": 2, "below": True})
     memory = result.get("memory", {})
     if memory:
-        rows.append({"target": f"worker RSS < 500 MB at {memory['open_cases']:,} open cases", "measured": memory["worker_rss_mb"], "limit": 500, "below": True})
+        rows.append(
+            {
+                "target": f"worker RSS < 500 MB at {memory['open_cases']:,} open cases",
+                "measured": memory["worker_rss_mb"],
+                "limit": 500,
+                "below": True,
+            }
+        )
     for row in rows:
         value = row["measured"]
         row["met"] = None if value is None else (value < row["limit"] if row.pop("below", False) else value >= row["limit"])
@@ -81,11 +110,17 @@ def table(result: dict) -> str:
     setup = result["setup"]
     lines.append(f"Casework bench ({result['plan']['name']}), {setup['started_at']}, {setup['seconds']} s")
     machine = setup["machine"]
-    lines.append(f"  {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; load {machine['load_average_at_start']} -> {machine.get('load_average_at_end')}")
+    lines.append(
+        f"  {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; load {machine['load_average_at_start']} -> {machine.get('load_average_at_end')}"
+    )
     versions = setup["versions"]
-    lines.append(f"  temporalio {versions['temporalio']}, temporal CLI {versions['temporal_cli']!s:.40}, Python {versions['python']}, commit {versions['casework_commit']}")
+    lines.append(
+        f"  temporalio {versions['temporalio']}, temporal CLI {versions['temporal_cli']!s:.40}, Python {versions['python']}, commit {versions['casework_commit']}"
+    )
     lines.append("")
-    lines.append(f"{'operation':<36}{'conc':>5}{'ops/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  CPU ms/op: total (temporal, worker, api)")
+    lines.append(
+        f"{'operation':<36}{'conc':>5}{'ops/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}  CPU ms/op: total (temporal, worker, api)"
+    )
     names = {
         "floor_start": "floor: workflow start",
         "floor_update_with_start": "floor: update-with-start",
@@ -99,8 +134,14 @@ def table(result: dict) -> str:
             row = result["throughput"][key].get(str(concurrency))
             if row:
                 cpu = row.get("cpu_ms_per_op", {})
-                parts = ", ".join(_fmt(cpu.get(name)) for name in ("temporal", "worker" if "floor" not in key else "floor", "api") if not ("floor" in key and name == "api"))
-                lines.append(f"{label:<36}{concurrency:>5}{_fmt(row['per_second']):>10}{_fmt(row['p50_ms']):>9}{_fmt(row['p95_ms']):>9}{_fmt(row['p99_ms']):>9}{row['errors']:>8}  {_fmt(cpu.get('total'))} ({parts})")
+                parts = ", ".join(
+                    _fmt(cpu.get(name))
+                    for name in ("temporal", "worker" if "floor" not in key else "floor", "api")
+                    if not ("floor" in key and name == "api")
+                )
+                lines.append(
+                    f"{label:<36}{concurrency:>5}{_fmt(row['per_second']):>10}{_fmt(row['p50_ms']):>9}{_fmt(row['p95_ms']):>9}{_fmt(row['p99_ms']):>9}{row['errors']:>8}  {_fmt(cpu.get('total'))} ({parts})"
+                )
         found = result["ratios"][str(concurrency)]
         lines.append(
             f"{'  ratio Casework/floor':<36}{concurrency:>5}   create/uws {_fmt(found['create_vs_floor_update_with_start'], 2)}"
@@ -115,8 +156,10 @@ def table(result: dict) -> str:
                 found = phases.get(key, {}).get(str(concurrency))
                 compared = result["durability"][variant][key].get(str(concurrency))
                 if found and compared:
-                    lines.append(f"{label:<36}{concurrency:>5}  {_fmt(compared['per_second'])} -> {_fmt(result['throughput'][key][str(concurrency)]['per_second'])} ops/s"
-                                 f" (x{_fmt(found['per_second'], 2)}), p50 {_fmt(compared['p50_ms'])} -> {_fmt(result['throughput'][key][str(concurrency)]['p50_ms'])} ms (x{_fmt(found['p50_ms'], 2)})")
+                    lines.append(
+                        f"{label:<36}{concurrency:>5}  {_fmt(compared['per_second'])} -> {_fmt(result['throughput'][key][str(concurrency)]['per_second'])} ops/s"
+                        f" (x{_fmt(found['per_second'], 2)}), p50 {_fmt(compared['p50_ms'])} -> {_fmt(result['throughput'][key][str(concurrency)]['p50_ms'])} ms (x{_fmt(found['p50_ms'], 2)})"
+                    )
     lines.append("")
     for database, figures in result.get("list", {}).items():
         if "sizes" not in figures:
@@ -154,7 +197,9 @@ def table(result: dict) -> str:
     memory = result.get("memory")
     if memory:
         lines.append("")
-        lines.append(f"worker RSS: {memory['worker_rss_mb']} MiB with {memory['open_cases']:,} open cases (at start {memory['worker_rss_mb_at_start']} MiB)")
+        lines.append(
+            f"worker RSS: {memory['worker_rss_mb']} MiB with {memory['open_cases']:,} open cases (at start {memory['worker_rss_mb_at_start']} MiB)"
+        )
         if memory.get("note"):
             lines.append(f"  note: {memory['note']}")
     lines.append("")

@@ -6,7 +6,7 @@ import os
 import platform
 import sqlite3
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -82,4 +82,4 @@ def temporal_settings(data_dir: Path, synchronous: str = DURABLE_SYNCHRONOUS) ->
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

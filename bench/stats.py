@@ -6,8 +6,8 @@ import asyncio
 import contextvars
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 # Called (as a task) when a closed loop's measured window opens: lets a profiler see only that.
 on_measuring: contextvars.ContextVar[Callable[[], Awaitable[None]] | None] = contextvars.ContextVar("on_measuring", default=None)
@@ -84,7 +84,7 @@ async def closed_loop(concurrency: int, seconds: float, operation: Operation, wa
     async def opener() -> None:
         try:
             await asyncio.wait_for(everyone_started.wait(), timeout=warmup + 60)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         open_window()
 

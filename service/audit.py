@@ -66,8 +66,10 @@ class Audit:
                 history = await self._client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
                 histories.append(history)
                 last = history.events[-1] if history.events else None
-                continued = last is not None and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-                run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
+                if last is not None and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                    run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+                else:
+                    run_id = ""
         except RPCError as error:
             # Also while Temporal deletes it (retention): described a moment ago, its history already gone.
             if error.status == RPCStatusCode.NOT_FOUND:

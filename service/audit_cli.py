@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import AsyncIterator, TextIO
+from typing import TextIO
 
 from service.audit import Audit
 from service.export import export_events
@@ -50,7 +51,8 @@ async def _read_model(settings: Settings) -> AsyncIterator[ReadModel]:
 
 async def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     where = EventFilter(arguments.since, arguments.until, arguments.kind, arguments.actor)
-    output = open(arguments.output, "w", encoding="utf-8", newline="") if arguments.output else sys.stdout
+    # Opened once for the command's whole run, closed below; a blocking open is fine in a one-shot command.
+    output = open(arguments.output, "w", encoding="utf-8", newline="") if arguments.output else sys.stdout  # noqa: ASYNC230, SIM115
     count = 0
     try:
         async with _read_model(settings) as read_model:

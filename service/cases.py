@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import datetime, timedelta, timezone
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import WorkflowIdConflictPolicy
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import (
     Client,
@@ -17,7 +16,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -35,9 +34,8 @@ from states.spec import Context, Opens
 from states.vocabulary import Phase, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
-from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
 from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
-
+from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
 
 # An HTTP client should not wait forever when no worker runs; Temporal keeps the request meanwhile.
 UPDATE_TIMEOUT_SECONDS = 60
@@ -101,7 +99,7 @@ class Cases:
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
         """A case as clients see it: its stored state plus its service levels as of now."""
         snapshot = asdict(case) if isinstance(case, CaseState) else dict(case)
-        snapshot["sla"] = sla_view(snapshot, self._sla_policy, datetime.now(timezone.utc))
+        snapshot["sla"] = sla_view(snapshot, self._sla_policy, datetime.now(UTC))
         snapshot["sla_breached"] = any(clock["state"] == "breached" for clock in snapshot.get("clocks", {}).values()) or any(
             item.get("overdue") for item in snapshot.get("action_items", [])
         )
@@ -111,7 +109,7 @@ class Cases:
         if source_case_id is not None and await self._read_model.get_case(source_case_id) is None:
             raise CaseRefused("InvalidData", f"source_case_id: no case {source_case_id}", {"field": "source_case_id"})
         case_id = case_id or new_case_id()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # Refuse a bad report here: update-with-start would start the workflow even if its update fails.
         open_case(case_id, report, actor, Context(now=format_time(now)))
         measured = await self._plan_measures.for_report(report, now)
@@ -126,7 +124,7 @@ class Cases:
             ),
             id=case_id,
             task_queue=self._config.task_queue,
-            id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(CASE_KIND, report.kind),
@@ -153,9 +151,10 @@ class Cases:
         # The case's kind is not known yet; an action of that name in any kind will do, the
         # workflow refuses it if the case's kind lacks it.
         declared = declarations(request.action)
+        data = request.data or {}
         for opens in dict.fromkeys(action.opens for action in declared if action.opens and action.opens.may_join_open):
-            if (request.data or {}).get(opens.id_field):
-                await self._check_open(opens, str(request.data[opens.id_field]))
+            if data.get(opens.id_field):
+                await self._check_open(opens, str(data[opens.id_field]))
         if any(action.measures_since for action in declared):
             request = replace(request, measured=await self._measure_after(case_id, request.action))
         handle = self._client.get_workflow_handle(case_id)
@@ -180,7 +179,7 @@ class Cases:
             raise CaseNotFound(case_id)
         return self.view(case)
 
-    async def list(self, where: CaseFilter, limit: int, cursor: str | None, sort: str = "created") -> Page:
+    async def find(self, where: CaseFilter, limit: int, cursor: str | None, sort: str = "created") -> Page:
         page = await self._read_model.list_cases(where, limit, cursor, sort)
         return Page([self.view(case) for case in page.items], page.next_cursor)
 
@@ -200,7 +199,7 @@ class Cases:
         if case is None or declared is None or declared.measures_since is None:
             return None
         history = await self._read_model.history(case_id)
-        return await self._plan_measures.for_evaluate(case, history, declared.measures_since, datetime.now(timezone.utc))
+        return await self._plan_measures.for_evaluate(case, history, declared.measures_since, datetime.now(UTC))
 
     async def _check_open(self, opens: Opens, other_id: str) -> None:
         """The case an action names to join is one of the kind it opens, and not closed."""
@@ -225,14 +224,14 @@ class Cases:
                 "the server is stopping; the change may still be applied, so read the case before retrying (with the same Idempotency-Key)",
                 retry_after=5,
             ) from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Unavailable(
                 f"no worker confirmed the change within {UPDATE_TIMEOUT_SECONDS}s; it may still be applied, so read the case before retrying"
             ) from None
         except WorkflowUpdateFailedError as error:
             refusal = _refusal(case_id, error.cause)
             REJECTED.labels(getattr(refusal, "kind", "CaseNotFound")).inc()
-            if getattr(refusal, "kind", None) == PROJECTION_REFUSED:
+            if isinstance(refusal, CaseRefused) and refusal.kind == PROJECTION_REFUSED:
                 self._read_model.alarm.record(case_id, refusal.details.get("seq", 0), str(refusal))
             raise refusal from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -241,7 +240,6 @@ class Cases:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise CaseNotFound(case_id) from None
             raise
-
 
     async def _unless_stopping(self, update):
         """Wait for Temporal's answer at most UPDATE_TIMEOUT_SECONDS, and not once the server is stopping."""
@@ -257,7 +255,7 @@ class Cases:
             return answer.result()
         if stopping in done:
             raise _Stopping()
-        raise asyncio.TimeoutError()
+        raise TimeoutError()
 
 
 def _refusal(case_id: str, cause: BaseException | None) -> Exception:
@@ -267,5 +265,3 @@ def _refusal(case_id: str, cause: BaseException | None) -> Exception:
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return CaseRefused(cause.type, cause.message, details)
     return CaseRefused("Failed", str(cause or "the update failed"), {})
-
-

@@ -9,25 +9,25 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import prometheus_client
 import uvicorn
 
 from service import audit_cli, recovery, schema, tracing, users_cli
-from service.schema import SchemaOutOfDate
-from service.tracing import TracingUnavailable
-from service.read_model import ReadModel, create_engine
 from service.directory import Directory
-from service.settings import DEMO_USERS, Settings, SettingsError, is_loopback
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
+from service.read_model import ReadModel, create_engine
 from service.reconcile import Reconciler
-from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
-from workflows.notifications import Webhook
 from service.reviews import Reviews
+from service.schema import SchemaOutOfDate
+from service.settings import DEMO_USERS, Settings, SettingsError, is_loopback
+from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
+from service.tracing import TracingUnavailable
+from workflows.notifications import Webhook
 from workflows.reviews import ensure_schedules
 from workflows.worker import build_worker
 
@@ -51,10 +51,10 @@ class Shutdown:
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._begun = False
-        self._on_begin: list[Callable[[], None]] = []
+        self._on_begin: list[Callable[[], object]] = []
         self._last_resort: list[Callable[[], None]] = []
 
-    def on_begin(self, callback: Callable[[], None]) -> None:
+    def on_begin(self, callback: Callable[[], object]) -> None:
         self._on_begin.append(callback)
 
     def last_resort(self, callback: Callable[[], None]) -> None:
@@ -90,7 +90,9 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             runtime = runtime_with_metrics(settings.http_host, settings.sdk_metrics_port)
         if settings.metrics_port:
             prometheus_client.start_http_server(settings.metrics_port, addr=settings.http_host)
-        client = await connect(settings.temporal_target, settings.temporal_namespace, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
+        client = await connect(
+            settings.temporal_target, settings.temporal_namespace, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint)
+        )
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue)
         graceful = timedelta(seconds=graceful_seconds)
@@ -128,11 +130,16 @@ def _api_server(settings: Settings, shutdown: Shutdown, alarm: ProjectionAlarm |
     return _Server(config, shutdown)
 
 
+def _stopping(shutdown: Shutdown, stop: asyncio.Event) -> None:
+    shutdown.begin()
+    stop.set()
+
+
 async def _until_stopped(shutdown: Shutdown) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: (shutdown.begin(), stop.set()))
+        loop.add_signal_handler(signum, _stopping, shutdown, stop)
     await stop.wait()
 
 
@@ -155,7 +162,7 @@ async def serve(settings: Settings) -> None:
                 await _repair_after_unclean_stop(settings, marker)
             server = _api_server(settings, shutdown, alarm)
             serving = asyncio.create_task(server.serve())
-            while not server.started and not serving.done():
+            while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn offers a flag, not an event)
                 await asyncio.sleep(0.05)
             if server.started:
                 _print_banner(settings, temporal, demo_passwords)
@@ -169,7 +176,7 @@ async def serve(settings: Settings) -> None:
 
 async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMarker) -> None:
     """Before serving: reconcile what the last session may have lost, then mark this one as running."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     since = marker.unclean_since()
     if since is not None:
         read_model = ReadModel(create_engine(settings.read_model_url))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -62,7 +62,7 @@ class Directory:
         _check_password(password)
         if language not in LANGUAGES:
             raise DirectoryError(f"language must be one of {', '.join(LANGUAGES)}")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         row = {"name": name, "display_name": (display_name or name).strip() or name, "role": role, "password_hash": await hash_password(password),
                "disabled": False, "language": language, "created_at": now, "updated_at": now}  # fmt: skip
         try:
@@ -104,7 +104,7 @@ class Directory:
 
     async def _change(self, name: str, **values) -> None:
         async with self._engine.begin() as connection:
-            result = await connection.execute(update(users).where(users.c.name == name).values(updated_at=datetime.now(timezone.utc), **values))
+            result = await connection.execute(update(users).where(users.c.name == name).values(updated_at=datetime.now(UTC), **values))
         if not result.rowcount:
             raise DirectoryError(f"no user named {name!r}")
 
@@ -113,7 +113,7 @@ class Directory:
             raise DirectoryError(f"no user named {name!r}")
         issued = IssuedToken(secrets.token_hex(8), "cw_" + secrets.token_urlsafe(32))
         row = {"id": issued.id, "user_name": name, "label": label, "token_hash": hash_token(issued.token),
-               "created_at": datetime.now(timezone.utc), "last_used_at": None, "revoked": False}  # fmt: skip
+               "created_at": datetime.now(UTC), "last_used_at": None, "revoked": False}  # fmt: skip
         async with self._engine.begin() as connection:
             await connection.execute(api_tokens.insert().values(row))
         log.info("API token %s issued to user %s", issued.id, name)
@@ -131,7 +131,7 @@ class Directory:
             row = (await connection.execute(query)).first()
         if row is None:
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if row.last_used_at is None or as_utc(row.last_used_at) < now - LAST_USED_PRECISION:
             async with self._engine.begin() as connection:
                 await connection.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
@@ -148,7 +148,7 @@ class Directory:
             async with self._engine.connect() as connection:
                 row = (await connection.execute(select(users).where(users.c.name == name))).mappings().first()
         matches = await password_matches(row["password_hash"] if row else None, password)
-        if not matches or row["disabled"]:
+        if not matches or row is None or row["disabled"]:
             return None
         return _person(row)
 
@@ -186,4 +186,6 @@ def _check_password(password: str) -> None:
 
 
 def _person(row) -> Person:
-    return Person(row["name"], row["display_name"], row["role"], bool(row["disabled"]), row["language"], as_utc(row["created_at"]), as_utc(row["updated_at"]))
+    return Person(
+        row["name"], row["display_name"], row["role"], bool(row["disabled"]), row["language"], as_utc(row["created_at"]), as_utc(row["updated_at"])
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from service.read_model import EventFilter, ReadModel
 
@@ -34,7 +35,12 @@ async def export_events(read_model: ReadModel, where: EventFilter, cursor: str |
 
 
 def _csv_row(event: dict[str, Any]) -> list[Any]:
-    flat = {**event, "actor_name": event["actor"]["name"], "actor_role": event["actor"].get("role"), "data": json.dumps(event["data"], ensure_ascii=False)}
+    flat = {
+        **event,
+        "actor_name": event["actor"]["name"],
+        "actor_role": event["actor"].get("role"),
+        "data": json.dumps(event["data"], ensure_ascii=False),
+    }
     return [flat.get(column) for column in CSV_COLUMNS]
 
 

@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
@@ -62,7 +62,7 @@ class IdempotencyKeys:
 
     async def claim(self, user: str, key: str, request_hash: str, case_id: str) -> Claim:
         key_hash = fingerprint(user, key)
-        row = {"key_hash": key_hash, "request_hash": request_hash, "case_id": case_id, "created_at": datetime.now(timezone.utc)}
+        row = {"key_hash": key_hash, "request_hash": request_hash, "case_id": case_id, "created_at": datetime.now(UTC)}
         async with self._engine.begin() as connection:
             await connection.execute(self._insert(idempotency_keys).values(row).on_conflict_do_nothing())
             stored = (await connection.execute(select(idempotency_keys).where(idempotency_keys.c.key_hash == key_hash))).mappings().one()
@@ -89,7 +89,7 @@ async def keep_forgetting(keys: IdempotencyKeys, every: timedelta = timedelta(ho
     """Forget keys older than RETENTION now and then every `every`, until cancelled."""
     while True:
         try:
-            forgotten = await keys.forget_before(datetime.now(timezone.utc) - RETENTION)
+            forgotten = await keys.forget_before(datetime.now(UTC) - RETENTION)
             if forgotten:
                 log.info("forgot %d idempotency keys older than %s", forgotten, RETENTION)
         except Exception as error:  # the read model down: try again next time

@@ -104,7 +104,12 @@ class Kpis:
         }
         if query.group_by in ("week", "month"):
             document["groups"] = [
-                {"key": key, "from": format_time(start), "to": format_time(end), "kpis": (await self._figures(replace(query, start=start, end=end), None))[None]}
+                {
+                    "key": key,
+                    "from": format_time(start),
+                    "to": format_time(end),
+                    "kpis": (await self._figures(replace(query, start=start, end=end), None))[None],
+                }
                 for key, start, end in calendar_buckets(query.start, query.end, query.group_by)
             ]
         elif query.group_by:
@@ -178,7 +183,9 @@ _NATIVE_PERCENTILES = tuple(
 )
 # Kinds and categories are closed lists, so their volumes are counted in the same scan too.
 _VOLUME_KEYS = [("kind", value) for value in sorted(KINDS)] + [("category", value) for value in (*sorted(CASE_CATEGORIES), None)]
-_VOLUMES = tuple(_count_where(_c[name] == value if value is not None else _c[name].is_(None)).label(f"{name}={value or 'none'}") for name, value in _VOLUME_KEYS)
+_VOLUMES = tuple(
+    _count_where(_c[name] == value if value is not None else _c[name].is_(None)).label(f"{name}={value or 'none'}") for name, value in _VOLUME_KEYS
+)
 
 
 def _native(row, column: str) -> dict[str, float | None]:
@@ -224,17 +231,21 @@ def _kpis(row, percentiles: dict[str, dict[str, float | None]]) -> dict[str, Any
     }
 
 
-async def _percentiles(connection, column, where, group) -> dict[Any, dict[str, float]]:
+async def _percentiles(connection, column, where, group) -> dict[Any, dict[str, float | None]]:
     """p50 and p90 per group, interpolated linearly between the two nearest ranks (like percentile_cont).
 
     The database ranks the values; only the rows at the needed ranks come back."""
     partition = [group] if group is not None else None
-    ranked = select(
-        (group if group is not None else null()).label("key"),
-        column.label("value"),
-        func.row_number().over(partition_by=partition, order_by=column).label("rank"),
-        func.count().over(partition_by=partition).label("n"),
-    ).where(where, column.is_not(None)).subquery()
+    ranked = (
+        select(
+            (group if group is not None else null()).label("key"),
+            column.label("value"),
+            func.row_number().over(partition_by=partition, order_by=column).label("rank"),
+            func.count().over(partition_by=partition).label("n"),
+        )
+        .where(where, column.is_not(None))
+        .subquery()
+    )
     wanted = []
     for fraction in PERCENTILES.values():
         lower = (ranked.c.n - 1) * fraction.numerator // fraction.denominator + 1

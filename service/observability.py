@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prometheus_client import Counter, Histogram
 
@@ -20,14 +20,16 @@ PROJECTIONS_REFUSED = Counter(
     "casework_projections_refused", "Changes the read model refused for good (not applied; the case is left as it was), by kind", ["kind"]
 )
 READ_MODEL_WRITE = Histogram(
-    "casework_read_model_write_seconds", "Time to write one event and its case to the read model", buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+    "casework_read_model_write_seconds",
+    "Time to write one event and its case to the read model",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "at": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DataError, IntegrityError
@@ -25,12 +26,13 @@ DETERMINISTIC_SQLSTATE_CLASSES = ("22", "23")
 ALARM_WINDOW_SECONDS = 15 * 60
 
 
-def _chain(error: BaseException):
+def _chain(error: BaseException) -> Iterator[BaseException]:
     seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        yield error
-        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = getattr(cause, "orig", None) or cause.__cause__ or cause.__context__
 
 
 def refused_for_good(error: BaseException) -> bool:
@@ -74,7 +76,7 @@ class ProjectionAlarm:
             self._recent.append(Refusal(case_id, seq, reason, self._clock()))
 
     def status(self) -> str | None:
-        """"degraded: ..." while a refusal is recent, else None."""
+        """ "degraded: ..." while a refusal is recent, else None."""
         since = self._clock() - self._window
         recent = [refusal for refusal in self._recent if refusal.at >= since]
         if not recent:
@@ -92,4 +94,3 @@ def describe(error: BaseException) -> str:
             first_line = (str(cause).splitlines() or [""])[0][:200]
             return f"{type(cause).__name__} (SQLSTATE {sqlstate}): {first_line}"
     return " from ".join(type(cause).__name__ for cause in causes)
-

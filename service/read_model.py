@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, event, select, text, tuple_
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
-from service.tables import cases, events, links, action_items, deliveries
+from service.tables import action_items, cases, deliveries, events, links
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 from states.vocabulary import CUSTOMER_KINDS, SystemAction
@@ -202,13 +202,18 @@ class ReadModel:
         query = query.order_by(events.c.at, events.c.case_id, events.c.seq).limit(limit)
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [
-            {**_event_from_row(row), "kind": row["kind"], "cursor": _encode_cursor(row["at"], row["case_id"], row["seq"])}
-            for row in rows
-        ]
+        return [{**_event_from_row(row), "kind": row["kind"], "cursor": _encode_cursor(row["at"], row["case_id"], row["seq"])} for row in rows]
 
     async def record_delivery(self, case_id: str, seq: int, attempt: int, outcome: str, status_code: int | None, error: str | None) -> None:
-        row = {"case_id": case_id, "seq": seq, "attempt": attempt, "at": datetime.now(timezone.utc), "outcome": outcome, "status_code": status_code, "error": error}
+        row = {
+            "case_id": case_id,
+            "seq": seq,
+            "attempt": attempt,
+            "at": datetime.now(UTC),
+            "outcome": outcome,
+            "status_code": status_code,
+            "error": error,
+        }
         async with self.engine.begin() as connection:
             await connection.execute(self.insert(deliveries).values(row).on_conflict_do_nothing())
 

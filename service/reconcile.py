@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
@@ -65,11 +65,11 @@ class Reconciler:
 
     async def case_ids_changed_since(self, moment: datetime) -> list[str]:
         """The cases that can have changed since `moment`: running workflows, and those closed since."""
-        since = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         query = f'WorkflowType = "Case" AND (ExecutionStatus = "Running" OR CloseTime >= "{since}")'
         return sorted({execution.id async for execution in self._client.list_workflows(query)})
 
-    async def reconcile_many(self, case_ids: Iterable[str], concurrency: int = CONCURRENCY) -> AsyncIterator[Reconciliation]:
+    async def reconcile_many(self, case_ids: Iterable[str], concurrency: int = CONCURRENCY) -> AsyncGenerator[Reconciliation]:
         """Reconcile several cases at a time (each is a few round trips), yielding results in case order."""
         pending: deque[asyncio.Task[Reconciliation]] = deque()
         try:

@@ -16,7 +16,7 @@ import os
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from service.read_model import ReadModel
@@ -44,7 +44,7 @@ class RunMarker:
         except FileNotFoundError:
             return None
         except ValueError:
-            return datetime.fromtimestamp(0, timezone.utc)  # unreadable: assume the worst, repair every case
+            return datetime.fromtimestamp(0, UTC)  # unreadable: assume the worst, repair every case
 
     def write(self, since: datetime) -> None:
         """Durably, so that the marker itself survives the power cut it is there for."""
@@ -86,7 +86,11 @@ async def repair(reconciler: Reconciler, since: datetime, time_limit: timedelta 
     began = time.monotonic()
     case_ids = await reconciler.case_ids_changed_since(since - MARGIN)
     summary = Repair(cases=len(case_ids))
-    log.warning("casework serve did not stop cleanly (running since %s): reconciling the read model's %d cases that may have changed, before serving", since.isoformat(), summary.cases)
+    log.warning(
+        "casework serve did not stop cleanly (running since %s): reconciling the read model's %d cases that may have changed, before serving",
+        since.isoformat(),
+        summary.cases,
+    )
     last_report = began
     try:
         async with asyncio.timeout(time_limit.total_seconds()), aclosing(reconciler.reconcile_many(case_ids)) as results:
@@ -111,5 +115,5 @@ async def make_durable(read_model: ReadModel) -> bool:
     """Checkpoint the WAL into the database file, syncing both: with synchronous=NORMAL the last
     commits are otherwise only in the operating system's cache. False if a reader or writer kept it from completing."""
     async with read_model.engine.connect() as connection:
-        busy, _, _ = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        busy = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()[0]
     return busy == 0

@@ -6,9 +6,9 @@ is; this module only draws. Every piece of text is HTML-escaped here, so callers
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Callable, Sequence
 
 PLOT_HEIGHT = 240
 TOP = 64  # room for the visible title and the legend

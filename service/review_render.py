@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from service.review_charts import Series, bar_chart
 from states.case import parse_time
@@ -67,7 +68,7 @@ CASE_LISTS = {"breached_cases": "Breached cases", "open_incidents": "Open incide
 
 
 def format_duration(seconds: float) -> str:
-    """"45 s", "30 min", "1.5 h", "2.0 d"; the unit is chosen after rounding, so 3,590 s reads "1.0 h", not "60 min"."""
+    """ "45 s", "30 min", "1.5 h", "2.0 d"; the unit is chosen after rounding, so 3,590 s reads "1.0 h", not "60 min"."""
     if seconds < MINUTE:
         return f"{round(seconds)} s"
     if round(seconds / MINUTE) < 60:
@@ -290,10 +291,15 @@ def _html_table_section(table: Table) -> str:
         return f'<section><h2>{_h(table.heading)}</h2><p class="none">none</p></section>'
 
     def cells(values: Sequence[str], tag: str) -> str:
-        return "".join(f'<{tag} class="num">{_h(value)}</{tag}>' if index in table.numeric else f"<{tag}>{_h(value)}</{tag}>" for index, value in enumerate(values))
+        return "".join(
+            f'<{tag} class="num">{_h(value)}</{tag}>' if index in table.numeric else f"<{tag}>{_h(value)}</{tag}>"
+            for index, value in enumerate(values)
+        )
 
     rows = "".join(f"<tr>{cells(row, 'td')}</tr>\n" for row in table.rows)
-    return f"<section><h2>{_h(table.heading)}</h2><table><thead><tr>{cells(table.columns, 'th')}</tr></thead><tbody>\n{rows}</tbody></table></section>"
+    return (
+        f"<section><h2>{_h(table.heading)}</h2><table><thead><tr>{cells(table.columns, 'th')}</tr></thead><tbody>\n{rows}</tbody></table></section>"
+    )
 
 
 def _h(text: str) -> str:

@@ -8,7 +8,7 @@ replaces it: the numbers of a period keep maturing as its cases close.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -74,9 +74,7 @@ class Reviews:
             "previous_kpis": previous,
             "deltas": {name: _delta(current[name], previous[name]) for name in KPI_NAMES},
             "top_categories": _top_categories(current),
-            "breached_cases": await self._cases(
-                cases.c.created_at >= period.start, cases.c.created_at < period.end, cases.c.ever_breached.is_(True)
-            ),
+            "breached_cases": await self._cases(cases.c.created_at >= period.start, cases.c.created_at < period.end, cases.c.ever_breached.is_(True)),
             "open_incidents": await self._cases(cases.c.kind == Kind.INCIDENT, cases.c.state != Phase.CLOSED),
             "open_improvement_plans": await self._cases(cases.c.kind == Kind.IMPROVEMENT_PLAN, cases.c.state != Phase.CLOSED),
         }
@@ -85,14 +83,14 @@ class Reviews:
 
     async def make_scheduled(self, cadence: str, by: str) -> str:
         """The schedule's review: the whole week or month that ended by `by` (the scheduled time)."""
-        document = await self.make(cadence, period_before(parse_time(by), cadence), "schedule", datetime.now(timezone.utc))
+        document = await self.make(cadence, period_before(parse_time(by), cadence), "schedule", datetime.now(UTC))
         return document["id"]
 
     async def get(self, review_id: str) -> dict[str, Any] | None:
         async with self._read_model.engine.connect() as connection:
             return (await connection.execute(select(reviews.c.document).where(reviews.c.id == review_id))).scalar()
 
-    async def list(self, cadence: str | None, limit: int) -> list[dict[str, Any]]:
+    async def newest(self, cadence: str | None, limit: int) -> list[dict[str, Any]]:
         """Newest period first: id, cadence, period and when it was made (not the figures)."""
         query = select(reviews.c.id, reviews.c.cadence, reviews.c.period_from, reviews.c.period_to, reviews.c.created_at, reviews.c.created_by)
         if cadence is not None:
@@ -143,4 +141,3 @@ def _top_categories(kpis: dict[str, Any]) -> list[dict[str, Any]]:
     volume = kpis["volume"]
     ranked = sorted(((count, name) for name, count in kpis["volume_by_category"].items() if name != "none"), key=lambda pair: (-pair[0], pair[1]))
     return [{"category": name, "count": count, "share": count / volume} for count, name in ranked[:TOP_CATEGORIES]]
-

@@ -25,7 +25,10 @@ def _config(connection=None) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    current = ScriptDirectory.from_config(_config()).get_current_head()
+    if current is None:
+        raise RuntimeError(f"no migration in {MIGRATIONS}")
+    return current
 
 
 async def current(engine: AsyncEngine) -> str | None:
@@ -41,6 +44,4 @@ async def upgrade(engine: AsyncEngine) -> None:
 async def require_current(engine: AsyncEngine) -> None:
     found, wanted = await current(engine), head()
     if found != wanted:
-        raise SchemaOutOfDate(
-            f"the read model's schema is at {found or 'nothing'}, this version needs {wanted}: run `casework db upgrade` first"
-        )
+        raise SchemaOutOfDate(f"the read model's schema is at {found or 'nothing'}, this version needs {wanted}: run `casework db upgrade` first")

@@ -7,9 +7,10 @@ import ipaddress
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from states.sla_policy import PolicyError, parse_policy
 from states.vocabulary import SYSTEM, Role
@@ -82,7 +83,7 @@ class Settings:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         host = env.get("CASEWORK_HTTP_HOST", cls.http_host)
         users, demo = _users(env)
@@ -110,8 +111,8 @@ class Settings:
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
             sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY")),
             log_format=_choice(env, "CASEWORK_LOG_FORMAT", ("text", "json"), cls.log_format),
-            metrics_port=_port(env, "CASEWORK_METRICS_PORT", None),
-            sdk_metrics_port=_port(env, "CASEWORK_SDK_METRICS_PORT", None),
+            metrics_port=_optional_port(env, "CASEWORK_METRICS_PORT"),
+            sdk_metrics_port=_optional_port(env, "CASEWORK_SDK_METRICS_PORT"),
             otlp_endpoint=_url(env, "CASEWORK_OTLP_ENDPOINT"),
             webhook_url=_url(env, "CASEWORK_WEBHOOK_URL"),
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
@@ -229,9 +230,11 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _port(env: Mapping[str, str], name: str, default: int | None) -> int | None:
-    if default is None and not env.get(name):
-        return None
+def _optional_port(env: Mapping[str, str], name: str) -> int | None:
+    return _port(env, name, 0) if env.get(name) else None
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
     value = _positive_int(env, name, default)
     if value > 65535:
         raise SettingsError(f"{name} must be a TCP port (1-65535), got {value}")

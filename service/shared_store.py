@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import case, delete, select, update
@@ -73,7 +73,10 @@ class DatabaseStore:
             .on_conflict_do_update(
                 index_elements=[counters.c.key],
                 # Both right-hand sides read the row as it was before this update.
-                set_={"count": case((expired, 1), else_=counters.c.count + 1), "expires_at": case((expired, now + window), else_=counters.c.expires_at)},
+                set_={
+                    "count": case((expired, 1), else_=counters.c.count + 1),
+                    "expires_at": case((expired, now + window), else_=counters.c.expires_at),
+                },
             )
             .returning(counters.c.count, counters.c.expires_at)
         )
@@ -84,8 +87,13 @@ class DatabaseStore:
     async def peek(self, key: str) -> Count:
         now = time.time()
         async with self._engine.connect() as connection:
-            row = (await connection.execute(select(counters.c.count, counters.c.expires_at).where(counters.c.key == key, counters.c.expires_at > now))).first()
-        return Count(row.count, row.expires_at - now) if row else Count(0, 0.0)
+            row = (
+                await connection.execute(select(counters.c.count, counters.c.expires_at).where(counters.c.key == key, counters.c.expires_at > now))
+            ).first()
+        if row is None:
+            return Count(0, 0.0)
+        count, expires_at = row
+        return Count(count, expires_at - now)
 
     async def reset(self, key: str) -> None:
         async with self._engine.begin() as connection:
@@ -101,7 +109,7 @@ class DatabaseStore:
         if row is None:
             return None
         record = SessionRecord(**{**row, **{name: as_utc(row[name]) for name in ("created_at", "last_seen", "expires_at")}})
-        return record if record.expires_at > datetime.now(timezone.utc) else None
+        return record if record.expires_at > datetime.now(UTC) else None
 
     async def touch_session(self, id_hash: str, last_seen: datetime) -> None:
         async with self._engine.begin() as connection:
@@ -114,7 +122,7 @@ class DatabaseStore:
     async def forget_expired(self) -> int:
         async with self._engine.begin() as connection:
             gone = (await connection.execute(delete(counters).where(counters.c.expires_at <= time.time()))).rowcount
-            gone += (await connection.execute(delete(sessions).where(sessions.c.expires_at <= datetime.now(timezone.utc)))).rowcount
+            gone += (await connection.execute(delete(sessions).where(sessions.c.expires_at <= datetime.now(UTC)))).rowcount
         return gone
 
     async def close(self) -> None:
@@ -132,14 +140,17 @@ class RedisStore:
     async def hit(self, key: str, window: float) -> Count:
         name = f"casework:count:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name).pexpire(name, int(window * 1000), nx=True).pttl(name)
+            pipe.incr(name)
+            pipe.pexpire(name, int(window * 1000), nx=True)
+            pipe.pttl(name)
             count, _, ttl = await pipe.execute()
         return Count(int(count), max(ttl, 0) / 1000)
 
     async def peek(self, key: str) -> Count:
         name = f"casework:count:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(name).pttl(name)
+            pipe.get(name)
+            pipe.pttl(name)
             count, ttl = await pipe.execute()
         return Count(int(count), max(ttl, 0) / 1000) if count is not None else Count(0, 0.0)
 

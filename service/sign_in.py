@@ -17,7 +17,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from service.directory import Directory, Person
 from service.shared_store import SessionRecord, SharedStore
@@ -74,7 +74,9 @@ class Session:
 
 
 class SignIn:
-    def __init__(self, directory: Directory, store: SharedStore, policy: SessionPolicy = SessionPolicy(), throttle: Throttle = Throttle(), sleep=asyncio.sleep):
+    def __init__(
+        self, directory: Directory, store: SharedStore, policy: SessionPolicy = SessionPolicy(), throttle: Throttle = Throttle(), sleep=asyncio.sleep
+    ):
         self._directory = directory
         self._store = store
         self._policy = policy
@@ -99,7 +101,7 @@ class SignIn:
             log.warning("sign-in failed for %r from %s", name, client_address)
             raise SignInFailed()
         await self._store.reset(name_key)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         session_id = secrets.token_urlsafe(32)
         await self._store.save_session(SessionRecord(_hash(session_id), person.name, client_address, now, now, now + self._policy.lifetime))
         log.info("user %s signed in from %s", person.name, client_address)
@@ -116,7 +118,7 @@ class SignIn:
         record = await self._store.load_session(id_hash)
         if record is None:
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if now >= record.expires_at or now - record.last_seen >= self._policy.idle:
             await self._store.drop_session(id_hash)
             return None

@@ -6,9 +6,9 @@ import asyncio
 import logging
 import subprocess
 import sysconfig
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Sequence
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.namespace.v1 import NamespaceConfig
@@ -83,8 +83,9 @@ class EmbeddedTemporal:
 
     async def start(self) -> Client:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.data_dir / "temporal.log", "ab")
-        self._process = subprocess.Popen(
+        # The child keeps the log file; ours is closed once it started. Popen returns at once (no waiting).
+        log_file = open(self.data_dir / "temporal.log", "ab")  # noqa: ASYNC230, SIM115
+        self._process = subprocess.Popen(  # noqa: ASYNC220
             dev_server_args(self.data_dir, self.port, self.ui_port, self.namespace, self.synchronous),
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -150,8 +151,6 @@ async def prepare_namespace(client: Client, namespace: str) -> None:
     try:
         config = NamespaceConfig()
         config.workflow_execution_retention_ttl.FromTimedelta(RETENTION)
-        await client.workflow_service.update_namespace(
-            UpdateNamespaceRequest(namespace=namespace, config=config)
-        )
+        await client.workflow_service.update_namespace(UpdateNamespaceRequest(namespace=namespace, config=config))
     except RPCError as error:
         log.warning("could not set the retention of namespace %s: %s", namespace, error.message)

@@ -20,6 +20,7 @@ def interceptors(otlp_endpoint: str | None, tracer: Any = None) -> list:
     except ImportError as error:
         raise TracingUnavailable(f"tracing needs the OpenTelemetry packages: pip install 'casework[tracing]' ({error})") from None
     if tracer is None:
+        assert otlp_endpoint is not None
         tracer = _otlp_tracer(otlp_endpoint)
     return [TracingInterceptor(tracer)]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from service.directory import LANGUAGES, Directory, DirectoryError
 from service.read_model import ReadModel, create_engine
@@ -97,7 +97,9 @@ def _print_people(people) -> None:
         print("no users yet: add one with `casework users add NAME --role ROLE --password-stdin`")
         return
     rows = [("NAME", "ROLE", "DISPLAY NAME", "LANGUAGE", "STATUS", "CREATED")]
-    rows += [(p.name, p.role, p.display_name, p.language, "disabled" if p.disabled else "enabled", p.created_at.strftime("%Y-%m-%d %H:%M")) for p in people]
+    rows += [
+        (p.name, p.role, p.display_name, p.language, "disabled" if p.disabled else "enabled", p.created_at.strftime("%Y-%m-%d %H:%M")) for p in people
+    ]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+        print("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())

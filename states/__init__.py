@@ -2,9 +2,11 @@
 
 from states.case import Actor, CaseState, Event
 from states.errors import ActionForbidden, ActionNotAllowed, InvalidData, StaleVersion, UnknownAction
-from states.machine import CaseMachine, Context, KINDS, ROLES, describe, spec_for
+from states.machine import KINDS, ROLES, CaseMachine, Context, describe, spec_for
 
 __all__ = [
+    "KINDS",
+    "ROLES",
     "ActionForbidden",
     "ActionNotAllowed",
     "Actor",
@@ -13,8 +15,6 @@ __all__ = [
     "Context",
     "Event",
     "InvalidData",
-    "KINDS",
-    "ROLES",
     "StaleVersion",
     "UnknownAction",
     "describe",

@@ -5,7 +5,7 @@
 
 import re
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from states.vocabulary import Priority
@@ -13,28 +13,26 @@ from states.vocabulary import Priority
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds, so strings sort like the times they name."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def as_utc(moment: datetime) -> datetime:
     """`moment` in UTC; a naive one (SQLite hands stored times back naive) is UTC already."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def parse_time(text: str) -> datetime:
-    if not isinstance(text, str) or not RFC3339.match(text):
+    matched = RFC3339.match(text) if isinstance(text, str) else None
+    if matched is None:
         raise ValueError("not an RFC 3339 time with an offset, e.g. 2026-11-22T10:00:00Z")
-    date_and_time, fraction = text[:19], ""
-    rest = text[19:]
-    if rest.startswith("."):
-        digits = re.match(r"\.(\d+)", rest).group(1)
-        fraction, rest = "." + (digits + "000000")[:6], rest[1 + len(digits):]
-    offset = "+00:00" if rest in ("Z", "z") else rest
-    moment = datetime.fromisoformat(date_and_time.replace("t", "T").replace(" ", "T") + fraction + offset)
-    return moment.astimezone(timezone.utc)
+    digits, zone = (matched.group(1) or ".")[1:], matched.group(2)
+    fraction = "." + (digits + "000000")[:6] if digits else ""
+    offset = "+00:00" if zone in ("Z", "z") else zone
+    moment = datetime.fromisoformat(text[:19].replace("t", "T").replace(" ", "T") + fraction + offset)
+    return moment.astimezone(UTC)
 
 
 @dataclass

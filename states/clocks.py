@@ -104,7 +104,12 @@ def fire(case: CaseState, now: str) -> list[tuple[str, dict[str, Any]]]:
         if not item.get("overdue") and item["due"] <= now:
             item["overdue"] = True
             cause = {"timer": f"action_item.{item['id']}", "policy": "action item due"}
-            due.append((SystemAction.ACTION_ITEM_OVERDUE, {"item_id": item["id"], "title": item["title"], "owner": item["owner"], "due": item["due"], "cause": cause}))
+            due.append(
+                (
+                    SystemAction.ACTION_ITEM_OVERDUE,
+                    {"item_id": item["id"], "title": item["title"], "owner": item["owner"], "due": item["due"], "cause": cause},
+                )
+            )
     _remember_breaches(case)
     return due
 
@@ -118,9 +123,7 @@ def _remember_breaches(case: CaseState) -> None:
 
 
 def is_breached(case: CaseState) -> bool:
-    return any(clock["state"] == "breached" for clock in case.clocks.values()) or any(
-        item.get("overdue") for item in case.action_items
-    )
+    return any(clock["state"] == "breached" for clock in case.clocks.values()) or any(item.get("overdue") for item in case.action_items)
 
 
 def earliest_deadline(case: CaseState) -> str | None:

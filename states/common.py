@@ -36,9 +36,8 @@ HAS_CAUSE = Guard("has_cause", "at least one cause is recorded", _has_cause)
 HAS_ACTION_ITEM = Guard("has_action_item", "at least one action item exists", _has_action_item)
 NO_OPEN_ACTION_ITEM = Guard("no_open_action_item", "every action item is done", _no_open_action_item)
 HAS_OPEN_ACTION_ITEM = Guard("has_open_action_item", "an action item is still open", _has_open_action_item)
-WITHIN_REOPEN_WINDOW = Guard(
-    "within_reopen_window", "the case closed no longer ago than the reopen window", _within_reopen_window
-)
+WITHIN_REOPEN_WINDOW = Guard("within_reopen_window", "the case closed no longer ago than the reopen window", _within_reopen_window)
+
 
 def _assign(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     case.owner = data["owner"]

@@ -49,8 +49,7 @@ IMPROVEMENT_PLAN = KindSpec(
             roles=SUPERVISOR,
             fields=(Field("effective", "boolean"), Field("after_value", "number", required=False)),
             prepare=_after_value_or_measured,
-            description="effective closes the plan; not effective goes back to analyse; "
-            "without after_value, the value measured at evaluate is taken",
+            description="effective closes the plan; not effective goes back to analyse; without after_value, the value measured at evaluate is taken",
         ),
         *SHARED_ACTIONS,
     ),

@@ -8,8 +8,9 @@ records on the case. Nothing here does I/O or reads a clock: the caller passes t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import fields
-from typing import Any, Callable
+from typing import Any
 
 from transitions import Machine
 
@@ -89,6 +90,9 @@ _TRANSITIONS = {kind: _machine_transitions(spec) for kind, spec in SPECS.items()
 class _Model:
     """What `transitions` drives: it keeps the phase in `state` and reads the case in conditions."""
 
+    state: str  # set by `transitions`
+    may_trigger: Callable[..., bool]  # added by `transitions`
+
     def __init__(self, case: CaseState):
         self.case = case
 
@@ -111,11 +115,7 @@ class CaseMachine:
         )
 
     def allowed_actions(self, role: str, ctx: Context) -> list[str]:
-        return [
-            action.name
-            for action in self.spec.actions
-            if role in action.roles and self._model.may_trigger(action.name, ctx=ctx)
-        ]
+        return [action.name for action in self.spec.actions if role in action.roles and self._model.may_trigger(action.name, ctx=ctx)]
 
     def check(self, action: str, role: str, data: dict[str, Any] | None, ctx: Context, expected_version: int | None = None) -> dict[str, Any]:
         """Refuse an action the rules forbid; return its data cleaned. Changes nothing."""
@@ -174,9 +174,9 @@ class CaseMachine:
             self.case.links.append(link)
         return self._record(SystemAction.LINK, self.case.state, actor, None, dict(link), ctx)
 
-    def record_notice(self, action: str, data: dict[str, Any], ctx: Context, actor: Actor = Actor(SYSTEM)) -> Event:
+    def record_notice(self, action: str, data: dict[str, Any], ctx: Context, actor: Actor | None = None) -> Event:
         """An event that informs rather than acts (a timer firing, a linked meeting closing); the phase stays."""
-        return self._record(action, self.case.state, actor, None, data, ctx)
+        return self._record(action, self.case.state, actor or Actor(SYSTEM), None, data, ctx)
 
     def record_opening(self, actor: Actor, data: dict[str, Any], ctx: Context) -> Event:
         self.refresh_allowed_actions(ctx)

@@ -5,7 +5,7 @@ from states.errors import ActionForbidden, InvalidData
 from states.machine import CaseMachine, spec_for
 from states.spec import PRIORITIES, Context, Field, clean_data
 from states.text import check_storable
-from states.vocabulary import SYSTEM, Phase, SystemAction
+from states.vocabulary import SYSTEM, Phase
 
 TITLE = Field("title", max_length=500)
 DESCRIPTION = Field("description", required=False)
@@ -19,7 +19,9 @@ CUSTOMER_FIELDS = (
 
 def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple[CaseMachine, Event]:
     spec = spec_for(report.kind)
-    check_storable({"title": report.title, "description": report.description, "customer": report.customer, "channel": report.channel, "data": report.data})
+    check_storable(
+        {"title": report.title, "description": report.description, "customer": report.customer, "channel": report.channel, "data": report.data}
+    )
     if actor.role not in spec.create_roles and actor.name != SYSTEM:
         raise ActionForbidden(f"report a {report.kind}", actor.role or "", list(spec.create_roles))
     if report.priority not in PRIORITIES:

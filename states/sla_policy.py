@@ -63,7 +63,7 @@ class ServiceLevelPolicy:
     def targets_for(self, kind: str, priority: str, vip: bool) -> dict[str, float]:
         """Seconds allowed per target; a VIP customer gets the next priority up."""
         if vip and priority != PRIORITIES[-1]:
-            priority = PRIORITIES[PRIORITIES.index(priority) + 1]
+            priority = PRIORITIES[PRIORITIES.index(Priority(priority)) + 1]
         return dict(self.targets.get(kind, {}).get(priority, {}))
 
     def add_working_time(self, start: datetime, seconds: float) -> datetime:
@@ -181,12 +181,14 @@ def _calendar(data: Any) -> Calendar:
         raise PolicyError("calendar", "must be a table")
     zone = data.get("timezone")
     try:
-        ZoneInfo(zone if isinstance(zone, str) else "")
+        if not isinstance(zone, str):
+            raise ValueError(zone)
+        ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise PolicyError("calendar.timezone", f"unknown time zone {zone!r}") from None
     hours_data = data.get("hours")
     if not isinstance(hours_data, dict) or not hours_data:
-        raise PolicyError("calendar.hours", "must name at least one weekday, e.g. mon = \"08:30-17:30\"")
+        raise PolicyError("calendar.hours", 'must name at least one weekday, e.g. mon = "08:30-17:30"')
     hours = {}
     for day, span in hours_data.items():
         key = f"calendar.hours.{day}"

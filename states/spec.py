@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from states.case import CaseState, Report, format_time, parse_time
 from states.errors import InvalidData
@@ -177,7 +178,7 @@ class Guard:
 
     name: str
     description: str
-    check: Callable[[CaseState, "Context"], bool]
+    check: Callable[[CaseState, Context], bool]
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
                     actor,
                     ctx,
                 )
+            elif machine is None:
+                return Finding(event["seq"], "unreachable state", "the history does not begin with its report")
             elif event["action"] == SystemAction.LINK:
                 replayed = machine.link(event["data"]["case_id"], event["data"]["relation"], actor, ctx)
             elif event["action"] in NOTICE_ACTIONS:

@@ -6,9 +6,10 @@ import asyncio
 import dataclasses
 import os
 import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,12 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from service.read_model import ReadModel, create_engine
+from service.reviews import Reviews
 from service.settings import Settings, parse_users
 from service.temporal import temporal_binary
-from workflows.search import SEARCH_ATTRIBUTES
-from workflows.notifications import Webhook
-from service.reviews import Reviews
 from tests.support import ACTORS, Step, eventually
+from workflows.notifications import Webhook
+from workflows.search import SEARCH_ATTRIBUTES
 from workflows.worker import build_worker
 
 TOKENS = {role: f"{role}-token-0123456789" for role in ACTORS}
@@ -125,9 +126,7 @@ class Api:
         assert response.status_code == status, response.text
         return response.json()
 
-    async def act(
-        self, case_id: str, action: str, role: str = "agent", status: int = 200, data: dict | None = None, **body: Any
-    ) -> dict[str, Any]:
+    async def act(self, case_id: str, action: str, role: str = "agent", status: int = 200, data: dict | None = None, **body: Any) -> dict[str, Any]:
         payload = {"action": action, **body}
         if data is not None:
             payload["data"] = data

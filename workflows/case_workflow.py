@@ -61,12 +61,12 @@ class CaseWorkflow:
         if self._machine is None:
             try:
                 await workflow.wait_condition(lambda: self._machine is not None, timeout=REPORT_WAIT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return None
         if self._abandoned:
             await self._settle()
             return None
-        case = self._machine.case
+        case = self._opened.case
         keeps_timer = workflow.patched(KEEP_TIMER_PATCH)
         while True:
             self._changed = False
@@ -74,7 +74,7 @@ class CaseWorkflow:
             try:
                 # Durable timers: they fire even when the worker or the server was down at the moment.
                 await workflow.wait_condition(functools.partial(self._woken, case, wake_at, keeps_timer), timeout=self._until(wake_at))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if self._abandoned:
                 await self._settle()
@@ -153,16 +153,16 @@ class CaseWorkflow:
     @workflow.signal(name=follow_ons.LINK_SIGNAL)
     async def link(self, input: LinkInput) -> None:
         await workflow.wait_condition(lambda: self._machine is not None)
-        await self._record(self._machine.link(input.case_id, input.relation, input.actor, self._context(input.request_id)))
+        await self._record(self._opened.link(input.case_id, input.relation, input.actor, self._context(input.request_id)))
 
     @workflow.signal(name=follow_ons.NOTICE_SIGNAL)
     async def notice(self, input: NoticeInput) -> None:
         await workflow.wait_condition(lambda: self._machine is not None)
-        await self._record(self._machine.record_notice(input.action, input.data, self._context(input.request_id), input.actor))
+        await self._record(self._opened.record_notice(input.action, input.data, self._context(input.request_id), input.actor))
 
     @workflow.query
     def snapshot(self) -> CaseState | None:
-        return self._machine.case if self._machine else None
+        return None if self._machine is None else self._machine.case
 
     async def _open(self, input: ReportInput, undoable: bool = False) -> CaseState:
         try:
@@ -205,7 +205,7 @@ class CaseWorkflow:
 
     async def _follow_on(self, event: Event, opened: bool) -> None:
         """What the action does to other cases, as its declaration says: open one, join one, tell them."""
-        case, data, declared = self._machine.case, event.data, self._declared(event.action)
+        case, data, declared = self._opened.case, event.data, self._declared(event.action)
         if declared is None:
             return
         if declared.opens and opened:
@@ -220,7 +220,7 @@ class CaseWorkflow:
 
     async def _record(self, event: Event, retry_refused: bool = True) -> None:
         """After the machine took an event: clocks, search attributes, read model, notifications."""
-        clocks.after_event(self._machine.case, event, self._sla_policy)
+        clocks.after_event(self._opened.case, event, self._sla_policy)
         if event.from_state != event.to_state:
             workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
         await self._project(event, retry_refused)
@@ -228,7 +228,7 @@ class CaseWorkflow:
     def _take_back(self, before: CaseState, event: Event) -> ApplicationError:
         """The read model refused an update's event for good, and it is the latest: undo it, so the case
         stays as it was, usable, and the read model's events stay gapless; the update fails with this."""
-        machine = self._machine
+        machine = self._opened
         machine.restore(before)
         if event.from_state != event.to_state:
             workflow.upsert_search_attributes([CASE_STATE.value_set(before.state)])
@@ -240,9 +240,9 @@ class CaseWorkflow:
         )
 
     async def _fire_due_timers(self) -> None:
-        case = self._machine.case
+        case = self._opened.case
         for action, data in clocks.fire(case, format_time(workflow.now())):
-            await self._project(self._machine.record_notice(action, data, self._context()))
+            await self._project(self._opened.record_notice(action, data, self._context()))
             if action != SystemAction.SLA_BREACHED:
                 continue
             taken = clocks.taken_on_breach(case, self._sla_policy, data["target"])
@@ -252,7 +252,7 @@ class CaseWorkflow:
     async def _take_by_itself(self, action: str, breach: dict) -> None:
         data = {"reason": f"{breach['target']} target breached at {breach['deadline']} ({breach['cause']['policy']})"}
         opened = self._opens_a_case(action, data)
-        event = self._machine.take(action, Actor(SYSTEM), data, None, self._context())
+        event = self._opened.take(action, Actor(SYSTEM), data, None, self._context())
         await self._record(event)
         await self._follow_on(event, opened)
 
@@ -279,6 +279,12 @@ class CaseWorkflow:
         end = self._reopen_window_end(case)
         return end is not None and workflow.now() >= end
 
+    @property
+    def _opened(self) -> CaseMachine:
+        """The machine, where the case is known to have been reported."""
+        assert self._machine is not None, "the case is reported"
+        return self._machine
+
     def _reported_machine(self) -> CaseMachine:
         if self._machine is None or self._abandoned:
             raise case_missing(self._input.case_id)
@@ -297,7 +303,7 @@ class CaseWorkflow:
     async def _project(self, event: Event, retry_refused: bool = True) -> None:
         self._events_this_run += 1
         self._changed = True  # the run loop recomputes when its timers are due
-        case = self._machine.case
+        case = self._opened.case
         notification = NotificationInput(event, case.title, case.kind, case.priority) if notifies(case.kind, event.action) else None
         notify_after = workflow.patched(NOTIFY_AFTER_PROJECTION_PATCH)
         if notification and not notify_after:
@@ -311,7 +317,7 @@ class CaseWorkflow:
         # update can change the case (tests/workflows/test_case_workflow.py holds it to that).
         await workflow.execute_activity_method(
             CaseActivities.project_case,
-            ProjectInput(case=self._machine.case, event=event, retry_refused=retry_refused),
+            ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )

@@ -48,7 +48,11 @@ async def open_linked_case(parent: CaseWorkflowInput, new_id: str, report: Repor
         task_queue=workflow.info().task_queue,
         parent_close_policy=ParentClosePolicy.ABANDON,
         search_attributes=TypedSearchAttributes(
-            [SearchAttributePair(CASE_KIND, report.kind), SearchAttributePair(CASE_PRIORITY, report.priority), SearchAttributePair(CASE_STATE, Phase.REPORT)]
+            [
+                SearchAttributePair(CASE_KIND, report.kind),
+                SearchAttributePair(CASE_PRIORITY, report.priority),
+                SearchAttributePair(CASE_STATE, Phase.REPORT),
+            ]
         ),
     )
 

@@ -58,12 +58,22 @@ class Notifier:
             {
                 "delivery": delivery,
                 "event": asdict(event),
-                "case": {"id": event.case_id, "title": notification.case_title, "kind": notification.case_kind, "priority": notification.case_priority},
+                "case": {
+                    "id": event.case_id,
+                    "title": notification.case_title,
+                    "kind": notification.case_kind,
+                    "priority": notification.case_priority,
+                },
             },
             ensure_ascii=False,
         ).encode()
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Casework-Delivery": delivery, "X-Casework-Event": event.action, "X-Casework-Timestamp": timestamp}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Casework-Delivery": delivery,
+            "X-Casework-Event": event.action,
+            "X-Casework-Timestamp": timestamp,
+        }
         if self._webhook.secret:
             headers["X-Casework-Signature"] = sign(self._webhook.secret, timestamp, body)
         try:

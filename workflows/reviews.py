@@ -82,9 +82,7 @@ async def ensure_schedules(client: Client, task_queue: str) -> None:
     this one; whether an operator paused it is kept."""
     for cadence, cron in CRON.items():
         schedule = Schedule(
-            action=ScheduleActionStartWorkflow(
-                ReviewWorkflow.run, ReviewInput(cadence), id=f"review-{cadence}", task_queue=task_queue
-            ),
+            action=ScheduleActionStartWorkflow(ReviewWorkflow.run, ReviewInput(cadence), id=f"review-{cadence}", task_queue=task_queue),
             spec=ScheduleSpec(cron_expressions=[cron]),
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
         )
@@ -96,6 +94,10 @@ async def ensure_schedules(client: Client, task_queue: str) -> None:
 
 def _moved_to(wanted: Schedule, input: ScheduleUpdateInput) -> ScheduleUpdate | None:
     existing = input.description.schedule
-    if isinstance(existing.action, ScheduleActionStartWorkflow) and existing.action.task_queue == wanted.action.task_queue:
+    if (
+        isinstance(existing.action, ScheduleActionStartWorkflow)
+        and isinstance(wanted.action, ScheduleActionStartWorkflow)
+        and existing.action.task_queue == wanted.action.task_queue
+    ):
         return None
     return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=existing.state))

@@ -6,9 +6,10 @@ import dataclasses
 import os
 import secrets
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url, text
@@ -42,15 +43,12 @@ def own_stack(temporal_env, stack_settings, tmp_path):
     @asynccontextmanager
     async def start():
         queue = f"own-{time.monotonic_ns()}"
-        settings = dataclasses.replace(
-            stack_settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/own.db", task_queue=queue, sla_policy=POLICY
-        )
+        settings = dataclasses.replace(stack_settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/own.db", task_queue=queue, sla_policy=POLICY)
         read_model = ReadModel(create_engine(settings.read_model_url))
         await read_model.upgrade()
         try:
-            async with worker_on(temporal_env.client, read_model, queue):
-                async with serving(settings) as client:
-                    yield OwnStack(Api(client), read_model, queue)
+            async with worker_on(temporal_env.client, read_model, queue), serving(settings) as client:
+                yield OwnStack(Api(client), read_model, queue)
         finally:
             await read_model.close()
 
@@ -90,9 +88,8 @@ async def stack_on(database: str, temporal_env, stack_settings, tmp_path, read_m
         read_model = read_model_class(create_engine(url))
         await read_model.upgrade()
         try:
-            async with worker_on(temporal_env.client, read_model, settings.task_queue):
-                async with serving(settings) as client:
-                    yield OwnStack(Api(client), read_model, settings.task_queue, temporal_env.client)
+            async with worker_on(temporal_env.client, read_model, settings.task_queue), serving(settings) as client:
+                yield OwnStack(Api(client), read_model, settings.task_queue, temporal_env.client)
         finally:
             await read_model.close()
 

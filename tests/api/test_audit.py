@@ -6,17 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 
 from service.audit import Audit
 from service.cases import WorkflowConfig
 from service.tables import events
 from states.case import parse_time
-from states.chain import event_hash, GENESIS
+from states.chain import GENESIS, event_hash
 from tests.conftest import auth
 from tests.support import COMPLAINT_WALK, eventually
 from tests.workflows.walking import walk_case
@@ -127,7 +126,7 @@ async def test_temporal_raw_history_shows_every_run_with_payloads_decoded(api, h
 
 
 async def test_the_export_holds_exactly_the_events_of_the_cases_in_its_window(api, http):
-    since = datetime.now(timezone.utc).isoformat()
+    since = datetime.now(UTC).isoformat()
     case_ids = [await walked_complaint(api) for _ in range(3)]
     expected = {(case_id, seq) for case_id in case_ids for seq in range(1, 8)}
 
@@ -189,7 +188,7 @@ def run_cli(stack_settings, *arguments: str) -> subprocess.CompletedProcess:
 
 
 async def test_the_command_line_exports_csv_and_verifies_every_case(api, stack_settings, read_model, tmp_path):
-    since = datetime.now(timezone.utc).isoformat()
+    since = datetime.now(UTC).isoformat()
     case_id = await walked_complaint(api)
     output = tmp_path / "events.csv"
     exported = run_cli(stack_settings, "export", "--since", since, "--format", "csv", "-o", str(output))

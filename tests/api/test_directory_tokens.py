@@ -23,7 +23,9 @@ def casework(settings, *arguments: str, stdin: str = "") -> subprocess.Completed
 
 async def test_a_directory_token_works_until_its_user_is_disabled(http, stack_settings):
     name = f"lin-{secrets.token_hex(3)}"
-    added = casework(stack_settings, "users", "add", name, "--role", "agent", "--display-name", "林 小姐", "--password-stdin", stdin="a long password\n")
+    added = casework(
+        stack_settings, "users", "add", name, "--role", "agent", "--display-name", "林 小姐", "--password-stdin", stdin="a long password\n"
+    )
     assert added.returncode == 0 and f"added {name} (agent)" in added.stdout, added.stderr
     assert "a long password" not in added.stdout + added.stderr
     created = casework(stack_settings, "tokens", "create", name, "--label", "crm")

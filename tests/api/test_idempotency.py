@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
@@ -90,7 +90,7 @@ async def test_keys_older_than_a_week_are_forgotten_and_a_retry_then_is_a_new_re
     old_key, fresh_key = uuid.uuid4().hex, uuid.uuid4().hex
     first = await http.post("/cases", json=body, headers=keyed("agent", old_key))
     await http.post("/cases", json={**body, "title": "昨天"}, headers=keyed("agent", fresh_key))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with read_model.engine.begin() as connection:
         await connection.execute(
             update(idempotency_keys).where(idempotency_keys.c.key_hash == fingerprint("ann", old_key)).values(created_at=now - timedelta(days=8))

@@ -92,7 +92,11 @@ async def test_an_improvement_plan_takes_its_baseline_and_after_value_from_the_k
         plan = await api.open("improvement_plan", role="supervisor", title="answer logistics complaints sooner", data={"metric": metric})
         assert plan["data"]["baseline"] == 0.5  # one of the two logistics complaints in the 28 days before
         measured = plan["data"]["baseline_measured"]
-        assert (measured["kpi"], measured["filters"], measured["cases"]) == ("first_response_on_time_rate", {"kind": "complaint", "category": "logistics"}, 2)
+        assert (measured["kpi"], measured["filters"], measured["cases"]) == (
+            "first_response_on_time_rate",
+            {"kind": "complaint", "category": "logistics"},
+            2,
+        )
         same_window = await kpis(api, **{"from": measured["from"], "to": measured["to"], "kind": "complaint", "category": "logistics"})
         assert same_window["kpis"]["first_response_on_time_rate"] == measured["value"] == 0.5
 

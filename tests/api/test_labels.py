@@ -5,7 +5,6 @@ import pytest
 from api.labels import LANGUAGES, has_label, negotiate
 from service.kpis import KPI_NAMES
 from states.machine import SPECS
-from states.opening import CUSTOMER_FIELDS
 from states.vocabulary import SYSTEM, Kind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
 from tests.conftest import auth
 

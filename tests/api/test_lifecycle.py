@@ -67,7 +67,15 @@ async def test_incident_cannot_leave_remediate_while_an_action_item_is_open(api)
     ]:
         incident = await api.act(incident["id"], action, role="supervisor", data=data)
     assert incident["action_items"] == [
-        {"id": "item-1", "title": "fix failover", "owner": "tech", "due": "2029-12-31T16:00:00.000000Z", "done": False, "outcome": None, "overdue": False}
+        {
+            "id": "item-1",
+            "title": "fix failover",
+            "owner": "tech",
+            "due": "2029-12-31T16:00:00.000000Z",
+            "done": False,
+            "outcome": None,
+            "overdue": False,
+        }
     ]
     refused = await api.act(incident["id"], "measures_done", role="supervisor", status=409)
     assert refused["state"] == "remediate"

@@ -1,7 +1,7 @@
 """Health, the OpenAPI document and the machines as data need no case."""
 
-from tests.conftest import auth
 from states.machine import KINDS, SPECS
+from tests.conftest import auth
 
 
 async def test_health_answers_without_a_token(http):
@@ -14,7 +14,15 @@ async def test_the_openapi_document_is_public_and_lists_every_route(http):
     response = await http.get("/schema/openapi.json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path in ["/cases", "/cases/{case_id}", "/cases/{case_id}/transitions", "/cases/{case_id}/history", "/machines", "/machines/{kind}", "/health"]:
+    for path in [
+        "/cases",
+        "/cases/{case_id}",
+        "/cases/{case_id}/transitions",
+        "/cases/{case_id}/history",
+        "/machines",
+        "/machines/{kind}",
+        "/health",
+    ]:
         assert path in paths, path
 
 

@@ -62,10 +62,9 @@ def webhook_stack(temporal_env, read_model, stack_settings):
     @asynccontextmanager
     async def start(receiver: Receiver):
         queue = f"webhooks-{receiver.failures}-{time.monotonic_ns()}"
-        async with receiving(receiver) as url:
-            async with worker_on(temporal_env.client, read_model, queue, Webhook(url, SECRET)):
-                async with serving(dataclasses.replace(stack_settings, task_queue=queue)) as client:
-                    yield Api(client)
+        async with receiving(receiver) as url, worker_on(temporal_env.client, read_model, queue, Webhook(url, SECRET)):
+            async with serving(dataclasses.replace(stack_settings, task_queue=queue)) as client:
+                yield Api(client)
 
     return start
 

@@ -32,9 +32,15 @@ async def test_transitions_rejections_and_read_model_writes_are_counted(http, ap
     await api.act(case["id"], "dismiss", role="supervisor", data={"reason": "x"}, status=409)
     after = await scrape(http)
     counted = lambda text, name, **labels: metric(text, name, **labels)  # noqa: E731
-    assert counted(after, "casework_transitions_total", kind="complaint", action="acknowledge") == counted(before, "casework_transitions_total", kind="complaint", action="acknowledge") + 1
+    assert (
+        counted(after, "casework_transitions_total", kind="complaint", action="acknowledge")
+        == counted(before, "casework_transitions_total", kind="complaint", action="acknowledge") + 1
+    )
     assert counted(after, "casework_transitions_total", kind="complaint", action="report") >= 1
-    assert counted(after, "casework_transitions_rejected_total", reason="ActionNotAllowed") == counted(before, "casework_transitions_rejected_total", reason="ActionNotAllowed") + 1
+    assert (
+        counted(after, "casework_transitions_rejected_total", reason="ActionNotAllowed")
+        == counted(before, "casework_transitions_rejected_total", reason="ActionNotAllowed") + 1
+    )
     assert counted(after, "casework_read_model_write_seconds_count") >= counted(before, "casework_read_model_write_seconds_count") + 2
     assert 'path="/cases/{case_id}/transitions"' in after  # request latency by route, not by case
 

@@ -61,7 +61,9 @@ async def test_a_refused_change_fails_alone_raises_the_alarm_and_the_case_goes_o
     health = (await http.get("/health")).json()
     assert health["status"] == "degraded" and case["id"] in health["read_model"] and health["alerts"], health
     metrics = (await http.get("/metrics", headers=auth("auditor"))).text
-    assert any(line.startswith('casework_projections_refused_total{kind="complaint"}') and float(line.split()[-1]) >= 1 for line in metrics.splitlines()), metrics
+    assert any(
+        line.startswith('casework_projections_refused_total{kind="complaint"}') and float(line.split()[-1]) >= 1 for line in metrics.splitlines()
+    ), metrics
 
     # The refused change (report -> analyse) was taken back: the case is as it was, in the read model
     # and in the workflow, whose phase lets the same action be taken again.

@@ -2,15 +2,15 @@
 
 import asyncio
 import os
-from asyncio.subprocess import PIPE
 import sys
-from datetime import datetime, timedelta, timezone
+from asyncio.subprocess import PIPE
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, update
 
-from service.tables import cases, events
 from service.reconcile import Reconciler
+from service.tables import cases, events
 from tests.support import AGENT, Step
 
 CASEWORK = Path(sys.executable).parent / "casework"
@@ -70,9 +70,9 @@ async def test_a_case_whose_worker_is_gone_is_reported_without_holding_up_the_re
 
 async def test_the_cases_changed_since_a_moment_are_the_running_ones_and_those_closed_since(api, temporal_env, read_model):
     running, ended = await api.open(), await api.open()
-    before_end = datetime.now(timezone.utc) - timedelta(seconds=5)
+    before_end = datetime.now(UTC) - timedelta(seconds=5)
     await temporal_env.client.get_workflow_handle(ended["id"]).terminate(reason="stands for a case whose workflow closed")
     reconciler = Reconciler(temporal_env.client, read_model)
     assert {running["id"], ended["id"]} <= set(await reconciler.case_ids_changed_since(before_end))
-    later = await reconciler.case_ids_changed_since(datetime.now(timezone.utc) + timedelta(minutes=1))
+    later = await reconciler.case_ids_changed_since(datetime.now(UTC) + timedelta(minutes=1))
     assert running["id"] in later and ended["id"] not in later

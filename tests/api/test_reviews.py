@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,13 +19,40 @@ def seeded_weeks(now: datetime):
     before = previous_period(last, "weekly")
     b, l = before.start, last.start
     cases = [
-        reported_case("B1", "complaint", b + timedelta(days=1), category="logistics", first_response=60, closed_after=3600,
-                      closed_by="record_satisfaction", satisfied=True, score=4),
+        reported_case(
+            "B1",
+            "complaint",
+            b + timedelta(days=1),
+            category="logistics",
+            first_response=60,
+            closed_after=3600,
+            closed_by="record_satisfaction",
+            satisfied=True,
+            score=4,
+        ),
         reported_case("B2", "complaint", b + timedelta(days=2), category="logistics", late=True, state="report"),
-        reported_case("L1", "complaint", l + timedelta(hours=1), category="logistics", first_response=60, closed_after=7200,
-                      closed_by="record_satisfaction", satisfied=True, score=5),
-        reported_case("L2", "complaint", l + timedelta(hours=2), category="logistics", first_response=120, closed_after=7200,
-                      closed_by="record_satisfaction", satisfied=True, score=5),
+        reported_case(
+            "L1",
+            "complaint",
+            l + timedelta(hours=1),
+            category="logistics",
+            first_response=60,
+            closed_after=7200,
+            closed_by="record_satisfaction",
+            satisfied=True,
+            score=5,
+        ),
+        reported_case(
+            "L2",
+            "complaint",
+            l + timedelta(hours=2),
+            category="logistics",
+            first_response=120,
+            closed_after=7200,
+            closed_by="record_satisfaction",
+            satisfied=True,
+            score=5,
+        ),
         reported_case("L3", "complaint", l + timedelta(hours=3), category="logistics", first_response=30),
         reported_case("L4", "complaint", l + timedelta(hours=4), category="account", late=True, state="report"),
         reported_case("I1", "incident", l + timedelta(hours=5), breached=("action_item",)),
@@ -43,7 +70,7 @@ async def test_the_weekly_schedule_reviews_last_week_against_the_week_before(own
     client = temporal_env.client
     async with own_stack() as stack:
         api = stack.api
-        last, before, cases = seeded_weeks(datetime.now(timezone.utc))
+        last, before, cases = seeded_weeks(datetime.now(UTC))
         await project_all(stack.read_model, cases)
         await ensure_schedules(client, stack.task_queue)
         await ensure_schedules(client, stack.task_queue)  # a second worker starting changes nothing
@@ -85,7 +112,7 @@ async def test_the_weekly_schedule_reviews_last_week_against_the_week_before(own
 async def test_a_supervisor_makes_a_review_of_any_period_and_everyone_reads_it(own_stack):
     async with own_stack() as stack:
         api = stack.api
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         last, before, cases = seeded_weeks(now)
         await project_all(stack.read_model, cases)
         body = {"from": last.as_dict()["from"], "to": last.as_dict()["to"]}

@@ -3,11 +3,11 @@
 import dataclasses
 import hashlib
 
+import pytest
+
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings, SettingsError
 from tests.conftest import auth, free_port, serving
-
-import pytest
 
 
 async def test_responses_carry_security_headers(http):

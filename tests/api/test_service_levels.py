@@ -1,9 +1,7 @@
 """Service-level clocks run as durable timers, with second-scale policies on a real Temporal server."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
-
-import pytest
+from datetime import UTC, datetime, timedelta
 
 from states.case import parse_time
 
@@ -98,7 +96,7 @@ async def test_an_overdue_action_item_is_recorded_once_and_counts_as_a_breach(ap
     async with api_with_policy(FAST) as api:
         incident = await api.open("incident", role="supervisor")
         await api.act(incident["id"], "start_analysis", role="supervisor")
-        due = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+        due = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
         await api.act(incident["id"], "add_action_item", role="supervisor", data={"title": "restart", "owner": "ops", "due": due})
         history = await api.history_with(incident["id"], "action_item_overdue")
         await asyncio.sleep(1)
@@ -114,7 +112,7 @@ async def test_the_queue_lists_the_nearest_deadlines_first(api_with_policy):
         later = await api.open(priority="low")
         sooner = await api.open(priority="low")
         await api.act(sooner["id"], "set_priority", role="supervisor", data={"priority": "normal"})
-        horizon = (datetime.now(timezone.utc) + timedelta(seconds=120)).isoformat()
+        horizon = (datetime.now(UTC) + timedelta(seconds=120)).isoformat()
         queue = await api.list(sort="sla_due", sla_due_before=horizon, limit=500)
         ids = [item["id"] for item in queue["items"]]
         assert ids.index(sooner["id"]) < ids.index(later["id"])

@@ -5,12 +5,14 @@ field, and no case is left with its projection failing (issue 13: one NUL wedged
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from tests.api.conftest import DATABASES, stack_on
 from tests.conftest import auth
@@ -48,7 +50,9 @@ def required(max_size: int) -> st.SearchStrategy[str]:
     return texts(max_size, min_size=1).filter(str.strip)
 
 
-KEYS = texts(100, min_size=1).filter(lambda key: key not in {"causes", "reopen_reason", "satisfied", "score", "product", "occurred_at"} and not key.startswith("measured"))
+KEYS = texts(100, min_size=1).filter(
+    lambda key: key not in {"causes", "reopen_reason", "satisfied", "score", "product", "occurred_at"} and not key.startswith("measured")
+)
 FREE = st.recursive(texts(300), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3), max_leaves=5)
 
 
@@ -146,7 +150,10 @@ async def test_action_texts_are_stored_unchanged_or_refused_naming_the_field(sta
         st.fixed_dictionaries({"action": st.just("comment"), "note": texts(20_000)}, optional={"data": st.dictionaries(KEYS, FREE, max_size=2)}),
         st.fixed_dictionaries({"action": st.just("assign"), "data": st.fixed_dictionaries({"owner": required(200)})}),
         st.fixed_dictionaries(
-            {"action": st.just("add_action_item"), "data": st.fixed_dictionaries({"title": required(500), "owner": required(200), "due": st.just("2030-01-01T00:00:00Z")})},
+            {
+                "action": st.just("add_action_item"),
+                "data": st.fixed_dictionaries({"title": required(500), "owner": required(200), "due": st.just("2030-01-01T00:00:00Z")}),
+            },
         ),
     )
 

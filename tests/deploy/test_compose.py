@@ -200,9 +200,7 @@ def test_env_example_names_every_required_variable_with_placeholders():
 
 
 def test_env_example_holds_no_usable_secret():
-    values = dict(
-        line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if line and not line.startswith("#")
-    )
+    values = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if line and not line.startswith("#"))
     for name in ("POSTGRES_PASSWORD", "TEMPORAL_DB_PASSWORD", "READ_MODEL_DB_PASSWORD"):
         assert values[name] == "", f"{name} must be left empty in .env.example"
     # Casework refuses tokens under 16 characters, so the placeholders cannot go live by accident.

@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from service.temporal import EmbeddedTemporal
-from tests.support import COMPLAINT_WALK
 from tests.conftest import TEST_USERS, auth, free_port
 from tests.e2e.private_postgres import PrivatePostgres, binaries
 from tests.e2e.processes import wait_healthy
+from tests.support import COMPLAINT_WALK
 
 CASEWORK = Path(sys.executable).parent / "casework"
 CLIENTS, CASES_PER_CLIENT = 4, 3
@@ -57,7 +57,6 @@ class Chaos:
 
     def logs(self) -> str:
         return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in self.folder.glob("*.log"))
-
 
 
 async def insist(client: httpx.AsyncClient, path: str, body: dict, role: str, deadline: float) -> dict:
@@ -131,7 +130,7 @@ async def test_acknowledged_changes_survive_crashes_of_every_part_exactly_once(t
                 verified = (await client.get(f"/cases/{case_id}/history/verify", headers=auth("auditor"))).json()
                 assert verified["ok"], verified
         reconcile = subprocess.run([str(CASEWORK), "reconcile"], env=chaos.env, capture_output=True, text=True, timeout=300)
-        assert f"reconciled all cases: 0 repaired, 0 with problems" in reconcile.stdout, reconcile.stdout + reconcile.stderr
+        assert "reconciled all cases: 0 repaired, 0 with problems" in reconcile.stdout, reconcile.stdout + reconcile.stderr
     finally:
         for process in chaos.processes.values():
             if process.poll() is None:

@@ -17,8 +17,8 @@ import time
 
 import httpx
 
-from tests.support import COMPLAINT_WALK
 from tests.e2e.test_readme import start_serve, stop, wait_for_banner
+from tests.support import COMPLAINT_WALK
 
 CLIENTS = int(os.environ.get("CASEWORK_LOAD_CLIENTS", "8"))
 SECONDS = float(os.environ.get("CASEWORK_LOAD_SECONDS", "20"))

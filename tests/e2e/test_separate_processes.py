@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from service.temporal import EmbeddedTemporal
-from tests.support import OPENERS, WALKS, phases
 from tests.conftest import TEST_USERS, auth, free_port
 from tests.e2e.private_postgres import PrivatePostgres, binaries
 from tests.e2e.processes import wait_healthy
+from tests.support import OPENERS, WALKS, phases
 
 CASEWORK = Path(sys.executable).parent / "casework"
 pytestmark = pytest.mark.skipif(binaries() is None and not os.environ.get("CI"), reason="no PostgreSQL server binaries here")

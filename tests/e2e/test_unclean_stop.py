@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_readme import CASEWORK, wait_for_banner
 from tests.conftest import free_port
+from tests.e2e.test_readme import CASEWORK, wait_for_banner
 
 HEADERS = {role: {"Authorization": f"Bearer demo-{role}-token"} for role in ("agent", "supervisor", "auditor")}
 STEPS = [("acknowledge", None), ("start_analysis", None), ("record_findings", {"findings": "left at the wrong station"})]
@@ -98,7 +98,9 @@ def test_serve_runs_temporals_store_syncing_every_commit(serve):
         pytest.skip("strace is not installed: the pragma in effect is not observable")
     # The pragma in effect: with `full` the store's WAL is synced at every commit, with `normal` only at checkpoints.
     trace = serve.folder / "strace.txt"
-    tracer = subprocess.Popen(["strace", "-f", "-qq", "-y", "-e", "signal=none", "-e", "trace=fsync,fdatasync", "-o", str(trace), "-p", str(pid)], stderr=subprocess.PIPE)
+    tracer = subprocess.Popen(
+        ["strace", "-f", "-qq", "-y", "-e", "signal=none", "-e", "trace=fsync,fdatasync", "-o", str(trace), "-p", str(pid)], stderr=subprocess.PIPE
+    )
     try:
         time.sleep(2)  # attached to every thread
         if tracer.poll() is not None:

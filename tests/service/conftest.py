@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text

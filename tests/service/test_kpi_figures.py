@@ -16,30 +16,65 @@ Outside the period: one case on Sun 25 Oct 23:59 and one at exactly the period's
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from service.kpis import KpiQuery, Kpis, MetricNotKpi, calendar_buckets, parse_metric
 from tests.service.kpi_cases import project_all, reported_case
 
-START = datetime(2026, 10, 26, tzinfo=timezone.utc)
-END = datetime(2026, 11, 9, tzinfo=timezone.utc)
+START = datetime(2026, 10, 26, tzinfo=UTC)
+END = datetime(2026, 11, 9, tzinfo=UTC)
 
 
 CASES = [
-    reported_case("A", "complaint", "2026-10-28T09:00", category="logistics", first_response=600, closed_after=86_400,
-          closed_by="record_satisfaction", satisfied=True, score=5),
-    reported_case("B", "complaint", "2026-10-30T10:00", category="logistics", first_response=3_600, late=True, closed_after=172_800,
-          closed_by="record_satisfaction", reopened=1, satisfied=True, score=3, priority="high"),
-    reported_case("G", "complaint", "2026-11-01T23:00", category="logistics", first_response=1_800, closed_after=259_200,
-          closed_by="record_satisfaction", satisfied=True, score=4),
-    reported_case("C", "complaint", "2026-11-02T08:00", category="account", first_response=1_200, closed_after=43_200, closed_by="dismiss", owner="bob"),
-    reported_case("D", "feedback", "2026-11-03T12:00", category="logistics", first_response=300, satisfied=False, score=2, state="remediate", owner="bob"),
+    reported_case(
+        "A",
+        "complaint",
+        "2026-10-28T09:00",
+        category="logistics",
+        first_response=600,
+        closed_after=86_400,
+        closed_by="record_satisfaction",
+        satisfied=True,
+        score=5,
+    ),
+    reported_case(
+        "B",
+        "complaint",
+        "2026-10-30T10:00",
+        category="logistics",
+        first_response=3_600,
+        late=True,
+        closed_after=172_800,
+        closed_by="record_satisfaction",
+        reopened=1,
+        satisfied=True,
+        score=3,
+        priority="high",
+    ),
+    reported_case(
+        "G",
+        "complaint",
+        "2026-11-01T23:00",
+        category="logistics",
+        first_response=1_800,
+        closed_after=259_200,
+        closed_by="record_satisfaction",
+        satisfied=True,
+        score=4,
+    ),
+    reported_case(
+        "C", "complaint", "2026-11-02T08:00", category="account", first_response=1_200, closed_after=43_200, closed_by="dismiss", owner="bob"
+    ),
+    reported_case(
+        "D", "feedback", "2026-11-03T12:00", category="logistics", first_response=300, satisfied=False, score=2, state="remediate", owner="bob"
+    ),
     reported_case("E", "feedback", "2026-11-05T09:00", late=True, state="report", owner="bob"),
     reported_case("F", "complaint", "2026-11-06T09:00", category="product_quality", state="report"),
-    reported_case("H", "incident", "2026-11-04T09:00", first_response=900, closed_after=604_800, closed_by="close",
-          breached=("action_item",), priority="urgent"),
+    reported_case(
+        "H", "incident", "2026-11-04T09:00", first_response=900, closed_after=604_800, closed_by="close", breached=("action_item",), priority="urgent"
+    ),
     reported_case("before", "complaint", "2026-10-25T23:59", category="logistics", first_response=60),
     reported_case("at-end", "complaint", "2026-11-09T00:00", category="logistics", first_response=60),
 ]
@@ -140,7 +175,7 @@ async def test_grouping_by_a_column_and_filtering(kpis):
 
 
 async def test_an_empty_period_has_counts_of_zero_and_no_rates(kpis):
-    report = await kpis.report(KpiQuery(datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 2, 1, tzinfo=timezone.utc), group_by="kind"))
+    report = await kpis.report(KpiQuery(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC), group_by="kind"))
     assert report["kpis"]["volume"] == 0
     assert report["kpis"]["resolution_rate"] is None
     assert report["kpis"]["first_response_p50_seconds"] is None
@@ -165,8 +200,11 @@ def test_a_metric_names_a_kpi_with_filters_or_is_free_text():
 
 
 def test_calendar_buckets_clip_to_the_period():
-    start, end = datetime(2026, 11, 4, 12, tzinfo=timezone.utc), datetime(2026, 12, 2, tzinfo=timezone.utc)
+    start, end = datetime(2026, 11, 4, 12, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
     weeks = calendar_buckets(start, end, "week")
     assert [key for key, _, _ in weeks] == ["2026-W45", "2026-W46", "2026-W47", "2026-W48", "2026-W49"]
     assert weeks[0][1] == start and weeks[-1][2] == end
-    assert [key for key, _, _ in calendar_buckets(datetime(2026, 12, 15, tzinfo=timezone.utc), datetime(2027, 1, 2, tzinfo=timezone.utc), "month")] == ["2026-12", "2027-01"]
+    assert [key for key, _, _ in calendar_buckets(datetime(2026, 12, 15, tzinfo=UTC), datetime(2027, 1, 2, tzinfo=UTC), "month")] == [
+        "2026-12",
+        "2027-01",
+    ]

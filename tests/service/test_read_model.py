@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,6 @@ from service.read_model import BadCursor, CaseFilter, ReadModel
 from service.tables import action_items, events
 from states.case import Actor, CaseState, Event, format_time
 from tests.support import AGENT, SUPERVISOR, SYSTEM, at, moment
-
 
 # --- building cases and events -----------------------------------------------------------------
 
@@ -117,7 +116,7 @@ async def stored_items(model: ReadModel, case_id: str) -> list[dict[str, Any]]:
             "title": row["title"],
             "owner": row["owner"],
             # SQLite hands back naive times; both are UTC.
-            "due": format_time(row["due"] if row["due"].tzinfo else row["due"].replace(tzinfo=timezone.utc)),
+            "due": format_time(row["due"] if row["due"].tzinfo else row["due"].replace(tzinfo=UTC)),
             "done": row["done"],
             "outcome": row["outcome"],
         }
@@ -362,7 +361,9 @@ async def test_cases_created_at_the_same_moment_are_ordered_by_id_descending(rea
 async def crowd(read_model: ReadModel) -> list[str]:
     """23 cases, many sharing a created_at, some differing by a microsecond; newest first."""
     expected: list[tuple[datetime, str]] = []
-    moments = [moment()] * 7 + [moment(minutes=1)] * 5 + [moment(minutes=1) + timedelta(microseconds=1)] * 3 + [moment(minutes=2 + n) for n in range(8)]
+    moments = (
+        [moment()] * 7 + [moment(minutes=1)] * 5 + [moment(minutes=1) + timedelta(microseconds=1)] * 3 + [moment(minutes=2 + n) for n in range(8)]
+    )
     for number, created in enumerate(moments):
         # Ids of mixed case and punctuation, and out of created order, so the tie-break is exercised.
         case_id = f"{'AbCd'[number % 4]}{'-_'[number % 2]}{number:02d}"
@@ -448,7 +449,10 @@ async def test_history_is_oldest_first_with_each_actor(read_model: ReadModel):
         (make_case("c1", state="report", version=1), dict(action="report", from_state=None, actor=AGENT)),
         (make_case("c1", state="analyse", version=2), dict(action="start_analysis", from_state="report", actor=SUPERVISOR)),
         (make_case("c1", state="analyse", version=3), dict(action="sla_warning", from_state="analyse", actor=SYSTEM)),
-        (make_case("c1", state="remediate", version=4), dict(action="propose_remedy", from_state="analyse", actor=AGENT, data={"solution": "refund"})),
+        (
+            make_case("c1", state="remediate", version=4),
+            dict(action="propose_remedy", from_state="analyse", actor=AGENT, data={"solution": "refund"}),
+        ),
     ]
     for number, (case, event) in enumerate(steps):
         case.updated_at = at(minutes=number)

@@ -30,12 +30,24 @@ VOID_ELEMENTS = {"meta", "br", "hr", "img", "input", "link", "col", "area", "bas
 
 def kpis(**changes):
     figures = {
-        "volume": 12, "first_responses": 10, "first_response_mean_seconds": 1800.0, "first_response_p50_seconds": 1200.0,
-        "first_response_p90_seconds": 3600.0, "first_response_on_time_rate": 0.8, "handled": 7,
-        "handling_mean_seconds": 86400.0, "handling_p50_seconds": 72000.0, "handling_p90_seconds": 172800.0,
-        "resolution_rate": 0.6, "satisfaction_responses": 5, "satisfaction_mean_score": 4.2, "satisfied_share": 0.8,
-        "reopen_rate": 0.1, "breach_rate": 0.25,
-        "volume_by_kind": {"complaint": 8, "feedback": 4}, "volume_by_category": {"account": 2, "logistics": 5, "none": 5},
+        "volume": 12,
+        "first_responses": 10,
+        "first_response_mean_seconds": 1800.0,
+        "first_response_p50_seconds": 1200.0,
+        "first_response_p90_seconds": 3600.0,
+        "first_response_on_time_rate": 0.8,
+        "handled": 7,
+        "handling_mean_seconds": 86400.0,
+        "handling_p50_seconds": 72000.0,
+        "handling_p90_seconds": 172800.0,
+        "resolution_rate": 0.6,
+        "satisfaction_responses": 5,
+        "satisfaction_mean_score": 4.2,
+        "satisfied_share": 0.8,
+        "reopen_rate": 0.1,
+        "breach_rate": 0.25,
+        "volume_by_kind": {"complaint": 8, "feedback": 4},
+        "volume_by_category": {"account": 2, "logistics": 5, "none": 5},
     }
     return {**figures, **changes}
 
@@ -47,8 +59,12 @@ def case(**changes):
 def review(current=None, previous=None, **changes):
     current = current or kpis()
     previous = previous or kpis(
-        volume=10, first_response_mean_seconds=2400.0, first_response_on_time_rate=0.7, resolution_rate=0.5,
-        breach_rate=0.2, handling_p90_seconds=None,
+        volume=10,
+        first_response_mean_seconds=2400.0,
+        first_response_on_time_rate=0.7,
+        resolution_rate=0.5,
+        breach_rate=0.2,
+        handling_p90_seconds=None,
     )
     deltas = {}
     for name, now in current.items():

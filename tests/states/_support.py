@@ -135,7 +135,7 @@ class Walk:
         self.events.append(event)
         return event
 
-    def run(self, steps: list[Step]) -> "Walk":
+    def run(self, steps: list[Step]) -> Walk:
         for step in steps:
             self.take(step)
         return self
@@ -146,9 +146,4 @@ class Walk:
 
 def declared_edges(kind: str) -> set[tuple[str, str, str]]:
     """Every (source, action, destination) the kind declares; a self action ends where it began."""
-    return {
-        (source, action.name, dest or source)
-        for action in SPECS[kind].actions
-        for source in action.source
-        for dest in action.destinations()
-    }
+    return {(source, action.name, dest or source) for action in SPECS[kind].actions for source in action.source for dest in action.destinations()}

@@ -35,7 +35,12 @@ def test_escalating_opens_or_joins_an_incident_and_opening_a_plan_opens_one():
     assert (escalate.opens.kind, escalate.opens.relation, escalate.opens.back) == (Kind.INCIDENT, Relation.ESCALATED_TO, Relation.ESCALATED_FROM)
     assert escalate.opens.may_join_open and escalate.taken_on_breach == "first_response"
     (plan,) = declarations("open_improvement_plan")
-    assert (plan.opens.kind, plan.opens.relation, plan.opens.back, plan.opens.may_join_open) == (Kind.IMPROVEMENT_PLAN, Relation.DERIVED, Relation.SOURCE, False)
+    assert (plan.opens.kind, plan.opens.relation, plan.opens.back, plan.opens.may_join_open) == (
+        Kind.IMPROVEMENT_PLAN,
+        Relation.DERIVED,
+        Relation.SOURCE,
+        False,
+    )
 
 
 def test_closing_an_incident_tells_the_cases_escalated_into_it():
@@ -45,7 +50,10 @@ def test_closing_an_incident_tells_the_cases_escalated_into_it():
 
 def test_reopening_restarts_the_clocks_and_a_new_priority_retargets_them():
     assert declared(lambda action: action.clocks is ClockChange.RESTART) == {
-        Kind.COMPLAINT: {"reopen"}, Kind.FEEDBACK: {"reopen"}, Kind.INCIDENT: set(), Kind.IMPROVEMENT_PLAN: set()
+        Kind.COMPLAINT: {"reopen"},
+        Kind.FEEDBACK: {"reopen"},
+        Kind.INCIDENT: set(),
+        Kind.IMPROVEMENT_PLAN: set(),
     }
     assert all(names == {"set_priority"} for names in declared(lambda action: action.clocks is ClockChange.RETARGET).values())
 

@@ -1,6 +1,6 @@
 """The service-level policy: parsing that names the bad key, VIP targets, business-hours arithmetic."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ SHANGHAI_WEEK = {
 
 
 def utc(*parts) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def test_the_built_in_policy_parses():

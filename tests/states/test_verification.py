@@ -11,8 +11,8 @@ from states.opening import Report, open_case
 from states.spec import Context
 from states.verification import replay
 from tests.states._support import Walk
-from tests.support import AGENT, SUPERVISOR, T0, at
 from tests.states.test_kind_walks import STEPS
+from tests.support import AGENT, SUPERVISOR, T0, at
 
 BASELINE = {"baseline_measured": {"metric": "first_response_p90_seconds", "value": 420.0}, "baseline": 420.0}
 AFTER = {"measured_after": {"metric": "first_response_p90_seconds", "value": 300.0}, "measured_after_value": 300.0}

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
-
-import uuid
 
 from service.cases import Cases, WorkflowConfig
 from service.read_model import ReadModel, create_engine
@@ -51,7 +50,9 @@ async def record(version: str) -> None:
 
 async def record_escalation(client, read_model: ReadModel, version: str) -> None:
     """A breach that escalates by itself into a new incident, whose closing notifies the complaint."""
-    policy = WorkflowConfig(TASK_QUEUE, 3600, 500, {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}})
+    policy = WorkflowConfig(
+        TASK_QUEUE, 3600, 500, {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}}
+    )
     cases = Cases(client, read_model, policy)
     complaint = await cases.open(Report("complaint", "延误", "d", "urgent"), AGENT, None, uuid.uuid4().hex)
 

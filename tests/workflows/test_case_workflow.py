@@ -52,7 +52,8 @@ async def test_each_projection_carries_the_case_as_of_its_own_event_under_concur
     projected = [
         (await temporal_env.client.data_converter.decode(event.activity_task_scheduled_event_attributes.input.payloads, [ProjectInput]))[0]
         for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and event.activity_task_scheduled_event_attributes.activity_type.name == "project_case"
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and event.activity_task_scheduled_event_attributes.activity_type.name == "project_case"
     ]
     assert [(each.event.seq, each.case.version) for each in projected] == [(seq, seq) for seq in range(1, 7)]
 

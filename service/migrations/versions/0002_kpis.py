@@ -56,5 +56,15 @@ def downgrade() -> None:
     op.drop_table("reviews")
     op.drop_index("ix_cases_kpis", "cases")
     with op.batch_alter_table("cases") as cases:
-        for name in ("ever_breached", "score", "satisfied", "reopen_count", "closed_by", "handling_seconds", "first_response_late", "first_response_seconds", "category"):
+        for name in (
+            "ever_breached",
+            "score",
+            "satisfied",
+            "reopen_count",
+            "closed_by",
+            "handling_seconds",
+            "first_response_late",
+            "first_response_seconds",
+            "category",
+        ):
             cases.drop_column(name)
