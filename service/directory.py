@@ -19,6 +19,7 @@ from service.read_model import ReadModel
 from service.settings import ROLES, User, hash_token
 from service.tables import api_tokens, users
 from states.case import as_utc
+from states.vocabulary import SYSTEM, Role
 
 log = logging.getLogger("casework.directory")
 
@@ -26,7 +27,11 @@ LANGUAGES = ("zh-CN", "en")
 MIN_PASSWORD_LENGTH = 8
 # `casework serve` on loopback with an empty directory and no CASEWORK_USERS: public, like the demo
 # tokens, and refused off loopback (see demo_passwords_in_use).
-DEMO_PEOPLE = (("ann", "agent", "Ann", "ann-demo-password"), ("sam", "supervisor", "Sam", "sam-demo-password"), ("ada", "auditor", "Ada", "ada-demo-password"))  # fmt: skip
+DEMO_PEOPLE = (
+    ("ann", Role.AGENT, "Ann", "ann-demo-password"),
+    ("sam", Role.SUPERVISOR, "Sam", "sam-demo-password"),
+    ("ada", Role.AUDITOR, "Ada", "ada-demo-password"),
+)
 # A token's last use is written at most this often, so that a busy client does not write on every request.
 LAST_USED_PRECISION = timedelta(minutes=5)
 
@@ -169,8 +174,8 @@ def _is_possible_name(name: str) -> bool:
 def _check_name(name: str) -> None:
     if not _is_possible_name(name):
         raise DirectoryError("a name is 1 to 100 printable characters without spaces")
-    if name == "system":
-        raise DirectoryError("the name 'system' is reserved for automatic actions")
+    if name == SYSTEM:
+        raise DirectoryError(f"the name {SYSTEM!r} is reserved for automatic actions")
 
 
 def _check_role(role: str) -> None:
