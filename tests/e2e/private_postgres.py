@@ -22,7 +22,10 @@ class PrivatePostgres:
         # Not under pytest's folder: the postgres user may not enter it.
         self.folder = Path(tempfile.mkdtemp(prefix="casework-pg-"))
         self.port = port
-        self.bin = binaries()
+        bin = binaries()
+        if bin is None:
+            raise AssertionError("no PostgreSQL server binaries (pg_ctl) or no runuser here")
+        self.bin = bin
         self.data = self.folder / "pgdata"
 
     @property
