@@ -17,7 +17,10 @@ from tests.support import AGENT, SUPERVISOR, T0, at
 
 BASELINE = {"baseline_measured": {"metric": "first_response_p90_seconds", "value": 420.0}, "baseline": 420.0}
 AFTER = {"measured_after": {"metric": "first_response_p90_seconds", "value": 300.0}, "measured_after_value": 300.0}
-PLAN_STEP_DATA: dict[str, dict[str, Any]] = {"record_cause": {"category": "training", "description": "new agents"}, "record_effect": {"effective": True}}
+PLAN_STEP_DATA: dict[str, dict[str, Any]] = {
+    "record_cause": {"category": "training", "description": "new agents"},
+    "record_effect": {"effective": True},
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
