@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         read_model = ReadModel(create_engine(settings.read_model_url), alarm)
         await read_model.require_current_schema()
-        client = await connect(settings.temporal_target, settings.temporal_namespace, interceptors=tracing.interceptors(settings.otlp_endpoint))
+        client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         policy = CasePolicy(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         app.state.cases = Cases(client, read_model, policy)
         app.state.audit = Audit(client, read_model)

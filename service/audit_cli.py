@@ -67,7 +67,7 @@ async def _export(settings: Settings, arguments: argparse.Namespace) -> int:
 
 async def _verify(settings: Settings, arguments: argparse.Namespace) -> int:
     async with _read_model(settings) as read_model:
-        client = await connect(settings.temporal_target, settings.temporal_namespace)
+        client = await connect(settings.temporal_connection)
         audit = Audit(client, read_model)
         case_ids = await read_model.case_ids() if arguments.all else arguments.case
         failed = gone = 0

@@ -88,7 +88,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             runtime = runtime_with_metrics(settings.http_host, settings.sdk_metrics_port)
         if settings.metrics_port:
             prometheus_client.start_http_server(settings.metrics_port, addr=settings.http_host)
-        client = await connect(settings.temporal_target, settings.temporal_namespace, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
+        client = await connect(settings.temporal_connection, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue)
         graceful = timedelta(seconds=graceful_seconds)
@@ -171,7 +171,7 @@ async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMar
     if since is not None:
         read_model = ReadModel(create_engine(settings.read_model_url))
         try:
-            client = await connect(settings.temporal_target, settings.temporal_namespace)
+            client = await connect(settings.temporal_connection)
             if not (await recovery.repair(Reconciler(client, read_model), since)).complete:
                 started = since  # what is left is repaired at the next unclean start, or by `casework reconcile`
         finally:
@@ -209,7 +209,7 @@ async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
     read_model = ReadModel(create_engine(settings.read_model_url))
     try:
         await read_model.require_current_schema()
-        reconciler = Reconciler(await connect(settings.temporal_target, settings.temporal_namespace), read_model)
+        reconciler = Reconciler(await connect(settings.temporal_connection), read_model)
         changed = troubled = 0
         async for result in reconciler.reconcile_many(case_ids or await reconciler.case_ids()):
             changed += result.changed
