@@ -10,7 +10,7 @@ from typing import AsyncIterator, TextIO
 
 from service.audit import Audit
 from service.export import export_events
-from service.read_model import EventFilter, ReadModel, create_engine
+from service.read_model import EventFilter, ReadModel, engine_for
 from service.settings import Settings
 from service.temporal import connect
 from states.case import as_utc
@@ -41,7 +41,7 @@ async def run(settings: Settings, arguments: argparse.Namespace) -> int:
 
 @asynccontextmanager
 async def _read_model(settings: Settings) -> AsyncIterator[ReadModel]:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         yield read_model
     finally:

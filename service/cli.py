@@ -19,7 +19,7 @@ import uvicorn
 from service import audit_cli, recovery, schema, tracing
 from service.schema import SchemaOutOfDate
 from service.tracing import TracingUnavailable
-from service.read_model import ReadModel, create_engine
+from service.read_model import ReadModel, engine_for
 from service.settings import DEMO_USERS, Settings, SettingsError
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
@@ -80,7 +80,7 @@ class Shutdown:
 @asynccontextmanager
 async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = None, graceful_seconds: float = 10) -> AsyncIterator[None]:
     """The worker's wiring: read model, Temporal client, case workflows and the projection activity."""
-    read_model = ReadModel(create_engine(settings.read_model_url), alarm)
+    read_model = ReadModel(engine_for(settings), alarm)
     try:
         await read_model.require_current_schema()
         runtime = None
@@ -169,7 +169,7 @@ async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMar
     started = datetime.now(timezone.utc)
     since = marker.unclean_since()
     if since is not None:
-        read_model = ReadModel(create_engine(settings.read_model_url))
+        read_model = ReadModel(engine_for(settings))
         try:
             client = await connect(settings.temporal_connection)
             if not (await recovery.repair(Reconciler(client, read_model), since)).complete:
@@ -180,7 +180,7 @@ async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMar
 
 
 async def _stop_cleanly(settings: Settings, marker: recovery.RunMarker) -> None:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         if await recovery.make_durable(read_model):
             marker.remove()
@@ -197,7 +197,7 @@ async def worker(settings: Settings) -> None:
 
 
 async def api(settings: Settings) -> None:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         await read_model.require_current_schema()
     finally:
@@ -206,7 +206,7 @@ async def api(settings: Settings) -> None:
 
 
 async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         await read_model.require_current_schema()
         reconciler = Reconciler(await connect(settings.temporal_connection), read_model)
@@ -223,7 +223,7 @@ async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
 
 
 async def _upgrade_schema(settings: Settings) -> None:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         await read_model.upgrade()
     finally:
@@ -233,7 +233,7 @@ async def _upgrade_schema(settings: Settings) -> None:
 async def db(settings: Settings, arguments: argparse.Namespace) -> int:
     if arguments.db_command == "upgrade":
         await _upgrade_schema(settings)
-    engine = create_engine(settings.read_model_url)
+    engine = engine_for(settings)
     try:
         print(f"read model schema: {await schema.current(engine) or 'none'} (this version needs {schema.head()})")
     finally:

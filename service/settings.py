@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import parse_qsl, urlsplit
 
 from states.sla_policy import PolicyError, parse_policy
 
@@ -230,7 +231,7 @@ def _database(env: Mapping[str, str]) -> tuple[str | None, Path | None]:
     if ca is not None and not postgres:
         raise SettingsError("CASEWORK_DATABASE_TLS_CA is for PostgreSQL: set CASEWORK_DATABASE_URL to a postgresql+asyncpg:// URL")
     if postgres:
-        query = dict(part.partition("=")[::2] for part in url.partition("?")[2].split("&") if part)
+        query = dict(parse_qsl(urlsplit(url).query))
         for name in ("ssl", "sslmode"):
             if name in query and query[name] not in SSL_MODES:
                 raise SettingsError(f"CASEWORK_DATABASE_URL: {name} must be one of {', '.join(SSL_MODES)}, got {query[name]!r}")
