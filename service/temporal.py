@@ -19,7 +19,6 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from service.settings import TemporalConnection
-
 from workflows.search import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
