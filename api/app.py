@@ -29,7 +29,7 @@ from service.directory import Directory
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.projection_failures import ProjectionAlarm
-from service.read_model import ReadModel, create_engine
+from service.read_model import ReadModel, engine_for
 from service.reviews import Reviews
 from service.settings import Settings
 from service.shared_store import keep_tidy, open_shared_store
@@ -102,9 +102,9 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        read_model = ReadModel(create_engine(settings.read_model_url), alarm)
+        read_model = ReadModel(engine_for(settings), alarm)
         await read_model.require_current_schema()
-        client = await connect(settings.temporal_target, settings.temporal_namespace, interceptors=tracing.interceptors(settings.otlp_endpoint))
+        client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         app.state.cases = Cases(client, read_model, config)
         app.state.audit = Audit(client, read_model)

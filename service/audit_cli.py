@@ -11,7 +11,7 @@ from typing import TextIO
 
 from service.audit import Audit
 from service.export import export_events
-from service.read_model import EventFilter, ReadModel, create_engine
+from service.read_model import EventFilter, ReadModel, engine_for
 from service.settings import Settings
 from service.temporal import connect
 from states.case import as_utc
@@ -42,7 +42,7 @@ async def run(settings: Settings, arguments: argparse.Namespace) -> int:
 
 @asynccontextmanager
 async def _read_model(settings: Settings) -> AsyncIterator[ReadModel]:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         yield read_model
     finally:
@@ -69,7 +69,7 @@ async def _export(settings: Settings, arguments: argparse.Namespace) -> int:
 
 async def _verify(settings: Settings, arguments: argparse.Namespace) -> int:
     async with _read_model(settings) as read_model:
-        client = await connect(settings.temporal_target, settings.temporal_namespace)
+        client = await connect(settings.temporal_connection)
         audit = Audit(client, read_model)
         case_ids = await read_model.case_ids() if arguments.all else arguments.case
         failed = gone = 0

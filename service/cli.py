@@ -20,7 +20,7 @@ from service import audit_cli, recovery, schema, tracing, users_cli
 from service.directory import Directory
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
-from service.read_model import ReadModel, create_engine
+from service.read_model import ReadModel, engine_for
 from service.reconcile import Reconciler
 from service.reviews import Reviews
 from service.schema import SchemaOutOfDate
@@ -82,7 +82,7 @@ class Shutdown:
 @asynccontextmanager
 async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = None, graceful_seconds: float = 10) -> AsyncIterator[None]:
     """The worker's wiring: read model, Temporal client, case workflows and the projection activity."""
-    read_model = ReadModel(create_engine(settings.read_model_url), alarm)
+    read_model = ReadModel(engine_for(settings), alarm)
     try:
         await read_model.require_current_schema()
         runtime = None
@@ -90,9 +90,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             runtime = runtime_with_metrics(settings.http_host, settings.sdk_metrics_port)
         if settings.metrics_port:
             prometheus_client.start_http_server(settings.metrics_port, addr=settings.http_host)
-        client = await connect(
-            settings.temporal_target, settings.temporal_namespace, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint)
-        )
+        client = await connect(settings.temporal_connection, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue)
         graceful = timedelta(seconds=graceful_seconds)
@@ -179,9 +177,9 @@ async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMar
     started = datetime.now(UTC)
     since = marker.unclean_since()
     if since is not None:
-        read_model = ReadModel(create_engine(settings.read_model_url))
+        read_model = ReadModel(engine_for(settings))
         try:
-            client = await connect(settings.temporal_target, settings.temporal_namespace)
+            client = await connect(settings.temporal_connection)
             if not (await recovery.repair(Reconciler(client, read_model), since)).complete:
                 started = since  # what is left is repaired at the next unclean start, or by `casework reconcile`
         finally:
@@ -190,7 +188,7 @@ async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMar
 
 
 async def _stop_cleanly(settings: Settings, marker: recovery.RunMarker) -> None:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         if await recovery.make_durable(read_model):
             marker.remove()
@@ -207,7 +205,7 @@ async def worker(settings: Settings) -> None:
 
 
 async def api(settings: Settings) -> None:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         await read_model.require_current_schema()
     finally:
@@ -219,7 +217,7 @@ async def api(settings: Settings) -> None:
 async def _check_directory(settings: Settings, add_demo_users: bool) -> dict[str, str]:
     """Add the demo users to an empty directory if asked; refuse to listen beyond loopback while
     anyone still has a public demo password. The demo passwords still in use, by name."""
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         directory = Directory(read_model)
         if add_demo_users and await directory.is_empty():
@@ -236,10 +234,10 @@ async def _check_directory(settings: Settings, add_demo_users: bool) -> dict[str
 
 
 async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         await read_model.require_current_schema()
-        reconciler = Reconciler(await connect(settings.temporal_target, settings.temporal_namespace), read_model)
+        reconciler = Reconciler(await connect(settings.temporal_connection), read_model)
         changed = troubled = 0
         async for result in reconciler.reconcile_many(case_ids or await reconciler.case_ids()):
             changed += result.changed
@@ -253,7 +251,7 @@ async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
 
 
 async def _upgrade_schema(settings: Settings) -> None:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         await read_model.upgrade()
     finally:
@@ -263,7 +261,7 @@ async def _upgrade_schema(settings: Settings) -> None:
 async def db(settings: Settings, arguments: argparse.Namespace) -> int:
     if arguments.db_command == "upgrade":
         await _upgrade_schema(settings)
-    engine = create_engine(settings.read_model_url)
+    engine = engine_for(settings)
     try:
         print(f"read model schema: {await schema.current(engine) or 'none'} (this version needs {schema.head()})")
     finally:

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, select, text, tuple_
+from sqlalchemy import bindparam, delete, event, make_url, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
+from service.settings import Settings
 from service.tables import action_items, cases, deliveries, events, links
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
@@ -58,7 +61,12 @@ class BadCursor(ValueError):
     pass
 
 
-def create_engine(url: str, sqlite_synchronous: str = "NORMAL") -> AsyncEngine:
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The read model's engine for the API, a worker or the command line: the one place TLS is added."""
+    return create_engine(settings.read_model_url, tls_ca=settings.database_tls_ca)
+
+
+def create_engine(url: str, sqlite_synchronous: str = "NORMAL", tls_ca: Path | None = None) -> AsyncEngine:
     """On SQLite, WAL with synchronous=NORMAL: a power cut can roll back the last commits, which
     `casework serve` puts back from Temporal on its next start (service/recovery.py); the bench
     compares FULL (docs/benchmarks.md)."""
@@ -73,7 +81,24 @@ def create_engine(url: str, sqlite_synchronous: str = "NORMAL") -> AsyncEngine:
 
         event.listen(engine.sync_engine, "connect", pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    url, connect_args = postgres_tls(url, tls_ca)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
+
+
+def postgres_tls(url: str, tls_ca: Path | None = None) -> tuple[str, dict[str, Any]]:
+    """asyncpg takes `ssl=<mode>`, not libpq's `sslmode=`: accept both in the URL. With a CA file,
+    the server's certificate is verified against it (and its name too, unless the mode is verify-ca)."""
+    parsed = make_url(url)
+    query = dict(parsed.query)
+    asyncpg_mode, libpq_mode = query.pop("ssl", None), query.pop("sslmode", None)
+    mode = asyncpg_mode or libpq_mode
+    if tls_ca is None:
+        if mode is not None:
+            query["ssl"] = mode
+        return parsed.set(query=query).render_as_string(hide_password=False), {}
+    context = ssl.create_default_context(cafile=str(tls_ca))
+    context.check_hostname = mode != "verify-ca"
+    return parsed.set(query=query).render_as_string(hide_password=False), {"ssl": context}
 
 
 class ReadModel:

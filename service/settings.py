@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from states.sla_policy import PolicyError, parse_policy
 from states.vocabulary import SYSTEM, Role
@@ -38,16 +39,40 @@ def hash_token(token: str) -> str:
 
 
 @dataclass(frozen=True)
+class TemporalConnection:
+    """Where and how every client and worker reaches Temporal. The certificate files are read at each
+    connect, so a restarted process picks up renewed ones."""
+
+    address: str
+    namespace: str
+    tls: bool = False
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_server_name: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     data_dir: Path = Path(".casework")
     database_url: str | None = None
+    # The CA that signed PostgreSQL's certificate; the URL's `ssl=` (or `sslmode=`) says how strictly.
+    database_tls_ca: Path | None = None
     temporal_address: str | None = None
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     temporal_namespace: str = "default"
     task_queue: str = "casework"
+    # Beyond one host: TLS (server-verified, or mutual with a client certificate) and Temporal Cloud's API keys.
+    temporal_tls: bool = False
+    temporal_tls_ca: Path | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: str | None = field(default=None, repr=False)
     users: tuple[User, ...] = ()
     demo_users: bool = False
     rate_limit_per_minute: int = 1200
@@ -82,6 +107,19 @@ class Settings:
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
+    @property
+    def temporal_connection(self) -> TemporalConnection:
+        return TemporalConnection(
+            self.temporal_target,
+            self.temporal_namespace,
+            tls=self.temporal_tls,
+            tls_ca=self.temporal_tls_ca,
+            tls_cert=self.temporal_tls_cert,
+            tls_key=self.temporal_tls_key,
+            tls_server_name=self.temporal_tls_server_name,
+            api_key=self.temporal_api_key,
+        )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -92,16 +130,21 @@ class Settings:
                 "CASEWORK_USERS (or CASEWORK_USERS_FILE) is required when CASEWORK_HTTP_HOST is not a loopback address "
                 "(the demo users' tokens are public)"
             )
+        database_url, database_tls_ca = _database(env)
+        temporal_address = env.get("CASEWORK_TEMPORAL_ADDRESS") or None
+        temporal_security = _temporal_security(env, temporal_address)
         return cls(
             http_host=host,
             http_port=_port(env, "CASEWORK_HTTP_PORT", cls.http_port),
             data_dir=Path(env.get("CASEWORK_DATA_DIR", str(cls.data_dir))),
-            database_url=env.get("CASEWORK_DATABASE_URL") or None,
-            temporal_address=env.get("CASEWORK_TEMPORAL_ADDRESS") or None,
+            database_url=database_url,
+            database_tls_ca=database_tls_ca,
+            temporal_address=temporal_address,
             temporal_port=_port(env, "CASEWORK_TEMPORAL_PORT", cls.temporal_port),
             temporal_ui_port=_port(env, "CASEWORK_TEMPORAL_UI_PORT", cls.temporal_ui_port),
             temporal_namespace=env.get("CASEWORK_TEMPORAL_NAMESPACE", cls.temporal_namespace),
             task_queue=env.get("CASEWORK_TASK_QUEUE", cls.task_queue),
+            **temporal_security,
             users=users,
             demo_users=demo,
             rate_limit_per_minute=_positive_int(env, "CASEWORK_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
@@ -185,6 +228,70 @@ def _users(env: Mapping[str, str]) -> tuple[tuple[User, ...], bool]:
     if env.get("CASEWORK_USERS"):
         return parse_users(env["CASEWORK_USERS"]), False
     return parse_users(DEMO_USERS), True
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _database(env: Mapping[str, str]) -> tuple[str | None, Path | None]:
+    url = env.get("CASEWORK_DATABASE_URL") or None
+    ca = _existing_file(env, "CASEWORK_DATABASE_TLS_CA")
+    postgres = url is not None and url.startswith("postgresql")
+    if ca is not None and not postgres:
+        raise SettingsError("CASEWORK_DATABASE_TLS_CA is for PostgreSQL: set CASEWORK_DATABASE_URL to a postgresql+asyncpg:// URL")
+    if url is not None and postgres:
+        query = dict(parse_qsl(urlsplit(url).query))
+        for name in ("ssl", "sslmode"):
+            if name in query and query[name] not in SSL_MODES:
+                raise SettingsError(f"CASEWORK_DATABASE_URL: {name} must be one of {', '.join(SSL_MODES)}, got {query[name]!r}")
+        if ca is not None and (query.get("ssl") or query.get("sslmode")) in ("disable", "allow", "prefer"):
+            raise SettingsError(
+                "CASEWORK_DATABASE_TLS_CA is set, but the URL's ssl mode lets the connection go without verified TLS: use verify-full"
+            )
+    return url, ca
+
+
+def _temporal_security(env: Mapping[str, str], address: str | None) -> dict[str, Any]:
+    """TLS and the API key; any of them turns TLS on (Temporal Cloud wants it with an API key too)."""
+    files = {name: _existing_file(env, f"CASEWORK_TEMPORAL_TLS_{name.upper()}") for name in ("ca", "cert", "key")}
+    if (files["cert"] is None) != (files["key"] is None):
+        raise SettingsError(
+            "CASEWORK_TEMPORAL_TLS_CERT and CASEWORK_TEMPORAL_TLS_KEY go together: mutual TLS needs both the client certificate and its private key"
+        )
+    server_name = env.get("CASEWORK_TEMPORAL_TLS_SERVER_NAME") or None
+    api_key = env.get("CASEWORK_TEMPORAL_API_KEY") or None
+    switch = _choice(env, "CASEWORK_TEMPORAL_TLS", ("auto", "on", "off"), "auto")
+    tls = switch == "on" or any(files.values()) or server_name is not None or api_key is not None
+    if switch == "off" and tls:
+        raise SettingsError("CASEWORK_TEMPORAL_TLS is off, but a TLS file, server name or API key is set")
+    if tls and address is None:
+        raise SettingsError(
+            "TLS and API keys are for a Temporal cluster of your own or Temporal Cloud: set CASEWORK_TEMPORAL_ADDRESS "
+            "(the embedded Temporal server listens on loopback without TLS)"
+        )
+    return {
+        "temporal_tls": tls,
+        "temporal_tls_ca": files["ca"],
+        "temporal_tls_cert": files["cert"],
+        "temporal_tls_key": files["key"],
+        "temporal_tls_server_name": server_name,
+        "temporal_api_key": api_key,
+    }
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise SettingsError(f"{name}: {raw} is not a readable file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise SettingsError(f"{name}: cannot read {raw}: {error.strerror}") from None
+    return path
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

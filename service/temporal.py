@@ -9,6 +9,7 @@ import sysconfig
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.namespace.v1 import NamespaceConfig
@@ -16,8 +17,9 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, UpdateNamespaceRequest
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from service.settings import TemporalConnection
 from workflows.search import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,7 @@ class EmbeddedTemporal:
         )
         log_file.close()
         try:
-            return await connect(self.address, self.namespace, self._process)
+            return await connect(TemporalConnection(self.address, self.namespace), self._process)
         except BaseException:
             self.stop()
             raise
@@ -118,39 +120,103 @@ class EmbeddedTemporal:
             self._process.wait()
 
 
+def connect_options(connection: TemporalConnection) -> dict[str, Any]:
+    """The one place that turns the settings into Client.connect's arguments; the files are read now."""
+    tls: bool | TLSConfig = False
+    if connection.tls:
+        tls = TLSConfig(
+            server_root_ca_cert=_read(connection.tls_ca),
+            client_cert=_read(connection.tls_cert),
+            client_private_key=_read(connection.tls_key),
+            domain=connection.tls_server_name,
+        )
+    return {"namespace": connection.namespace, "tls": tls, "api_key": connection.api_key}
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
 async def connect(
-    address: str,
-    namespace: str,
+    connection: TemporalConnection,
     process: subprocess.Popen | None = None,
     runtime: Runtime | None = None,
     interceptors: Sequence[Interceptor] = (),
 ) -> Client:
-    """Connect, waiting for a server that is still starting; then make sure the namespace is set up."""
+    """Connect, waiting for a server that is still starting; then make sure the namespace is set up.
+    A refused certificate or API key is not waited out: it will not change by itself."""
+    address = connection.address
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
     while True:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the Temporal dev server exited with status {process.returncode}; see temporal.log")
         try:
-            client = await Client.connect(address, namespace=namespace, runtime=runtime, interceptors=interceptors)
+            client = await Client.connect(address, runtime=runtime, interceptors=interceptors, **connect_options(connection))
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
             break
         except (RuntimeError, RPCError) as error:
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"Temporal at {address} did not answer within {STARTUP_TIMEOUT:.0f}s: {error}") from None
-            await asyncio.sleep(0.25)
-    await prepare_namespace(client, namespace)
+            refusal = _refusal(error, address)
+            if refusal is not None:
+                raise RuntimeError(f"{refusal}: {error}; {_credentials(connection)}") from None
+            last_error = error
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"Temporal at {address} did not answer within {STARTUP_TIMEOUT:.0f}s: {last_error}") from None
+        await asyncio.sleep(0.25)
+    await prepare_namespace(client, connection.namespace)
     return client
 
 
+def _refusal(error: Exception, address: str) -> str | None:
+    """What a failure that waiting will not cure means, or None for one that may (a server still starting)."""
+    if isinstance(error, RPCError):
+        refused = error.status in (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED)
+        return f"Temporal at {address} refused this client ({error.status.name})" if refused else None
+    # Client.connect reports the first call's failure, and a TLS handshake's, as text only.
+    text = str(error)
+    for code, name in (("Unauthenticated", "UNAUTHENTICATED"), ("PermissionDenied", "PERMISSION_DENIED")):
+        if f"code: {code}" in text:
+            return f"Temporal at {address} refused this client ({name})"
+    if any(sign in text.lower() for sign in ("certificate", "handshake", "tls", "ssl", "h2notnegotiated")):
+        return f"TLS with Temporal at {address} failed"
+    return None
+
+
+def _credentials(connection: TemporalConnection) -> str:
+    """What this client presented, for the operator to compare with what the cluster expects (never the key)."""
+    if not connection.tls:
+        return "this client connects without TLS (CASEWORK_TEMPORAL_TLS_* unset)"
+    parts = [f"CA {connection.tls_ca}" if connection.tls_ca else "the system's CAs"]
+    parts.append(f"client certificate {connection.tls_cert}" if connection.tls_cert else "no client certificate (CASEWORK_TEMPORAL_TLS_CERT unset)")
+    parts.append("an API key" if connection.api_key else "no API key")
+    if connection.tls_server_name:
+        parts.append(f"server name {connection.tls_server_name}")
+    return "this client presented " + ", ".join(parts)
+
+
 async def prepare_namespace(client: Client, namespace: str) -> None:
-    """Register our search attributes and a long retention, if the server lets us (idempotent)."""
-    existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
-    missing = {key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES if key.name not in existing.custom_attributes}
-    if missing:
-        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+    """Register our search attributes and a long retention, if the server lets us (idempotent).
+    Temporal Cloud, and clusters that keep the operator API to administrators, refuse: then the
+    operator does it beforehand, and the warning says what."""
+    names = ", ".join(f"{key.name} (Keyword)" for key in SEARCH_ATTRIBUTES)
+    try:
+        existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+        missing = {key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES if key.name not in existing.custom_attributes}
+        if missing:
+            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+    except RPCError as error:
+        log.warning(
+            "could not check or register the search attributes of namespace %s (%s): the operator must create %s "
+            "beforehand (Temporal Cloud: `tcld namespace search-attributes add`; a cluster: `temporal operator search-attribute create`)",
+            namespace, error.message, names,
+        )  # fmt: skip
     try:
         config = NamespaceConfig()
         config.workflow_execution_retention_ttl.FromTimedelta(RETENTION)
         await client.workflow_service.update_namespace(UpdateNamespaceRequest(namespace=namespace, config=config))
     except RPCError as error:
-        log.warning("could not set the retention of namespace %s: %s", namespace, error.message)
+        log.warning(
+            "could not set the retention of namespace %s (%s): the operator must set it to the longest allowed "
+            "(Temporal Cloud: `tcld namespace retention set`, at most 90 days; a cluster: `temporal operator namespace update --retention`), "
+            "and closed cases older than that are readable only from the read model and exports",
+            namespace, error.message,
+        )  # fmt: skip

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from service.directory import LANGUAGES, Directory, DirectoryError
-from service.read_model import ReadModel, create_engine
+from service.read_model import ReadModel, engine_for
 from service.settings import ROLES, Settings
 
 PASSWORD_STDIN = "read the password from standard input (one line), e.g. from a password manager or a file"
@@ -73,7 +73,7 @@ async def run(settings: Settings, arguments: argparse.Namespace) -> int:
 
 @asynccontextmanager
 async def _directory(settings: Settings) -> AsyncIterator[Directory]:
-    read_model = ReadModel(create_engine(settings.read_model_url))
+    read_model = ReadModel(engine_for(settings))
     try:
         await read_model.require_current_schema()
         yield Directory(read_model)

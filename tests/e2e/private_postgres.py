@@ -32,6 +32,12 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
+    def own(self, *paths: Path) -> None:
+        """Hand files to the server's user, readable by it only (PostgreSQL insists for its TLS key)."""
+        for path in paths:
+            shutil.chown(path, "postgres", "postgres")
+            os.chmod(path, 0o600)
+
     def _as_postgres(self, *command: str) -> None:
         subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True, timeout=120)
 
@@ -40,8 +46,11 @@ class PrivatePostgres:
         os.chmod(self.folder, 0o755)
         self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
 
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    def start(self, *settings: str) -> None:
+        """`settings`: more server settings, `name=value` each."""
+        options = " ".join(
+            [f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", *(f"-c {setting}" for setting in settings)]
+        )
         self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "pg.log"), "-w", "start")
 
     def stop(self) -> None:
