@@ -32,7 +32,7 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def own(self, *paths: Path) -> None:
+    def own(self, *paths: Path | str) -> None:
         """Hand files to the server's user, readable by it only (PostgreSQL insists for its TLS key)."""
         for path in paths:
             shutil.chown(path, "postgres", "postgres")
