@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import kpis, projection, report, setup_info, stats
 from bench import profile as profiling
@@ -72,7 +73,7 @@ async def timed_phase(stack: Stack, phase, profile: str | None = None, seconds: 
     measured window.
     """
     pids = stack.pids()
-    spies: dict[str, tuple[Path, object]] = {}
+    spies: dict[str, tuple[Path, asyncio.subprocess.Process]] = {}
 
     at_window: dict[str, float] = {}
 
@@ -203,10 +204,10 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
                 if plan.kpi_rounds:
                     progress(f"kpis: {name} at {size} cases")
                     figures["kpis"] = await kpis.measure_http(apis[name], kpis.queries(rows.now), plan.kpi_rounds)
-        for figures in results.values():
-            first, last = (figures["sizes"][str(size)]["http"] for size in (plan.list_sizes[0], plan.list_sizes[-1]))
-            figures["growth_p50"] = round(last["p50_ms"] / first["p50_ms"], 2)
-            figures["growth_p99"] = round(last["p99_ms"] / first["p99_ms"], 2)
+        for database in results.values():
+            first, last = (database["sizes"][str(size)]["http"] for size in (plan.list_sizes[0], plan.list_sizes[-1]))
+            database["growth_p50"] = round(last["p50_ms"] / first["p50_ms"], 2)
+            database["growth_p99"] = round(last["p99_ms"] / first["p99_ms"], 2)
     finally:
         for name in apis:
             stack.stop_process(f"list-api-{name}")
@@ -227,7 +228,10 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
 
     stack = Stack(keep=keep)
     compared = Stack(keep=keep, synchronous=COMPARED_SYNCHRONOUS) if {"throughput", "durability"} <= set(parts) else None
-    result = {"plan": plan.__dict__, "setup": {"started_at": setup_info.now(), "machine": setup_info.machine(), "versions": setup_info.versions()}}
+    result: dict[str, Any] = {
+        "plan": plan.__dict__,
+        "setup": {"started_at": setup_info.now(), "machine": setup_info.machine(), "versions": setup_info.versions()},
+    }
     variants: dict[str, Variant] = {}
     try:
         progress(f"starting the embedded stack in {stack.dir}")

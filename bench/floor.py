@@ -14,8 +14,8 @@ import uuid
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.api.enums.v1 import WorkflowIdConflictPolicy
 from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from bench.stats import Run, closed_loop
@@ -83,7 +83,7 @@ class Floor:
         async def open_one(_: int) -> None:
             operation = WithStartWorkflowOperation(
                 FloorWorkflow.run, "x", id=self._new_id(), task_queue=self.task_queue,
-                id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )  # fmt: skip
             await self.client.execute_update_with_start_workflow(FloorWorkflow.bump, "x", start_workflow_operation=operation)
 

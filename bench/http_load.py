@@ -18,13 +18,13 @@ AGENT = {"Authorization": f"Bearer {TOKENS['agent']}"}
 # From a real-looking complaint to remediate; then the customer stays unsatisfied, so the case
 # goes remediate -> follow_up -> remediate for as long as the phase lasts: every step a change of
 # phase with data, an event, a projection.
-TO_REMEDIATE = [
+TO_REMEDIATE: list[dict[str, Any]] = [
     {"action": "acknowledge", "note": "Called the customer, confirmed we are on it"},
     {"action": "start_analysis"},
     {"action": "record_findings", "data": {"findings": "Left at the wrong pick-up station"}},
     {"action": "propose_remedy", "data": {"solution": "Redeliver by courier tomorrow"}},
 ]
-LOOP = [
+LOOP: list[dict[str, Any]] = [
     {"action": "complete_remedy", "data": {"resolution": "Redelivered"}},
     {"action": "record_satisfaction", "data": {"satisfied": False, "score": 2}, "note": "still unhappy"},
 ]

@@ -123,7 +123,7 @@ class Rows:
             "customer": {"customer_id": "c-123"},
             "breached": {"breached": "true"},
             "sla_due": {"sort": "sla_due"},
-            "linked_to": {"linked_to": max(self.escalations, key=self.escalations.get)},  # the biggest incident
+            "linked_to": {"linked_to": max(self.escalations, key=lambda incident: self.escalations[incident])},  # the biggest incident
             "kind+created_after": {"kind": "feedback", "created_after": month_ago},
             "closed, page 2": {"state": "closed", "cursor": None},  # the cursor is filled in from page 1
         }
@@ -153,7 +153,7 @@ class Seeder:
     async def server_version(self) -> str:
         query = "SHOW server_version" if self.model.engine.dialect.name == "postgresql" else "SELECT sqlite_version()"
         async with self.model.engine.connect() as connection:
-            return (await connection.exec_driver_sql(query)).scalar()
+            return (await connection.exec_driver_sql(query)).scalar_one()
 
     async def close(self) -> None:
         await self.model.close()

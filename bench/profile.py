@@ -46,7 +46,9 @@ def _name(frame: str) -> str:
 
 def summarise(raw: Path, top: int = 15) -> dict:
     """Share of samples per function: self (on top of the stack) and inclusive (anywhere in it)."""
-    own, anywhere, total = Counter(), Counter(), 0
+    own: Counter[str] = Counter()
+    anywhere: Counter[str] = Counter()
+    total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():

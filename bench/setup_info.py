@@ -54,7 +54,7 @@ def machine() -> dict:
 
 
 def versions() -> dict:
-    found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    found: dict[str, str | None] = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
     for name in PACKAGES:
         try:
             found[name] = metadata.version(name)

@@ -129,7 +129,10 @@ class Stack:
 
     def pids(self) -> dict[str, int]:
         """Every process of the run by role, this one (the load generator) included."""
-        pids = {"temporal": self.temporal.pid, "bench": os.getpid()}
+        temporal_pid = self.temporal.pid
+        if temporal_pid is None:
+            raise RuntimeError("the Temporal server is not running")
+        pids = {"temporal": temporal_pid, "bench": os.getpid()}
         pids.update({name: process.pid for name, process in self.processes.items() if process.poll() is None})
         return pids
 

@@ -25,9 +25,9 @@ class Run:
 
     def figures(self) -> dict:
         done = len(self.latencies)
-        figures = {"concurrency": self.concurrency, "ops": done, "seconds": round(self.seconds, 2),
-                   "per_second": round(done / self.seconds, 1) if self.seconds else 0.0,
-                   "errors": len(self.errors), **percentiles(self.latencies)}  # fmt: skip
+        figures: dict[str, object] = {"concurrency": self.concurrency, "ops": done, "seconds": round(self.seconds, 2),
+                                      "per_second": round(done / self.seconds, 1) if self.seconds else 0.0,
+                                      "errors": len(self.errors), **percentiles(self.latencies)}  # fmt: skip
         if self.errors:
             figures["first_error"] = self.errors[0][:300]
         return figures

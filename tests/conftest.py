@@ -138,8 +138,10 @@ class Api:
         """Takes each step as its actor's role, with the note `note` gives it; returns the case after the last."""
         case: dict[str, Any] = {}
         for step in steps:
-            body = {"note": note(step)} if note else {}
-            case = await self.act(case_id, step.action, role=step.actor.role, data=step.data, **body)
+            body: dict[str, Any] = {"note": note(step)} if note else {}
+            role = step.actor.role
+            assert role is not None, f"{step.actor.name} acts with no role"
+            case = await self.act(case_id, step.action, role=role, data=step.data, **body)
         return case
 
     async def get(self, case_id: str, role: str = "auditor", status: int = 200) -> dict[str, Any]:

@@ -39,7 +39,7 @@ AGENT = Actor("ann", "agent")
 SUPERVISOR = Actor("sam", "supervisor")
 AUDITOR = Actor("ada", "auditor")
 SYSTEM = Actor("system")
-ACTORS = {actor.role: actor for actor in (AGENT, SUPERVISOR, AUDITOR)}
+ACTORS = {"agent": AGENT, "supervisor": SUPERVISOR, "auditor": AUDITOR}
 
 
 # --- every kind's full walk -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ OPENING_FIELDS = ("title", "description", "priority", "customer", "channel")
 
 
 def every_term() -> list[tuple[str, str]]:
-    terms = [("kind", kind) for kind in Kind] + [("phase", phase) for phase in Phase]
+    terms: list[tuple[str, str]] = [("kind", kind) for kind in Kind] + [("phase", phase) for phase in Phase]
     terms += [("role", role) for role in (*Role, SYSTEM)] + [("priority", priority) for priority in Priority]
     terms += [("relation", relation) for relation in Relation] + [("system_action", action) for action in SystemAction]
     terms += [("refusal", code) for code in RefusalCode] + [("kpi", name) for name in KPI_NAMES]

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from sqlalchemy.exc import DataError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.exceptions import ApplicationError
 
 from service.cases import Cases, WorkflowConfig
 from service.read_model import ReadModel, create_engine
@@ -124,7 +125,8 @@ async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_thi
         async with worker_on(client, new, queue):
             with pytest.raises(WorkflowUpdateFailedError) as failed:
                 await update.result()
-            assert failed.value.cause.type == "ProjectionRefused"
+            cause = failed.value.cause
+            assert isinstance(cause, ApplicationError) and cause.type == "ProjectionRefused"
             after = await cases.act(case.id, ActInput("start_analysis", ACTORS["agent"], "the next request", request_id=uuid.uuid4().hex))
             assert (after.version, after.state) == (2, "analyse")
             assert [event["seq"] for event in await new.history(case.id)] == [1, 2]
@@ -168,6 +170,7 @@ async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_i
             store.refusing = False  # the operator repairs the store
             assert (await first.result()).version == 3
             assert [(event["seq"], event["note"]) for event in await store.history(case.id)] == [(1, None), (2, REFUSED), (3, "on top")]
-            assert (await store.get_case(case.id))["version"] == 3
+            stored = await store.get_case(case.id)
+            assert stored is not None and stored["version"] == 3
     finally:
         await store.close()

@@ -57,8 +57,9 @@ def test_a_users_file_holds_token_hashes_only(tmp_path):
     assert token not in repr(settings) and "another-long-token-123" not in repr(settings)
     from api.auth import find_user
 
-    assert find_user(settings.users, token).name == "li"
-    assert find_user(settings.users, "another-long-token-123").name == "wu"
+    li, wu = find_user(settings.users, token), find_user(settings.users, "another-long-token-123")
+    assert li is not None and li.name == "li"
+    assert wu is not None and wu.name == "wu"
     assert find_user(settings.users, token + "x") is None
 
 

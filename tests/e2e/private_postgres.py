@@ -22,14 +22,17 @@ class PrivatePostgres:
         # Not under pytest's folder: the postgres user may not enter it.
         self.folder = Path(tempfile.mkdtemp(prefix="casework-pg-"))
         self.port = port
-        self.bin = binaries()
+        bin = binaries()
+        if bin is None:
+            raise AssertionError("no PostgreSQL server binaries (pg_ctl) or no runuser here")
+        self.bin = bin
         self.data = self.folder / "pgdata"
 
     @property
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def own(self, *paths: Path) -> None:
+    def own(self, *paths: Path | str) -> None:
         """Hand files to the server's user, readable by it only (PostgreSQL insists for its TLS key)."""
         for path in paths:
             shutil.chown(path, "postgres", "postgres")

@@ -81,6 +81,7 @@ async def walk(client: httpx.AsyncClient, deadline: float, acknowledged: dict[st
         case = await insist(client, "/cases", {"kind": "complaint", "title": "混沌"}, "agent", deadline)
         acknowledged[case["id"]] = ["report"]
         for step in COMPLAINT_WALK:
+            assert step.actor.role is not None
             case = await insist(client, f"/cases/{case['id']}/transitions", step.body(), step.actor.role, deadline)
             acknowledged[case["id"]].append(step.action)
 
@@ -94,8 +95,10 @@ async def faults(chaos: Chaos) -> None:
     chaos.kill("api")
     chaos.run("api", "api")
     await asyncio.sleep(3)
-    chaos.temporal._process.send_signal(signal.SIGKILL)  # a crash, not a shutdown
-    chaos.temporal._process.wait()
+    temporal = chaos.temporal._process
+    assert temporal is not None
+    temporal.send_signal(signal.SIGKILL)  # a crash, not a shutdown
+    temporal.wait()
     await asyncio.sleep(1)
     await chaos.temporal.start()
     await asyncio.sleep(3)

@@ -46,10 +46,12 @@ class Stack:
         self.worker = subprocess.Popen([str(CASEWORK), "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def kill_worker(self) -> None:
+        assert self.worker is not None, "the worker was never started"
         self.worker.send_signal(signal.SIGKILL)
         self.worker.wait()
 
     def stop_worker(self) -> None:
+        assert self.worker is not None, "the worker was never started"
         self.worker.terminate()
         assert self.worker.wait(timeout=30) == 0
 

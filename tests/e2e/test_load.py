@@ -57,6 +57,7 @@ async def client_loop(client: httpx.AsyncClient, tally: Tally, until: float, rng
             index = rng.randrange(len(mine))
             case_id, step = mine[index]
             walked = COMPLAINT_WALK[step]
+            assert walked.actor.role is not None
             started = time.perf_counter()
             response = await client.post(f"/cases/{case_id}/transitions", json=walked.body(), headers=headers(walked.actor.role))
             tally.timed("transition", started, response)

@@ -23,7 +23,9 @@ CASEWORK = Path(sys.executable).parent / "casework"
 def walkthrough() -> str:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Walkthrough", 1)[1]
-    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    commands = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert commands is not None, "the README's walkthrough has no ```sh block"
+    return commands.group(1)
 
 
 def wait_for_banner(process: subprocess.Popen, log: Path, timeout: float = 90) -> str:

@@ -58,6 +58,7 @@ async def test_two_apis_and_two_workers_on_postgresql_survive_losing_a_worker(tm
             cases = {}
             for kind in ("complaint", "incident", "complaint", "improvement_plan", "feedback"):
                 opener = OPENERS[kind].role
+                assert opener is not None
                 response = await next(alternate).post("/cases", json={"kind": kind, "title": f"{kind} 拓扑"}, headers=auth(opener))
                 assert response.status_code == 201, response.text
                 cases[response.json()["id"]] = kind
@@ -69,6 +70,7 @@ async def test_two_apis_and_two_workers_on_postgresql_survive_losing_a_worker(tm
                     walk = WALKS[kind]
                     if step < len(walk):
                         walked = walk[step]
+                        assert walked.actor.role is not None
                         response = await next(alternate).post(f"/cases/{case_id}/transitions", json=walked.body(), headers=auth(walked.actor.role))
                         assert response.status_code == 200, response.text
             for case_id, kind in cases.items():

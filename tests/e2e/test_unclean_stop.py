@@ -49,18 +49,23 @@ class Serve:
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen([str(CASEWORK), "serve"], env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
+    @property
+    def running(self) -> subprocess.Popen:
+        assert self.process is not None, "casework serve was never started"
+        return self.process
+
     def temporal_pid(self) -> int:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        children = Path(f"/proc/{self.running.pid}/task/{self.running.pid}/children").read_text().split()
         return next(int(pid) for pid in children if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"/temporal"))
 
     def kill(self) -> None:
         """As a power cut stops it: nothing gets to clean up."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        os.killpg(self.running.pid, signal.SIGKILL)
+        self.running.wait()
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        assert self.process.wait(timeout=60) == 0, self.log.read_text()
+        self.running.send_signal(signal.SIGINT)
+        assert self.running.wait(timeout=60) == 0, self.log.read_text()
 
     def ensure_gone(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -104,6 +109,7 @@ def test_serve_runs_temporals_store_syncing_every_commit(serve):
     try:
         time.sleep(2)  # attached to every thread
         if tracer.poll() is not None:
+            assert tracer.stderr is not None  # piped above
             pytest.skip(f"strace cannot attach here: {tracer.stderr.read().decode()}")
         with httpx.Client(base_url=serve.base, timeout=60) as client:
             for _ in range(5):

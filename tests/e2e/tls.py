@@ -10,6 +10,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import h2.config
 import h2.connection
@@ -77,7 +78,7 @@ class TlsTerminator:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
 
-    def __enter__(self) -> TlsTerminator:
+    def __enter__(self) -> Self:
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(timeout=30)
         return self
@@ -121,6 +122,11 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.close()
 
 
+def _text(header: str | bytes) -> str:
+    """h2 hands over headers as str under header_encoding, though its types say bytes."""
+    return header if isinstance(header, str) else header.decode()
+
+
 class RefusingGrpcServer(TlsTerminator):
     """A gRPC server over TLS that records each request's headers and refuses it with `status`
     (16 UNAUTHENTICATED: as a cluster does with a wrong API key), except the `allowed` methods, which
@@ -146,7 +152,7 @@ class RefusingGrpcServer(TlsTerminator):
             while data := await reader.read(65536):
                 for event in connection.receive_data(data):
                     if isinstance(event, h2.events.RequestReceived):
-                        headers = dict(event.headers)
+                        headers = {_text(name): _text(value) for name, value in event.headers or []}
                         self.requests.append(headers)
                         connection.send_headers(event.stream_id, [(":status", "200"), ("content-type", "application/grpc")])
                         if headers[":path"].rsplit("/", 1)[-1] in self.allowed:

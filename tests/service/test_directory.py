@@ -19,7 +19,8 @@ async def test_a_user_is_added_with_an_argon2id_hash_and_listed(read_model):
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
     await directory.add("wu", "agent", "another secret")
     assert [(p.name, p.display_name, p.language) for p in await directory.people()] == [("li", "李 经理", "en"), ("wu", "wu", "zh-CN")]
-    assert (await directory.check_password("li", "correct horse")).name == "li"
+    checked = await directory.check_password("li", "correct horse")
+    assert checked is not None and checked.name == "li"
     assert await directory.check_password("li", "correct horsE") is None
     assert await directory.check_password("nobody", "correct horse") is None
 
@@ -51,7 +52,7 @@ async def test_a_token_is_stored_as_its_hash_and_names_its_user_until_the_user_i
         row = (await connection.execute(select(api_tokens))).mappings().one()
     assert row["token_hash"] == hash_token(issued.token) and row["label"] == "crm" and row["last_used_at"] is None
     user = await directory.user_for_token(issued.token)
-    assert (user.name, user.role) == ("li", "supervisor")
+    assert user is not None and (user.name, user.role) == ("li", "supervisor")
     async with read_model.engine.connect() as connection:
         assert (await connection.execute(select(api_tokens.c.last_used_at))).scalar_one() is not None
     assert await directory.user_for_token(issued.token + "x") is None
@@ -90,6 +91,7 @@ async def test_a_users_language_is_remembered_and_only_a_known_one(read_model):
     directory = Directory(read_model)
     await directory.add("li", "agent", "long enough")
     await directory.set_language("li", "en")
-    assert (await directory.person("li")).language == "en"
+    person = await directory.person("li")
+    assert person is not None and person.language == "en"
     with pytest.raises(DirectoryError, match="language must be one of zh-CN, en"):
         await directory.set_language("li", "fr")

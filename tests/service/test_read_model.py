@@ -264,7 +264,7 @@ async def test_a_newer_version_without_links_or_items_clears_them(read_model: Re
 @pytest.fixture
 async def catalogue(read_model: ReadModel) -> ReadModel:
     """Six cases, one minute apart: c1 oldest, c6 newest."""
-    specs = [
+    specs: list[dict[str, Any]] = [
         dict(kind="complaint", state="report", priority="normal", owner=None, customer={"id": "cust-1", "name": "Lee", "vip": False}),
         dict(kind="complaint", state="analyse", priority="high", owner="ann", customer={"id": "cust-2", "name": "Wu", "vip": True}),
         dict(kind="feedback", state="analyse", priority="low", owner="sam", customer={"id": "cust-1", "name": "Lee", "vip": False}),
@@ -445,7 +445,7 @@ async def test_a_cursor_not_handed_out_is_refused(read_model: ReadModel, cursor:
 
 
 async def test_history_is_oldest_first_with_each_actor(read_model: ReadModel):
-    steps = [
+    steps: list[tuple[CaseState, dict[str, Any]]] = [
         (make_case("c1", state="report", version=1), dict(action="report", from_state=None, actor=AGENT)),
         (make_case("c1", state="analyse", version=2), dict(action="start_analysis", from_state="report", actor=SUPERVISOR)),
         (make_case("c1", state="analyse", version=3), dict(action="sla_warning", from_state="analyse", actor=SYSTEM)),
@@ -518,4 +518,5 @@ async def test_get_case_of_an_unknown_id_is_none(read_model: ReadModel):
     assert await read_model.get_case("no-such-case") is None
     await put(read_model, make_case("c1"))
     assert await read_model.get_case("no-such-case") is None
-    assert (await read_model.get_case("c1"))["id"] == "c1"
+    stored = await read_model.get_case("c1")
+    assert stored is not None and stored["id"] == "c1"

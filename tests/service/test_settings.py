@@ -88,8 +88,10 @@ def test_a_policy_file_is_read_and_its_dates_become_text(tmp_path):
         '[calendar]\ntimezone = "Asia/Shanghai"\nhours = { mon = "08:30-17:30", tue = "08:30-17:30" }\nholidays = [2026-10-01]\n'
     )
     settings = Settings.from_env({"CASEWORK_SLA_POLICY": str(policy)})
-    assert settings.sla_policy["targets"]["complaint"]["urgent"]["first_response"] == "PT10M"
-    assert settings.sla_policy["calendar"]["holidays"] == ["2026-10-01"]
+    policy_read = settings.sla_policy
+    assert policy_read is not None
+    assert policy_read["targets"]["complaint"]["urgent"]["first_response"] == "PT10M"
+    assert policy_read["calendar"]["holidays"] == ["2026-10-01"]
 
 
 @pytest.mark.parametrize(

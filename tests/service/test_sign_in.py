@@ -28,7 +28,7 @@ async def parts(request, tmp_path):
         await directory.add("li", "supervisor", "correct horse")
         await directory.add("wu", "agent", "battery staple")
         yield directory, store
-        if request.param == "redis":
+        if isinstance(store, RedisStore):
             await store._redis.flushdb()
         await store.close()
 
@@ -44,6 +44,7 @@ async def test_a_session_names_its_user_until_signed_out(parts, caplog):
     with caplog.at_level(logging.INFO, logger="casework.sign_in"):
         session = await sign_in.sign_in("li", "correct horse", "10.0.0.7")
         found = await sign_in.session_user(session.id)
+        assert found is not None
         assert (found.user.name, found.user.role, found.user.display_name) == ("li", "supervisor", "li")
         assert await sign_in.session_user(session.id + "x") is None
         await sign_in.sign_out(session.id)

@@ -140,7 +140,7 @@ class Walk:
             self.take(step)
         return self
 
-    def edges(self) -> set[tuple[str, str, str]]:
+    def edges(self) -> set[tuple[str | None, str, str]]:
         return {(event.from_state, event.action, event.to_state) for event in self.events[1:]}
 
 

@@ -32,9 +32,11 @@ def test_the_first_response_is_acknowledging_classifying_or_starting_the_analysi
 
 def test_escalating_opens_or_joins_an_incident_and_opening_a_plan_opens_one():
     (escalate,) = set(declarations("escalate"))
+    assert escalate.opens is not None
     assert (escalate.opens.kind, escalate.opens.relation, escalate.opens.back) == (Kind.INCIDENT, Relation.ESCALATED_TO, Relation.ESCALATED_FROM)
     assert escalate.opens.may_join_open and escalate.taken_on_breach == "first_response"
     (plan,) = declarations("open_improvement_plan")
+    assert plan.opens is not None
     assert (plan.opens.kind, plan.opens.relation, plan.opens.back, plan.opens.may_join_open) == (
         Kind.IMPROVEMENT_PLAN,
         Relation.DERIVED,
@@ -45,6 +47,7 @@ def test_escalating_opens_or_joins_an_incident_and_opening_a_plan_opens_one():
 
 def test_closing_an_incident_tells_the_cases_escalated_into_it():
     (close,) = declarations("close")
+    assert close.tells is not None
     assert (close.tells.notice, close.tells.relation) == (SystemAction.INCIDENT_CLOSED, Relation.ESCALATED_FROM)
 
 

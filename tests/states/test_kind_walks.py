@@ -5,6 +5,7 @@ import pytest
 
 from states.machine import KINDS
 from states.spec import ROLES
+from states.vocabulary import Role
 from tests.states._support import Walk, declared_edges, valid_data
 from tests.support import AGENT, COMPLAINT_WALK, FEEDBACK_WALK, IMPROVEMENT_WALK, SUPERVISOR, Step, at
 
@@ -121,7 +122,7 @@ def test_allowed_actions_stored_after_each_event_match_the_machine(kind):
     for step in STEPS[kind]():
         walk.take(step)
         expected = {role: walk.machine.allowed_actions(role, walk.ctx()) for role in ROLES}
-        assert walk.case.allowed_actions == expected and expected["auditor"] == []
+        assert walk.case.allowed_actions == expected and expected[Role.AUDITOR] == []
     link = walk.machine.link("other-1", "related", SUPERVISOR, walk.ctx())
     assert link.seq == walk.case.version == len(walk.events) + 1
     assert walk.case.allowed_actions == {role: walk.machine.allowed_actions(role, walk.ctx()) for role in ROLES}

@@ -13,8 +13,8 @@ SHANGHAI_WEEK = {
 }
 
 
-def utc(*parts) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_the_built_in_policy_parses():

@@ -2,6 +2,7 @@
 itself produced replays clean, including what its effects and the service's measurements added."""
 
 from dataclasses import asdict
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,10 @@ from tests.support import AGENT, SUPERVISOR, T0, at
 
 BASELINE = {"baseline_measured": {"metric": "first_response_p90_seconds", "value": 420.0}, "baseline": 420.0}
 AFTER = {"measured_after": {"metric": "first_response_p90_seconds", "value": 300.0}, "measured_after_value": 300.0}
+PLAN_STEP_DATA: dict[str, dict[str, Any]] = {
+    "record_cause": {"category": "training", "description": "new agents"},
+    "record_effect": {"effective": True},
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -38,7 +43,7 @@ def test_a_plan_with_measured_baseline_and_after_value_replays_clean():
         ],
         start=1,
     ):
-        data = {"record_cause": {"category": "training", "description": "new agents"}, "record_effect": {"effective": True}}.get(action)
+        data = PLAN_STEP_DATA.get(action)
         events.append(machine.take(action, actor, data, None, Context(at(60 * minute), measured=measured)))
     assert machine.case.data["after_value"] == 300.0 and machine.case.state == "closed"
     assert replay("case-1", [asdict(event) for event in events]) is None

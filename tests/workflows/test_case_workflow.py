@@ -19,7 +19,8 @@ from workflows.inputs import ActInput, ProjectInput
 async def run_chain(client: Client, case_id: str) -> list[str]:
     """The run ids of a case's workflow, first to current, following continue-as-new."""
     description = await client.get_workflow_handle(case_id).describe()
-    run_id, chain = description.raw_description.workflow_execution_info.first_run_id, []
+    run_id: str | None = description.raw_description.workflow_execution_info.first_run_id
+    chain: list[str] = []
     while run_id:
         chain.append(run_id)
         history = await client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
@@ -73,7 +74,8 @@ async def test_an_update_carrying_a_nul_that_slipped_past_the_api_is_refused_wit
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(CaseWorkflow.act, request, id=request.request_id)
         assert isinstance(refused.value.cause, ApplicationError) and refused.value.cause.type == "InvalidData"
-    assert refused.value.cause.details[0]["field"] == "data.deep[0].value"
+    last_cause = refused.value.cause
+    assert isinstance(last_cause, ApplicationError) and last_cause.details[0]["field"] == "data.deep[0].value"
     history = await handle.fetch_history()
     assert len(history.events) == before
     assert (await read_model.get_case(case.id))["version"] == 1
