@@ -293,7 +293,9 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
 def cli() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--quick", action="store_true", help="short phases, 500 open cases for the memory figure, no /kpis figures: about two minutes"
+        "--quick",
+        action="store_true",
+        help="short phases, 500 open cases for the memory figure, no /kpis figures: about ten minutes (the durability part runs every throughput phase twice)",
     )
     parser.add_argument("--postgres", default=os.environ.get("CASEWORK_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/casework_bench"),
                         help="a PostgreSQL database the bench may drop and create for the list figures ('' to skip)")  # fmt: skip
