@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from states.sla_policy import PolicyError, parse_policy
 from states.vocabulary import SYSTEM, Role
@@ -94,6 +95,8 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     session_idle_seconds: int = 90 * 60
     session_lifetime_seconds: int = 10 * 3600  # a 9-hour shift and its breaks
+    # The department's time zone (an IANA name): exports and pages show times in it; the API speaks UTC.
+    timezone: str = "Asia/Shanghai"
 
     @property
     def read_model_url(self) -> str:
@@ -163,6 +166,7 @@ class Settings:
             redis_url=_redis_url(env),
             session_idle_seconds=_positive_int(env, "CASEWORK_SESSION_IDLE_SECONDS", cls.session_idle_seconds),
             session_lifetime_seconds=_positive_int(env, "CASEWORK_SESSION_LIFETIME_SECONDS", cls.session_lifetime_seconds),
+            timezone=_timezone(env, cls.timezone),
         )
 
 
@@ -313,6 +317,15 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("CASEWORK_REDIS_URL must be a redis://, rediss:// or unix:// URL")
     return value
+
+
+def _timezone(env: Mapping[str, str], default: str) -> str:
+    name = env.get("CASEWORK_TIMEZONE") or default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CASEWORK_TIMEZONE must be an IANA time zone such as Asia/Shanghai, got {name!r}") from None
+    return name
 
 
 def is_loopback(host: str) -> bool:
