@@ -24,6 +24,7 @@ from service import export
 from service.export import CASES, EVENTS, Presentation
 from service.spreadsheet import chunks, xlsx_file
 from states.case import parse_time
+from tests.api.conftest import DATABASES, stack_on
 from tests.api.test_audit import walked_complaint
 from tests.conftest import auth, serving
 
@@ -196,6 +197,18 @@ async def test_the_case_list_exports_with_the_lists_filters_in_every_format(api,
     assert [row["案件编号"] for row in csv_rows(in_analysis.content)] == [opened[1]["id"]]
     nothing = await http.get("/audit/cases", params={"customer_id": "nobody-" + tag, "format": "xlsx"}, headers=headers())
     assert read_xlsx(nothing.content)["案件"] == [[column("zh-CN", item.name) for item in CASES.columns]]
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_every_batch_is_read_on_each_database(database, temporal_env, stack_settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "BATCH", 2)
+    async with stack_on(database, temporal_env, stack_settings, tmp_path) as stack:
+        opened = [await stack.api.open(title=f"第{number}个投诉：物流延误") for number in range(5)]
+        workbook = await stack.api.client.get("/audit/cases", params={"format": "xlsx"}, headers=auth("auditor"))
+        events = await stack.api.client.get("/audit/events", params={"format": "csv"}, headers=auth("auditor"))
+    rows = read_xlsx(workbook.content)["案件"][1:]
+    assert [(row[0], row[2]) for row in rows] == [(case["id"], case["title"]) for case in opened[::-1]]
+    assert [(row["案件编号"], row["操作"]) for row in csv_rows(events.content)] == [(case["id"], "登记") for case in opened]
 
 
 async def test_agents_may_not_export_and_bad_parameters_are_refused(http):
