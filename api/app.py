@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
@@ -13,11 +14,12 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.audit import CaseAuditController, ExportController, NotificationController
+from api.audit import CaseAuditController, NotificationController
 from api.auth import SignInNeeded, authentication
 from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
+from api.exports import ExportController
 from api.kpis import KpiController, ReviewController
 from api.observability import MetricsController, prometheus, request_context
 from api.schemas import Health
@@ -100,6 +102,7 @@ def stop_waiting_on_temporal(app: Litestar) -> None:
 def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None = None) -> Litestar:
     """`alarm`: where refused projections are reported, shared with an in-process worker's read model."""
     settings = settings or Settings.from_env()
+    department_zone = ZoneInfo(settings.timezone)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "keys": Provide(_keys, sync_to_thread=False),
             "kpis": Provide(_kpis, sync_to_thread=False),
             "reviews": Provide(_reviews, sync_to_thread=False),
+            "zone": Provide(lambda: department_zone, sync_to_thread=False),
         },
         middleware=[
             request_context,

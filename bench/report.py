@@ -187,6 +187,12 @@ def table(result: dict) -> str:
                     f"  (this process's CPU {_fmt(alone['process_cpu_ms'], 2)} ms per event)"
                 )
         for size, row in figures["sizes"].items():
+            for form, export in row.get("exports", {}).items():
+                lines.append(
+                    f"GET /audit/cases?format={form:<5}{int(size):>8,} cases  {_fmt(export['seconds'])} s  {_fmt(export['mib'])} MiB"
+                    f"  (API memory peak +{_fmt(export['api_peak_rss_growth_mb'])} MiB over {_fmt(export['api_rss_mb_before'])})"
+                )
+        for size, row in figures["sizes"].items():
             if "kpis" in row:
                 kpi_figures = row["kpis"]
                 worst = max(kpi_figures["by_query"].items(), key=lambda item: item[1]["p99_ms"] or 0)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TextIO
 
 from service.audit import Audit
-from service.export import export_events
+from service.export import EVENTS, csv_batch, csv_header, event_batches, json_batch
 from service.read_model import EventFilter, ReadModel, engine_for
 from service.settings import Settings
 from service.temporal import connect
@@ -56,14 +56,15 @@ async def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     count = 0
     try:
         async with _read_model(settings) as read_model:
-            async for line in export_events(read_model, where, None, arguments.format):
-                output.write(line)
-                count += 1
+            if arguments.format == "csv":
+                output.write(csv_header(EVENTS, None))
+            async for batch in event_batches(read_model, where, None):
+                output.write(csv_batch(EVENTS, batch, None) if arguments.format == "csv" else json_batch(batch))
+                count += len(batch)
     finally:
         if output is not sys.stdout:
             output.close()
-    events = count - 1 if arguments.format == "csv" else count
-    print(f"exported {events} events", file=sys.stderr)
+    print(f"exported {count} events", file=sys.stderr)
     return 0
 
 

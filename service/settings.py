@@ -237,15 +237,6 @@ def _users(env: Mapping[str, str]) -> tuple[tuple[User, ...], bool]:
     return parse_users(DEMO_USERS), True
 
 
-def _timezone(env: Mapping[str, str], default: str) -> str:
-    name = env.get("CASEWORK_TIMEZONE") or default
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"CASEWORK_TIMEZONE: {name!r} is not a time zone name (e.g. Asia/Shanghai)") from None
-    return name
-
-
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
@@ -329,6 +320,15 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("CASEWORK_REDIS_URL must be a redis://, rediss:// or unix:// URL")
     return value
+
+
+def _timezone(env: Mapping[str, str], default: str) -> str:
+    name = env.get("CASEWORK_TIMEZONE") or default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CASEWORK_TIMEZONE must be an IANA time zone such as Asia/Shanghai, got {name!r}") from None
+    return name
 
 
 def is_loopback(host: str) -> bool:

@@ -25,6 +25,8 @@ ALLOWED = {
     ("workflows/follow_ons.py", "link"),
     # A case view's JSON field (a flag), not the event of that name.
     ("service/cases.py", "sla_breached"),
+    # The same field, read into the case list's export column (and that column's catalog term).
+    ("service/export.py", "sla_breached"),
     # The English problem title of a generic refusal, as the API answers it.
     ("api/errors.py", "refused"),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from litestar import Request, Response, Router
@@ -18,6 +19,8 @@ from api.console.session import CsrfRefused
 from api.console.sign_in_pages import SessionPages, SignInPages, root, see_other
 from service.cases import CaseNotFound, Unavailable
 from states.vocabulary import RefusalCode
+
+log = logging.getLogger("casework.console")
 
 # Static URLs carry their content's hash (render.asset), so a browser keeps each file for a year.
 STATIC_CACHE = CacheControlHeader(max_age=365 * 24 * 3600, public=True)
@@ -48,6 +51,11 @@ def on_http_error(request: Request, error: HTTPException) -> Response:
     )
 
 
+def on_unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _error_page(request, 500, "server_error", RefusalCode.INTERNAL_ERROR)
+
+
 def on_sign_in_needed(request: Request, _: SignInNeeded) -> Response:
     """A page asked for without a live session: to the sign-in page, and back afterwards."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -69,6 +77,7 @@ def console_router() -> Router:
             PermissionDeniedException: on_forbidden,
             Unavailable: on_unavailable,
             HTTPException: on_http_error,
+            Exception: on_unexpected,
         },
         include_in_schema=False,
     )

@@ -29,6 +29,12 @@ async def walked_complaint(api) -> str:
     return case["id"]
 
 
+def spreadsheet_rows(response) -> list[dict[str, str]]:
+    """A CSV export for a person: a BOM first (for Excel), then a header row of labels."""
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
 async def verify(http, case_id: str, role: str = "auditor") -> dict:
     response = await http.get(f"/cases/{case_id}/history/verify", headers=auth(role))
     assert response.status_code == 200, response.text
@@ -136,10 +142,10 @@ async def test_the_export_holds_exactly_the_events_of_the_cases_in_its_window(ap
     assert {(line["case_id"], line["seq"]) for line in lines} == expected and len(lines) == len(expected)
     assert lines == sorted(lines, key=lambda line: (line["at"], line["case_id"], line["seq"]))
 
-    as_csv = await http.get("/audit/events", params={"since": since}, headers={**auth("auditor"), "Accept": "text/csv"})
-    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
-    assert {(row["case_id"], int(row["seq"])) for row in rows} == expected
-    assert any("备注" in row["note"] for row in rows)
+    as_csv = await http.get("/audit/events", params={"since": since}, headers={**auth("auditor"), "Accept": "text/csv", "Accept-Language": "en"})
+    rows = spreadsheet_rows(as_csv)
+    assert {(row["Case"], int(row["No."])) for row in rows} == expected
+    assert any("备注" in row["Note"] for row in rows)
 
     resumed = await http.get("/audit/events", params={"since": since, "cursor": lines[9]["cursor"]}, headers=auth("auditor"))
     assert [json.loads(line)["seq"] for line in resumed.text.splitlines()] == [line["seq"] for line in lines[10:]]
@@ -150,8 +156,8 @@ async def test_the_export_holds_exactly_the_events_of_the_cases_in_its_window(ap
     await api.act(case_ids[0], "comment", note=formula)
     exported = await http.get("/audit/events", params={"since": since, "actor": "ann"}, headers=auth("auditor"))
     assert formula in [json.loads(line)["note"] for line in exported.text.splitlines()]  # JSON Lines: exact
-    as_csv = await http.get("/audit/events", params={"since": since, "actor": "ann"}, headers={**auth("auditor"), "Accept": "text/csv"})
-    notes = [row["note"] for row in csv.DictReader(io.StringIO(as_csv.text))]
+    as_csv = await http.get("/audit/events", params={"since": since, "actor": "ann", "format": "csv", "lang": "en"}, headers=auth("auditor"))
+    notes = [row["Note"] for row in spreadsheet_rows(as_csv)]
     assert "'" + formula in notes and formula not in notes  # CSV: shown as text, never run
 
 

@@ -339,5 +339,5 @@ async def test_an_improvement_plan_measures_itself_through_the_console(browser, 
     await take(sam, case_id, "record_effect", {"effective": "true"})
     case = await api.get(case_id)
     assert case["state"] == "closed"
-    effect = [event for event in await api.history(case_id) if event["action"] == "record_effect"][0]
+    effect = next(event for event in await api.history(case_id) if event["action"] == "record_effect")
     assert effect["data"]["after_value"] == case["data"]["measured_after_value"]

@@ -33,6 +33,7 @@ def test_every_documented_variable_is_read():
             "CASEWORK_REOPEN_WINDOW_SECONDS": "60",
             "CASEWORK_EVENTS_PER_RUN": "50",
             "CASEWORK_SHUTDOWN_SECONDS": "5",
+            "CASEWORK_TIMEZONE": "Europe/Berlin",
         }
     )
     assert (settings.http_host, settings.http_port, str(settings.data_dir)) == ("0.0.0.0", 9000, "/var/lib/casework")
@@ -42,6 +43,7 @@ def test_every_documented_variable_is_read():
     assert [(user.name, user.role) for user in settings.users] == [("li", "supervisor")] and not settings.demo_users
     assert (settings.reopen_window_seconds, settings.events_per_run) == (60, 50)
     assert settings.shutdown_seconds == 5 and Settings.from_env({}).shutdown_seconds == 15
+    assert settings.timezone == "Europe/Berlin" and Settings.from_env({}).timezone == "Asia/Shanghai"
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,8 @@ def test_every_documented_variable_is_read():
         ({"CASEWORK_USERS": "li:agent:short"}, "16 characters"),
         ({"CASEWORK_USERS": "a:agent:0123456789abcdef0,b:auditor:0123456789abcdef0"}, "share a token"),
         ({"CASEWORK_HTTP_HOST": "0.0.0.0"}, r"CASEWORK_USERS \(or CASEWORK_USERS_FILE\) is required"),
+        ({"CASEWORK_TIMEZONE": "Asia/Beijing"}, "CASEWORK_TIMEZONE"),
+        ({"CASEWORK_TIMEZONE": "../../etc/passwd"}, "CASEWORK_TIMEZONE"),
     ],
 )
 def test_bad_settings_are_refused_naming_what_is_wrong(env, named):
