@@ -15,6 +15,7 @@ from api.console.queues import QueuePages
 from api.console.render import STATIC, page
 from api.console.session import CsrfRefused
 from api.console.sign_in_pages import SessionPages, SignInPages, root, see_other
+from api.console.supervisor_pages import SupervisorPages
 from service.cases import CaseNotFound, Unavailable
 from states.vocabulary import RefusalCode
 
@@ -59,7 +60,7 @@ def _quoted(target: str) -> str:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[root, SignInPages, SessionPages, QueuePages, CasePages],
+        route_handlers=[root, SignInPages, SessionPages, QueuePages, CasePages, SupervisorPages],
         exception_handlers={
             CaseNotFound: on_not_found,
             NotFoundException: on_not_found,
