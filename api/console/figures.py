@@ -10,9 +10,9 @@ from typing import Any
 
 from api.console.timefmt import Clock
 from api.labels import label
-from states.spec import CASE_CATEGORIES
 from service.review_charts import Series, bar_chart
 from service.review_render import KPIS, NO_DATA, change_direction
+from states.spec import CASE_CATEGORIES
 
 UNCATEGORISED = "none"  # service/kpis.py's key for the cases without a category
 UNITS = {kpi.name: kpi.unit for kpi in KPIS}
@@ -48,7 +48,7 @@ class Figures:
         return NO_DATA if value is None else self._plain(UNITS.get(name, "count"), value)
 
     def change(self, name: str, delta: float | None) -> str:
-        """"▲ +3.5 pp" / "▲ +3.5个百分点", "▼ -30分"; a change too small to show is "no change"."""
+        """ "▲ +3.5 pp" / "▲ +3.5个百分点", "▼ -30分"; a change too small to show is "no change"."""
         unit = UNITS.get(name, "count")
         direction = change_direction(unit, delta)
         if delta is None:
@@ -59,7 +59,7 @@ class Figures:
         return f"{'▲ +' if direction > 0 else '▼ -'}{magnitude}"
 
     def verdict(self, name: str, delta: float | None) -> str | None:
-        """"better", "worse", or None when unchanged, unknown, or neither way is good news."""
+        """ "better", "worse", or None when unchanged, unknown, or neither way is good news."""
         direction = change_direction(UNITS.get(name, "count"), delta) * BETTER.get(name, 0)
         return "better" if direction > 0 else "worse" if direction < 0 else None
 

@@ -55,7 +55,18 @@ class SupervisorPages(Controller):
         filters = _kpi_filters(request)
         report = await request.app.state.kpis.report(filters.query) if not filters.errors else None
         figures = Figures(clock_for(request))
-        return page(request, "kpis.html", filters=filters, report=report, charts=_kpi_charts(figures, report), kinds=list(Kind), groupings=GROUPINGS, rates=RATES, names=KPI_NAMES, figures=figures)
+        return page(
+            request,
+            "kpis.html",
+            filters=filters,
+            report=report,
+            charts=_kpi_charts(figures, report),
+            kinds=list(Kind),
+            groupings=GROUPINGS,
+            rates=RATES,
+            names=KPI_NAMES,
+            figures=figures,
+        )
 
     @get("/reviews")
     async def reviews(self, request: Request) -> Response:
@@ -70,7 +81,15 @@ class SupervisorPages(Controller):
         if document is None:
             raise NotFoundException(f"no review {review_id!r}")
         figures = Figures(clock_for(request))
-        return page(request, "review.html", review=document, view=_review_view(figures, document), figures=figures, period_label=period_label, made_by=_made_by(request))
+        return page(
+            request,
+            "review.html",
+            review=document,
+            view=_review_view(figures, document),
+            figures=figures,
+            period_label=period_label,
+            made_by=_made_by(request),
+        )
 
 
 def _made_by(request: Request):
@@ -158,7 +177,9 @@ def _review_view(figures: Figures, review: dict[str, Any]) -> dict[str, Any]:
     by_category = sorted((current.get("volume_by_category") or {}).items(), key=lambda item: -item[1])
     charts = [
         figures.rates_chart(figures.word("chart_rates_compared"), current, previous),
-        figures.counts_chart(figures.word("chart_by_category"), [figures.category_label(name) for name, _ in by_category], [count for _, count in by_category]),
+        figures.counts_chart(
+            figures.word("chart_by_category"), [figures.category_label(name) for name, _ in by_category], [count for _, count in by_category]
+        ),
         figures.times_chart(figures.word("chart_times_compared"), current, previous),
     ]
     lists = [(key, review.get(key) or []) for key in REVIEW_LISTS]

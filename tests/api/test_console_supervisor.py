@@ -15,6 +15,7 @@ import pytest
 
 from service.directory import Directory
 from service.read_model import ReadModel, create_engine
+from tests.api.conftest import DATABASES, postgres_database
 from tests.conftest import Api, auth, serving, worker_on
 
 PASSWORD = "a-long-enough-password"
@@ -41,21 +42,30 @@ class Stack:
 @pytest.fixture
 def stack(temporal_env, stack_settings, tmp_path):
     @asynccontextmanager
-    async def start() -> AsyncIterator[Stack]:
-        queue = f"super-{time.monotonic_ns()}"
-        settings = dataclasses.replace(stack_settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/super.db", task_queue=queue, sla_policy=POLICY)
-        read_model = ReadModel(create_engine(settings.read_model_url))
-        await read_model.upgrade()
-        directory = Directory(read_model)
-        for name, (role, language) in PEOPLE.items():
-            await directory.add(name, role, PASSWORD, language=language)
-        try:
-            async with worker_on(temporal_env.client, read_model, queue), serving(settings) as client:
-                yield Stack(Api(client), client, read_model)
-        finally:
-            await read_model.close()
+    async def start(database: str = "sqlite") -> AsyncIterator[Stack]:
+        async with _database_url(database, tmp_path) as url:
+            settings = dataclasses.replace(stack_settings, database_url=url, task_queue=f"super-{time.monotonic_ns()}", sla_policy=POLICY)
+            read_model = ReadModel(create_engine(settings.read_model_url))
+            await read_model.upgrade()
+            directory = Directory(read_model)
+            for name, (role, language) in PEOPLE.items():
+                await directory.add(name, role, PASSWORD, language=language)
+            try:
+                async with worker_on(temporal_env.client, read_model, settings.task_queue), serving(settings) as client:
+                    yield Stack(Api(client), client, read_model)
+            finally:
+                await read_model.close()
 
     return start
+
+
+@asynccontextmanager
+async def _database_url(database: str, tmp_path) -> AsyncIterator[str]:
+    if database == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/super.db"
+        return
+    async with postgres_database() as url:
+        yield url
 
 
 async def signed_in(client: httpx.AsyncClient, name: str) -> httpx.AsyncClient:
@@ -113,8 +123,9 @@ async def seed(api: Api) -> dict[str, str]:
     return {"breached": breached["id"], "due_soon": due_soon["id"], "closed": closed["id"], "untimed": untimed["id"]}
 
 
-async def test_wallboard_counts_the_seeded_cases(stack):
-    async with stack() as running:
+@pytest.mark.parametrize("database", DATABASES)
+async def test_wallboard_counts_the_seeded_cases(stack, database):
+    async with stack(database) as running:
         await seed(running.api)
         browser = await signed_in(running.client, "wanda")
         html = await page(browser, "/ui/wallboard")
