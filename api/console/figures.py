@@ -67,7 +67,8 @@ class Figures:
         if unit == "rate":
             return f"{value * 100:.1f}%"
         if unit == "duration":
-            return self.clock.duration(value)
+            # Under a minute the console's durations would all read "0 min"; a chart's ticks need seconds.
+            return self.word("seconds", count=round(value)) if value < 60 else self.clock.duration(value)
         if unit == "score":
             return f"{value:.1f}"
         return f"{round(value):,}"

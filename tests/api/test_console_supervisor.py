@@ -9,10 +9,13 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from api.console.figures import Figures
+from api.console.timefmt import Clock
 from service.directory import Directory
 from service.read_model import ReadModel, create_engine
 from tests.api.conftest import DATABASES, postgres_database
@@ -165,6 +168,8 @@ async def test_agents_may_not_read_the_supervisors_pages(stack):
         navigation = await page(supervisor, "/ui/cases")
         assert all(f'href="/ui/{target}"' in navigation for target in ("wallboard", "kpis", "reviews"))
         assert "/ui/wallboard" in await page(await signed_in(running.client, "aida"), "/ui/cases")
+        signed_out = await running.client.get("/ui/kpis?group=week")
+        assert signed_out.status_code == 303 and signed_out.headers["location"] == "/ui/login?next=%2Fui%2Fkpis%3Fgroup%3Dweek"
 
 
 async def test_kpi_page_speaks_both_languages_with_charts(stack):
@@ -210,3 +215,31 @@ async def test_review_pages_show_the_glossary_kpis_and_escape_titles(stack):
         # The API's own renderings keep working beside the console's page.
         api_page = await running.client.get(f"/reviews/{review_id}/page", headers=auth("auditor"))
         assert api_page.status_code == 200 and "<svg" in api_page.text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh-CN", ["12秒", "2小时15分", "12.3%", "▼ -5.0个百分点", "▲ +30分", "持平", "12,345", "未分类"]),
+        ("en", ["12 s", "2 h 15 min", "12.3%", "▼ -5.0 pp", "▲ +30 min", "no change", "12,345", "No category"]),
+    ],
+)
+def test_figures_are_written_in_the_users_language(language, expected):
+    figures = Figures(Clock(ZoneInfo("Asia/Shanghai"), language))
+    written = [
+        figures.value("handling_p50_seconds", 12.4),
+        figures.value("handling_p50_seconds", 8100),
+        figures.value("breach_rate", 0.1234),
+        figures.change("breach_rate", -0.05),
+        figures.change("handling_mean_seconds", 1800),
+        figures.change("volume", 0),
+        figures.value("volume", 12345),
+        figures.category_label("none"),
+    ]
+    assert written == expected
+    # A falling breach rate is good news, a falling resolution rate is not, a volume is neither.
+    assert (figures.verdict("breach_rate", -0.05), figures.verdict("resolution_rate", -0.05), figures.verdict("volume", 10)) == (
+        "better",
+        "worse",
+        None,
+    )
