@@ -16,7 +16,6 @@ from api.console.render import STATIC, page
 from api.console.session import CsrfRefused
 from api.console.sign_in_pages import SessionPages, SignInPages, root, see_other
 from api.console.supervisor_pages import SupervisorPages
-from api.console.supervisor_pages import SupervisorPages
 from service.cases import CaseNotFound, Unavailable
 from states.vocabulary import RefusalCode
 
