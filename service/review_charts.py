@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html import escape
 
 PLOT_HEIGHT = 240
-TOP = 64  # room for the visible title and the legend
+TOP = 76  # room for the visible title, the legend and the tallest bar's value
 BOTTOM = 44  # room for the group labels
 LEFT = 84  # room for the tick labels
 RIGHT = 16
@@ -35,13 +35,16 @@ def bar_chart(
     series: Sequence[Series],
     format_value: Callable[[float], str],
     scale_max: float | None = None,
+    no_data: str = "no data",
 ) -> str:
     """One group of bars per label, one bar per series; heights are proportional to the values.
 
     The scale runs from 0 to `scale_max` (a rate chart passes 1.0 so 100 % is always the top), or to
-    the largest value when that is bigger or no `scale_max` is given."""
+    the largest value when that is bigger or no `scale_max` is given. `no_data` marks a missing value,
+    in the page's language."""
     group_width = len(series) * BAR_WIDTH + (len(series) - 1) * BAR_GAP + 2 * GROUP_PADDING
-    plot_width = group_width * len(labels) if labels else EMPTY_PLOT_WIDTH
+    # At least as wide as an empty plot, so a chart of one or two bars still has room for its title.
+    plot_width = max(group_width * len(labels), EMPTY_PLOT_WIDTH)
     width, height = LEFT + plot_width + RIGHT, TOP + PLOT_HEIGHT + BOTTOM
     top = _scale_top(scale_max, [value for one in series for value in one.values])
     baseline = TOP + PLOT_HEIGHT
@@ -53,12 +56,12 @@ def bar_chart(
         *_axes(top, format_value, plot_width),
     ]
     if not labels:
-        parts.append(_text("no data", LEFT + plot_width / 2, baseline - PLOT_HEIGHT / 2, "no-data"))
+        parts.append(_text(no_data, LEFT + plot_width / 2, baseline - PLOT_HEIGHT / 2, "no-data"))
     for index, label in enumerate(labels):
         left = LEFT + index * group_width + GROUP_PADDING
         for offset, one in enumerate(series):
             x = left + offset * (BAR_WIDTH + BAR_GAP)
-            parts.extend(_bar(one, one.values[index], x, baseline, top, format_value))
+            parts.extend(_bar(one, one.values[index], x, baseline, top, format_value, no_data))
         shown = _shorten(label, group_width // LABEL_CHAR_WIDTH)
         parts.append(
             f'<g class="group-label"><title>{escape(label, quote=True)}</title>'
@@ -74,10 +77,10 @@ def _scale_top(scale_max: float | None, values: Sequence[float | None]) -> float
     return top if top > 0 else 1  # all zero or no data: any positive scale draws flat bars
 
 
-def _bar(one: Series, value: float | None, x: float, baseline: float, top: float, format_value) -> list[str]:
+def _bar(one: Series, value: float | None, x: float, baseline: float, top: float, format_value, no_data: str) -> list[str]:
     centre = x + BAR_WIDTH / 2
     if value is None:
-        return [_text("no data", centre, baseline - 8, "no-data")]
+        return [_text(no_data, centre, baseline - 8, "no-data")]
     bar_height = value / top * PLOT_HEIGHT
     shown = escape(format_value(value), quote=True)
     return [

@@ -22,6 +22,7 @@ from states.vocabulary import Kind, Phase
 CADENCES = ("weekly", "monthly", "custom")
 LISTED_CASES = 50
 TOP_CATEGORIES = 5
+SCHEDULED_BY = "schedule"  # who made a review the schedule made
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Reviews:
 
     async def make_scheduled(self, cadence: str, by: str) -> str:
         """The schedule's review: the whole week or month that ended by `by` (the scheduled time)."""
-        document = await self.make(cadence, period_before(parse_time(by), cadence), "schedule", datetime.now(UTC))
+        document = await self.make(cadence, period_before(parse_time(by), cadence), SCHEDULED_BY, datetime.now(UTC))
         return document["id"]
 
     async def get(self, review_id: str) -> dict[str, Any] | None:

@@ -30,6 +30,8 @@ DEADLINE_ICONS = {
     DeadlineState.BREACHED: "⚠",
     DeadlineState.MET: "✓",
 }
+# Who reads the department's figures (wallboard, KPIs, reviews): the navigation links to them.
+OVERSEEING_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
 
 _environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -87,6 +89,7 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "path": request.url.path,
         "user": user,
         "can_change": user is not None and user.role != Role.AUDITOR,
+        "oversees": user is not None and user.role in OVERSEEING_ROLES,
         "event_label": event_label,
         "deadline_icons": DEADLINE_ICONS,
         "pressing_priorities": PRESSING,

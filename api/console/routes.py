@@ -17,6 +17,7 @@ from api.console.queues import QueuePages
 from api.console.render import STATIC, page
 from api.console.session import CsrfRefused
 from api.console.sign_in_pages import SessionPages, SignInPages, root, see_other
+from api.console.supervisor_pages import SupervisorPages
 from service.cases import CaseNotFound, Unavailable
 from states.vocabulary import RefusalCode
 
@@ -70,7 +71,7 @@ def _quoted(target: str) -> str:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages],
+        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages, SupervisorPages],
         exception_handlers={
             CaseNotFound: on_not_found,
             NotFoundException: on_not_found,
