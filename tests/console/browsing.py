@@ -68,3 +68,8 @@ async def on_phone(page: Page) -> None:
 
 async def on_desktop(page: Page) -> None:
     await page.set_viewport_size(DESKTOP)
+
+
+async def scrolls_sideways(page: Page) -> bool:
+    """Whether the page is wider than the window (on a phone nothing may need sideways scrolling)."""
+    return await page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
