@@ -14,7 +14,8 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit import CaseAuditController, ExportController, NotificationController
-from api.auth import authentication
+from api.auth import SignInNeeded, authentication
+from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
 from api.kpis import KpiController, ReviewController
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.settings = settings
         read_model = ReadModel(engine_for(settings), alarm)
         await read_model.require_current_schema()
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             ReviewController,
             MetricsController,
             health,
+            console_router(),
+            static_router(),
         ],
         lifespan=[lifespan],
         before_request=refuse_unstorable_text,
@@ -160,7 +164,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             prometheus.middleware,
         ],
         cors_config=cors(settings.cors_origins),
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, SignInNeeded: on_sign_in_needed},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Casework",

@@ -24,8 +24,11 @@ from service.read_model import EventFilter, ReadModel
 from states.vocabulary import Role
 
 
+AUDITING_ROLES = (Role.AUDITOR, Role.SUPERVISOR)
+
+
 def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in (Role.AUDITOR, Role.SUPERVISOR):
+    if connection.user.role not in AUDITING_ROLES:
         raise PermissionDeniedException("only auditors and supervisors may audit")
 
 

@@ -9,18 +9,37 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
+from api.console.session import SESSION_COOKIE
 from service.settings import User, hash_token
 from states.vocabulary import Role
 
-PUBLIC_PATHS = ["^/health$", "^/schema"]
+# The console's root, sign-in page and static files are public; every other console page needs a session.
+PUBLIC_PATHS = ["^/health$", "^/schema", "^/$", "^/ui/login$", "^/ui/static/"]
+CONSOLE_PREFIX = "/ui/"
+
+
+class SignInNeeded(NotAuthorizedException):
+    """A console page asked for without a live session: the browser is sent to the sign-in page."""
+
+
+def is_console(path: str) -> bool:
+    return path.startswith(CONSOLE_PREFIX)
 
 
 class TokenAuthentication(AbstractAuthenticationMiddleware):
+    """The JSON API takes bearer tokens; the console, under /ui/, its session cookie (never a token,
+    and the API never a cookie, so a cross-site form cannot act through the API)."""
+
     def __init__(self, app, users: tuple[User, ...], **kwargs):
         super().__init__(app, **kwargs)
         self._users = users
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        if is_console(connection.scope["path"]):
+            session = await console_session(connection)
+            if session is None:
+                raise SignInNeeded("sign in first")
+            return AuthenticationResult(user=session.user, auth=session)
         if not bearer_token(connection):
             raise NotAuthorizedException("send Authorization: Bearer <token>")
         user = await token_user(connection, self._users)
@@ -48,6 +67,15 @@ async def token_user(connection: ASGIConnection, users: tuple[User, ...]) -> Use
             user = find_user(users, token) or await connection.app.state.directory.user_for_token(token)
         connection.scope[_TOKEN_USER] = user  # type: ignore[literal-required]
     return connection.scope[_TOKEN_USER]  # type: ignore[literal-required]
+
+
+async def console_session(connection: ASGIConnection):
+    """The live session the console's cookie names (asked of the shared store every request, so a
+    disabled user or a signed-out session ends at once on every replica), or None."""
+    session_id = connection.cookies.get(SESSION_COOKIE, "")
+    if not session_id or len(session_id) > 200:
+        return None
+    return await connection.app.state.sign_in.session_user(session_id)
 
 
 def find_user(users: tuple[User, ...], token: str) -> User | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 from litestar import Request
@@ -13,7 +14,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.middleware.rate_limit import get_remote_address
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import token_user
+from api.auth import is_console, token_user
+from api.console.session import SESSION_COOKIE
 from service.settings import User
 
 SECURITY_HEADERS = {
@@ -25,6 +27,11 @@ SECURITY_HEADERS = {
 }
 # The API answers JSON only; the OpenAPI pages under /schema load their own scripts and styles.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The console: everything from the app itself, no inline script or style, no eval.
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def security_headers(app: ASGIApp) -> ASGIApp:
@@ -33,6 +40,7 @@ def security_headers(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         is_schema = scope["path"].startswith("/schema")
+        csp = CONSOLE_CSP if is_console(scope["path"]) or scope["path"] == "/" else API_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -40,7 +48,7 @@ def security_headers(app: ASGIApp) -> ASGIApp:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 if not is_schema:
-                    headers.setdefault("Content-Security-Policy", API_CSP)
+                    headers.setdefault("Content-Security-Policy", csp)
             await send(message)
 
         await app(scope, receive, send_with_headers)
@@ -62,7 +70,13 @@ class SharedRateLimit(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request = scope["litestar_app"].request_class(scope)
         user = await token_user(request, self._users)
-        key = f"rate:user:{user.name}" if user else "rate:address:" + get_remote_address(request)
+        session = request.cookies.get(SESSION_COOKIE, "") if is_console(scope["path"]) else ""
+        if user:
+            key = f"rate:user:{user.name}"
+        elif session:
+            key = "rate:session:" + hashlib.sha256(session.encode()).hexdigest()[:32]
+        else:
+            key = "rate:address:" + get_remote_address(request)
         count = await request.app.state.shared_store.hit(key, 60)
         headers = {
             "RateLimit-Policy": f"{self._per_minute}; w=60",

@@ -25,7 +25,7 @@ from service.settings import Settings
 from service.tables import action_items, cases, deliveries, events, links
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
-from states.vocabulary import CUSTOMER_KINDS, SystemAction
+from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
 from workflows.activities import RowRefused
 
 
@@ -41,6 +41,8 @@ class CaseFilter:
     created_before: datetime | None = None
     breached: bool | None = None
     sla_due_before: datetime | None = None
+    # Only cases not yet closed (an owner's own queue).
+    open: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ class ReadModel:
             query = query.where(cases.c.breached == where.breached)
         if where.sla_due_before is not None:
             query = query.where(cases.c.sla_due < where.sla_due_before)
+        if where.open is not None:
+            query = query.where(cases.c.state != Phase.CLOSED if where.open else cases.c.state == Phase.CLOSED)
         if by_due:
             query = query.where(cases.c.sla_due.is_not(None))
         if cursor:

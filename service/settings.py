@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from states.sla_policy import PolicyError, parse_policy
 from states.vocabulary import SYSTEM, Role
@@ -94,6 +95,10 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     session_idle_seconds: int = 90 * 60
     session_lifetime_seconds: int = 10 * 3600  # a 9-hour shift and its breaks
+    # The department's time zone: how every time is shown, and where its days, weeks and months begin.
+    timezone: str = "Asia/Shanghai"
+    # Mark the console's cookies Secure: the console is reached over HTTPS (directly or behind a proxy).
+    secure_cookies: bool = False
 
     @property
     def read_model_url(self) -> str:
@@ -163,6 +168,8 @@ class Settings:
             redis_url=_redis_url(env),
             session_idle_seconds=_positive_int(env, "CASEWORK_SESSION_IDLE_SECONDS", cls.session_idle_seconds),
             session_lifetime_seconds=_positive_int(env, "CASEWORK_SESSION_LIFETIME_SECONDS", cls.session_lifetime_seconds),
+            timezone=_timezone(env, cls.timezone),
+            secure_cookies=_choice(env, "CASEWORK_SECURE_COOKIES", ("off", "on"), "off") == "on",
         )
 
 
@@ -228,6 +235,15 @@ def _users(env: Mapping[str, str]) -> tuple[tuple[User, ...], bool]:
     if env.get("CASEWORK_USERS"):
         return parse_users(env["CASEWORK_USERS"]), False
     return parse_users(DEMO_USERS), True
+
+
+def _timezone(env: Mapping[str, str], default: str) -> str:
+    name = env.get("CASEWORK_TIMEZONE") or default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CASEWORK_TIMEZONE: {name!r} is not a time zone name (e.g. Asia/Shanghai)") from None
+    return name
 
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")

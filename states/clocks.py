@@ -14,7 +14,7 @@ from states.case import CaseState, Event, format_time, parse_time
 from states.machine import declared_action, spec_for
 from states.sla_policy import ServiceLevelPolicy
 from states.spec import ClockChange
-from states.vocabulary import Phase, SystemAction
+from states.vocabulary import DeadlineState, Phase, SystemAction
 
 
 def taken_on_breach(case: CaseState, policy: ServiceLevelPolicy, breached_target: str) -> str | None:
@@ -129,6 +129,13 @@ def is_breached(case: CaseState) -> bool:
 def earliest_deadline(case: CaseState) -> str | None:
     running = [clock["deadline"] for clock in case.clocks.values() if clock["state"] == "running"]
     return min(running) if running else None
+
+
+def deadline_state(clock: dict[str, Any], now: datetime) -> DeadlineState:
+    """A clock's state for a badge: due soon once its warning time has come."""
+    if clock["state"] == DeadlineState.RUNNING and (clock.get("warned") or (clock.get("warn_at") and parse_time(clock["warn_at"]) <= now)):
+        return DeadlineState.WARNING
+    return DeadlineState(clock["state"])
 
 
 def sla_view(case: dict[str, Any], policy: ServiceLevelPolicy, now: datetime) -> dict[str, dict[str, Any]]:

@@ -78,6 +78,16 @@ class SystemAction(StrEnum):
     INCIDENT_CLOSED = "incident_closed"  # notice: the incident this case was escalated into closed
 
 
+class DeadlineState(StrEnum):
+    """How a service-level clock stands, as people see it (a running clock past its warning is due soon)."""
+
+    RUNNING = "running"
+    WARNING = "warning"
+    PAUSED = "paused"
+    BREACHED = "breached"
+    MET = "met"
+
+
 # The kinds a customer raises: their `category` is one of the case categories the KPIs group by.
 CUSTOMER_KINDS = (Kind.COMPLAINT, Kind.FEEDBACK)
 OPEN_PHASES = tuple(phase for phase in Phase if phase is not Phase.CLOSED)

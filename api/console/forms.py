@@ -1,0 +1,133 @@
+"""The console's forms, made from the machines' declarations (states/spec.py): a field an action
+declares appears in its form with its label, type, choices and whether it is required, so a new
+action or field needs no template change. Submitted text is turned back into the data the API takes;
+the state machine still decides what is allowed (a blank required field reaches it and is refused
+there, in the same words as over the API).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from api.labels import has_label, label
+from states.spec import PRIORITIES, Field
+from states.vocabulary import Priority, RefusalCode
+
+# The report's own fields (states/opening.py Report), before the kind's declared ones.
+REPORT_BASICS = (
+    Field("title", max_length=500),
+    Field("description"),
+    Field("priority", choices=tuple(PRIORITIES), required=False),
+    Field("customer_name", required=False, max_length=200),
+    Field("customer_id", required=False, max_length=200),
+    Field("customer_vip", "boolean", required=False),
+)
+NOTE = Field("note", required=False)
+LONG_TEXT = 200  # a text field allowed more than this many characters is a text area
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    widget: str  # text, textarea, select, number, datetime, lines, checkbox
+    required: bool
+    choices: tuple[Choice, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+
+
+@dataclass
+class Submission:
+    """What a form sent: the data for the API, and the fields it could not even read."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def form_fields(fields: tuple[Field, ...], language: str) -> list[FormField]:
+    return [_form_field(spec, language) for spec in fields]
+
+
+def _form_field(spec: Field, language: str) -> FormField:
+    choices: tuple[Choice, ...] = ()
+    if spec.choices:
+        choices = tuple(Choice(value, choice_label(language, spec.name, value)) for value in spec.choices)
+    elif spec.type == "boolean":
+        choices = (Choice("true", label(language, "console", "yes")), Choice("false", label(language, "console", "no")))
+    widget = {
+        "boolean": "select",
+        "number": "number",
+        "integer": "number",
+        "datetime": "datetime",
+        "string_list": "lines",
+    }.get(spec.type, "select" if choices else ("textarea" if spec.max_length > LONG_TEXT else "text"))
+    if spec.type == "boolean" and not spec.required:
+        widget = "checkbox"
+    return FormField(
+        spec.name,
+        label(language, "field", spec.name),
+        widget,
+        spec.required,
+        choices,
+        spec.minimum,
+        spec.maximum,
+        spec.max_length if spec.type in ("string", "string_list") else None,
+    )
+
+
+def choice_label(language: str, field_name: str, value: str) -> str:
+    if field_name == "priority":
+        return label(language, "priority", value)
+    return label(language, "choice", value) if has_label(language, "choice", value) else value
+
+
+def read_form(fields: list[FormField], form: dict[str, str], clock) -> Submission:
+    """The typed data of a submitted form; a blank optional field is left out, a blank required one
+    is left for the machine to refuse."""
+    submission = Submission()
+    for spec in fields:
+        text = (form.get(spec.name) or "").strip() if spec.widget != "textarea" else form.get(spec.name) or ""
+        if spec.widget == "checkbox":
+            submission.data[spec.name] = spec.name in form
+            continue
+        if not text.strip():
+            continue
+        try:
+            submission.data[spec.name] = _value(spec, text, clock)
+        except ValueError:
+            submission.errors[spec.name] = RefusalCode.WRONG_TYPE
+    return submission
+
+
+def _value(spec: FormField, text: str, clock) -> Any:
+    if spec.widget == "number":
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return int(number) if number.is_integer() else number
+    if spec.widget == "datetime":
+        # datetime-local sends the wall time; it is the department's.
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=clock.zone)
+        return moment.isoformat()
+    if spec.widget == "lines":
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if spec.choices and {choice.value for choice in spec.choices} == {"true", "false"}:
+        return text == "true"
+    return text
+
+
+def default_priority() -> str:
+    return Priority.NORMAL

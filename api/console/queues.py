@@ -1,0 +1,121 @@
+"""The queues: 我的案件 and 全部案件, filtered from the URL (a filter is a link someone can send)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get
+
+from api.console.badges import case_badges
+from api.console.render import clock_for, page
+from api.console.session import csrf_checked
+from service.read_model import BadCursor, CaseFilter
+from states.spec import PHASES, PRIORITIES
+from states.vocabulary import Kind, RefusalCode
+
+PAGE_SIZE = 50
+TEXT_FILTERS = ("owner", "customer", "q")
+MAX_FILTER_TEXT = 200
+SORTS = ("created", "sla_due")
+
+
+@dataclass
+class Filters:
+    """The queue's filters as the URL gives them, the errors found in them, and the read model's filter."""
+
+    values: dict[str, str]
+    errors: dict[str, str]
+    where: CaseFilter
+    sort: str
+    cursor: str | None
+
+    def link(self, **changes: str | None) -> str:
+        values = {**self.values, **changes}
+        return "?" + urlencode({key: value for key, value in values.items() if value})
+
+
+def read_filters(request: Request, zone, mine: bool) -> Filters:
+    query = request.query_params
+    values = {name: (query.get(name) or "").strip()[:MAX_FILTER_TEXT] for name in (*TEXT_FILTERS, "kind", "phase", "priority", "from", "to", "breached", "sort")}
+    errors: dict[str, str] = {}
+    for name, allowed in (("kind", list(Kind)), ("phase", PHASES), ("priority", PRIORITIES), ("sort", SORTS)):
+        if values[name] and values[name] not in allowed:
+            errors[name] = RefusalCode.INVALID_VALUE
+            values[name] = ""
+    created_after = _day_start(values, "from", zone, errors)
+    created_before = _day_start(values, "to", zone, errors, next_day=True)
+    where = CaseFilter(
+        kind=values["kind"] or None,
+        state=values["phase"] or None,
+        priority=values["priority"] or None,
+        owner=request.user.name if mine else (values["owner"] or None),
+        customer_id=values["customer"] or None,
+        created_after=created_after,
+        created_before=created_before,
+        breached=True if values["breached"] == "1" else None,
+        open=True if mine else None,
+    )
+    if values["q"]:
+        where = replace(where, q=values["q"])  # type: ignore[call-arg]
+    return Filters(values, errors, where, values["sort"] or "created", (query.get("cursor") or None))
+
+
+def _day_start(values: dict[str, str], name: str, zone, errors: dict[str, str], next_day: bool = False) -> datetime | None:
+    text = values[name]
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors[name] = RefusalCode.INVALID_VALUE
+        values[name] = ""
+        return None
+    return datetime.combine(day + timedelta(days=1 if next_day else 0), time(0), zone)
+
+
+class QueuePages(Controller):
+    path = "/ui/cases"
+    guards = [csrf_checked]
+    include_in_schema = False
+
+    @get("/")
+    async def all_cases(self, request: Request) -> Response:
+        return await self._queue(request, mine=False)
+
+    @get("/mine")
+    async def my_cases(self, request: Request) -> Response:
+        return await self._queue(request, mine=True)
+
+    async def _queue(self, request: Request, mine: bool) -> Response:
+        cases = request.app.state.cases
+        filters = read_filters(request, clock_for(request).zone, mine)
+        try:
+            found = await cases.find(filters.where, PAGE_SIZE, filters.cursor, filters.sort)
+        except BadCursor:
+            filters.errors["cursor"] = RefusalCode.BAD_CURSOR
+            found = await cases.find(filters.where, PAGE_SIZE, None, filters.sort)
+        rows = [{"case": case, "badges": case_badges(case)} for case in found.items]
+        return page(
+            request,
+            "queue.html",
+            mine=mine,
+            title_key="my_cases" if mine else "all_cases",
+            filters=filters,
+            rows=rows,
+            next_link=filters.link(cursor=found.next_cursor) if found.next_cursor else None,
+            kinds=list(Kind),
+            phases=PHASES,
+            priorities=PRIORITIES,
+            counts=await queue_counts(request),
+        )
+
+
+async def queue_counts(request: Request) -> dict[str, int | None]:
+    """The navigation's counts: the user's open cases, and every case."""
+    count = getattr(request.app.state.read_model, "count_cases", None)
+    if count is None:
+        return {"mine": None, "all": None}
+    return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(CaseFilter())}

@@ -1,0 +1,104 @@
+"""Rendering the console's templates: autoescaped Jinja2, every word from the catalogs, every time
+in the department's zone."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response
+
+from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
+from api.console.timefmt import Clock
+from api.console.badges import PRESSING
+from api.labels import DEFAULT_LANGUAGE, LANGUAGES, has_label, label, negotiate
+from states.vocabulary import DeadlineState, Role
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+STATIC = Path(__file__).parent.parent / "static"
+HTML = "text/html; charset=utf-8"
+# Beside a deadline's colour, always a sign and a word (colour alone says nothing to some readers).
+DEADLINE_ICONS = {
+    DeadlineState.RUNNING: "◷",
+    DeadlineState.WARNING: "⏳",
+    DeadlineState.PAUSED: "⏸",
+    DeadlineState.BREACHED: "⚠",
+    DeadlineState.MET: "✓",
+}
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@functools.cache
+def asset(name: str) -> str:
+    """A static file's URL with its content's hash, so browsers may cache it for good."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/ui/static/{name}?v={digest}"
+
+
+def language_of(request: Request) -> str:
+    """The signed-in user's language; before sign-in, the browser's."""
+    user = request.scope.get("user")
+    language = getattr(user, "language", None)
+    if language in LANGUAGES:
+        return language
+    return negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+
+
+def clock_for(request: Request) -> Clock:
+    return Clock(ZoneInfo(request.app.state.settings.timezone), language_of(request))
+
+
+def words(language: str):
+    def ui(key: str, **values: Any) -> str:
+        text = label(language, "console", key)
+        return text.format(**values) if values else text
+
+    def term(context: str, value: Any) -> str:
+        return "" if value is None else label(language, context, str(value))
+
+    def event_label(action: str) -> str:
+        """An event is an action someone took, or one the case recorded by itself."""
+        return label(language, "action", action) if has_label(language, "action", action) else label(language, "system_action", action)
+
+    return ui, term, event_label
+
+
+def page(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
+    language = language_of(request)
+    ui, term, event_label = words(language)
+    user = request.scope.get("user")
+    clock = clock_for(request)
+    current = session_id(request)
+    values = {
+        "request": request,
+        "path": request.url.path,
+        "user": user,
+        "can_change": user is not None and user.role != Role.AUDITOR,
+        "event_label": event_label,
+        "deadline_icons": DEADLINE_ICONS,
+        "pressing_priorities": PRESSING,
+        "language": language,
+        "html_lang": language if language != DEFAULT_LANGUAGE else "zh-CN",
+        "ui": ui,
+        "t": term,
+        "clock": clock,
+        "asset": asset,
+        "csrf_field": CSRF_FIELD,
+        "csrf_header": CSRF_HEADER,
+        "csrf": csrf_token(current) if current else "",
+        "live": False,
+        **context,
+    }
+    html = _environment.get_template(template).render(values)
+    return Response(html, status_code=status_code, media_type=HTML, headers={"Content-Language": language, **(headers or {})})

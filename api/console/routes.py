@@ -1,0 +1,75 @@
+"""The console's routes, its error pages and its static files."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from litestar import Request, Response, Router
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.static_files import create_static_files_router
+
+from api.auth import SignInNeeded
+from api.console.case_pages import CasePages
+from api.console.queues import QueuePages
+from api.console.render import STATIC, page
+from api.console.session import CsrfRefused
+from api.console.sign_in_pages import SessionPages, SignInPages, root, see_other
+from service.cases import CaseNotFound, Unavailable
+from states.vocabulary import RefusalCode
+
+# Static URLs carry their content's hash (render.asset), so a browser keeps each file for a year.
+STATIC_CACHE = CacheControlHeader(max_age=365 * 24 * 3600, public=True)
+
+
+def _error_page(request: Request, status: int, heading: str, code: str) -> Response:
+    return page(request, "error.html", status_code=status, heading=heading, code=code)
+
+
+def on_not_found(request: Request, _: Exception) -> Response:
+    return _error_page(request, 404, "not_found", RefusalCode.NOT_FOUND)
+
+
+def on_forbidden(request: Request, error: Exception) -> Response:
+    code = RefusalCode.FORBIDDEN_ROLE
+    return _error_page(request, 403, "csrf_refused" if isinstance(error, CsrfRefused) else "forbidden", code)
+
+
+def on_unavailable(request: Request, _: Exception) -> Response:
+    response = _error_page(request, 503, "unavailable", RefusalCode.DEPENDENCY_DOWN)
+    response.headers["Retry-After"] = "2"
+    return response
+
+
+def on_http_error(request: Request, error: HTTPException) -> Response:
+    return _error_page(request, error.status_code, "request_refused", RefusalCode.MALFORMED_REQUEST if error.status_code < 500 else RefusalCode.INTERNAL_ERROR)
+
+
+def on_sign_in_needed(request: Request, _: SignInNeeded) -> Response:
+    """A page asked for without a live session: to the sign-in page, and back afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/ui/login" if request.method != "GET" or request.headers.get("hx-request") else f"/ui/login?next={_quoted(target)}"
+    return see_other(location, request)
+
+
+def _quoted(target: str) -> str:
+    return quote(target, safe="")
+
+
+def console_router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[root, SignInPages, SessionPages, QueuePages, CasePages],
+        exception_handlers={
+            CaseNotFound: on_not_found,
+            NotFoundException: on_not_found,
+            PermissionDeniedException: on_forbidden,
+            Unavailable: on_unavailable,
+            HTTPException: on_http_error,
+        },
+        include_in_schema=False,
+    )
+
+
+def static_router() -> Router:
+    return create_static_files_router(path="/ui/static", directories=[STATIC], cache_control=STATIC_CACHE, include_in_schema=False)
