@@ -23,6 +23,8 @@ PHONE: ViewportSize = {"width": 360, "height": 740}
 # The demo users' public passwords, by name (ann: agent, sam: supervisor, ada: auditor).
 PASSWORDS = {name: password for name, _, _, password in DEMO_PEOPLE}
 SIGN_IN_PATH = "/ui/login"
+# The sign-in form's labels (name, password, button) in the language the browser asks for.
+SIGN_IN_LABELS = {"zh-CN": ("用户名", "密码", "登录"), "en": ("Name", "Password", "Sign in")}
 
 # Pages answer within a few seconds even while the 2-core machine runs other suites; Playwright's own
 # default (5 s) is tuned for a quiet laptop.
@@ -48,17 +50,18 @@ async def new_context(browser: Browser, base_url: str, viewport: ViewportSize = 
     return await browser.new_context(base_url=base_url, viewport=viewport, locale=language, timezone_id=TIME_ZONE)
 
 
-async def submit_sign_in(page: Page, name: str, password: str) -> None:
-    """Fills and sends the sign-in form, whatever comes of it."""
+async def submit_sign_in(page: Page, name: str, password: str, language: str = LANGUAGE) -> None:
+    """Fills and sends the sign-in form, whatever comes of it; `language` is the browser's."""
+    name_label, password_label, button = SIGN_IN_LABELS[language]
     await page.goto(SIGN_IN_PATH)
-    await page.get_by_label("用户名").fill(name)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录").click()
+    await page.get_by_label(name_label).fill(name)
+    await page.get_by_label(password_label).fill(password)
+    await page.get_by_role("button", name=button).click()
 
 
-async def sign_in(page: Page, name: str, password: str | None = None) -> None:
+async def sign_in(page: Page, name: str, password: str | None = None, language: str = LANGUAGE) -> None:
     """Signs in (with the demo password unless another is given) and waits to be let in."""
-    await submit_sign_in(page, name, PASSWORDS[name] if password is None else password)
+    await submit_sign_in(page, name, PASSWORDS[name] if password is None else password, language)
     await expect(page).not_to_have_url(re.compile(re.escape(SIGN_IN_PATH)))
 
 

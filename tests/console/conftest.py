@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, as
 
 from service.directory import Directory
 from service.read_model import ReadModel, create_engine
+from states.vocabulary import Role
 from tests.conftest import Api, serving, worker_on
 from tests.console.browsing import DESKTOP, LANGUAGE, launch, new_context, sign_in
 
@@ -86,9 +88,27 @@ def signed_in(contexts: OpenContext) -> SignedIn:
     """`await signed_in("sam")`: a page of a new context in which that demo user has signed in.
     Call it once per user for people working side by side."""
 
-    async def as_user(name: str, viewport: ViewportSize = DESKTOP, language: str = LANGUAGE) -> Page:
+    async def as_user(name: str, viewport: ViewportSize = DESKTOP, language: str = LANGUAGE, password: str | None = None) -> Page:
         page = await (await contexts(viewport, language)).new_page()
-        await sign_in(page, name)
+        await sign_in(page, name, password, language)
         return page
 
     return as_user
+
+
+NEWCOMER_PASSWORD = "newcomer-password"
+AddPerson = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def newcomer(console: Console) -> AddPerson:
+    """`await newcomer(Role.SUPERVISOR, language="en")`: adds a person of that role, who has chosen that
+    language, to the directory and returns their name; they sign in with NEWCOMER_PASSWORD. For tests
+    that change a person (their language, their password) without touching the demo users others share."""
+
+    async def add(role: Role, language: str = LANGUAGE) -> str:
+        name = f"{role}-{secrets.token_hex(4)}"
+        await Directory(console.read_model).add(name, role, NEWCOMER_PASSWORD, language=language)
+        return name
+
+    return add
