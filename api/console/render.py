@@ -15,6 +15,7 @@ from litestar import Request, Response
 from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
 from api.console.timefmt import Clock
 from api.console.badges import PRESSING
+from api.console.display import data_rows
 from api.labels import DEFAULT_LANGUAGE, LANGUAGES, has_label, label, negotiate
 from states.vocabulary import DeadlineState, Role
 
@@ -47,12 +48,13 @@ def asset(name: str) -> str:
 
 
 def language_of(request: Request) -> str:
-    """The signed-in user's language; before sign-in, the browser's."""
+    """The signed-in user's language; before sign-in, the one asked for with ?lang=, else zh-CN (the
+    department's language, whatever the browser was installed with)."""
     user = request.scope.get("user")
     language = getattr(user, "language", None)
     if language in LANGUAGES:
         return language
-    return negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+    return negotiate(None, request.query_params.get("lang"))
 
 
 def clock_for(request: Request) -> Clock:
@@ -98,6 +100,7 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "csrf_header": CSRF_HEADER,
         "csrf": csrf_token(current) if current else "",
         "live": False,
+        "data_rows": lambda data: data_rows(data, language),
         **context,
     }
     html = _environment.get_template(template).render(values)

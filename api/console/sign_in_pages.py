@@ -69,6 +69,10 @@ class SignInPages(Controller):
             return self._form(
                 request, target, name=name, message="too_many_sign_ins", minutes=-(-refused.retry_after // 60), status_code=429
             )
+        chosen = request.query_params.get("lang")
+        if chosen in LANGUAGES and chosen != session.user.language:
+            # Chosen on the sign-in page: remembered for the user, like the switch in the header.
+            await request.app.state.directory.set_language(session.user.name, chosen)
         settings = request.app.state.settings
         response = Redirect(target or home_of(session.user.role), status_code=HTTP_303_SEE_OTHER)
         response.set_cookie(cookie(SESSION_COOKIE, session.id, settings))

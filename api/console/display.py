@@ -1,0 +1,45 @@
+"""Recorded data as people read it: each key by its label, each value as text (a kind, phase or
+priority by its label, a customer by name, yes/no for a flag, a list one item after another)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from api.labels import has_label, label
+
+# Keys whose values are vocabulary terms, and the context of their labels.
+TERM_KEYS = {"kind": "kind", "priority": "priority", "state": "phase", "category": "choice", "relation": "relation"}
+
+
+def data_rows(data: dict[str, Any], language: str) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in data.items():
+        if value is None or value == "" or value == [] or value == {}:
+            continue
+        if key == "data" and isinstance(value, dict):
+            rows += data_rows(value, language)  # the report's kind-specific fields
+            continue
+        rows.append((field_label(key, language), as_text(key, value, language)))
+    return rows
+
+
+def field_label(key: str, language: str) -> str:
+    return label(language, "field", key) if has_label(language, "field", key) else key
+
+
+def as_text(key: str, value: Any, language: str) -> str:
+    if isinstance(value, bool):
+        return label(language, "console", "yes" if value else "no")
+    if key == "customer" and isinstance(value, dict):
+        name = " ".join(str(part) for part in (value.get("name"), f"({value['id']})" if value.get("id") else None) if part)
+        return name + (" · " + label(language, "priority", "vip") if value.get("vip") else "")
+    if key in TERM_KEYS and isinstance(value, str) and has_label(language, TERM_KEYS[key], value):
+        return label(language, TERM_KEYS[key], value)
+    if isinstance(value, list):
+        return "\n".join(as_text(key, item, language) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(name, language)}: {as_text(name, item, language)}" for name, item in value.items() if item not in (None, ""))
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
