@@ -25,6 +25,8 @@ PASSWORDS = {name: password for name, _, _, password in DEMO_PEOPLE}
 SIGN_IN_PATH = "/ui/login"
 # The sign-in form's labels (name, password, button) in the language the browser asks for.
 SIGN_IN_LABELS = {"zh-CN": ("用户名", "密码", "登录"), "en": ("Name", "Password", "Sign in")}
+# The language switch's words (中文 / English).
+LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English"}
 
 # Pages answer within a few seconds even while the 2-core machine runs other suites; Playwright's own
 # default (5 s) is tuned for a quiet laptop.
@@ -51,9 +53,13 @@ async def new_context(browser: Browser, base_url: str, viewport: ViewportSize = 
 
 
 async def submit_sign_in(page: Page, name: str, password: str, language: str = LANGUAGE) -> None:
-    """Fills and sends the sign-in form, whatever comes of it; `language` is the browser's."""
+    """Fills and sends the sign-in form in `language` (switching the page to it first, as a person
+    would; the console then remembers it for them), whatever comes of it."""
     name_label, password_label, button = SIGN_IN_LABELS[language]
     await page.goto(SIGN_IN_PATH)
+    if await page.locator("html").get_attribute("lang") != language:
+        await page.get_by_role("link", name=LANGUAGE_NAMES[language], exact=True).click()
+        await expect(page.locator("html")).to_have_attribute("lang", language)
     await page.get_by_label(name_label).fill(name)
     await page.get_by_label(password_label).fill(password)
     await page.get_by_role("button", name=button).click()
