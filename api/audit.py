@@ -23,7 +23,6 @@ from service.export import FORMATS, export_events
 from service.read_model import EventFilter, ReadModel
 from states.vocabulary import Role
 
-
 AUDITING_ROLES = (Role.AUDITOR, Role.SUPERVISOR)
 
 

@@ -49,7 +49,7 @@ def _set_priority(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[s
     return data
 
 
-COMMENT = Action("comment", OPEN_PHASES, effect=record_only, description="add a note; the phase stays")
+COMMENT = Action("comment", OPEN_PHASES, effect=record_only, in_bulk=True, description="add a note; the phase stays")
 ASSIGN = Action(
     "assign",
     OPEN_PHASES,
@@ -57,6 +57,7 @@ ASSIGN = Action(
     fields=(Field("owner", max_length=200),),
     effect=_assign,
     notifies=True,
+    in_bulk=True,
     description="give the case to another owner",
 )
 SET_PRIORITY = Action(
@@ -94,6 +95,7 @@ ESCALATE = Action(
     opens=Opens(Kind.INCIDENT, "incident_id", Relation.ESCALATED_TO, Relation.ESCALATED_FROM, escalation_report, may_join_open=True),
     notifies=True,
     taken_on_breach="first_response",
+    in_bulk=True,
     description="raise the case into an emergency incident meeting: a new one, or the open one named",
 )
 

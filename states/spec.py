@@ -268,6 +268,8 @@ class Action:
     measures_since: str | None = None
     # A case it closes counts as dismissed in the KPIs, not as resolved (docs/kpis.md).
     dismisses: bool = False
+    # A supervisor may take it on several selected cases at once (the console's bulk actions).
+    in_bulk: bool = False
 
     def destinations(self) -> list[str | None]:
         if self.branch:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 
 from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
@@ -49,7 +49,7 @@ class CasePages(Controller):
     include_in_schema = False
 
     @get("/new")
-    async def new_case_form(self, request: Request, kind: str | None = None) -> Response:
+    async def new_case_form(self, request: Request, kind: Annotated[str | None, QueryParameter(max_length=64)] = None) -> Response:
         may_change(request)
         chosen = kind if kind in KINDS and request.user.role in spec_for(kind).create_roles else None
         return self._report_form(request, chosen or Kind.COMPLAINT, {}, {}, None)
@@ -64,7 +64,9 @@ class CasePages(Controller):
         submission = read_form(fields, data, clock_for(request))
         if submission.errors:
             return self._report_form(request, kind, data, submission.errors, None, status_code=422)
-        basics = {name: submission.data.pop(name, None) for name in ("title", "description", "priority", "customer_name", "customer_id", "customer_vip")}
+        basics = {
+            name: submission.data.pop(name, None) for name in ("title", "description", "priority", "customer_name", "customer_id", "customer_vip")
+        }
         customer = None
         if basics["customer_name"] or basics["customer_id"]:
             customer = {"id": basics["customer_id"], "name": basics["customer_name"], "vip": bool(basics["customer_vip"])}
@@ -201,7 +203,7 @@ def _refusal(refused: Exception) -> tuple[dict[str, str], dict[str, Any] | None]
     if isinstance(refused, InvalidData):
         return {_field(refused.field): refused.code}, None
     details = refused.details if isinstance(refused, CaseRefused) else {}
-    code = details.get("code") or getattr(refused, "code", RefusalCode.REFUSED)
+    code = str(details.get("code") or getattr(refused, "code", RefusalCode.REFUSED))
     if isinstance(refused, CaseRefused) and refused.kind == "InvalidData" and details.get("field"):
         return {_field(details["field"]): code}, None
     return {}, {"code": code, "detail": str(refused), **details}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 
 from api.console.badges import case_badges
+from api.console.bulk_pages import bulk_actions
 from api.console.render import clock_for, page
 from api.console.session import csrf_checked
 from service.read_model import BadCursor, CaseFilter
@@ -39,7 +40,10 @@ class Filters:
 
 def read_filters(request: Request, zone, mine: bool) -> Filters:
     query = request.query_params
-    values = {name: (query.get(name) or "").strip()[:MAX_FILTER_TEXT] for name in (*TEXT_FILTERS, "kind", "phase", "priority", "from", "to", "breached", "sort")}
+    values = {
+        name: (query.get(name) or "").strip()[:MAX_FILTER_TEXT]
+        for name in (*TEXT_FILTERS, "kind", "phase", "priority", "from", "to", "breached", "sort")
+    }
     errors: dict[str, str] = {}
     for name, allowed in (("kind", list(Kind)), ("phase", PHASES), ("priority", PRIORITIES), ("sort", SORTS)):
         if values[name] and values[name] not in allowed:
@@ -110,6 +114,8 @@ class QueuePages(Controller):
             phases=PHASES,
             priorities=PRIORITIES,
             counts=await queue_counts(request),
+            bulk=bulk_actions(request.user.role),
+            request_id=uuid.uuid4().hex,
         )
 
 

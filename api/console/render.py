@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
 
-from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
-from api.console.timefmt import Clock
 from api.console.badges import PRESSING
 from api.console.display import data_rows
+from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
+from api.console.timefmt import Clock
 from api.labels import DEFAULT_LANGUAGE, LANGUAGES, has_label, label, negotiate
 from states.vocabulary import DeadlineState, Role
 

@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.static_files import create_static_files_router
 
 from api.auth import SignInNeeded
+from api.console.bulk_pages import BulkPages
 from api.console.case_pages import CasePages
 from api.console.queues import QueuePages
 from api.console.render import STATIC, page
@@ -27,7 +28,7 @@ def _error_page(request: Request, status: int, heading: str, code: str) -> Respo
 
 
 def on_not_found(request: Request, _: Exception) -> Response:
-    return _error_page(request, 404, "not_found", RefusalCode.NOT_FOUND)
+    return _error_page(request, 404, "page_not_found", RefusalCode.NOT_FOUND)
 
 
 def on_forbidden(request: Request, error: Exception) -> Response:
@@ -42,7 +43,9 @@ def on_unavailable(request: Request, _: Exception) -> Response:
 
 
 def on_http_error(request: Request, error: HTTPException) -> Response:
-    return _error_page(request, error.status_code, "request_refused", RefusalCode.MALFORMED_REQUEST if error.status_code < 500 else RefusalCode.INTERNAL_ERROR)
+    return _error_page(
+        request, error.status_code, "request_refused", RefusalCode.MALFORMED_REQUEST if error.status_code < 500 else RefusalCode.INTERNAL_ERROR
+    )
 
 
 def on_sign_in_needed(request: Request, _: SignInNeeded) -> Response:
@@ -59,7 +62,7 @@ def _quoted(target: str) -> str:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[root, SignInPages, SessionPages, QueuePages, CasePages],
+        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages],
         exception_handlers={
             CaseNotFound: on_not_found,
             NotFoundException: on_not_found,

@@ -53,7 +53,7 @@ async def sent_token(connection: ASGIConnection) -> str:
 
 async def csrf_checked(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Every state-changing console request carries the page's CSRF token (header or form field)."""
-    if connection.scope["method"] in SAFE_METHODS:
+    if connection.scope.get("method") in SAFE_METHODS:
         return
     current = session_id(connection)
     if not current or not hmac.compare_digest(await sent_token(connection), csrf_token(current)):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -52,7 +52,7 @@ class SignInPages(Controller):
     include_in_schema = False
 
     @get("/login", exclude_from_auth=True)
-    async def sign_in_form(self, request: Request, next: str | None = None) -> Response:
+    async def sign_in_form(self, request: Request, next: Annotated[str | None, QueryParameter(max_length=2000)] = None) -> Response:
         return self._form(request, safe_next(next), name="", message=None)
 
     @post("/login", exclude_from_auth=True)
@@ -66,9 +66,7 @@ class SignInPages(Controller):
         except SignInFailed:
             return self._form(request, target, name=name, message="wrong_name_or_password", status_code=401)
         except SignInRefused as refused:
-            return self._form(
-                request, target, name=name, message="too_many_sign_ins", minutes=-(-refused.retry_after // 60), status_code=429
-            )
+            return self._form(request, target, name=name, message="too_many_sign_ins", minutes=-(-refused.retry_after // 60), status_code=429)
         chosen = request.query_params.get("lang")
         if chosen in LANGUAGES and chosen != session.user.language:
             # Chosen on the sign-in page: remembered for the user, like the switch in the header.
