@@ -275,6 +275,7 @@ def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None, demo_pa
         "Casework is running.",
         f"  API:              {base}",
         f"  API docs:         {base}/schema",
+        f"  console:          {base}/ui/login",
         f"  Temporal:         {settings.temporal_target}",
     ]
     if temporal is not None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from states.case import CaseState, Report, parse_time
 from states.errors import ActionNotAllowed, InvalidData
-from states.spec import PRIORITIES, SUPERVISOR, Action, Branch, ClockChange, Context, Field, Guard, Opens, record_only
+from states.spec import OPEN_ACTION_ITEM, PRIORITIES, SUPERVISOR, Action, Branch, ClockChange, Context, Field, Guard, Opens, record_only
 from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, Phase, RefusalCode, Relation
 
 
@@ -193,7 +193,7 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
     complete = Action(
         "complete_action_item",
         add_from,
-        fields=(Field("item_id", max_length=100), Field("outcome")),
+        fields=(Field("item_id", max_length=100, names=OPEN_ACTION_ITEM), Field("outcome")),
         guards=(HAS_OPEN_ACTION_ITEM,),
         prepare=_item_still_open,
         effect=_complete_action_item,

@@ -21,6 +21,8 @@ PRIORITIES = list(Priority)
 CASE_CATEGORIES = ("product_quality", "service_process", "account", "logistics", "other")
 
 MAX_TEXT = 20_000
+# A field whose value is the id of one of the case's open action items.
+OPEN_ACTION_ITEM = "open_action_item"
 MAX_LIST = 200
 # Keys a kind does not declare are kept with the case, within these bounds.
 MAX_EXTRA_KEYS = 50
@@ -43,6 +45,8 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int = MAX_TEXT
+    # What the value names, when it is one of the case's own things (the console offers them as choices).
+    names: str | None = None
 
     def clean(self, value: Any, path: str) -> Any:
         checker = _CHECKERS[self.type]
@@ -56,6 +60,8 @@ class Field:
             described["minimum"] = self.minimum
         if self.maximum is not None:
             described["maximum"] = self.maximum
+        if self.names is not None:
+            described["names"] = self.names
         return described
 
 

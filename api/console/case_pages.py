@@ -140,7 +140,7 @@ class CasePages(Controller):
         may_change(request)
         cases = request.app.state.cases
         case = await cases.get(case_id)
-        fields = action_form(case["kind"], action, request)
+        fields = action_form(case["kind"], action, request, case)
         submission = read_form(fields, data, clock_for(request))
         if submission.errors:
             return self._action_form(request, case, action, data, submission.errors, None, status_code=422)
@@ -164,7 +164,7 @@ class CasePages(Controller):
             status_code,
             case=case,
             action=action,
-            fields=action_form(case["kind"], action, request),
+            fields=action_form(case["kind"], action, request, case),
             values=values,
             errors=errors,
             problem=problem,
@@ -181,12 +181,14 @@ def report_form(kind: str, request: Request) -> list[FormField]:
     return form_fields(REPORT_BASICS + spec_for(kind).report_fields, language)
 
 
-def action_form(kind: str, action: str, request: Request) -> list[FormField]:
+def action_form(kind: str, action: str, request: Request, case: dict[str, Any] | None = None) -> list[FormField]:
     declared = declared_action(kind, action)
     if declared is None:
         raise NotFoundException(f"{kind} has no action {action!r}")
-    language = language_of(request)
-    return form_fields((*declared.fields, NOTE), language)
+    # The id of a case the action opens is the workflow's to fill in, unless the user may name one to join.
+    filled_in = declared.opens.id_field if declared.opens and not declared.opens.may_join_open else None
+    fields = tuple(field for field in declared.fields if field.name != filled_in)
+    return form_fields((*fields, NOTE), language_of(request), case)
 
 
 def _request_id(data: dict[str, str]) -> str:

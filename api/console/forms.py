@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from api.labels import has_label, label
-from states.spec import PRIORITIES, Field
-from states.vocabulary import Priority, RefusalCode
+from states.spec import OPEN_ACTION_ITEM, PRIORITIES, Field
+from states.vocabulary import RefusalCode
 
 # The report's own fields (states/opening.py Report), before the kind's declared ones.
 REPORT_BASICS = (
@@ -26,7 +26,7 @@ REPORT_BASICS = (
     Field("customer_vip", "boolean", required=False),
 )
 NOTE = Field("note", required=False)
-LONG_TEXT = 200  # a text field allowed more than this many characters is a text area
+LONG_TEXT = 500  # a text field allowed more than this many characters is a text area
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,15 @@ class Submission:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def form_fields(fields: tuple[Field, ...], language: str) -> list[FormField]:
-    return [_form_field(spec, language) for spec in fields]
+def form_fields(fields: tuple[Field, ...], language: str, case: dict[str, Any] | None = None) -> list[FormField]:
+    return [_form_field(spec, language, case) for spec in fields]
 
 
-def _form_field(spec: Field, language: str) -> FormField:
+def _form_field(spec: Field, language: str, case: dict[str, Any] | None) -> FormField:
     choices: tuple[Choice, ...] = ()
-    if spec.choices:
+    if spec.names == OPEN_ACTION_ITEM and case is not None:
+        choices = tuple(Choice(item["id"], f"{item['title']} · {item['owner']}") for item in case.get("action_items", []) if not item.get("done"))
+    elif spec.choices:
         choices = tuple(Choice(value, choice_label(language, spec.name, value)) for value in spec.choices)
     elif spec.type == "boolean":
         choices = (Choice("true", label(language, "console", "yes")), Choice("false", label(language, "console", "no")))
@@ -127,7 +129,3 @@ def _value(spec: FormField, text: str, clock) -> Any:
     if spec.choices and {choice.value for choice in spec.choices} == {"true", "false"}:
         return text == "true"
     return text
-
-
-def default_priority() -> str:
-    return Priority.NORMAL

@@ -45,7 +45,7 @@ class Browser:
         return answer
 
     async def get(self, path: str, **params: Any) -> httpx.Response:
-        return await self.client.get(path, params=params)
+        return await self.client.get(path, params=params or None)
 
     async def post(self, path: str, data: dict[str, Any], csrf: bool = True, htmx: bool = False) -> httpx.Response:
         body = {"csrf_token": self.csrf, **data} if csrf else dict(data)

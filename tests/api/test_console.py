@@ -223,7 +223,7 @@ async def test_a_complaint_walks_from_report_to_closed_through_the_console_with_
         answer = await ann.post(
             f"/ui/cases/{case_id}/act/{action}", {**data, "expected_version": form["expected_version"], "request_id": form["request_id"]}
         )
-        assert answer.status_code == 303, (action, answer.text[:800])
+        assert answer.status_code == 303, (action, answer.text)
     case = await api.get(case_id)
     assert case["state"] == "closed" and case["customer"] == {"id": "C-42", "name": "李四", "vip": True}
     assert case["data"]["order_ref"] == "SO-7788"
@@ -277,3 +277,67 @@ async def test_times_are_shown_in_the_department_time_zone(browser, api: Api):
     page = (await ann.get(f"/ui/cases/{case['id']}")).text
     shown = re.findall(r'<time datetime="([^"]+)"', page)
     assert shown and all(moment.endswith("+08:00") for moment in shown)
+
+
+async def take(person: Browser, case_id: str, action: str, data: dict[str, str]) -> None:
+    form = await person.form(f"/ui/cases/{case_id}/act/{action}")
+    answer = await person.post(
+        f"/ui/cases/{case_id}/act/{action}", {**data, "expected_version": form["expected_version"], "request_id": form["request_id"]}
+    )
+    assert answer.status_code == 303, (action, answer.text)
+
+
+async def open_through_console(person: Browser, kind: str, data: dict[str, str]) -> str:
+    form = await person.form(f"/ui/cases/new?kind={kind}")
+    answer = await person.post("/ui/cases/new", {"kind": kind, "request_id": form["request_id"], **data})
+    assert answer.status_code == 303, answer.text[:800]
+    return answer.headers["location"].rsplit("/", 1)[1]
+
+
+async def test_an_emergency_meeting_runs_its_action_items_through_the_console(browser, api: Api):
+    sam = await signed_in(browser, "sam")
+    case_id = await open_through_console(
+        sam,
+        "incident",
+        {"title": "支付系统宕机", "description": "全国用户无法付款", "priority": "urgent", "participants": "sam\nann\n", "host": "sam"},
+    )
+    await take(sam, case_id, "start_analysis", {})
+    await take(sam, case_id, "record_cause", {"category": "system", "description": "数据库连接池耗尽"})
+    await take(sam, case_id, "add_action_item", {"title": "扩容连接池", "owner": "ann", "due": "2030-01-01T09:00"})
+    item_form = (await sam.get(f"/ui/cases/{case_id}/act/complete_action_item")).text
+    item_id = re.search(r'<option value="([^"]+)">扩容连接池 · ann</option>', item_form)
+    assert item_id, item_form
+    await take(sam, case_id, "complete_action_item", {"item_id": item_id.group(1), "outcome": "已扩容"})
+    await take(sam, case_id, "plan_measures", {})
+    await take(sam, case_id, "measures_done", {})
+    await take(sam, case_id, "close", {"effect": "恢复正常", "lessons_learned": "加监控", "minutes": "会议纪要全文"})
+    case = await api.get(case_id)
+    assert case["state"] == "closed" and case["data"]["participants"] == ["sam", "ann"]
+    item = case["action_items"][0]
+    assert item["done"] and item["due"].startswith("2030-01-01T01:00:00")  # 09:00 in Shanghai
+    page = (await sam.get(f"/ui/cases/{case_id}")).text
+    assert "扩容连接池" in page and "已完成" in page and "紧急会议" in page
+
+
+async def test_an_improvement_plan_measures_itself_through_the_console(browser, api: Api):
+    sam = await signed_in(browser, "sam")
+    form = (await sam.get("/ui/cases/new?kind=improvement_plan")).text
+    assert 'name="metric"' in form and 'name="plan_id"' not in form, form[-3000:]
+    case_id = await open_through_console(
+        sam, "improvement_plan", {"title": "降低重开率", "description": "重开太多", "problem": "重开率高", "metric": "reopen_rate"}
+    )
+    opened = await api.get(case_id)
+    assert "baseline_measured" in opened["data"]
+    await take(sam, case_id, "start_analysis", {})
+    await take(sam, case_id, "record_cause", {"category": "training", "description": "新人培训不足"})
+    await take(sam, case_id, "plan_measures", {})
+    since = await api.open(title="措施后的投诉")  # a case reported after the measures, for the plan to measure
+    await api.act(since["id"], "start_analysis")
+    await api.act(since["id"], "dismiss", role="supervisor", data={"reason": "已解决"})
+    await take(sam, case_id, "evaluate", {})
+    assert (await api.get(case_id))["data"]["measured_after_value"] is not None
+    await take(sam, case_id, "record_effect", {"effective": "true"})
+    case = await api.get(case_id)
+    assert case["state"] == "closed"
+    effect = [event for event in await api.history(case_id) if event["action"] == "record_effect"][0]
+    assert effect["data"]["after_value"] == case["data"]["measured_after_value"]
