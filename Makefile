@@ -7,7 +7,7 @@ TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: serve test check install clean bench bench-quick
+.PHONY: serve test check install clean bench bench-quick screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Casework needs Python 3.11 or newer")'
@@ -40,6 +40,11 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+# PNGs of the console (queue, case page, wallboard) in docs/screenshots/, from a throw-away
+# `casework serve` with a few seeded cases; needs /usr/bin/chromium (see .ci/run).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.console.screenshots $(SCREENSHOTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .casework .pytest_cache
