@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 
+from api.audit import AUDITING_ROLES
 from api.console.badges import case_badges
 from api.console.bulk_pages import bulk_actions
 from api.console.render import clock_for, page
@@ -115,6 +116,7 @@ class QueuePages(Controller):
             priorities=PRIORITIES,
             counts=await queue_counts(request),
             bulk=bulk_actions(request.user.role),
+            may_export=request.user.role in AUDITING_ROLES,
             request_id=uuid.uuid4().hex,
         )
 

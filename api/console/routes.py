@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 from api.auth import SignInNeeded
 from api.console.bulk_pages import BulkPages
 from api.console.case_pages import CasePages
+from api.console.export_pages import ExportPages
 from api.console.queues import QueuePages
 from api.console.render import STATIC, page
 from api.console.session import CsrfRefused
@@ -71,7 +72,7 @@ def _quoted(target: str) -> str:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages, SupervisorPages],
+        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages, SupervisorPages, ExportPages],
         exception_handlers={
             CaseNotFound: on_not_found,
             NotFoundException: on_not_found,

@@ -341,3 +341,19 @@ async def test_an_improvement_plan_measures_itself_through_the_console(browser, 
     assert case["state"] == "closed"
     effect = next(event for event in await api.history(case_id) if event["action"] == "record_effect")
     assert effect["data"]["after_value"] == case["data"]["measured_after_value"]
+
+
+async def test_an_auditor_exports_the_list_she_sees_as_csv_and_xlsx(browser, api: Api):
+    case = await api.open(title="导出测试 物流", kind="feedback")
+    ada = await signed_in(browser, "ada")
+    queue = (await ada.get("/ui/cases", kind="feedback")).text
+    assert "/ui/export/cases?kind=feedback&amp;format=csv" in queue
+    csv_export = await ada.get("/ui/export/cases", kind="feedback", format="csv")
+    assert csv_export.status_code == 200 and csv_export.content.startswith(b"\xef\xbb\xbf")
+    text = csv_export.content.decode("utf-8-sig")
+    assert "导出测试 物流" in text and "反馈" in text and "投诉" not in text.split("\n", 1)[1]
+    xlsx_export = await ada.get("/ui/export/events", format="xlsx")
+    assert xlsx_export.status_code == 200 and xlsx_export.content.startswith(b"PK")
+    ann = await signed_in(browser, "ann")
+    assert (await ann.get("/ui/export/cases", format="csv")).status_code == 403
+    assert case["id"] in text
