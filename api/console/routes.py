@@ -6,6 +6,9 @@ import logging
 from urllib.parse import quote
 
 from litestar import Request, Response, Router
+from litestar.config.compression import CompressionConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.static_files import create_static_files_router
@@ -23,6 +26,12 @@ from service.cases import CaseNotFound, Unavailable
 from states.vocabulary import RefusalCode
 
 log = logging.getLogger("casework.console")
+
+# The console's pages, scripts and styles go out gzipped; the JSON API, live streams and exports as they are
+# (the API's hot paths pay no compression, a stream must not wait for a buffer to fill).
+COMPRESSED = DefineMiddleware(
+    CompressionMiddleware, config=CompressionConfig(backend="gzip", gzip_compress_level=6, minimum_size=1000, exclude=["^/ui/live", "^/ui/export"])
+)
 
 # Static URLs carry their content's hash (render.asset), so a browser keeps each file for a year.
 STATIC_CACHE = CacheControlHeader(max_age=365 * 24 * 3600, public=True)
@@ -81,9 +90,12 @@ def console_router() -> Router:
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },
+        middleware=[COMPRESSED],
         include_in_schema=False,
     )
 
 
 def static_router() -> Router:
-    return create_static_files_router(path="/ui/static", directories=[STATIC], cache_control=STATIC_CACHE, include_in_schema=False)
+    return create_static_files_router(
+        path="/ui/static", directories=[STATIC], cache_control=STATIC_CACHE, middleware=[COMPRESSED], include_in_schema=False
+    )
