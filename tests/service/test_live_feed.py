@@ -37,26 +37,44 @@ def _keys(changes: list[Change]) -> list[tuple[str, int]]:
     return [(change.case_id, change.seq) for change in changes]
 
 
+async def _polled(feed: LiveFeed, subscription: Subscription, count: int) -> list[tuple[str, int]]:
+    """Poll until `count` changes reached the subscription. On PostgreSQL any transaction still
+    running on the server (another test's, say) holds back what committed after it began."""
+    received: list[tuple[str, int]] = []
+
+    async def enough() -> bool:
+        await feed.poll()
+        received.extend(await _received(subscription))
+        return len(received) >= count
+
+    await eventually(enough, 15, f"{count} changes")
+    return received
+
+
 async def test_an_event_committed_later_with_an_earlier_time_is_delivered(read_model):
     feed = LiveFeed(read_model)
     subscription = (await feed.open()).subscription
     await _add(read_model, _row("a", 1, moment(60)))
-    await feed.poll()
+    assert await _polled(feed, subscription, 1) == [("a", 1)]
     await _add(read_model, _row("b", 1, moment(0)))  # a minute older than the one delivered
-    await feed.poll()
-    assert await _received(subscription) == [("a", 1), ("b", 1)]
+    assert await _polled(feed, subscription, 1) == [("b", 1)]
 
 
 async def test_resuming_replays_after_the_cursor_in_commit_order(read_model):
     feed = LiveFeed(read_model)
-    await _add(read_model, _row("a", 1, moment(60)))
     first = (await feed.open()).subscription
-    await _add(read_model, _row("b", 1, moment(0)), _row("c", 1, moment(30)))
-    await feed.poll()
-    delivered = await first.next(0)
-    assert delivered is not None and _keys(delivered) == [("b", 1), ("c", 1)]
-    opening = await feed.open(last_event_id=str(delivered[0].cursor))
-    assert (opening.reset, _keys(opening.replay)) == (False, [("c", 1)])
+    await _add(read_model, _row("b", 1, moment(60)), _row("c", 1, moment(0)))
+    await _add(read_model, _row("d", 1, moment(30)))
+    assert await _polled(feed, first, 3) == [("b", 1), ("c", 1), ("d", 1)]
+    opening = await feed.open(last_event_id=str(await _cursor_of(feed, "b")))
+    assert (opening.reset, _keys(opening.replay)) == (False, [("c", 1), ("d", 1)])
+
+
+async def _cursor_of(feed: LiveFeed, case_id: str):
+    """A change's cursor, as a client that received it holds it."""
+    opening = await feed.open(last_event_id="0-0")
+    feed.leave(opening.subscription)
+    return next(change.cursor for change in opening.replay if change.case_id == case_id)
 
 
 @pytest.mark.postgres
@@ -69,22 +87,20 @@ async def test_on_postgresql_an_event_numbered_first_but_committed_last_is_not_s
         transaction = await slow.begin()
         await slow.execute(insert(events).values(_row("slow", 1, moment(0))))  # takes the lower position
         await _add(read_model, _row("fast", 1, moment(1)))  # takes the next, and commits first
-        await feed.poll()
+        await feed.poll()  # without the check on running transactions, "fast" went out here and "slow" was skipped
+        received = await _received(subscription)
         await transaction.commit()
-    await feed.poll()
-    assert await _received(subscription) == [("slow", 1), ("fast", 1)]
+    assert received + await _polled(feed, subscription, 2 - len(received)) == [("slow", 1), ("fast", 1)]
 
 
 async def test_a_stream_too_far_behind_is_dropped_and_the_others_go_on(read_model):
     feed = LiveFeed(read_model, queue_bound=2)
     slow, keeping_up = (await feed.open()).subscription, (await feed.open()).subscription
     await _add(read_model, _row("a", 1, moment(0)), _row("a", 2, moment(1)))
-    await feed.poll()
-    assert await _received(keeping_up) == [("a", 1), ("a", 2)]
+    assert await _polled(feed, keeping_up, 2) == [("a", 1), ("a", 2)]
     await _add(read_model, _row("a", 3, moment(2)))
-    await feed.poll()
+    assert await _polled(feed, keeping_up, 1) == [("a", 3)]
     assert await slow.next(0) is None
-    assert await _received(keeping_up) == [("a", 3)]
 
 
 async def test_nobody_listening_means_no_queries(read_model):
