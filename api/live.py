@@ -66,7 +66,8 @@ def _changed(change: Change) -> ServerSentEventMessage:
     '`{"case_id", "seq", "action", "kind", "state"}`. After more missed changes than can be replayed, one `event: reset`: '
     "reload, then follow. A comment every 15 s keeps idle connections open.",
     media_type="text/event-stream",
-    responses=problems(),
+    response_description="the stream, open until the client or the server ends it",
+    responses=problems(400, 422),
 )
 async def live_events(live: NamedDependency[LiveFeed], case_id: CaseFilter = None, last_event_id: LastEventId = None) -> ServerSentEvent:
     return await live_stream(live, case_id, last_event_id)

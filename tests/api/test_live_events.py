@@ -134,3 +134,10 @@ def _event_row(case_id: str, seq: int, at) -> dict:
         "at": at,
         "data": {},
     }
+
+
+async def test_an_overlong_case_filter_or_event_id_is_refused_naming_it(http):
+    response = await http.get("/events/live", params={"case_id": "x" * 65}, headers=auth("agent"))
+    assert (response.status_code, response.json()["field"]) == (422, "case_id")
+    response = await http.get("/events/live", headers={**auth("agent"), "Last-Event-ID": "1" * 65})
+    assert (response.status_code, response.json()["field"]) == (422, "last_event_id")
