@@ -4,8 +4,8 @@ cursor and hands each to the streams open on this process.
 Every replica polls the shared read model, so a change through any replica (or any worker) reaches
 streams on all of them. The poller queries only while someone listens, every POLL_SECONDS; a
 stream that falls QUEUE_BOUND changes behind is dropped (its client reconnects and resumes), so a
-slow reader never holds up the poller or the other streams. Polling was measured against the
-alternative, PostgreSQL LISTEN/NOTIFY, in docs/benchmarks.md ("Live updates").
+slow reader never holds up the poller or the other streams. What polling costs, and why it was
+chosen over PostgreSQL LISTEN/NOTIFY: docs/benchmarks.md, "Live updates".
 
 The cursor is the event's place in commit order (migration 0005), not its time: an event projected
 late carries an earlier time than events already delivered, and would be missed.
@@ -166,8 +166,9 @@ class LiveFeed:
 
     async def open(self, case_id: str | None = None, last_event_id: str | None = None) -> Opening:
         """Subscribe to the changes committed from now on; with `last_event_id` (a change's cursor),
-        to those after it, replaying at most REPLAY_LIMIT first, else (too many, or an unknown
-        cursor) the Opening says reset. Changes committed while replaying reach the subscription
+        to those after it, replaying them first if there are at most REPLAY_LIMIT (of every case:
+        the bound is on the work, whatever the filter), else (too many, or an unknown cursor) the
+        Opening says reset. Changes committed while replaying reach the subscription
         too; it skips those already replayed."""
         self.check_accepting()
         subscription = Subscription(case_id, self._queue_bound)

@@ -141,3 +141,26 @@ async def test_stopping_ends_every_stream_and_refuses_new_ones(read_model):
     assert await waiting is None
     with pytest.raises(Unavailable, match="stopping"):
         await feed.open()
+
+
+async def test_a_failing_read_keeps_the_streams_and_is_tried_again(read_model, monkeypatch, caplog):
+    feed = LiveFeed(read_model, poll_seconds=0.01)
+    subscription = (await feed.open()).subscription
+    read_after, failures = feed._read_after, [OSError("read model unreachable")] * 3
+
+    async def flaky(*arguments):
+        if failures:
+            raise failures.pop()
+        return await read_after(*arguments)
+
+    monkeypatch.setattr(feed, "_read_after", flaky)
+    await _add(read_model, _row("a", 1, moment(0)))
+    feed.start()
+    try:
+        assert await eventually(lambda: _received(subscription, 0.1)) == [("a", 1)]
+    finally:
+        await feed.close()
+    assert failures == []
+    assert [record.getMessage() for record in caplog.records if "live updates" in record.getMessage()] == [
+        "live updates: reading the read model failed (OSError); retrying"
+    ]

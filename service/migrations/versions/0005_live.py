@@ -8,6 +8,7 @@ activity, `casework reconcile`) carries an earlier time than events already read
   sequence numbers before commit, so a lower position can still become visible after a higher
   one; a reader takes only rows of transactions older than every running one
   (`pg_snapshot_xmin`) and orders by (committed_in, position), which no later commit can precede.
+  `pg_current_xact_id` needs PostgreSQL 13 or newer.
 
 Existing rows keep committed_in 0 and take positions in the order they were stored.
 
