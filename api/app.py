@@ -21,6 +21,7 @@ from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
 from api.exports import ExportController
 from api.kpis import KpiController, ReviewController
+from api.live import live_events
 from api.observability import MetricsController, prometheus, request_context
 from api.schemas import Health
 from api.security import SharedRateLimit, cors, security_headers
@@ -31,6 +32,7 @@ from service.cases import Cases, WorkflowConfig
 from service.directory import Directory
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
+from service.live import LiveFeed
 from service.projection_failures import ProjectionAlarm
 from service.read_model import ReadModel, engine_for
 from service.reviews import Reviews
@@ -92,11 +94,23 @@ def _reviews(state: State) -> Reviews:
     return state.reviews
 
 
+def _live(state: State) -> LiveFeed:
+    return state.live
+
+
 def stop_waiting_on_temporal(app: Litestar) -> None:
     """The server is stopping: requests still waiting on Temporal are answered 503 with Retry-After."""
     cases = getattr(app.state, "cases", None)
     if cases is not None:
         cases.stop_waiting()
+
+
+def stop_live_streams(app: Litestar) -> None:
+    """The server is stopping: end the live streams, which would otherwise hold it until its bound
+    (their clients reconnect, to another replica)."""
+    live = getattr(app.state, "live", None)
+    if live is not None:
+        live.stop_streams()
 
 
 def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None = None) -> Litestar:
@@ -124,6 +138,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             app.state.shared_store,
             SessionPolicy(timedelta(seconds=settings.session_idle_seconds), timedelta(seconds=settings.session_lifetime_seconds)),
         )
+        app.state.live = LiveFeed(read_model)
+        app.state.live.start()
         chores = [asyncio.create_task(keep_forgetting(app.state.idempotency_keys)), asyncio.create_task(keep_tidy(app.state.shared_store))]
         try:
             yield
@@ -132,6 +148,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
                 chore.cancel()
                 with suppress(asyncio.CancelledError):
                     await chore
+            await app.state.live.close()
             await app.state.shared_store.close()
             await read_model.close()
 
@@ -145,6 +162,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             KpiController,
             ReviewController,
             MetricsController,
+            live_events,
             health,
             console_router(),
             static_router(),
@@ -159,6 +177,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "kpis": Provide(_kpis, sync_to_thread=False),
             "reviews": Provide(_reviews, sync_to_thread=False),
             "zone": Provide(lambda: department_zone, sync_to_thread=False),
+            "live": Provide(_live, sync_to_thread=False),
         },
         middleware=[
             request_context,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import exports, kpis, projection, report, setup_info, stats
+from bench import exports, kpis, live, projection, report, setup_info, stats
 from bench import profile as profiling
 from bench.floor import Floor
 from bench.http_load import CaseworkLoad
@@ -219,7 +219,7 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
     return results
 
 
-PARTS = ("throughput", "durability", "memory", "list")
+PARTS = ("throughput", "durability", "memory", "list", "live")
 COMPARED_SYNCHRONOUS = "normal"  # the Temporal store's setting before issue #14, run beside the shipped one
 
 
@@ -271,6 +271,8 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
         stack.stop_process("api")
         stack.stop_process("worker")
         stack.stop_process("floor")
+        if "live" in parts:
+            result["live"] = await live.measure(stack.dir, postgres_url, progress)
         result["list"] = {}
         if "list" not in parts:
             return result

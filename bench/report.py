@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bench import live
+
 
 def _rate(result: dict, name: str, concurrency: int) -> float | None:
     return result.get("throughput", {}).get(name, {}).get(str(concurrency), {}).get("per_second")
@@ -93,6 +95,7 @@ def targets(result: dict) -> list[dict]:
                 "below": True,
             }
         )
+    rows += live.targets(result.get("live", {}))
     for row in rows:
         value = row["measured"]
         row["met"] = None if value is None else (value < row["limit"] if row.pop("below", False) else value >= row["limit"])
@@ -208,6 +211,9 @@ def table(result: dict) -> str:
         )
         if memory.get("note"):
             lines.append(f"  note: {memory['note']}")
+    live_lines = live.lines(result.get("live", {}))
+    if live_lines:
+        lines += ["", *live_lines]
     lines.append("")
     lines.append("targets:")
     for row in result["targets"]:

@@ -115,16 +115,17 @@ class _Server(uvicorn.Server):
 
 
 def _api_server(settings: Settings, shutdown: Shutdown, alarm: ProjectionAlarm | None = None) -> uvicorn.Server:
-    from api.app import create_app, stop_waiting_on_temporal  # the API sits above the service layer; only this command joins them
+    from api.app import create_app, stop_live_streams, stop_waiting_on_temporal  # the API sits above the service layer; only this command joins them
 
     app = create_app(settings, alarm)
     # Of the bound: a third for requests waiting on Temporal to be answered (then 503), a half for every
-    # response to be sent; the rest is the worker's and the embedded Temporal's.
+    # response to be sent (live streams end at once); the rest is the worker's and the embedded Temporal's.
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", timeout_graceful_shutdown=max(1, round(shutdown.seconds / 2))
     )
     loop = asyncio.get_running_loop()
     shutdown.on_begin(lambda: loop.call_soon_threadsafe(loop.call_later, shutdown.seconds / 3, stop_waiting_on_temporal, app))
+    shutdown.on_begin(lambda: loop.call_soon_threadsafe(stop_live_streams, app))
     return _Server(config, shutdown)
 
 

@@ -3,7 +3,7 @@ that they agree)."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.dialects import postgresql
 
 metadata = MetaData()
@@ -69,7 +69,11 @@ events = Table(
     Column("request_id", String(64)),
     Column("prev_hash", String(64)),
     Column("hash", String(64)),
+    # Set by the database on insert, in commit order: the live feed's cursor (migration 0005, service/live.py).
+    Column("position", BigInteger),
+    Column("committed_in", BigInteger, nullable=False),
     Index("ix_events_at", "at"),
+    Index("ix_events_live", "committed_in", "position", unique=True),
 )
 
 links = Table(

@@ -7,10 +7,10 @@ from urllib.parse import quote
 
 from litestar import Request, Response, Router
 from litestar.config.compression import CompressionConfig
-from litestar.middleware import DefineMiddleware
-from litestar.middleware.compression import CompressionMiddleware
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.static_files import create_static_files_router
 
 from api.auth import SignInNeeded
