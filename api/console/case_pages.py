@@ -7,6 +7,7 @@ request id as the idempotency key: a form sent twice changes the case once.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,6 +17,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
 from api.console.forms import NOTE, REPORT_BASICS, FormField, form_fields, read_form
+from api.console.live_pages import live_start
 from api.console.render import clock_for, language_of, page
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
@@ -103,7 +105,8 @@ class CasePages(Controller):
 
     @get("/{case_id:str}")
     async def case_page(self, request: Request, case_id: CaseId) -> Response:
-        return page(request, "case.html", **await self._case_context(request, case_id))
+        after = await live_start(request)  # before reading the case, so no change falls between the two
+        return page(request, "case.html", live=f"/ui/live?case_id={quote(case_id)}&after={after}", **await self._case_context(request, case_id))
 
     async def _case_context(self, request: Request, case_id: str) -> dict[str, Any]:
         cases = request.app.state.cases

@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get
 from api.audit import AUDITING_ROLES
 from api.console.badges import case_badges
 from api.console.bulk_pages import bulk_actions
+from api.console.live_pages import live_start
 from api.console.render import clock_for, page
 from api.console.session import csrf_checked
 from service.read_model import BadCursor, CaseFilter
@@ -97,6 +98,7 @@ class QueuePages(Controller):
     async def _queue(self, request: Request, mine: bool) -> Response:
         cases = request.app.state.cases
         filters = read_filters(request, clock_for(request).zone, mine)
+        after = await live_start(request)  # before reading the list, so no change falls between the two
         try:
             found = await cases.find(filters.where, PAGE_SIZE, filters.cursor, filters.sort)
         except BadCursor:
@@ -115,6 +117,7 @@ class QueuePages(Controller):
             phases=PHASES,
             priorities=PRIORITIES,
             counts=await queue_counts(request),
+            live=f"/ui/live?after={after}",
             bulk=bulk_actions(request.user.role),
             may_export=request.user.role in AUDITING_ROLES,
             request_id=uuid.uuid4().hex,

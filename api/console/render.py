@@ -102,7 +102,7 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "csrf_field": CSRF_FIELD,
         "csrf_header": CSRF_HEADER,
         "csrf": csrf_token(current) if current else "",
-        "live": False,
+        "live": None,  # the page's live stream, when it shows cases that others change
         "data_rows": lambda data: data_rows(data, language),
         **context,
     }

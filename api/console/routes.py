@@ -17,6 +17,7 @@ from api.auth import SignInNeeded
 from api.console.bulk_pages import BulkPages
 from api.console.case_pages import CasePages
 from api.console.export_pages import ExportPages
+from api.console.live_pages import console_live
 from api.console.queues import QueuePages
 from api.console.render import STATIC, page
 from api.console.session import CsrfRefused
@@ -81,7 +82,7 @@ def _quoted(target: str) -> str:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages, SupervisorPages, ExportPages],
+        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages, SupervisorPages, ExportPages, console_live],
         exception_handlers={
             CaseNotFound: on_not_found,
             NotFoundException: on_not_found,

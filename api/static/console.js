@@ -52,6 +52,21 @@
       if (panel) panel.innerHTML = "";
     }
   });
+  // A live refresh of a list keeps the cases someone has ticked for a bulk action.
+  var ticked = [];
+  document.addEventListener("htmx:beforeSwap", function () {
+    ticked = Array.prototype.map.call(document.querySelectorAll("input[name=case_ids]:checked"), function (box) { return box.value; });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    ticked.forEach(function (value) {
+      var box = document.querySelector("input[name=case_ids][value='" + CSS.escape(value) + "']");
+      if (box) box.checked = true;
+    });
+  });
+  // Too many changes missed to catch up with: the page starts afresh.
+  document.addEventListener("htmx:sseMessage", function (event) {
+    if (event.target.hasAttribute("data-reload")) window.location.reload();
+  });
   // A form swapped in by htmx gets the focus on its first field.
   document.addEventListener("htmx:afterSwap", function (event) {
     var first = event.detail.target.querySelector("form input:not([type=hidden]), form textarea, form select");
