@@ -7,8 +7,8 @@ request id as the idempotency key: a form sent twice changes the case once.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
