@@ -12,10 +12,12 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit import CaseAuditController, NotificationController
 from api.auth import SignInNeeded, authentication
+from api.console.render import asset
 from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
@@ -194,6 +196,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             version="1.0.0",
             description="Case tracking for customer-service teams. Send `Authorization: Bearer <token>`.",
             path="/schema",
+            # From the app itself, like everything the console loads (intranets have no internet).
+            render_plugins=[RedocRenderPlugin(js_url=asset("vendor/redoc-2.5.4.standalone.js"), google_fonts=False, path="/")],
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),

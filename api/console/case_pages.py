@@ -54,7 +54,7 @@ class CasePages(Controller):
     async def new_case_form(self, request: Request, kind: Annotated[str | None, QueryParameter(max_length=64)] = None) -> Response:
         may_change(request)
         chosen = kind if kind in KINDS and request.user.role in spec_for(kind).create_roles else None
-        return self._report_form(request, chosen or Kind.COMPLAINT, {}, {}, None)
+        return self._report_form(request, chosen or Kind.COMPLAINT, {"priority": Priority.NORMAL}, {}, None)
 
     @post("/new")
     async def open_case(self, request: Request, data: Form) -> Response:

@@ -25,7 +25,7 @@ HTML = "text/html; charset=utf-8"
 # Beside a deadline's colour, always a sign and a word (colour alone says nothing to some readers).
 DEADLINE_ICONS = {
     DeadlineState.RUNNING: "◷",
-    DeadlineState.WARNING: "⏳",
+    DeadlineState.WARNING: "◔",
     DeadlineState.PAUSED: "⏸",
     DeadlineState.BREACHED: "⚠",
     DeadlineState.MET: "✓",

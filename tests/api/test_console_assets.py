@@ -27,3 +27,11 @@ async def test_the_consoles_scripts_and_styles_come_from_the_app_compressed_and_
 async def test_the_json_api_is_not_compressed(http: httpx.AsyncClient):
     answer = await http.get("/health", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in answer.headers
+
+
+async def test_the_api_docs_load_nothing_from_another_origin(http: httpx.AsyncClient):
+    page = await http.get("/schema")
+    assert page.status_code == 200
+    addresses = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert addresses and all(address.startswith("/") and not address.startswith("//") for address in addresses)
+    assert (await http.get(addresses[0])).status_code == 200
