@@ -197,7 +197,11 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             description="Case tracking for customer-service teams. Send `Authorization: Bearer <token>`.",
             path="/schema",
             # From the app itself, like everything the console loads (intranets have no internet).
-            render_plugins=[RedocRenderPlugin(js_url=asset("vendor/redoc-2.5.4.standalone.js"), google_fonts=False, path="/")],
+            render_plugins=[
+                RedocRenderPlugin(
+                    js_url=asset("vendor/redoc-2.5.4.standalone.js"), google_fonts=False, path="/", favicon="<link rel='icon' href='data:,'>"
+                )
+            ],
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),

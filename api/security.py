@@ -27,6 +27,11 @@ SECURITY_HEADERS = {
 }
 # The API answers JSON only; the OpenAPI pages under /schema load their own scripts and styles.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The API docs (Redoc): its own start-up script is inline and it renders in a blob worker; nothing from elsewhere.
+SCHEMA_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; worker-src blob:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 # The console: everything from the app itself, no inline script or style, no eval.
 CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
@@ -40,15 +45,14 @@ def security_headers(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         is_schema = scope["path"].startswith("/schema")
-        csp = CONSOLE_CSP if is_console(scope["path"]) or scope["path"] == "/" else API_CSP
+        csp = SCHEMA_CSP if is_schema else CONSOLE_CSP if is_console(scope["path"]) or scope["path"] == "/" else API_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if not is_schema:
-                    headers.setdefault("Content-Security-Policy", csp)
+                headers.setdefault("Content-Security-Policy", csp)
             await send(message)
 
         await app(scope, receive, send_with_headers)
