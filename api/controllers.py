@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 
@@ -16,11 +16,12 @@ from api.auth import may_change
 from api.errors import PreconditionFailed, problems
 from api.idempotency import once
 from api.labels import labelled_machine, negotiate
-from api.schemas import Case, CaseIn, CaseList, Event, History, KindName, PriorityName, TransitionIn, case_for
+from api.schemas import Case, CaseCounts, CaseIn, CaseList, Count, CountGroup, Event, History, KindName, PriorityName, TransitionIn, case_for
 from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
 from service.read_model import CaseFilter
+from service.search import MAX_QUERY
 from states.case import Actor, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
@@ -52,9 +53,53 @@ def query_time(name: str, text: str | None) -> datetime | None:
         raise InvalidData(name, str(error)) from None
 
 
+def case_filter(
+    kind: FromQuery[KindName | None] = None,
+    # Litestar reserves the name `state`; the query parameter keeps it, checked by hand.
+    phase: Annotated[str | None, QueryParameter(name="state", description="one of the phases")] = None,
+    priority: FromQuery[PriorityName | None] = None,
+    owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    customer_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    linked_to: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    created_after: Time = None,
+    created_before: Time = None,
+    breached: FromQuery[bool | None] = None,
+    sla_due_before: Time = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=MAX_QUERY,
+            description="free text found as a substring (Chinese too) of the title, description, customer name or id, order reference or case id; blank: no filter",
+        ),
+    ] = None,
+    unassigned: Annotated[bool | None, QueryParameter(description="true: cases without an owner; false: cases with one")] = None,
+) -> CaseFilter:
+    """The list's filters from the query: `GET /cases` and its export take the same ones."""
+    if phase is not None and phase not in PHASES:
+        raise InvalidData("state", f"must be one of: {', '.join(PHASES)}")
+    return CaseFilter(
+        kind=kind,
+        state=phase,
+        priority=priority,
+        owner=owner,
+        customer_id=customer_id,
+        linked_to=linked_to,
+        created_after=query_time("created_after", created_after),
+        created_before=query_time("created_before", created_before),
+        breached=breached,
+        sla_due_before=query_time("sla_due_before", sla_due_before),
+        q=q,
+        unassigned=unassigned,
+    )
+
+
+ListOrder = FromQuery[Literal["created", "sla_due"]]
+
+
 class CaseController(Controller):
     path = "/cases"
     tags = ["cases"]
+    dependencies = {"where": Provide(case_filter, sync_to_thread=False)}
 
     @post("/", guards=[may_change], status_code=201, summary="Report a new case", responses=problems(400, 403, 409, 413, 422))
     async def open_case(
@@ -82,6 +127,11 @@ class CaseController(Controller):
 
         return await once(request, idempotency_key, data, keys, new_case_id(), work)
 
+    @get("/counts", summary="Count the cases a list would show, by phase, owner, kind or priority", responses=problems(400, 422))
+    async def count_cases(self, where: NamedDependency[CaseFilter], cases: NamedDependency[Cases], group_by: FromQuery[CountGroup]) -> CaseCounts:
+        counts = await cases.count(where, group_by)
+        return CaseCounts(group_by=counts.group_by, total=counts.total, items=[Count(key=key, count=count) for key, count in counts.items])
+
     @get("/{case_id:str}", summary="Read one case; its ETag is its version", responses=problems(400, 404, 422))
     async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Response[Case]:
         case = await cases.get(case_id)
@@ -92,35 +142,11 @@ class CaseController(Controller):
         self,
         request: Request,
         cases: NamedDependency[Cases],
-        kind: FromQuery[KindName | None] = None,
-        # Litestar reserves the name `state`; the query parameter keeps it, checked by hand.
-        phase: Annotated[str | None, QueryParameter(name="state", description="one of the phases")] = None,
-        priority: FromQuery[PriorityName | None] = None,
-        owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        customer_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        linked_to: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        created_after: Time = None,
-        created_before: Time = None,
-        breached: FromQuery[bool | None] = None,
-        sla_due_before: Time = None,
-        sort: FromQuery[Literal["created", "sla_due"]] = "created",
+        where: NamedDependency[CaseFilter],
+        sort: ListOrder = "created",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> CaseList:
-        if phase is not None and phase not in PHASES:
-            raise InvalidData("state", f"must be one of: {', '.join(PHASES)}")
-        where = CaseFilter(
-            kind,
-            phase,
-            priority,
-            owner,
-            customer_id,
-            linked_to,
-            query_time("created_after", created_after),
-            query_time("created_before", created_before),
-            breached,
-            query_time("sla_due_before", sla_due_before),
-        )
         page = await cases.find(where, limit, cursor, sort)
         role = request.user.role
         return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
