@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
-from service.settings import Settings
 from service.search import matches, search_body, search_text
+from service.settings import Settings
 from service.tables import action_items, case_search, cases, deliveries, events, links
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
@@ -209,7 +209,9 @@ class ReadModel:
             return {key: count for key, count in (await connection.execute(query)).all()}
 
     def _conditions(self, where: CaseFilter) -> list[ColumnElement[bool]]:
-        conditions = [cases.c[name] == value for name in ("kind", "state", "priority", "owner", "customer_id") if (value := getattr(where, name)) is not None]
+        conditions = [
+            cases.c[name] == value for name in ("kind", "state", "priority", "owner", "customer_id") if (value := getattr(where, name)) is not None
+        ]
         if where.linked_to is not None:
             conditions.append(cases.c.id.in_(select(links.c.case_id).where(links.c.other_case_id == where.linked_to)))
         if where.created_after is not None:

@@ -72,6 +72,7 @@ def described_here(name: str | None, type_: str, parent_names: object) -> bool:
     is not described here."""
     return name is None or not name.startswith(SEARCH_INDEX)
 
+
 events = Table(
     "events",
     metadata,

@@ -37,7 +37,9 @@ async def department(read_model: ReadModel) -> ReadModel:
         ),
     )
     await put(read_model, make_case("c2", title="申请退款", description="商品有破损", owner="ann", created_at=at(minutes=2)))
-    await put(read_model, make_case("c3", kind="feedback", title="App 登录很慢", description="Parcel tracking page is slow", created_at=at(minutes=3)))
+    await put(
+        read_model, make_case("c3", kind="feedback", title="App 登录很慢", description="Parcel tracking page is slow", created_at=at(minutes=3))
+    )
     await put(read_model, make_case("c4", title="退货流程太复杂", description="希望简化", owner="ann", created_at=at(minutes=4)))
     await put(read_model, make_case("c5", kind="incident", title="系统故障", description="支付接口超时", created_at=at(minutes=5)))
     return read_model
