@@ -184,7 +184,7 @@ class ReadModel:
         """Newest first; or, with sort="sla_due", the cases with a running deadline, nearest first."""
         by_due = sort == "sla_due"
         order_column = cases.c.sla_due if by_due else cases.c.created_at
-        query = select(cases.c.snapshot, order_column.label("position"), cases.c.id).where(*self._conditions(where))
+        query = select(cases.c.snapshot, order_column.label("position"), cases.c.id).where(*self._conditions(where, paging=True))
         if by_due:
             query = query.where(cases.c.sla_due.is_not(None))
         if cursor:
@@ -204,11 +204,11 @@ class ReadModel:
     async def count_cases(self, where: CaseFilter, group_by: str) -> dict[str | None, int]:
         """How many cases pass the filter, by the value of one column (`kind`, `state`, `priority`, `owner`)."""
         column = cases.c[group_by]
-        query = select(column, func.count()).where(*self._conditions(where)).group_by(column)
+        query = select(column, func.count()).where(*self._conditions(where, paging=False)).group_by(column)
         async with self.engine.connect() as connection:
             return {key: count for key, count in (await connection.execute(query)).all()}
 
-    def _conditions(self, where: CaseFilter) -> list[ColumnElement[bool]]:
+    def _conditions(self, where: CaseFilter, paging: bool) -> list[ColumnElement[bool]]:
         conditions = [
             cases.c[name] == value for name in ("kind", "state", "priority", "owner", "customer_id") if (value := getattr(where, name)) is not None
         ]
@@ -225,7 +225,7 @@ class ReadModel:
         if where.unassigned is not None:
             conditions.append(cases.c.owner.is_(None) if where.unassigned else cases.c.owner.is_not(None))
         if (wanted := search_text(where.q)) is not None:
-            conditions.append(matches(wanted, self.engine.dialect.name))
+            conditions.append(matches(wanted, self.engine.dialect.name, paging))
         return conditions
 
     async def events_after(self, where: EventFilter, cursor: str | None, limit: int) -> list[dict[str, Any]]:

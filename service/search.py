@@ -1,11 +1,14 @@
 """Free-text search over cases (`q`): what a case is found by, and how each database finds it.
 
 Each case has one row in `case_search`: its title, description, customer name and id, order
-reference and id, joined by a separator that no field and no query keeps, so a match never spans
-two fields. SQLite finds text of three characters or more through an FTS5 trigram index over that
-row (`case_search_fts`, kept in step with it by triggers: migration 0004); PostgreSQL through a
-pg_trgm GIN index, which serves ILIKE '%q%'. A trigram index cannot find one or two characters:
-those read the rows with LIKE, slower but as correct. The user's text is never query syntax.
+reference and id, in lower case, joined by a separator that no field and no query keeps, so a match
+never spans two fields. SQLite finds text of three characters or more through an FTS5 trigram index
+over that row (`SEARCH_INDEX`, kept in step with it by triggers: migration 0004); PostgreSQL through
+a pg_trgm GIN index, which serves LIKE '%q%'. A trigram index cannot find one or two characters:
+those read the rows (instr, strpos), slower but as correct. Both sides are lowered here, in Python,
+so the databases compare bytes (PostgreSQL's ILIKE lowers every row of Chinese text it reads: ten
+times slower). The user's text is never query syntax: an FTS5 phrase, an escaped LIKE pattern, or
+plain text to strpos.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, exists, literal_column, select, table
+from sqlalchemy import ColumnElement, column, exists, func, literal_column, select, table
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from service.tables import SEARCH_INDEX, case_search, cases
 
@@ -31,26 +36,30 @@ def search_body(case: Mapping[str, Any]) -> str:
     customer = case.get("customer") or {}
     data = case.get("data") or {}
     fields = (case.get("title"), case.get("description"), customer.get("name"), customer.get("id"), data.get("order_ref"), case.get("id"))
-    return SEPARATOR.join(field.replace(SEPARATOR, " ") for field in fields if isinstance(field, str) and field)
+    return SEPARATOR.join(field.replace(SEPARATOR, " ").lower() for field in fields if isinstance(field, str) and field)
 
 
 def search_text(q: str | None) -> str | None:
     """The text to look for, or None when there is nothing to look for (a blank `q`)."""
-    text = (q or "").replace(SEPARATOR, " ").strip()
+    text = (q or "").replace(SEPARATOR, " ").strip().lower()
     return text or None
 
 
-def matches(text: str, dialect: str) -> ColumnElement[bool]:
-    """A condition on `cases`: the case's search row contains `text`, as a substring."""
-    if dialect == "sqlite" and len(text) >= TRIGRAM:
-        # A quoted FTS5 string is a phrase: nothing inside it is an operator; its quotes are doubled.
-        phrase = '"' + text.replace('"', '""') + '"'
-        found = select(case_search.c.case_id).join(fts, fts.c.rowid == case_search.c.id).where(literal_column(SEARCH_INDEX).op("MATCH")(phrase))
-        return cases.c.id.in_(found)
-    pattern = "%" + escape_like(text) + "%"
-    body = case_search.c.body
-    contains = body.ilike(pattern, escape=LIKE_ESCAPE) if dialect == "postgresql" else body.like(pattern, escape=LIKE_ESCAPE)
-    return exists().where(case_search.c.case_id == cases.c.id, contains)
+def matches(text: str, dialect: str, paging: bool) -> ColumnElement[bool]:
+    """A condition on `cases`: the case's search row contains `text` (from `search_text`), as a
+    substring. `paging`: the query walks an index to a page, rather than counting every match."""
+    if len(text) < TRIGRAM:
+        position = func.instr(case_search.c.body, text) if dialect == "sqlite" else func.strpos(case_search.c.body, text)
+        return exists().where(case_search.c.case_id == cases.c.id, position > 0)
+    if dialect == "postgresql":
+        contains = case_search.c.body.like("%" + escape_like(text) + "%", escape=LIKE_ESCAPE)
+        return exists().where(case_search.c.case_id == cases.c.id, contains)
+    # A quoted FTS5 string is a phrase: nothing inside it is an operator; its quotes are doubled.
+    phrase = '"' + text.replace('"', '""') + '"'
+    found = select(case_search.c.case_id).join(fts, fts.c.rowid == case_search.c.id).where(literal_column(SEARCH_INDEX).op("MATCH")(phrase))
+    # For a page, unary + keeps SQLite from looking up every match by id and sorting them all (a
+    # common word matches thousands): it walks the list's own index, newest first, to a page.
+    return (UnaryExpression(cases.c.id, operator=custom_op("+")) if paging else cases.c.id).in_(found)
 
 
 def escape_like(text: str) -> str:
