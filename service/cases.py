@@ -204,7 +204,7 @@ class Cases:
         """The cases passing the filter, counted by phase, owner (None: unassigned), kind or priority;
         a phase, kind or priority without cases is counted as 0."""
         column, values = COUNT_GROUPS[group_by]
-        found = await self._read_model.count_cases(where, column)
+        found = await self._read_model.count_by(where, column)
         if values is None:
             items = sorted(found.items(), key=lambda item: (-item[1], item[0] is not None, item[0] or ""))
         else:

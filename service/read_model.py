@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, event, func, make_url, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, delete, event, func, make_url, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
@@ -184,49 +184,24 @@ class ReadModel:
         """Newest first; or, with sort="sla_due", the cases with a running deadline, nearest first."""
         by_due = sort == "sla_due"
         order_column = cases.c.sla_due if by_due else cases.c.created_at
-        query = select(cases.c.snapshot, order_column.label("position"), cases.c.id).where(*self._conditions(where, paging=True))
-        if by_due:
-            query = query.where(cases.c.sla_due.is_not(None))
-        if cursor:
-            position, case_id = _decode_cursor(cursor)
-            after = tuple_(order_column, cases.c.id) > tuple_(position, str(case_id))
-            before = tuple_(order_column, cases.c.id) < tuple_(position, str(case_id))
-            query = query.where(after if by_due else before)
-        if by_due:
-            query = query.order_by(order_column, cases.c.id)
-        else:
-            query = query.order_by(order_column.desc(), cases.c.id.desc())
         async with self.engine.connect() as connection:
-            rows = (await connection.execute(query.limit(limit + 1))).all()
+            query = select(cases.c.snapshot, order_column.label("position"), cases.c.id).where(*await _conditions(connection, where, paging=True))
+            rows = (await connection.execute(_page_query(query, order_column, by_due, cursor).limit(limit + 1))).all()
         next_cursor = _encode_cursor(rows[limit - 1].position, rows[limit - 1].id) if len(rows) > limit else None
         return Page([row.snapshot for row in rows[:limit]], next_cursor)
 
-    async def count_cases(self, where: CaseFilter, group_by: str) -> dict[str | None, int]:
+    async def count_cases(self, where: CaseFilter) -> int:
+        """How many cases pass the filter."""
+        async with self.engine.connect() as connection:
+            query = select(func.count()).select_from(cases).where(*await _conditions(connection, where, paging=False))
+            return (await connection.execute(query)).scalar_one()
+
+    async def count_by(self, where: CaseFilter, group_by: str) -> dict[str | None, int]:
         """How many cases pass the filter, by the value of one column (`kind`, `state`, `priority`, `owner`)."""
         column = cases.c[group_by]
-        query = select(column, func.count()).where(*self._conditions(where, paging=False)).group_by(column)
         async with self.engine.connect() as connection:
+            query = select(column, func.count()).where(*await _conditions(connection, where, paging=False)).group_by(column)
             return {key: count for key, count in (await connection.execute(query)).all()}
-
-    def _conditions(self, where: CaseFilter, paging: bool) -> list[ColumnElement[bool]]:
-        conditions = [
-            cases.c[name] == value for name in ("kind", "state", "priority", "owner", "customer_id") if (value := getattr(where, name)) is not None
-        ]
-        if where.linked_to is not None:
-            conditions.append(cases.c.id.in_(select(links.c.case_id).where(links.c.other_case_id == where.linked_to)))
-        if where.created_after is not None:
-            conditions.append(cases.c.created_at >= where.created_after)
-        if where.created_before is not None:
-            conditions.append(cases.c.created_at < where.created_before)
-        if where.breached is not None:
-            conditions.append(cases.c.breached == where.breached)
-        if where.sla_due_before is not None:
-            conditions.append(cases.c.sla_due < where.sla_due_before)
-        if where.unassigned is not None:
-            conditions.append(cases.c.owner.is_(None) if where.unassigned else cases.c.owner.is_not(None))
-        if (wanted := search_text(where.q)) is not None:
-            conditions.append(matches(wanted, self.engine.dialect.name, paging))
-        return conditions
 
     async def events_after(self, where: EventFilter, cursor: str | None, limit: int) -> list[dict[str, Any]]:
         """Events in (at, case_id, seq) order after `cursor`, each with its case's kind and its own cursor."""
@@ -275,6 +250,41 @@ class ReadModel:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [_event_from_row(row) for row in rows]
+
+
+async def _conditions(connection: AsyncConnection, where: CaseFilter, paging: bool) -> list[ColumnElement[bool]]:
+    conditions = [
+        cases.c[name] == value for name in ("kind", "state", "priority", "owner", "customer_id") if (value := getattr(where, name)) is not None
+    ]
+    if where.linked_to is not None:
+        conditions.append(cases.c.id.in_(select(links.c.case_id).where(links.c.other_case_id == where.linked_to)))
+    if where.created_after is not None:
+        conditions.append(cases.c.created_at >= where.created_after)
+    if where.created_before is not None:
+        conditions.append(cases.c.created_at < where.created_before)
+    if where.breached is not None:
+        conditions.append(cases.c.breached == where.breached)
+    if where.sla_due_before is not None:
+        conditions.append(cases.c.sla_due < where.sla_due_before)
+    if where.unassigned is not None:
+        conditions.append(cases.c.owner.is_(None) if where.unassigned else cases.c.owner.is_not(None))
+    if (wanted := search_text(where.q)) is not None:
+        conditions.append(await matches(connection, wanted, paging))
+    return conditions
+
+
+def _page_query(query: Select, order_column: ColumnElement, by_due: bool, cursor: str | None) -> Select:
+    """The list's order, from after the cursor: by deadline, nearest first; or newest first."""
+    if by_due:
+        query = query.where(cases.c.sla_due.is_not(None))
+    if cursor:
+        position, case_id = _decode_cursor(cursor)
+        after = tuple_(order_column, cases.c.id) > tuple_(position, str(case_id))
+        before = tuple_(order_column, cases.c.id) < tuple_(position, str(case_id))
+        query = query.where(after if by_due else before)
+    if by_due:
+        return query.order_by(order_column, cases.c.id)
+    return query.order_by(order_column.desc(), cases.c.id.desc())
 
 
 CLEAR_LINKS = delete(links).where(links.c.case_id == bindparam("case_id"))

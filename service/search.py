@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, column, exists, func, literal_column, select, table
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
@@ -25,6 +26,7 @@ from service.tables import SEARCH_INDEX, case_search, cases
 # ASCII's unit separator: between fields, and taken out of every field and query.
 SEPARATOR = "\x1f"
 TRIGRAM = 3
+FEW = 500  # matches a page is made of by looking each up (SQLite): see `matches`
 MAX_QUERY = 200
 LIKE_ESCAPE = "\\"
 
@@ -45,9 +47,10 @@ def search_text(q: str | None) -> str | None:
     return text or None
 
 
-def matches(text: str, dialect: str, paging: bool) -> ColumnElement[bool]:
+async def matches(connection: AsyncConnection, text: str, paging: bool) -> ColumnElement[bool]:
     """A condition on `cases`: the case's search row contains `text` (from `search_text`), as a
-    substring. `paging`: the query walks an index to a page, rather than counting every match."""
+    substring. `paging`: for a page of a list, rather than a count of every match."""
+    dialect = connection.dialect.name
     if len(text) < TRIGRAM:
         position = func.instr(case_search.c.body, text) if dialect == "sqlite" else func.strpos(case_search.c.body, text)
         return exists().where(case_search.c.case_id == cases.c.id, position > 0)
@@ -57,9 +60,13 @@ def matches(text: str, dialect: str, paging: bool) -> ColumnElement[bool]:
     # A quoted FTS5 string is a phrase: nothing inside it is an operator; its quotes are doubled.
     phrase = '"' + text.replace('"', '""') + '"'
     found = select(case_search.c.case_id).join(fts, fts.c.rowid == case_search.c.id).where(literal_column(SEARCH_INDEX).op("MATCH")(phrase))
-    # For a page, unary + keeps SQLite from looking up every match by id and sorting them all (a
-    # common word matches thousands): it walks the list's own index, newest first, to a page.
-    return (UnaryExpression(cases.c.id, operator=custom_op("+")) if paging else cases.c.id).in_(found)
+    if not paging:
+        return cases.c.id.in_(found)
+    # SQLite cannot tell how many cases match. A few are best looked up by id and sorted; thousands
+    # (a common word) are not: then unary + makes it walk the list's own index, newest first, which
+    # fills a page soon. So it is told, by asking the index first.
+    few = (await connection.execute(found.limit(FEW + 1))).scalars().all()
+    return cases.c.id.in_(few) if len(few) <= FEW else UnaryExpression(cases.c.id, operator=custom_op("+")).in_(found)
 
 
 def escape_like(text: str) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy import insert
 
 from service import schema
 from service.read_model import CaseFilter, ReadModel, _case_row
-from service.tables import cases
+from service.search import FEW, search_body
+from service.tables import case_search, cases
 from tests.service.test_read_model import make_case, put
 from tests.support import at
 
@@ -127,6 +128,23 @@ async def test_search_combines_with_the_other_filters_and_the_cursor(read_model:
     assert walked == ["c8", "c7", "c5", "c4", "c2", "c1"]
 
 
+@pytest.mark.parametrize("matching", [3, FEW + 100])
+async def test_pages_of_a_common_word_and_of_a_rare_one_walk_every_match_newest_first(read_model: ReadModel, matching: int):
+    rows = [_case_row(make_case(f"c{number:04d}", kind="feedback" if number % 4 == 0 else "complaint", title=f"快递丢件 #{number}" if number < matching else "别的事情", created_at=at(minutes=number))) for number in range(matching + 50)]  # fmt: skip
+    async with read_model.engine.begin() as connection:
+        await connection.execute(insert(cases), rows)
+        await connection.execute(insert(case_search), [{"case_id": row["id"], "body": search_body(row["snapshot"])} for row in rows])
+
+    walked, cursor = [], None
+    while True:
+        page = await read_model.list_cases(CaseFilter(kind="feedback", q="快递丢件"), 50, cursor)
+        walked += [case["id"] for case in page.items]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert walked == [f"c{number:04d}" for number in reversed(range(matching)) if number % 4 == 0]
+    assert await read_model.count_cases(CaseFilter(kind="feedback", q="快递丢件")) == len(walked)
+
+
 async def test_the_search_follows_the_newest_version_of_a_case(read_model: ReadModel):
     await put(read_model, make_case("c1", title="旧的标题", data={"order_ref": "OLD-1"}))
     await put(read_model, make_case("c1", title="新的标题", data={"order_ref": "NEW-2"}, version=2))
@@ -151,7 +169,8 @@ async def test_counts_agree_with_the_list(department: ReadModel, where: dict[str
         expected: dict[str | None, int] = {}
         for case in listed:
             expected[case[group_by]] = expected.get(case[group_by], 0) + 1
-        assert await department.count_cases(CaseFilter(**where), group_by) == expected, group_by
+        assert await department.count_by(CaseFilter(**where), group_by) == expected, group_by
+    assert await department.count_cases(CaseFilter(**where)) == len(listed)
 
 
 async def test_cases_stored_before_search_existed_are_found_after_the_upgrade(read_model: ReadModel):
