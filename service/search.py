@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, exists, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Select, column, exists, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -26,7 +26,7 @@ from service.tables import SEARCH_INDEX, case_search, cases
 # ASCII's unit separator: between fields, and taken out of every field and query.
 SEPARATOR = "\x1f"
 TRIGRAM = 3
-FEW = 500  # matches a page is made of by looking each up (SQLite): see `matches`
+FEW = 500  # at most this many matches, a page is made by looking each up: see `matches`
 MAX_QUERY = 200
 LIKE_ESCAPE = "\\"
 
@@ -50,23 +50,30 @@ def search_text(q: str | None) -> str | None:
 async def matches(connection: AsyncConnection, text: str, paging: bool) -> ColumnElement[bool]:
     """A condition on `cases`: the case's search row contains `text` (from `search_text`), as a
     substring. `paging`: for a page of a list, rather than a count of every match."""
-    dialect = connection.dialect.name
+    found = _found(text, connection.dialect.name)
+    if paging:
+        # Neither database can tell from the query how many cases match. A rare word's few matches
+        # are best looked up by id and sorted; a common word's thousands are not: the list's own
+        # index, walked newest first, fills a page with them soon. So ask first.
+        few = (await connection.execute(found.limit(FEW + 1))).scalars().all()
+        if len(few) <= FEW:
+            return cases.c.id.in_(few)
+    if connection.dialect.name == "sqlite" and len(text) >= TRIGRAM:
+        # Unary + keeps SQLite from looking every match up by id anyway.
+        return (UnaryExpression(cases.c.id, operator=custom_op("+")) if paging else cases.c.id).in_(found)
+    return exists(found.where(case_search.c.case_id == cases.c.id))
+
+
+def _found(text: str, dialect: str) -> Select:
+    """The ids of the cases whose search row contains `text`."""
     if len(text) < TRIGRAM:
         position = func.instr(case_search.c.body, text) if dialect == "sqlite" else func.strpos(case_search.c.body, text)
-        return exists().where(case_search.c.case_id == cases.c.id, position > 0)
+        return select(case_search.c.case_id).where(position > 0)
     if dialect == "postgresql":
-        contains = case_search.c.body.like("%" + escape_like(text) + "%", escape=LIKE_ESCAPE)
-        return exists().where(case_search.c.case_id == cases.c.id, contains)
+        return select(case_search.c.case_id).where(case_search.c.body.like("%" + escape_like(text) + "%", escape=LIKE_ESCAPE))
     # A quoted FTS5 string is a phrase: nothing inside it is an operator; its quotes are doubled.
     phrase = '"' + text.replace('"', '""') + '"'
-    found = select(case_search.c.case_id).join(fts, fts.c.rowid == case_search.c.id).where(literal_column(SEARCH_INDEX).op("MATCH")(phrase))
-    if not paging:
-        return cases.c.id.in_(found)
-    # SQLite cannot tell how many cases match. A few are best looked up by id and sorted; thousands
-    # (a common word) are not: then unary + makes it walk the list's own index, newest first, which
-    # fills a page soon. So it is told, by asking the index first.
-    few = (await connection.execute(found.limit(FEW + 1))).scalars().all()
-    return cases.c.id.in_(few) if len(few) <= FEW else UnaryExpression(cases.c.id, operator=custom_op("+")).in_(found)
+    return select(case_search.c.case_id).join(fts, fts.c.rowid == case_search.c.id).where(literal_column(SEARCH_INDEX).op("MATCH")(phrase))
 
 
 def escape_like(text: str) -> str:
