@@ -16,11 +16,12 @@ from api.auth import may_change
 from api.errors import PreconditionFailed, problems
 from api.idempotency import once
 from api.labels import labelled_machine, negotiate
-from api.schemas import Case, CaseIn, CaseList, Event, History, KindName, PriorityName, TransitionIn, case_for
+from api.schemas import Case, CaseCounts, CaseIn, CaseList, Count, CountGroup, Event, History, KindName, PriorityName, TransitionIn, case_for
 from service.cases import CaseRefused, Cases, new_case_id
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
 from service.read_model import CaseFilter
+from service.search import MAX_QUERY
 from states.case import Actor, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
@@ -64,6 +65,14 @@ def case_filter(
     created_before: Time = None,
     breached: FromQuery[bool | None] = None,
     sla_due_before: Time = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=MAX_QUERY,
+            description="free text found as a substring (Chinese too) of the title, description, customer name or id, order reference or case id; blank: no filter",
+        ),
+    ] = None,
+    unassigned: Annotated[bool | None, QueryParameter(description="true: cases without an owner; false: cases with one")] = None,
 ) -> CaseFilter:
     """The list's filters from the query: `GET /cases` and its export take the same ones."""
     if phase is not None and phase not in PHASES:
@@ -79,6 +88,8 @@ def case_filter(
         created_before=query_time("created_before", created_before),
         breached=breached,
         sla_due_before=query_time("sla_due_before", sla_due_before),
+        q=q,
+        unassigned=unassigned,
     )
 
 
@@ -115,6 +126,11 @@ class CaseController(Controller):
             return _answer(cases.view(case), request, request_id, status_code=201)
 
         return await once(request, idempotency_key, data, keys, new_case_id(), work)
+
+    @get("/counts", summary="Count the cases a list would show, by phase, owner, kind or priority", responses=problems(400, 422))
+    async def count_cases(self, where: NamedDependency[CaseFilter], cases: NamedDependency[Cases], group_by: FromQuery[CountGroup]) -> CaseCounts:
+        counts = await cases.count(where, group_by)
+        return CaseCounts(group_by=counts.group_by, total=counts.total, items=[Count(key=key, count=count) for key, count in counts.items])
 
     @get("/{case_id:str}", summary="Read one case; its ETag is its version", responses=problems(400, 404, 422))
     async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Response[Case]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 import msgspec
 from msgspec import Meta, Struct
 
+from service.cases import COUNT_GROUPS
 from states.vocabulary import Kind, Phase, Priority
 
 
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
     KindName: TypeAlias = str
     PriorityName: TypeAlias = str
     PhaseName: TypeAlias = str
+    CountGroup: TypeAlias = str
 else:
     KindName = one_of(Kind)
     PriorityName = one_of(Priority)
     PhaseName = one_of(Phase)
+    CountGroup = Literal[tuple(COUNT_GROUPS)]
 ShortText = Annotated[str, Meta(max_length=200)]
 Title = Annotated[str, Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, Meta(max_length=20_000)]
@@ -103,6 +106,17 @@ class Case(Struct):
 class CaseList(Struct):
     items: list[Case]
     next_cursor: str | None
+
+
+class Count(Struct):
+    key: str | None
+    count: int
+
+
+class CaseCounts(Struct):
+    group_by: CountGroup
+    total: int
+    items: list[Count]
 
 
 class Actor(Struct, omit_defaults=True):

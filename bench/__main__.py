@@ -19,7 +19,7 @@ from bench import exports, kpis, live, projection, report, setup_info, stats
 from bench import profile as profiling
 from bench.floor import Floor
 from bench.http_load import CaseworkLoad
-from bench.listing import Rows, Seeder, measure_http, measure_read_model, seed_to
+from bench.listing import Rows, Seeder, measure_counts, measure_http, measure_read_model, seed_to
 from bench.postgres import fresh_database
 from bench.stack import FLOOR_QUEUE, Stack, cpu_seconds, rss_mb
 from service.temporal import DURABLE_SYNCHRONOUS
@@ -194,6 +194,8 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
                 figures = results[name]["sizes"][str(size)] = {
                     "seed_seconds_all_databases": round(seconds, 1),
                     "http": await measure_http(apis[name], queries, plan.list_rounds),
+                    "search": await measure_http(apis[name], rows.searches(), plan.list_rounds),
+                    "counts": await measure_counts(apis[name], rows.counts(), plan.list_rounds),
                     "read_model": await measure_read_model(seeders[name].model, queries, max(plan.list_rounds // 2, 5)),
                     "projection": await projection.measure(seeders[name].model, plan.projection_events, case_id=f"bench-projection-{size}"),
                 }

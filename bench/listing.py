@@ -2,7 +2,9 @@
 
 Rows are made the way the projection makes them (`_case_row` of a real opened case), then varied:
 kinds, phases, priorities, owners, customers, deadlines, breaches and escalation links spread as a
-busy department's would. The first 10k are the newest (about five weeks: mostly open cases), the
+busy department's would; titles, descriptions, customer names and order references are Chinese
+and varied, so `q` has something real to search (each row gets its search row, as the projection
+writes it). The first 10k are the newest (about five weeks: mostly open cases), the
 rest the year of history before them: the same department, ten times the history. Each row also
 carries the KPI facts the projection derives (bench/kpis.py), for the `/kpis` figures.
 """
@@ -24,7 +26,8 @@ from bench.kpis import kpi_facts
 from bench.stack import TOKENS
 from bench.stats import percentiles
 from service.read_model import CaseFilter, ReadModel, _case_row, create_engine
-from service.tables import cases, links
+from service.search import search_body
+from service.tables import case_search, cases, links
 from states import clocks
 from states.case import Actor, format_time, parse_time
 from states.opening import Report, open_case
@@ -38,6 +41,31 @@ OPEN_PHASES = (("report", 20), ("analyse", 30), ("remediate", 25), ("follow_up",
 OWNERS = [f"agent-{n:02d}" for n in range(40)]
 CUSTOMERS = 20_000
 BATCH = 5_000
+# What customers write about: {n} is a number of days or items, so no two titles need be alike.
+TOPICS = [
+    ("客户反映物流延误{n}天", "包裹原定周一送达，至今未到，物流信息停在中转站。"),
+    ("申请退款：商品有破损", "收到的商品外包装破损，内件有{n}处划痕，要求全额退款。"),
+    ("发票抬头开错，需要重开", "公司名称少了{n}个字，财务无法报销。"),
+    ("会员积分未到账", "上周消费后积分一直没有到账，已等{n}天。"),
+    ("客服电话长时间无人接听", "连续拨打{n}次都在排队，希望增加人手。"),
+    ("优惠券无法使用", "结算时提示优惠券不适用，活动页面写的是全场通用。"),
+    ("退货流程太复杂", "退货需要填写{n}张表格，希望简化。"),
+    ("快递员态度恶劣", "快递员没有送货上门，电话里态度很差。"),
+    ("订单重复扣款", "同一个订单被扣款{n}次，请尽快退回多扣的钱。"),
+    ("App 登录后闪退", "更新到最新版本后，登录就闪退，已重装{n}次。"),
+    ("商品与描述不符", "实物颜色和网页图片差别很大，尺码也偏小。"),
+    ("配送地址无法修改", "下单后想改地址，系统提示已出库，{n}小时前才下的单。"),
+    ("门店服务投诉", "门店店员拒绝退换，说需要原包装。"),
+    ("系统故障：支付接口超时", "高峰期支付接口超时，约{n}%的订单失败。"),
+    ("建议增加夜间客服", "晚上{n}点以后找不到人工客服。"),
+    ("赠品漏发", "活动承诺的赠品没有随单发出。"),
+    ("预售商品迟迟不发货", "预售说{n}天内发货，已经超过一周。"),
+    ("包装过度，希望环保", "一个小件用了{n}层包装，太浪费。"),
+    ("价格保护申请", "购买{n}天后降价，申请退还差价。"),
+    ("账号被盗，订单异常", "账号在异地登录，多了{n}笔陌生订单。"),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN_NAMES = ["芳", "伟", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "艳", "勇", "杰", "娟", "涛", "明", "超", "秀英", "桂英", "建华"]
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
@@ -48,6 +76,10 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
 @functools.cache
 def _cumulative(weighted: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]]:
     return [name for name, _ in weighted], list(itertools.accumulate(weight for _, weight in weighted))
+
+
+def _name(number: int) -> str:
+    return SURNAMES[number % len(SURNAMES)] + GIVEN_NAMES[number // len(SURNAMES) % len(GIVEN_NAMES)]
 
 
 def _templates(now: datetime) -> dict[str, dict]:
@@ -88,16 +120,22 @@ class Rows:
             row = dict(self.templates[kind])
             snapshot = copy.copy(row["snapshot"])
             owner = rng.choice(OWNERS)
+            customer_number = rng.randrange(CUSTOMERS)
             customer = (
-                {"id": f"c-{rng.randrange(CUSTOMERS)}", "name": "王芳", "vip": rng.random() < 0.1} if kind in ("complaint", "feedback") else None
+                {"id": f"c-{customer_number}", "name": _name(customer_number), "vip": rng.random() < 0.1}
+                if kind in ("complaint", "feedback")
+                else None
             )
+            title, description = rng.choice(TOPICS)
+            days = rng.randrange(2, 15)
             updated = created + timedelta(minutes=rng.randrange(1, 60 * 24 * 7))
             closed_at = min(updated, self.now) if state == "closed" else None
             sla_due = None if state == "closed" else created + timedelta(hours=(4, 8, 24, 72)[rng.randrange(4)])
             version = rng.randrange(1, 16)
             snapshot.update(id=case_id, kind=kind, state=state, priority=priority, owner=owner, customer=customer, version=version,
                             created_at=format_time(created), updated_at=format_time(updated),
-                            closed_at=closed_at and format_time(closed_at))  # fmt: skip
+                            closed_at=closed_at and format_time(closed_at), title=title.format(n=days),
+                            description=description.format(n=days), data={"order_ref": f"JD-{created:%Y%m%d}-{index:07d}"} if customer else {})  # fmt: skip
             row.update(id=case_id, kind=kind, state=state, priority=priority, owner=owner, customer_id=customer and customer["id"],
                        created_at=created, updated_at=updated, closed_at=closed_at, version=version, sla_due=sla_due,
                        breached=sla_due is not None and sla_due < self.now, snapshot=snapshot)  # fmt: skip
@@ -111,6 +149,27 @@ class Rows:
                 link_rows.append({"case_id": case_id, "other_case_id": incident, "relation": "escalated_to"})
                 link_rows.append({"case_id": incident, "other_case_id": case_id, "relation": "escalated_from"})
         return rows, link_rows
+
+    def searches(self) -> dict[str, dict]:
+        """What people type into 搜索, as `GET /cases` queries: each named."""
+        return {
+            "Chinese, 4 characters (1 in 20 cases)": {"q": "物流延误"},
+            "Chinese, 2 characters": {"q": "退款"},
+            "customer name (1 in 500 cases)": {"q": _name(123)},
+            "order reference (1 case)": {"q": f"{self.now - SPACING * 5001:%Y%m%d}-0005000"},
+            "Chinese + phase": {"q": "优惠券", "state": "analyse"},
+            "nothing found": {"q": "没有这样的案件"},
+        }
+
+    def counts(self) -> dict[str, dict]:
+        """The queue counts and the wallboard, as `GET /cases/counts` queries: each named."""
+        return {
+            "by phase": {"group_by": "phase"},
+            "by owner, open": {"group_by": "owner", "state": "analyse"},
+            "by kind, breached": {"group_by": "kind", "breached": "true"},
+            "by phase, one owner": {"group_by": "phase", "owner": "agent-07"},
+            "by phase, searched": {"group_by": "phase", "q": "物流延误"},
+        }
 
     def queries(self) -> dict[str, dict]:
         """The filters a team's screens use; each named, as query parameters."""
@@ -138,6 +197,7 @@ class Seeder:
     async def insert(self, rows: list[dict], link_rows: list[dict]) -> None:
         async with self.model.engine.begin() as connection:
             await connection.execute(cases.insert(), rows)
+            await connection.execute(case_search.insert(), [{"case_id": row["id"], "body": search_body(row["snapshot"])} for row in rows])
             if link_rows:
                 await connection.execute(links.insert(), link_rows)
 
@@ -178,6 +238,10 @@ async def measure_http(base: str, queries: dict[str, dict], rounds: int) -> dict
                 first = {key: value for key, value in query.items() if key != "cursor"}
                 named[name] = {**first, "cursor": (await client.get("/cases", params=first)).json()["next_cursor"]}
     return await measure_gets(base, "/cases", named, rounds, ("items", lambda answer: len(answer["items"])))
+
+
+async def measure_counts(base: str, queries: dict[str, dict], rounds: int) -> dict:
+    return await measure_gets(base, "/cases/counts", queries, rounds, ("total", lambda answer: answer["total"]))
 
 
 async def measure_read_model(model: ReadModel, queries: dict[str, dict], rounds: int) -> dict:

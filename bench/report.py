@@ -73,6 +73,16 @@ def targets(result: dict) -> list[dict]:
                 "below": True,
             }
         )
+        for figure, what in (("search", "GET /cases?q= (Chinese substrings)"), ("counts", "GET /cases/counts")):
+            if figure in figures["sizes"][largest]:
+                rows.append(
+                    {
+                        "target": f"{what} p99 < 100 ms at {int(largest):,} cases ({database})",
+                        "measured": figures["sizes"][largest][figure]["p99_ms"],
+                        "limit": 100,
+                        "below": True,
+                    }
+                )
         kpi_figures = figures["sizes"][largest].get("kpis")
         if kpi_figures:
             rows.append(
@@ -176,6 +186,15 @@ def table(result: dict) -> str:
                 f"  (read model alone p50 {_fmt(direct['p50_ms'])}, p99 {_fmt(direct['p99_ms'])}; slowest: {worst[0]} p99 {_fmt(worst[1]['p99_ms'])})"
             )
         lines.append(f"  growth 10k -> 100k: p50 x{figures['growth_p50']}, p99 x{figures['growth_p99']}")
+        for figure, what in (("search", "GET /cases?q="), ("counts", "GET /cases/counts")):
+            for size, row in figures["sizes"].items():
+                if figure in row:
+                    found = row[figure]
+                    worst = max(found["by_query"].items(), key=lambda item: item[1]["p99_ms"] or 0)
+                    lines.append(
+                        f"{what:<17} {database:<9}{int(size):>8,} cases  p50 {_fmt(found['p50_ms'])} ms  p99 {_fmt(found['p99_ms'])} ms"
+                        f"  (slowest: {worst[0]} p99 {_fmt(worst[1]['p99_ms'])})"
+                    )
         for size, row in figures["sizes"].items():
             if "projection" in row:
                 alone = row["projection"]

@@ -31,7 +31,7 @@ from states.machine import declarations, declared_action
 from states.opening import open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context, Opens
-from states.vocabulary import Phase, RefusalCode, SystemAction
+from states.vocabulary import Kind, Phase, Priority, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
@@ -81,6 +81,23 @@ class WorkflowConfig:
 
 def new_case_id() -> str:
     return make_case_id(int(time.time() * 1000), int.from_bytes(os.urandom(10), "big"))
+
+
+# What GET /cases/counts groups by: the read model's column, and every value in its order (owners
+# are whoever holds cases: largest count first).
+COUNT_GROUPS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "phase": ("state", tuple(Phase)),
+    "owner": ("owner", None),
+    "kind": ("kind", tuple(Kind)),
+    "priority": ("priority", tuple(Priority)),
+}
+
+
+@dataclass(frozen=True)
+class Counts:
+    group_by: str
+    total: int
+    items: list[tuple[str | None, int]]
 
 
 class Cases:
@@ -182,6 +199,17 @@ class Cases:
     async def find(self, where: CaseFilter, limit: int, cursor: str | None, sort: str = "created") -> Page:
         page = await self._read_model.list_cases(where, limit, cursor, sort)
         return Page([self.view(case) for case in page.items], page.next_cursor)
+
+    async def count(self, where: CaseFilter, group_by: str) -> Counts:
+        """The cases passing the filter, counted by phase, owner (None: unassigned), kind or priority;
+        a phase, kind or priority without cases is counted as 0."""
+        column, values = COUNT_GROUPS[group_by]
+        found = await self._read_model.count_by(where, column)
+        if values is None:
+            items = sorted(found.items(), key=lambda item: (-item[1], item[0] is not None, item[0] or ""))
+        else:
+            items = [(value, found.get(value, 0)) for value in values]
+        return Counts(group_by, sum(found.values()), items)
 
     async def history(self, case_id: str) -> list[dict[str, Any]]:
         events = await self._read_model.history(case_id)

@@ -15,14 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, make_url, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, delete, event, func, make_url, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
+from service.search import matches, search_body, search_text
 from service.settings import Settings
-from service.tables import action_items, cases, deliveries, events, links
+from service.tables import action_items, case_search, cases, deliveries, events, links
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
@@ -43,6 +44,8 @@ class CaseFilter:
     sla_due_before: datetime | None = None
     # Only cases not yet closed (an owner's own queue).
     open: bool | None = None
+    q: str | None = None  # free text, found as a substring (service/search.py)
+    unassigned: bool | None = None  # True: no owner; False: an owner
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class ReadModel:
         # Built once and run with each row as parameters: building them per write cost more than the write.
         self._add_event = self.insert(events).on_conflict_do_nothing()
         self._put_case = _case_upsert(self.insert)
+        self._put_search = _search_upsert(self.insert)
 
     async def upgrade(self) -> None:
         """Bring the schema to this version's (Alembic migrations in service/migrations)."""
@@ -148,7 +152,9 @@ class ReadModel:
     async def _project(self, case: CaseState, event: Event) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(self._add_event, _event_row(event))
-            if (await connection.execute(self._put_case, _case_row(case))).rowcount:
+            row = _case_row(case)
+            if (await connection.execute(self._put_case, row)).rowcount:
+                await connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})
                 await self._replace_children(connection, case)
 
     async def _replace_children(self, connection, case: CaseState) -> None:
@@ -180,39 +186,24 @@ class ReadModel:
         """Newest first; or, with sort="sla_due", the cases with a running deadline, nearest first."""
         by_due = sort == "sla_due"
         order_column = cases.c.sla_due if by_due else cases.c.created_at
-        query = select(cases.c.snapshot, order_column.label("position"), cases.c.id)
-        for name in ("kind", "state", "priority", "owner", "customer_id"):
-            value = getattr(where, name)
-            if value is not None:
-                query = query.where(cases.c[name] == value)
-        if where.linked_to is not None:
-            linked = select(links.c.case_id).where(links.c.other_case_id == where.linked_to)
-            query = query.where(cases.c.id.in_(linked))
-        if where.created_after is not None:
-            query = query.where(cases.c.created_at >= where.created_after)
-        if where.created_before is not None:
-            query = query.where(cases.c.created_at < where.created_before)
-        if where.breached is not None:
-            query = query.where(cases.c.breached == where.breached)
-        if where.sla_due_before is not None:
-            query = query.where(cases.c.sla_due < where.sla_due_before)
-        if where.open is not None:
-            query = query.where(cases.c.state != Phase.CLOSED if where.open else cases.c.state == Phase.CLOSED)
-        if by_due:
-            query = query.where(cases.c.sla_due.is_not(None))
-        if cursor:
-            position, case_id = _decode_cursor(cursor)
-            after = tuple_(order_column, cases.c.id) > tuple_(position, str(case_id))
-            before = tuple_(order_column, cases.c.id) < tuple_(position, str(case_id))
-            query = query.where(after if by_due else before)
-        if by_due:
-            query = query.order_by(order_column, cases.c.id)
-        else:
-            query = query.order_by(order_column.desc(), cases.c.id.desc())
         async with self.engine.connect() as connection:
-            rows = (await connection.execute(query.limit(limit + 1))).all()
+            query = select(cases.c.snapshot, order_column.label("position"), cases.c.id).where(*await _conditions(connection, where, paging=True))
+            rows = (await connection.execute(_page_query(query, order_column, by_due, cursor).limit(limit + 1))).all()
         next_cursor = _encode_cursor(rows[limit - 1].position, rows[limit - 1].id) if len(rows) > limit else None
         return Page([row.snapshot for row in rows[:limit]], next_cursor)
+
+    async def count_cases(self, where: CaseFilter) -> int:
+        """How many cases pass the filter."""
+        async with self.engine.connect() as connection:
+            query = select(func.count()).select_from(cases).where(*await _conditions(connection, where, paging=False))
+            return (await connection.execute(query)).scalar_one()
+
+    async def count_by(self, where: CaseFilter, group_by: str) -> dict[str | None, int]:
+        """How many cases pass the filter, by the value of one column (`kind`, `state`, `priority`, `owner`)."""
+        column = cases.c[group_by]
+        async with self.engine.connect() as connection:
+            query = select(column, func.count()).where(*await _conditions(connection, where, paging=False)).group_by(column)
+            return {key: count for key, count in (await connection.execute(query)).all()}
 
     async def events_after(self, where: EventFilter, cursor: str | None, limit: int) -> list[dict[str, Any]]:
         """Events in (at, case_id, seq) order after `cursor`, each with its case's kind and its own cursor."""
@@ -263,6 +254,43 @@ class ReadModel:
         return [_event_from_row(row) for row in rows]
 
 
+async def _conditions(connection: AsyncConnection, where: CaseFilter, paging: bool) -> list[ColumnElement[bool]]:
+    conditions = [
+        cases.c[name] == value for name in ("kind", "state", "priority", "owner", "customer_id") if (value := getattr(where, name)) is not None
+    ]
+    if where.linked_to is not None:
+        conditions.append(cases.c.id.in_(select(links.c.case_id).where(links.c.other_case_id == where.linked_to)))
+    if where.created_after is not None:
+        conditions.append(cases.c.created_at >= where.created_after)
+    if where.created_before is not None:
+        conditions.append(cases.c.created_at < where.created_before)
+    if where.breached is not None:
+        conditions.append(cases.c.breached == where.breached)
+    if where.sla_due_before is not None:
+        conditions.append(cases.c.sla_due < where.sla_due_before)
+    if where.unassigned is not None:
+        conditions.append(cases.c.owner.is_(None) if where.unassigned else cases.c.owner.is_not(None))
+    if where.open is not None:
+        conditions.append(cases.c.state != Phase.CLOSED if where.open else cases.c.state == Phase.CLOSED)
+    if (wanted := search_text(where.q)) is not None:
+        conditions.append(await matches(connection, wanted, paging))
+    return conditions
+
+
+def _page_query(query: Select, order_column: ColumnElement, by_due: bool, cursor: str | None) -> Select:
+    """The list's order, from after the cursor: by deadline, nearest first; or newest first."""
+    if by_due:
+        query = query.where(cases.c.sla_due.is_not(None))
+    if cursor:
+        position, case_id = _decode_cursor(cursor)
+        after = tuple_(order_column, cases.c.id) > tuple_(position, str(case_id))
+        before = tuple_(order_column, cases.c.id) < tuple_(position, str(case_id))
+        query = query.where(after if by_due else before)
+    if by_due:
+        return query.order_by(order_column, cases.c.id)
+    return query.order_by(order_column.desc(), cases.c.id.desc())
+
+
 CLEAR_LINKS = delete(links).where(links.c.case_id == bindparam("case_id"))
 CLEAR_ITEMS = delete(action_items).where(action_items.c.case_id == bindparam("case_id"))
 
@@ -275,6 +303,14 @@ def _case_upsert(insert):
         set_={column.name: upsert.excluded[column.name] for column in cases.columns if column.name != "id"},
         # A row without KPI facts predates them (migration 0002): any projection fills them in.
         where=(cases.c.version < upsert.excluded.version) | cases.c.reopen_count.is_(None),
+    )
+
+
+def _search_upsert(insert):
+    """Insert a case's search row, or replace its text when that changed (rewriting the index costs)."""
+    upsert = insert(case_search)
+    return upsert.on_conflict_do_update(
+        index_elements=[case_search.c.case_id], set_={"body": upsert.excluded.body}, where=case_search.c.body != upsert.excluded.body
     )
 
 

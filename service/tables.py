@@ -53,6 +53,26 @@ cases = Table(
     Index("ix_cases_kpis", *KPI_INDEX_COLUMNS),
 )
 
+# What `q` searches (service/search.py): one row per case, written by the projection. Its trigram
+# index, SEARCH_INDEX, is each database's own (migration 0004): on SQLite an FTS5 table over `body`
+# whose rowid is `id`, kept in step by triggers on this table (recreating the table drops them); on
+# PostgreSQL a pg_trgm GIN index over `body`.
+case_search = Table(
+    "case_search",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", String(64), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+)
+SEARCH_INDEX = "case_search_trigrams"
+
+
+def described_here(name: str | None, type_: str, parent_names: object) -> bool:
+    """For Alembic's comparisons: the search index (on SQLite a virtual table and its shadow tables)
+    is not described here."""
+    return name is None or not name.startswith(SEARCH_INDEX)
+
+
 events = Table(
     "events",
     metadata,

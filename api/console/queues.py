@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
@@ -63,9 +63,8 @@ def read_filters(request: Request, zone, mine: bool) -> Filters:
         created_before=created_before,
         breached=True if values["breached"] == "1" else None,
         open=True if mine else None,
+        q=values["q"] or None,
     )
-    if values["q"]:
-        where = replace(where, q=values["q"])  # type: ignore[call-arg]
     return Filters(values, errors, where, values["sort"] or "created", (query.get("cursor") or None))
 
 
@@ -124,9 +123,7 @@ class QueuePages(Controller):
         )
 
 
-async def queue_counts(request: Request) -> dict[str, int | None]:
+async def queue_counts(request: Request) -> dict[str, int]:
     """The navigation's counts: the user's open cases, and every case."""
-    count = getattr(request.app.state.read_model, "count_cases", None)
-    if count is None:
-        return {"mine": None, "all": None}
+    count = request.app.state.read_model.count_cases
     return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(CaseFilter())}

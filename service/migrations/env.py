@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from service.tables import metadata
+from service.tables import described_here, metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -10,6 +10,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
     compare_type=True,
+    include_name=described_here,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -16,6 +16,7 @@ async def test_the_openapi_document_is_public_and_lists_every_route(http):
     paths = response.json()["paths"]
     for path in [
         "/cases",
+        "/cases/counts",
         "/cases/{case_id}",
         "/cases/{case_id}/transitions",
         "/cases/{case_id}/history",
