@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import exports, kpis, live, projection, report, setup_info, stats
+from bench import console, exports, kpis, live, projection, report, setup_info, stats
 from bench import profile as profiling
 from bench.floor import Floor
 from bench.http_load import CaseworkLoad
@@ -203,6 +203,8 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
                     figures["projection_synchronous_full"] = await projection.measure_on(
                         url, "FULL", plan.projection_events, case_id=f"bench-projection-full-{size}"
                     )
+                progress(f"console: {name} at {size} cases")
+                figures["console"] = await console.measure(apis[name], seeders[name].model, rows.searches(), plan.list_rounds, size)
                 if name == "sqlite":  # the exports' cost barely depends on the database: one is enough
                     progress(f"exports: the whole list as CSV and XLSX at {size} cases")
                     figures["exports"] = await exports.measure(apis[name], stack.processes[f"list-api-{name}"].pid)

@@ -83,6 +83,29 @@ def targets(result: dict) -> list[dict]:
                         "below": True,
                     }
                 )
+        pages = figures["sizes"][largest].get("console")
+        if pages:
+            for figure, what in (
+                ("queue", "console queue page (全部案件, 50 rows, counts)"),
+                ("search", "console search, slowest query"),
+                ("case_page", "console case page, 100 events"),
+            ):
+                rows.append(
+                    {
+                        "target": f"{what} p99 < 100 ms at {int(largest):,} cases ({database})",
+                        "measured": pages[figure]["p99_ms"],
+                        "limit": 100,
+                        "below": True,
+                    }
+                )
+            rows.append(
+                {
+                    "target": f"console scripts and styles < 60 KB compressed ({database})",
+                    "measured": pages["assets_gzip_kb"],
+                    "limit": 60,
+                    "below": True,
+                }
+            )
         kpi_figures = figures["sizes"][largest].get("kpis")
         if kpi_figures:
             rows.append(
@@ -195,6 +218,14 @@ def table(result: dict) -> str:
                         f"{what:<17} {database:<9}{int(size):>8,} cases  p50 {_fmt(found['p50_ms'])} ms  p99 {_fmt(found['p99_ms'])} ms"
                         f"  (slowest: {worst[0]} p99 {_fmt(worst[1]['p99_ms'])})"
                     )
+        for size, row in figures["sizes"].items():
+            if "console" in row:
+                pages = row["console"]
+                lines.append(
+                    f"console   {database:<9}{int(size):>8,} cases  queue p50 {_fmt(pages['queue']['p50_ms'])} / p99 {_fmt(pages['queue']['p99_ms'])} ms"
+                    f"  search p99 {_fmt(pages['search']['p99_ms'])} ms  case page p50 {_fmt(pages['case_page']['p50_ms'])} / p99 {_fmt(pages['case_page']['p99_ms'])} ms"
+                    f"  assets {pages['assets_gzip_kb']} KB gzip"
+                )
         for size, row in figures["sizes"].items():
             if "projection" in row:
                 alone = row["projection"]
