@@ -357,3 +357,16 @@ async def test_an_auditor_exports_the_list_she_sees_as_csv_and_xlsx(browser, api
     ann = await signed_in(browser, "ann")
     assert (await ann.get("/ui/export/cases", format="csv")).status_code == 403
     assert case["id"] in text
+
+
+async def test_search_finds_a_chinese_substring_and_the_queues_show_their_counts(browser, api: Api):
+    wanted = await api.open(title="顾客投诉冷链物流延误导致变质", data={"order_ref": "SO-冷链-991"})
+    await api.open(title="发票抬头开错了")
+    ann = await signed_in(browser, "ann")
+    found = (await ann.get("/ui/cases", q="冷链物流")).text
+    assert wanted["id"] in found and "发票抬头开错了" not in found
+    assert wanted["id"] in (await ann.get("/ui/cases", q="SO-冷链")).text  # the order reference
+    nothing = (await ann.get("/ui/cases", q="没有这种案件")).text
+    assert "没有符合条件的案件" in nothing
+    counts = re.findall(r'<span class="count">(\d+)</span>', (await ann.get("/ui/cases/mine")).text)
+    assert len(counts) == 2 and int(counts[0]) >= 2 and int(counts[1]) >= int(counts[0])
