@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from service.directory import Directory
 from service.read_model import ReadModel, create_engine
 from service.tables import counters
+from tests.api.console_client import hidden_fields
 from tests.conftest import TEST_USERS, auth, free_port
 from tests.e2e.processes import wait_healthy
 
@@ -58,6 +59,20 @@ async def counted_in(read_model: ReadModel, redis_url: str | None) -> str:
     return {(True, False): "database", (False, True): "redis"}.get((in_database is not None, in_redis is not None), "both or neither")
 
 
+async def console_session_holds_across(apis: list[httpx.AsyncClient], name: str, password: str) -> None:
+    first, second = apis
+    form = hidden_fields((await first.get("/ui/login")).text)
+    assert (await first.post("/ui/login", data={"csrf_token": form["csrf_token"], "name": name, "password": password})).status_code == 303
+    second.cookies = first.cookies
+    page = await second.get("/ui/cases/mine")
+    assert page.status_code == 200 and "我的案件" in page.text
+    csrf = hidden_fields(page.text)["csrf_token"]
+    assert (await second.post("/ui/language", data={"csrf_token": csrf, "language": "en"})).status_code == 303
+    assert "My cases" in (await first.get("/ui/cases/mine")).text
+    assert (await first.post("/ui/logout", data={"csrf_token": csrf})).status_code == 303
+    assert (await second.get("/ui/cases/mine")).headers["location"].startswith("/ui/login")
+
+
 async def test_two_api_processes_share_the_rate_limit_failed_sign_ins_and_the_directory(shared, temporal_env, tmp_path):
     database_url, redis_url = shared
     read_model = ReadModel(create_engine(database_url))
@@ -89,6 +104,8 @@ async def test_two_api_processes_share_the_rate_limit_failed_sign_ins_and_the_di
             assert statuses == [200] * 6 + [429, 429]
             assert int((await apis[1].get("/machines", headers=auth("agent"))).headers["retry-after"]) > 0
             assert await counted_in(read_model, redis_url) == ("redis" if redis_url else "database")
+            # A console session begun on one replica holds on the other, with its CSRF token, and ends on both.
+            await console_session_holds_across(apis, "lin", "a long password")
             # A directory token works on both, and stops on both when its user is disabled.
             directory_user = {"Authorization": f"Bearer {token}"}
             assert [(await api.get("/machines", headers=directory_user)).status_code for api in apis] == [200, 200]
