@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from service.directory import Directory
-from tests.api.console_client import Browser, ensure_people, hidden_fields
-from tests.conftest import Api
+from tests.api.console_client import PASSWORDS, Browser, ensure_people, hidden_fields
+from tests.conftest import Api, serving
 from tests.support import eventually
 
 HOSTILE_TITLE = "<img src=x onerror=alert(1)> 物流延误"
@@ -370,3 +371,18 @@ async def test_search_finds_a_chinese_substring_and_the_queues_show_their_counts
     assert "没有符合条件的案件" in nothing
     counts = re.findall(r'<span class="count">(\d+)</span>', (await ann.get("/ui/cases/mine")).text)
     assert len(counts) == 2 and int(counts[0]) >= 2 and int(counts[1]) >= int(counts[0])
+
+
+async def test_the_console_cookies_are_secure_when_the_console_is_served_over_https(stack_settings, read_model):
+    await ensure_people(read_model)
+    async with serving(dataclasses.replace(stack_settings, secure_cookies=True)) as client:
+        form = await client.get("/ui/login")
+        token = hidden_fields(form.text)["csrf_token"]
+        # A browser sends a Secure cookie back over HTTPS only; this test speaks plain HTTP, so it sends it by hand.
+        answer = await client.post(
+            "/ui/login", data={"csrf_token": token, "name": "ann", "password": PASSWORDS["ann"]}, headers={"Cookie": f"casework_sign_in={token}"}
+        )
+    cookies = form.headers.get_list("set-cookie") + answer.headers.get_list("set-cookie")
+    for name in ("casework_sign_in=", "casework_session="):
+        cookie = next(value for value in cookies if value.startswith(name) and "Max-Age=0" not in value)
+        assert "Secure" in cookie and "HttpOnly" in cookie, cookie
