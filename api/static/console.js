@@ -52,6 +52,10 @@
       if (panel) panel.innerHTML = "";
     }
   });
+  // On a phone the filters fold away until asked for, unless some are set.
+  if (window.matchMedia("(max-width: 720px)").matches) {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-fold-on-phone]"), function (box) { box.open = false; });
+  }
   // A live refresh of a list keeps the cases someone has ticked for a bulk action.
   var ticked = [];
   document.addEventListener("htmx:beforeSwap", function () {
