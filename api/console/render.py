@@ -75,12 +75,18 @@ def words(language: str):
         """An event is an action someone took, or one the case recorded by itself."""
         return label(language, "action", action) if has_label(language, "action", action) else label(language, "system_action", action)
 
-    return ui, term, event_label
+    def clock_label(target: str) -> str:
+        """A service-level target: 首次响应, 解决, or a phase's own time limit (分析时限)."""
+        if has_label(language, "clock", target):
+            return label(language, "clock", target)
+        return label(language, "console", "phase_deadline").format(phase=label(language, "phase", target))
+
+    return ui, term, event_label, clock_label
 
 
 def page(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
     language = language_of(request)
-    ui, term, event_label = words(language)
+    ui, term, event_label, clock_label = words(language)
     user = request.scope.get("user")
     clock = clock_for(request)
     current = session_id(request)
@@ -91,6 +97,7 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "can_change": user is not None and user.role != Role.AUDITOR,
         "oversees": user is not None and user.role in OVERSEEING_ROLES,
         "event_label": event_label,
+        "clock_label": clock_label,
         "deadline_icons": DEADLINE_ICONS,
         "pressing_priorities": PRESSING,
         "language": language,
