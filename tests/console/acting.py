@@ -11,6 +11,7 @@ import re
 from playwright.async_api import Locator, Page, expect
 
 SUBMIT = "提交"
+A_CASE_PAGE = re.compile(r"/ui/cases/([A-Za-z0-9-]+)$")
 PHASE_NAMES = ("登记", "分析", "处理", "跟进", "已结案")
 
 
@@ -52,3 +53,18 @@ async def take(page: Page, action: str, texts: dict[str, str] | None = None, cho
     await form.get_by_role("button", name=SUBMIT).click()
     await expect(version_of(page)).not_to_have_text(before)
     await expect(action_form(page)).to_have_count(0)
+
+
+async def report(page: Page, kind: str, texts: dict[str, str], choices: dict[str, str] | None = None) -> str:
+    """新建 → the kind → its report form → 提交; returns the id of the case page it lands on."""
+    await page.get_by_role("navigation", name="案件队列").get_by_role("link", name="新建").click()
+    await page.get_by_role("navigation", name="案件类型").get_by_role("link", name=kind).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"新建 · {kind}")
+    form = page.get_by_role("main")
+    await fill(form, texts, choices)
+    await form.get_by_role("button", name=SUBMIT).click()
+    await expect(page).to_have_url(A_CASE_PAGE)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(texts["标题"])
+    found = A_CASE_PAGE.search(page.url)
+    assert found, page.url
+    return found.group(1)

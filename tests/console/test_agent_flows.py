@@ -8,26 +8,14 @@ import re
 from playwright.async_api import Dialog, Page, expect
 
 from states.vocabulary import Kind
-from tests.console.acting import SUBMIT, action_form, fill, open_form, phase_of, take
+from tests.console.acting import SUBMIT, action_form, open_form, phase_of, report, take
 from tests.console.conftest import Console, SignedIn
 
-A_CASE_PAGE = re.compile(r"/ui/cases/([A-Za-z0-9-]+)$")
 A_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 
 
 async def report_complaint(page: Page, title: str, texts: dict[str, str] | None = None, choices: dict[str, str] | None = None) -> str:
-    """新建 → 投诉 → the report form → 提交; returns the id of the case page it lands on."""
-    await page.get_by_role("navigation", name="案件队列").get_by_role("link", name="新建").click()
-    await page.get_by_role("navigation", name="案件类型").get_by_role("link", name="投诉").click()
-    await expect(page.get_by_role("heading", level=1)).to_have_text("新建 · 投诉")
-    form = page.get_by_role("main")
-    await fill(form, {"标题": title, "描述": "客户说包裹未送达", **(texts or {})}, choices)
-    await form.get_by_role("button", name=SUBMIT).click()
-    await expect(page).to_have_url(A_CASE_PAGE)
-    await expect(page.get_by_role("heading", level=1)).to_have_text(title)
-    found = A_CASE_PAGE.search(page.url)
-    assert found, page.url
-    return found.group(1)
+    return await report(page, "投诉", {"标题": title, "描述": "客户说包裹未送达", **(texts or {})}, choices)
 
 
 async def test_an_agent_walks_a_complaint_to_closed_through_an_unsatisfied_customer(console: Console, signed_in: SignedIn):
