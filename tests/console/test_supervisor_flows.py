@@ -35,6 +35,20 @@ async def test_an_emergency_meeting_adds_an_action_item_and_completes_it(console
     assert [(each["title"], each["done"], each["due"][:16]) for each in case["action_items"]] == [("扩容连接池", True, "2030-01-01T01:00")]
 
 
+async def test_an_overdue_action_item_and_the_systems_own_entries_are_shown(console: Console, signed_in: SignedIn):
+    meeting = await console.api.open(Kind.INCIDENT, role=Role.SUPERVISOR, title="过期待办的会议")
+    await console.api.act(meeting["id"], "start_analysis", role=Role.SUPERVISOR)
+    late = {"title": "补写报告", "owner": "ann", "due": "2020-01-01T09:00:00+08:00"}
+    await console.api.act(meeting["id"], "add_action_item", role=Role.SUPERVISOR, data=late)
+    await console.api.history_with(meeting["id"], "action_item_overdue")  # the workflow marks it by itself
+
+    sam = await signed_in("sam")
+    await sam.goto(f"/ui/cases/{meeting['id']}")
+    await expect(sam.get_by_role("row").filter(has_text="补写报告")).to_contain_text("已逾期")
+    marked = sam.locator("#timeline > li").filter(has_text="待办已超时")
+    await expect(marked).to_contain_text("系统")
+
+
 async def test_an_improvement_plan_is_evaluated_and_its_effect_recorded(console: Console, signed_in: SignedIn):
     sam = await signed_in("sam")
     case_id = await report(sam, "改进计划", {"标题": "降低重开率", "描述": "重开太多", "问题": "重开率高", "指标": "reopen_rate"})
@@ -91,7 +105,13 @@ async def test_bulk_assign_and_bulk_escalate_give_a_result_per_case(console: Con
         link["case_id"] for case in to_escalate for link in (await console.api.get(case["id"]))["links"] if link["relation"] == "escalated_to"
     }
     assert len(meetings) == 1
-    await expect(result.get_by_role("link", name=meetings.pop(), exact=True)).to_have_count(2)  # one meeting, named beside each case
+    meeting = meetings.pop()
+    await expect(result.get_by_role("link", name=meeting, exact=True)).to_have_count(2)  # one meeting, named beside each case
+
+    await result.get_by_role("link", name=meeting, exact=True).first.click()
+    await expect(sam.get_by_role("heading", level=1)).to_contain_text("同一故障")
+    await expect(sam.locator(".page-head .pill").first).to_have_text("紧急会议")
+    await expect(sam.get_by_role("heading", name="处理记录")).to_be_visible()
 
 
 async def test_the_wallboard_shows_the_open_cases_by_phase_and_owner(console: Console, signed_in: SignedIn):
