@@ -27,7 +27,7 @@ from states.errors import CaseRuleError, InvalidData
 from states.machine import KINDS, declared_action, describe, spec_for
 from states.opening import Report
 from states.spec import PHASES
-from states.vocabulary import Kind, Priority, RefusalCode, Role
+from states.vocabulary import SYSTEM, Kind, Priority, RefusalCode, Role
 from workflows.inputs import ActInput
 
 CaseId = Annotated[str, PathParameter(max_length=64)]
@@ -122,6 +122,7 @@ class CasePages(Controller):
             "actions": allowed,
             "phases": [phase for phase in PHASES if phase in machine["states"]],
             "may_audit": role in AUDITING_ROLES,
+            "system_actor": SYSTEM,
         }
 
     @get("/{case_id:str}/verify", guards=[may_audit])

@@ -40,6 +40,9 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# `tojson` (the raw Temporal history) shows Chinese as itself rather than \uXXXX escapes, which no
+# reader can read; it still escapes < > & ' whatever this says.
+_environment.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
 @functools.cache

@@ -26,7 +26,12 @@
   }
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === "Escape") { dialog(false); return; }
+    if (event.key === "Escape") {
+      dialog(false);
+      // Leaving the search box by Escape gives j/k/Enter back to the list.
+      if (event.target.matches("[data-shortcut='/']")) event.target.blur();
+      return;
+    }
     if (typing(event.target)) return;
     if (event.key === "/") {
       var search = document.querySelector("[data-shortcut='/']");
