@@ -69,7 +69,7 @@ def _check_string(spec: Field, value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise InvalidData(path, "must be a string", RefusalCode.WRONG_TYPE)
     if spec.required and not value.strip():
-        raise InvalidData(path, "must not be blank")
+        raise InvalidData(path, "must not be blank", RefusalCode.MISSING_FIELD)
     if len(value) > spec.max_length:
         raise InvalidData(path, f"must be at most {spec.max_length} characters")
     if spec.choices and value not in spec.choices:
