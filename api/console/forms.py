@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from api.console.timefmt import Clock
 from api.labels import has_label, label
 from states.spec import OPEN_ACTION_ITEM, PRIORITIES, Field
 from states.vocabulary import RefusalCode
@@ -94,7 +95,7 @@ def choice_label(language: str, field_name: str, value: str) -> str:
     return label(language, "choice", value) if has_label(language, "choice", value) else value
 
 
-def read_form(fields: list[FormField], form: dict[str, str], clock) -> Submission:
+def read_form(fields: list[FormField], form: dict[str, str], clock: Clock) -> Submission:
     """The typed data of a submitted form; a blank optional field is left out, a blank required one
     is left for the machine to refuse."""
     submission = Submission()
@@ -112,7 +113,7 @@ def read_form(fields: list[FormField], form: dict[str, str], clock) -> Submissio
     return submission
 
 
-def _value(spec: FormField, text: str, clock) -> Any:
+def _value(spec: FormField, text: str, clock: Clock) -> Any:
     if spec.widget == "number":
         number = float(text)
         if not math.isfinite(number):
