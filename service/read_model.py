@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, event, func, make_url, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, delete, event, func, make_url, or_, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -23,7 +23,7 @@ from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
 from service.search import matches, search_body, search_text
 from service.settings import Settings
-from service.tables import action_items, case_search, cases, deliveries, events, links
+from service.tables import action_items, case_search, cases, deliveries, events, links, teams
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
@@ -46,6 +46,10 @@ class CaseFilter:
     open: bool | None = None
     q: str | None = None  # free text, found as a substring (service/search.py)
     unassigned: bool | None = None  # True: no owner; False: an owner
+    team: str | None = None
+    site: str | None = None  # cases of the teams at this site
+    # Only what this person may see when agents see their teams' cases alone: (name, their teams).
+    seen_by: tuple[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -256,7 +260,9 @@ class ReadModel:
 
 async def _conditions(connection: AsyncConnection, where: CaseFilter, paging: bool) -> list[ColumnElement[bool]]:
     conditions = [
-        cases.c[name] == value for name in ("kind", "state", "priority", "owner", "customer_id") if (value := getattr(where, name)) is not None
+        cases.c[name] == value
+        for name in ("kind", "state", "priority", "owner", "team", "customer_id")
+        if (value := getattr(where, name)) is not None
     ]
     if where.linked_to is not None:
         conditions.append(cases.c.id.in_(select(links.c.case_id).where(links.c.other_case_id == where.linked_to)))
@@ -270,6 +276,11 @@ async def _conditions(connection: AsyncConnection, where: CaseFilter, paging: bo
         conditions.append(cases.c.sla_due < where.sla_due_before)
     if where.unassigned is not None:
         conditions.append(cases.c.owner.is_(None) if where.unassigned else cases.c.owner.is_not(None))
+    if where.site is not None:
+        conditions.append(cases.c.team.in_(select(teams.c.name).where(teams.c.site == where.site)))
+    if where.seen_by is not None:
+        name, their_teams = where.seen_by
+        conditions.append(or_(cases.c.owner == name, cases.c.team.in_(their_teams)))
     if where.open is not None:
         conditions.append(cases.c.state != Phase.CLOSED if where.open else cases.c.state == Phase.CLOSED)
     if (wanted := search_text(where.q)) is not None:
@@ -321,6 +332,7 @@ def _case_row(case: CaseState) -> dict[str, Any]:
         "state": case.state,
         "priority": case.priority,
         "owner": case.owner,
+        "team": case.team,
         "customer_id": (case.customer or {}).get("id"),
         "created_at": parse_time(case.created_at),
         "updated_at": parse_time(case.updated_at),

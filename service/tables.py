@@ -21,6 +21,7 @@ cases = Table(
     Column("state", String(16), nullable=False),
     Column("priority", String(8), nullable=False),
     Column("owner", String(200)),
+    Column("team", String(100)),
     Column("customer_id", String(200)),
     Column("created_at", TIME, nullable=False),
     Column("updated_at", TIME, nullable=False),
@@ -46,6 +47,7 @@ cases = Table(
     Index("ix_cases_state_created", "state", "created_at", "id"),
     Index("ix_cases_priority_created", "priority", "created_at", "id"),
     Index("ix_cases_owner_created", "owner", "created_at", "id"),
+    Index("ix_cases_team_created", "team", "created_at", "id"),
     Index("ix_cases_customer_created", "customer_id", "created_at", "id"),
     Index("ix_cases_sla_due", "sla_due", "id"),
     Index("ix_cases_breached_created", "breached", "created_at", "id"),
@@ -173,6 +175,52 @@ users = Table(
     Column("language", String(8), nullable=False),
     Column("created_at", TIME, nullable=False),
     Column("updated_at", TIME, nullable=False),
+    # On leave in [away_from, away_to): routing passes them by (service/teams.py).
+    Column("away_from", TIME),
+    Column("away_to", TIME),
+)
+
+# The department (service/teams.py): its teams, who is in each (and who leads it), the routing rules
+# and other department-wide documents by key, and every change to them, for auditors.
+teams = Table(
+    "teams",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("site", String(100), nullable=False),
+    Column("assignment", String(32), nullable=False),
+    Column("shifts", JSON_DOC),  # null: always on shift
+    Column("last_assigned", String(100)),  # where round robin goes on from
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team", String(100), ForeignKey("teams.name"), primary_key=True),
+    Column("user_name", String(100), ForeignKey("users.name"), primary_key=True),
+    Column("supervises", Boolean, nullable=False),
+    Index("ix_team_members_user", "user_name"),
+)
+
+department = Table(
+    "department",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON_DOC, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+)
+
+directory_changes = Table(
+    "directory_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TIME, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("subject", String(16), nullable=False),  # user | team | routing
+    Column("name", String(100), nullable=False),
+    Column("change", JSON_DOC, nullable=False),
+    Index("ix_directory_changes_at", "at", "id"),
 )
 
 api_tokens = Table(

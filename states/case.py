@@ -41,6 +41,17 @@ class Actor:
     role: str | None = None
 
 
+@dataclass(frozen=True)
+class Authority:
+    """What the directory says of the person taking an action, looked up by the service for each
+    request: the case rules check ownership and team membership against the case as it is then."""
+
+    name: str
+    teams: tuple[str, ...] = ()  # the teams they are a member or a supervisor of
+    leads: tuple[str, ...] = ()  # the teams they are a supervisor of
+    ownership: bool = True  # the department's rule: only the owner (and those above) move a case
+
+
 @dataclass
 class Event:
     seq: int
@@ -73,6 +84,8 @@ class CaseState:
     created_by: str
     created_at: str
     updated_at: str
+    # The team whose queue the case is in (routing, claim, handover); None: not routed to a team.
+    team: str | None = None
     closed_at: str | None = None
     # The action that last closed the case (dismiss, record_satisfaction, close, record_effect).
     closed_by: str | None = None

@@ -39,6 +39,19 @@ HAS_OPEN_ACTION_ITEM = Guard("has_open_action_item", "an action item is still op
 WITHIN_REOPEN_WINDOW = Guard("within_reopen_window", "the case closed no longer ago than the reopen window", _within_reopen_window)
 
 
+def _unassigned(case: CaseState, ctx: Context) -> bool:
+    return case.owner is None
+
+
+UNASSIGNED = Guard("unassigned", "the case has no owner yet", _unassigned)
+
+
+def _claim(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    assert ctx.authority is not None, "states/ownership.py refuses a claim by no person"
+    case.owner = ctx.authority.name
+    return {**data, "owner": case.owner}
+
+
 def _assign(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     case.owner = data["owner"]
     return data
@@ -49,7 +62,17 @@ def _set_priority(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[s
     return data
 
 
-COMMENT = Action("comment", OPEN_PHASES, effect=record_only, in_bulk=True, description="add a note; the phase stays")
+COMMENT = Action("comment", OPEN_PHASES, effect=record_only, in_bulk=True, owners_only=False, description="add a note; the phase stays")
+CLAIM = Action(
+    "claim",
+    OPEN_PHASES,
+    guards=(UNASSIGNED,),
+    effect=_claim,
+    adds=frozenset({"owner"}),
+    claims=True,
+    owners_only=False,
+    description="take an unassigned case of one's own team: the claimant owns it from now on",
+)
 ASSIGN = Action(
     "assign",
     OPEN_PHASES,
@@ -69,7 +92,7 @@ SET_PRIORITY = Action(
     clocks=ClockChange.RETARGET,
     description="change the priority; service-level clocks keep the time used and take the new targets",
 )
-SHARED_ACTIONS = (COMMENT, ASSIGN, SET_PRIORITY)
+SHARED_ACTIONS = (COMMENT, CLAIM, ASSIGN, SET_PRIORITY)
 
 
 def escalation_report(case: CaseState, data: dict[str, Any]) -> Report:

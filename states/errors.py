@@ -19,10 +19,12 @@ class UnknownAction(CaseRuleError):
 
 
 class ActionForbidden(CaseRuleError):
-    code = RefusalCode.FORBIDDEN_ROLE
+    """The caller may not take this action: their role (`forbidden_role`), or, on this case, the
+    department's ownership and team rules (`not_your_case`, `not_in_team`: states/ownership.py)."""
 
-    def __init__(self, action: str, role: str, roles: list[str]):
-        super().__init__(f"role {role!r} may not {action}; allowed roles: {', '.join(roles)}")
+    def __init__(self, action: str, role: str, roles: list[str], reason: str = "", code: str = RefusalCode.FORBIDDEN_ROLE):
+        super().__init__(reason or f"role {role!r} may not {action}; allowed roles: {', '.join(roles)}")
+        self.code = code
         self.action = action
         self.role = role
         self.roles = roles

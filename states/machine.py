@@ -14,6 +14,7 @@ from typing import Any
 
 from transitions import Machine
 
+from states import ownership
 from states.case import Actor, CaseState, Event
 from states.chain import GENESIS, seal
 from states.complaint import COMPLAINT
@@ -128,6 +129,9 @@ class CaseMachine:
             raise StaleVersion(expected_version, self.case.version)
         if not self._model.may_trigger(action, ctx=ctx):
             raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), *self._refusal(declared, ctx))
+        refused = ownership.refusal(self.case, declared, role, ctx.authority)
+        if refused is not None:
+            raise refused
         cleaned = clean_data(declared.fields, data, reserved=self.spec.reserved_keys)
         if declared.prepare is None:
             return cleaned
@@ -177,6 +181,11 @@ class CaseMachine:
     def record_notice(self, action: str, data: dict[str, Any], ctx: Context, actor: Actor | None = None) -> Event:
         """An event that informs rather than acts (a timer firing, a linked meeting closing); the phase stays."""
         return self._record(action, self.case.state, actor or Actor(SYSTEM), None, data, ctx)
+
+    def dispatch(self, team: str | None, owner: str | None, decision: dict[str, Any], ctx: Context) -> Event:
+        """Routing's decision for the new case: its team and owner (None: it waits in the team's queue)."""
+        self.case.team, self.case.owner = team, owner
+        return self._record(SystemAction.DISPATCH, self.case.state, Actor(SYSTEM), None, {**decision, "team": team, "owner": owner}, ctx)
 
     def record_opening(self, actor: Actor, data: dict[str, Any], ctx: Context) -> Event:
         self.refresh_allowed_actions(ctx)

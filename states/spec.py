@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from states.case import CaseState, Report, format_time, parse_time
+from states.case import Authority, CaseState, Report, format_time, parse_time
 from states.errors import InvalidData
 from states.vocabulary import Kind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
 
 PHASES = list(Phase)
 ROLES = list(Role)
-AGENT_AND_SUPERVISOR = (Role.AGENT, Role.SUPERVISOR)
-SUPERVISOR = (Role.SUPERVISOR,)
+# A manager may do everything a supervisor may (across all teams: states/ownership.py).
+AGENT_AND_SUPERVISOR = (Role.AGENT, Role.SUPERVISOR, Role.MANAGER)
+SUPERVISOR = (Role.SUPERVISOR, Role.MANAGER)
 PRIORITIES = list(Priority)
 # What a complaint or feedback is about; the KPIs group by it.
 CASE_CATEGORIES = ("product_quality", "service_process", "account", "logistics", "other")
@@ -276,6 +277,11 @@ class Action:
     dismisses: bool = False
     # A supervisor may take it on several selected cases at once (the console's bulk actions).
     in_bulk: bool = False
+    # Only the case's owner, its team's supervisors and managers may take it, when the department's
+    # ownership rule is on (states/ownership.py); a comment or a claim is anyone's.
+    owners_only: bool = True
+    # The person taking it becomes the owner of the unowned case (认领: states/ownership.py says who may).
+    claims: bool = False
 
     def destinations(self) -> list[str | None]:
         if self.branch:
@@ -310,3 +316,6 @@ class Context:
     # Figures the service measured for this action from its read model (an improvement plan's KPI
     # before and after); recorded with the event, so the history keeps the numbers it was judged on.
     measured: dict[str, Any] | None = None
+    # Who acts, as the directory knows them (teams, ownership rule); None: no person (timers) or a
+    # caller that predates teams, and the ownership and team rules are not applied.
+    authority: Authority | None = None

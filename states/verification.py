@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from states.case import Actor
+from states.case import Actor, Authority
 from states.chain import GENESIS, HASHED_FIELDS, event_hash
 from states.errors import CaseRuleError
 from states.machine import CaseMachine, declared_action
 from states.opening import Report, open_case
 from states.spec import MEASURED_KEYS, Context
-from states.vocabulary import NOTICE_ACTIONS, SystemAction
+from states.vocabulary import NOTICE_ACTIONS, SYSTEM, SystemAction
 
 # Replays cannot know the reopen window a case ran under; the recorded events say a reopen happened.
 REPLAY_REOPEN_WINDOW = 100 * 365 * 24 * 3600
@@ -75,7 +75,7 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
         try:
             added = _added_by_effect(machine, event["action"])
             given, measured = _as_given(added, event["data"] if event["seq"] > 1 else event["data"]["data"])
-            ctx = Context(event["at"], REPLAY_REOPEN_WINDOW, event.get("request_id"), measured or None)
+            ctx = Context(event["at"], REPLAY_REOPEN_WINDOW, event.get("request_id"), measured or None, _replay_authority(machine, actor))
             if event["seq"] == 1:
                 report = event["data"]
                 machine, replayed = open_case(
@@ -88,6 +88,9 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
                 return Finding(event["seq"], "unreachable state", "the history does not begin with its report")
             elif event["action"] == SystemAction.LINK:
                 replayed = machine.link(event["data"]["case_id"], event["data"]["relation"], actor, ctx)
+            elif event["action"] == SystemAction.DISPATCH:
+                decision = {key: value for key, value in event["data"].items() if key not in ("team", "owner")}
+                replayed = machine.dispatch(event["data"]["team"], event["data"]["owner"], decision, ctx)
             elif event["action"] in NOTICE_ACTIONS:
                 replayed = machine.record_notice(event["action"], event["data"], ctx, actor)
             else:
@@ -99,6 +102,15 @@ def replay(case_id: str, recorded: list[dict[str, Any]]) -> Finding | None:
         if replayed.hash != event["hash"]:
             return Finding(event["seq"], "changed field", "the machine records this action differently")
     return None
+
+
+def _replay_authority(machine: CaseMachine | None, actor: Actor) -> Authority | None:
+    """Whoever took a recorded action was allowed to then: the directory of that day is not known now,
+    so a replay checks the machine's rules, not the department's ownership and team rules."""
+    if machine is None or actor.name == SYSTEM:
+        return None
+    teams = (machine.case.team,) if machine.case.team else ()
+    return Authority(actor.name, teams, teams, ownership=False)
 
 
 def _added_by_effect(machine: CaseMachine | None, action: str) -> frozenset[str]:

@@ -37,11 +37,16 @@ class Phase(StrEnum):
 
 
 class Role(StrEnum):
-    """The roles a token may hold (CASEWORK_USERS)."""
+    """The roles a user may hold (the directory, CASEWORK_USERS)."""
 
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
+    MANAGER = "manager"  # everything a supervisor may, across all teams, and the department's set-up
+
+
+# Who may do what supervisors do: supervisors within their teams, managers everywhere.
+SUPERVISING_ROLES = (Role.SUPERVISOR, Role.MANAGER)
 
 
 # Who acts when no person does (timers, automatic escalation): the actor's name, and the role the
@@ -76,6 +81,7 @@ class SystemAction(StrEnum):
     SLA_BREACHED = "sla_breached"  # a service-level target was missed
     ACTION_ITEM_OVERDUE = "action_item_overdue"
     INCIDENT_CLOSED = "incident_closed"  # notice: the incident this case was escalated into closed
+    DISPATCH = "dispatch"  # routing sent the new case to a team, and maybe to one of its agents
 
 
 class DeadlineState(StrEnum):
@@ -117,6 +123,8 @@ class RefusalCode(StrEnum):
     WRONG_TYPE = "wrong_type"
     INVALID_VALUE = "invalid_value"
     INVALID_TEXT = "invalid_text"  # a NUL or a lone surrogate: text the stores cannot hold (states/text.py)
+    NOT_YOUR_CASE = "not_your_case"  # ownership: only the owner, the team's supervisors and managers move a case
+    NOT_IN_TEAM = "not_in_team"  # claiming a case of a team one is not a member of
     NOT_STORABLE = "not_storable"  # the read model refused the change for good; nothing was changed
     BAD_CURSOR = "bad_cursor"
     PRECONDITION_FAILED = "precondition_failed"

@@ -7,12 +7,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from states.case import Actor, Event
+from states.case import Actor, Authority, Event
 from states.chain import GENESIS
 from states.machine import SPECS, CaseMachine
 from states.opening import Report, open_case
 from states.spec import ROLES, Context
+from states.vocabulary import SYSTEM, SystemAction
 from tests.support import AGENT, DUE, NOW, SUPERVISOR, Step, at
+
+# Every person in a walk is a member of this team; the ownership rule is off, so that any of them
+# may move the case (tests/states/test_ownership.py holds the rule itself).
+WALK_TEAM = "walk-team"
 
 # Data that passes validation for every action of every kind (the kind picks the category).
 VALID_DATA: dict[str, dict[str, Any] | None] = {
@@ -26,6 +31,7 @@ VALID_DATA: dict[str, dict[str, Any] | None] = {
     "reopen": {"reason": "the customer called back"},
     "escalate": {"reason": "many customers affected", "incident_id": "inc-1"},
     "comment": None,
+    "claim": None,
     "assign": {"owner": "bo"},
     "set_priority": {"priority": "high"},
     "classify": {"category": "logistics"},
@@ -117,13 +123,19 @@ class Walk:
     def case(self):
         return self.machine.case
 
-    def ctx(self) -> Context:
-        return Context(at(60 * self.minutes), reopen_window_seconds=self.window)
+    def ctx(self, actor: Actor | None = None) -> Context:
+        authority = None if actor is None or actor.name == SYSTEM else Authority(actor.name, (WALK_TEAM,), (WALK_TEAM,), ownership=False)
+        return Context(at(60 * self.minutes), reopen_window_seconds=self.window, authority=authority)
 
     def take(self, step: Step) -> Event:
+        """Take the step; a `dispatch` step puts the case in the team of its data, without an owner."""
         self.minutes += 1
-        ctx, before = self.ctx(), self.case.state
-        event = self.machine.take(step.action, step.actor, step.data, f"note {self.minutes}", ctx)
+        ctx, before = self.ctx(step.actor), self.case.state
+        if step.action == SystemAction.DISPATCH:
+            event = self.machine.dispatch((step.data or {})["team"], None, {}, ctx)
+            event.note = f"note {self.minutes}"
+        else:
+            event = self.machine.take(step.action, step.actor, step.data, f"note {self.minutes}", ctx)
         expected_to = step.to or before
         assert event.seq == len(self.events) + 1 == self.case.version, step
         assert (event.action, event.from_state, event.to_state) == (step.action, before, expected_to), step
@@ -141,7 +153,8 @@ class Walk:
         return self
 
     def edges(self) -> set[tuple[str | None, str, str]]:
-        return {(event.from_state, event.action, event.to_state) for event in self.events[1:]}
+        """The declared actions taken (a dispatch is routing's, not an action of the kind)."""
+        return {(event.from_state, event.action, event.to_state) for event in self.events[1:] if event.action != SystemAction.DISPATCH}
 
 
 def declared_edges(kind: str) -> set[tuple[str, str, str]]:

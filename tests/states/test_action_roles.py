@@ -76,7 +76,7 @@ def test_the_supervisor_may_take_it(kind, phase, action):
 
 def test_a_role_check_comes_before_the_phase_check():
     refused = forbid(opened("complaint"), "dismiss", AGENT, {"reason": "r"})
-    assert refused.roles == ["supervisor"]
+    assert refused.roles == ["supervisor", "manager"]
 
 
 @pytest.mark.parametrize(("kind", "phase"), [(kind, phase) for kind in KINDS for phase in PHASES])
@@ -100,7 +100,7 @@ def test_an_actor_without_a_role_is_checked_by_name():
 def test_only_a_supervisor_may_open_incidents_and_improvement_plans(kind):
     with pytest.raises(ActionForbidden) as refused:
         open_case("case-1", Report(kind, "t"), AGENT, NOW)
-    assert refused.value.role == "agent" and refused.value.roles == ["supervisor"]
+    assert refused.value.role == "agent" and refused.value.roles == ["supervisor", "manager"]
     machine, event = open_case("case-1", Report(kind, "t"), SUPERVISOR, NOW)
     assert event.actor == SUPERVISOR and machine.case.owner == "sam"
 
@@ -120,8 +120,8 @@ def test_the_system_may_open_any_kind(kind):
 
 def test_create_roles_are_declared_per_kind():
     assert {kind: list(SPECS[kind].create_roles) for kind in KINDS} == {
-        "complaint": ["agent", "supervisor"],
-        "feedback": ["agent", "supervisor"],
-        "incident": ["supervisor"],
-        "improvement_plan": ["supervisor"],
+        "complaint": ["agent", "supervisor", "manager"],
+        "feedback": ["agent", "supervisor", "manager"],
+        "incident": ["supervisor", "manager"],
+        "improvement_plan": ["supervisor", "manager"],
     }

@@ -101,7 +101,7 @@ def test_branches_are_described_with_both_destinations():
     assert actions["record_satisfaction"]["branch"] == {"field": "satisfied", "true": "closed", "false": "remediate"}
     effect = {action["name"]: action for action in describe("improvement_plan")["actions"]}["record_effect"]
     assert effect["branch"] == {"field": "effective", "true": "closed", "false": "analyse"}
-    assert effect["roles"] == ["supervisor"]
+    assert effect["roles"] == ["supervisor", "manager"]
 
 
 def test_fields_are_described_with_their_type_choices_and_bounds():

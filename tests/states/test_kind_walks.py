@@ -5,17 +5,20 @@ import pytest
 
 from states.machine import KINDS
 from states.spec import ROLES
-from states.vocabulary import Role
-from tests.states._support import Walk, declared_edges, valid_data
-from tests.support import AGENT, COMPLAINT_WALK, FEEDBACK_WALK, IMPROVEMENT_WALK, SUPERVISOR, Step, at
+from states.vocabulary import Role, SystemAction
+from tests.states._support import WALK_TEAM, Walk, declared_edges, valid_data
+from tests.support import AGENT, COMPLAINT_WALK, FEEDBACK_WALK, IMPROVEMENT_WALK, SUPERVISOR, SYSTEM, Step, at
 
 ESCALATES = {"complaint", "feedback"}
 
 
 def housekeeping(kind: str, phase: str) -> list[Step]:
-    """The actions every open phase offers: a comment, a reassignment, a new priority, an escalation."""
+    """The actions every open phase offers: a comment, a claim of the case waiting in the team's
+    queue, a reassignment, a new priority, an escalation."""
     steps = [
         Step(AGENT, "comment"),
+        Step(SYSTEM, SystemAction.DISPATCH, {"team": WALK_TEAM}),
+        Step(AGENT, "claim"),
         Step(SUPERVISOR, "assign", {"owner": f"owner-in-{phase}"}),
         Step(SUPERVISOR, "set_priority", {"priority": "urgent" if phase == "analyse" else "high"}),
     ]
@@ -149,9 +152,9 @@ def test_reopened_feedback_is_open_again_with_no_closing_time():
 
 
 def test_assign_and_set_priority_change_owner_and_priority_in_every_open_phase():
-    walk = Walk("incident").run(incident_steps()[:3])
+    walk = Walk("incident").run(incident_steps()[:5])
     assert walk.case.owner == "owner-in-report" and walk.case.priority == "high"
-    walk.run(incident_steps()[3:7])
+    walk.run(incident_steps()[5:11])
     assert walk.case.owner == "owner-in-analyse" and walk.case.priority == "urgent"
 
 
