@@ -1,6 +1,7 @@
 """The words Casework is built from, each spelled once: kinds, phases, roles, priorities, link
-relations and the events the case records by itself. Every other module names them through these
-enums; their labels in Chinese and English live in the message catalogs (api/locales/).
+relations, teams' assignment methods and the events the case records by itself. Every other module
+names them through these enums; their labels in Chinese and English live in the message catalogs
+(api/locales/).
 
 The values are wire names (JSON, Temporal payloads, database rows): never change one. A StrEnum
 member is a `str` and equals its value, so stored rows and running workflows keep working.
@@ -70,6 +71,14 @@ class Relation(StrEnum):
     ESCALATED_FROM = "escalated_from"  # a case escalated into this incident
     DERIVED = "derived"  # a case opened from this one (an improvement plan from an incident)
     SOURCE = "source"  # the case this one was opened from
+
+
+class AssignmentMethod(StrEnum):
+    """How a team hands a newly routed case to one of its agents (states/routing.py)."""
+
+    ROUND_ROBIN = "round_robin"
+    LEAST_OPEN_CASES = "least_open_cases"
+    NONE = "none"  # no agent: the case stays in the team's queue
 
 
 class SystemAction(StrEnum):
