@@ -30,7 +30,7 @@ from api.security import SharedRateLimit, cors, security_headers
 from api.storable import refuse_unstorable_text
 from service import tracing
 from service.audit import Audit
-from service.cases import Cases, WorkflowConfig
+from service.cases import Cases, People, WorkflowConfig
 from service.directory import Directory
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
@@ -41,6 +41,7 @@ from service.reviews import Reviews
 from service.settings import Settings
 from service.shared_store import keep_tidy, open_shared_store
 from service.sign_in import SessionPolicy, SignIn
+from service.teams import Department
 from service.temporal import connect
 
 
@@ -127,7 +128,9 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         await read_model.require_current_schema()
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
-        app.state.cases = Cases(client, read_model, config)
+        app.state.department = Department(read_model)
+        people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
+        app.state.cases = Cases(client, read_model, config, people)
         app.state.audit = Audit(client, read_model)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)

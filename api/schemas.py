@@ -101,6 +101,7 @@ class Case(Struct):
     action_items: list[ActionItem]
     sla: dict[str, ServiceLevel]
     sla_breached: bool
+    team: str | None = None  # the team whose queue it is in; null: not routed to a team (or reported before teams)
 
 
 class CaseList(Struct):

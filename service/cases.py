@@ -24,14 +24,15 @@ from service.kpis import Kpis
 from service.observability import REJECTED, TRANSITIONS
 from service.plan_measures import PlanMeasures
 from service.read_model import CaseFilter, Page, ReadModel
+from service.teams import Department
 from states.case import Actor, CaseState, Report, format_time
 from states.clocks import sla_view
 from states.ids import case_id as make_case_id
 from states.machine import declarations, declared_action
 from states.opening import open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
-from states.spec import Context, Opens
-from states.vocabulary import Kind, Phase, Priority, RefusalCode, SystemAction
+from states.spec import TEAM, USER, Action, Context, Opens
+from states.vocabulary import SYSTEM, Kind, Phase, Priority, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
@@ -90,6 +91,7 @@ COUNT_GROUPS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "owner": ("owner", None),
     "kind": ("kind", tuple(Kind)),
     "priority": ("priority", tuple(Priority)),
+    "team": ("team", None),
 }
 
 
@@ -100,11 +102,22 @@ class Counts:
     items: list[tuple[str | None, int]]
 
 
+@dataclass(frozen=True)
+class People:
+    """Who the case rules may name and how they act: the department's directory and teams, the users
+    configured by CASEWORK_USERS, and whether the ownership rule is on (states/ownership.py)."""
+
+    department: Department
+    configured: frozenset[str] = frozenset()
+    ownership: bool = True
+
+
 class Cases:
-    def __init__(self, client: Client, read_model: ReadModel, config: WorkflowConfig):
+    def __init__(self, client: Client, read_model: ReadModel, config: WorkflowConfig, people: People | None = None):
         self._client = client
         self._read_model = read_model
         self._config = config
+        self._people = people
         self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if config.sla_policy is None else config.sla_policy)
         self._plan_measures = PlanMeasures(Kpis(read_model))
         self._stopping = asyncio.Event()
@@ -174,6 +187,10 @@ class Cases:
                 await self._check_open(opens, str(data[opens.id_field]))
         if any(action.measures_since for action in declared):
             request = replace(request, measured=await self._measure_after(case_id, request.action))
+        if self._people is not None:
+            await self._check_people_named(declared, data)
+            if request.actor.name != SYSTEM:
+                request = replace(request, authority=await self._people.department.authority(request.actor.name, self._people.ownership))
         handle = self._client.get_workflow_handle(case_id)
         try:
             case = await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
@@ -228,6 +245,24 @@ class Cases:
             return None
         history = await self._read_model.history(case_id)
         return await self._plan_measures.for_evaluate(case, history, declared.measures_since, datetime.now(UTC))
+
+    async def _check_people_named(self, declared: list[Action], data: dict[str, Any]) -> None:
+        """A field naming a person (an owner) names an enabled user of the directory or of CASEWORK_USERS;
+        one naming a team, a team of the department."""
+        assert self._people is not None
+        department = self._people.department
+        named_fields = {field.name: field.names for action in declared for field in action.fields if field.names in (USER, TEAM)}
+        for name, names in named_fields.items():
+            named = data.get(name)
+            if not isinstance(named, str) or not named or (names == USER and named in self._people.configured):
+                continue  # the case rules refuse a missing or malformed value themselves
+            if names == TEAM:
+                problem = None if await department.team(named) is not None else "is no team of the department"
+            else:
+                enabled = await department.is_enabled_user(named)
+                problem = None if enabled else "is disabled" if enabled is False else "is no user of the directory"
+            if problem:
+                raise CaseRefused("InvalidData", f"data.{name}: {named!r} {problem}", {"field": f"data.{name}", "code": RefusalCode.INVALID_VALUE})
 
     async def _check_open(self, opens: Opens, other_id: str) -> None:
         """The case an action names to join is one of the kind it opens, and not closed."""

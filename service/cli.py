@@ -18,6 +18,7 @@ import uvicorn
 
 from service import audit_cli, recovery, schema, tracing, users_cli
 from service.directory import Directory
+from service.dispatch import Dispatcher
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
 from service.read_model import ReadModel, engine_for
@@ -25,6 +26,7 @@ from service.reconcile import Reconciler
 from service.reviews import Reviews
 from service.schema import SchemaOutOfDate
 from service.settings import DEMO_USERS, Settings, SettingsError, is_loopback
+from service.teams import Department
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from service.tracing import TracingUnavailable
 from workflows.notifications import Webhook
@@ -94,7 +96,8 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue)
         graceful = timedelta(seconds=graceful_seconds)
-        async with build_worker(client, read_model, read_model, webhook, Reviews(read_model), settings.task_queue, graceful):
+        router = Dispatcher(Department(read_model), settings.timezone)
+        async with build_worker(client, read_model, read_model, webhook, Reviews(read_model), settings.task_queue, graceful, router):
             yield
     finally:
         await read_model.close()

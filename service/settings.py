@@ -18,6 +18,7 @@ from states.sla_policy import PolicyError, parse_policy
 from states.vocabulary import SYSTEM, Role
 
 ROLES = tuple(Role)
+VISIBILITIES = ("all", "team")
 # For a first look on one's own machine only: refused when the API listens beyond loopback.
 DEMO_USERS = "ann:agent:demo-agent-token,sam:supervisor:demo-supervisor-token,ada:auditor:demo-auditor-token"
 
@@ -99,6 +100,10 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # Mark the console's cookies Secure: the console is reached over HTTPS (directly or behind a proxy).
     secure_cookies: bool = False
+    # First-contact ownership: only a case's owner, its team's supervisors and managers move it.
+    ownership: bool = True
+    # What agents see: every case ("all"), or only their teams' cases and their own ("team").
+    visibility: str = "all"
 
     @property
     def read_model_url(self) -> str:
@@ -170,6 +175,8 @@ class Settings:
             session_lifetime_seconds=_positive_int(env, "CASEWORK_SESSION_LIFETIME_SECONDS", cls.session_lifetime_seconds),
             timezone=_timezone(env, cls.timezone),
             secure_cookies=_choice(env, "CASEWORK_SECURE_COOKIES", ("off", "on"), "off") == "on",
+            ownership=_choice(env, "CASEWORK_OWNERSHIP", ("on", "off"), "on") == "on",
+            visibility=_choice(env, "CASEWORK_VISIBILITY", VISIBILITIES, cls.visibility),
         )
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from states.case import CaseState, Report, parse_time
 from states.errors import ActionNotAllowed, InvalidData
-from states.spec import OPEN_ACTION_ITEM, PRIORITIES, SUPERVISOR, Action, Branch, ClockChange, Context, Field, Guard, Opens, record_only
+from states.spec import OPEN_ACTION_ITEM, PRIORITIES, SUPERVISOR, TEAM, USER, Action, Branch, ClockChange, Context, Field, Guard, Opens, record_only
 from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, Phase, RefusalCode, Relation
 
 
@@ -52,8 +52,17 @@ def _claim(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any
     return {**data, "owner": case.owner}
 
 
+def _owner_or_team(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
+    if not data.get("owner") and not data.get("team"):
+        raise InvalidData("data.owner", "give an owner, or a team to put the case in its queue", RefusalCode.MISSING_FIELD)
+    return data
+
+
 def _assign(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.owner = data["owner"]
+    """To an owner (the case stays in its team), or to a team: to its queue, or to the owner named."""
+    if data.get("team"):
+        case.team = data["team"]
+    case.owner = data.get("owner")
     return data
 
 
@@ -77,11 +86,16 @@ ASSIGN = Action(
     "assign",
     OPEN_PHASES,
     roles=SUPERVISOR,
-    fields=(Field("owner", max_length=200),),
+    fields=(
+        Field("owner", required=False, max_length=200, names=USER),
+        Field("team", required=False, max_length=100, names=TEAM),
+        Field("reason", required=False, max_length=500),
+    ),
+    prepare=_owner_or_team,
     effect=_assign,
     notifies=True,
     in_bulk=True,
-    description="give the case to another owner",
+    description="give the case to another owner, or to a team's queue (a handover says why in `reason`)",
 )
 SET_PRIORITY = Action(
     "set_priority",
@@ -208,7 +222,7 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
     add = Action(
         "add_action_item",
         add_from,
-        fields=(Field("title", max_length=500), Field("owner", max_length=200), Field("due", "datetime")),
+        fields=(Field("title", max_length=500), Field("owner", max_length=200, names=USER), Field("due", "datetime")),
         effect=_add_action_item,
         adds=frozenset({"item_id"}),
         description="a measure with an owner and a deadline",

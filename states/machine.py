@@ -129,9 +129,9 @@ class CaseMachine:
             raise StaleVersion(expected_version, self.case.version)
         if not self._model.may_trigger(action, ctx=ctx):
             raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), *self._refusal(declared, ctx))
-        refused = ownership.refusal(self.case, declared, role, ctx.authority)
-        if refused is not None:
-            raise refused
+        forbidden = ownership.refusal(self.case, declared, role, ctx.authority)
+        if forbidden is not None:
+            raise forbidden
         cleaned = clean_data(declared.fields, data, reserved=self.spec.reserved_keys)
         if declared.prepare is None:
             return cleaned

@@ -2,8 +2,10 @@
 first-contact ownership rule (seed 003: the agent who first takes a case owns it to the end).
 
 - A claim takes an unowned case of one's own team (a supervisor may claim in the teams they lead).
-- With the ownership rule on, only the case's owner, the supervisors of its team and managers take
-  an action declared `owners_only`; anyone may comment. A case in no team is any supervisor's, and
+- With the ownership rule on, only a customer case's owner, the supervisors of its team and managers
+  take an action declared `owners_only`; anyone may comment. Emergency meetings and improvement
+  plans are the team's work, run by supervisors with every participant recording causes and
+  action items: the rule is about the customer's case, not them. A case in no team is any supervisor's, and
   while it has no owner either, anyone's (a department without teams works as before).
 - Managers may do everything everywhere; timers and other system actions are not people and pass.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from states.case import Authority, CaseState
 from states.errors import ActionForbidden
 from states.spec import Action
-from states.vocabulary import RefusalCode, Role
+from states.vocabulary import CUSTOMER_KINDS, RefusalCode, Role
 
 
 def refusal(case: CaseState, action: Action, role: str, authority: Authority | None) -> ActionForbidden | None:
@@ -27,7 +29,7 @@ def refusal(case: CaseState, action: Action, role: str, authority: Authority | N
             return None
         where = f"team {case.team!r}" if case.team else "no team"
         return _refused(action, role, f"this case is in {where}: only members of its team may claim it", RefusalCode.NOT_IN_TEAM)
-    if not authority.ownership or not action.owners_only or case.owner == authority.name:
+    if not authority.ownership or case.kind not in CUSTOMER_KINDS or not action.owners_only or case.owner == authority.name:
         return None
     if role == Role.SUPERVISOR and (case.team is None or case.team in authority.leads):
         return None

@@ -24,6 +24,9 @@ CASE_CATEGORIES = ("product_quality", "service_process", "account", "logistics",
 MAX_TEXT = 20_000
 # A field whose value is the id of one of the case's open action items.
 OPEN_ACTION_ITEM = "open_action_item"
+# A field whose value is the name of an enabled user of the directory, or of a team (the service checks them).
+USER = "user"
+TEAM = "team"
 MAX_LIST = 200
 # Keys a kind does not declare are kept with the case, within these bounds.
 MAX_EXTRA_KEYS = 50

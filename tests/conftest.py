@@ -17,9 +17,11 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from service.dispatch import Dispatcher
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
 from service.settings import Settings, parse_users
+from service.teams import Department
 from service.temporal import temporal_binary
 from tests.support import ACTORS, Step, eventually
 from workflows.notifications import Webhook
@@ -27,7 +29,11 @@ from workflows.search import SEARCH_ATTRIBUTES
 from workflows.worker import build_worker
 
 TOKENS = {role: f"{role}-token-0123456789" for role in ACTORS}
-TEST_USERS = ",".join(f"{actor.name}:{role}:{TOKENS[role]}" for role, actor in ACTORS.items())
+# Owners the tests give cases and action items to: owners must be users (service/cases.py).
+OWNERS = ("bo", "o", "tech", "ops", "lee", "cy", "agent-07", "bob", "alice")
+TEST_USERS = ",".join(
+    [f"{actor.name}:{role}:{TOKENS[role]}" for role, actor in ACTORS.items()] + [f"{name}:agent:{name}-owner-token-0123456789" for name in OWNERS]
+)
 
 
 def free_port() -> int:
@@ -38,7 +44,8 @@ def free_port() -> int:
 
 def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None):
     """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
-    return build_worker(client, read_model, read_model, webhook or Webhook(), Reviews(read_model), task_queue)
+    router = Dispatcher(Department(read_model), "Asia/Shanghai")
+    return build_worker(client, read_model, read_model, webhook or Webhook(), Reviews(read_model), task_queue, router=router)
 
 
 def auth(role: str) -> dict[str, str]:

@@ -69,7 +69,7 @@ def phases(steps: list[Step], start: str = "report") -> list[str]:
 COMPLAINT_WALK = [
     Step(AGENT, "acknowledge"),
     Step(AGENT, "comment"),
-    Step(SUPERVISOR, "assign", {"owner": "bo"}),
+    Step(SUPERVISOR, "assign", {"owner": AGENT.name}),  # the agent who walks on owns it (the ownership rule)
     Step(AGENT, "start_analysis", to="analyse"),
     Step(AGENT, "record_findings", {"findings": "the parcel was left at the wrong station"}),
     Step(AGENT, "propose_remedy", {"solution": "redeliver and refund shipping"}, to="remediate"),

@@ -1,4 +1,5 @@
-"""The one activity: write an event and the case after it to the read model, idempotently."""
+"""The case's activities: write an event and the case after it to the read model, idempotently; and
+route a new case (its team and agent), which reads the department's directory."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from states.case import CaseState, Event
-from workflows.inputs import ProjectInput
+from workflows.inputs import Dispatch, DispatchInput, ProjectInput
 
 # The type of the error a case's update fails with when the read model refuses its change for good.
 PROJECTION_REFUSED = "ProjectionRefused"
@@ -22,9 +23,19 @@ class ProjectionStore(Protocol):
     async def project(self, case: CaseState, event: Event) -> None: ...
 
 
+class Router(Protocol):
+    async def dispatch(self, case: CaseState) -> Dispatch | None: ...
+
+
 class CaseActivities:
-    def __init__(self, store: ProjectionStore):
+    def __init__(self, store: ProjectionStore, router: Router | None = None):
         self._store = store
+        self._router = router
+
+    @activity.defn(name="dispatch_case")
+    async def dispatch_case(self, input: DispatchInput) -> Dispatch | None:
+        """Where routing sends the new case; None: no routing here (a worker without a directory)."""
+        return None if self._router is None else await self._router.dispatch(input.case)
 
     @activity.defn(name="project_case")
     async def project_case(self, input: ProjectInput) -> None:

@@ -12,7 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from states import clocks
-    from states.case import Actor, CaseState, Event, copy_case, format_time, parse_time
+    from states.case import Actor, Authority, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import CaseMachine, notifies
     from states.opening import open_case
@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import follow_ons
     from workflows.activities import PROJECTION_REFUSED, CaseActivities
     from workflows.errors import case_missing, rule_error
-    from workflows.inputs import ActInput, CaseWorkflowInput, LinkInput, NoticeInput, NotificationInput, ProjectInput, ReportInput
+    from workflows.inputs import ActInput, CaseWorkflowInput, DispatchInput, LinkInput, NoticeInput, NotificationInput, ProjectInput, ReportInput
     from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
 
@@ -36,6 +36,8 @@ KEEP_TIMER_PATCH = "keep-the-wake-up-timer"
 # Since v3 a notification goes out once its event is in the read model: an event the read model
 # refused for good is taken back, and must not have been announced.
 NOTIFY_AFTER_PROJECTION_PATCH = "notify-after-projection"
+# Since v4 a new case is routed (its team and agent) right after its report is recorded.
+DISPATCH_PATCH = "dispatch-new-cases"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -123,7 +125,8 @@ class CaseWorkflow:
         before = copy_case(machine.case)
         try:
             # Concurrent updates validated in one batch are checked again here, before any await.
-            event = machine.take(input.action, input.actor, data, input.note, self._context(input.request_id, input.measured), input.expected_version)
+            ctx = self._context(input.request_id, input.measured, input.authority)
+            event = machine.take(input.action, input.actor, data, input.note, ctx, input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
         try:
@@ -146,7 +149,7 @@ class CaseWorkflow:
         try:
             check_storable(input.note, "note")
             check_storable(input.data, "data")
-            machine.check(input.action, input.actor.role or "", input.data, self._context(), input.expected_version)
+            machine.check(input.action, input.actor.role or "", input.data, self._context(authority=input.authority), input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
 
@@ -187,9 +190,24 @@ class CaseWorkflow:
                 type=PROJECTION_REFUSED,
                 non_retryable=True,
             ) from None
+        if workflow.patched(DISPATCH_PATCH):
+            await self._dispatch(input.request_id)
         if input.source_case_id and input.link_back:
             await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, Relation.DERIVED, input.actor, input.request_id))
         return machine.case
+
+    async def _dispatch(self, request_id: str | None) -> None:
+        """Route the new case: the decision is an event of its own, by the system."""
+        decision = await workflow.execute_activity_method(
+            CaseActivities.dispatch_case,
+            DispatchInput(case=self._opened.case),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PROJECTION_RETRY,
+        )
+        if decision is None:
+            return
+        recorded = {"rule": decision.rule, "method": decision.method, "reason": decision.reason}
+        await self._record(self._opened.dispatch(decision.team, decision.owner, recorded, self._context(request_id)))
 
     def _declared(self, action: str) -> Action | None:
         return self._reported_machine().spec.by_name.get(action)
@@ -290,8 +308,8 @@ class CaseWorkflow:
             raise case_missing(self._input.case_id)
         return self._machine
 
-    def _context(self, request_id: str | None = None, measured: dict | None = None) -> Context:
-        return Context(format_time(workflow.now()), self._input.reopen_window_seconds, request_id, measured)
+    def _context(self, request_id: str | None = None, measured: dict | None = None, authority: Authority | None = None) -> Context:
+        return Context(format_time(workflow.now()), self._input.reopen_window_seconds, request_id, measured, authority)
 
     def _run_is_long(self) -> bool:
         return self._events_this_run >= self._input.events_per_run or workflow.info().is_continue_as_new_suggested()

@@ -6,7 +6,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from states.case import Actor, CaseState, Event, Report
+from states.case import Actor, Authority, CaseState, Event, Report
 from states.vocabulary import Relation
 
 TASK_QUEUE = "casework"
@@ -50,6 +50,8 @@ class ActInput:
     request_id: str | None = None
     # KPI figures the service measured for this action (an improvement plan's after-value).
     measured: dict[str, Any] | None = None
+    # Who acts, as the directory knows them: the ownership and team rules check it (states/ownership.py).
+    authority: Authority | None = None
 
 
 @dataclass
@@ -68,6 +70,22 @@ class NoticeInput:
     data: dict[str, Any]
     actor: Actor
     request_id: str | None = None
+
+
+@dataclass
+class DispatchInput:
+    case: CaseState
+
+
+@dataclass
+class Dispatch:
+    """Routing's decision for a new case (service/dispatch.py): recorded as its `dispatch` event."""
+
+    team: str | None
+    owner: str | None
+    rule: int | None
+    reason: str
+    method: str | None = None
 
 
 @dataclass

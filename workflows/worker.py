@@ -8,7 +8,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from workflows.activities import CaseActivities, ProjectionStore
+from workflows.activities import CaseActivities, ProjectionStore, Router
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
 from workflows.notifications import DeliveryLog, Notifier, Webhook
@@ -23,14 +23,15 @@ def build_worker(
     reviews: ReviewMaker,
     task_queue: str = TASK_QUEUE,
     graceful_shutdown: timedelta = timedelta(seconds=10),
+    router: Router | None = None,
 ) -> Worker:
-    activities = CaseActivities(store)
+    activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CaseWorkflow, ReviewWorkflow],
-        activities=[activities.project_case, notifier.deliver_notification, ReviewActivities(reviews).make_review],
+        activities=[activities.project_case, activities.dispatch_case, notifier.deliver_notification, ReviewActivities(reviews).make_review],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
         graceful_shutdown_timeout=graceful_shutdown,
         # Still sandboxed, but our own modules (plain data and pure rules, no mutable module state)

@@ -63,7 +63,7 @@ async def test_requests_without_a_known_token_get_401(http, headers):
 async def test_agents_get_403_on_supervisor_only_actions(api):
     case = await api.open()
     problem = await api.act(case["id"], "assign", data={"owner": "bo"}, status=403)
-    assert problem["roles"] == ["supervisor"]
+    assert problem["roles"] == ["supervisor", "manager"]
     await api.act(case["id"], "start_analysis")
     await api.act(case["id"], "dismiss", data={"reason": "no"}, status=403)
     await api.open("incident", role="agent", status=403)

@@ -1,0 +1,47 @@
+"""Routing a new case: the department's rules pick the team, the team's method picks the agent.
+
+The worker calls this from the case's workflow (workflows/activities.py `dispatch_case`) right after
+the report is recorded, for every new case: reported through the API, escalated, or opened by
+another case or a timer. The decision comes back as plain data the workflow records as the case's
+`dispatch` event (states/machine.py), so the history says who got the case and why.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from service.teams import Department
+from states.case import CaseState
+from states.holidays import NO_HOLIDAYS, HolidayCalendar
+from states.routing import Candidate, choose_agent, choose_team
+from states.shifts import parse_shifts
+from workflows.inputs import Dispatch
+
+
+class Dispatcher:
+    def __init__(self, department: Department, timezone: str, holidays: HolidayCalendar = NO_HOLIDAYS):
+        self._department = department
+        self._zone = ZoneInfo(timezone)
+        self._holidays = holidays
+
+    async def dispatch(self, case: CaseState) -> Dispatch | None:
+        """Where the case goes; None when the department has no routing at all (nothing to record)."""
+        routing = await self._department.routing()
+        if not routing.rules and routing.default_team is None:
+            return None
+        choice = choose_team(routing, case)
+        if choice.team is None:
+            return Dispatch(team=None, owner=case.owner, rule=None, reason=choice.reason)
+        team = await self._department.team(choice.team)
+        if team is None:  # renamed away since the rules were written: leave it for a supervisor
+            return Dispatch(team=None, owner=case.owner, rule=choice.rule, reason=f"{choice.reason}, but team {choice.team!r} is gone")
+        now = datetime.now(UTC)
+        agents = await self._department.agents_of(team.name, now)
+        on_shift = team.shifts is None or parse_shifts(team.shifts, "shifts").covers(now, self._zone, self._holidays)
+        open_cases = await self._department.open_cases_by_owner(name for name, _ in agents)
+        candidates = [Candidate(name, open_cases.get(name, 0), on_shift, away) for name, away in agents]
+        picked = choose_agent(team.assignment, candidates, team.last_assigned)
+        if picked.agent is not None:
+            await self._department.note_assigned(team.name, picked.agent)
+        return Dispatch(team=team.name, owner=picked.agent, rule=choice.rule, reason=f"{choice.reason}; {picked.reason}", method=team.assignment)
