@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -38,7 +39,7 @@ def free_port() -> int:
 
 def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None):
     """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
-    return build_worker(client, read_model, read_model, webhook or Webhook(), Reviews(read_model), task_queue)
+    return build_worker(client, read_model, read_model, webhook or Webhook(), Reviews(read_model, ZoneInfo(Settings.timezone)), task_queue)
 
 
 def auth(role: str) -> dict[str, str]:
