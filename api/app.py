@@ -134,8 +134,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.audit = Audit(client, read_model)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
-        app.state.kpis = Kpis(read_model)
-        app.state.reviews = Reviews(read_model)
+        app.state.kpis = Kpis(read_model, department_zone)
+        app.state.reviews = Reviews(read_model, department_zone)
         app.state.directory = Directory(read_model)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)
         app.state.sign_in = SignIn(

@@ -107,6 +107,8 @@ class Review(Struct):
     breached_cases: list[ReviewCase]
     open_incidents: list[ReviewCase]
     open_improvement_plans: list[ReviewCase]
+    # The time zone its weeks and months were cut in (reviews made before it was recorded: UTC).
+    timezone: str = "UTC"
 
 
 class ReviewSummary(Struct):

@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import prometheus_client
 import uvicorn
@@ -94,10 +95,11 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             prometheus_client.start_http_server(settings.metrics_port, addr=settings.http_host)
         client = await connect(settings.temporal_connection, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
-        await ensure_schedules(client, settings.task_queue)
+        await ensure_schedules(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
-        router = Dispatcher(Department(read_model), settings.timezone)
-        async with build_worker(client, read_model, read_model, webhook, Reviews(read_model), settings.task_queue, graceful, router):
+        reviews = Reviews(read_model, ZoneInfo(settings.timezone))
+        router = Dispatcher(Department(read_model), settings.timezone, settings.holidays)
+        async with build_worker(client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router):
             yield
     finally:
         await read_model.close()

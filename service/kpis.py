@@ -10,7 +10,7 @@ SQLite, which has no percentile function, a ranking query (window functions) per
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
 from typing import Any
 from urllib.parse import parse_qsl
@@ -89,8 +89,10 @@ def parse_metric(text: Any) -> tuple[str, dict[str, str]] | None:
 
 
 class Kpis:
-    def __init__(self, read_model: ReadModel):
+    def __init__(self, read_model: ReadModel, zone: tzinfo = UTC):
+        """`zone`: the department's, where weeks and months begin (only `group_by` week or month uses it)."""
         self._engine = read_model.engine
+        self._zone = zone
 
     async def report(self, query: KpiQuery) -> dict[str, Any]:
         """Every KPI over the period, and per group when `group_by` is given."""
@@ -110,7 +112,7 @@ class Kpis:
                     "to": format_time(end),
                     "kpis": (await self._figures(replace(query, start=start, end=end), None))[None],
                 }
-                for key, start, end in calendar_buckets(query.start, query.end, query.group_by)
+                for key, start, end in calendar_buckets(query.start, query.end, query.group_by, self._zone)
             ]
         elif query.group_by:
             figures = await self._figures(query, cases.c[query.group_by])
@@ -270,26 +272,31 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def calendar_buckets(start: datetime, end: datetime, unit: str) -> list[tuple[str, datetime, datetime]]:
-    """ISO weeks (Monday 00:00 UTC) or calendar months that meet [start, end), each clipped to it."""
+def calendar_buckets(start: datetime, end: datetime, unit: str, zone: tzinfo) -> list[tuple[str, datetime, datetime]]:
+    """ISO weeks (from Monday 00:00) or calendar months in `zone` that meet [start, end), each clipped to it (UTC)."""
     buckets = []
-    cursor = start_of(start, unit)
-    while cursor < end:
-        following = _next_bucket(cursor, unit)
-        year, week, _ = cursor.isocalendar()
-        key = f"{year}-W{week:02d}" if unit == "week" else f"{cursor.year}-{cursor.month:02d}"
-        buckets.append((key, max(cursor, start), min(following, end)))
-        cursor = following
+    day = _first_day(as_utc(start).astimezone(zone).date(), unit)
+    while (cursor := _midnight(day, zone)) < end:
+        following = day + timedelta(days=7) if unit == "week" else _next_month(day)
+        year, week, _ = day.isocalendar()
+        key = f"{year}-W{week:02d}" if unit == "week" else f"{day.year}-{day.month:02d}"
+        buckets.append((key, max(cursor, start), min(_midnight(following, zone), end)))
+        day = following
     return buckets
 
 
-def start_of(moment: datetime, unit: str) -> datetime:
-    """The start (00:00 UTC) of the ISO week or calendar month `moment` falls in."""
-    day = as_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of(moment: datetime, unit: str, zone: tzinfo) -> datetime:
+    """The start (UTC) of the ISO week or calendar month `moment` falls in, as the calendar reads in `zone`."""
+    return _midnight(_first_day(as_utc(moment).astimezone(zone).date(), unit), zone)
+
+
+def _first_day(day: date, unit: str) -> date:
     return day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
 
 
-def _next_bucket(start: datetime, unit: str) -> datetime:
-    if unit == "week":
-        return start + timedelta(days=7)
-    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+def _next_month(day: date) -> date:
+    return day.replace(year=day.year + 1, month=1) if day.month == 12 else day.replace(month=day.month + 1)
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(UTC)

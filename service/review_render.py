@@ -11,9 +11,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from service.review_charts import Series, bar_chart
 from states.case import parse_time
@@ -116,10 +117,10 @@ def _change_magnitude(unit: str, delta: float) -> str:
     return f"{abs(delta) * 100:.1f} pp" if unit == "rate" else FORMATS[unit](abs(delta))
 
 
-def period_label(period: dict[str, str]) -> str:
-    """First and last day included, in UTC; `to` is exclusive, so a week ending Monday 00:00 ends on Sunday."""
-    first = parse_time(period["from"]).date()
-    last = (parse_time(period["to"]) - timedelta(microseconds=1)).date()
+def period_label(period: dict[str, str], zone: tzinfo) -> str:
+    """First and last day included, in `zone`; `to` is exclusive, so a week ending Monday 00:00 ends on Sunday."""
+    first = parse_time(period["from"]).astimezone(zone).date()
+    last = (parse_time(period["to"]) - timedelta(microseconds=1)).astimezone(zone).date()
     return f"{first:%Y-%m-%d}" if last <= first else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
@@ -146,10 +147,16 @@ class Table:
     numeric: frozenset[int] = frozenset()  # column indexes aligned right
 
 
+def review_zone(review: dict[str, Any]) -> ZoneInfo:
+    """Where the review's weeks and months were cut; reviews made before it was recorded were cut in UTC."""
+    return ZoneInfo(review.get("timezone") or "UTC")
+
+
 def header(review: dict[str, Any]) -> Header:
-    title = f"{str(review['cadence']).capitalize()} review: {period_label(review['period'])}"
-    made = f"{parse_time(review['created_at']):%Y-%m-%d %H:%M} UTC by {_text(review.get('created_by'))}"
-    return Header(title, [f"Compared with {period_label(review['previous_period'])}", f"Made {made}", f"Review {_text(review.get('id'))}"])
+    zone = review_zone(review)
+    title = f"{str(review['cadence']).capitalize()} review: {period_label(review['period'], zone)}"
+    made = f"{parse_time(review['created_at']).astimezone(zone):%Y-%m-%d %H:%M} {zone.key} by {_text(review.get('created_by'))}"
+    return Header(title, [f"Compared with {period_label(review['previous_period'], zone)}", f"Made {made}", f"Review {_text(review.get('id'))}"])
 
 
 def kpi_rows(review: dict[str, Any]) -> list[KpiRow]:

@@ -8,8 +8,9 @@ replaces it: the numbers of a period keep maturing as its cases close.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from states.case import as_utc, format_time, parse_time
 from states.vocabulary import Kind, Phase
 
 CADENCES = ("weekly", "monthly", "custom")
+UNITS = {"weekly": "week", "monthly": "month"}
 LISTED_CASES = 50
 TOP_CATEGORIES = 5
 SCHEDULED_BY = "schedule"  # who made a review the schedule made
@@ -34,39 +36,43 @@ class Period:
         return {"from": format_time(self.start), "to": format_time(self.end)}
 
 
-def period_before(moment: datetime, cadence: str) -> Period:
-    """The last whole ISO week (from Monday 00:00 UTC) or calendar month that ended by `moment`."""
-    unit = "week" if cadence == "weekly" else "month"
-    end = start_of(moment, unit)
-    return Period(start_of(end - timedelta(days=1), unit), end)
+def period_before(moment: datetime, cadence: str, zone: tzinfo) -> Period:
+    """The last whole ISO week (from Monday 00:00) or calendar month in `zone` that ended by `moment`."""
+    end = start_of(moment, UNITS[cadence], zone)
+    return Period(start_of(end - timedelta(days=1), UNITS[cadence], zone), end)
 
 
-def previous_period(period: Period, cadence: str) -> Period:
-    """The period a review compares with: the month before, or as long as this one and just before it."""
-    if cadence == "monthly":
-        return Period(start_of(period.start - timedelta(days=1), "month"), period.start)
+def previous_period(period: Period, cadence: str, zone: tzinfo) -> Period:
+    """The period a review compares with: the week or month before, or as long as this one and just before it."""
+    if cadence in UNITS:
+        return Period(start_of(period.start - timedelta(days=1), UNITS[cadence], zone), period.start)
     return Period(period.start - (period.end - period.start), period.start)
 
 
-def review_id(cadence: str, period: Period) -> str:
+def review_id(cadence: str, period: Period, zone: tzinfo) -> str:
+    """A weekly or monthly review is named by its first day in `zone`; a custom one by its UTC instants."""
     if cadence == "custom":
         return f"rev_custom_{period.start:%Y%m%dT%H%M%S}_{period.end:%Y%m%dT%H%M%S}"
-    return f"rev_{cadence}_{period.start:%Y-%m-%d}"
+    return f"rev_{cadence}_{period.start.astimezone(zone):%Y-%m-%d}"
 
 
 class Reviews:
-    def __init__(self, read_model: ReadModel):
+    def __init__(self, read_model: ReadModel, zone: ZoneInfo):
+        """`zone`: the department's, where its weeks and months begin."""
         self._read_model = read_model
-        self._kpis = Kpis(read_model)
+        self._zone = zone
+        self._kpis = Kpis(read_model, zone)
 
     async def make(self, cadence: str, period: Period, created_by: str, now: datetime) -> dict[str, Any]:
         """Compute the review of `period`, store it (replacing an earlier one of the same id), return it."""
-        before = previous_period(period, cadence)
+        before = previous_period(period, cadence, self._zone)
         current = (await self._kpis.report(KpiQuery(period.start, period.end)))["kpis"]
         previous = (await self._kpis.report(KpiQuery(before.start, before.end)))["kpis"]
         document = {
-            "id": review_id(cadence, period),
+            "id": review_id(cadence, period, self._zone),
             "cadence": cadence,
+            # Where its weeks and months were cut, and so how its days are named.
+            "timezone": self._zone.key,
             "period": period.as_dict(),
             "previous_period": before.as_dict(),
             "created_at": format_time(now),
@@ -84,7 +90,7 @@ class Reviews:
 
     async def make_scheduled(self, cadence: str, by: str) -> str:
         """The schedule's review: the whole week or month that ended by `by` (the scheduled time)."""
-        document = await self.make(cadence, period_before(parse_time(by), cadence), SCHEDULED_BY, datetime.now(UTC))
+        document = await self.make(cadence, period_before(parse_time(by), cadence, self._zone), SCHEDULED_BY, datetime.now(UTC))
         return document["id"]
 
     async def get(self, review_id: str) -> dict[str, Any] | None:

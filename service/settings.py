@@ -14,7 +14,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from states.sla_policy import PolicyError, parse_policy
+from service.holidays import official_holidays
+from states.holidays import HolidayCalendar, parse_holiday_calendar
+from states.policy_error import PolicyError
+from states.sla_policy import parse_policy
 from states.vocabulary import SYSTEM, Role
 
 ROLES = tuple(Role)
@@ -98,6 +101,8 @@ class Settings:
     session_lifetime_seconds: int = 10 * 3600  # a 9-hour shift and its breaks
     # The department's time zone: how every time is shown, and where its days, weeks and months begin.
     timezone: str = "Asia/Shanghai"
+    # Its public holidays and make-up working days: China's official calendar, amended by CASEWORK_HOLIDAYS.
+    holidays: HolidayCalendar = field(default_factory=official_holidays)
     # Mark the console's cookies Secure: the console is reached over HTTPS (directly or behind a proxy).
     secure_cookies: bool = False
     # First-contact ownership: only a case's owner, its team's supervisors and managers move it.
@@ -143,6 +148,8 @@ class Settings:
         database_url, database_tls_ca = _database(env)
         temporal_address = env.get("CASEWORK_TEMPORAL_ADDRESS") or None
         temporal_security = _temporal_security(env, temporal_address)
+        timezone = _timezone(env, cls.timezone)
+        holidays = load_holidays(env.get("CASEWORK_HOLIDAYS"))
         return cls(
             http_host=host,
             http_port=_port(env, "CASEWORK_HTTP_PORT", cls.http_port),
@@ -162,7 +169,7 @@ class Settings:
             reopen_window_seconds=_positive_int(env, "CASEWORK_REOPEN_WINDOW_SECONDS", cls.reopen_window_seconds),
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
-            sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY")),
+            sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY"), timezone, holidays),
             log_format=_choice(env, "CASEWORK_LOG_FORMAT", ("text", "json"), cls.log_format),
             metrics_port=_optional_port(env, "CASEWORK_METRICS_PORT"),
             sdk_metrics_port=_optional_port(env, "CASEWORK_SDK_METRICS_PORT"),
@@ -173,30 +180,62 @@ class Settings:
             redis_url=_redis_url(env),
             session_idle_seconds=_positive_int(env, "CASEWORK_SESSION_IDLE_SECONDS", cls.session_idle_seconds),
             session_lifetime_seconds=_positive_int(env, "CASEWORK_SESSION_LIFETIME_SECONDS", cls.session_lifetime_seconds),
-            timezone=_timezone(env, cls.timezone),
+            timezone=timezone,
+            holidays=holidays,
             secure_cookies=_choice(env, "CASEWORK_SECURE_COOKIES", ("off", "on"), "off") == "on",
             ownership=_choice(env, "CASEWORK_OWNERSHIP", ("on", "off"), "on") == "on",
             visibility=_choice(env, "CASEWORK_VISIBILITY", VISIBILITIES, cls.visibility),
         )
 
 
-def load_sla_policy(path: str | None) -> dict[str, Any] | None:
-    """Read and check the policy file; its data travels to each case's workflow as plain JSON."""
+def load_sla_policy(path: str | None, timezone: str, holidays: HolidayCalendar) -> dict[str, Any] | None:
+    """Read and check the policy file; its data travels to each case's workflow as plain JSON.
+
+    A calendar without a time zone takes the department's; one that lists neither holidays nor
+    make-up working days takes the department's holiday calendar."""
     if not path:
         return None
-    try:
-        with open(path, "rb") as file:
-            data = tomllib.load(file)
-    except OSError as error:
-        raise SettingsError(f"CASEWORK_SLA_POLICY: cannot read {path}: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"CASEWORK_SLA_POLICY ({path}) is not valid TOML: {error}") from None
-    data = json.loads(json.dumps(data, default=str))  # TOML dates become ISO strings
+    data = _toml("CASEWORK_SLA_POLICY", path)
+    calendar = data.get("calendar")
+    if isinstance(calendar, dict):
+        calendar.setdefault("timezone", timezone)
+        if "holidays" not in calendar and "workdays" not in calendar:
+            calendar["holidays"] = sorted(day.isoformat() for day in holidays.holidays)
+            calendar["workdays"] = sorted(day.isoformat() for day in holidays.makeup_workdays)
     try:
         parse_policy(data)
     except PolicyError as error:
         raise SettingsError(f"CASEWORK_SLA_POLICY ({path}): {error}") from None
     return data
+
+
+def load_holidays(path: str | None) -> HolidayCalendar:
+    """China's official calendar, with the file's `holidays` and `workdays` added (or alone, `replace = true`)."""
+    if not path:
+        return official_holidays()
+    data = _toml("CASEWORK_HOLIDAYS", path)
+    unknown = sorted(set(data) - {"holidays", "workdays", "replace"})
+    replace = data.get("replace", False)
+    try:
+        if unknown:
+            raise PolicyError(unknown[0], "unknown key; keys: holidays, workdays, replace")
+        if not isinstance(replace, bool):
+            raise PolicyError("replace", "must be true or false")
+        amended = parse_holiday_calendar(data.get("holidays", []), data.get("workdays", []), "")
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_HOLIDAYS ({path}): {error}") from None
+    return amended if replace else official_holidays().overridden_by(amended)
+
+
+def _toml(name: str, path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as error:
+        raise SettingsError(f"{name}: cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{name} ({path}) is not valid TOML: {error}") from None
+    return json.loads(json.dumps(data, default=str))  # TOML dates become ISO strings
 
 
 def parse_users(text: str, source: str = "CASEWORK_USERS", separator: str = ",") -> tuple[User, ...]:

@@ -1,55 +1,40 @@
 """Service-level policy: targets per kind and priority, warnings, pauses, escalation, business hours.
 
 Parsed from plain data (the TOML file's contents) into frozen values; every refusal names its key.
+The data arrives complete: the edge (service/settings.py) has filled in the department's time zone
+and holiday calendar, so a workflow needs nothing else.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from states.holidays import NO_HOLIDAYS, HolidayCalendar, parse_holiday_calendar
+from states.policy_error import PolicyError
+from states.shifts import WeeklyShifts, parse_shifts
 from states.vocabulary import OPEN_PHASES, Kind, Phase, Priority
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRIORITIES = list(Priority)
 TARGET_NAMES = ("first_response", "resolution", *OPEN_PHASES)
 ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 KINDS = tuple(Kind)
 
 
-class PolicyError(ValueError):
-    def __init__(self, key: str, message: str):
-        super().__init__(f"{key}: {message}")
-        self.key = key
-
-
 @dataclass(frozen=True)
 class Calendar:
-    """When the clocks run: business hours per weekday in a time zone, minus holidays."""
+    """When the clocks run: shifts in a time zone, with its holidays and make-up working days."""
 
     timezone: str
-    hours: dict[int, tuple[time, time]]  # weekday (0 = Monday) -> opening, closing
-    holidays: frozenset[date] = frozenset()
+    hours: WeeklyShifts
+    holidays: HolidayCalendar = NO_HOLIDAYS
 
     def open_intervals(self, start: datetime, end: datetime):
         """Business intervals (UTC datetimes) overlapping [start, end), in order."""
-        zone = ZoneInfo(self.timezone)
-        day = start.astimezone(zone).date() - timedelta(days=1)
-        while True:
-            hours = self.hours.get(day.weekday())
-            if hours and day not in self.holidays:
-                opening = datetime.combine(day, hours[0], zone).astimezone(start.tzinfo)
-                closing = datetime.combine(day, hours[1], zone).astimezone(start.tzinfo)
-                if opening >= end:
-                    return
-                if closing > start:
-                    yield max(opening, start), min(closing, end)
-            elif datetime.combine(day, time(0), zone) >= end:
-                return
-            day += timedelta(days=1)
+        return self.hours.intervals(start, end, ZoneInfo(self.timezone), self.holidays)
 
 
 @dataclass(frozen=True)
@@ -186,24 +171,5 @@ def _calendar(data: Any) -> Calendar:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise PolicyError("calendar.timezone", f"unknown time zone {zone!r}") from None
-    hours_data = data.get("hours")
-    if not isinstance(hours_data, dict) or not hours_data:
-        raise PolicyError("calendar.hours", 'must name at least one weekday, e.g. mon = "08:30-17:30"')
-    hours = {}
-    for day, span in hours_data.items():
-        key = f"calendar.hours.{day}"
-        if day not in WEEKDAYS:
-            raise PolicyError(key, f"unknown weekday; weekdays: {', '.join(WEEKDAYS)}")
-        try:
-            opening, closing = (time.fromisoformat(part.strip()) for part in span.split("-"))
-        except (AttributeError, ValueError):
-            raise PolicyError(key, f"must be HH:MM-HH:MM, not {span!r}") from None
-        if closing <= opening:
-            raise PolicyError(key, "must close after it opens")
-        hours[WEEKDAYS.index(day)] = (opening, closing)
-    holidays = data.get("holidays", [])
-    try:
-        parsed_holidays = frozenset(value if isinstance(value, date) else date.fromisoformat(value) for value in holidays)
-    except (TypeError, ValueError):
-        raise PolicyError("calendar.holidays", "must be a list of dates like 2026-10-01") from None
-    return Calendar(zone, hours, parsed_holidays)
+    hours = parse_shifts(data.get("hours"), "calendar.hours")
+    return Calendar(zone, hours, parse_holiday_calendar(data.get("holidays", []), data.get("workdays", []), "calendar."))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from service.dispatch import Dispatcher
+from service.holidays import official_holidays
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
 from service.settings import Settings, parse_users
@@ -44,8 +46,9 @@ def free_port() -> int:
 
 def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None):
     """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
-    router = Dispatcher(Department(read_model), "Asia/Shanghai")
-    return build_worker(client, read_model, read_model, webhook or Webhook(), Reviews(read_model), task_queue, router=router)
+    router = Dispatcher(Department(read_model), Settings.timezone, official_holidays())
+    reviews = Reviews(read_model, ZoneInfo(Settings.timezone))
+    return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, task_queue, router=router)
 
 
 def auth(role: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from temporalio.client import (
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
-# Minute hour day-of-month month day-of-week, UTC: an hour after the period ends.
+# Minute hour day-of-month month day-of-week, in the department's time zone: an hour after the period ends there.
 CRON = {"weekly": "0 1 * * 1", "monthly": "0 1 1 * *"}
 
 
@@ -75,15 +75,16 @@ def schedule_id(cadence: str) -> str:
     return f"casework-review-{cadence}"
 
 
-async def ensure_schedules(client: Client, task_queue: str) -> None:
+async def ensure_schedules(client: Client, task_queue: str, timezone: str) -> None:
     """Create the weekly and monthly review schedules unless they exist (every worker calls this).
 
-    A schedule that starts its reviews on another task queue (the deployment moved) is pointed at
-    this one; whether an operator paused it is kept."""
+    A schedule that starts its reviews on another task queue (the deployment moved), or fires in
+    another time zone (one made before schedules followed the department's zone, or the zone
+    changed), is replaced by this one; whether an operator paused it is kept."""
     for cadence, cron in CRON.items():
         schedule = Schedule(
             action=ScheduleActionStartWorkflow(ReviewWorkflow.run, ReviewInput(cadence), id=f"review-{cadence}", task_queue=task_queue),
-            spec=ScheduleSpec(cron_expressions=[cron]),
+            spec=ScheduleSpec(cron_expressions=[cron], time_zone_name=timezone),
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
         )
         try:
@@ -98,6 +99,7 @@ def _moved_to(wanted: Schedule, input: ScheduleUpdateInput) -> ScheduleUpdate | 
         isinstance(existing.action, ScheduleActionStartWorkflow)
         and isinstance(wanted.action, ScheduleActionStartWorkflow)
         and existing.action.task_queue == wanted.action.task_queue
+        and (existing.spec.time_zone_name or "UTC") == wanted.spec.time_zone_name
     ):
         return None
     return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=existing.state))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from api.console.figures import RATES, Figures
 from api.console.render import OVERSEEING_ROLES, clock_for, page
 from api.console.session import csrf_checked
 from service.kpis import KPI_NAMES, MAX_PERIOD, KpiQuery
-from service.review_render import period_label
+from service.review_render import period_label, review_zone
 from service.reviews import CADENCES, SCHEDULED_BY
 from service.wallboard import Wallboard
 from states.vocabulary import Kind, RefusalCode
@@ -73,7 +74,8 @@ class SupervisorPages(Controller):
         cadence = request.query_params.get("cadence") or None
         cadence = cadence if cadence in CADENCES else None
         items = await request.app.state.reviews.newest(cadence, REVIEWS_LISTED)
-        return page(request, "reviews.html", items=items, cadence=cadence, cadences=CADENCES, period_label=period_label, made_by=_made_by(request))
+        label = partial(period_label, zone=clock_for(request).zone)
+        return page(request, "reviews.html", items=items, cadence=cadence, cadences=CADENCES, period_label=label, made_by=_made_by(request))
 
     @get("/reviews/{review_id:str}")
     async def review(self, request: Request, review_id: ReviewId) -> Response:
@@ -87,7 +89,7 @@ class SupervisorPages(Controller):
             review=document,
             view=_review_view(figures, document),
             figures=figures,
-            period_label=period_label,
+            period_label=partial(period_label, zone=review_zone(document)),
             made_by=_made_by(request),
         )
 

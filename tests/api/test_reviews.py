@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,11 +13,13 @@ from tests.service.kpi_cases import project_all, reported_case
 from tests.support import eventually
 from workflows.reviews import ensure_schedules, schedule_id
 
+DEPARTMENT = "Asia/Shanghai"  # the stack's CASEWORK_TIMEZONE
+
 
 def seeded_weeks(now: datetime):
     """Two logistics complaints the week before last; five cases last week (figures in the test)."""
-    last = period_before(now, "weekly")
-    before = previous_period(last, "weekly")
+    last = period_before(now, "weekly", ZoneInfo(DEPARTMENT))
+    before = previous_period(last, "weekly", ZoneInfo(DEPARTMENT))
     b, l = before.start, last.start
     cases = [
         reported_case(
@@ -72,14 +75,20 @@ async def test_the_weekly_schedule_reviews_last_week_against_the_week_before(own
         api = stack.api
         last, before, cases = seeded_weeks(datetime.now(UTC))
         await project_all(stack.read_model, cases)
-        await ensure_schedules(client, stack.task_queue)
-        await ensure_schedules(client, stack.task_queue)  # a second worker starting changes nothing
+        await ensure_schedules(client, stack.task_queue, "UTC")  # as made before schedules followed the department's zone
+        await ensure_schedules(client, stack.task_queue, DEPARTMENT)
+        await ensure_schedules(client, stack.task_queue, DEPARTMENT)  # a second worker starting changes nothing
         weekly = client.get_schedule_handle(schedule_id("weekly"))
+        described = await weekly.describe()
+        assert described.schedule.spec.time_zone_name == DEPARTMENT
+        # It fires an hour after the department's week ends: Monday 01:00 in Shanghai.
+        next_run = described.info.next_action_times[0].astimezone(ZoneInfo(DEPARTMENT))
+        assert (next_run.weekday(), next_run.hour, next_run.minute) == (0, 1, 0)
         await weekly.pause(note="paused by an operator")
-        await ensure_schedules(client, "moved-queue")  # the deployment moved to another task queue
+        await ensure_schedules(client, "moved-queue", DEPARTMENT)  # the deployment moved to another task queue
         moved = (await weekly.describe()).schedule
         assert moved.action.task_queue == "moved-queue" and moved.state.paused
-        await ensure_schedules(client, stack.task_queue)
+        await ensure_schedules(client, stack.task_queue, DEPARTMENT)
         await weekly.unpause()
         try:
             await client.get_schedule_handle(schedule_id("weekly")).trigger()

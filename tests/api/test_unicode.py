@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import DATABASES, stack_on
-from tests.conftest import OWNERS
-from tests.conftest import auth
+from tests.conftest import OWNERS, auth
 
 # A few dozen examples per field group keeps the file to about a minute per database on 2 cores.
 EXAMPLES = 25

@@ -201,10 +201,10 @@ def test_a_metric_names_a_kpi_with_filters_or_is_free_text():
 
 def test_calendar_buckets_clip_to_the_period():
     start, end = datetime(2026, 11, 4, 12, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
-    weeks = calendar_buckets(start, end, "week")
+    weeks = calendar_buckets(start, end, "week", UTC)
     assert [key for key, _, _ in weeks] == ["2026-W45", "2026-W46", "2026-W47", "2026-W48", "2026-W49"]
     assert weeks[0][1] == start and weeks[-1][2] == end
-    assert [key for key, _, _ in calendar_buckets(datetime(2026, 12, 15, tzinfo=UTC), datetime(2027, 1, 2, tzinfo=UTC), "month")] == [
+    assert [key for key, _, _ in calendar_buckets(datetime(2026, 12, 15, tzinfo=UTC), datetime(2027, 1, 2, tzinfo=UTC), "month", UTC)] == [
         "2026-12",
         "2027-01",
     ]

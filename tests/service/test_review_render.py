@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
 from html.parser import HTMLParser
 
 import pytest
@@ -213,10 +214,10 @@ def test_a_change_too_small_to_show_is_no_change():
 
 
 def test_the_exclusive_end_of_a_period_shows_the_last_day_included():
-    assert period_label({"from": "2026-11-16T00:00:00.000000Z", "to": "2026-11-23T00:00:00.000000Z"}) == "2026-11-16 – 2026-11-22"
-    assert period_label({"from": "2026-10-01T00:00:00.000000Z", "to": "2026-11-01T00:00:00.000000Z"}) == "2026-10-01 – 2026-10-31"
-    assert period_label({"from": "2026-11-16T00:00:00Z", "to": "2026-11-18T12:00:00Z"}) == "2026-11-16 – 2026-11-18"
-    assert period_label({"from": "2026-11-16T00:00:00Z", "to": "2026-11-17T00:00:00Z"}) == "2026-11-16"
+    assert period_label({"from": "2026-11-16T00:00:00.000000Z", "to": "2026-11-23T00:00:00.000000Z"}, UTC) == "2026-11-16 – 2026-11-22"
+    assert period_label({"from": "2026-10-01T00:00:00.000000Z", "to": "2026-11-01T00:00:00.000000Z"}, UTC) == "2026-10-01 – 2026-10-31"
+    assert period_label({"from": "2026-11-16T00:00:00Z", "to": "2026-11-18T12:00:00Z"}, UTC) == "2026-11-16 – 2026-11-18"
+    assert period_label({"from": "2026-11-16T00:00:00Z", "to": "2026-11-17T00:00:00Z"}, UTC) == "2026-11-16"
 
 
 # --- Markdown -----------------------------------------------------------------------------------
@@ -227,6 +228,16 @@ def test_markdown_titles_the_review_with_its_cadence_and_days():
     assert markdown.startswith("# Weekly review: 2026-11-16 – 2026-11-22\n")
     assert "Compared with 2026-11-09 – 2026-11-15" in markdown
     assert "2026-11-23" not in markdown.splitlines()[0]
+
+
+def test_a_review_cut_in_the_departments_zone_names_its_days_and_times_there():
+    shanghai_week = {"from": "2026-11-15T16:00:00.000000Z", "to": "2026-11-22T16:00:00.000000Z"}
+    before = {"from": "2026-11-08T16:00:00.000000Z", "to": "2026-11-15T16:00:00.000000Z"}
+    markdown = to_markdown(review() | {"timezone": "Asia/Shanghai", "period": shanghai_week, "previous_period": before})
+    # Monday 00:00 in Shanghai is Sunday 16:00 UTC: read in UTC the week would start on a Sunday.
+    assert markdown.startswith("# Weekly review: 2026-11-16 – 2026-11-22\n")
+    assert "Compared with 2026-11-09 – 2026-11-15" in markdown
+    assert "Made 2026-11-23 14:00 Asia/Shanghai by" in markdown  # created 06:00 UTC
 
 
 def test_markdown_kpi_table_shows_this_period_previous_and_change_in_human_units():

@@ -43,7 +43,7 @@ def test_durations_are_seconds_or_iso_8601(text, seconds):
         ({"targets": {"complaint": {"urgent": {"first_response": 0}}}}, "targets.complaint.urgent.first_response"),
         ({"calendar": {"timezone": "Mars/Olympus", "hours": {"mon": "08:00-17:00"}}}, "calendar.timezone"),
         ({"calendar": {"timezone": "UTC", "hours": {"someday": "08:00-17:00"}}}, "calendar.hours.someday"),
-        ({"calendar": {"timezone": "UTC", "hours": {"mon": "17:00-08:00"}}}, "calendar.hours.mon"),
+        ({"calendar": {"timezone": "UTC", "hours": {"mon": "08:00-08:00"}}}, "calendar.hours.mon"),
         ({"calendar": {"timezone": "UTC", "hours": {"mon": "8am"}}}, "calendar.hours.mon"),
         ({"calendar": {"timezone": "UTC", "hours": {"mon": "08:00-17:00"}, "holidays": ["soon"]}}, "calendar.holidays"),
         ({"colour": "blue"}, "colour"),
