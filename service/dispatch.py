@@ -44,4 +44,5 @@ class Dispatcher:
         picked = choose_agent(team.assignment, candidates, team.last_assigned)
         if picked.agent is not None:
             await self._department.note_assigned(team.name, picked.agent)
-        return Dispatch(team=team.name, owner=picked.agent, rule=choice.rule, reason=f"{choice.reason}; {picked.reason}", method=team.assignment)
+        reason = f"{choice.reason}; {picked.reason}"
+        return Dispatch(team.name, picked.agent, choice.rule, reason, team.assignment, team.sla_policy)

@@ -190,6 +190,7 @@ teams = Table(
     Column("assignment", String(32), nullable=False),
     Column("shifts", JSON_DOC),  # null: always on shift
     Column("last_assigned", String(100)),  # where round robin goes on from
+    Column("sla_policy", JSON_DOC),  # the team's own service-level policy; null: the department's
     Column("created_at", TIME, nullable=False),
     Column("updated_at", TIME, nullable=False),
 )

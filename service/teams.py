@@ -53,6 +53,7 @@ class Team:
     created_at: datetime
     updated_at: datetime
     last_assigned: str | None = None  # where round robin goes on from
+    sla_policy: dict[str, Any] | None = None  # its own service-level policy; None: the department's
 
     def as_dict(self) -> dict[str, Any]:
         return {

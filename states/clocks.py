@@ -73,6 +73,13 @@ def after_event(case: CaseState, event: Event, policy: ServiceLevelPolicy) -> No
     _remember_breaches(case)
 
 
+def adopt_policy(case: CaseState, policy: ServiceLevelPolicy, now: str) -> None:
+    """The case joined a team with its own policy: each live clock keeps the time it used and takes
+    the team's budget (as a new priority does)."""
+    _retarget(case, policy, now)
+    _refresh(case, policy)
+
+
 def next_due(case: CaseState) -> datetime | None:
     """When the next warning, breach or action-item deadline falls due; None if none can."""
     moments = []

@@ -206,8 +206,15 @@ class CaseWorkflow:
         )
         if decision is None:
             return
-        recorded = {"rule": decision.rule, "method": decision.method, "reason": decision.reason}
-        await self._record(self._opened.dispatch(decision.team, decision.owner, recorded, self._context(request_id)))
+        recorded: dict = {"rule": decision.rule, "method": decision.method, "reason": decision.reason}
+        ctx = self._context(request_id)
+        if decision.sla_policy is not None:
+            # From now on, and after continue-as-new, the case runs on its team's policy.
+            self._input.sla_policy = decision.sla_policy
+            self._sla_policy = parse_policy(decision.sla_policy)
+            clocks.adopt_policy(self._opened.case, self._sla_policy, ctx.now)
+            recorded["team_policy"] = True
+        await self._record(self._opened.dispatch(decision.team, decision.owner, recorded, ctx))
 
     def _declared(self, action: str) -> Action | None:
         return self._reported_machine().spec.by_name.get(action)

@@ -86,6 +86,8 @@ class Dispatch:
     rule: int | None
     reason: str
     method: str | None = None
+    # The team's own service-level policy (plain data, as CaseWorkflowInput.sla_policy); None: the department's.
+    sla_policy: dict[str, Any] | None = None
 
 
 @dataclass

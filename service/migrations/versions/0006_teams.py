@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("assignment", sa.String(32), nullable=False),
         sa.Column("shifts", JSON_DOC),
         sa.Column("last_assigned", sa.String(100)),
+        sa.Column("sla_policy", JSON_DOC),
         sa.Column("created_at", TIME, nullable=False),
         sa.Column("updated_at", TIME, nullable=False),
     )
