@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         await read_model.require_current_schema()
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
-        app.state.department = Department(read_model)
+        app.state.department = Department(read_model, settings.timezone, settings.holidays)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
         app.state.audit = Audit(client, read_model)

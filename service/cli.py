@@ -98,7 +98,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         await ensure_schedules(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
         reviews = Reviews(read_model, ZoneInfo(settings.timezone))
-        router = Dispatcher(Department(read_model), settings.timezone, settings.holidays)
+        router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)
         async with build_worker(client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router):
             yield
     finally:

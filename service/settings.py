@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from service.holidays import official_holidays
 from states.holidays import HolidayCalendar, parse_holiday_calendar
 from states.policy_error import PolicyError
-from states.sla_policy import parse_policy
+from states.sla_policy import parse_policy, with_department_calendar
 from states.vocabulary import SYSTEM, Role
 
 ROLES = tuple(Role)
@@ -195,13 +195,7 @@ def load_sla_policy(path: str | None, timezone: str, holidays: HolidayCalendar) 
     make-up working days takes the department's holiday calendar."""
     if not path:
         return None
-    data = _toml("CASEWORK_SLA_POLICY", path)
-    calendar = data.get("calendar")
-    if isinstance(calendar, dict):
-        calendar.setdefault("timezone", timezone)
-        if "holidays" not in calendar and "workdays" not in calendar:
-            calendar["holidays"] = sorted(day.isoformat() for day in holidays.holidays)
-            calendar["workdays"] = sorted(day.isoformat() for day in holidays.makeup_workdays)
+    data = with_department_calendar(_toml("CASEWORK_SLA_POLICY", path), timezone, holidays)
     try:
         parse_policy(data)
     except PolicyError as error:

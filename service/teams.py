@@ -20,9 +20,11 @@ from service.read_model import ReadModel
 from service.tables import cases, department, directory_changes, team_members, teams, users
 from states.case import Authority, as_utc
 from states.errors import InvalidData
+from states.holidays import NO_HOLIDAYS, HolidayCalendar
 from states.policy_error import PolicyError
 from states.routing import Routing, parse_routing
 from states.shifts import parse_shifts
+from states.sla_policy import parse_policy, with_department_calendar
 from states.vocabulary import SUPERVISING_ROLES, AssignmentMethod, Phase, RefusalCode, Role
 
 log = logging.getLogger("casework.teams")
@@ -63,6 +65,7 @@ class Team:
             "supervisors": list(self.supervisors),
             "members": list(self.members),
             "shifts": self.shifts,
+            "sla_policy": self.sla_policy,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -77,19 +80,27 @@ class Membership:
 
 
 class Department:
-    def __init__(self, read_model: ReadModel):
+    def __init__(self, read_model: ReadModel, timezone: str = "Asia/Shanghai", holidays: HolidayCalendar = NO_HOLIDAYS):
         self._engine = read_model.engine
+        # What a team's own service-level policy takes from the department's calendar when it says nothing.
+        self._calendar = (timezone, holidays)
 
     # --- teams ------------------------------------------------------------------------------------
 
     async def add_team(self, actor: str, data: dict[str, Any]) -> Team:
         name = _text(data.get("name"), "name")
-        fields = _team_fields(data, creating=True)
+        fields = _team_fields(data, creating=True, calendar=self._calendar)
         now = datetime.now(UTC)
         async with self._engine.begin() as connection:
             if await _team_row(connection, name) is not None:
                 raise InvalidData("name", f"a team named {name!r} exists already")
-            row = {"name": name, "site": fields["site"], "assignment": fields["assignment"], "shifts": fields.get("shifts")}
+            row = {
+                "name": name,
+                "site": fields["site"],
+                "assignment": fields["assignment"],
+                "shifts": fields.get("shifts"),
+                "sla_policy": fields.get("sla_policy"),
+            }
             await connection.execute(insert(teams).values(created_at=now, updated_at=now, **row))
             await _set_members(connection, name, fields["supervisors"], fields["members"])
             await _log(connection, actor, Subject.TEAM, name, {"created": _loggable(fields)})
@@ -99,11 +110,11 @@ class Department:
     async def change_team(self, actor: str, name: str, data: dict[str, Any]) -> Team:
         if "name" in data and data["name"] != name:
             raise InvalidData("name", "a team keeps its name")
-        fields = _team_fields(data, creating=False)
+        fields = _team_fields(data, creating=False, calendar=self._calendar)
         async with self._engine.begin() as connection:
             if await _team_row(connection, name) is None:
                 raise LookupError(f"no team {name}")
-            values = {key: fields[key] for key in ("site", "assignment", "shifts") if key in fields}
+            values = {key: fields[key] for key in ("site", "assignment", "shifts", "sla_policy") if key in fields}
             await connection.execute(update(teams).where(teams.c.name == name).values(updated_at=datetime.now(UTC), **values))
             if "supervisors" in fields or "members" in fields:
                 current = await _members(connection, name)
@@ -250,12 +261,15 @@ def _is_away(away_from: datetime | None, away_to: datetime | None, now: datetime
     return as_utc(away_from) <= now < as_utc(away_to)
 
 
-def _team_fields(data: dict[str, Any], creating: bool) -> dict[str, Any]:
+TEAM_KEYS = ("name", "site", "supervisors", "members", "assignment", "shifts", "sla_policy")
+
+
+def _team_fields(data: dict[str, Any], creating: bool, calendar: tuple[str, HolidayCalendar]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidData("body", "must be an object", RefusalCode.WRONG_TYPE)
-    unknown = set(data) - {"name", "site", "supervisors", "members", "assignment", "shifts"}
+    unknown = set(data) - set(TEAM_KEYS)
     if unknown:
-        raise InvalidData(sorted(unknown)[0], "unknown key; keys: name, site, supervisors, members, assignment, shifts")
+        raise InvalidData(sorted(unknown)[0], f"unknown key; keys: {', '.join(TEAM_KEYS)}")
     fields: dict[str, Any] = {}
     if "site" in data or creating:
         fields["site"] = _text(data.get("site"), "site")
@@ -275,7 +289,21 @@ def _team_fields(data: dict[str, Any], creating: bool) -> dict[str, Any]:
             except PolicyError as error:
                 raise InvalidData(error.key, str(error).removeprefix(f"{error.key}: ")) from None
         fields["shifts"] = shifts
+    if "sla_policy" in data:
+        fields["sla_policy"] = None if data["sla_policy"] is None else _team_policy(data["sla_policy"], calendar)
     return fields
+
+
+def _team_policy(data: Any, calendar: tuple[str, HolidayCalendar]) -> dict[str, Any]:
+    """The team's own service-level policy, as CASEWORK_SLA_POLICY's file would say it (docs)."""
+    if not isinstance(data, dict):
+        raise InvalidData("sla_policy", "must be an object like the CASEWORK_SLA_POLICY file", RefusalCode.WRONG_TYPE)
+    completed = with_department_calendar(data, *calendar)
+    try:
+        parse_policy(completed)
+    except PolicyError as error:
+        raise InvalidData(f"sla_policy.{error.key}", str(error).removeprefix(f"{error.key}: ")) from None
+    return completed
 
 
 def _text(value: Any, field: str) -> str:
@@ -329,6 +357,7 @@ async def _team(connection: AsyncConnection, row) -> Team:
         as_utc(row["created_at"]),
         as_utc(row["updated_at"]),
         row["last_assigned"],
+        row["sla_policy"],
     )
 
 

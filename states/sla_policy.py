@@ -99,6 +99,21 @@ DEFAULT_POLICY_DATA: dict[str, Any] = {
 }
 
 
+def with_department_calendar(data: dict[str, Any], timezone: str, holidays: HolidayCalendar) -> dict[str, Any]:
+    """The policy's data, its calendar completed from the department's: a calendar without a time
+    zone takes the department's; one that lists neither holidays nor make-up working days takes the
+    department's holiday calendar (as plain lists: the data travels to workflows as JSON)."""
+    calendar = data.get("calendar")
+    if isinstance(calendar, dict):
+        calendar = dict(calendar)
+        calendar.setdefault("timezone", timezone)
+        if "holidays" not in calendar and "workdays" not in calendar:
+            calendar["holidays"] = sorted(day.isoformat() for day in holidays.holidays)
+            calendar["workdays"] = sorted(day.isoformat() for day in holidays.makeup_workdays)
+        data = {**data, "calendar": calendar}
+    return data
+
+
 def parse_policy(data: dict[str, Any]) -> ServiceLevelPolicy:
     unknown = set(data) - {"warn_at", "pause_in", "auto_escalate", "targets", "calendar"}
     if unknown:
