@@ -38,11 +38,16 @@ class Dispatcher:
             return Dispatch(team=None, owner=case.owner, rule=choice.rule, reason=f"{choice.reason}, but team {choice.team!r} is gone")
         now = datetime.now(UTC)
         agents = await self._department.agents_of(team.name, now)
-        on_shift = team.shifts is None or parse_shifts(team.shifts, "shifts").covers(now, self._zone, self._holidays)
-        open_cases = await self._department.open_cases_by_owner(name for name, _ in agents)
-        candidates = [Candidate(name, open_cases.get(name, 0), on_shift, away) for name, away in agents]
+        open_cases = await self._department.open_cases_by_owner(agent.name for agent in agents)
+        candidates = [
+            Candidate(agent.name, open_cases.get(agent.name, 0), self._on_shift(agent.shifts or team.shifts, now), agent.away) for agent in agents
+        ]
         picked = choose_agent(team.assignment, candidates, team.last_assigned)
         if picked.agent is not None:
             await self._department.note_assigned(team.name, picked.agent)
         reason = f"{choice.reason}; {picked.reason}"
         return Dispatch(team.name, picked.agent, choice.rule, reason, team.assignment, team.sla_policy)
+
+    def _on_shift(self, shifts: dict | None, now: datetime) -> bool:
+        """Whether these shifts (an agent's own, else their team's; none: always) cover now."""
+        return shifts is None or parse_shifts(shifts, "shifts").covers(now, self._zone, self._holidays)

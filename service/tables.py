@@ -178,6 +178,7 @@ users = Table(
     # On leave in [away_from, away_to): routing passes them by (service/teams.py).
     Column("away_from", TIME),
     Column("away_to", TIME),
+    Column("shifts", JSON_DOC),  # their own shifts; null: their teams' (routing counts who is on shift)
 )
 
 # The department (service/teams.py): its teams, who is in each (and who leads it), the routing rules

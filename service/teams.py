@@ -72,6 +72,15 @@ class Team:
 
 
 @dataclass(frozen=True)
+class Agent:
+    """A team's agent as routing sees them."""
+
+    name: str
+    away: bool
+    shifts: dict[str, Any] | None  # their own; None: the team's
+
+
+@dataclass(frozen=True)
 class Membership:
     """The teams one person is in, and those of them they lead."""
 
@@ -216,17 +225,27 @@ class Department:
         async with self._engine.connect() as connection:
             return {owner: count for owner, count in (await connection.execute(query)).all()}
 
-    async def agents_of(self, team: str, now: datetime) -> list[tuple[str, bool]]:
-        """The team's enabled agents (members with the agent role), each with whether they are away now."""
+    async def agents_of(self, team: str, now: datetime) -> list[Agent]:
+        """The team's enabled agents (members with the agent role): away now or not, and their own shifts."""
         query = (
-            select(users.c.name, users.c.away_from, users.c.away_to)
+            select(users.c.name, users.c.away_from, users.c.away_to, users.c.shifts)
             .join(team_members, team_members.c.user_name == users.c.name)
             .where(team_members.c.team == team, users.c.role == Role.AGENT, users.c.disabled.is_(False))
             .order_by(users.c.name)
         )
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-        return [(row.name, _is_away(row.away_from, row.away_to, now)) for row in rows]
+        return [Agent(row.name, _is_away(row.away_from, row.away_to, now), row.shifts) for row in rows]
+
+    async def set_user_shifts(self, actor: str, user_name: str, shifts: dict[str, Any] | None) -> None:
+        """The user's own shifts (None: their teams' shifts); refusals name `shifts...`."""
+        if shifts is not None:
+            _check_shifts(shifts)
+        async with self._engine.begin() as connection:
+            changed = await connection.execute(update(users).where(users.c.name == user_name).values(shifts=shifts))
+            if not changed.rowcount:
+                raise LookupError(f"no user {user_name}")
+            await _log(connection, actor, Subject.USER, user_name, {"shifts": shifts})
 
     async def note_assigned(self, team: str, agent: str) -> None:
         async with self._engine.begin() as connection:
@@ -282,16 +301,19 @@ def _team_fields(data: dict[str, Any], creating: bool, calendar: tuple[str, Holi
         if key in data or creating:
             fields[key] = _names(data.get(key, []), key)
     if "shifts" in data:
-        shifts = data["shifts"]
-        if shifts is not None:
-            try:
-                parse_shifts(shifts, "shifts")
-            except PolicyError as error:
-                raise InvalidData(error.key, str(error).removeprefix(f"{error.key}: ")) from None
-        fields["shifts"] = shifts
+        if data["shifts"] is not None:
+            _check_shifts(data["shifts"])
+        fields["shifts"] = data["shifts"]
     if "sla_policy" in data:
         fields["sla_policy"] = None if data["sla_policy"] is None else _team_policy(data["sla_policy"], calendar)
     return fields
+
+
+def _check_shifts(shifts: Any) -> None:
+    try:
+        parse_shifts(shifts, "shifts")
+    except PolicyError as error:
+        raise InvalidData(error.key, str(error).removeprefix(f"{error.key}: ")) from None
 
 
 def _team_policy(data: Any, calendar: tuple[str, HolidayCalendar]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("away_from", TIME))
         batch.add_column(sa.Column("away_to", TIME))
+        batch.add_column(sa.Column("shifts", JSON_DOC))
     op.create_table(
         "department",
         sa.Column("key", sa.String(64), primary_key=True),
@@ -68,6 +69,7 @@ def downgrade() -> None:
     op.drop_table("directory_changes")
     op.drop_table("department")
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("shifts")
         batch.drop_column("away_to")
         batch.drop_column("away_from")
     op.drop_table("team_members")

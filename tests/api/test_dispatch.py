@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -72,3 +73,30 @@ async def test_a_team_policy_is_checked_naming_its_key(read_model):
     with pytest.raises(Exception) as refused:
         await department.add_team("test", {"name": f"t-{uuid.uuid4().hex[:6]}", "site": "head_office", "sla_policy": bad})
     assert getattr(refused.value, "field", None) == "sla_policy.targets.complaint.normal.first_response"
+
+
+def span_around_now(start_hours: float, end_hours: float) -> str:
+    """An HH:MM-HH:MM span from `start_hours` to `end_hours` after now, in Beijing time."""
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    start, end = now + timedelta(hours=start_hours), now + timedelta(hours=end_hours)
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+async def test_an_agent_whose_own_shift_is_over_is_passed_by_and_one_on_the_night_shift_gets_the_case(api, read_model, hotline):
+    team, hua, channel = hotline
+    department = Department(read_model)
+    night = f"night-{uuid.uuid4().hex[:6]}"
+    await Directory(read_model).add(night, "agent", "a-long-password")
+    await department.change_team("test", team, {"members": [hua, night]})
+    # Hua's own shift ended an hour ago; the night agent's started two hours ago and runs past midnight's wrap if it must.
+    await department.set_user_shifts("test", hua, {"everyday": span_around_now(-9, -1)})
+    await department.set_user_shifts("test", night, {"everyday": span_around_now(-2, 6)})
+
+    owners = [(await api.open(channel=channel))["owner"] for _ in range(3)]
+    assert owners == [night, night, night]
+
+    await department.set_away("test", night, datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(days=3))
+    waiting = await api.open(channel=channel)
+    assert (waiting["team"], waiting["owner"]) == (team, None)
+    reason = next(event for event in await api.history(waiting["id"]) if event["action"] == SystemAction.DISPATCH)["data"]["reason"]
+    assert "stays in the team's queue" in reason
