@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import prometheus_client
 import uvicorn
 
-from service import audit_cli, recovery, schema, tracing, users_cli
+from service import audit_cli, department_cli, recovery, schema, tracing, users_cli
 from service.directory import Directory
 from service.dispatch import Dispatcher
 from service.observability import configure_logging
@@ -314,6 +314,7 @@ def parser() -> argparse.ArgumentParser:
         commands.add_parser(name, help=help_text, description=help_text)
     audit_cli.add_commands(commands)
     users_cli.add_commands(commands)
+    department_cli.add_commands(commands)
     reconcile_command = commands.add_parser("reconcile", help="make the read model agree with the workflows, and say what changed")
     reconcile_command.add_argument("--case", action="append", metavar="ID", help="only this case (repeatable); default: every case")
     database = commands.add_parser("db", help="the read model's schema (Alembic migrations)")
@@ -336,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(audit_cli.run(settings, arguments))
         if arguments.command in ("users", "tokens"):
             return asyncio.run(users_cli.run(settings, arguments))
+        if arguments.command == "department":
+            return asyncio.run(department_cli.run(settings, arguments))
         if arguments.command == "db":
             return asyncio.run(db(settings, arguments))
         if arguments.command == "reconcile":

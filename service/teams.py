@@ -117,21 +117,26 @@ class Department:
         return await self._found(name)
 
     async def change_team(self, actor: str, name: str, data: dict[str, Any]) -> Team:
+        """Change what `data` gives; a field given as it already is changes nothing and is not logged."""
         if "name" in data and data["name"] != name:
             raise InvalidData("name", "a team keeps its name")
         fields = _team_fields(data, creating=False, calendar=self._calendar)
         async with self._engine.begin() as connection:
-            if await _team_row(connection, name) is None:
+            row = await _team_row(connection, name)
+            if row is None:
                 raise LookupError(f"no team {name}")
+            current = (await _team(connection, row)).as_dict()
+            fields = {key: value for key, value in fields.items() if _loggable({key: value})[key] != _loggable({key: current[key]})[key]}
             values = {key: fields[key] for key in ("site", "assignment", "shifts", "sla_policy") if key in fields}
-            await connection.execute(update(teams).where(teams.c.name == name).values(updated_at=datetime.now(UTC), **values))
+            if fields:
+                await connection.execute(update(teams).where(teams.c.name == name).values(updated_at=datetime.now(UTC), **values))
             if "supervisors" in fields or "members" in fields:
-                current = await _members(connection, name)
-                supervisors = fields.get("supervisors", current[0])
-                members = fields.get("members", current[1])
+                supervisors = fields.get("supervisors", tuple(current["supervisors"]))
+                members = fields.get("members", tuple(current["members"]))
                 await _set_members(connection, name, supervisors, members)
-            await _log(connection, actor, Subject.TEAM, name, {"changed": _loggable(fields)})
-        log.info("team %s changed by %s", name, actor)
+            if fields:
+                await _log(connection, actor, Subject.TEAM, name, {"changed": _loggable(fields)})
+                log.info("team %s changed by %s", name, actor)
         return await self._found(name)
 
     async def teams(self) -> list[Team]:
@@ -210,6 +215,8 @@ class Department:
 
     async def set_routing(self, actor: str, data: Any) -> Routing:
         routing = parse_routing(data, await self.team_names())
+        if routing == await self.routing():
+            return routing
         now = datetime.now(UTC)
         async with self._engine.begin() as connection:
             await connection.execute(delete(department).where(department.c.key == ROUTING_KEY))
@@ -242,10 +249,12 @@ class Department:
         if shifts is not None:
             _check_shifts(shifts)
         async with self._engine.begin() as connection:
-            changed = await connection.execute(update(users).where(users.c.name == user_name).values(shifts=shifts))
-            if not changed.rowcount:
+            found = (await connection.execute(select(users.c.shifts).where(users.c.name == user_name))).first()
+            if found is None:
                 raise LookupError(f"no user {user_name}")
-            await _log(connection, actor, Subject.USER, user_name, {"shifts": shifts})
+            if found.shifts != shifts:
+                await connection.execute(update(users).where(users.c.name == user_name).values(shifts=shifts))
+                await _log(connection, actor, Subject.USER, user_name, {"shifts": shifts})
 
     async def note_assigned(self, team: str, agent: str) -> None:
         async with self._engine.begin() as connection:
