@@ -133,10 +133,12 @@ class Kpis:
         return figures[name], figures["volume"]
 
     async def _check_known(self, query: KpiQuery) -> None:
-        asked = [(name, column, getattr(query, name)) for name, column in (("team", teams.c.name), ("site", teams.c.site))]
+        asked = [(name, column, value) for name, column in (("team", teams.c.name), ("site", teams.c.site)) if (value := getattr(query, name))]
+        if not asked:
+            return
         async with self._engine.connect() as connection:
             for name, column, value in asked:
-                if value is not None and (await connection.execute(select(column).where(column == value).limit(1))).first() is None:
+                if (await connection.execute(select(column).where(column == value).limit(1))).first() is None:
                     raise InvalidData(name, f"the department has no {name} named {value!r}")
 
     async def _figures(self, query: KpiQuery, group_by: str | None, with_volumes: bool = False) -> dict[Any, dict[str, Any]]:

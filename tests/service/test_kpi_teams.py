@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from service.kpis import KpiQuery, Kpis
+from service.kpis import KpiQuery, Kpis, parse_metric
 from service.reviews import Period, Reviews
 from service.teams import Department
 from states.errors import InvalidData
@@ -82,7 +82,7 @@ async def test_grouping_by_site_counts_each_site_teams_cases(kpis):
     assert (chengdu["first_response_on_time_rate"], chengdu["breach_rate"]) == (0.0, 1.0)
 
 
-async def test_filtering_by_team_or_site(kpis):
+async def test_filtering_by_team_or_site_and_measuring_a_plan_by_them(kpis):
     north = await kpis.report(KpiQuery(START, END, team="north"))
     assert (north["filters"], north["kpis"]["volume"]) == ({"team": "north"}, 2)
     hq = await kpis.report(KpiQuery(START, END, site="HQ", group_by="team"))
@@ -91,6 +91,7 @@ async def test_filtering_by_team_or_site(kpis):
     assert volumes(chengdu_by_week) == {"2026-W45": 1}
     empty = await kpis.report(KpiQuery(START, END, team="east"))
     assert (empty["kpis"]["volume"], empty["kpis"]["breach_rate"]) == (0, None)
+    assert parse_metric("first_response_on_time_rate?site=HQ") == ("first_response_on_time_rate", {"site": "HQ"})
     value, cohort = await kpis.value("first_response_on_time_rate", {"site": "HQ"}, START, END)
     assert (value, cohort) == (pytest.approx(2 / 3), 3)  # N1 S1 on time, N2 late
 
