@@ -87,6 +87,12 @@ class ReviewCase(Struct):
     state: str
 
 
+class TeamFigures(Struct):
+    team: str | None  # null: the cases in no team
+    site: str | None
+    kpis: KpiFigures
+
+
 class Delta(Struct):
     current: Number
     previous: Number
@@ -107,6 +113,8 @@ class Review(Struct):
     breached_cases: list[ReviewCase]
     open_incidents: list[ReviewCase]
     open_improvement_plans: list[ReviewCase]
+    # Each team's figures this period (reviews made before teams: none).
+    teams: list[TeamFigures] = []
     # The time zone its weeks and months were cut in (reviews made before it was recorded: UTC).
     timezone: str = "UTC"
 
@@ -163,10 +171,12 @@ class KpiController(Controller):
         category: FromQuery[Category | None] = None,
         priority: FromQuery[PriorityName | None] = None,
         owner: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        group_by: FromQuery[Literal["kind", "category", "priority", "owner", "week", "month"] | None] = None,
+        team: Annotated[str | None, QueryParameter(max_length=100, description="cases of this team")] = None,
+        site: Annotated[str | None, QueryParameter(max_length=100, description="cases of this site's teams")] = None,
+        group_by: FromQuery[Literal["kind", "category", "priority", "owner", "team", "site", "week", "month"] | None] = None,
     ) -> KpiReport:
         period = _period(query_time("from", start), query_time("to", to), KPI_PERIOD)
-        query = KpiQuery(period.start, period.end, kind, category, priority, owner, group_by)
+        query = KpiQuery(period.start, period.end, kind, category, priority, owner, group_by, team=team, site=site)
         return msgspec.convert(await kpis.report(query), KpiReport)
 
 

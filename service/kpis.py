@@ -9,6 +9,7 @@ SQLite, which has no percentile function, a ranking query (window functions) per
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
@@ -18,14 +19,16 @@ from urllib.parse import parse_qsl
 from sqlalchemy import and_, case, func, null, or_, select
 
 from service.read_model import ReadModel
-from service.tables import cases
+from service.tables import cases, teams
 from states.case import as_utc, format_time
+from states.errors import InvalidData
 from states.machine import DISMISSING_ACTIONS, KINDS
 from states.spec import CASE_CATEGORIES, PRIORITIES
 
-FILTERS = ("kind", "category", "priority", "owner")
+# A case's site is its team's (teams.site); a case in no team has none.
+FILTERS = ("kind", "category", "priority", "owner", "team", "site")
 FILTER_VALUES = {"kind": tuple(KINDS), "category": CASE_CATEGORIES, "priority": tuple(PRIORITIES)}
-GROUPINGS = ("kind", "category", "priority", "owner", "week", "month")
+GROUPINGS = ("kind", "category", "priority", "owner", "team", "site", "week", "month")
 # Scalar KPIs, in the order reports show them. Each is defined in docs/kpis.md.
 KPI_NAMES = (
     "volume",
@@ -59,6 +62,8 @@ class KpiQuery:
     priority: str | None = None
     owner: str | None = None
     group_by: str | None = None
+    team: str | None = None
+    site: str | None = None
 
     @property
     def filters(self) -> dict[str, str]:
@@ -95,7 +100,10 @@ class Kpis:
         self._zone = zone
 
     async def report(self, query: KpiQuery) -> dict[str, Any]:
-        """Every KPI over the period, and per group when `group_by` is given."""
+        """Every KPI over the period, and per group when `group_by` is given.
+
+        Refuses a `team` or `site` the department does not have: its figures would be silently empty."""
+        await self._check_known(query)
         overall = (await self._figures(query, None, with_volumes=True))[None]
         document: dict[str, Any] = {
             "from": format_time(query.start),
@@ -115,7 +123,7 @@ class Kpis:
                 for key, start, end in calendar_buckets(query.start, query.end, query.group_by, self._zone)
             ]
         elif query.group_by:
-            figures = await self._figures(query, cases.c[query.group_by])
+            figures = await self._figures(query, query.group_by)
             document["groups"] = [{"key": key, "kpis": figures[key]} for key in sorted(figures, key=lambda key: (key is None, key or ""))]
         return document
 
@@ -124,11 +132,21 @@ class Kpis:
         figures = (await self._figures(KpiQuery(start, end, **filters), None))[None]
         return figures[name], figures["volume"]
 
-    async def _figures(self, query: KpiQuery, group: Any, with_volumes: bool = False) -> dict[Any, dict[str, Any]]:
+    async def _check_known(self, query: KpiQuery) -> None:
+        asked = [(name, column, value) for name, column in (("team", teams.c.name), ("site", teams.c.site)) if (value := getattr(query, name))]
+        if not asked:
+            return
+        async with self._engine.connect() as connection:
+            for name, column, value in asked:
+                if (await connection.execute(select(column).where(column == value).limit(1))).first() is None:
+                    raise InvalidData(name, f"the department has no {name} named {value!r}")
+
+    async def _figures(self, query: KpiQuery, group_by: str | None, with_volumes: bool = False) -> dict[Any, dict[str, Any]]:
         where = _cohort(query)
+        group, source = _grouping(group_by)
         native = self._engine.dialect.name == "postgresql"
         columns = [*_AGGREGATES, *(_NATIVE_PERCENTILES if native else ()), *(_VOLUMES if with_volumes else ())]
-        statement = select((group if group is not None else null()).label("key"), *columns).where(where)
+        statement = select((group if group is not None else null()).label("key"), *columns).select_from(source).where(where)
         if group is not None:
             statement = statement.group_by(group)
         async with self._engine.connect() as connection:
@@ -136,7 +154,7 @@ class Kpis:
             if native:
                 percentiles = {column: {row["key"]: _native(row, column) for row in totals} for column in PERCENTILE_COLUMNS}
             else:
-                percentiles = {column: await _percentiles(connection, cases.c[column], where, group) for column in PERCENTILE_COLUMNS}
+                percentiles = {column: await _percentiles(connection, cases.c[column], where, group, source) for column in PERCENTILE_COLUMNS}
         figures = {}
         for row in totals:
             figures[row["key"]] = _kpis(row, {column: ranks.get(row["key"], {}) for column, ranks in percentiles.items()})
@@ -145,10 +163,24 @@ class Kpis:
         return figures
 
 
+def _grouping(group_by: str | None) -> tuple[Any, Any]:
+    """The column to group by and the rows it is read from: by site, the cases joined with their
+    teams, where a case in no team falls under null."""
+    if group_by is None:
+        return None, cases
+    if group_by == "site":
+        return teams.c.site, cases.outerjoin(teams, cases.c.team == teams.c.name)
+    return cases.c[group_by], cases
+
+
 def _cohort(query: KpiQuery):
     # Rows without KPI facts were projected before migration 0002; `casework reconcile` fills them in.
     conditions = [cases.c.created_at >= query.start, cases.c.created_at < query.end, cases.c.reopen_count.is_not(None)]
-    conditions += [cases.c[name] == value for name, value in query.filters.items()]
+    for name, value in query.filters.items():
+        if name == "site":
+            conditions.append(cases.c.team.in_(select(teams.c.name).where(teams.c.site == value)))
+        else:
+            conditions.append(cases.c[name] == value)
     return and_(*conditions)
 
 
@@ -203,6 +235,11 @@ def _volumes(row) -> dict[str, dict[str, int]]:
     return volumes
 
 
+def no_figures() -> dict[str, Any]:
+    """The KPIs of a group without cases: counts of zero, no shares, means or percentiles."""
+    return _kpis(defaultdict(lambda: None), {})
+
+
 def _kpis(row, percentiles: dict[str, dict[str, float | None]]) -> dict[str, Any]:
     def get(name: str) -> int:
         return int(row[name] or 0)
@@ -233,7 +270,7 @@ def _kpis(row, percentiles: dict[str, dict[str, float | None]]) -> dict[str, Any
     }
 
 
-async def _percentiles(connection, column, where, group) -> dict[Any, dict[str, float | None]]:
+async def _percentiles(connection, column, where, group, source) -> dict[Any, dict[str, float | None]]:
     """p50 and p90 per group, interpolated linearly between the two nearest ranks (like percentile_cont).
 
     The database ranks the values; only the rows at the needed ranks come back."""
@@ -245,6 +282,7 @@ async def _percentiles(connection, column, where, group) -> dict[Any, dict[str, 
             func.row_number().over(partition_by=partition, order_by=column).label("rank"),
             func.count().over(partition_by=partition).label("n"),
         )
+        .select_from(source)
         .where(where, column.is_not(None))
         .subquery()
     )

@@ -64,6 +64,9 @@ TIME_CHART = {
     "handling_p50_seconds": "Handling p50",
     "handling_p90_seconds": "Handling p90",
 }
+# The per-team table's figures (service/reviews.py stores every KPI of each team).
+TEAM_KPIS = ("volume", "first_response_on_time_rate", "resolution_rate", "satisfied_share", "breach_rate", "handling_mean_seconds")
+NO_TEAM = "No team"
 CASE_COLUMNS = {"id": "Case", "kind": "Kind", "title": "Title", "priority": "Priority", "owner": "Owner", "state": "State"}
 CASE_LISTS = {"breached_cases": "Breached cases", "open_incidents": "Open incidents", "open_improvement_plans": "Open improvement plans"}
 
@@ -175,7 +178,8 @@ def kpi_rows(review: dict[str, Any]) -> list[KpiRow]:
 
 
 def tables(review: dict[str, Any]) -> list[Table]:
-    """Top categories, then the case lists; a table with no rows is shown as "none"."""
+    """Top categories, each team's figures (reviews made before teams have none), then the case lists;
+    a table with no rows is shown as "none"."""
     categories = [
         [_text(item.get("category")), format_value("count", item.get("count")), format_value("rate", item.get("share"))]
         for item in review.get("top_categories") or []
@@ -184,7 +188,18 @@ def tables(review: dict[str, Any]) -> list[Table]:
         Table(heading, tuple(CASE_COLUMNS.values()), [[_text(item.get(field)) for field in CASE_COLUMNS] for item in review.get(key) or []])
         for key, heading in CASE_LISTS.items()
     ]
-    return [Table("Top categories", ("Category", "Cases", "Share"), categories, frozenset({1, 2})), *case_tables]
+    team_tables = [team_table(review["teams"])] if "teams" in review else []
+    return [Table("Top categories", ("Category", "Cases", "Share"), categories, frozenset({1, 2})), *team_tables, *case_tables]
+
+
+def team_table(teams: list[dict[str, Any]]) -> Table:
+    kpis = [kpi for kpi in KPIS if kpi.name in TEAM_KPIS]
+    rows = [
+        [NO_TEAM if item.get("team") is None else str(item["team"]), _text(item.get("site"))]
+        + [format_value(kpi.unit, (item.get("kpis") or {}).get(kpi.name)) for kpi in kpis]
+        for item in teams
+    ]
+    return Table("By team", ("Team", "Site", *(kpi.label for kpi in kpis)), rows, frozenset(range(2, 2 + len(kpis))))
 
 
 def _text(value: Any) -> str:

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from service.kpis import KPI_NAMES, KpiQuery, Kpis, start_of
+from service.kpis import KPI_NAMES, KpiQuery, Kpis, no_figures, start_of
 from service.read_model import ReadModel
-from service.tables import cases, reviews
+from service.tables import cases, reviews, teams
 from states.case import as_utc, format_time, parse_time
 from states.vocabulary import Kind, Phase
 
@@ -66,7 +66,8 @@ class Reviews:
     async def make(self, cadence: str, period: Period, created_by: str, now: datetime) -> dict[str, Any]:
         """Compute the review of `period`, store it (replacing an earlier one of the same id), return it."""
         before = previous_period(period, cadence, self._zone)
-        current = (await self._kpis.report(KpiQuery(period.start, period.end)))["kpis"]
+        current_report = await self._kpis.report(KpiQuery(period.start, period.end, group_by="team"))
+        current = current_report["kpis"]
         previous = (await self._kpis.report(KpiQuery(before.start, before.end)))["kpis"]
         document = {
             "id": review_id(cadence, period, self._zone),
@@ -81,6 +82,7 @@ class Reviews:
             "previous_kpis": previous,
             "deltas": {name: _delta(current[name], previous[name]) for name in KPI_NAMES},
             "top_categories": _top_categories(current),
+            "teams": await self._by_team(current_report["groups"]),
             "breached_cases": await self._cases(cases.c.created_at >= period.start, cases.c.created_at < period.end, cases.c.ever_breached.is_(True)),
             "open_incidents": await self._cases(cases.c.kind == Kind.INCIDENT, cases.c.state != Phase.CLOSED),
             "open_improvement_plans": await self._cases(cases.c.kind == Kind.IMPROVEMENT_PLAN, cases.c.state != Phase.CLOSED),
@@ -115,6 +117,17 @@ class Reviews:
             }
             for row in rows
         ]
+
+    async def _by_team(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every team of the department by site, those without cases too, then the cases in no team if any."""
+        figures = {group["key"]: group["kpis"] for group in groups}
+        async with self._read_model.engine.connect() as connection:
+            sites = {name: site for name, site in (await connection.execute(select(teams.c.name, teams.c.site))).all()}
+        named = sorted(set(sites) | (set(figures) - {None}), key=lambda name: (sites.get(name) or "", name))
+        rows = [{"team": name, "site": sites.get(name), "kpis": figures.get(name) or no_figures()} for name in named]
+        if None in figures:
+            rows.append({"team": None, "site": None, "kpis": figures[None]})
+        return rows
 
     async def _cases(self, *conditions) -> list[dict[str, Any]]:
         query = select(cases.c.snapshot).where(*conditions).order_by(cases.c.created_at, cases.c.id).limit(LISTED_CASES)

@@ -10,7 +10,7 @@ metadata = MetaData()
 JSON_DOC = JSON().with_variant(postgresql.JSONB(), "postgresql")
 TIME = DateTime(timezone=True)
 
-KPI_INDEX_COLUMNS = ("created_at", "kind", "category", "priority", "owner", "first_response_seconds", "first_response_late",
+KPI_INDEX_COLUMNS = ("created_at", "kind", "category", "priority", "owner", "team", "first_response_seconds", "first_response_late",
                      "handling_seconds", "closed_by", "closed_at", "reopen_count", "satisfied", "score", "ever_breached")  # fmt: skip
 
 cases = Table(

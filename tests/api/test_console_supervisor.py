@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,8 +19,10 @@ from api.console.figures import Figures
 from api.console.timefmt import Clock
 from service.directory import Directory
 from service.read_model import ReadModel, create_engine
+from service.teams import Department
 from tests.api.conftest import DATABASES, postgres_database
 from tests.conftest import Api, auth, serving, worker_on
+from tests.service.kpi_cases import project_all, reported_case
 
 PASSWORD = "a-long-enough-password"
 # A normal complaint must be answered within a second (breached at once); a low one within 100 s,
@@ -243,3 +246,19 @@ def test_figures_are_written_in_the_users_language(language, expected):
         "worse",
         None,
     )
+
+
+async def test_the_review_page_shows_each_teams_figures_in_the_users_language(stack):
+    async with stack() as running:
+        await Department(running.read_model).add_team("test", {"name": "north", "site": "<i>HQ</i>", "assignment": "none"})
+        reported = datetime.now(UTC) - timedelta(hours=1)
+        await project_all(running.read_model, [reported_case("T1", "complaint", reported, first_response=60, team="north")])
+        made = await running.client.post("/reviews", json={}, headers=auth("supervisor"))
+        assert made.status_code == 201, made.text
+        path = f"/ui/reviews/{made.json()['id']}"
+        html = await page(await signed_in(running.client, "wanda"), path)
+        table = html.split("data-review-teams", 1)[1].split("</section>", 1)[0]
+        assert "各团队指标" in table and "站点" in table and "响应及时率" in table
+        assert "north" in table and "&lt;i&gt;HQ&lt;/i&gt;" in table and "<i>" not in table and "100.0%" in table
+        english = await page(await signed_in(running.client, "evan"), path)
+        assert "By team" in english and "Site" in english.split("data-review-teams", 1)[1]

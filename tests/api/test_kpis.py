@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from service.teams import Department
 from tests.conftest import Api, auth
+from tests.service.kpi_cases import project_all, reported_case
 
 
 async def kpis(api: Api, **params) -> dict:
@@ -138,3 +140,32 @@ async def test_a_given_baseline_is_kept_and_a_bad_metric_is_refused(own_stack):
             headers=auth("supervisor"),
         )
         assert smuggled.status_code == 422 and smuggled.json()["field"] == "data.baseline_measured", smuggled.text
+
+
+async def test_kpis_filter_and_group_by_team_and_site_over_http(own_stack):
+    async with own_stack() as stack:
+        department = Department(stack.read_model)
+        for name, site in (("north", "HQ"), ("south", "HQ"), ("west", "Chengdu")):
+            await department.add_team("test", {"name": name, "site": site, "assignment": "none"})
+        day = "2026-11-0{}T09:00"
+        await project_all(
+            stack.read_model,
+            [
+                reported_case("N1", "complaint", day.format(2), first_response=60, team="north"),
+                reported_case("N2", "complaint", day.format(3), late=True, state="report", team="north"),
+                reported_case("S1", "feedback", day.format(4), first_response=60, team="south"),
+                reported_case("W1", "complaint", day.format(5), first_response=60, team="west"),
+                reported_case("X1", "complaint", day.format(6), first_response=60),
+            ],
+        )
+        period = {"from": "2026-11-02T00:00:00Z", "to": "2026-11-09T00:00:00Z"}
+        by_team = await kpis(stack.api, **period, group_by="team")
+        assert [(group["key"], group["kpis"]["volume"]) for group in by_team["groups"]] == [("north", 2), ("south", 1), ("west", 1), (None, 1)]
+        by_site = await kpis(stack.api, **period, site="HQ", group_by="site")
+        assert by_site["filters"] == {"site": "HQ"} and [(group["key"], group["kpis"]["volume"]) for group in by_site["groups"]] == [("HQ", 3)]
+        north = await kpis(stack.api, **period, team="north", kind="complaint")
+        assert (north["kpis"]["volume"], north["kpis"]["first_response_on_time_rate"]) == (2, 0.5)
+        for params, field in [({"team": "atlantis"}, "team"), ({"site": "Atlantis"}, "site"), ({"team": "x" * 101}, "team")]:
+            refused = await stack.api.client.get("/kpis", params={**period, **params}, headers=auth("agent"))
+            assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json"), refused.text
+            assert refused.json()["field"] == field, refused.text

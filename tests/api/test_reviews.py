@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from service.reviews import period_before, previous_period
+from service.teams import Department
 from tests.conftest import auth
 from tests.service.kpi_cases import project_all, reported_case
 from tests.support import eventually
@@ -145,3 +147,19 @@ async def test_a_supervisor_makes_a_review_of_any_period_and_everyone_reads_it(o
 
         backwards = await api.client.post("/reviews", json={"from": body["to"], "to": body["from"]}, headers=auth("supervisor"))
         assert backwards.status_code == 422 and backwards.json()["field"] == "from", backwards.text
+
+
+async def test_a_review_has_a_table_of_each_teams_figures(own_stack):
+    async with own_stack() as stack:
+        api = stack.api
+        await Department(stack.read_model).add_team("test", {"name": "north", "site": "HQ", "assignment": "none"})
+        last, _, cases = seeded_weeks(datetime.now(UTC))
+        await project_all(stack.read_model, [replace(case, team="north") if case.id in ("L1", "L2") else case for case in cases])
+        made = await api.client.post("/reviews", json=last.as_dict(), headers=auth("supervisor"))
+        assert made.status_code == 201, made.text
+        teams = made.json()["teams"]
+        assert [(row["team"], row["site"], row["kpis"]["volume"]) for row in teams] == [("north", "HQ", 2), (None, None, 3)]
+        assert (teams[0]["kpis"]["resolution_rate"], teams[0]["kpis"]["satisfied_share"], teams[0]["kpis"]["breach_rate"]) == (1.0, 1.0, 0.0)
+        markdown = await api.client.get(f"/reviews/{made.json()['id']}/markdown", headers=auth("auditor"))
+        assert "## By team" in markdown.text and "| north | HQ | 2 | 100.0 % |" in markdown.text
+        assert "| No team | — | 3 |" in markdown.text

@@ -25,6 +25,7 @@ def reported_case(
     state=None,
     priority="normal",
     owner="alice",
+    team=None,
 ):
     created = reported if isinstance(reported, datetime) else datetime.fromisoformat(reported).replace(tzinfo=UTC)
     data = {"category": category} if category else {}
@@ -42,6 +43,7 @@ def reported_case(
         state=state or ("closed" if closed_at else "analyse"),
         version=2,
         owner=owner,
+        team=team,
         created_by=owner,
         created_at=format_time(created),
         updated_at=format_time(created),

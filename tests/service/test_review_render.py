@@ -374,3 +374,42 @@ def test_rendering_leaves_the_document_unchanged():
     to_markdown(document)
     to_html(document)
     assert document == before
+
+
+TEAM_RATES_AND_MEANS = ("first_response_on_time_rate", "handling_mean_seconds", "resolution_rate", "satisfied_share", "breach_rate")
+
+
+def with_teams(**changes):
+    teams = [
+        {"team": "north", "site": "HQ", "kpis": kpis()},
+        {"team": "east", "site": "Chengdu", "kpis": kpis(volume=0, **dict.fromkeys(TEAM_RATES_AND_MEANS))},
+        {"team": None, "site": None, "kpis": kpis(volume=3, breach_rate=0.0)},
+    ]
+    return review(teams=teams, **changes)
+
+
+def test_markdown_shows_each_teams_main_figures_and_the_cases_in_no_team():
+    assert markdown_section(to_markdown(with_teams()), "By team") == [
+        "| Team | Site | Cases reported | First response on time | Handling time, mean | Resolution rate | Satisfied share | SLA breach rate |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| north | HQ | 12 | 80.0 % | 1.0 d | 60.0 % | 80.0 % | 25.0 % |",
+        "| east | Chengdu | 0 | — | — | — | — | — |",
+        "| No team | — | 3 | 80.0 % | 1.0 d | 60.0 % | 80.0 % | 0.0 % |",
+    ]
+
+
+def test_html_shows_the_team_table_with_team_names_escaped():
+    hostile = with_teams()
+    hostile["teams"][0] = {**hostile["teams"][0], "team": HOSTILE}
+    page = to_html(hostile)
+    tree = parse(page)
+    section = next(section for section in tree.all("section") if section.all("h2")[0].all_text() == "By team")
+    rows = [[cell.all_text() for cell in row.all("td")] for row in section.all("tbody")[0].all("tr")]
+    assert rows[0][:4] == [HOSTILE, "HQ", "12", "80.0 %"] and rows[2][:3] == ["No team", "—", "3"]
+    assert ESCAPED_HOSTILE in page and HOSTILE not in page
+    assert unescaped_pipes(next(line for line in to_markdown(hostile).splitlines() if "script" in line)) == 9
+
+
+def test_a_review_made_before_teams_has_no_team_table_and_one_without_any_reads_none():
+    assert "## By team" not in to_markdown(review())
+    assert markdown_section(to_markdown(review(teams=[])), "By team") == ["none"]
