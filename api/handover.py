@@ -7,8 +7,10 @@ import uuid
 from typing import Annotated
 
 from litestar import Request, Response, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
@@ -17,7 +19,7 @@ from api.errors import problems
 from api.idempotency import once
 from service.bulk import Outcome
 from service.cases import Cases
-from service.handover import Handover, hand_over
+from service.handover import HANDING_ROLES, Handover, hand_over
 from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
 from service.teams import Department
@@ -59,6 +61,12 @@ class HandoverResults(Struct):
     results: list[HandoverResult]
 
 
+def may_hand_over(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Before the body is read: which of the user's teams the supervisor leads, service/handover.py checks."""
+    if connection.user.role not in HANDING_ROLES:
+        raise PermissionDeniedException("only supervisors and managers hand over cases")
+
+
 def _department(request: Request) -> Department:
     return request.app.state.department
 
@@ -67,6 +75,7 @@ def _department(request: Request) -> Department:
     "/users/{name:str}/handover",
     tags=["users"],
     status_code=200,
+    guards=[may_hand_over],
     summary="Hand over every open case of a user to another user (to_user) or to a team's queue (to_team): a result per case",
     description="Each case is an `assign` event whose reason names the handover. A supervisor hands over the members of the "
     "teams they lead, and moves only those teams' cases (others are refused in their result, 403); a manager, anyone's. "

@@ -40,9 +40,7 @@ class People:
         token = (await directory.issue_token(full_name)).token
         return Person(full_name, role, {"Authorization": f"Bearer {token}"})
 
-    async def team(
-        self, name: str, supervisors: list[Person], members: list[Person], assignment: str = AssignmentMethod.NONE, **fields: Any
-    ) -> str:
+    async def team(self, name: str, supervisors: list[Person], members: list[Person], assignment: str = AssignmentMethod.NONE, **fields: Any) -> str:
         full_name = f"{name}-{self._tag}"
         data = {
             "name": full_name,
@@ -72,4 +70,3 @@ class People:
         case = await self.open(reporter, **body)
         data = {"team": team, **({"owner": owner.name} if owner else {})}
         return await self.act(manager, case["id"], "assign", data)
-

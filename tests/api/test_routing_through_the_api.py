@@ -9,6 +9,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -100,7 +101,7 @@ async def test_each_matcher_sends_its_cases_to_its_team_and_the_first_match_wins
         {"match": {"channel": channel, "vip": True}, "team": teams["vip"]},
         {"match": {"channel": channel}, "team": teams["rest"]},
     ]
-    reports = {
+    reports: dict[str, dict[str, Any]] = {
         "kind": {"kind": "feedback", "priority": "urgent"},  # urgent too: the first rule that matches wins
         "category": {"data": {"category": "logistics"}},
         "priority": {"priority": "urgent"},
