@@ -74,6 +74,8 @@ def case_filter(
         ),
     ] = None,
     unassigned: Annotated[bool | None, QueryParameter(description="true: cases without an owner; false: cases with one")] = None,
+    team: Annotated[str | None, QueryParameter(max_length=100, description="the cases in this team's queue")] = None,
+    site: Annotated[str | None, QueryParameter(max_length=100, description="the cases of the teams at this site")] = None,
 ) -> CaseFilter:
     """The list's filters from the query: `GET /cases` and its export take the same ones."""
     if phase is not None and phase not in PHASES:
@@ -91,6 +93,8 @@ def case_filter(
         sla_due_before=query_time("sla_due_before", sla_due_before),
         q=q,
         unassigned=unassigned,
+        team=team,
+        site=site,
     )
 
 

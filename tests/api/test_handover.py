@@ -85,8 +85,10 @@ async def test_cases_handed_back_to_the_teams_queue_wait_unassigned_there(people
         assert (case["owner"], case["team"]) == (None, team)
         assign = [event for event in await _history(people, case_id, manager) if event["action"] == "assign"]
         assert assign[0]["data"]["reason"] == f"handover: {leaving.name} → {team}"
-    queued = await people.read_model.list_cases(CaseFilter(team=team, unassigned=True), 10)
-    assert sorted(case["id"] for case in queued.items) == sorted(case_ids)
+    queued = await people.http.get("/cases", params={"team": team, "unassigned": "true"}, headers=manager.headers)
+    assert sorted(case["id"] for case in queued.json()["items"]) == sorted(case_ids)
+    by_site = await people.http.get("/cases", params={"site": "总部", "unassigned": "true", "limit": 500}, headers=manager.headers)
+    assert set(case_ids) <= {case["id"] for case in by_site.json()["items"]}
 
 
 async def test_a_supervisor_moves_only_the_cases_of_the_teams_they_lead(people):
