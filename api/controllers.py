@@ -178,7 +178,7 @@ class CaseController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         expected = data.expected_version if if_match is None else version_from_etag(if_match)
-        if not viewer.sees_all and viewer.team_only:
+        if viewer.narrows:
             viewer.seen(await cases.get(case_id))  # a case they may not see is not there for them
 
         async def work(claim: Claim | None) -> Response:

@@ -38,14 +38,19 @@ class Viewer:
     def sees_all(self) -> bool:
         return self.role in SEES_ALL
 
+    @property
+    def narrows(self) -> bool:
+        """Whether some cases are hidden from this viewer (then each case read is checked)."""
+        return self.team_only and not self.sees_all
+
     def narrowed(self, where: CaseFilter) -> CaseFilter:
         """The list's filter, narrowed to the cases this viewer may see."""
-        if self.sees_all or not self.team_only:
+        if not self.narrows:
             return where
         return replace(where, seen_by=(self.name, self.teams))
 
     def may_see(self, case: Mapping[str, Any]) -> bool:
-        return self.sees_all or not self.team_only or self._close_to(case.get("owner"), case.get("team"))
+        return not self.narrows or self._close_to(case.get("owner"), case.get("team"))
 
     def seen(self, case: dict[str, Any]) -> dict[str, Any]:
         """The case as this viewer sees it; CaseNotFound when they may not see it at all."""
@@ -68,7 +73,7 @@ class Viewer:
 
     def follows(self, owner: str | None, team: str | None) -> bool:
         """Whether a live change to a case with this owner and team reaches this viewer."""
-        return self.sees_all or not self.team_only or self._close_to(owner, team)
+        return not self.narrows or self._close_to(owner, team)
 
     def _close_to(self, owner: Any, team: Any) -> bool:
         return owner == self.name or (team is not None and team in self.teams)
