@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
@@ -22,6 +22,7 @@ from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
 from api.errors import HANDLERS
 from api.exports import ExportController
+from api.handover import handover
 from api.kpis import KpiController, ReviewController
 from api.live import live_events
 from api.observability import MetricsController, prometheus, request_context
@@ -43,6 +44,8 @@ from service.shared_store import keep_tidy, open_shared_store
 from service.sign_in import SessionPolicy, SignIn
 from service.teams import Department
 from service.temporal import connect
+from service.visibility import Viewer, Visibility
+from states.case import Actor
 
 
 @get(
@@ -101,6 +104,10 @@ def _live(state: State) -> LiveFeed:
     return state.live
 
 
+async def _viewer(request: Request, state: State) -> Viewer:
+    return await state.visibility.viewer(Actor(request.user.name, request.user.role))
+
+
 def stop_waiting_on_temporal(app: Litestar) -> None:
     """The server is stopping: requests still waiting on Temporal are answered 503 with Retry-After."""
     cases = getattr(app.state, "cases", None)
@@ -129,6 +136,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         app.state.department = Department(read_model, settings.timezone, settings.holidays)
+        app.state.visibility = Visibility(app.state.department, settings.visibility)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
         app.state.audit = Audit(client, read_model)
@@ -168,6 +176,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             ReviewController,
             MetricsController,
             live_events,
+            handover,
             health,
             console_router(),
             static_router(),
@@ -183,6 +192,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "reviews": Provide(_reviews, sync_to_thread=False),
             "zone": Provide(lambda: department_zone, sync_to_thread=False),
             "live": Provide(_live, sync_to_thread=False),
+            "viewer": Provide(_viewer),
         },
         middleware=[
             request_context,

@@ -16,12 +16,12 @@ from service.audit import Audit
 from service.cases import Cases
 from states.vocabulary import Role
 
-AUDITING_ROLES = (Role.AUDITOR, Role.SUPERVISOR)
+AUDITING_ROLES = (Role.AUDITOR, Role.SUPERVISOR, Role.MANAGER)
 
 
 def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user.role not in AUDITING_ROLES:
-        raise PermissionDeniedException("only auditors and supervisors may audit")
+        raise PermissionDeniedException("only auditors, supervisors and managers may audit")
 
 
 class CaseAuditController(Controller):

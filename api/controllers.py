@@ -22,6 +22,7 @@ from service.idempotency import Claim, IdempotencyKeys
 from service.observability import request_id_var
 from service.read_model import CaseFilter
 from service.search import MAX_QUERY
+from service.visibility import Viewer
 from states.case import Actor, parse_time
 from states.errors import InvalidData
 from states.machine import KINDS, describe
@@ -73,6 +74,8 @@ def case_filter(
         ),
     ] = None,
     unassigned: Annotated[bool | None, QueryParameter(description="true: cases without an owner; false: cases with one")] = None,
+    team: Annotated[str | None, QueryParameter(max_length=100, description="the cases in this team's queue")] = None,
+    site: Annotated[str | None, QueryParameter(max_length=100, description="the cases of the teams at this site")] = None,
 ) -> CaseFilter:
     """The list's filters from the query: `GET /cases` and its export take the same ones."""
     if phase is not None and phase not in PHASES:
@@ -90,6 +93,8 @@ def case_filter(
         sla_due_before=query_time("sla_due_before", sla_due_before),
         q=q,
         unassigned=unassigned,
+        team=team,
+        site=site,
     )
 
 
@@ -115,7 +120,7 @@ class CaseController(Controller):
             title=data.title,
             description=data.description,
             priority=data.priority,
-            customer=None if data.customer is None else {"id": data.customer.id, "name": data.customer.name, "vip": data.customer.vip},
+            customer=None if data.customer is None else msgspec.structs.asdict(data.customer),
             channel=data.channel,
             data=data.data,
         )
@@ -128,13 +133,15 @@ class CaseController(Controller):
         return await once(request, idempotency_key, data, keys, new_case_id(), work)
 
     @get("/counts", summary="Count the cases a list would show, by phase, owner, kind or priority", responses=problems(400, 422))
-    async def count_cases(self, where: NamedDependency[CaseFilter], cases: NamedDependency[Cases], group_by: FromQuery[CountGroup]) -> CaseCounts:
-        counts = await cases.count(where, group_by)
+    async def count_cases(
+        self, where: NamedDependency[CaseFilter], cases: NamedDependency[Cases], viewer: NamedDependency[Viewer], group_by: FromQuery[CountGroup]
+    ) -> CaseCounts:
+        counts = await cases.count(viewer.narrowed(where), group_by)
         return CaseCounts(group_by=counts.group_by, total=counts.total, items=[Count(key=key, count=count) for key, count in counts.items])
 
     @get("/{case_id:str}", summary="Read one case; its ETag is its version", responses=problems(400, 404, 422))
-    async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases]) -> Response[Case]:
-        case = await cases.get(case_id)
+    async def get_case(self, request: Request, case_id: CaseId, cases: NamedDependency[Cases], viewer: NamedDependency[Viewer]) -> Response[Case]:
+        case = viewer.seen(await cases.get(case_id))
         return Response(case_for(case, request.user.role), headers={"ETag": etag(case["version"])})
 
     @get("/", summary="List cases, newest first", responses=problems(400, 422))
@@ -143,13 +150,14 @@ class CaseController(Controller):
         request: Request,
         cases: NamedDependency[Cases],
         where: NamedDependency[CaseFilter],
+        viewer: NamedDependency[Viewer],
         sort: ListOrder = "created",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> CaseList:
-        page = await cases.find(where, limit, cursor, sort)
+        page = await cases.find(viewer.narrowed(where), limit, cursor, sort)
         role = request.user.role
-        return CaseList(items=[case_for(item, role) for item in page.items], next_cursor=page.next_cursor)
+        return CaseList(items=[case_for(viewer.shown(item), role) for item in page.items], next_cursor=page.next_cursor)
 
     @post(
         "/{case_id:str}/transitions",
@@ -165,10 +173,13 @@ class CaseController(Controller):
         data: JSONBody[TransitionIn],
         cases: NamedDependency[Cases],
         keys: NamedDependency[IdempotencyKeys],
+        viewer: NamedDependency[Viewer],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match", max_length=100)] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         expected = data.expected_version if if_match is None else version_from_etag(if_match)
+        if viewer.narrows:
+            viewer.seen(await cases.get(case_id))  # a case they may not see is not there for them
 
         async def work(claim: Claim | None) -> Response:
             request_id = claim.update_id if claim else _new_request_id()
@@ -179,13 +190,18 @@ class CaseController(Controller):
                 if if_match is not None and refused.kind == "StaleVersion":
                     raise PreconditionFailed(refused.details.get("current_version")) from None
                 raise
-            return _answer(cases.view(case), request, request_id)
+            return _answer(viewer.shown(cases.view(case)), request, request_id)
 
         return await once(request, idempotency_key, data, keys, case_id, work)
 
     @get("/{case_id:str}/history", summary="Every event of a case, oldest first", responses=problems(400, 404, 422))
-    async def history(self, case_id: CaseId, cases: NamedDependency[Cases]) -> History:
-        return History(items=msgspec.convert(await cases.history(case_id), list[Event]))
+    async def history(self, case_id: CaseId, cases: NamedDependency[Cases], viewer: NamedDependency[Viewer]) -> History:
+        events = await cases.history(case_id)
+        if not viewer.sees_all:
+            case = await cases.get(case_id)
+            viewer.seen(case)
+            events = viewer.shown_events(case, events)
+        return History(items=msgspec.convert(events, list[Event]))
 
 
 AcceptLanguage = Annotated[str | None, HeaderParameter(name="Accept-Language", max_length=500, description="labels in zh-CN (the default) or en")]

@@ -23,9 +23,10 @@ from api.errors import problems
 from api.labels import label, negotiate
 from api.schemas import KindName, case_for
 from service.cases import Cases
-from service.export import CASES, EVENTS, FORMATS, Presentation, Table, case_batches, csv_text, event_batches, json_lines
+from service.export import CASES, EVENTS, FORMATS, Presentation, Table, case_batches, csv_text, each_shown, event_batches, json_lines
 from service.read_model import CaseFilter, EventFilter, ReadModel
 from service.spreadsheet import chunks, size, xlsx_file
+from service.visibility import Viewer, exported_case, exported_event
 
 ExportFormat = Annotated[
     Literal["jsonl", "csv", "xlsx"] | None,
@@ -73,7 +74,9 @@ class ExportController(Controller):
         where = EventFilter(query_time("since", since), query_time("until", until), kind, actor)
         await read_model.events_after(where, cursor, 1)  # a bad cursor is a 400 before streaming starts
         reader = Reader(request, format, negotiate(accept_language, lang), zone)
-        return await reader.export(EVENTS, event_batches(read_model, where, cursor), dict)
+        # Masked in the batches, not in the JSON shape: CSV and XLSX show each event's data too.
+        batches = each_shown(event_batches(read_model, where, cursor), functools.partial(exported_event, role=request.user.role))
+        return await reader.export(EVENTS, batches, dict)
 
     @get(
         "/cases",
@@ -88,18 +91,20 @@ class ExportController(Controller):
         cases: NamedDependency[Cases],
         zone: NamedDependency[ZoneInfo],
         where: NamedDependency[CaseFilter],
+        viewer: NamedDependency[Viewer],
         sort: ListOrder = "created",
         format: ExportFormat = None,
         accept_language: AcceptLanguage = None,
         lang: Lang = None,
     ) -> Stream:
         reader = Reader(request, format, negotiate(accept_language, lang), zone)
-        return await reader.export(CASES, case_batches(cases, where, sort), as_listed(request.user.role))
+        return await reader.export(CASES, case_batches(cases, viewer.narrowed(where), sort), as_listed(request.user.role))
 
 
 def as_listed(role: str) -> Callable[[dict[str, Any]], Any]:
-    """A case as the list shows it to `role` (its allowed actions are that role's)."""
-    return lambda case: msgspec.to_builtins(case_for(case, role))
+    """A case as an export shows it to `role`: its allowed actions are that role's, its customer's
+    contacts masked unless `role` may take them out of the system."""
+    return lambda case: msgspec.to_builtins(case_for(exported_case(case, role), role))
 
 
 class Reader:

@@ -15,6 +15,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.errors import problems
 from service.live import Change, LiveFeed, Opening
+from service.visibility import Viewer
 
 HEARTBEAT_SECONDS = 15.0
 CHANGED = "changed"
@@ -27,11 +28,11 @@ LastEventId = Annotated[
 ]
 
 
-async def live_stream(live: LiveFeed, case_id: str | None, last_event_id: str | None) -> ServerSentEvent:
-    """The stream of changes (one case's, or all), resumed after `last_event_id`. Subscribes before
-    answering, so any change committed after the response's headers reaches it; a full or stopping
-    server answers 503."""
-    opening = await live.open(case_id, last_event_id)
+async def live_stream(live: LiveFeed, case_id: str | None, last_event_id: str | None, viewer: Viewer | None = None) -> ServerSentEvent:
+    """The stream of changes (one case's, or all, of the cases `viewer` may see), resumed after
+    `last_event_id`. Subscribes before answering, so any change committed after the response's
+    headers reaches it; a full or stopping server answers 503."""
+    opening = await live.open(case_id, last_event_id, None if viewer is None else viewer.follows)
 
     async def leave() -> None:  # also when the client leaves before the first message, which skips the generator's `finally`
         live.leave(opening.subscription)
@@ -69,5 +70,7 @@ def _changed(change: Change) -> ServerSentEventMessage:
     response_description="the stream, open until the client or the server ends it",
     responses=problems(400, 422),
 )
-async def live_events(live: NamedDependency[LiveFeed], case_id: CaseFilter = None, last_event_id: LastEventId = None) -> ServerSentEvent:
-    return await live_stream(live, case_id, last_event_id)
+async def live_events(
+    live: NamedDependency[LiveFeed], viewer: NamedDependency[Viewer], case_id: CaseFilter = None, last_event_id: LastEventId = None
+) -> ServerSentEvent:
+    return await live_stream(live, case_id, last_event_id, viewer)

@@ -37,6 +37,9 @@ class Customer(Struct, omit_defaults=False):
     id: ShortText | None = None
     name: Annotated[str, Meta(max_length=500)] | None = None
     vip: bool = False
+    # Confidential: masked (138****5678) for agents outside the case's team, and in exports.
+    phone: Annotated[str, Meta(max_length=32, description="digits, + - and spaces")] | None = None
+    email: Annotated[str, Meta(max_length=254)] | None = None
 
 
 class CaseIn(Struct):

@@ -259,10 +259,22 @@ class Cases:
             if names == TEAM:
                 problem = None if await department.team(named) is not None else "is no team of the department"
             else:
-                enabled = await department.is_enabled_user(named)
-                problem = None if enabled else "is disabled" if enabled is False else "is no user of the directory"
+                problem = await self.person_problem(named)
             if problem:
                 raise CaseRefused("InvalidData", f"data.{name}: {named!r} {problem}", {"field": f"data.{name}", "code": RefusalCode.INVALID_VALUE})
+
+    async def knows(self, name: str) -> bool:
+        """Whether `name` is a user, of the directory (enabled or not) or of CASEWORK_USERS."""
+        if self._people is None or name in self._people.configured:
+            return True
+        return await self._people.department.is_enabled_user(name) is not None
+
+    async def person_problem(self, name: str) -> str | None:
+        """Why `name` may not be given cases (no user, or a disabled one), or None when they may."""
+        if self._people is None or name in self._people.configured:
+            return None
+        enabled = await self._people.department.is_enabled_user(name)
+        return None if enabled else "is disabled" if enabled is False else "is no user of the directory"
 
     async def _check_open(self, opens: Opens, other_id: str) -> None:
         """The case an action names to join is one of the kind it opens, and not closed."""

@@ -170,6 +170,14 @@ async def case_batches(cases: Cases, where: CaseFilter, sort: str) -> AsyncItera
         cursor = page.next_cursor
 
 
+async def each_shown(
+    batches: AsyncIterator[list[dict[str, Any]]], shown: Callable[[dict[str, Any]], dict[str, Any]]
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The batches with each record as the reader may see it (service/visibility.py)."""
+    async for batch in batches:
+        yield [shown(record) for record in batch]
+
+
 async def json_lines(batches: AsyncIterator[list[dict[str, Any]]], shape: Callable[[dict[str, Any]], Any] = dict) -> AsyncIterator[str]:
     async for batch in batches:
         yield json_batch(batch, shape)

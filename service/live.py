@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Select, literal_column, select, tuple_
@@ -64,16 +65,25 @@ class Change:
     action: str
     kind: str | None
     state: str
+    # Whose the case is now (not when the event happened): who may follow it (service/visibility.py).
+    owner: str | None = field(default=None, compare=False)
+    team: str | None = field(default=None, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"case_id": self.case_id, "seq": self.seq, "action": self.action, "kind": self.kind, "state": self.state}
 
 
-class Subscription:
-    """One stream's share of the feed: the changes not yet sent, all cases or one."""
+# Whether a change to a case with this owner and team may reach the stream's reader.
+Follows = Callable[[str | None, str | None], bool]
 
-    def __init__(self, case_id: str | None, bound: int):
+
+class Subscription:
+    """One stream's share of the feed: the changes not yet sent, all cases or one, of the cases its
+    reader may see."""
+
+    def __init__(self, case_id: str | None, bound: int, follows: Follows | None = None):
         self.case_id = case_id
+        self._follows = follows
         self._bound = bound
         self._pending: deque[Change] = deque()
         self._ready = asyncio.Event()
@@ -82,13 +92,18 @@ class Subscription:
 
     def offer(self, change: Change) -> bool:
         """Queue a change this stream wants; False when the stream is too far behind to keep."""
-        if self.case_id is not None and change.case_id != self.case_id:
+        if not self.wants(change):
             return True
         if len(self._pending) >= self._bound:
             return False
         self._pending.append(change)
         self._ready.set()
         return True
+
+    def wants(self, change: Change) -> bool:
+        if self.case_id is not None and change.case_id != self.case_id:
+            return False
+        return self._follows is None or self._follows(change.owner, change.team)
 
     def skip_through(self, cursor: Cursor) -> None:
         """Changes up to `cursor` were replayed already: do not send them twice."""
@@ -164,14 +179,14 @@ class LiveFeed:
         if len(self._subscribers) >= self._max_streams:
             raise Unavailable(f"this server holds its maximum of {self._max_streams} live streams; reconnect shortly", retry_after=5)
 
-    async def open(self, case_id: str | None = None, last_event_id: str | None = None) -> Opening:
+    async def open(self, case_id: str | None = None, last_event_id: str | None = None, follows: Follows | None = None) -> Opening:
         """Subscribe to the changes committed from now on; with `last_event_id` (a change's cursor),
         to those after it, replaying them first if there are at most REPLAY_LIMIT (of every case:
         the bound is on the work, whatever the filter), else (too many, or an unknown cursor) the
         Opening says reset. Changes committed while replaying reach the subscription
         too; it skips those already replayed."""
         self.check_accepting()
-        subscription = Subscription(case_id, self._queue_bound)
+        subscription = Subscription(case_id, self._queue_bound, follows)
         async with self._lock:
             if self._cursor is None:
                 self._cursor = await self.newest()
@@ -195,7 +210,7 @@ class LiveFeed:
             subscription.skip_through(await self.newest())
             return Opening(subscription, [], reset=last_event_id is not None)
         subscription.skip_through(missed[-1].cursor if missed else after)
-        return Opening(subscription, [change for change in missed if subscription.case_id in (None, change.case_id)], reset=False)
+        return Opening(subscription, [change for change in missed if subscription.wants(change)], reset=False)
 
     def leave(self, subscription: Subscription) -> None:
         subscription.close()
@@ -246,13 +261,24 @@ class LiveFeed:
 
     async def _read_after(self, cursor: Cursor, limit: int) -> list[Change]:
         query = select(
-            events.c.committed_in, events.c.position, events.c.case_id, events.c.seq, events.c.action, events.c.to_state, cases.c.kind
+            events.c.committed_in,
+            events.c.position,
+            events.c.case_id,
+            events.c.seq,
+            events.c.action,
+            events.c.to_state,
+            cases.c.kind,
+            cases.c.owner,
+            cases.c.team,
         ).outerjoin(cases, cases.c.id == events.c.case_id)
         query = self._final(query).where(tuple_(events.c.committed_in, events.c.position) > tuple_(cursor.committed_in, cursor.position))
         query = query.order_by(events.c.committed_in, events.c.position).limit(limit)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-        return [Change(Cursor(row.committed_in, row.position), row.case_id, row.seq, row.action, row.kind, row.to_state) for row in rows]
+        return [
+            Change(Cursor(row.committed_in, row.position), row.case_id, row.seq, row.action, row.kind, row.to_state, row.owner, row.team)
+            for row in rows
+        ]
 
     def _final(self, query: Select) -> Select:
         return query.where(events.c.committed_in < FINISHED_TRANSACTIONS) if self._on_postgres else query

@@ -1,5 +1,8 @@
 """Opening a case: check the report and build the first state and event."""
 
+import re
+from typing import Any
+
 from states.case import Actor, CaseState, Event, Report
 from states.errors import ActionForbidden, InvalidData
 from states.machine import CaseMachine, spec_for
@@ -14,7 +17,10 @@ CUSTOMER_FIELDS = (
     Field("id", required=False, max_length=200),
     Field("name", required=False, max_length=500),
     Field("vip", "boolean", required=False),
+    Field("phone", required=False, max_length=32),
+    Field("email", required=False, max_length=254),
 )
+PHONE = re.compile(r"[0-9+\- ]*[0-9][0-9+\- ]*")
 
 
 def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple[CaseMachine, Event]:
@@ -26,7 +32,7 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
         raise ActionForbidden(f"report a {report.kind}", actor.role or "", list(spec.create_roles))
     if report.priority not in PRIORITIES:
         raise InvalidData("priority", f"must be one of: {', '.join(PRIORITIES)}")
-    customer = None if report.customer is None else clean_data(CUSTOMER_FIELDS, report.customer, "customer")
+    customer = None if report.customer is None else _check_contacts(clean_data(CUSTOMER_FIELDS, report.customer, "customer"))
     case = CaseState(
         id=case_id,
         kind=report.kind,
@@ -57,3 +63,18 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
         "data": dict(case.data),
     }
     return machine, machine.record_opening(actor, opening, ctx)
+
+
+def _check_contacts(customer: dict[str, Any]) -> dict[str, Any]:
+    """A phone number is digits, `+`, `-` and spaces; an email address has one @ between a mailbox and a domain."""
+    for name in ("phone", "email"):
+        if isinstance(customer.get(name), str) and not customer[name].strip():
+            del customer[name]  # a blank form field: not given
+    phone, email = customer.get("phone"), customer.get("email")
+    if phone is not None and not PHONE.fullmatch(phone):
+        raise InvalidData("customer.phone", "must be digits, with + - or spaces at most, e.g. 138 1234 5678")
+    if email is not None:
+        mailbox, _, domain = email.partition("@")
+        if email.count("@") != 1 or not mailbox.strip() or not domain.strip() or any(char.isspace() for char in email):
+            raise InvalidData("customer.email", "must be one address with one @, e.g. zhang.san@example.com")
+    return customer

@@ -226,7 +226,7 @@ async def test_a_complaint_walks_from_report_to_closed_through_the_console_with_
         )
         assert answer.status_code == 303, (action, answer.text)
     case = await api.get(case_id)
-    assert case["state"] == "closed" and case["customer"] == {"id": "C-42", "name": "李四", "vip": True}
+    assert case["state"] == "closed" and case["customer"] == {"id": "C-42", "name": "李四", "vip": True, "phone": None, "email": None}
     assert case["data"]["order_ref"] == "SO-7788"
     page = (await ann.get(f"/ui/cases/{case_id}")).text
     assert "已结案" in page and "重要客户" in page and "回访" in page and "补发太慢" in page
