@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
@@ -20,7 +21,7 @@ from states.spec import PHASES, PRIORITIES
 from states.vocabulary import Kind, RefusalCode
 
 PAGE_SIZE = 50
-TEXT_FILTERS = ("owner", "customer", "q")
+TEXT_FILTERS = ("owner", "customer", "q", "team", "site")
 MAX_FILTER_TEXT = 200
 SORTS = ("created", "sla_due")
 
@@ -44,7 +45,7 @@ def read_filters(request: Request, zone, mine: bool) -> Filters:
     query = request.query_params
     values = {
         name: (query.get(name) or "").strip()[:MAX_FILTER_TEXT]
-        for name in (*TEXT_FILTERS, "kind", "phase", "priority", "from", "to", "breached", "sort")
+        for name in (*TEXT_FILTERS, "kind", "phase", "priority", "from", "to", "breached", "unassigned", "sort")
     }
     errors: dict[str, str] = {}
     for name, allowed in (("kind", list(Kind)), ("phase", PHASES), ("priority", PRIORITIES), ("sort", SORTS)):
@@ -64,6 +65,9 @@ def read_filters(request: Request, zone, mine: bool) -> Filters:
         breached=True if values["breached"] == "1" else None,
         open=True if mine else None,
         q=values["q"] or None,
+        team=values["team"] or None,
+        site=values["site"] or None,
+        unassigned=True if values["unassigned"] == "1" and not mine else None,
     )
     return Filters(values, errors, where, values["sort"] or "created", (query.get("cursor") or None))
 
@@ -116,6 +120,8 @@ class QueuePages(Controller):
             phases=PHASES,
             priorities=PRIORITIES,
             counts=await queue_counts(request),
+            teams=await request.app.state.department.team_names(),
+            sites=await request.app.state.department.sites(),
             live=f"/ui/live?after={after}",
             bulk=bulk_actions(request.user.role),
             may_export=request.user.role in AUDITING_ROLES,
@@ -123,7 +129,8 @@ class QueuePages(Controller):
         )
 
 
-async def queue_counts(request: Request) -> dict[str, int]:
-    """The navigation's counts: the user's open cases, and every case."""
+async def queue_counts(request: Request) -> dict[str, Any]:
+    """The navigation's counts: the user's open cases, every case, and each of their teams' unassigned ones."""
     count = request.app.state.read_model.count_cases
-    return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(CaseFilter())}
+    teams = {team: await count(CaseFilter(team=team, unassigned=True, open=True)) for team in getattr(request.state, "teams", ())}
+    return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(CaseFilter()), "teams": teams}

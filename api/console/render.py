@@ -17,7 +17,7 @@ from api.console.display import data_rows
 from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
 from api.console.timefmt import Clock
 from api.labels import DEFAULT_LANGUAGE, LANGUAGES, has_label, label, negotiate
-from states.vocabulary import DeadlineState, Role
+from states.vocabulary import SUPERVISING_ROLES, DeadlineState, Role
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 STATIC = Path(__file__).parent.parent / "static"
@@ -31,7 +31,9 @@ DEADLINE_ICONS = {
     DeadlineState.MET: "✓",
 }
 # Who reads the department's figures (wallboard, KPIs, reviews): the navigation links to them.
-OVERSEEING_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
+OVERSEEING_ROLES = (*SUPERVISING_ROLES, Role.AUDITOR)
+# Who reads the department's teams; of them only managers change users, teams and routing.
+TEAM_READERS = SUPERVISING_ROLES
 
 _environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -99,6 +101,9 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "user": user,
         "can_change": user is not None and user.role != Role.AUDITOR,
         "oversees": user is not None and user.role in OVERSEEING_ROLES,
+        "reads_teams": user is not None and user.role in TEAM_READERS,
+        "manages": user is not None and user.role == Role.MANAGER,
+        "my_teams": getattr(request.state, "teams", ()),
         "event_label": event_label,
         "clock_label": clock_label,
         "deadline_icons": DEADLINE_ICONS,
