@@ -197,6 +197,8 @@ class Department:
             raise InvalidData("away", "give both from and to, or neither to mark the user back")
         if away_from is not None and away_to is not None and away_to <= away_from:
             raise InvalidData("away.to", "must be after away.from")
+        # In UTC: SQLite keeps a time's wall clock and drops its offset.
+        away_from, away_to = (None if moment is None else moment.astimezone(UTC) for moment in (away_from, away_to))
         async with self._engine.begin() as connection:
             changed = await connection.execute(update(users).where(users.c.name == user_name).values(away_from=away_from, away_to=away_to))
             if not changed.rowcount:

@@ -80,7 +80,12 @@ class DepartmentPages(Controller):
         for person in await request.app.state.directory.people():
             stored = await department.away_of(person.name)
             rows.append(
-                {"person": person, "teams": (await department.membership(person.name)).teams, "away": stored, "away_now": is_away_now(stored[0], stored[1], now)}
+                {
+                    "person": person,
+                    "teams": (await department.membership(person.name)).teams,
+                    "away": stored,
+                    "away_now": is_away_now(stored[0], stored[1], now),
+                }
             )
         language = language_of(request)
         teams = _choices(await department.team_names())

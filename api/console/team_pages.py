@@ -19,6 +19,7 @@ from litestar.params import PathParameter
 from api.console.badges import case_badges
 from api.console.case_pages import may_change, refusal_of, request_id_of
 from api.console.live_pages import live_start
+from api.console.queues import queue_counts
 from api.console.render import TEAM_READERS, page
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
@@ -88,7 +89,8 @@ class TeamQueuePages(Controller):
             status_code,
             team=found,
             rows=[{"case": case, "badges": case_badges(case), "request_id": uuid.uuid4().hex} for case in listed.items],
-            counts={"unassigned": await count(unassigned), "open": await count(CaseFilter(team=team, open=True))},
+            team_counts={"unassigned": await count(unassigned), "open": await count(CaseFilter(team=team, open=True))},
+            counts=await queue_counts(request),
             may_claim=member and request.user.role != Role.AUDITOR,
             refused=refused,
             live=f"/ui/live?after={after}",
