@@ -4,9 +4,9 @@ teams, routing and handover — who may open them, CSRF, and refusals shown besi
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 import secrets
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import quote
 
 import pytest
 
@@ -71,8 +71,8 @@ async def test_agents_and_auditors_are_refused_every_managers_page_and_change(br
         for path in (*MANAGER_PAGES, "/ui/department/teams"):
             answer = await someone.get(path)
             assert answer.status_code == 403, path
-            assert "<form method=\"post\" action=\"/ui/department" not in answer.text
-        for path, data in CHANGES:
+            assert '<form method="post" action="/ui/department' not in answer.text
+        for path, data in (*CHANGES, ("/ui/queues/x-team/claim", {"case_id": "x", "request_id": "c1"})):
             assert (await someone.post(path, data)).status_code == 403, path
     assert await Directory(read_model).person("x-nobody") is None
     assert await Department(read_model).team("x-team") is None
@@ -107,9 +107,7 @@ async def test_a_team_naming_an_unknown_member_is_refused_beside_members_with_th
     agent = await person(Role.AGENT)
     name = unique("华东一组")
     form = {"name": name, "site": "杭州", "assignment": "round_robin", "shifts": "workdays 08:30-17:30"}
-    answer = await manager.client.post(
-        "/ui/department/teams/new", data={"csrf_token": manager.csrf, **form, "members": [agent, "no-such-person"]}
-    )
+    answer = await manager.client.post("/ui/department/teams/new", data={"csrf_token": manager.csrf, **form, "members": [agent, "no-such-person"]})
     assert answer.status_code == 422
     error = re.search(r'<p class="field-error" id="team-members-error">([^<]+)</p>', answer.text)
     assert error and "no-such-person" in error.group(1) and "字段值无效" in error.group(1)
@@ -143,9 +141,12 @@ async def test_a_manager_adds_a_user_into_a_team_and_marks_them_away_and_back(br
 
     wrong = await manager.post(f"/ui/department/users/{user}/away", {"away_from": "2030-02-01T09:00", "away_to": "2030-01-01T09:00"})
     assert wrong.status_code == 422 and 'id="away-away_to-error"' in wrong.text
-    assert (await manager.post(f"/ui/department/users/{user}/away", {"away_from": "2030-01-01T09:00", "away_to": "2030-01-08T18:00"})).status_code == 303
+    assert (
+        await manager.post(f"/ui/department/users/{user}/away", {"away_from": "2030-01-01T09:00", "away_to": "2030-01-08T18:00"})
+    ).status_code == 303
     away_from, away_to = await department.away_of(user)
-    assert away_from is not None and away_from.isoformat() == "2030-01-01T01:00:00+00:00"  # typed in Shanghai time
+    assert away_from is not None and away_to is not None  # typed in Shanghai time:
+    assert (away_from.isoformat(), away_to.isoformat()) == ("2030-01-01T01:00:00+00:00", "2030-01-08T10:00:00+00:00")
     page = await manager.get("/ui/department/users")
     assert "2030-01-01 09:00" in page.text
     assert (await manager.post(f"/ui/department/users/{user}/away", {"back": "1"})).status_code == 303
@@ -170,7 +171,15 @@ async def test_routing_refusal_is_shown_beside_the_rules_team_and_rules_are_reor
     try:
         refused = await manager.post(
             "/ui/department/routing",
-            {"rule_count": "2", "rules-0-order": "1", "rules-0-kind": "complaint", "rules-0-team": first, "rules-1-order": "2", "rules-1-vip": "true", "rules-1-team": "no-such-team"},
+            {
+                "rule_count": "2",
+                "rules-0-order": "1",
+                "rules-0-kind": "complaint",
+                "rules-0-team": first,
+                "rules-1-order": "2",
+                "rules-1-vip": "true",
+                "rules-1-team": "no-such-team",
+            },
         )
         assert refused.status_code == 422
         assert re.search(r'id="rules-1-team-error">字段值无效<', refused.text), refused.text[-3000:]
