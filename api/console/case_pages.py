@@ -18,7 +18,7 @@ from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
 from api.console.forms import NOTE, REPORT_BASICS, Choice, FormField, form_fields, read_form
 from api.console.live_pages import live_start
-from api.console.render import clock_for, language_of, page
+from api.console.render import clock_for, language_of, page, viewer_of
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
 from service.cases import CaseRefused
@@ -110,8 +110,9 @@ class CasePages(Controller):
 
     async def _case_context(self, request: Request, case_id: str) -> dict[str, Any]:
         cases = request.app.state.cases
-        case = await cases.get(case_id)
-        history = await cases.history(case_id)
+        viewer = await viewer_of(request)
+        case = viewer.seen(await cases.get(case_id))
+        history = viewer.shown_events(case, await cases.history(case_id))
         role = request.user.role
         allowed = [] if role == Role.AUDITOR else case.get("allowed_actions", {}).get(role, [])
         machine = describe(case["kind"])
@@ -136,14 +137,15 @@ class CasePages(Controller):
     @get("/{case_id:str}/act/{action:str}")
     async def action_form(self, request: Request, case_id: CaseId, action: ActionName) -> Response:
         may_change(request)
-        case = await request.app.state.cases.get(case_id)
+        case = (await viewer_of(request)).seen(await request.app.state.cases.get(case_id))
         return await self._action_form(request, case, action, {}, {}, None)
 
     @post("/{case_id:str}/act/{action:str}")
     async def take_action(self, request: Request, case_id: CaseId, action: ActionName, data: Form) -> Response:
         may_change(request)
         cases = request.app.state.cases
-        case = await cases.get(case_id)
+        viewer = await viewer_of(request)
+        case = viewer.seen(await cases.get(case_id))
         fields = await action_form(case["kind"], action, request, case)
         submission = read_form(fields, data, clock_for(request))
         if submission.errors:
@@ -155,7 +157,7 @@ class CasePages(Controller):
             await cases.act(case_id, act)
         except (CaseRefused, CaseRuleError) as refused:
             errors, problem = refusal_of(refused)
-            current = await cases.get(case_id)
+            current = viewer.shown(await cases.get(case_id))
             return await self._action_form(request, current, action, data, errors, problem, status_code=409 if problem else 422, stale=problem)
         return see_other(f"/ui/cases/{case_id}", request)
 

@@ -14,7 +14,7 @@ from api.audit import AUDITING_ROLES
 from api.console.badges import case_badges
 from api.console.bulk_pages import bulk_actions
 from api.console.live_pages import live_start
-from api.console.render import clock_for, page
+from api.console.render import clock_for, page, viewer_of
 from api.console.session import csrf_checked
 from service.read_model import BadCursor, CaseFilter
 from states.spec import PHASES, PRIORITIES
@@ -102,12 +102,14 @@ class QueuePages(Controller):
         cases = request.app.state.cases
         filters = read_filters(request, clock_for(request).zone, mine)
         after = await live_start(request)  # before reading the list, so no change falls between the two
+        viewer = await viewer_of(request)
+        where = viewer.narrowed(filters.where)
         try:
-            found = await cases.find(filters.where, PAGE_SIZE, filters.cursor, filters.sort)
+            found = await cases.find(where, PAGE_SIZE, filters.cursor, filters.sort)
         except BadCursor:
             filters.errors["cursor"] = RefusalCode.BAD_CURSOR
-            found = await cases.find(filters.where, PAGE_SIZE, None, filters.sort)
-        rows = [{"case": case, "badges": case_badges(case)} for case in found.items]
+            found = await cases.find(where, PAGE_SIZE, None, filters.sort)
+        rows = [{"case": viewer.shown(case), "badges": case_badges(case)} for case in found.items]
         return page(
             request,
             "queue.html",
@@ -133,4 +135,5 @@ async def queue_counts(request: Request) -> dict[str, Any]:
     """The navigation's counts: the user's open cases, every case, and each of their teams' unassigned ones."""
     count = request.app.state.read_model.count_cases
     teams = {team: await count(CaseFilter(team=team, unassigned=True, open=True)) for team in getattr(request.state, "teams", ())}
-    return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(CaseFilter()), "teams": teams}
+    every = (await viewer_of(request)).narrowed(CaseFilter())
+    return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(every), "teams": teams}

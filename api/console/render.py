@@ -17,6 +17,8 @@ from api.console.display import data_rows
 from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
 from api.console.timefmt import Clock
 from api.labels import DEFAULT_LANGUAGE, LANGUAGES, has_label, label, negotiate
+from service.visibility import Viewer
+from states.case import Actor
 from states.vocabulary import SUPERVISING_ROLES, DeadlineState, Role
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -66,6 +68,11 @@ def language_of(request: Request) -> str:
 
 def clock_for(request: Request) -> Clock:
     return Clock(ZoneInfo(request.app.state.settings.timezone), language_of(request))
+
+
+async def viewer_of(request: Request) -> Viewer:
+    """What the signed-in user may see of cases (service/visibility.py), as the JSON API asks it."""
+    return await request.app.state.visibility.viewer(Actor(request.user.name, request.user.role))
 
 
 def words(language: str):

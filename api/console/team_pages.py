@@ -20,7 +20,7 @@ from api.console.badges import case_badges
 from api.console.case_pages import may_change, refusal_of, request_id_of
 from api.console.live_pages import live_start
 from api.console.queues import queue_counts
-from api.console.render import TEAM_READERS, page
+from api.console.render import TEAM_READERS, page, viewer_of
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
 from service.cases import CaseRefused
@@ -83,12 +83,13 @@ class TeamQueuePages(Controller):
         unassigned = CaseFilter(team=team, unassigned=True, open=True)
         listed = await cases.find(unassigned, QUEUE_SIZE, None, "sla_due")
         member = team in getattr(request.state, "teams", ())
+        viewer = await viewer_of(request)
         return page(
             request,
             "team_queue.html",
             status_code,
             team=found,
-            rows=[{"case": case, "badges": case_badges(case), "request_id": uuid.uuid4().hex} for case in listed.items],
+            rows=[{"case": viewer.shown(case), "badges": case_badges(case), "request_id": uuid.uuid4().hex} for case in listed.items],
             team_counts={"unassigned": await count(unassigned), "open": await count(CaseFilter(team=team, open=True))},
             counts=await queue_counts(request),
             may_claim=member and request.user.role != Role.AUDITOR,
