@@ -3,6 +3,7 @@ teams, routing and handover — who may open them, CSRF, and refusals shown besi
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +15,7 @@ from service.directory import Directory
 from service.teams import Department
 from states.vocabulary import AssignmentMethod, Role
 from tests.api.console_client import Browser, ensure_people
+from tests.conftest import serving
 from tests.support import eventually
 
 PASSWORD = "department-test-password"
@@ -233,3 +235,67 @@ async def test_an_agent_claims_an_unassigned_case_of_their_team_and_another_team
     assert (await api.get(case["id"]))["owner"] == agent_name
     again = await agent.post(f"/ui/queues/{team}/claim", {"case_id": case["id"], "request_id": "claim2"})
     assert again.status_code == 409 and 'role="alert"' in again.text
+
+
+PHONE, EMAIL = "13812345678", "zhang.san@example.com"
+
+
+async def test_console_pages_mask_contacts_outside_the_team_and_hide_other_teams_cases_when_visibility_is_team(
+    browser, person, read_model, api, stack_settings
+):
+    department = Department(read_model)
+    owner, outsider = await person(Role.AGENT), await person(Role.AGENT)
+    team, other = unique("保密组"), unique("外组")
+    await department.add_team("test", {"name": team, "site": "总部", "assignment": AssignmentMethod.NONE, "members": [owner]})
+    await department.add_team("test", {"name": other, "site": "总部", "assignment": AssignmentMethod.NONE, "members": [outsider]})
+    title = unique("保密客户的投诉")
+    customer = {"id": unique("C-"), "name": "张三", "phone": PHONE, "email": EMAIL}
+    case = await api.open(title=title, customer=customer)
+    await api.act(case["id"], "assign", role="supervisor", data={"team": team, "owner": owner})
+
+    mine, theirs = await signed_in(browser, owner), await signed_in(browser, outsider)
+    whole = (await mine.get(f"/ui/cases/{case['id']}")).text
+    assert PHONE in whole and EMAIL in whole
+    masked = (await theirs.get(f"/ui/cases/{case['id']}")).text
+    assert "138****5678" in masked and "z***@example.com" in masked
+    assert PHONE not in masked and EMAIL not in masked  # nor in the history's report
+
+    async with serving(dataclasses.replace(stack_settings, visibility="team")) as team_only:
+        outsider_there = Browser(str(team_only.base_url))
+        owner_there = Browser(str(team_only.base_url))
+        try:
+            assert (await outsider_there.sign_in(outsider, PASSWORD)).status_code == 303
+            assert (await owner_there.sign_in(owner, PASSWORD)).status_code == 303
+            assert case["id"] not in (await outsider_there.get("/ui/cases", q=title)).text
+            assert (await outsider_there.get(f"/ui/cases/{case['id']}")).status_code == 404
+            assert (await outsider_there.get(f"/ui/cases/{case['id']}/act/comment")).status_code == 404
+            assert case["id"] in (await owner_there.get("/ui/cases", q=title)).text
+            assert (await owner_there.get(f"/ui/cases/{case['id']}")).status_code == 200
+        finally:
+            await outsider_there.close()
+            await owner_there.close()
+
+
+async def test_a_handover_without_a_target_is_refused_beside_it_and_one_without_the_token_changes_nothing(browser, person, read_model, api):
+    manager = await signed_in(browser, await person(Role.MANAGER))
+    leaving, taking = await person(Role.AGENT), await person(Role.AGENT)
+    case = await api.open(title=unique("交接前"))
+    await api.act(case["id"], "assign", role="supervisor", data={"owner": leaving})
+
+    form = await manager.form(f"/ui/department/handover?user={leaving}")
+    refused = await manager.post("/ui/department/handover", {"user": leaving, "request_id": form["request_id"]})
+    assert refused.status_code == 422
+    assert re.search(r'id="handover-to_user-error">缺少必填项<', refused.text)
+    assert f'<option value="{leaving}" selected>' in refused.text  # the user chosen stays chosen
+    both = await manager.post("/ui/department/handover", {"user": leaving, "to_user": taking, "to_team": "x", "request_id": form["request_id"]})
+    assert both.status_code == 422 and 'id="handover-to_user-error"' in both.text
+
+    without_token = await manager.post("/ui/department/handover", {"user": leaving, "to_user": taking, "request_id": form["request_id"]}, csrf=False)
+    assert without_token.status_code == 403 and (await api.get(case["id"]))["owner"] == leaving
+
+    done = await manager.post("/ui/department/handover", {"user": leaving, "to_user": taking, "request_id": form["request_id"]})
+    assert done.status_code == 200 and "交接结果：1/1 件成功" in done.text
+    assert (await api.get(case["id"]))["owner"] == taking
+    again = await manager.post("/ui/department/handover", {"user": leaving, "to_user": taking, "request_id": form["request_id"]})
+    assert "交接结果：0/0 件成功" in again.text  # nothing of theirs is left to move
+    assert [event["action"] for event in await api.history(case["id"])].count("assign") == 2
