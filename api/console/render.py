@@ -83,6 +83,10 @@ def words(language: str):
     def term(context: str, value: Any) -> str:
         return "" if value is None else label(language, context, str(value))
 
+    def site_name(site: str) -> str:
+        """The head office by its label (总部), any other site as it is named."""
+        return label(language, "site", site) if has_label(language, "site", site) else site
+
     def event_label(action: str) -> str:
         """An event is an action someone took, or one the case recorded by itself."""
         return label(language, "action", action) if has_label(language, "action", action) else label(language, "system_action", action)
@@ -93,12 +97,12 @@ def words(language: str):
             return label(language, "clock", target)
         return label(language, "console", "phase_deadline").format(phase=label(language, "phase", target))
 
-    return ui, term, event_label, clock_label
+    return ui, term, event_label, clock_label, site_name
 
 
 def page(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
     language = language_of(request)
-    ui, term, event_label, clock_label = words(language)
+    ui, term, event_label, clock_label, site_name = words(language)
     user = request.scope.get("user")
     clock = clock_for(request)
     current = session_id(request)
@@ -113,6 +117,7 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "my_teams": getattr(request.state, "teams", ()),
         "event_label": event_label,
         "clock_label": clock_label,
+        "site_name": site_name,
         "deadline_icons": DEADLINE_ICONS,
         "pressing_priorities": PRESSING,
         "language": language,

@@ -13,7 +13,7 @@ import pytest
 
 from service.directory import Directory
 from service.teams import Department
-from states.vocabulary import AssignmentMethod, Role
+from states.vocabulary import HEAD_OFFICE, AssignmentMethod, Role
 from tests.api.console_client import Browser, ensure_people
 from tests.conftest import serving
 from tests.support import eventually
@@ -82,10 +82,11 @@ async def test_agents_and_auditors_are_refused_every_managers_page_and_change(br
 
 async def test_a_supervisor_reads_the_teams_but_changes_nothing(browser, person, read_model):
     team = unique("读组")
-    await Department(read_model).add_team("test", {"name": team, "site": "总部", "assignment": AssignmentMethod.NONE})
+    await Department(read_model).add_team("test", {"name": team, "site": HEAD_OFFICE, "assignment": AssignmentMethod.NONE})
     supervisor = await signed_in(browser, await person(Role.SUPERVISOR))
     teams = await supervisor.get("/ui/department/teams")
     assert teams.status_code == 200 and team in teams.text
+    assert "站点：总部" in teams.text  # the head office by its name
     assert "/ui/department/teams/new" not in teams.text  # no button to add one
     for path in MANAGER_PAGES:
         assert (await supervisor.get(path)).status_code == 403, path
@@ -124,6 +125,14 @@ async def test_a_team_naming_an_unknown_member_is_refused_beside_members_with_th
     assert answer.status_code == 303
     team = await Department(read_model).team(name)
     assert team is not None and team.members == (agent,) and team.shifts == {"workdays": "08:30-17:30"}
+
+    editing = await manager.get(f"/ui/department/teams/{quote(name)}")
+    assert f'<option value="{agent}" selected>' in editing.text and "workdays 08:30-17:30" in editing.text
+    changed = {"site": "杭州", "assignment": "least_open_cases", "shifts": "", "members": [agent]}
+    answer = await manager.client.post(f"/ui/department/teams/{quote(name)}", data={"csrf_token": manager.csrf, **changed})
+    assert answer.status_code == 303
+    team = await Department(read_model).team(name)
+    assert team is not None and (team.assignment, team.shifts, team.members) == ("least_open_cases", None, (agent,))
 
 
 async def test_a_manager_adds_a_user_into_a_team_and_marks_them_away_and_back(browser, person, read_model):

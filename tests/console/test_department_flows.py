@@ -12,6 +12,7 @@ from playwright.async_api import Page, expect
 
 from service.teams import Department
 from states.vocabulary import AssignmentMethod, Kind, Role
+from tests.console.accessibility import serious_violations
 from tests.console.browsing import PHONE, scrolls_sideways
 from tests.console.conftest import NEWCOMER_PASSWORD, AddPerson, Console, SignedIn
 
@@ -43,6 +44,7 @@ async def test_an_agent_claims_an_unassigned_case_of_their_teams_queue(console: 
     await expect(page.get_by_role("group", name="未分配")).to_contain_text("1")
     row = page.get_by_role("row").filter(has_text="快递三天未到，客户要求退款")
     await shot(page, "team-queue")
+    assert [str(violation) for violation in await serious_violations(page)] == []
     await row.get_by_role("button", name="认领").click()
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("快递三天未到，客户要求退款")
@@ -54,6 +56,12 @@ async def test_an_agent_claims_an_unassigned_case_of_their_teams_queue(console: 
 
     await queues.get_by_role("link", name=team).click()
     await expect(page.get_by_role("group", name="未分配")).to_contain_text("0")
+    await page.get_by_role("link", name="团队全部案件").click()
+    await expect(page.get_by_label("团队", exact=True)).to_have_value(team)  # the list's team filter, from the URL
+    listed = page.get_by_role("row").filter(has_text="快递三天未到，客户要求退款")
+    await expect(listed.get_by_role("cell").filter(has_text=team)).to_have_count(1)
+    await expect(listed).to_contain_text(agent)
+    await shot(page, "queue-by-team")
 
 
 async def test_a_manager_sets_up_a_team_and_hands_over_a_users_cases(console: Console, signed_in: SignedIn, newcomer: AddPerson):
@@ -113,7 +121,7 @@ async def test_a_managers_page_refuses_an_agent(signed_in: SignedIn):
     await expect(ann.locator("form[action^='/ui/department']")).to_have_count(0)
 
 
-async def test_the_department_pages_read_in_english_and_fit_a_phone(console: Console, signed_in: SignedIn, newcomer: AddPerson):
+async def test_the_department_pages_read_in_english_fit_a_phone_and_pass_axe(console: Console, signed_in: SignedIn, newcomer: AddPerson):
     manager = await signed_in(await newcomer(Role.MANAGER, language="en"), viewport=PHONE, password=NEWCOMER_PASSWORD, language="en")
     for path, heading in (
         ("/ui/department/users", "Users"),
@@ -125,4 +133,5 @@ async def test_the_department_pages_read_in_english_and_fit_a_phone(console: Con
         await manager.goto(path)
         await expect(manager.get_by_role("heading", level=1)).to_have_text(heading)
         assert not await scrolls_sideways(manager), path
+        assert [str(violation) for violation in await serious_violations(manager)] == [], path
         await shot(manager, "phone-en-" + path.rsplit("/", 1)[-1])
