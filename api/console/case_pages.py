@@ -201,9 +201,11 @@ async def action_form(kind: str, action: str, request: Request, case: dict[str, 
 async def named_choices(request: Request) -> dict[str, tuple[Choice, ...]]:
     """Whom an owner field may name (the directory's enabled users and those of CASEWORK_USERS), and
     which teams a team field may: the service refuses any other name."""
-    people = [person for person in await request.app.state.directory.people() if not person.disabled]
-    listed = {person.name for person in people}
-    configured = sorted(user.name for user in request.app.state.settings.users if user.name not in listed)
+    everyone = await request.app.state.directory.people()
+    # Auditors own no cases and no action items: they read, and change nothing.
+    people = [person for person in everyone if not person.disabled and person.role != Role.AUDITOR]
+    listed = {person.name for person in everyone}
+    configured = sorted(user.name for user in request.app.state.settings.users if user.name not in listed and user.role != Role.AUDITOR)
     users = tuple(Choice(person.name, person_label(person.name, person.display_name)) for person in people)
     teams = tuple(Choice(name, name) for name in await request.app.state.department.team_names())
     return {USER: users + tuple(Choice(name, name) for name in configured), TEAM: teams}

@@ -308,3 +308,19 @@ async def test_a_handover_without_a_target_is_refused_beside_it_and_one_without_
     again = await manager.post("/ui/department/handover", {"user": leaving, "to_user": taking, "request_id": form["request_id"]})
     assert "交接结果：0/0 件成功" in again.text  # nothing of theirs is left to move
     assert [event["action"] for event in await api.history(case["id"])].count("assign") == 2
+
+
+async def test_the_assign_form_offers_enabled_people_and_the_departments_teams_to_choose(browser, person, read_model, api):
+    team = unique("指派组")
+    await Department(read_model).add_team("test", {"name": team, "site": HEAD_OFFICE, "assignment": AssignmentMethod.NONE})
+    gone = await person(Role.AGENT)
+    await Directory(read_model).disable(gone)
+    case = await api.open(title=unique("指派表单"))
+    supervisor = await signed_in(browser, await person(Role.SUPERVISOR))
+    form = (await supervisor.get(f"/ui/cases/{case['id']}/act/assign")).text
+    owners = re.search(r'<select id="act-assign-owner" name="owner".*?</select>', form, re.S)
+    teams = re.search(r'<select id="act-assign-team" name="team".*?</select>', form, re.S)
+    assert owners and teams, form
+    assert '<option value="ann">Ann (ann)</option>' in owners.group(0)
+    assert 'value="ada"' not in owners.group(0) and f'value="{gone}"' not in owners.group(0)  # an auditor, a disabled user
+    assert f'<option value="{team}">{team}</option>' in teams.group(0)
