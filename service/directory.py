@@ -102,6 +102,15 @@ class Directory:
         await self._change(name, disabled=True)
         log.info("user %s disabled", name)
 
+    async def enable(self, name: str) -> None:
+        await self._change(name, disabled=False)
+        log.info("user %s enabled", name)
+
+    async def set_role(self, name: str, role: str) -> None:
+        _check_role(role)
+        await self._change(name, role=role)
+        log.info("user %s is now %s", name, role)
+
     async def set_language(self, name: str, language: str) -> None:
         if language not in LANGUAGES:
             raise DirectoryError(f"language must be one of {', '.join(LANGUAGES)}")

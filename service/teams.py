@@ -197,12 +197,22 @@ class Department:
             raise InvalidData("away", "give both from and to, or neither to mark the user back")
         if away_from is not None and away_to is not None and away_to <= away_from:
             raise InvalidData("away.to", "must be after away.from")
+        # In UTC: SQLite keeps a time's wall clock and drops its offset.
+        away_from, away_to = (None if moment is None else moment.astimezone(UTC) for moment in (away_from, away_to))
         async with self._engine.begin() as connection:
             changed = await connection.execute(update(users).where(users.c.name == user_name).values(away_from=away_from, away_to=away_to))
             if not changed.rowcount:
                 raise LookupError(f"no user {user_name}")
             away = None if away_from is None else {"from": away_from.isoformat(), "to": away_to.isoformat() if away_to else None}
             await _log(connection, actor, Subject.USER, user_name, {"away": away})
+
+    async def away_of(self, user_name: str) -> tuple[datetime | None, datetime | None]:
+        """The user's leave, from–to (both None: present)."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(users.c.away_from, users.c.away_to).where(users.c.name == user_name))).first()
+        if row is None or row.away_from is None or row.away_to is None:
+            return None, None
+        return as_utc(row.away_from), as_utc(row.away_to)
 
     # --- routing ----------------------------------------------------------------------------------
 

@@ -49,6 +49,9 @@ class Role(StrEnum):
 # Who may do what supervisors do: supervisors within their teams, managers everywhere.
 SUPERVISING_ROLES = (Role.SUPERVISOR, Role.MANAGER)
 
+# The site of a department's head office (总部); other sites (remote, outsourced) are named freely.
+HEAD_OFFICE = "head_office"
+
 
 # Who acts when no person does (timers, automatic escalation): the actor's name, and the role the
 # case rules see for it. No token may carry it.

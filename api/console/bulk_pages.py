@@ -38,7 +38,7 @@ class BulkPages(Controller):
         may_change(request)
         if action not in bulk_actions(request.user.role):
             return page(request, "bulk_fields.html", fields=[], values={}, errors={})
-        return page(request, "bulk_fields.html", fields=action_form(_declaring_kind(action), action, request), values={}, errors={})
+        return page(request, "bulk_fields.html", fields=await action_form(_declaring_kind(action), action, request), values={}, errors={})
 
     @post("/")
     async def apply(self, request: Request) -> Response:
@@ -57,7 +57,7 @@ class BulkPages(Controller):
             problem = RefusalCode.TOO_LARGE
         if problem:
             return _result(request, 422, problem, [], action)
-        fields = action_form(_declaring_kind(action), action, request)
+        fields = await action_form(_declaring_kind(action), action, request)
         submission = read_form(fields, data, clock_for(request))
         if submission.errors:
             return _result(request, 422, RefusalCode.WRONG_TYPE, [], action)

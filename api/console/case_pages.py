@@ -16,9 +16,9 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
-from api.console.forms import NOTE, REPORT_BASICS, FormField, form_fields, read_form
+from api.console.forms import NOTE, REPORT_BASICS, Choice, FormField, form_fields, read_form
 from api.console.live_pages import live_start
-from api.console.render import clock_for, language_of, page
+from api.console.render import clock_for, language_of, page, viewer_of
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
 from service.cases import CaseRefused
@@ -26,7 +26,7 @@ from states.case import Actor
 from states.errors import CaseRuleError, InvalidData
 from states.machine import KINDS, declared_action, describe, spec_for
 from states.opening import Report
-from states.spec import PHASES
+from states.spec import PHASES, TEAM, USER
 from states.vocabulary import SYSTEM, Kind, Priority, RefusalCode, Role
 from workflows.inputs import ActInput
 
@@ -81,11 +81,11 @@ class CasePages(Controller):
             channel=None,
             data=submission.data,
         )
-        request_id = _request_id(data)
+        request_id = request_id_of(data)
         try:
             case = await request.app.state.cases.open(report, _actor(request), None, request_id)
         except (CaseRefused, CaseRuleError) as refused:
-            return self._report_form(request, kind, data, *_refusal(refused), status_code=422)
+            return self._report_form(request, kind, data, *refusal_of(refused), status_code=422)
         return see_other(f"/ui/cases/{case.id}", request)
 
     def _report_form(self, request: Request, kind: str, values, errors, problem, status_code: int = 200) -> Response:
@@ -110,8 +110,9 @@ class CasePages(Controller):
 
     async def _case_context(self, request: Request, case_id: str) -> dict[str, Any]:
         cases = request.app.state.cases
-        case = await cases.get(case_id)
-        history = await cases.history(case_id)
+        viewer = await viewer_of(request)
+        case = viewer.seen(await cases.get(case_id))
+        history = viewer.shown_events(case, await cases.history(case_id))
         role = request.user.role
         allowed = [] if role == Role.AUDITOR else case.get("allowed_actions", {}).get(role, [])
         machine = describe(case["kind"])
@@ -136,30 +137,31 @@ class CasePages(Controller):
     @get("/{case_id:str}/act/{action:str}")
     async def action_form(self, request: Request, case_id: CaseId, action: ActionName) -> Response:
         may_change(request)
-        case = await request.app.state.cases.get(case_id)
-        return self._action_form(request, case, action, {}, {}, None)
+        case = (await viewer_of(request)).seen(await request.app.state.cases.get(case_id))
+        return await self._action_form(request, case, action, {}, {}, None)
 
     @post("/{case_id:str}/act/{action:str}")
     async def take_action(self, request: Request, case_id: CaseId, action: ActionName, data: Form) -> Response:
         may_change(request)
         cases = request.app.state.cases
-        case = await cases.get(case_id)
-        fields = action_form(case["kind"], action, request, case)
+        viewer = await viewer_of(request)
+        case = viewer.seen(await cases.get(case_id))
+        fields = await action_form(case["kind"], action, request, case)
         submission = read_form(fields, data, clock_for(request))
         if submission.errors:
-            return self._action_form(request, case, action, data, submission.errors, None, status_code=422)
+            return await self._action_form(request, case, action, data, submission.errors, None, status_code=422)
         note = (data.get("note") or "").strip() or None
         expected = _version(data.get("expected_version"))
-        act = ActInput(action, _actor(request), note, submission.data, expected, _request_id(data))
+        act = ActInput(action, _actor(request), note, submission.data, expected, request_id_of(data))
         try:
             await cases.act(case_id, act)
         except (CaseRefused, CaseRuleError) as refused:
-            errors, problem = _refusal(refused)
-            current = await cases.get(case_id)
-            return self._action_form(request, current, action, data, errors, problem, status_code=409 if problem else 422, stale=problem)
+            errors, problem = refusal_of(refused)
+            current = viewer.shown(await cases.get(case_id))
+            return await self._action_form(request, current, action, data, errors, problem, status_code=409 if problem else 422, stale=problem)
         return see_other(f"/ui/cases/{case_id}", request)
 
-    def _action_form(self, request: Request, case, action: str, values, errors, problem, status_code: int = 200, stale=None) -> Response:
+    async def _action_form(self, request: Request, case, action: str, values, errors, problem, status_code: int = 200, stale=None) -> Response:
         if declared_action(case["kind"], action) is None:
             raise NotFoundException(f"{case['kind']} has no action {action!r}")
         return page(
@@ -168,7 +170,7 @@ class CasePages(Controller):
             status_code,
             case=case,
             action=action,
-            fields=action_form(case["kind"], action, request, case),
+            fields=await action_form(case["kind"], action, request, case),
             values=values,
             errors=errors,
             problem=problem,
@@ -185,17 +187,35 @@ def report_form(kind: str, request: Request) -> list[FormField]:
     return form_fields(REPORT_BASICS + spec_for(kind).report_fields, language)
 
 
-def action_form(kind: str, action: str, request: Request, case: dict[str, Any] | None = None) -> list[FormField]:
+async def action_form(kind: str, action: str, request: Request, case: dict[str, Any] | None = None) -> list[FormField]:
     declared = declared_action(kind, action)
     if declared is None:
         raise NotFoundException(f"{kind} has no action {action!r}")
     # The id of a case the action opens is the workflow's to fill in, unless the user may name one to join.
     filled_in = declared.opens.id_field if declared.opens and not declared.opens.may_join_open else None
     fields = tuple(field for field in declared.fields if field.name != filled_in)
-    return form_fields((*fields, NOTE), language_of(request), case)
+    named = await named_choices(request) if any(field.names in (USER, TEAM) for field in fields) else {}
+    return form_fields((*fields, NOTE), language_of(request), case, named)
 
 
-def _request_id(data: dict[str, str]) -> str:
+async def named_choices(request: Request) -> dict[str, tuple[Choice, ...]]:
+    """Whom an owner field may name (the directory's enabled users and those of CASEWORK_USERS), and
+    which teams a team field may: the service refuses any other name."""
+    everyone = await request.app.state.directory.people()
+    # Auditors own no cases and no action items: they read, and change nothing.
+    people = [person for person in everyone if not person.disabled and person.role != Role.AUDITOR]
+    listed = {person.name for person in everyone}
+    configured = sorted(user.name for user in request.app.state.settings.users if user.name not in listed and user.role != Role.AUDITOR)
+    users = tuple(Choice(person.name, person_label(person.name, person.display_name)) for person in people)
+    teams = tuple(Choice(name, name) for name in await request.app.state.department.team_names())
+    return {USER: users + tuple(Choice(name, name) for name in configured), TEAM: teams}
+
+
+def person_label(name: str, display_name: str) -> str:
+    return name if display_name == name else f"{display_name} ({name})"
+
+
+def request_id_of(data: dict[str, str]) -> str:
     given = (data.get("request_id") or "").strip()
     return given if 0 < len(given) <= MAX_REQUEST_ID and given.isalnum() else uuid.uuid4().hex
 
@@ -204,7 +224,7 @@ def _version(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() and len(text) < 10 else None
 
 
-def _refusal(refused: Exception) -> tuple[dict[str, str], dict[str, Any] | None]:
+def refusal_of(refused: Exception) -> tuple[dict[str, str], dict[str, Any] | None]:
     """Field errors (field name → refusal code), or a refusal of the whole form (its code and details)."""
     if isinstance(refused, InvalidData):
         return {_field(refused.field): refused.code}, None

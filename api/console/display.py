@@ -9,7 +9,16 @@ from typing import Any
 from api.labels import has_label, label
 
 # Keys whose values are vocabulary terms, and the context of their labels.
-TERM_KEYS = {"kind": "kind", "priority": "priority", "state": "phase", "category": "choice", "relation": "relation"}
+TERM_KEYS = {
+    "kind": "kind",
+    "priority": "priority",
+    "state": "phase",
+    "category": "choice",
+    "relation": "relation",
+    "method": "assignment_method",  # a dispatch's: how the team picked its agent
+}
+# How service/handover.py words the reason of each `assign` it makes: "handover: ann → bob".
+HANDOVER_REASON = "handover: "
 
 
 def data_rows(data: dict[str, Any], language: str) -> list[tuple[str, str]]:
@@ -33,7 +42,12 @@ def as_text(key: str, value: Any, language: str) -> str:
         return label(language, "console", "yes" if value else "no")
     if key == "customer" and isinstance(value, dict):
         name = " ".join(str(part) for part in (value.get("name"), f"({value['id']})" if value.get("id") else None) if part)
-        return name + (" · " + label(language, "priority", "vip") if value.get("vip") else "")
+        contacts = "".join(f" · {value[key]}" for key in ("phone", "email") if value.get(key))  # masked already where they must be
+        return name + contacts + (" · " + label(language, "priority", "vip") if value.get("vip") else "")
+    if key == "rule" and isinstance(value, int) and not isinstance(value, bool):
+        return label(language, "console", "rule_number").format(number=value + 1)  # routing counts rules from 0
+    if key == "reason" and isinstance(value, str) and value.startswith(HANDOVER_REASON):
+        return label(language, "console", "handover_reason").format(detail=value.removeprefix(HANDOVER_REASON))
     if key in TERM_KEYS and isinstance(value, str) and has_label(language, TERM_KEYS[key], value):
         return label(language, TERM_KEYS[key], value)
     if isinstance(value, list):

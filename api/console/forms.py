@@ -56,13 +56,18 @@ class Submission:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def form_fields(fields: tuple[Field, ...], language: str, case: dict[str, Any] | None = None) -> list[FormField]:
-    return [_form_field(spec, language, case) for spec in fields]
+def form_fields(
+    fields: tuple[Field, ...], language: str, case: dict[str, Any] | None = None, named: dict[str, tuple[Choice, ...]] | None = None
+) -> list[FormField]:
+    """`named`: the choices for fields naming people or teams of the department (spec.USER, spec.TEAM)."""
+    return [_form_field(spec, language, case, named or {}) for spec in fields]
 
 
-def _form_field(spec: Field, language: str, case: dict[str, Any] | None) -> FormField:
+def _form_field(spec: Field, language: str, case: dict[str, Any] | None, named: dict[str, tuple[Choice, ...]]) -> FormField:
     choices: tuple[Choice, ...] = ()
-    if spec.names == OPEN_ACTION_ITEM and case is not None:
+    if spec.names in named:
+        choices = named[spec.names]
+    elif spec.names == OPEN_ACTION_ITEM and case is not None:
         choices = tuple(Choice(item["id"], f"{item['title']} · {item['owner']}") for item in case.get("action_items", []) if not item.get("done"))
     elif spec.choices:
         choices = tuple(Choice(value, choice_label(language, spec.name, value)) for value in spec.choices)

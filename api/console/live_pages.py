@@ -11,6 +11,7 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent
 
+from api.console.render import viewer_of
 from api.live import CaseFilter, LastEventId, live_stream
 
 After = Annotated[str | None, QueryParameter(max_length=64)]
@@ -18,7 +19,7 @@ After = Annotated[str | None, QueryParameter(max_length=64)]
 
 @get("/ui/live", include_in_schema=False)
 async def console_live(request: Request, case_id: CaseFilter = None, after: After = None, last_event_id: LastEventId = None) -> ServerSentEvent:
-    return await live_stream(request.app.state.live, case_id, last_event_id or after)
+    return await live_stream(request.app.state.live, case_id, last_event_id or after, await viewer_of(request))
 
 
 async def live_start(request: Request) -> str:

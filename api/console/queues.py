@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
@@ -13,14 +14,14 @@ from api.audit import AUDITING_ROLES
 from api.console.badges import case_badges
 from api.console.bulk_pages import bulk_actions
 from api.console.live_pages import live_start
-from api.console.render import clock_for, page
+from api.console.render import clock_for, page, viewer_of
 from api.console.session import csrf_checked
 from service.read_model import BadCursor, CaseFilter
 from states.spec import PHASES, PRIORITIES
 from states.vocabulary import Kind, RefusalCode
 
 PAGE_SIZE = 50
-TEXT_FILTERS = ("owner", "customer", "q")
+TEXT_FILTERS = ("owner", "customer", "q", "team", "site")
 MAX_FILTER_TEXT = 200
 SORTS = ("created", "sla_due")
 
@@ -44,7 +45,7 @@ def read_filters(request: Request, zone, mine: bool) -> Filters:
     query = request.query_params
     values = {
         name: (query.get(name) or "").strip()[:MAX_FILTER_TEXT]
-        for name in (*TEXT_FILTERS, "kind", "phase", "priority", "from", "to", "breached", "sort")
+        for name in (*TEXT_FILTERS, "kind", "phase", "priority", "from", "to", "breached", "unassigned", "sort")
     }
     errors: dict[str, str] = {}
     for name, allowed in (("kind", list(Kind)), ("phase", PHASES), ("priority", PRIORITIES), ("sort", SORTS)):
@@ -64,6 +65,9 @@ def read_filters(request: Request, zone, mine: bool) -> Filters:
         breached=True if values["breached"] == "1" else None,
         open=True if mine else None,
         q=values["q"] or None,
+        team=values["team"] or None,
+        site=values["site"] or None,
+        unassigned=True if values["unassigned"] == "1" and not mine else None,
     )
     return Filters(values, errors, where, values["sort"] or "created", (query.get("cursor") or None))
 
@@ -98,12 +102,14 @@ class QueuePages(Controller):
         cases = request.app.state.cases
         filters = read_filters(request, clock_for(request).zone, mine)
         after = await live_start(request)  # before reading the list, so no change falls between the two
+        viewer = await viewer_of(request)
+        where = viewer.narrowed(filters.where)
         try:
-            found = await cases.find(filters.where, PAGE_SIZE, filters.cursor, filters.sort)
+            found = await cases.find(where, PAGE_SIZE, filters.cursor, filters.sort)
         except BadCursor:
             filters.errors["cursor"] = RefusalCode.BAD_CURSOR
-            found = await cases.find(filters.where, PAGE_SIZE, None, filters.sort)
-        rows = [{"case": case, "badges": case_badges(case)} for case in found.items]
+            found = await cases.find(where, PAGE_SIZE, None, filters.sort)
+        rows = [{"case": viewer.shown(case), "badges": case_badges(case)} for case in found.items]
         return page(
             request,
             "queue.html",
@@ -116,6 +122,8 @@ class QueuePages(Controller):
             phases=PHASES,
             priorities=PRIORITIES,
             counts=await queue_counts(request),
+            teams=await request.app.state.department.team_names(),
+            sites=await request.app.state.department.sites(),
             live=f"/ui/live?after={after}",
             bulk=bulk_actions(request.user.role),
             may_export=request.user.role in AUDITING_ROLES,
@@ -123,7 +131,9 @@ class QueuePages(Controller):
         )
 
 
-async def queue_counts(request: Request) -> dict[str, int]:
-    """The navigation's counts: the user's open cases, and every case."""
+async def queue_counts(request: Request) -> dict[str, Any]:
+    """The navigation's counts: the user's open cases, every case, and each of their teams' unassigned ones."""
     count = request.app.state.read_model.count_cases
-    return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(CaseFilter())}
+    teams = {team: await count(CaseFilter(team=team, unassigned=True, open=True)) for team in getattr(request.state, "teams", ())}
+    every = (await viewer_of(request)).narrowed(CaseFilter())
+    return {"mine": await count(CaseFilter(owner=request.user.name, open=True)), "all": await count(every), "teams": teams}

@@ -17,7 +17,9 @@ from api.console.display import data_rows
 from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
 from api.console.timefmt import Clock
 from api.labels import DEFAULT_LANGUAGE, LANGUAGES, has_label, label, negotiate
-from states.vocabulary import DeadlineState, Role
+from service.visibility import Viewer
+from states.case import Actor
+from states.vocabulary import SUPERVISING_ROLES, DeadlineState, Role
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 STATIC = Path(__file__).parent.parent / "static"
@@ -31,7 +33,9 @@ DEADLINE_ICONS = {
     DeadlineState.MET: "✓",
 }
 # Who reads the department's figures (wallboard, KPIs, reviews): the navigation links to them.
-OVERSEEING_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
+OVERSEEING_ROLES = (*SUPERVISING_ROLES, Role.AUDITOR)
+# Who reads the department's teams; of them only managers change users, teams and routing.
+TEAM_READERS = SUPERVISING_ROLES
 
 _environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -66,6 +70,11 @@ def clock_for(request: Request) -> Clock:
     return Clock(ZoneInfo(request.app.state.settings.timezone), language_of(request))
 
 
+async def viewer_of(request: Request) -> Viewer:
+    """What the signed-in user may see of cases (service/visibility.py), as the JSON API asks it."""
+    return await request.app.state.visibility.viewer(Actor(request.user.name, request.user.role))
+
+
 def words(language: str):
     def ui(key: str, **values: Any) -> str:
         text = label(language, "console", key)
@@ -73,6 +82,10 @@ def words(language: str):
 
     def term(context: str, value: Any) -> str:
         return "" if value is None else label(language, context, str(value))
+
+    def site_name(site: str) -> str:
+        """The head office by its label (总部), any other site as it is named."""
+        return label(language, "site", site) if has_label(language, "site", site) else site
 
     def event_label(action: str) -> str:
         """An event is an action someone took, or one the case recorded by itself."""
@@ -84,12 +97,12 @@ def words(language: str):
             return label(language, "clock", target)
         return label(language, "console", "phase_deadline").format(phase=label(language, "phase", target))
 
-    return ui, term, event_label, clock_label
+    return ui, term, event_label, clock_label, site_name
 
 
 def page(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
     language = language_of(request)
-    ui, term, event_label, clock_label = words(language)
+    ui, term, event_label, clock_label, site_name = words(language)
     user = request.scope.get("user")
     clock = clock_for(request)
     current = session_id(request)
@@ -99,8 +112,12 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "user": user,
         "can_change": user is not None and user.role != Role.AUDITOR,
         "oversees": user is not None and user.role in OVERSEEING_ROLES,
+        "reads_teams": user is not None and user.role in TEAM_READERS,
+        "manages": user is not None and user.role == Role.MANAGER,
+        "my_teams": getattr(request.state, "teams", ()),
         "event_label": event_label,
         "clock_label": clock_label,
+        "site_name": site_name,
         "deadline_icons": DEADLINE_ICONS,
         "pressing_priorities": PRESSING,
         "language": language,

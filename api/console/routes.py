@@ -16,13 +16,17 @@ from litestar.static_files import create_static_files_router
 from api.auth import SignInNeeded
 from api.console.bulk_pages import BulkPages
 from api.console.case_pages import CasePages
+from api.console.department_pages import DepartmentPages
 from api.console.export_pages import ExportPages
+from api.console.handover_pages import HandoverPages
 from api.console.live_pages import console_live
 from api.console.queues import QueuePages
 from api.console.render import STATIC, page
+from api.console.routing_pages import RoutingPages
 from api.console.session import CsrfRefused
 from api.console.sign_in_pages import SessionPages, SignInPages, root, see_other
 from api.console.supervisor_pages import SupervisorPages
+from api.console.team_pages import TeamQueuePages, know_teams
 from service.cases import CaseNotFound, Unavailable
 from states.vocabulary import RefusalCode
 
@@ -82,7 +86,22 @@ def _quoted(target: str) -> str:
 def console_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[root, SignInPages, SessionPages, QueuePages, BulkPages, CasePages, SupervisorPages, ExportPages, console_live],
+        route_handlers=[
+            root,
+            SignInPages,
+            SessionPages,
+            QueuePages,
+            BulkPages,
+            CasePages,
+            SupervisorPages,
+            ExportPages,
+            TeamQueuePages,
+            DepartmentPages,
+            RoutingPages,
+            HandoverPages,
+            console_live,
+        ],
+        guards=[know_teams],
         exception_handlers={
             CaseNotFound: on_not_found,
             NotFoundException: on_not_found,

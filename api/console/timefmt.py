@@ -30,6 +30,11 @@ class Clock:
         local = self.local(moment)
         return "" if local is None else local.strftime("%Y-%m-%d %H:%M")
 
+    def local_input(self, moment: datetime | str | None) -> str:
+        """What a datetime-local input shows: the department's wall time, `2026-12-02T17:30`."""
+        local = self.local(moment)
+        return "" if local is None else local.strftime("%Y-%m-%dT%H:%M")
+
     def iso(self, moment: datetime | str | None) -> str:
         local = self.local(moment)
         return "" if local is None else local.isoformat(timespec="seconds")
