@@ -183,4 +183,6 @@ class DirectoryLogController(Controller):
         self, department: NamedDependency[Department], limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200
     ) -> DirectoryChanges:
         changes = await department.changes(limit)
-        return DirectoryChanges(items=[msgspec.convert({**change, "at": format_time(change["at"])}, DirectoryChange) for change in changes])
+        return DirectoryChanges(
+            items=[DirectoryChange(c["id"], format_time(c["at"]), c["actor"], c["subject"], c["name"], c["change"]) for c in changes]
+        )
