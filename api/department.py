@@ -144,7 +144,7 @@ class TeamController(Controller):
     async def list_teams(self, department: NamedDependency[Department]) -> TeamList:
         return TeamList(items=[team_out(team) for team in await department.teams()])
 
-    @get("/{name:str}", summary="One team", responses=problems(400, 404))
+    @get("/{name:str}", summary="One team", responses=problems(400, 404, 422))
     async def get_team(self, name: TeamName, department: NamedDependency[Department]) -> Team:
         team = await department.team(name)
         if team is None:

@@ -107,7 +107,7 @@ class UserController(Controller):
     async def list_users(self, users: NamedDependency[Users]) -> UserList:
         return UserList(items=[user_out(view) for view in await users.all()])
 
-    @get("/{name:str}", summary="One user, with their teams; no secrets", responses=problems(400, 404))
+    @get("/{name:str}", summary="One user, with their teams; no secrets", responses=problems(400, 404, 422))
     async def get_user(self, name: UserName, users: NamedDependency[Users]) -> User:
         view = await users.one(name)
         if view is None:
