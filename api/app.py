@@ -46,9 +46,9 @@ from service.shared_store import keep_tidy, open_shared_store
 from service.sign_in import SessionPolicy, SignIn
 from service.teams import Department
 from service.temporal import connect
+from service.users import Users
 from service.visibility import Viewer, Visibility
 from states.case import Actor
-from service.users import Users
 
 
 @get(
@@ -109,6 +109,8 @@ def _live(state: State) -> LiveFeed:
 
 async def _viewer(request: Request, state: State) -> Viewer:
     return await state.visibility.viewer(Actor(request.user.name, request.user.role))
+
+
 def _department(state: State) -> Department:
     return state.department
 

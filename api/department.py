@@ -42,6 +42,10 @@ Shifts = Annotated[
         examples=[{"workdays": ["08:30-17:30", "17:00-01:00"]}],
     ),
 ]
+SlaPolicy = Annotated[
+    dict[str, Any],
+    Meta(description="the team's own service-level policy, like the CASEWORK_SLA_POLICY file; its calendar defaults to the department's"),
+]
 TeamName = Annotated[str, PathParameter(max_length=MAX_NAME, description="the team's name")]
 # Who reads the change log of users, teams and routing.
 LOG_READERS = (Role.AUDITOR, Role.MANAGER)
@@ -54,6 +58,7 @@ class Team(Struct):
     supervisors: list[str]
     members: list[str]
     shifts: dict[str, Any] | None  # null: always on shift
+    sla_policy: dict[str, Any] | None  # null: the department's service-level policy
     created_at: str
     updated_at: str
 
@@ -69,6 +74,7 @@ class TeamIn(Struct):
     members: UserNames = []
     assignment: AssignmentName = AssignmentMethod.ROUND_ROBIN.value
     shifts: Shifts | None = None
+    sla_policy: SlaPolicy | None = None
 
 
 class TeamChange(Struct):
@@ -80,6 +86,7 @@ class TeamChange(Struct):
     members: UserNames | UnsetType = UNSET
     assignment: AssignmentName | UnsetType = UNSET
     shifts: Shifts | UnsetType | None = UNSET
+    sla_policy: SlaPolicy | UnsetType | None = UNSET
 
 
 class RoutingMatch(Struct, forbid_unknown_fields=True):

@@ -101,7 +101,7 @@ def _changes(data: UserChange) -> dict:
 
 class UserController(Controller):
     path = "/users"
-    tags = ["department"]
+    tags = ["users"]
 
     @get("/", summary="Every user of the directory, with their teams; no secrets", responses=problems(400))
     async def list_users(self, users: NamedDependency[Users]) -> UserList:

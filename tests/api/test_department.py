@@ -5,6 +5,7 @@ with the team's agents in turn."""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import httpx
 import pytest
@@ -12,29 +13,21 @@ import pytest
 from service.directory import Directory
 from service.read_model import ReadModel
 from service.teams import Department
+from tests.api.department_people import People, Person
 from tests.conftest import Api, auth
 from tests.support import eventually
 
 PASSWORD = "a long password"
 
 
-class Person:
-    def __init__(self, name: str, token: str):
-        self.name = name
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-
-async def person(read_model: ReadModel, role: str, prefix: str) -> Person:
-    """A directory user with an API token; unique, as the stack's directory is the whole session's."""
-    name = f"{prefix}-{secrets.token_hex(3)}"
-    directory = Directory(read_model)
-    await directory.add(name, role, PASSWORD)
-    return Person(name, (await directory.issue_token(name)).token)
+@pytest.fixture
+def people(read_model: ReadModel, http: httpx.AsyncClient) -> People:
+    return People(read_model, http)
 
 
 @pytest.fixture
-async def manager(read_model: ReadModel) -> Person:
-    return await person(read_model, "manager", "mgr")
+async def manager(people: People) -> Person:
+    return await people.person("manager", "mgr")
 
 
 def refused(response: httpx.Response, status: int, field: str | None = None) -> dict:
@@ -46,9 +39,9 @@ def refused(response: httpx.Response, status: int, field: str | None = None) -> 
     return problem
 
 
-async def test_a_manager_sets_up_a_team_that_everyone_reads(http, read_model, manager):
-    lead = await person(read_model, "supervisor", "lead")
-    agents = [await person(read_model, "agent", "agent") for _ in range(2)]
+async def test_a_manager_sets_up_a_team_that_everyone_reads(http, read_model, people, manager):
+    lead = await people.person("supervisor", "lead")
+    agents = [await people.person("agent", f"agent{index}") for index in range(2)]
     name = f"售后一组-{secrets.token_hex(3)}"
     body = {"name": name, "site": "总部", "supervisors": [lead.name], "members": [agents[0].name], "assignment": "least_open_cases"}
 
@@ -56,7 +49,7 @@ async def test_a_manager_sets_up_a_team_that_everyone_reads(http, read_model, ma
     assert created.status_code == 201, created.text
     team = created.json()
     assert {key: team[key] for key in body} == body
-    assert team["shifts"] is None and team["created_at"].endswith("Z") and team["updated_at"] == team["created_at"]
+    assert team["shifts"] is None and team["sla_policy"] is None and team["created_at"].endswith("Z") and team["updated_at"] == team["created_at"]
 
     for reader in (auth("agent"), auth("auditor"), lead.headers):
         assert (await http.get(f"/teams/{name}", headers=reader)).json() == team
@@ -75,8 +68,8 @@ async def test_a_manager_sets_up_a_team_that_everyone_reads(http, read_model, ma
     refused(await http.patch("/teams/no-such-team", json={"site": "x"}, headers=manager.headers), 404)
 
 
-async def test_every_bad_team_is_refused_naming_its_field(http, read_model, manager):
-    auditor = await person(read_model, "auditor", "aud")
+async def test_every_bad_team_is_refused_naming_its_field(http, read_model, people, manager):
+    auditor = await people.person("auditor", "aud")
     name = f"team-{secrets.token_hex(3)}"
     good = {"name": name, "site": "远程站点", "supervisors": [], "members": []}
     assert (await http.post("/teams", json=good, headers=manager.headers)).status_code == 201
@@ -99,8 +92,8 @@ async def test_every_bad_team_is_refused_naming_its_field(http, read_model, mana
     refused(await http.patch(f"/teams/{name}", json={"assignment": "by_lottery"}, headers=manager.headers), 422, "assignment")
 
 
-async def test_only_managers_change_users_teams_and_routing(http, read_model, manager):
-    supervisor = await person(read_model, "supervisor", "sup")
+async def test_only_managers_change_users_teams_and_routing(http, read_model, people, manager):
+    supervisor = await people.person("supervisor", "sup")
     writes = [
         ("POST", "/teams", {"name": "t-" + secrets.token_hex(3), "site": "x"}),
         ("PATCH", "/teams/any", {"site": "x"}),
@@ -164,8 +157,8 @@ async def test_a_manager_adds_and_changes_users_and_nobody_reads_their_secrets(h
     assert also_manager.status_code == 201 and also_manager.json()["role"] == "manager"
 
 
-async def test_a_supervisor_made_an_agent_stops_leading_their_teams(http, read_model, manager):
-    lead = await person(read_model, "supervisor", "lead")
+async def test_a_supervisor_made_an_agent_stops_leading_their_teams(http, read_model, people, manager):
+    lead = await people.person("supervisor", "lead")
     team = f"team-{secrets.token_hex(3)}"
     assert (await http.post("/teams", json={"name": team, "site": "总部", "supervisors": [lead.name]}, headers=manager.headers)).status_code == 201
     assert (await http.patch(f"/users/{lead.name}", json={"role": "agent"}, headers=manager.headers)).json()["teams"] == [team]
@@ -176,8 +169,8 @@ async def test_a_supervisor_made_an_agent_stops_leading_their_teams(http, read_m
     assert made_auditor.status_code == 200 and made_auditor.json()["teams"] == []
 
 
-async def test_every_bad_user_is_refused_naming_its_field(http, read_model, manager):
-    existing = await person(read_model, "agent", "old")
+async def test_every_bad_user_is_refused_naming_its_field(http, read_model, people, manager):
+    existing = await people.person("agent", "old")
     fresh = f"u-{secrets.token_hex(3)}"
     cases = [
         ({"name": existing.name, "role": "agent"}, "name"),
@@ -195,7 +188,7 @@ async def test_every_bad_user_is_refused_naming_its_field(http, read_model, mana
         refused(await http.post("/users", json=body, headers=manager.headers), 422, field)
     refused(await http.get(f"/users/{fresh}", headers=manager.headers), 404)
 
-    changes = [
+    changes: list[tuple[dict[str, Any], str]] = [
         ({"away": {"from": "2026-02-16T09:00:00+08:00", "to": "2026-02-09T09:00:00+08:00"}}, "away.to"),
         ({"away": {"from": "next monday", "to": "2026-02-09T09:00:00+08:00"}}, "away.from"),
         ({"away": {"from": "2026-02-09T09:00:00+08:00"}}, "away.to"),
@@ -264,8 +257,8 @@ async def test_auditors_and_managers_read_who_changed_the_department(http, read_
     assert limited.status_code in (400, 422) and limited.json()["field"] == "limit", limited.text
 
 
-async def test_new_complaints_land_with_the_teams_agents_in_turn(api: Api, http, read_model, manager):
-    agents = sorted([await person(read_model, "agent", "rr") for _ in range(2)], key=lambda agent: agent.name)
+async def test_new_complaints_land_with_the_teams_agents_in_turn(api: Api, http, read_model, people, manager):
+    agents = [await people.person("agent", f"rr{index}") for index in range(2)]
     team, site, channel = (f"{prefix}-{secrets.token_hex(3)}" for prefix in ("轮流组", "站点", "渠道"))
     body = {"name": team, "site": site, "members": [agent.name for agent in agents], "assignment": "round_robin"}
     assert (await http.post("/teams", json=body, headers=manager.headers)).status_code == 201
