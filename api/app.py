@@ -20,6 +20,7 @@ from api.auth import SignInNeeded, authentication
 from api.console.render import asset
 from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
+from api.department import DirectoryLogController, RoutingController, TeamController
 from api.errors import HANDLERS
 from api.exports import ExportController
 from api.handover import handover
@@ -29,6 +30,7 @@ from api.observability import MetricsController, prometheus, request_context
 from api.schemas import Health
 from api.security import SharedRateLimit, cors, security_headers
 from api.storable import refuse_unstorable_text
+from api.users import UserController
 from service import tracing
 from service.audit import Audit
 from service.cases import Cases, People, WorkflowConfig
@@ -44,6 +46,7 @@ from service.shared_store import keep_tidy, open_shared_store
 from service.sign_in import SessionPolicy, SignIn
 from service.teams import Department
 from service.temporal import connect
+from service.users import Users
 from service.visibility import Viewer, Visibility
 from states.case import Actor
 
@@ -108,6 +111,14 @@ async def _viewer(request: Request, state: State) -> Viewer:
     return await state.visibility.viewer(Actor(request.user.name, request.user.role))
 
 
+def _department(state: State) -> Department:
+    return state.department
+
+
+def _users(state: State) -> Users:
+    return state.users
+
+
 def stop_waiting_on_temporal(app: Litestar) -> None:
     """The server is stopping: requests still waiting on Temporal are answered 503 with Retry-After."""
     cases = getattr(app.state, "cases", None)
@@ -145,6 +156,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.kpis = Kpis(read_model, department_zone)
         app.state.reviews = Reviews(read_model, department_zone)
         app.state.directory = Directory(read_model)
+        app.state.users = Users(app.state.directory, app.state.department)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)
         app.state.sign_in = SignIn(
             app.state.directory,
@@ -174,6 +186,10 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             MachineController,
             KpiController,
             ReviewController,
+            TeamController,
+            UserController,
+            RoutingController,
+            DirectoryLogController,
             MetricsController,
             live_events,
             handover,
@@ -193,6 +209,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "zone": Provide(lambda: department_zone, sync_to_thread=False),
             "live": Provide(_live, sync_to_thread=False),
             "viewer": Provide(_viewer),
+            "department": Provide(_department, sync_to_thread=False),
+            "users": Provide(_users, sync_to_thread=False),
         },
         middleware=[
             request_context,

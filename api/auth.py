@@ -96,3 +96,9 @@ def may_change(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Auditors read everything and change nothing."""
     if connection.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors may read but not change cases")
+
+
+def managers_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """The department's set-up (users, teams, routing) is the manager's."""
+    if connection.user.role != Role.MANAGER:
+        raise PermissionDeniedException("only managers may change users, teams and routing")

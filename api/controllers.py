@@ -132,7 +132,7 @@ class CaseController(Controller):
 
         return await once(request, idempotency_key, data, keys, new_case_id(), work)
 
-    @get("/counts", summary="Count the cases a list would show, by phase, owner, kind or priority", responses=problems(400, 422))
+    @get("/counts", summary="Count the cases a list would show, by phase, owner, kind, priority or team", responses=problems(400, 422))
     async def count_cases(
         self, where: NamedDependency[CaseFilter], cases: NamedDependency[Cases], viewer: NamedDependency[Viewer], group_by: FromQuery[CountGroup]
     ) -> CaseCounts:

@@ -48,6 +48,8 @@ HTTP_REFUSALS = {
     415: ("unsupported media type", RefusalCode.UNSUPPORTED_MEDIA_TYPE),
     429: ("too many requests", RefusalCode.RATE_LIMITED),
 }
+# The handlers' name for the request body (Litestar's).
+BODY_PARAMETER = "data"
 EXTRA_FIELDS = ("state", "allowed_actions", "current_version", "field", "action", "known_actions", "roles")
 
 
@@ -184,10 +186,12 @@ def _field_name(item: dict[str, Any]) -> str:
     # A missing field is reported against its parent object (for the body, the handler's parameter),
     # so the field's own name comes from msgspec's message.
     missing = MISSING_FIELD.search(str(item.get("message", "")))
+    key = str(item.get("key", ""))
     if missing:
         parent = missing.group(2)
+        if parent is None:  # Litestar cuts the path off the message into `key`, which for the body itself is its parameter
+            parent = "" if key == BODY_PARAMETER else key
         return f"{parent}.{missing.group(1)}" if parent else missing.group(1)
-    key = str(item.get("key", ""))
     return key.removeprefix("$.")
 
 

@@ -24,7 +24,7 @@ from service.reviews import Period, Reviews
 from states.case import as_utc
 from states.errors import InvalidData
 from states.spec import CASE_CATEGORIES
-from states.vocabulary import Role
+from states.vocabulary import SUPERVISING_ROLES
 
 Category = Literal[CASE_CATEGORIES]  # type: ignore[valid-type]
 # float only: an int alternative would make every figure ambiguous in the schema (oneOf).
@@ -136,9 +136,9 @@ class ReviewIn(Struct):
     to: datetime | None = None
 
 
-def supervisor_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role != Role.SUPERVISOR:
-        raise PermissionDeniedException("only supervisors may make a review")
+def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user.role not in SUPERVISING_ROLES:
+        raise PermissionDeniedException("only supervisors and managers may make a review")
 
 
 def _period(start: datetime | None, end: datetime | None, default_length: timedelta) -> Period:
@@ -195,7 +195,7 @@ class ReviewController(Controller):
 
     @post(
         "/",
-        guards=[supervisor_only],
+        guards=[supervising_only],
         status_code=201,
         summary="Make a review of any period now (default: the 7 days before now)",
         responses=problems(400, 403, 413, 422),

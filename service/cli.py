@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import prometheus_client
 import uvicorn
 
-from service import audit_cli, department_cli, recovery, schema, tracing, users_cli
+from service import audit_cli, department_cli, recovery, schema, teams_cli, tracing, users_cli
 from service.directory import Directory
 from service.dispatch import Dispatcher
 from service.observability import configure_logging
@@ -42,7 +42,8 @@ Casework: case tracking for customer-service teams on durable Temporal workflows
 Settings are environment variables (CASEWORK_HTTP_HOST, CASEWORK_HTTP_PORT, CASEWORK_DATA_DIR,
 CASEWORK_DATABASE_URL, CASEWORK_TEMPORAL_ADDRESS, CASEWORK_TEMPORAL_PORT, CASEWORK_TEMPORAL_UI_PORT,
 CASEWORK_USERS, CASEWORK_SHUTDOWN_SECONDS, CASEWORK_REDIS_URL, ...); see the README and docs/directory.md.
-People who sign in to the console are managed with `casework users` and `casework tokens`."""
+People who sign in to the console are managed with `casework users` and `casework tokens`; the
+department's teams and routing with `casework teams` and `casework routing`."""
 
 
 class Shutdown:
@@ -313,7 +314,7 @@ def parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         commands.add_parser(name, help=help_text, description=help_text)
     audit_cli.add_commands(commands)
-    users_cli.add_commands(commands)
+    teams_cli.add_commands(commands, users_cli.add_commands(commands))
     department_cli.add_commands(commands)
     reconcile_command = commands.add_parser("reconcile", help="make the read model agree with the workflows, and say what changed")
     reconcile_command.add_argument("--case", action="append", metavar="ID", help="only this case (repeatable); default: every case")
@@ -335,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "audit":
             return asyncio.run(audit_cli.run(settings, arguments))
+        if arguments.command in ("teams", "routing") or getattr(arguments, "users_command", None) in teams_cli.USER_ACTIONS:
+            return asyncio.run(teams_cli.run(settings, arguments))
         if arguments.command in ("users", "tokens"):
             return asyncio.run(users_cli.run(settings, arguments))
         if arguments.command == "department":

@@ -49,6 +49,8 @@ class Person:
     language: str
     created_at: datetime
     updated_at: datetime
+    away_from: datetime | None = None  # on leave in [away_from, away_to)
+    away_to: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -61,14 +63,18 @@ class Directory:
     def __init__(self, read_model: ReadModel):
         self._engine = read_model.engine
 
-    async def add(self, name: str, role: str, password: str, display_name: str | None = None, language: str = LANGUAGES[0]) -> Person:
+    async def add(self, name: str, role: str, password: str | None, display_name: str | None = None, language: str = LANGUAGES[0]) -> Person:
+        """`password` None: the user cannot sign in to the console until one is set (their hash is of
+        a random secret nobody holds), but may be given API tokens and named as an owner."""
         _check_name(name)
         _check_role(role)
-        _check_password(password)
+        if password is not None:
+            check_new_password(password)
         if language not in LANGUAGES:
             raise DirectoryError(f"language must be one of {', '.join(LANGUAGES)}")
         now = datetime.now(UTC)
-        row = {"name": name, "display_name": (display_name or name).strip() or name, "role": role, "password_hash": await hash_password(password),
+        password_hash = await hash_password(password if password is not None else secrets.token_urlsafe(32))
+        row = {"name": name, "display_name": (display_name or name).strip() or name, "role": role, "password_hash": password_hash,
                "disabled": False, "language": language, "created_at": now, "updated_at": now}  # fmt: skip
         try:
             async with self._engine.begin() as connection:
@@ -93,7 +99,7 @@ class Directory:
             return not (await connection.execute(select(exists().select_from(users)))).scalar()
 
     async def set_password(self, name: str, password: str) -> None:
-        _check_password(password)
+        check_new_password(password)
         await self._change(name, password_hash=await hash_password(password))
         log.info("password of user %s changed", name)
 
@@ -103,13 +109,18 @@ class Directory:
         log.info("user %s disabled", name)
 
     async def enable(self, name: str) -> None:
+        """Disabled no more: their password and unrevoked tokens work again."""
         await self._change(name, disabled=False)
         log.info("user %s enabled", name)
 
     async def set_role(self, name: str, role: str) -> None:
+        """From the next request on: tokens and sessions read the role from here on every request."""
         _check_role(role)
         await self._change(name, role=role)
-        log.info("user %s is now %s", name, role)
+        log.info("user %s is now a %s", name, role)
+
+    async def set_display_name(self, name: str, display_name: str) -> None:
+        await self._change(name, display_name=display_name.strip() or name)
 
     async def set_language(self, name: str, language: str) -> None:
         if language not in LANGUAGES:
@@ -192,7 +203,7 @@ def _check_role(role: str) -> None:
         raise DirectoryError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
 
 
-def _check_password(password: str) -> None:
+def check_new_password(password: str) -> None:
     if not password:
         raise DirectoryError("the password is empty")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -200,6 +211,15 @@ def _check_password(password: str) -> None:
 
 
 def _person(row) -> Person:
+    away_from, away_to = row.get("away_from"), row.get("away_to")
     return Person(
-        row["name"], row["display_name"], row["role"], bool(row["disabled"]), row["language"], as_utc(row["created_at"]), as_utc(row["updated_at"])
+        row["name"],
+        row["display_name"],
+        row["role"],
+        bool(row["disabled"]),
+        row["language"],
+        as_utc(row["created_at"]),
+        as_utc(row["updated_at"]),
+        as_utc(away_from) if away_from else None,
+        as_utc(away_to) if away_to else None,
     )

@@ -162,6 +162,25 @@ class Department:
             rows = (await connection.execute(select(team_members).where(team_members.c.user_name == user_name).order_by(team_members.c.team))).all()
         return Membership(tuple(row.team for row in rows), tuple(row.team for row in rows if row.supervises))
 
+    async def memberships(self) -> dict[str, Membership]:
+        """Everyone's teams at once, by user name (those in no team are not listed)."""
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(select(team_members).order_by(team_members.c.user_name, team_members.c.team))).all()
+        found: dict[str, Membership] = {}
+        for row in rows:
+            held = found.get(row.user_name, Membership())
+            found[row.user_name] = Membership((*held.teams, row.team), (*held.leads, row.team) if row.supervises else held.leads)
+        return found
+
+    async def stop_leading(self, actor: str, user_name: str) -> None:
+        """The user no longer leads any team (they stay a member): for a supervisor who becomes an agent."""
+        async with self._engine.begin() as connection:
+            changed = await connection.execute(
+                update(team_members).where(team_members.c.user_name == user_name, team_members.c.supervises.is_(True)).values(supervises=False)
+            )
+            if changed.rowcount:
+                await _log(connection, actor, Subject.USER, user_name, {"leads": []})
+
     async def authority(self, user_name: str, ownership: bool) -> Authority:
         """What the case rules need to know of a person acting now (states/ownership.py)."""
         membership = await self.membership(user_name)

@@ -16,30 +16,32 @@ from service.settings import ROLES, Settings
 PASSWORD_STDIN = "read the password from standard input (one line), e.g. from a password manager or a file"
 
 
-def _parser(actions, name: str, help_text: str):
+def subcommand(actions, name: str, help_text: str) -> argparse.ArgumentParser:
     return actions.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
 
 
-def add_commands(commands) -> None:
-    users = _parser(commands, "users", "the people who sign in to the console (the directory in the read model)")
+def add_commands(commands) -> argparse._SubParsersAction:
+    """Adds `users` and `tokens`; returns the actions of `users`, for the department's to join them."""
+    users = subcommand(commands, "users", "the people who sign in to the console (the directory in the read model)")
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
-    add = _parser(actions, "add", "add a user (without --password-stdin, asks for the password twice on a terminal)")
+    add = subcommand(actions, "add", "add a user (without --password-stdin, asks for the password twice on a terminal)")
     add.add_argument("name", metavar="NAME", help="the name they sign in with, recorded in case histories")
     add.add_argument("--role", required=True, metavar="ROLE", help=f"one of: {', '.join(ROLES)}")
     add.add_argument("--display-name", metavar="TEXT", help="how the console shows them (default: NAME)")
     add.add_argument("--language", choices=LANGUAGES, default=LANGUAGES[0], help="the console's language for them (default: %(default)s)")
     add.add_argument("--password-stdin", action="store_true", help=PASSWORD_STDIN)
-    _parser(actions, "list", "list the users, their roles and whether they are disabled")
-    set_password = _parser(actions, "set-password", "give a user a new password (their sessions stay signed in)")
+    subcommand(actions, "list", "list the users, their roles and whether they are disabled")
+    set_password = subcommand(actions, "set-password", "give a user a new password (their sessions stay signed in)")
     set_password.add_argument("name", metavar="NAME")
     set_password.add_argument("--password-stdin", action="store_true", help=PASSWORD_STDIN)
-    disable = _parser(actions, "disable", "disable a user: their sessions and API tokens are refused from their next request on")
+    disable = subcommand(actions, "disable", "disable a user: their sessions and API tokens are refused from their next request on")
     disable.add_argument("name", metavar="NAME")
-    tokens = _parser(commands, "tokens", "API tokens of users in the directory")
+    tokens = subcommand(commands, "tokens", "API tokens of users in the directory")
     token_actions = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
-    create = _parser(token_actions, "create", "issue an API token to a user; it is printed once, only its hash is kept")
+    create = subcommand(token_actions, "create", "issue an API token to a user; it is printed once, only its hash is kept")
     create.add_argument("name", metavar="NAME")
     create.add_argument("--label", default="", metavar="TEXT", help="what the token is for, e.g. the system that uses it")
+    return actions
 
 
 async def run(settings: Settings, arguments: argparse.Namespace) -> int:

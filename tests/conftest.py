@@ -30,11 +30,15 @@ from workflows.notifications import Webhook
 from workflows.search import SEARCH_ATTRIBUTES
 from workflows.worker import build_worker
 
-TOKENS = {role: f"{role}-token-0123456789" for role in ACTORS}
+# A manager of CASEWORK_USERS too (not a directory user), so the fuzzer reaches the department's changes.
+MANAGER = "mia"
+TOKENS = {role: f"{role}-token-0123456789" for role in (*ACTORS, "manager")}
 # Owners the tests give cases and action items to: owners must be users (service/cases.py).
 OWNERS = ("bo", "o", "tech", "ops", "lee", "cy", "agent-07", "bob", "alice")
 TEST_USERS = ",".join(
-    [f"{actor.name}:{role}:{TOKENS[role]}" for role, actor in ACTORS.items()] + [f"{name}:agent:{name}-owner-token-0123456789" for name in OWNERS]
+    [f"{actor.name}:{role}:{TOKENS[role]}" for role, actor in ACTORS.items()]
+    + [f"{MANAGER}:manager:{TOKENS['manager']}"]
+    + [f"{name}:agent:{name}-owner-token-0123456789" for name in OWNERS]
 )
 
 

@@ -13,7 +13,9 @@ from sqlalchemy import delete, insert, update
 
 from service.audit import Audit
 from service.cases import WorkflowConfig
+from service.directory import Directory
 from service.tables import events
+from service.teams import Department
 from states.case import parse_time
 from states.chain import GENESIS, event_hash
 from tests.conftest import auth
@@ -171,13 +173,16 @@ async def test_agents_may_not_audit(http, api):
 REQUIRED_QUERY = {"group_by": "phase"}
 
 
-async def test_an_auditor_walks_every_route_and_no_mutating_route_answers_2xx(http, api):
+async def test_an_auditor_walks_every_route_and_no_mutating_route_answers_2xx(http, api, read_model):
     case = await api.open()
     review = (await http.post("/reviews", json={}, headers=auth("supervisor"))).json()
+    team = (await Department(read_model).add_team("tests", {"name": f"walked-{case['id']}", "site": "总部"})).name
+    user = (await Directory(read_model).add(f"walked-{case['id']}", "agent", None)).name
     spec = (await http.get("/schema/openapi.json")).json()
     walked = 0
     for path, methods in spec["paths"].items():
         concrete = path.replace("{case_id}", case["id"]).replace("{kind}", "complaint").replace("{review_id}", review["id"])
+        concrete = concrete.replace("/teams/{name}", f"/teams/{team}").replace("/users/{name}", f"/users/{user}")
         for method in methods:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
