@@ -225,14 +225,6 @@ class Department:
             away = None if away_from is None else {"from": away_from.isoformat(), "to": away_to.isoformat() if away_to else None}
             await _log(connection, actor, Subject.USER, user_name, {"away": away})
 
-    async def away_of(self, user_name: str) -> tuple[datetime | None, datetime | None]:
-        """The user's leave, from–to (both None: present)."""
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(select(users.c.away_from, users.c.away_to).where(users.c.name == user_name))).first()
-        if row is None or row.away_from is None or row.away_to is None:
-            return None, None
-        return as_utc(row.away_from), as_utc(row.away_to)
-
     # --- routing ----------------------------------------------------------------------------------
 
     async def routing(self) -> Routing:

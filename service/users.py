@@ -95,11 +95,13 @@ class Users:
         profile: dict[str, Any] = {key: changes[key] for key in ("role", "disabled") if key in changes}
         if "display_name" in changes:
             profile["display_name"] = _display_name(changes["display_name"])
+        # A form sends every field: what is as it was is neither written nor logged.
+        profile = {key: value for key, value in profile.items() if value != getattr(current.person, key)}
         away = changes.get("away")
         if away is not None and away[1] <= away[0]:
             raise InvalidData("away.to", "must be after away.from")
 
-        if "teams" in changes:
+        if "teams" in changes and set(changes["teams"]) != set(current.teams):
             await self._department.set_user_teams(actor, name, changes["teams"])
         if "away" in changes:
             await self._department.set_away(actor, name, *(away or (None, None)))

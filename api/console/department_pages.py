@@ -22,7 +22,7 @@ from api.console.shift_lines import ShiftLinesError, shift_lines, shifts_of
 from api.console.sign_in_pages import see_other
 from api.labels import label
 from service.teams import MEMBER_ROLES, is_away_now
-from service.user_changes import NewUser, UserChange, add_user, change_user
+from service.users import NewUser
 from states.errors import InvalidData
 from states.vocabulary import SUPERVISING_ROLES, AssignmentMethod, RefusalCode, Role
 
@@ -66,9 +66,9 @@ class DepartmentPages(Controller):
         form = await request.form()
         values = {key: _text(form, key) for key in ("name", "display_name", "role")}
         teams = _list(form, "teams")
-        new = NewUser(values["name"], values["role"], _text(form, "password", strip=False), values["display_name"] or None, teams)
+        new = NewUser(values["name"], values["role"], values["display_name"] or None, tuple(teams), _text(form, "password", strip=False))
         try:
-            await add_user(request.app.state.directory, request.app.state.department, request.user.name, new)
+            await request.app.state.users.add(request.user.name, new)
         except InvalidData as refused:
             return await self._users(request, {**values, "teams": teams}, _errors(refused, teams), status_code=422)
         return see_other("/ui/department/users", request)
@@ -76,17 +76,15 @@ class DepartmentPages(Controller):
     async def _users(self, request: Request, values: dict[str, Any], errors: dict[str, Any], status_code: int = 200) -> Response:
         department = request.app.state.department
         now = datetime.now(UTC)
-        rows = []
-        for person in await request.app.state.directory.people():
-            stored = await department.away_of(person.name)
-            rows.append(
-                {
-                    "person": person,
-                    "teams": (await department.membership(person.name)).teams,
-                    "away": stored,
-                    "away_now": is_away_now(stored[0], stored[1], now),
-                }
-            )
+        rows = [
+            {
+                "person": user.person,
+                "teams": user.teams,
+                "away": (user.person.away_from, user.person.away_to),
+                "away_now": is_away_now(user.person.away_from, user.person.away_to, now),
+            }
+            for user in await request.app.state.users.all()
+        ]
         language = language_of(request)
         teams = _choices(await department.team_names())
         fields = [
@@ -110,9 +108,9 @@ class DepartmentPages(Controller):
         teams = _list(form, "teams")
         role, disabled = _text(form, "role"), "disabled" in form
         values = {"role": role, "teams": teams, "disabled": disabled}
-        change = UserChange(role=role or None, teams=teams, disabled=disabled)
+        changes = {"teams": teams, "disabled": disabled, **({"role": role} if role else {})}
         try:
-            await change_user(request.app.state.directory, request.app.state.department, request.user.name, name, change)
+            await request.app.state.users.change(request.user.name, name, changes)
         except LookupError:
             raise NotFoundException(f"no user {name!r}") from None
         except InvalidData as refused:
@@ -142,18 +140,17 @@ class DepartmentPages(Controller):
         return see_other(f"/ui/department/users/{name}", request)
 
     async def _user(self, request: Request, name: str, values: dict[str, Any] | None, errors: dict[str, Any], status_code: int = 200) -> Response:
-        department = request.app.state.department
-        person = await request.app.state.directory.person(name)
-        if person is None:
+        user = await request.app.state.users.one(name)
+        if user is None:
             raise NotFoundException(f"no user {name!r}")
-        away = await department.away_of(name)
+        person = user.person
         clock = clock_for(request)
         current = {
             "role": person.role,
-            "teams": list((await department.membership(name)).teams),
+            "teams": list(user.teams),
             "disabled": person.disabled,
-            "away_from": clock.local_input(away[0]),
-            "away_to": clock.local_input(away[1]),
+            "away_from": clock.local_input(person.away_from),
+            "away_to": clock.local_input(person.away_to),
         }
         language = language_of(request)
         return page(
@@ -161,11 +158,11 @@ class DepartmentPages(Controller):
             "user.html",
             status_code,
             person=person,
-            away=away,
-            away_now=is_away_now(away[0], away[1], datetime.now(UTC)),
+            away=(person.away_from, person.away_to),
+            away_now=is_away_now(person.away_from, person.away_to, datetime.now(UTC)),
             fields=[
                 _field(language, "role", "select", True, _role_choices(language)),
-                _field(language, "teams", "multiple", False, _choices(await department.team_names())),
+                _field(language, "teams", "multiple", False, _choices(await request.app.state.department.team_names())),
                 _field(language, "disabled", "checkbox", False),
             ],
             away_fields=[_field(language, "away_from", "datetime", True), _field(language, "away_to", "datetime", True)],

@@ -155,13 +155,16 @@ async def test_a_manager_adds_a_user_into_a_team_and_marks_them_away_and_back(br
     assert (
         await manager.post(f"/ui/department/users/{user}/away", {"away_from": "2030-01-01T09:00", "away_to": "2030-01-08T18:00"})
     ).status_code == 303
-    away_from, away_to = await department.away_of(user)
+    away = await Directory(read_model).person(user)
+    assert away is not None
+    away_from, away_to = away.away_from, away.away_to
     assert away_from is not None and away_to is not None  # typed in Shanghai time:
     assert (away_from.isoformat(), away_to.isoformat()) == ("2030-01-01T01:00:00+00:00", "2030-01-08T10:00:00+00:00")
     page = await manager.get("/ui/department/users")
     assert "2030-01-01 09:00" in page.text
     assert (await manager.post(f"/ui/department/users/{user}/away", {"back": "1"})).status_code == 303
-    assert await department.away_of(user) == (None, None)
+    back = await Directory(read_model).person(user)
+    assert back is not None and (back.away_from, back.away_to) == (None, None)
 
     changed = await manager.client.post(f"/ui/department/users/{user}", data={"csrf_token": manager.csrf, "role": "supervisor", "disabled": "1"})
     assert changed.status_code == 303
@@ -169,7 +172,9 @@ async def test_a_manager_adds_a_user_into_a_team_and_marks_them_away_and_back(br
     assert changed_person is not None and changed_person.role == Role.SUPERVISOR and changed_person.disabled
     assert (await department.membership(user)).teams == ()  # no team was ticked
     logged = [change for change in await department.changes(50) if change["name"] == user]
-    assert {"role": "supervisor"} in [change["change"] for change in logged] and any("away" in change["change"] for change in logged)
+    assert {"role": "supervisor", "disabled": True} in [change["change"] for change in logged] and any(
+        "away" in change["change"] for change in logged
+    )
 
 
 async def test_routing_refusal_is_shown_beside_the_rules_team_and_rules_are_reordered(browser, person, read_model):
