@@ -3,7 +3,7 @@ token); managers add and change them. Every change is in the log at GET /audit/d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
@@ -50,6 +50,8 @@ class User(Struct):
     away: Away | None
     disabled: bool
     language: Language
+    # Their own shifts, as a team's (docs/teams.md); null: their teams' shifts.
+    shifts: dict[str, Any] | None = None
 
 
 class UserList(Struct):
@@ -73,6 +75,7 @@ class UserChange(Struct):
     role: RoleName | UnsetType = UNSET
     teams: UserNames | UnsetType = UNSET
     away: Away | UnsetType | None = UNSET
+    shifts: Annotated[dict[str, Any], Meta(max_length=9)] | UnsetType | None = UNSET
     disabled: bool | UnsetType = UNSET
     password: Password | UnsetType = UNSET
 
@@ -82,7 +85,7 @@ def user_out(view: UserView) -> User:
     away = None
     if person.away_from is not None and person.away_to is not None:
         away = Away(from_=format_time(person.away_from), to=format_time(person.away_to))
-    return User(person.name, person.display_name, person.role, list(view.teams), away, person.disabled, person.language)
+    return User(person.name, person.display_name, person.role, list(view.teams), away, person.disabled, person.language, person.shifts)
 
 
 def _time(text: str, field: str):

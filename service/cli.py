@@ -20,6 +20,7 @@ import uvicorn
 from service import audit_cli, department_cli, recovery, schema, teams_cli, tracing, users_cli
 from service.directory import Directory
 from service.dispatch import Dispatcher
+from service.holidays import missing_years
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
 from service.read_model import ReadModel, engine_for
@@ -99,6 +100,8 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         await ensure_schedules(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
         reviews = Reviews(read_model, ZoneInfo(settings.timezone))
+        for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
+            log.warning("the holiday calendar lists no public holiday in %d: list them in CASEWORK_HOLIDAYS (docs/teams.md)", year)
         router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)
         async with build_worker(client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router):
             yield

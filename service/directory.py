@@ -10,6 +10,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +52,7 @@ class Person:
     updated_at: datetime
     away_from: datetime | None = None  # on leave in [away_from, away_to)
     away_to: datetime | None = None
+    shifts: dict[str, Any] | None = None  # their own shifts; None: their teams' (routing)
 
 
 @dataclass(frozen=True)
@@ -222,4 +224,5 @@ def _person(row) -> Person:
         as_utc(row["updated_at"]),
         as_utc(away_from) if away_from else None,
         as_utc(away_to) if away_to else None,
+        row.get("shifts"),
     )

@@ -7,6 +7,7 @@ announces each next year's dates in November, and a newer release of the package
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 
 from chinese_calendar import constants
@@ -17,3 +18,11 @@ from states.holidays import HolidayCalendar
 @cache
 def official_holidays() -> HolidayCalendar:
     return HolidayCalendar(frozenset(constants.holidays), frozenset(constants.workdays))
+
+
+def missing_years(calendar: HolidayCalendar, today: date) -> list[int]:
+    """The years a department works in soon that its calendar lists no holiday of: this year, and
+    from December on the next (service-level clocks would count their holidays as working days)."""
+    known = {day.year for day in calendar.holidays}
+    soon = [today.year, today.year + 1] if today.month == 12 else [today.year]
+    return [year for year in soon if year not in known]

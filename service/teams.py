@@ -268,7 +268,7 @@ class Department:
     async def set_user_shifts(self, actor: str, user_name: str, shifts: dict[str, Any] | None) -> None:
         """The user's own shifts (None: their teams' shifts); refusals name `shifts...`."""
         if shifts is not None:
-            _check_shifts(shifts)
+            check_shifts(shifts)
         async with self._engine.begin() as connection:
             found = (await connection.execute(select(users.c.shifts).where(users.c.name == user_name))).first()
             if found is None:
@@ -332,14 +332,14 @@ def _team_fields(data: dict[str, Any], creating: bool, calendar: tuple[str, Holi
             fields[key] = _names(data.get(key, []), key)
     if "shifts" in data:
         if data["shifts"] is not None:
-            _check_shifts(data["shifts"])
+            check_shifts(data["shifts"])
         fields["shifts"] = data["shifts"]
     if "sla_policy" in data:
         fields["sla_policy"] = None if data["sla_policy"] is None else _team_policy(data["sla_policy"], calendar)
     return fields
 
 
-def _check_shifts(shifts: Any) -> None:
+def check_shifts(shifts: Any) -> None:
     try:
         parse_shifts(shifts, "shifts")
     except PolicyError as error:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.directory import LANGUAGES, Directory, DirectoryError, Person, check_new_password
-from service.teams import Department, Subject
+from service.teams import Department, Subject, check_shifts
 from states.errors import InvalidData
 from states.vocabulary import SUPERVISING_ROLES, RefusalCode, Role
 
@@ -21,7 +21,7 @@ log = logging.getLogger("casework.users")
 
 MAX_DISPLAY_NAME = 200
 # What a manager may change of a user (PATCH /users/{name}).
-CHANGEABLE = ("display_name", "role", "teams", "away", "disabled", "password")
+CHANGEABLE = ("display_name", "role", "teams", "away", "shifts", "disabled", "password")
 # Said in the change log in place of a password.
 PASSWORD_CHANGED = "changed"
 PASSWORD_SET = "set"
@@ -97,6 +97,8 @@ class Users:
             profile["display_name"] = _display_name(changes["display_name"])
         # A form sends every field: what is as it was is neither written nor logged.
         profile = {key: value for key, value in profile.items() if value != getattr(current.person, key)}
+        if changes.get("shifts") is not None:
+            check_shifts(changes["shifts"])
         away = changes.get("away")
         if away is not None and away[1] <= away[0]:
             raise InvalidData("away.to", "must be after away.from")
@@ -105,6 +107,8 @@ class Users:
             await self._department.set_user_teams(actor, name, changes["teams"])
         if "away" in changes:
             await self._department.set_away(actor, name, *(away or (None, None)))
+        if "shifts" in changes:
+            await self._department.set_user_shifts(actor, name, changes["shifts"])
         await self._change_profile(actor, name, profile, changes.get("password"))
         return await self._found(name)
 

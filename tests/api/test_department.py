@@ -119,7 +119,16 @@ async def test_a_manager_adds_and_changes_users_and_nobody_reads_their_secrets(h
 
     added = await http.post("/users", json={"name": name, "role": "agent", "display_name": "王 小明", "teams": [teams[0]]}, headers=manager.headers)
     assert added.status_code == 201, added.text
-    expected = {"name": name, "display_name": "王 小明", "role": "agent", "teams": [teams[0]], "away": None, "disabled": False, "language": "zh-CN"}
+    expected = {
+        "name": name,
+        "display_name": "王 小明",
+        "role": "agent",
+        "teams": [teams[0]],
+        "away": None,
+        "disabled": False,
+        "language": "zh-CN",
+        "shifts": None,
+    }
     assert added.json() == expected
     assert (await http.get(f"/users/{name}", headers=auth("agent"))).json() == expected
     listed = (await http.get("/users", headers=auth("auditor"))).text
@@ -132,6 +141,7 @@ async def test_a_manager_adds_and_changes_users_and_nobody_reads_their_secrets(h
         "role": "supervisor",
         "teams": list(reversed(teams)),
         "away": {"from": "2026-02-09T09:00:00+08:00", "to": "2026-02-16T09:00:00+08:00"},
+        "shifts": {"everyday": "17:00-01:00"},
         "password": "a brand new password",
     }
     changed = await http.patch(f"/users/{name}", json=changes, headers=manager.headers)
@@ -142,6 +152,7 @@ async def test_a_manager_adds_and_changes_users_and_nobody_reads_their_secrets(h
         "role": "supervisor",
         "teams": sorted(teams),
         "away": {"from": "2026-02-09T01:00:00.000000Z", "to": "2026-02-16T01:00:00.000000Z"},
+        "shifts": {"everyday": "17:00-01:00"},
     }
     assert await directory.check_password(name, "a brand new password") is not None
 
@@ -197,6 +208,7 @@ async def test_every_bad_user_is_refused_naming_its_field(http, read_model, peop
         ({"role": "boss"}, "role"),
         ({"display_name": ""}, "display_name"),
         ({"disabled": "yes"}, "disabled"),
+        ({"shifts": {"mon": "9-5"}}, "shifts.mon"),
     ]
     for body, field in changes:
         refused(await http.patch(f"/users/{existing.name}", json=body, headers=manager.headers), 422, field)

@@ -4,8 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from service.holidays import official_holidays
+from service.holidays import missing_years, official_holidays
 from service.settings import Settings, SettingsError
+from states.holidays import HolidayCalendar
 from states.sla_policy import parse_policy
 
 
@@ -75,3 +76,12 @@ def test_a_policy_calendar_with_its_own_dates_keeps_them(tmp_path):
     calendar = parse_policy(Settings.from_env({"CASEWORK_SLA_POLICY": str(policy)}).sla_policy or {}).calendar
     assert calendar is not None and calendar.timezone == "UTC"
     assert calendar.holidays.holidays == frozenset() and calendar.holidays.makeup_workdays == {date(2026, 12, 27)}
+
+
+def test_a_year_without_holidays_is_named_this_year_and_from_december_the_next():
+    calendar = official_holidays()  # 2004 to 2026
+    assert missing_years(calendar, date(2026, 6, 1)) == []
+    assert missing_years(calendar, date(2026, 12, 3)) == [2027]
+    assert missing_years(calendar, date(2027, 3, 1)) == [2027]
+    amended = calendar.overridden_by(HolidayCalendar(frozenset({date(2027, 1, 1)})))
+    assert missing_years(amended, date(2026, 12, 3)) == []
