@@ -6,7 +6,7 @@ import dataclasses
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from service.read_model import ReadModel, create_engine
+from tests.api.console_client import Browser, ensure_people
 from tests.conftest import Api, serving, worker_on
 from tests.service.conftest import POSTGRES_URL_VARIABLE
 
@@ -105,3 +106,18 @@ async def _database_url(database: str, tmp_path) -> AsyncIterator[str]:
 
 # Both read models a department may run on, for the tests that must hold on each.
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+# The console over plain HTTP (tests/api/console_client.py): a signed-out browser per call.
+@pytest.fixture
+async def browser(http, read_model) -> AsyncIterator[Callable[..., Browser]]:
+    await ensure_people(read_model)
+    opened: list[Browser] = []
+
+    def open_browser() -> Browser:
+        opened.append(Browser(str(http.base_url)))
+        return opened[-1]
+
+    yield open_browser
+    for each in opened:
+        await each.close()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Callable
-
-import pytest
 
 from service.directory import Directory
 from tests.api.console_client import PASSWORDS, Browser, ensure_people, hidden_fields
@@ -14,20 +11,6 @@ from tests.conftest import Api, serving
 from tests.support import eventually
 
 HOSTILE_TITLE = "<img src=x onerror=alert(1)> 物流延误"
-
-
-@pytest.fixture
-async def browser(http, read_model) -> AsyncIterator[Callable[..., Browser]]:
-    await ensure_people(read_model)
-    opened: list[Browser] = []
-
-    def open_browser() -> Browser:
-        opened.append(Browser(str(http.base_url)))
-        return opened[-1]
-
-    yield open_browser
-    for each in opened:
-        await each.close()
 
 
 async def signed_in(browser, name: str) -> Browser:

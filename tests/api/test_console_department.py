@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
@@ -14,25 +14,11 @@ import pytest
 from service.directory import Directory
 from service.teams import Department
 from states.vocabulary import HEAD_OFFICE, AssignmentMethod, Role
-from tests.api.console_client import Browser, ensure_people
+from tests.api.console_client import Browser
 from tests.conftest import serving
 from tests.support import eventually
 
 PASSWORD = "department-test-password"
-
-
-@pytest.fixture
-async def browser(http, read_model) -> AsyncIterator[Callable[..., Browser]]:
-    await ensure_people(read_model)
-    opened: list[Browser] = []
-
-    def open_browser() -> Browser:
-        opened.append(Browser(str(http.base_url)))
-        return opened[-1]
-
-    yield open_browser
-    for each in opened:
-        await each.close()
 
 
 @pytest.fixture
