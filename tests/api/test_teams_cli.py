@@ -22,7 +22,7 @@ def succeeded(result: subprocess.CompletedProcess) -> str:
 async def test_a_department_is_set_up_from_the_command_line_and_the_api_sees_it(http, stack_settings, read_model, tmp_path):
     suffix = secrets.token_hex(3)
     manager, lead, agents = f"经理-{suffix}", f"lead-{suffix}", [f"a{index}-{suffix}" for index in range(2)]
-    added = casework(stack_settings, "users", "add", manager, "--role", "manager", "--password-stdin", stdin="a long password\n")
+    added = await casework(stack_settings, "users", "add", manager, "--role", "manager", "--password-stdin", stdin="a long password\n")
     assert f"added {manager} (manager)" in succeeded(added)
     directory = Directory(read_model)
     await directory.add(lead, "supervisor", None)
@@ -33,11 +33,13 @@ async def test_a_department_is_set_up_from_the_command_line_and_the_api_sees_it(
     shifts.write_text('workdays = ["08:30-17:30", "17:00-01:00"]\nsat = "09:00-18:00"\n', encoding="utf-8")
 
     arguments = ["teams", "add", team, "--site", "远程站点", "--assignment", "least_open_cases", "--supervisor", lead, "--shifts", str(shifts)]
-    assert f"added team {team} at 远程站点 (least_open_cases)" in succeeded(casework(stack_settings, *arguments, *(f"--member={a}" for a in agents)))
-    succeeded(casework(stack_settings, "teams", "add", other, "--site", "总部"))
-    listed = succeeded(casework(stack_settings, "teams", "list"))
+    assert f"added team {team} at 远程站点 (least_open_cases)" in succeeded(
+        await casework(stack_settings, *arguments, *(f"--member={a}" for a in agents))
+    )
+    succeeded(await casework(stack_settings, "teams", "add", other, "--site", "总部"))
+    listed = succeeded(await casework(stack_settings, "teams", "list"))
     assert any(line.split()[:5] == [team, "远程站点", "least_open_cases", lead, ",".join(agents)] for line in listed.splitlines()), listed
-    shown = succeeded(casework(stack_settings, "teams", "show", team))
+    shown = succeeded(await casework(stack_settings, "teams", "show", team))
     assert f"members: {', '.join(agents)}" in shown and '"workdays": ["08:30-17:30", "17:00-01:00"]' in shown
     read = (await http.get(f"/teams/{team}", headers=auth("agent"))).json()
     assert (read["supervisors"], read["members"], read["shifts"]) == (
@@ -46,21 +48,23 @@ async def test_a_department_is_set_up_from_the_command_line_and_the_api_sees_it(
         {"workdays": ["08:30-17:30", "17:00-01:00"], "sat": "09:00-18:00"},
     )
 
-    assert f"{agents[0]} is in: {', '.join(sorted([team, other]))}" in succeeded(casework(stack_settings, "users", "teams", agents[0], team, other))
+    assert f"{agents[0]} is in: {', '.join(sorted([team, other]))}" in succeeded(
+        await casework(stack_settings, "users", "teams", agents[0], team, other)
+    )
     assert (await http.get(f"/users/{agents[0]}", headers=auth("agent"))).json()["teams"] == sorted([team, other])
-    away = casework(stack_settings, "users", "away", agents[0], "--from", "2026-02-09T09:00:00+08:00", "--to", "2026-02-16T09:00:00+08:00")
+    away = await casework(stack_settings, "users", "away", agents[0], "--from", "2026-02-09T09:00:00+08:00", "--to", "2026-02-16T09:00:00+08:00")
     assert "away from 2026-02-09 01:00 to 2026-02-16 01:00 UTC" in succeeded(away)
     user = (await http.get(f"/users/{agents[0]}", headers=auth("agent"))).json()
     assert user["away"] == {"from": "2026-02-09T01:00:00.000000Z", "to": "2026-02-16T01:00:00.000000Z"}
-    assert "is back" in succeeded(casework(stack_settings, "users", "away", agents[0], "--back"))
+    assert "is back" in succeeded(await casework(stack_settings, "users", "away", agents[0], "--back"))
     assert (await http.get(f"/users/{agents[0]}", headers=auth("agent"))).json()["away"] is None
 
     rules = tmp_path / "routing.toml"
     rules.write_text(f'default_team = "{other}"\n[[rules]]\nteam = "{team}"\nmatch = {{ kind = "complaint", vip = true }}\n', encoding="utf-8")
     try:
-        assert "routing replaced: 1 rules, default team" in succeeded(casework(stack_settings, "routing", "set", str(rules)))
+        assert "routing replaced: 1 rules, default team" in succeeded(await casework(stack_settings, "routing", "set", str(rules)))
         expected = {"rules": [{"match": {"kind": "complaint", "vip": True}, "team": team}], "default_team": other}
-        assert json.loads(succeeded(casework(stack_settings, "routing", "show"))) == expected
+        assert json.loads(succeeded(await casework(stack_settings, "routing", "show"))) == expected
         assert (await http.get("/routing", headers=auth("agent"))).json() == expected
     finally:
         await Department(read_model).set_routing("tests", {"rules": []})
@@ -72,7 +76,7 @@ async def test_a_department_is_set_up_from_the_command_line_and_the_api_sees_it(
 
 async def test_the_department_commands_refuse_bad_input_with_a_clear_message(http, stack_settings, tmp_path):
     team = f"t-{secrets.token_hex(3)}"
-    succeeded(casework(stack_settings, "teams", "add", team, "--site", "总部"))
+    succeeded(await casework(stack_settings, "teams", "add", team, "--site", "总部"))
     bad_shifts, bad_toml, to_nowhere = tmp_path / "bad.toml", tmp_path / "broken.toml", tmp_path / "routing.json"
     bad_shifts.write_text('monday = "09:00-18:00"\n', encoding="utf-8")
     bad_toml.write_text("rules = [\n", encoding="utf-8")
@@ -91,7 +95,7 @@ async def test_the_department_commands_refuse_bad_input_with_a_clear_message(htt
         (("users", "away", "ghost", "--from", "monday", "--to", "2026-02-09T09:00:00+08:00"), "--from: not an RFC 3339 time"),
     ]
     for arguments, message in cases:
-        result = casework(stack_settings, *arguments)
+        result = await casework(stack_settings, *arguments)
         assert result.returncode == 1 and f"casework: {message}" in result.stderr, (arguments, result.stderr)
     assert (await http.get(f"/teams/{team}2", headers=auth("agent"))).status_code == 404
 
