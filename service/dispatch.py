@@ -34,7 +34,7 @@ class Dispatcher:
         if choice.team is None:
             return Dispatch(team=None, owner=case.owner, rule=None, reason=choice.reason)
         team = await self._department.team(choice.team)
-        if team is None:  # renamed away since the rules were written: leave it for a supervisor
+        if team is None:  # teams are never removed by Casework; one removed from the database by hand: leave it for a supervisor
             return Dispatch(team=None, owner=case.owner, rule=choice.rule, reason=f"{choice.reason}, but team {choice.team!r} is gone")
         now = datetime.now(UTC)
         agents = await self._department.agents_of(team.name, now)
