@@ -263,7 +263,7 @@ class Department:
         )
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-        return [Agent(row.name, _is_away(row.away_from, row.away_to, now), row.shifts) for row in rows]
+        return [Agent(row.name, is_away_now(row.away_from, row.away_to, now), row.shifts) for row in rows]
 
     async def set_user_shifts(self, actor: str, user_name: str, shifts: dict[str, Any] | None) -> None:
         """The user's own shifts (None: their teams' shifts); refusals name `shifts...`."""
@@ -301,10 +301,6 @@ class Department:
 
 
 def is_away_now(away_from: datetime | None, away_to: datetime | None, now: datetime) -> bool:
-    return _is_away(away_from, away_to, now)
-
-
-def _is_away(away_from: datetime | None, away_to: datetime | None, now: datetime) -> bool:
     if away_from is None or away_to is None:
         return False
     return as_utc(away_from) <= now < as_utc(away_to)
