@@ -107,6 +107,8 @@ class Settings:
     secure_cookies: bool = False
     # First-contact ownership: only a case's owner, its team's supervisors and managers move it.
     ownership: bool = True
+    # The KPI targets and the assessment's weights (CASEWORK_TARGETS' TOML, states/targets.py); None: the defaults.
+    targets_policy: dict[str, Any] | None = None
     # What agents see: every case ("all"), or only their teams' cases and their own ("team").
     visibility: str = "all"
 
@@ -185,6 +187,7 @@ class Settings:
             secure_cookies=_choice(env, "CASEWORK_SECURE_COOKIES", ("off", "on"), "off") == "on",
             ownership=_choice(env, "CASEWORK_OWNERSHIP", ("on", "off"), "on") == "on",
             visibility=_choice(env, "CASEWORK_VISIBILITY", VISIBILITIES, cls.visibility),
+            targets_policy=_toml("CASEWORK_TARGETS", env["CASEWORK_TARGETS"]) if env.get("CASEWORK_TARGETS") else None,
         )
 
 

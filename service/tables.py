@@ -260,3 +260,25 @@ counters = Table(
     Column("expires_at", Float, nullable=False),  # seconds since the epoch: compared in SQL on both databases alike
     Index("ix_counters_expires", "expires_at"),
 )
+
+# Quality checks (质检, service/quality.py): one row per sampled case, written by the check's own
+# workflow. `total` is the check's score as it stands (after an appeal's decision); null until scored.
+# Assessments and reviews read an agent's mean score over the checks of cases closed in a period.
+quality_checks = Table(
+    "quality_checks",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("case_id", String(64), nullable=False),
+    Column("agent_name", String(100), nullable=False),
+    Column("reviewer", String(100)),
+    Column("status", String(16), nullable=False),
+    Column("case_closed_at", TIME, nullable=False),
+    Column("sampled_at", TIME, nullable=False),
+    Column("scored_at", TIME),
+    Column("total", Float),
+    Column("version", Integer, nullable=False),
+    Column("snapshot", JSON_DOC, nullable=False),
+    Index("ix_quality_checks_agent_closed", "agent_name", "case_closed_at"),
+    Index("ix_quality_checks_reviewer_status", "reviewer", "status"),
+    Index("ix_quality_checks_case", "case_id"),
+)

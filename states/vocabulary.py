@@ -44,6 +44,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
     MANAGER = "manager"  # everything a supervisor may, across all teams, and the department's set-up
+    QUALITY = "quality"  # samples handled cases and scores them on the scorecard; changes no case
 
 
 # Who may do what supervisors do: supervisors within their teams, managers everywhere.
