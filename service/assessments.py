@@ -110,6 +110,21 @@ class Assessments:
             documents = (await connection.execute(query)).scalars().all()
         return [_as_seen_by(document, viewer) for document in documents]
 
+    async def peer_candidates(self, actor: Actor) -> list[dict[str, Any]]:
+        """The open assessments of an agent's team-mates that they have not scored yet (互评)."""
+        teams = (await self._department.membership(actor.name)).teams
+        if actor.role != Role.AGENT or not teams:
+            return []
+        query = select(assessments.c.document).where(
+            assessments.c.team.in_(teams), assessments.c.agent_name != actor.name, assessments.c.status == AssessmentStatus.DRAFT
+        )
+        async with self._engine.connect() as connection:
+            documents = (
+                (await connection.execute(query.order_by(assessments.c.period_from.desc(), assessments.c.agent_name).limit(200))).scalars().all()
+            )
+        seen = [_as_seen_by(document, actor) for document in documents]
+        return [document for document in seen if not document["peer_scores"]]
+
     async def log(self, assessment_id: str) -> list[dict[str, Any]]:
         query = select(assessment_log).where(assessment_log.c.assessment_id == assessment_id).order_by(assessment_log.c.id)
         async with self._engine.connect() as connection:
