@@ -13,6 +13,7 @@ from service.reviews import Period, Reviews
 from service.tables import quality_checks
 from states.assessment_periods import period_before
 from states.case import Actor
+from tests.api.console_client import Browser, ensure_people
 from tests.api.department_people import People
 from tests.conftest import auth
 from tests.service.kpi_cases import project_all, reported_case
@@ -154,6 +155,28 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
         assert summary["period"] == "2026-11" and ann.name in summary["below_target"] and bob.name not in summary["below_target"]
         markdown = to_markdown(review)
         assert "Below target" in markdown and ann.name in markdown.split("Below target")[1]
+
+        # In the console: the review page names them; a form without its CSRF token changes nothing;
+        # an auditor's page has no button that changes anything.
+        await ensure_people(stack.read_model)
+        console = Browser(str(http.base_url))
+        try:
+            await console.sign_in("sam")
+            html = (await console.get(f"/ui/reviews/{review['id']}")).text
+            assert "未达标人员" in html and ann.name in html.split("未达标人员")[1]
+            bob_id = by_agent[bob.name]["id"]
+            forged = await console.post(f"/ui/assessments/{bob_id}/score", {"score": "10"}, csrf=False)
+            assert forged.status_code == 403
+            assert (await http.get(f"/assessments/{bob_id}", headers=auth("auditor"))).json()["supervisor_score"] is None
+            auditor = Browser(str(http.base_url))
+            await auditor.sign_in("ada")
+            page = (await auditor.get(f"/ui/assessments/{bob_id}")).text
+            assert "定稿" not in page.split("<main")[1] and 'method="post"' not in page.split("<main")[1]
+            refused = await auditor.post(f"/ui/assessments/{bob_id}/score", {"score": "10"})
+            assert refused.status_code == 403
+            await auditor.close()
+        finally:
+            await console.close()
 
 
 def _november() -> tuple[datetime, datetime]:
