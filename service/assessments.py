@@ -267,7 +267,7 @@ class Assessments:
         return document
 
     def _combined(self, document: dict[str, Any]) -> dict[str, Any]:
-        parts = {
+        parts: dict[str, float | None] = {
             AssessmentPart.KPI: kpi_score(document["targets"]),
             AssessmentPart.QUALITY: document["quality_score"]["mean"],
             AssessmentPart.SATISFACTION: satisfaction_score(document["satisfaction"]["satisfied_share"]),

@@ -45,12 +45,13 @@ class AssessmentPolicy:
     def combine(self, parts: Mapping[str, float | None]) -> dict[str, Any]:
         """The total (0–100, rounded to 0.01) of the parts with a figure and a weight, their
         renormalised weights, and the grade; total and grade None when no weighted part has a figure."""
-        counted = {part: weight for part, weight in self.weights.items() if weight > 0 and parts.get(part) is not None}
+        known = {part: float(value) for part, value in parts.items() if value is not None}
+        counted = {part: weight for part, weight in self.weights.items() if weight > 0 and part in known}
         whole = sum(counted.values())
         if not whole:
             return {"total": None, "grade": None, "weights_used": {}}
         used = {part: weight / whole for part, weight in counted.items()}
-        total = round(sum(float(parts[part]) * share for part, share in used.items()), 2)  # type: ignore[arg-type]
+        total = round(sum(known[part] * share for part, share in used.items()), 2)
         return {"total": total, "grade": self.grade(total), "weights_used": used}
 
     def grade(self, total: float) -> Grade:

@@ -26,8 +26,9 @@ from temporalio.common import RetryPolicy
 
 from workflows.reviews import SCHEDULED_START, moved_to
 
-# Minute hour day-of-month month day-of-week, in the department's time zone: two hours after the period ends.
-CRON = {"monthly": "0 2 1 * *", "quarterly": "0 2 1 1,4,7,10 *", "yearly": "0 2 1 1 *"}
+# Minute hour day-of-month month day-of-week, in the department's time zone: half an hour after the
+# period ends, so the monthly review (at 01:00, workflows/reviews.py) finds the month's assessments.
+CRON = {"monthly": "30 0 1 * *", "quarterly": "30 0 1 1,4,7,10 *", "yearly": "30 0 1 1 *"}
 
 
 @dataclass

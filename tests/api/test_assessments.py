@@ -139,7 +139,7 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
 
         finalised = await http.post(f"/assessments/{identifier}/finalise", headers=supervisor.headers)
         assert finalised.status_code == 200 and finalised.json()["status"] == "finalised"
-        for route, who, body in (("score", supervisor, {"score": 50}), ("self", ann, {"score": 50}), ("finalise", supervisor, None)):
+        for route, who, body in (("score", supervisor, {"score": 50}), ("self", ann, {"score": 50}), ("finalise", supervisor, {})):
             refused = await http.post(f"/assessments/{identifier}/{route}", json=body, headers=who.headers)
             assert refused.status_code == 409 and refused.json()["code"] == "closed_for_good", route
         again = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name]}, headers=supervisor.headers)

@@ -15,4 +15,5 @@ def test_a_bad_assessment_weight_stops_the_settings_naming_the_key(tmp_path):
 def test_a_good_assessment_table_is_kept_with_the_targets(tmp_path):
     policy = tmp_path / "targets.toml"
     policy.write_text("[department]\nresolution_rate = { at_least = 0.9 }\n[assessment]\nweights = { self = 0.1 }\n", encoding="utf-8")
-    assert Settings.from_env({"CASEWORK_TARGETS": str(policy)}).targets_policy["assessment"] == {"weights": {"self": 0.1}}
+    targets = Settings.from_env({"CASEWORK_TARGETS": str(policy)}).targets_policy
+    assert targets is not None and targets["assessment"] == {"weights": {"self": 0.1}}

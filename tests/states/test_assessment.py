@@ -64,7 +64,7 @@ def test_a_bad_assessment_table_is_refused_naming_the_key(table, key):
 
 
 def test_kpi_score_is_the_share_of_judged_targets_met():
-    judged = {"a": {"met": True}, "b": {"met": False}, "c": {"met": None}, "d": {"met": True}}
+    judged: dict[str, dict[str, bool | None]] = {"a": {"met": True}, "b": {"met": False}, "c": {"met": None}, "d": {"met": True}}
     assert kpi_score(judged) == pytest.approx(200 / 3)
     assert kpi_score({"a": {"met": None}}) is None
     assert satisfaction_score(0.85) == pytest.approx(85.0)
