@@ -14,7 +14,7 @@ from service.tables import quality_checks
 from states.assessment_periods import period_before
 from states.case import Actor
 from tests.api.console_client import Browser, ensure_people
-from tests.api.department_people import People
+from tests.api.department_people import PASSWORD, People
 from tests.conftest import auth
 from tests.service.kpi_cases import project_all, reported_case
 from tests.support import eventually
@@ -175,6 +175,16 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
             refused = await auditor.post(f"/ui/assessments/{bob_id}/score", {"score": "10"})
             assert refused.status_code == 403
             await auditor.close()
+            # A team-mate finds the assessment under 我的考核 and gives the peer score there.
+            mate = Browser(str(http.base_url))
+            await mate.sign_in(ann.name, PASSWORD)
+            listing = (await mate.get("/ui/assessments")).text
+            assert "我的考核" in listing and f'href="/ui/assessments/{bob_id}"' in listing
+            assert (await mate.post(f"/ui/assessments/{bob_id}/peer", {"score": "abc"})).status_code == 422
+            assert (await mate.post(f"/ui/assessments/{bob_id}/peer", {"score": "80"})).status_code == 303
+            await mate.close()
+            peers = (await http.get(f"/assessments/{bob_id}", headers=auth("auditor"))).json()["peer_scores"]
+            assert [(peer["name"], peer["score"]) for peer in peers] == [(ann.name, 80.0)]
         finally:
             await console.close()
 
