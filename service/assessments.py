@@ -74,12 +74,11 @@ class Assessments:
 
     async def make(self, period: AssessmentPeriod, actor: Actor, agents: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Make (or refresh the drafts of) the assessments of `period` for the given agents, else every enabled agent."""
-        names = sorted(set(agents)) if agents is not None else await self._enabled_agents()
-        if agents is not None:
-            known = set(await self._enabled_agents())
-            for name in names:
-                if name not in known:
-                    raise InvalidData("agents", f"{name!r} is not an enabled agent")
+        enabled = await self._enabled_agents()
+        names = sorted(set(agents)) if agents is not None else enabled
+        for name in names:
+            if name not in enabled:
+                raise InvalidData("agents", f"{name!r} is not an enabled agent")
         return [await self._make_one(period, name, actor) for name in names]
 
     async def make_scheduled(self, cadence: str, by: str) -> int:
