@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.assessments import AssessmentController
 from api.audit import CaseAuditController, NotificationController
 from api.auth import SignInNeeded, authentication
 from api.console.render import asset
@@ -32,6 +33,7 @@ from api.security import SharedRateLimit, cors, security_headers
 from api.storable import refuse_unstorable_text
 from api.users import UserController
 from service import tracing
+from service.assessments import Assessments
 from service.audit import Audit
 from service.cases import Cases, People, WorkflowConfig
 from service.directory import Directory
@@ -103,6 +105,10 @@ def _reviews(state: State) -> Reviews:
     return state.reviews
 
 
+def _assessments(state: State) -> Assessments:
+    return state.assessments
+
+
 def _live(state: State) -> LiveFeed:
     return state.live
 
@@ -155,6 +161,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.idempotency_keys = IdempotencyKeys(read_model)
         app.state.kpis = Kpis(read_model, department_zone)
         app.state.reviews = Reviews(read_model, department_zone)
+        app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy)
         app.state.directory = Directory(read_model)
         app.state.users = Users(app.state.directory, app.state.department)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)
@@ -186,6 +193,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             MachineController,
             KpiController,
             ReviewController,
+            AssessmentController,
             TeamController,
             UserController,
             RoutingController,
@@ -206,6 +214,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "keys": Provide(_keys, sync_to_thread=False),
             "kpis": Provide(_kpis, sync_to_thread=False),
             "reviews": Provide(_reviews, sync_to_thread=False),
+            "assessments": Provide(_assessments, sync_to_thread=False),
             "zone": Provide(lambda: department_zone, sync_to_thread=False),
             "live": Provide(_live, sync_to_thread=False),
             "viewer": Provide(_viewer),

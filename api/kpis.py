@@ -117,6 +117,8 @@ class Review(Struct):
     teams: list[TeamFigures] = []
     # The time zone its weeks and months were cut in (reviews made before it was recorded: UTC).
     timezone: str = "UTC"
+    # Monthly reviews: the month's assessments and who is below target (service/assessments.py assessment_summary).
+    assessments: dict[str, Any] | None = None
 
 
 class ReviewSummary(Struct):

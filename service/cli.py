@@ -18,6 +18,7 @@ import prometheus_client
 import uvicorn
 
 from service import audit_cli, department_cli, recovery, schema, teams_cli, tracing, users_cli
+from service.assessments import Assessments
 from service.directory import Directory
 from service.dispatch import Dispatcher
 from service.holidays import missing_years
@@ -31,6 +32,7 @@ from service.settings import DEMO_USERS, Settings, SettingsError, is_loopback
 from service.teams import Department
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from service.tracing import TracingUnavailable
+from workflows.assessments import ensure_assessment_schedules
 from workflows.notifications import Webhook
 from workflows.reviews import ensure_schedules
 from workflows.worker import build_worker
@@ -98,12 +100,14 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         client = await connect(settings.temporal_connection, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue, settings.timezone)
+        await ensure_assessment_schedules(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
         reviews = Reviews(read_model, ZoneInfo(settings.timezone))
         for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
             log.warning("the holiday calendar lists no public holiday in %d: list them in CASEWORK_HOLIDAYS (docs/teams.md)", year)
         router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)
-        async with build_worker(client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router):
+        assessments = Assessments(read_model, ZoneInfo(settings.timezone), settings.targets_policy)
+        async with build_worker(client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router, assessments):
             yield
     finally:
         await read_model.close()

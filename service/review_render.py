@@ -189,7 +189,28 @@ def tables(review: dict[str, Any]) -> list[Table]:
         for key, heading in CASE_LISTS.items()
     ]
     team_tables = [team_table(review["teams"])] if "teams" in review else []
-    return [Table("Top categories", ("Category", "Cases", "Share"), categories, frozenset({1, 2})), *team_tables, *case_tables]
+    assessment_tables = assessment_table(review["assessments"]) if "assessments" in review else []
+    return [Table("Top categories", ("Category", "Cases", "Share"), categories, frozenset({1, 2})), *team_tables, *assessment_tables, *case_tables]
+
+
+def assessment_table(summary: dict[str, Any]) -> list[Table]:
+    """The month's assessments (monthly reviews only), then who is below target: missed at least one."""
+    rows = [
+        [
+            _text(row.get("agent_name")),
+            _text(row.get("team")),
+            format_value("score", row.get("total")),
+            _text(row.get("grade")),
+            ", ".join(row["met"]),
+            ", ".join(row["missed"]),
+        ]
+        for row in summary.get("agents") or []
+    ]
+    below = [[_text(name)] for name in summary.get("below_target") or []]
+    return [
+        Table("Assessments", ("Agent", "Team", "Total", "Grade", "Targets met", "Targets missed"), rows, frozenset({2})),
+        Table("Below target", ("Agent",), below),
+    ]
 
 
 def team_table(teams: list[dict[str, Any]]) -> Table:

@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from service.assessments import assessment_summary
 from service.kpis import KPI_NAMES, KpiQuery, Kpis, no_figures, start_of
 from service.read_model import ReadModel
 from service.tables import cases, reviews, teams
+from states.assessment_periods import period_at
 from states.case import as_utc, format_time, parse_time
 from states.vocabulary import Kind, Phase
 
@@ -87,6 +89,8 @@ class Reviews:
             "open_incidents": await self._cases(cases.c.kind == Kind.INCIDENT, cases.c.state != Phase.CLOSED),
             "open_improvement_plans": await self._cases(cases.c.kind == Kind.IMPROVEMENT_PLAN, cases.c.state != Phase.CLOSED),
         }
+        if cadence == "monthly":
+            document["assessments"] = await assessment_summary(self._read_model.engine, period_at(period.start, cadence, self._zone))
         await self._store(document, period)
         return document
 

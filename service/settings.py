@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.holidays import official_holidays
+from states.assessment import parse_assessment_policy
 from states.holidays import HolidayCalendar, parse_holiday_calendar
 from states.policy_error import PolicyError
 from states.sla_policy import parse_policy, with_department_calendar
@@ -187,8 +188,17 @@ class Settings:
             secure_cookies=_choice(env, "CASEWORK_SECURE_COOKIES", ("off", "on"), "off") == "on",
             ownership=_choice(env, "CASEWORK_OWNERSHIP", ("on", "off"), "on") == "on",
             visibility=_choice(env, "CASEWORK_VISIBILITY", VISIBILITIES, cls.visibility),
-            targets_policy=_toml("CASEWORK_TARGETS", env["CASEWORK_TARGETS"]) if env.get("CASEWORK_TARGETS") else None,
+            targets_policy=_checked_assessment(_toml("CASEWORK_TARGETS", env["CASEWORK_TARGETS"]) if env.get("CASEWORK_TARGETS") else None),
         )
+
+
+def _checked_assessment(policy: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The targets policy, refused when its `[assessment]` table is malformed (states/assessment.py)."""
+    try:
+        parse_assessment_policy(policy)
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_TARGETS: {error}") from None
+    return policy
 
 
 def load_sla_policy(path: str | None, timezone: str, holidays: HolidayCalendar) -> dict[str, Any] | None:

@@ -282,3 +282,40 @@ quality_checks = Table(
     Index("ix_quality_checks_reviewer_status", "reviewer", "status"),
     Index("ix_quality_checks_case", "case_id"),
 )
+
+# Assessments (考核, service/assessments.py): one row per agent and period; the document holds the
+# figures, targets, parts and scores as last made. Every change to one is a row of assessment_log.
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("agent_name", String(100), nullable=False),
+    Column("team", String(100)),
+    Column("cadence", String(16), nullable=False),
+    Column("period_key", String(16), nullable=False),  # 2026-11, 2026-Q4, 2026
+    Column("period_from", TIME, nullable=False),
+    Column("period_to", TIME, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total", Float),
+    Column("grade", String(16)),
+    Column("created_at", TIME, nullable=False),
+    Column("updated_at", TIME, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON_DOC, nullable=False),
+    Index("ix_assessments_period", "period_key", "agent_name"),
+    Index("ix_assessments_agent", "agent_name", "period_from"),
+)
+
+# Append-only: who changed which assessment, when and how (auditors read it; nothing rewrites it).
+assessment_log = Table(
+    "assessment_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(100), nullable=False),
+    Column("at", TIME, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("change", String(32), nullable=False),
+    Column("data", JSON_DOC, nullable=False),
+    Index("ix_assessment_log_assessment", "assessment_id", "id"),
+)

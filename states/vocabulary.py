@@ -146,3 +146,38 @@ class RefusalCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     DEPENDENCY_DOWN = "dependency_down"
     INTERNAL_ERROR = "internal_error"
+
+
+class AssessmentPart(StrEnum):
+    """The parts an assessment (考核) combines by the policy's weights (states/assessment.py)."""
+
+    KPI = "kpi"  # share of the KPI targets met
+    QUALITY = "quality"  # mean quality-check score
+    SATISFACTION = "satisfaction"  # customers' satisfied share
+    SUPERVISOR = "supervisor"  # the supervisor's score (主管评分)
+    SELF = "self"  # the agent's own (自评)
+    PEERS = "peers"  # the mean of team-mates' scores (互评)
+
+
+class AssessmentStatus(StrEnum):
+    DRAFT = "draft"
+    FINALISED = "finalised"  # final: nothing about it changes again
+
+
+class Grade(StrEnum):
+    EXCELLENT = "excellent"  # 优秀
+    GOOD = "good"  # 良好
+    PASS = "pass"  # 合格
+    FAIL = "fail"  # 不合格
+
+
+class AssessmentChange(StrEnum):
+    """What its log records of an assessment: who did which, when."""
+
+    MADE = "made"
+    REFRESHED = "refreshed"
+    SCORED = "scored"
+    SELF_ASSESSED = "self_assessed"
+    PEER_SCORED = "peer_scored"
+    FINALISED = "finalised"
+    COACHING_OPENED = "coaching_opened"

@@ -18,6 +18,7 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from service.assessments import Assessments
 from service.dispatch import Dispatcher
 from service.holidays import official_holidays
 from service.read_model import ReadModel, create_engine
@@ -52,7 +53,8 @@ def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook |
     """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
     router = Dispatcher(Department(read_model), Settings.timezone, official_holidays())
     reviews = Reviews(read_model, ZoneInfo(Settings.timezone))
-    return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, task_queue, router=router)
+    assessments = Assessments(read_model, ZoneInfo(Settings.timezone))
+    return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, task_queue, router=router, assessments=assessments)
 
 
 def auth(role: str) -> dict[str, str]:

@@ -90,10 +90,10 @@ async def ensure_schedules(client: Client, task_queue: str, timezone: str) -> No
         try:
             await client.create_schedule(schedule_id(cadence), schedule)
         except ScheduleAlreadyRunningError:
-            await client.get_schedule_handle(schedule_id(cadence)).update(partial(_moved_to, schedule))
+            await client.get_schedule_handle(schedule_id(cadence)).update(partial(moved_to, schedule))
 
 
-def _moved_to(wanted: Schedule, input: ScheduleUpdateInput) -> ScheduleUpdate | None:
+def moved_to(wanted: Schedule, input: ScheduleUpdateInput) -> ScheduleUpdate | None:
     existing = input.description.schedule
     if (
         isinstance(existing.action, ScheduleActionStartWorkflow)

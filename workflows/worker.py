@@ -9,6 +9,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.activities import CaseActivities, ProjectionStore, Router
+from workflows.assessments import AssessmentActivities, AssessmentMaker, AssessmentWorkflow
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
 from workflows.notifications import DeliveryLog, Notifier, Webhook
@@ -24,14 +25,22 @@ def build_worker(
     task_queue: str = TASK_QUEUE,
     graceful_shutdown: timedelta = timedelta(seconds=10),
     router: Router | None = None,
+    assessments: AssessmentMaker | None = None,
 ) -> Worker:
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
+    assessing = [AssessmentActivities(assessments).make_assessments] if assessments is not None else []
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReviewWorkflow],
-        activities=[activities.project_case, activities.dispatch_case, notifier.deliver_notification, ReviewActivities(reviews).make_review],
+        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow],
+        activities=[
+            activities.project_case,
+            activities.dispatch_case,
+            notifier.deliver_notification,
+            ReviewActivities(reviews).make_review,
+            *assessing,
+        ],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
         graceful_shutdown_timeout=graceful_shutdown,
         # Still sandboxed, but our own modules (plain data and pure rules, no mutable module state)

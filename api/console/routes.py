@@ -14,6 +14,7 @@ from litestar.middleware.compression import CompressionMiddleware
 from litestar.static_files import create_static_files_router
 
 from api.auth import SignInNeeded
+from api.console.assessment_pages import AssessmentPages
 from api.console.bulk_pages import BulkPages
 from api.console.case_pages import CasePages
 from api.console.department_pages import DepartmentPages
@@ -99,6 +100,7 @@ def console_router() -> Router:
             DepartmentPages,
             RoutingPages,
             HandoverPages,
+            AssessmentPages,
             console_live,
         ],
         guards=[know_teams],

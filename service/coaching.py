@@ -1,0 +1,39 @@
+"""Coaching plans (辅导计划): an improvement plan for an agent below target, measuring itself on that
+agent's missed KPI (`<kpi>?owner=<agent>`, service/plan_measures.py), linked from the assessment."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from service.assessments import AssessmentConflict, Assessments
+from service.cases import Cases
+from states.case import Actor, Report
+from states.errors import InvalidData
+from states.vocabulary import Kind
+
+COACHED_AGENT = "coached_agent"  # the improvement plan's data field naming the agent it coaches
+ASSESSMENT = "assessment"  # and the assessment it comes from
+
+
+async def open_coaching(
+    assessments: Assessments, cases: Cases, assessment_id: str, actor: Actor, request_id: str, kpi: str | None = None
+) -> dict[str, Any]:
+    """Open the plan (as the supervisor, through the cases' own report path) and record it on the assessment."""
+    document = await assessments.coaching_allowed(assessment_id, actor)
+    if not document["missed"]:
+        raise AssessmentConflict(f"{assessment_id} missed no target: there is nothing to coach")
+    if kpi is None:
+        kpi = document["missed"][0]
+    elif kpi not in document["missed"]:
+        raise InvalidData("kpi", f"must be a missed target's KPI: {', '.join(document['missed'])}")
+    agent = document["agent_name"]
+    metric = f"{kpi}?{urlencode({'owner': agent})}"
+    report = Report(
+        kind=Kind.IMPROVEMENT_PLAN,
+        title=f"{agent} · {kpi} · {document['period']}",
+        description=f"{assessment_id}: {kpi} {document['targets'][kpi]['target']}, {document['targets'][kpi]['value']}",
+        data={"problem": kpi, "metric": metric, COACHED_AGENT: agent, ASSESSMENT: assessment_id},
+    )
+    plan = await cases.open(report, actor, None, request_id)
+    return await assessments.record_coaching(assessment_id, actor, plan.id, metric)
