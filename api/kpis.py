@@ -53,6 +53,9 @@ class KpiFigures(Struct):
     satisfied_share: Number
     reopen_rate: Number
     breach_rate: Number
+    # Defaults: reviews stored before responses were counted lack them.
+    responses: int = 0
+    response_mean_seconds: Number = None
     volume_by_kind: dict[str, int] | None = None
     volume_by_category: dict[str, int] | None = None
 

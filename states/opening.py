@@ -5,6 +5,7 @@ from typing import Any
 
 from states.case import Actor, CaseState, Event, Report
 from states.errors import ActionForbidden, InvalidData
+from states import service_times
 from states.machine import CaseMachine, spec_for
 from states.spec import PRIORITIES, Context, Field, clean_data
 from states.text import check_storable
@@ -51,6 +52,7 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
     )
     if ctx.measured:
         case.data.update(ctx.measured)
+    service_times.contact_opened(case, ctx.now)
     machine = CaseMachine(case)
     opening = {
         "kind": case.kind,
