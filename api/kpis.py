@@ -21,6 +21,7 @@ from api.schemas import KindName, PriorityName
 from service.kpis import MAX_PERIOD, KpiQuery, Kpis
 from service.review_render import to_html, to_markdown
 from service.reviews import Period, Reviews
+from service.targets import in_force
 from states.case import as_utc
 from states.errors import InvalidData
 from states.spec import CASE_CATEGORIES
@@ -60,11 +61,22 @@ class KpiFigures(Struct):
     volume_by_category: dict[str, int] | None = None
 
 
+class Verdict(Struct):
+    """A targeted KPI: its target (`{"kpi", "at_least" | "at_most"}`), its figure, and whether the figure
+    met it (null: no figure)."""
+
+    target: dict[str, str | float]
+    value: Number
+    met: bool | None
+
+
 class KpiGroup(Struct, omit_defaults=True):
     key: str | None
     kpis: KpiFigures
     from_: str | None = msgspec.field(name="from", default=None)
     to: str | None = None
+    # Grouped by team: the team's targets, judged on its figures.
+    targets: dict[str, Verdict] | None = None
 
 
 class KpiReport(Struct):
@@ -73,7 +85,17 @@ class KpiReport(Struct):
     filters: dict[str, str]
     group_by: str | None
     kpis: KpiFigures
+    # The overall figures judged on the targets in force (the `team` filter's team's, if any).
+    targets: dict[str, Verdict]
     groups: list[KpiGroup] = []
+
+
+class TargetsInForce(Struct):
+    """Each targeted KPI's bound, `{"at_least": n}` or `{"at_most": n}`: the department's, and the
+    merged targets of each team that overrides any."""
+
+    department: dict[str, dict[str, float]]
+    teams: dict[str, dict[str, dict[str, float]]]
 
 
 class PeriodOut(Struct):
@@ -181,6 +203,15 @@ class KpiController(Controller):
         period = _period(query_time("from", start), query_time("to", to), KPI_PERIOD)
         query = KpiQuery(period.start, period.end, kind, category, priority, owner, group_by, team=team, site=site)
         return msgspec.convert(await kpis.report(query), KpiReport)
+
+
+class TargetController(Controller):
+    path = "/targets"
+    tags = ["kpis"]
+
+    @get("/", summary="The KPI targets in force (CASEWORK_TARGETS): the department's and each overriding team's")
+    async def targets(self, kpis: NamedDependency[Kpis]) -> TargetsInForce:
+        return msgspec.convert(in_force(kpis.targets), TargetsInForce)
 
 
 class ReviewController(Controller):
