@@ -116,6 +116,24 @@ class TeamFigures(Struct):
     team: str | None  # null: the cases in no team
     site: str | None
     kpis: KpiFigures
+    # Judged on the team's targets (the department's for the cases in no team); reviews made before targets: none.
+    targets: dict[str, Verdict] = {}
+
+
+class AgentFigures(Struct):
+    """One agent's row of a review (docs/kpis.md, "Per agent")."""
+
+    agent: str
+    cases: int
+    solved: int
+    complaints_handled: int
+    first_response_mean_seconds: Number
+    response_mean_seconds: Number
+    handling_mean_seconds: Number
+    satisfaction_mean_score: Number
+    satisfied_share: Number
+    quality_mean_score: Number
+    quality_checks: int
 
 
 class Delta(Struct):
@@ -140,6 +158,9 @@ class Review(Struct):
     open_improvement_plans: list[ReviewCase]
     # Each team's figures this period (reviews made before teams: none).
     teams: list[TeamFigures] = []
+    # The overall figures judged on the department's targets, and each agent's row (reviews made before: none).
+    targets: dict[str, Verdict] = {}
+    agents: list[AgentFigures] = []
     # The time zone its weeks and months were cut in (reviews made before it was recorded: UTC).
     timezone: str = "UTC"
 
