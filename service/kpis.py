@@ -23,9 +23,9 @@ from service.tables import cases, teams
 from states.case import as_utc, format_time
 from states.errors import InvalidData
 from states.kpi_names import KPI_NAMES
-from states.targets import DEFAULT_TARGETS_DATA, Targets, parse_targets
 from states.machine import DISMISSING_ACTIONS, KINDS
 from states.spec import CASE_CATEGORIES, PRIORITIES
+from states.targets import DEFAULT_TARGETS_DATA, Targets, parse_targets
 
 # A case's site is its team's (teams.site); a case in no team has none.
 FILTERS = ("kind", "category", "priority", "owner", "team", "site")

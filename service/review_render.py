@@ -264,7 +264,8 @@ def to_markdown(review: dict[str, Any]) -> str:
     lines = [f"# {_md(head.title)}", "", " · ".join(_md(detail) for detail in head.details), "", "## Key figures", ""]
     judged = bool(review.get("targets"))  # reviews made before targets have no such columns
     rows = [
-        [row.label, row.current, row.previous, row.change + (f" ({row.verdict})" if row.verdict else "")] + ([row.target, row.result] if judged else [])
+        [row.label, row.current, row.previous, row.change + (f" ({row.verdict})" if row.verdict else "")]
+        + ([row.target, row.result] if judged else [])
         for row in kpi_rows(review)
     ]
     columns = ("KPI", "This period", "Previous", "Change") + (("Target", "Result") if judged else ())

@@ -3,9 +3,9 @@
 import re
 from typing import Any
 
+from states import service_times
 from states.case import Actor, CaseState, Event, Report
 from states.errors import ActionForbidden, InvalidData
-from states import service_times
 from states.machine import CaseMachine, spec_for
 from states.spec import PRIORITIES, Context, Field, clean_data
 from states.text import check_storable

@@ -271,8 +271,18 @@ async def test_kpi_and_review_pages_badge_each_targeted_kpi_met_or_missed_and_li
         await project_all(
             running.read_model,
             [
-                reported_case("S1", "complaint", reported, first_response=60, responses=(1, 60), closed_after=3600,
-                              closed_by="record_satisfaction", satisfied=True, score=5, owner="alice"),  # fmt: skip
+                reported_case(
+                    "S1",
+                    "complaint",
+                    reported,
+                    first_response=60,
+                    responses=(1, 60),
+                    closed_after=3600,
+                    closed_by="record_satisfaction",
+                    satisfied=True,
+                    score=5,
+                    owner="alice",
+                ),
                 reported_case("S2", "complaint", reported, first_response=120, responses=(1, 120), owner="alice"),
             ],
         )

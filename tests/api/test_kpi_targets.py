@@ -101,10 +101,10 @@ def week_cases():
             score=5,
             owner="alice",
             team="north",
-        ),  # fmt: skip
+        ),
         reported_case(
             "A2", "complaint", day, first_response=120, responses=(1, 120), closed_after=7200, closed_by="dismiss", owner="alice", team="north"
-        ),  # fmt: skip
+        ),
         reported_case("A3", "feedback", day, first_response=300, responses=(1, 300), satisfied=False, score=2, state="remediate", owner="alice"),
         reported_case("B1", "incident", day, closed_after=1800, closed_by="close", owner="bob"),
         reported_case("outside", "complaint", END, first_response=1, responses=(1, 1), owner="bob"),
@@ -178,7 +178,7 @@ async def test_a_review_shows_targets_and_each_agents_figures(own_stack):
                         total=total,
                         version=1,
                         snapshot={},
-                    )  # fmt: skip
+                    )
                 )
         made = await api.client.post("/reviews", json={"from": format_time(START), "to": format_time(END)}, headers=auth("supervisor"))
         assert made.status_code == 201, made.text

@@ -149,3 +149,9 @@ def test_a_bad_targets_file_is_refused_at_start_naming_the_file_and_key(tmp_path
     policy.write_text(text)
     with pytest.raises(SettingsError, match=f"CASEWORK_TARGETS \\({policy}\\): {named}"):
         Settings.from_env({"CASEWORK_TARGETS": str(policy)})
+
+
+def test_the_example_targets_file_is_valid():
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "targets.toml"
+    targets = Settings.from_env({"CASEWORK_TARGETS": str(example)}).targets
+    assert targets.for_team("north")["response_mean_seconds"].value == 1200
