@@ -123,7 +123,7 @@ class TeamFigures(Struct):
 class AgentFigures(Struct):
     """One agent's row of a review (docs/kpis.md, "Per agent")."""
 
-    agent: str
+    name: str  # the agent's
     cases: int
     solved: int
     complaints_handled: int

@@ -36,7 +36,7 @@ async def agent_rows(read_model: ReadModel, kpis: Kpis, query: KpiQuery) -> list
         mean_quality, checks = quality.get(agent, (None, 0))
         rows.append(
             {
-                "agent": agent,
+                "name": agent,
                 "cases": figures[agent]["volume"],
                 "solved": solved,
                 "complaints_handled": complaints,

@@ -235,7 +235,7 @@ def team_targets_table(teams: list[dict[str, Any]]) -> Table:
 
 
 def agent_table(agents: list[dict[str, Any]]) -> Table:
-    rows = [[_text(item.get("agent"))] + [format_value(unit, item.get(name)) for name, _, unit in AGENT_COLUMNS] for item in agents]
+    rows = [[_text(item.get("name"))] + [format_value(unit, item.get(name)) for name, _, unit in AGENT_COLUMNS] for item in agents]
     return Table("By agent", ("Agent", *(heading for _, heading, _ in AGENT_COLUMNS)), rows, frozenset(range(1, 1 + len(AGENT_COLUMNS))))
 
 

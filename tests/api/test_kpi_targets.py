@@ -190,7 +190,7 @@ async def test_a_review_shows_targets_and_each_agents_figures(own_stack):
         assert south["targets"]["satisfied_share"]["met"] is None  # no verdicts, nothing to judge
         assert review["agents"] == [
             {
-                "agent": "alice",
+                "name": "alice",
                 "cases": 3,
                 "solved": 1,  # A1; A2 was dismissed
                 "complaints_handled": 2,  # A1, A2
@@ -203,7 +203,7 @@ async def test_a_review_shows_targets_and_each_agents_figures(own_stack):
                 "quality_checks": 2,
             },
             {
-                "agent": "bob",
+                "name": "bob",
                 "cases": 1,
                 "solved": 1,
                 "complaints_handled": 0,
