@@ -125,7 +125,7 @@ def test_a_targets_file_is_read_and_judged_by(tmp_path):
     policy = tmp_path / "targets.toml"
     policy.write_text(
         "[department]\nresolution_rate = { at_least = 0.8 }\nresponse_mean_seconds = { at_most = 600 }\n"
-        "[teams.north]\nresolution_rate = { at_least = 0.9 }\n[assessment]\nweights = { kpis = 0.4 }\n"
+        "[teams.north]\nresolution_rate = { at_least = 0.9 }\n[assessment]\nweights = { kpi = 0.4 }\n"
     )
     targets = Settings.from_env({"CASEWORK_TARGETS": str(policy)}).targets
     assert {kpi: (target.bound, target.value) for kpi, target in targets.for_team("north").items()} == {
