@@ -25,7 +25,7 @@ from api.department import DirectoryLogController, RoutingController, TeamContro
 from api.errors import HANDLERS
 from api.exports import ExportController
 from api.handover import handover
-from api.kpis import KpiController, ReviewController
+from api.kpis import KpiController, ReviewController, TargetController
 from api.live import live_events
 from api.observability import MetricsController, prometheus, request_context
 from api.schemas import Health
@@ -159,8 +159,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.audit = Audit(client, read_model)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
-        app.state.kpis = Kpis(read_model, department_zone)
-        app.state.reviews = Reviews(read_model, department_zone)
+        app.state.kpis = Kpis(read_model, department_zone, settings.targets)
+        app.state.reviews = Reviews(read_model, department_zone, settings.targets)
         app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy)
         app.state.directory = Directory(read_model)
         app.state.users = Users(app.state.directory, app.state.department)
@@ -194,6 +194,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             KpiController,
             ReviewController,
             AssessmentController,
+            TargetController,
             TeamController,
             UserController,
             RoutingController,

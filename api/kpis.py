@@ -21,6 +21,7 @@ from api.schemas import KindName, PriorityName
 from service.kpis import MAX_PERIOD, KpiQuery, Kpis
 from service.review_render import to_html, to_markdown
 from service.reviews import Period, Reviews
+from service.targets import in_force
 from states.case import as_utc
 from states.errors import InvalidData
 from states.spec import CASE_CATEGORIES
@@ -53,8 +54,20 @@ class KpiFigures(Struct):
     satisfied_share: Number
     reopen_rate: Number
     breach_rate: Number
+    # Defaults: reviews stored before responses were counted lack them.
+    responses: int = 0
+    response_mean_seconds: Number = None
     volume_by_kind: dict[str, int] | None = None
     volume_by_category: dict[str, int] | None = None
+
+
+class Verdict(Struct):
+    """A targeted KPI: its target (`{"kpi", "at_least" | "at_most"}`), its figure, and whether the figure
+    met it (null: no figure)."""
+
+    target: dict[str, str | float]
+    value: Number
+    met: bool | None
 
 
 class KpiGroup(Struct, omit_defaults=True):
@@ -62,6 +75,8 @@ class KpiGroup(Struct, omit_defaults=True):
     kpis: KpiFigures
     from_: str | None = msgspec.field(name="from", default=None)
     to: str | None = None
+    # Grouped by team: the team's targets, judged on its figures.
+    targets: dict[str, Verdict] | None = None
 
 
 class KpiReport(Struct):
@@ -70,7 +85,17 @@ class KpiReport(Struct):
     filters: dict[str, str]
     group_by: str | None
     kpis: KpiFigures
+    # The overall figures judged on the targets in force (the `team` filter's team's, if any).
+    targets: dict[str, Verdict]
     groups: list[KpiGroup] = []
+
+
+class TargetsInForce(Struct):
+    """Each targeted KPI's bound, `{"at_least": n}` or `{"at_most": n}`: the department's, and the
+    merged targets of each team that overrides any."""
+
+    department: dict[str, dict[str, float]]
+    teams: dict[str, dict[str, dict[str, float]]]
 
 
 class PeriodOut(Struct):
@@ -91,6 +116,24 @@ class TeamFigures(Struct):
     team: str | None  # null: the cases in no team
     site: str | None
     kpis: KpiFigures
+    # Judged on the team's targets (the department's for the cases in no team); reviews made before targets: none.
+    targets: dict[str, Verdict] = {}
+
+
+class AgentFigures(Struct):
+    """One agent's row of a review (docs/kpis.md, "Per agent")."""
+
+    name: str  # the agent's
+    cases: int
+    solved: int
+    complaints_handled: int
+    first_response_mean_seconds: Number
+    response_mean_seconds: Number
+    handling_mean_seconds: Number
+    satisfaction_mean_score: Number
+    satisfied_share: Number
+    quality_mean_score: Number
+    quality_checks: int
 
 
 class Delta(Struct):
@@ -115,6 +158,9 @@ class Review(Struct):
     open_improvement_plans: list[ReviewCase]
     # Each team's figures this period (reviews made before teams: none).
     teams: list[TeamFigures] = []
+    # The overall figures judged on the department's targets, and each agent's row (reviews made before: none).
+    targets: dict[str, Verdict] = {}
+    agents: list[AgentFigures] = []
     # The time zone its weeks and months were cut in (reviews made before it was recorded: UTC).
     timezone: str = "UTC"
     # Monthly reviews: the month's assessments and who is below target (service/assessments.py assessment_summary).
@@ -180,6 +226,15 @@ class KpiController(Controller):
         period = _period(query_time("from", start), query_time("to", to), KPI_PERIOD)
         query = KpiQuery(period.start, period.end, kind, category, priority, owner, group_by, team=team, site=site)
         return msgspec.convert(await kpis.report(query), KpiReport)
+
+
+class TargetController(Controller):
+    path = "/targets"
+    tags = ["kpis"]
+
+    @get("/", summary="The KPI targets in force (CASEWORK_TARGETS): the department's and each overriding team's")
+    async def targets(self, kpis: NamedDependency[Kpis]) -> TargetsInForce:
+        return msgspec.convert(in_force(kpis.targets), TargetsInForce)
 
 
 class ReviewController(Controller):

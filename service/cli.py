@@ -102,7 +102,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         await ensure_schedules(client, settings.task_queue, settings.timezone)
         await ensure_assessment_schedules(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
-        reviews = Reviews(read_model, ZoneInfo(settings.timezone))
+        reviews = Reviews(read_model, ZoneInfo(settings.timezone), settings.targets)
         for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
             log.warning("the holiday calendar lists no public holiday in %d: list them in CASEWORK_HOLIDAYS (docs/teams.md)", year)
         router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)

@@ -22,33 +22,15 @@ from service.read_model import ReadModel
 from service.tables import cases, teams
 from states.case import as_utc, format_time
 from states.errors import InvalidData
+from states.kpi_names import KPI_NAMES
 from states.machine import DISMISSING_ACTIONS, KINDS
 from states.spec import CASE_CATEGORIES, PRIORITIES
+from states.targets import DEFAULT_TARGETS_DATA, Targets, parse_targets
 
 # A case's site is its team's (teams.site); a case in no team has none.
 FILTERS = ("kind", "category", "priority", "owner", "team", "site")
 FILTER_VALUES = {"kind": tuple(KINDS), "category": CASE_CATEGORIES, "priority": tuple(PRIORITIES)}
 GROUPINGS = ("kind", "category", "priority", "owner", "team", "site", "week", "month")
-# Scalar KPIs, in the order reports show them. Each is defined in docs/kpis.md.
-KPI_NAMES = (
-    "volume",
-    "first_responses",
-    "first_response_mean_seconds",
-    "first_response_p50_seconds",
-    "first_response_p90_seconds",
-    "first_response_on_time_rate",
-    "handled",
-    "handling_mean_seconds",
-    "handling_p50_seconds",
-    "handling_p90_seconds",
-    "dismissed",
-    "resolution_rate",
-    "satisfaction_responses",
-    "satisfaction_mean_score",
-    "satisfied_share",
-    "reopen_rate",
-    "breach_rate",
-)
 PERCENTILES = {"p50": Fraction(1, 2), "p90": Fraction(9, 10)}
 MAX_PERIOD = timedelta(days=3 * 366)
 
@@ -94,10 +76,12 @@ def parse_metric(text: Any) -> tuple[str, dict[str, str]] | None:
 
 
 class Kpis:
-    def __init__(self, read_model: ReadModel, zone: tzinfo = UTC):
-        """`zone`: the department's, where weeks and months begin (only `group_by` week or month uses it)."""
+    def __init__(self, read_model: ReadModel, zone: tzinfo = UTC, targets: Targets | None = None):
+        """`zone`: the department's, where weeks and months begin (only `group_by` week or month uses it);
+        `targets`: those reports judge their figures by (None: the defaults)."""
         self._engine = read_model.engine
         self._zone = zone
+        self.targets = targets or parse_targets(DEFAULT_TARGETS_DATA, KPI_NAMES)
 
     async def report(self, query: KpiQuery) -> dict[str, Any]:
         """Every KPI over the period, and per group when `group_by` is given.
@@ -111,6 +95,7 @@ class Kpis:
             "filters": query.filters,
             "group_by": query.group_by,
             "kpis": overall,
+            "targets": self.targets.judge(overall, query.team),
         }
         if query.group_by in ("week", "month"):
             document["groups"] = [
@@ -125,6 +110,9 @@ class Kpis:
         elif query.group_by:
             figures = await self._figures(query, query.group_by)
             document["groups"] = [{"key": key, "kpis": figures[key]} for key in sorted(figures, key=lambda key: (key is None, key or ""))]
+            if query.group_by == "team":
+                for group in document["groups"]:
+                    group["targets"] = self.targets.judge(group["kpis"], group["key"])
         return document
 
     async def value(self, name: str, filters: dict[str, str], start: datetime, end: datetime) -> tuple[float | None, int]:
@@ -195,6 +183,8 @@ _AGGREGATES = (
     func.avg(_c.first_response_seconds).label("first_response_mean"),
     _count_where(_c.first_response_seconds.is_not(None) | _c.first_response_late.is_(True)).label("first_response_decided"),
     _count_where(_c.first_response_seconds.is_not(None) & _c.first_response_late.is_(False)).label("first_response_on_time"),
+    func.sum(_c.responses).label("responses"),
+    func.sum(_c.response_seconds).label("response_total"),
     func.count(_c.handling_seconds).label("handled"),
     func.avg(_c.handling_seconds).label("handling_mean"),
     _count_where(_c.closed_by.in_(DISMISSING_ACTIONS)).label("dismissed"),
@@ -256,6 +246,9 @@ def _kpis(row, percentiles: dict[str, dict[str, float | None]]) -> dict[str, Any
         "first_response_p50_seconds": first_response.get("p50"),
         "first_response_p90_seconds": first_response.get("p90"),
         "first_response_on_time_rate": _share(get("first_response_on_time"), get("first_response_decided")),
+        "responses": get("responses"),
+        # Over every response, not a mean of each case's mean: a case answered often weighs more.
+        "response_mean_seconds": float(row["response_total"]) / get("responses") if get("responses") else None,
         "handled": get("handled"),
         "handling_mean_seconds": mean("handling_mean"),
         "handling_p50_seconds": handling.get("p50"),

@@ -24,6 +24,7 @@ from service.projection_failures import ProjectionAlarm, refused_for_good
 from service.search import matches, search_body, search_text
 from service.settings import Settings
 from service.tables import action_items, case_search, cases, deliveries, events, links, teams
+from states import service_times
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
@@ -177,7 +178,7 @@ class ReadModel:
             return (await connection.execute(select(cases.c.version).where(cases.c.id == case_id))).scalar()
 
     async def lacks_kpi_facts(self, case_id: str) -> bool:
-        query = select(cases.c.id).where(cases.c.id == case_id, cases.c.reopen_count.is_(None))
+        query = select(cases.c.id).where(cases.c.id == case_id, cases.c.reopen_count.is_(None) | cases.c.responses.is_(None))
         async with self.engine.connect() as connection:
             return (await connection.execute(query)).first() is not None
 
@@ -312,8 +313,8 @@ def _case_upsert(insert):
     return upsert.on_conflict_do_update(
         index_elements=[cases.c.id],
         set_={column.name: upsert.excluded[column.name] for column in cases.columns if column.name != "id"},
-        # A row without KPI facts predates them (migration 0002): any projection fills them in.
-        where=(cases.c.version < upsert.excluded.version) | cases.c.reopen_count.is_(None),
+        # A row without KPI facts predates them (migrations 0002, 0007): any projection fills them in.
+        where=(cases.c.version < upsert.excluded.version) | cases.c.reopen_count.is_(None) | cases.c.responses.is_(None),
     )
 
 
@@ -354,12 +355,14 @@ def _kpi_facts(case: CaseState) -> dict[str, Any]:
         "category": category if isinstance(category, str) and case.kind in CUSTOMER_KINDS else None,
         "first_response_seconds": _seconds_since(created, case.first_response_at),
         "first_response_late": "first_response" in case.breached_targets,
-        "handling_seconds": _seconds_since(created, case.closed_at),
+        "handling_seconds": service_times.handling_seconds(case),
         "closed_by": case.closed_by,
         "reopen_count": case.reopen_count,
         "satisfied": case.data.get("satisfied") if isinstance(case.data.get("satisfied"), bool) else None,
         "score": score if isinstance(score, int) and not isinstance(score, bool) else None,
         "ever_breached": bool(case.breached_targets),
+        "responses": case.responses,
+        "response_seconds": case.response_seconds,
     }
 
 

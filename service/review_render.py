@@ -39,6 +39,8 @@ KPIS = (
     Kpi("first_response_p50_seconds", "First response time, p50", "duration", -1),
     Kpi("first_response_p90_seconds", "First response time, p90", "duration", -1),
     Kpi("first_response_on_time_rate", "First response on time", "rate", +1),
+    Kpi("responses", "Responses", "count", 0),
+    Kpi("response_mean_seconds", "Response time, mean", "duration", -1),
     Kpi("handled", "Cases handled", "count", 0),
     Kpi("handling_mean_seconds", "Handling time, mean", "duration", -1),
     Kpi("handling_p50_seconds", "Handling time, p50", "duration", -1),
@@ -67,6 +69,20 @@ TIME_CHART = {
 # The per-team table's figures (service/reviews.py stores every KPI of each team).
 TEAM_KPIS = ("volume", "first_response_on_time_rate", "resolution_rate", "satisfied_share", "breach_rate", "handling_mean_seconds")
 NO_TEAM = "No team"
+BOUNDS = {"at_least": "≥", "at_most": "≤"}
+RESULTS = {True: "met", False: "missed", None: NO_DATA}
+# The agents table (service/review_agents.py): each field, its heading and unit.
+AGENT_COLUMNS = (
+    ("cases", "Cases served", "count"),
+    ("solved", "Solved", "count"),
+    ("complaints_handled", "Complaints handled", "count"),
+    ("first_response_mean_seconds", "First response, mean", "duration"),
+    ("response_mean_seconds", "Response, mean", "duration"),
+    ("handling_mean_seconds", "Handling, mean", "duration"),
+    ("satisfaction_mean_score", "Satisfaction, mean score", "score"),
+    ("satisfied_share", "Satisfied share", "rate"),
+    ("quality_mean_score", "Quality score, mean", "score"),
+)
 CASE_COLUMNS = {"id": "Case", "kind": "Kind", "title": "Title", "priority": "Priority", "owner": "Owner", "state": "State"}
 CASE_LISTS = {"breached_cases": "Breached cases", "open_incidents": "Open incidents", "open_improvement_plans": "Open improvement plans"}
 
@@ -140,6 +156,8 @@ class KpiRow:
     previous: str
     change: str
     verdict: str | None  # "better", "worse", or None when unchanged, unknown or neither is good news
+    target: str = NO_DATA  # "≥ 95.0 %"; none when the KPI has no target
+    result: str = NO_DATA  # "met", "missed", or none (no target, or no figure)
 
 
 @dataclass(frozen=True)
@@ -164,7 +182,7 @@ def header(review: dict[str, Any]) -> Header:
 
 def kpi_rows(review: dict[str, Any]) -> list[KpiRow]:
     current, previous = review.get("kpis") or {}, review.get("previous_kpis") or {}
-    deltas = review.get("deltas") or {}
+    deltas, targets = review.get("deltas") or {}, review.get("targets") or {}
     rows = []
     for kpi in KPIS:
         if kpi.name not in current and kpi.name not in deltas:
@@ -173,8 +191,16 @@ def kpi_rows(review: dict[str, Any]) -> list[KpiRow]:
         direction = change_direction(kpi.unit, delta) * kpi.better
         verdict = "better" if direction > 0 else "worse" if direction < 0 else None
         values = (format_value(kpi.unit, current.get(kpi.name)), format_value(kpi.unit, previous.get(kpi.name)))
-        rows.append(KpiRow(kpi.label, *values, format_change(kpi.unit, delta), verdict))
+        rows.append(KpiRow(kpi.label, *values, format_change(kpi.unit, delta), verdict, *_judged(kpi, targets.get(kpi.name))))
     return rows
+
+
+def _judged(kpi: Kpi, judged: dict[str, Any] | None) -> tuple[str, str]:
+    """A KPI's target ("≥ 95.0 %") and result ("met", "missed"), or none when it has no target."""
+    if judged is None:
+        return NO_DATA, NO_DATA
+    bound = next(name for name in BOUNDS if name in judged["target"])
+    return f"{BOUNDS[bound]} {format_value(kpi.unit, judged['target'][bound])}", RESULTS[judged["met"]]
 
 
 def tables(review: dict[str, Any]) -> list[Table]:
@@ -189,8 +215,35 @@ def tables(review: dict[str, Any]) -> list[Table]:
         for key, heading in CASE_LISTS.items()
     ]
     team_tables = [team_table(review["teams"])] if "teams" in review else []
+    if any(item.get("targets") for item in review.get("teams") or []):
+        team_tables.append(team_targets_table(review["teams"]))
+    agent_tables = [agent_table(review["agents"])] if "agents" in review else []
     assessment_tables = assessment_table(review["assessments"]) if "assessments" in review else []
-    return [Table("Top categories", ("Category", "Cases", "Share"), categories, frozenset({1, 2})), *team_tables, *assessment_tables, *case_tables]
+    return [
+        Table("Top categories", ("Category", "Cases", "Share"), categories, frozenset({1, 2})),
+        *team_tables,
+        *agent_tables,
+        *assessment_tables,
+        *case_tables,
+    ]
+
+
+def team_targets_table(teams: list[dict[str, Any]]) -> Table:
+    """Each team's targeted KPIs: target, figure, met or missed."""
+    by_name = {kpi.name: kpi for kpi in KPIS}
+    rows = []
+    for item in teams:
+        team = NO_TEAM if item.get("team") is None else str(item["team"])
+        for name, judged in (item.get("targets") or {}).items():
+            if name in by_name:
+                target, result = _judged(by_name[name], judged)
+                rows.append([team, by_name[name].label, target, format_value(by_name[name].unit, judged.get("value")), result])
+    return Table("Targets by team", ("Team", "KPI", "Target", "Value", "Result"), rows, frozenset({2, 3}))
+
+
+def agent_table(agents: list[dict[str, Any]]) -> Table:
+    rows = [[_text(item.get("name"))] + [format_value(unit, item.get(name)) for name, _, unit in AGENT_COLUMNS] for item in agents]
+    return Table("By agent", ("Agent", *(heading for _, heading, _ in AGENT_COLUMNS)), rows, frozenset(range(1, 1 + len(AGENT_COLUMNS))))
 
 
 def assessment_table(summary: dict[str, Any]) -> list[Table]:
@@ -236,8 +289,14 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
 def to_markdown(review: dict[str, Any]) -> str:
     head = header(review)
     lines = [f"# {_md(head.title)}", "", " · ".join(_md(detail) for detail in head.details), "", "## Key figures", ""]
-    rows = [[row.label, row.current, row.previous, row.change + (f" ({row.verdict})" if row.verdict else "")] for row in kpi_rows(review)]
-    lines += _markdown_table(("KPI", "This period", "Previous", "Change"), rows, frozenset({1, 2, 3}))
+    judged = bool(review.get("targets"))  # reviews made before targets have no such columns
+    rows = [
+        [row.label, row.current, row.previous, row.change + (f" ({row.verdict})" if row.verdict else "")]
+        + ([row.target, row.result] if judged else [])
+        for row in kpi_rows(review)
+    ]
+    columns = ("KPI", "This period", "Previous", "Change") + (("Target", "Result") if judged else ())
+    lines += _markdown_table(columns, rows, frozenset({1, 2, 3, 4}))
     for table in tables(review):
         lines += ["", f"## {_md(table.heading)}", ""]
         lines += _markdown_table(table.columns, table.rows, table.numeric) if table.rows else ["none"]
@@ -270,6 +329,7 @@ th, td { padding: .45rem .8rem; border-bottom: 1px solid #d0d7de; text-align: le
 .change.good { color: #116329; background: #dafbe1; font-weight: 600; }
 .change.bad { color: #a40e26; background: #ffebe9; font-weight: 600; }
 .verdict { font-size: .75em; margin-left: .4em; }
+.result.met { color: #116329; font-weight: 600; } .result.missed { color: #a40e26; font-weight: 600; }
 .charts { display: flex; flex-wrap: wrap; gap: 2rem; }
 svg { max-width: 100%; height: auto; }
 svg text { font-family: inherit; font-size: 14px; fill: #1f2328; }
@@ -279,13 +339,14 @@ svg .tick, svg .value { font-size: 12px; } svg .no-data { font-size: 12px; fill:
 .axis { stroke: #57606a; } .grid { stroke: #d0d7de; stroke-dasharray: 4 4; }
 """
 VERDICT_CLASSES = {"better": "good", "worse": "bad", None: "neutral"}
+RESULT_CLASSES = {"met": "met", "missed": "missed"}
 
 
 def to_html(review: dict[str, Any]) -> str:
     head = header(review)
     sections = [
         f'<header><h1>{_h(head.title)}</h1><p class="details">{" · ".join(_h(detail) for detail in head.details)}</p></header>',
-        _html_kpi_section(kpi_rows(review)),
+        _html_kpi_section(kpi_rows(review), judged=bool(review.get("targets"))),
         '<section><h2>Charts</h2><div class="charts">' + "\n".join(charts(review)) + "</div></section>",
         *(_html_table_section(table) for table in tables(review)),
     ]
@@ -313,18 +374,21 @@ def charts(review: dict[str, Any]) -> list[str]:
     ]
 
 
-def _html_kpi_section(rows: list[KpiRow]) -> str:
+def _html_kpi_section(rows: list[KpiRow], judged: bool) -> str:
     body = "".join(
         f'<tr><th scope="row">{_h(row.label)}</th><td class="num">{_h(row.current)}</td><td class="num">{_h(row.previous)}</td>'
         f'<td class="num change {VERDICT_CLASSES[row.verdict]}">{_h(row.change)}'
         + (f'<span class="verdict">{_h(row.verdict)}</span>' if row.verdict else "")
-        + "</td></tr>\n"
+        + "</td>"
+        + (f'<td class="num">{_h(row.target)}</td><td class="result {RESULT_CLASSES.get(row.result, "")}">{_h(row.result)}</td>' if judged else "")
+        + "</tr>\n"
         for row in rows
     )
+    target_headings = '<th class="num">Target</th><th>Result</th>' if judged else ""
     return (
         "<section><h2>Key figures</h2>"
         '<table class="kpis"><thead><tr><th>KPI</th><th class="num">This period</th><th class="num">Previous</th>'
-        f'<th class="num">Change</th></tr></thead><tbody>\n{body}</tbody></table>'
+        f'<th class="num">Change</th>{target_headings}</tr></thead><tbody>\n{body}</tbody></table>'
         '<p class="legend-note">▲/▼ show which way a figure moved; green is better, red is worse.</p></section>'
     )
 

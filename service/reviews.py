@@ -17,9 +17,11 @@ from sqlalchemy import select
 from service.assessments import assessment_summary
 from service.kpis import KPI_NAMES, KpiQuery, Kpis, no_figures, start_of
 from service.read_model import ReadModel
+from service.review_agents import agent_rows
 from service.tables import cases, reviews, teams
 from states.assessment_periods import period_at
 from states.case import as_utc, format_time, parse_time
+from states.targets import Targets
 from states.vocabulary import Kind, Phase
 
 CADENCES = ("weekly", "monthly", "custom")
@@ -59,11 +61,11 @@ def review_id(cadence: str, period: Period, zone: tzinfo) -> str:
 
 
 class Reviews:
-    def __init__(self, read_model: ReadModel, zone: ZoneInfo):
-        """`zone`: the department's, where its weeks and months begin."""
+    def __init__(self, read_model: ReadModel, zone: ZoneInfo, targets: Targets | None = None):
+        """`zone`: the department's, where its weeks and months begin; `targets`: the KPI targets (None: the defaults)."""
         self._read_model = read_model
         self._zone = zone
-        self._kpis = Kpis(read_model, zone)
+        self._kpis = Kpis(read_model, zone, targets)
 
     async def make(self, cadence: str, period: Period, created_by: str, now: datetime) -> dict[str, Any]:
         """Compute the review of `period`, store it (replacing an earlier one of the same id), return it."""
@@ -81,10 +83,12 @@ class Reviews:
             "created_at": format_time(now),
             "created_by": created_by,
             "kpis": current,
+            "targets": current_report["targets"],
             "previous_kpis": previous,
             "deltas": {name: _delta(current[name], previous[name]) for name in KPI_NAMES},
             "top_categories": _top_categories(current),
             "teams": await self._by_team(current_report["groups"]),
+            "agents": await agent_rows(self._read_model, self._kpis, KpiQuery(period.start, period.end)),
             "breached_cases": await self._cases(cases.c.created_at >= period.start, cases.c.created_at < period.end, cases.c.ever_breached.is_(True)),
             "open_incidents": await self._cases(cases.c.kind == Kind.INCIDENT, cases.c.state != Phase.CLOSED),
             "open_improvement_plans": await self._cases(cases.c.kind == Kind.IMPROVEMENT_PLAN, cases.c.state != Phase.CLOSED),
@@ -131,6 +135,9 @@ class Reviews:
         rows = [{"team": name, "site": sites.get(name), "kpis": figures.get(name) or no_figures()} for name in named]
         if None in figures:
             rows.append({"team": None, "site": None, "kpis": figures[None]})
+        for row in rows:
+            # The cases in no team are judged on the department's targets.
+            row["targets"] = self._kpis.targets.judge(row["kpis"], row["team"])
         return rows
 
     async def _cases(self, *conditions) -> list[dict[str, Any]]:

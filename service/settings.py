@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from service.holidays import official_holidays
 from states.assessment import parse_assessment_policy
 from states.holidays import HolidayCalendar, parse_holiday_calendar
+from states.kpi_names import KPI_NAMES
 from states.policy_error import PolicyError
 from states.sla_policy import parse_policy, with_department_calendar
+from states.targets import DEFAULT_TARGETS_DATA, TARGET_TABLES, Targets, parse_targets
 from states.vocabulary import SYSTEM, Role
 
 ROLES = tuple(Role)
@@ -114,6 +116,11 @@ class Settings:
     visibility: str = "all"
 
     @property
+    def targets(self) -> Targets:
+        """The KPI targets in force (checked when the settings were read)."""
+        return parse_targets(DEFAULT_TARGETS_DATA if self.targets_policy is None else self.targets_policy, KPI_NAMES)
+
+    @property
     def read_model_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'casework.db').resolve()}"
 
@@ -188,7 +195,7 @@ class Settings:
             secure_cookies=_choice(env, "CASEWORK_SECURE_COOKIES", ("off", "on"), "off") == "on",
             ownership=_choice(env, "CASEWORK_OWNERSHIP", ("on", "off"), "on") == "on",
             visibility=_choice(env, "CASEWORK_VISIBILITY", VISIBILITIES, cls.visibility),
-            targets_policy=_checked_assessment(_toml("CASEWORK_TARGETS", env["CASEWORK_TARGETS"]) if env.get("CASEWORK_TARGETS") else None),
+            targets_policy=_checked_assessment(load_targets(env.get("CASEWORK_TARGETS"))),
         )
 
 
@@ -213,6 +220,25 @@ def load_sla_policy(path: str | None, timezone: str, holidays: HolidayCalendar) 
         parse_policy(data)
     except PolicyError as error:
         raise SettingsError(f"CASEWORK_SLA_POLICY ({path}): {error}") from None
+    return data
+
+
+# The targets policy's own tables, and the one the assessment's weights are read from.
+TARGETS_POLICY_TABLES = (*TARGET_TABLES, "assessment")
+
+
+def load_targets(path: str | None) -> dict[str, Any] | None:
+    """Read and check the targets policy (its `assessment` table is checked where it is used)."""
+    if not path:
+        return None
+    data = _toml("CASEWORK_TARGETS", path)
+    unknown = sorted(set(data) - set(TARGETS_POLICY_TABLES))
+    try:
+        if unknown:
+            raise PolicyError(unknown[0], f"unknown table; tables: {', '.join(TARGETS_POLICY_TABLES)}")
+        parse_targets(data, KPI_NAMES)
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_TARGETS ({path}): {error}") from None
     return data
 
 

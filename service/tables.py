@@ -11,7 +11,8 @@ JSON_DOC = JSON().with_variant(postgresql.JSONB(), "postgresql")
 TIME = DateTime(timezone=True)
 
 KPI_INDEX_COLUMNS = ("created_at", "kind", "category", "priority", "owner", "team", "first_response_seconds", "first_response_late",
-                     "handling_seconds", "closed_by", "closed_at", "reopen_count", "satisfied", "score", "ever_breached")  # fmt: skip
+                     "handling_seconds", "closed_by", "closed_at", "reopen_count", "satisfied", "score", "ever_breached",
+                     "responses", "response_seconds")  # fmt: skip
 
 cases = Table(
     "cases",
@@ -41,6 +42,9 @@ cases = Table(
     Column("satisfied", Boolean),
     Column("score", Integer),
     Column("ever_breached", Boolean),
+    # Responses to the customer and their total seconds (migration 0007); null on rows projected before it.
+    Column("responses", Integer),
+    Column("response_seconds", Float),
     # Newest first, under each filter a list offers: the index serves filter, order and cursor.
     Index("ix_cases_created", "created_at", "id"),
     Index("ix_cases_kind_created", "kind", "created_at", "id"),

@@ -101,6 +101,13 @@ class CaseState:
     sla_cycle: int = 0
     # Every service-level target this case has ever missed, across reopenings ("action_item" for items).
     breached_targets: list[str] = field(default_factory=list)
+    # What the KPIs measure as the case goes (states/service_times.py): responses to the customer and
+    # their total seconds, the contact still waiting for one, and the time spent waiting for the customer.
+    responses: int = 0
+    response_seconds: float = 0.0
+    awaiting_response_since: str | None = None
+    paused_seconds: float = 0.0
+    paused_since: str | None = None
     # The hash of the latest event: the head of the chain, carried across continue-as-new.
     last_hash: str | None = None
 

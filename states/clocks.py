@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from states import service_times
 from states.case import CaseState, Event, format_time, parse_time
 from states.machine import declared_action, spec_for
 from states.sla_policy import ServiceLevelPolicy
@@ -44,6 +45,7 @@ def start_cycle(case: CaseState, policy: ServiceLevelPolicy, now: str) -> None:
 
 def after_event(case: CaseState, event: Event, policy: ServiceLevelPolicy) -> None:
     """Start, stop, pause and resume clocks for what the event changed."""
+    service_times.after_phase_change(case, event, policy.pause_in)
     now = event.at
     declared = declared_action(case.kind, event.action)
     change = None if declared is None else declared.clocks

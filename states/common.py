@@ -5,6 +5,7 @@ from typing import Any
 
 from states.case import CaseState, Report, parse_time
 from states.errors import ActionNotAllowed, InvalidData
+from states.service_times import REPLY
 from states.spec import OPEN_ACTION_ITEM, PRIORITIES, SUPERVISOR, TEAM, USER, Action, Branch, ClockChange, Context, Field, Guard, Opens, record_only
 from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, Phase, RefusalCode, Relation
 
@@ -71,7 +72,16 @@ def _set_priority(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[s
     return data
 
 
-COMMENT = Action("comment", OPEN_PHASES, effect=record_only, in_bulk=True, owners_only=False, description="add a note; the phase stays")
+COMMENT = Action(
+    "comment",
+    OPEN_PHASES,
+    fields=(Field(REPLY, "boolean", required=False),),
+    effect=record_only,
+    in_bulk=True,
+    owners_only=False,
+    replies=True,
+    description="add a note; the phase stays; `reply`: it is an answer to the customer (a response)",
+)
 CLAIM = Action(
     "claim",
     OPEN_PHASES,
@@ -149,6 +159,14 @@ def _record_satisfaction(case: CaseState, data: dict[str, Any], ctx: Context) ->
     return data
 
 
+def _unsatisfied(data: dict[str, Any]) -> bool:
+    return data["satisfied"] is False
+
+
+def _always(data: dict[str, Any]) -> bool:
+    return True
+
+
 def record_satisfaction() -> Action:
     return Action(
         "record_satisfaction",
@@ -156,6 +174,7 @@ def record_satisfaction() -> Action:
         branch=Branch("satisfied", when_true=Phase.CLOSED, when_false=Phase.REMEDIATE),
         fields=SATISFACTION_FIELDS,
         effect=_record_satisfaction,
+        customer_contact=_unsatisfied,
         description="the customer's verdict: satisfied closes, not satisfied goes back to remediate",
     )
 
@@ -175,6 +194,7 @@ def reopen() -> Action:
         guards=(WITHIN_REOPEN_WINDOW,),
         effect=_reopen,
         clocks=ClockChange.RESTART,
+        customer_contact=_always,
         description="the customer comes back within the reopen window",
     )
 

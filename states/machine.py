@@ -14,7 +14,7 @@ from typing import Any
 
 from transitions import Machine
 
-from states import ownership
+from states import ownership, service_times
 from states.case import Actor, CaseState, Event
 from states.chain import GENESIS, seal
 from states.complaint import COMPLAINT
@@ -157,9 +157,11 @@ class CaseMachine:
         if declared.opens:
             opens = declared.opens
             _add_link(self.case, cleaned.get(opens.id_field), opens.relation, f"data.{opens.id_field}")
-        if declared.first_response and self.case.first_response_at is None:
+        first_response = declared.first_response and self.case.first_response_at is None
+        if first_response:
             self.case.first_response_at = ctx.now
         recorded = declared.effect(self.case, cleaned, ctx)
+        service_times.after_action(self.case, declared, cleaned, first_response, ctx.now)
         if ctx.measured:
             self.case.data.update(ctx.measured)
             recorded = {**recorded, **ctx.measured}

@@ -3,6 +3,7 @@
 import re
 from typing import Any
 
+from states import service_times
 from states.case import Actor, CaseState, Event, Report
 from states.errors import ActionForbidden, InvalidData
 from states.machine import CaseMachine, spec_for
@@ -51,6 +52,7 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
     )
     if ctx.measured:
         case.data.update(ctx.measured)
+    service_times.contact_opened(case, ctx.now)
     machine = CaseMachine(case)
     opening = {
         "kind": case.kind,

@@ -265,6 +265,10 @@ class Action:
     adds: frozenset[str] = frozenset()
     # Counts as the first response to the customer (stops the first-response clock).
     first_response: bool = False
+    # Its `reply` flag makes it a response to the customer (states/service_times.py).
+    replies: bool = False
+    # Given the action's data, whether the customer contacted us (a response is owed from then on).
+    customer_contact: Callable[[dict[str, Any]], bool] | None = None
     clocks: ClockChange | None = None
     opens: Opens | None = None
     tells: Tells | None = None

@@ -11,7 +11,7 @@ from typing import Any
 from api.console.timefmt import Clock
 from api.labels import label
 from service.review_charts import Series, bar_chart
-from service.review_render import KPIS, NO_DATA, change_direction
+from service.review_render import BOUNDS, KPIS, NO_DATA, change_direction
 from states.spec import CASE_CATEGORIES
 
 UNCATEGORISED = "none"  # service/kpis.py's key for the cases without a category
@@ -46,6 +46,11 @@ class Figures:
 
     def value(self, name: str, value: float | None) -> str:
         return NO_DATA if value is None else self._plain(UNITS.get(name, "count"), value)
+
+    def target(self, name: str, judged: dict[str, Any]) -> str:
+        """A KPI's target as a bound and a value: "≥ 95.0%", "≤ 30分"."""
+        bound = next(bound for bound in BOUNDS if bound in judged["target"])
+        return f"{BOUNDS[bound]} {self.value(name, judged['target'][bound])}"
 
     def change(self, name: str, delta: float | None) -> str:
         """ "▲ +3.5 pp" / "▲ +3.5个百分点", "▼ -30分"; a change too small to show is "no change"."""

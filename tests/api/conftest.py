@@ -42,9 +42,11 @@ POLICY = {
 @pytest.fixture
 def own_stack(temporal_env, stack_settings, tmp_path):
     @asynccontextmanager
-    async def start():
+    async def start(**changes):
+        """`changes`: settings of this stack's own (a service-level or targets policy)."""
         queue = f"own-{time.monotonic_ns()}"
-        settings = dataclasses.replace(stack_settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/own.db", task_queue=queue, sla_policy=POLICY)
+        own = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/own.db", "task_queue": queue, "sla_policy": POLICY, **changes}
+        settings = dataclasses.replace(stack_settings, **own)
         read_model = ReadModel(create_engine(settings.read_model_url))
         await read_model.upgrade()
         try:

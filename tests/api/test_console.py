@@ -369,3 +369,17 @@ async def test_the_console_cookies_are_secure_when_the_console_is_served_over_ht
     for name in ("casework_sign_in=", "casework_session="):
         cookie = next(value for value in cookies if value.startswith(name) and "Max-Age=0" not in value)
         assert "Secure" in cookie and "HttpOnly" in cookie, cookie
+
+
+async def test_the_comment_form_offers_the_reply_flag(browser, api: Api):
+    case = await api.open(title="回复客户")
+    ann = await signed_in(browser, "ann")
+    form_page = (await ann.get(f"/ui/cases/{case['id']}/act/comment")).text
+    assert re.search(r'<input id="[^"]*" name="reply" type="checkbox" value="true"', form_page) and "回复客户" in form_page
+    for reply in (False, True):
+        form = await ann.form(f"/ui/cases/{case['id']}/act/comment")
+        body = {"note": "已电话回复", "expected_version": form["expected_version"], "request_id": form["request_id"]}
+        answer = await ann.post(f"/ui/cases/{case['id']}/act/comment", {**body, "reply": "true"} if reply else body)
+        assert answer.status_code == 303, answer.text
+    comments = [event["data"] for event in await api.history(case["id"]) if event["action"] == "comment"]
+    assert [comment["reply"] for comment in comments] == [False, True]

@@ -262,3 +262,49 @@ async def test_the_review_page_shows_each_teams_figures_in_the_users_language(st
         assert "north" in table and "&lt;i&gt;HQ&lt;/i&gt;" in table and "<i>" not in table and "100.0%" in table
         english = await page(await signed_in(running.client, "evan"), path)
         assert "By team" in english and "Site" in english.split("data-review-teams", 1)[1]
+
+
+async def test_kpi_and_review_pages_badge_each_targeted_kpi_met_or_missed_and_list_the_agents(stack):
+    """The default targets: resolution ≥ 90% (here 1 of 2: missed), satisfied ≥ 90% (1 of 1: met)."""
+    async with stack() as running:
+        reported = datetime.now(UTC) - timedelta(hours=3)
+        await project_all(
+            running.read_model,
+            [
+                reported_case(
+                    "S1",
+                    "complaint",
+                    reported,
+                    first_response=60,
+                    responses=(1, 60),
+                    closed_after=3600,
+                    closed_by="record_satisfaction",
+                    satisfied=True,
+                    score=5,
+                    owner="alice",
+                ),
+                reported_case("S2", "complaint", reported, first_response=120, responses=(1, 120), owner="alice"),
+            ],
+        )
+        browser = await signed_in(running.client, "wanda")
+        html = await page(browser, "/ui/kpis")
+
+        def tile(name: str) -> str:
+            return html.split(f'<div class="tile" data-kpi="{name}">', 1)[1].split("</div>", 1)[0]
+
+        assert '<span class="badge target-missed" title="目标：≥ 90.0%">未达标</span>' in tile("resolution_rate")
+        assert '<span class="badge target-met" title="目标：≥ 90.0%">达标</span>' in tile("satisfied_share")
+        assert "达标" not in tile("reopen_rate")  # no target
+        response = html.split('data-kpi="response_mean_seconds">', 1)[1].split("</dd>", 1)[0]
+        assert "target-met" in response and "目标 ≤ 30分" in response  # 90 s of a 30-minute target
+
+        made = await running.client.post("/reviews", json={}, headers=auth("supervisor"))
+        assert made.status_code == 201, made.text
+        review = await page(browser, f"/ui/reviews/{made.json()['id']}")
+        row = review.split('<tr data-kpi="resolution_rate">', 1)[1].split("</tr>", 1)[0]
+        assert "未达标" in row and "目标 ≥ 90.0%" in row
+        agents = review.split("data-review-agents", 1)[1].split("</section>", 1)[0]
+        assert "按客服专员" in agents and "服务案件数" in agents and "平均质检得分" in agents
+        assert re.search(r"<td[^>]*>alice</td><td[^>]*>2</td><td[^>]*>1</td><td[^>]*>1</td>", agents)
+        english = await page(await signed_in(running.client, "evan"), "/ui/kpis")
+        assert ">Missed</span>" in english and ">Met</span>" in english and "Target ≥ 90.0%" in english

@@ -134,3 +134,17 @@ async def test_the_wallboard_shows_the_open_cases_by_phase_and_owner(console: Co
     owners = sam.get_by_role("region", name="未结案件（按负责人）")
     ann = owners.get_by_role("row").filter(has=sam.get_by_role("link", name="ann", exact=True))
     await expect(ann.locator("td").last).to_have_text(str(sum(case["owner"] == "ann" for case in open_cases)))
+
+
+async def test_the_kpi_page_badges_each_targeted_kpi_met_or_missed_against_its_figure(console: Console, signed_in: SignedIn):
+    answered = await console.api.open(Kind.COMPLAINT, title="有目标的投诉")
+    await console.api.act(answered["id"], "acknowledge")
+    sam = await signed_in("sam")
+    await sam.get_by_role("link", name="指标统计").click()
+    tile = sam.locator('.tile[data-kpi="first_response_on_time_rate"]')
+    badge = tile.locator(".badge")
+    await expect(badge).to_have_attribute("title", "目标：≥ 95.0%")  # the default target
+    rate = float((await tile.locator(".tile-number").inner_text()).rstrip("%")) / 100
+    await expect(badge).to_have_text("达标" if rate >= 0.95 else "未达标")
+    await expect(tile).to_contain_text("目标 ≥ 95.0%")
+    await expect(sam.locator('.tile[data-kpi="reopen_rate"] .badge')).to_have_count(0)  # no target

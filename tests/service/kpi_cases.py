@@ -26,6 +26,7 @@ def reported_case(
     priority="normal",
     owner="alice",
     team=None,
+    responses=(0, 0.0),
 ):
     created = reported if isinstance(reported, datetime) else datetime.fromisoformat(reported).replace(tzinfo=UTC)
     data = {"category": category} if category else {}
@@ -53,6 +54,8 @@ def reported_case(
         reopen_count=reopened,
         data=data,
         breached_targets=(["first_response"] if late else []) + list(breached),
+        responses=responses[0],
+        response_seconds=responses[1],
     )
 
 

@@ -38,6 +38,7 @@ CASES = [
         closed_by="record_satisfaction",
         satisfied=True,
         score=5,
+        responses=(2, 1_500),
     ),
     reported_case(
         "B",
@@ -51,6 +52,7 @@ CASES = [
         reopened=1,
         satisfied=True,
         score=3,
+        responses=(1, 3_600),
         priority="high",
     ),
     reported_case(
@@ -68,7 +70,16 @@ CASES = [
         "C", "complaint", "2026-11-02T08:00", category="account", first_response=1_200, closed_after=43_200, closed_by="dismiss", owner="bob"
     ),
     reported_case(
-        "D", "feedback", "2026-11-03T12:00", category="logistics", first_response=300, satisfied=False, score=2, state="remediate", owner="bob"
+        "D",
+        "feedback",
+        "2026-11-03T12:00",
+        category="logistics",
+        first_response=300,
+        satisfied=False,
+        score=2,
+        state="remediate",
+        owner="bob",
+        responses=(1, 300),
     ),
     reported_case("E", "feedback", "2026-11-05T09:00", late=True, state="report", owner="bob"),
     reported_case("F", "complaint", "2026-11-06T09:00", category="product_quality", state="report"),
@@ -98,6 +109,9 @@ async def test_every_kpi_over_the_period(kpis):
         # Decided: six responded plus E, whose deadline passed unanswered; on time: all but B.
         # F is still within its deadline, so it counts neither way.
         "first_response_on_time_rate": pytest.approx(5 / 7),
+        # Every response, not each case's mean: A 2 in 1500 s, B 1 in 3600 s, D 1 in 300 s.
+        "responses": 4,
+        "response_mean_seconds": pytest.approx(5_400 / 4),
         # Closed: C 43200, A 86400, B 172800, G 259200, H 604800; p90 at rank 4.6 = 259200 + 0.6 × 345600.
         "handled": 5,
         "handling_mean_seconds": pytest.approx(233_280),

@@ -119,3 +119,39 @@ def test_a_bad_policy_file_is_refused_at_start_naming_the_key(tmp_path, text, na
 def test_a_missing_policy_file_is_refused():
     with pytest.raises(SettingsError, match="cannot read"):
         Settings.from_env({"CASEWORK_SLA_POLICY": "/no/such/policy.toml"})
+
+
+def test_a_targets_file_is_read_and_judged_by(tmp_path):
+    policy = tmp_path / "targets.toml"
+    policy.write_text(
+        "[department]\nresolution_rate = { at_least = 0.8 }\nresponse_mean_seconds = { at_most = 600 }\n"
+        "[teams.north]\nresolution_rate = { at_least = 0.9 }\n[assessment]\nweights = { kpi = 0.4 }\n"
+    )
+    targets = Settings.from_env({"CASEWORK_TARGETS": str(policy)}).targets
+    assert {kpi: (target.bound, target.value) for kpi, target in targets.for_team("north").items()} == {
+        "resolution_rate": ("at_least", 0.9),
+        "response_mean_seconds": ("at_most", 600),
+    }
+    assert "handling_mean_seconds" in Settings.from_env({}).targets.department  # the documented defaults
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[department]\nresolution_rate = { at_least = -1 }\n", "department.resolution_rate.at_least"),
+        ("[department]\nhappiness = { at_least = 1 }\n", "department.happiness"),
+        ("[teams.north]\nresolution_rate = { about = 1 }\n", "teams.north.resolution_rate"),
+        ("[departmnet]\nresolution_rate = { at_least = 1 }\n", "departmnet: unknown table"),
+    ],
+)
+def test_a_bad_targets_file_is_refused_at_start_naming_the_file_and_key(tmp_path, text, named):
+    policy = tmp_path / "targets.toml"
+    policy.write_text(text)
+    with pytest.raises(SettingsError, match=f"CASEWORK_TARGETS \\({policy}\\): {named}"):
+        Settings.from_env({"CASEWORK_TARGETS": str(policy)})
+
+
+def test_the_example_targets_file_is_valid():
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "targets.toml"
+    targets = Settings.from_env({"CASEWORK_TARGETS": str(example)}).targets
+    assert targets.for_team("north")["response_mean_seconds"].value == 1200
