@@ -26,7 +26,7 @@ from states.assessment import AssessmentPolicy, check_score, kpi_score, mean, pa
 from states.assessment_periods import CADENCES, AssessmentPeriod, parse_period_key, period_before
 from states.case import Actor, as_utc, format_time, parse_time
 from states.errors import ActionForbidden, CaseRuleError, InvalidData
-from states.targets import DEFAULT_TARGETS_DATA, Targets, parse_targets
+from states.targets import DEFAULT_TARGETS_DATA, parse_targets
 from states.vocabulary import SUPERVISING_ROLES, SYSTEM, AssessmentChange, AssessmentPart, AssessmentStatus, RefusalCode, Role
 
 SCHEDULED_BY = Actor(SYSTEM)  # who made the assessments a schedule made
@@ -51,13 +51,6 @@ def assessment_id(period: AssessmentPeriod, agent: str) -> str:
     return f"asm_{period.cadence}_{period.key}_{agent}"
 
 
-def load_targets(policy: dict[str, Any] | None) -> Targets:
-    # The KPIs a target may name: ours, and the defaults' (a KPI another part of the service adds later
-    # has no figure here yet: its verdict is None, not judged).
-    known = {*KPI_NAMES, *DEFAULT_TARGETS_DATA["department"]}
-    return parse_targets(policy or DEFAULT_TARGETS_DATA, known)
-
-
 class Assessments:
     def __init__(self, read_model: ReadModel, zone: ZoneInfo, targets_policy: dict[str, Any] | None = None):
         self._read_model = read_model
@@ -65,7 +58,7 @@ class Assessments:
         self._zone = zone
         self._kpis = Kpis(read_model, zone)
         self._department = Department(read_model, zone.key)
-        self._targets = load_targets(targets_policy)
+        self._targets = parse_targets(targets_policy or DEFAULT_TARGETS_DATA, KPI_NAMES)
         self._policy: AssessmentPolicy = parse_assessment_policy(targets_policy)
 
     @property
