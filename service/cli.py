@@ -23,6 +23,8 @@ from service.dispatch import Dispatcher
 from service.holidays import missing_years
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
+from service.quality import QualityChecks, quality_config
+from service.quality_store import QualityStore
 from service.read_model import ReadModel, engine_for
 from service.reconcile import Reconciler
 from service.reviews import Reviews
@@ -32,6 +34,7 @@ from service.teams import Department
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from service.tracing import TracingUnavailable
 from workflows.notifications import Webhook
+from workflows.quality_sampling import ensure_quality_schedule
 from workflows.reviews import ensure_schedules
 from workflows.worker import build_worker
 
@@ -98,12 +101,15 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         client = await connect(settings.temporal_connection, runtime=runtime, interceptors=tracing.interceptors(settings.otlp_endpoint))
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue, settings.timezone)
+        await ensure_quality_schedule(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
         reviews = Reviews(read_model, ZoneInfo(settings.timezone))
         for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
             log.warning("the holiday calendar lists no public holiday in %d: list them in CASEWORK_HOLIDAYS (docs/teams.md)", year)
         router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)
-        async with build_worker(client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router):
+        quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
+        checks = QualityStore(read_model)
+        async with build_worker(client, read_model, read_model, webhook, reviews, checks, quality, settings.task_queue, graceful, router):
             yield
     finally:
         await read_model.close()

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.tables import quality_checks
 
 
-async def mean_quality_scores(engine: AsyncEngine, start: datetime, end: datetime, agents: Iterable[str] | None = None) -> dict[str, tuple[float, int]]:
+async def mean_quality_scores(
+    engine: AsyncEngine, start: datetime, end: datetime, agents: Iterable[str] | None = None
+) -> dict[str, tuple[float, int]]:
     """{agent: (mean total, checks scored)} for agents with at least one scored check."""
     checks = quality_checks.c
     statement = (

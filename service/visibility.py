@@ -23,7 +23,8 @@ from states.masking import masked_customer, masked_event_data
 from states.vocabulary import SUPERVISING_ROLES, Role
 
 TEAM_ONLY = "team"  # CASEWORK_VISIBILITY: agents see their own and their teams' cases alone
-SEES_ALL = (*SUPERVISING_ROLES, Role.AUDITOR)
+# Quality reviewers read the cases they sample, whichever team handled them.
+SEES_ALL = (*SUPERVISING_ROLES, Role.AUDITOR, Role.QUALITY)
 EXPORTS_CONTACTS = (Role.MANAGER, Role.AUDITOR)
 
 

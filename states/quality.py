@@ -151,12 +151,16 @@ def check_score(check: Check, rubric: Rubric, actor: Actor, items: Any, reasons:
     return scored(rubric, items, reasons, check.automatic)
 
 
-def score(check: Check, rubric: Rubric, actor: Actor, items: Any, reasons: Any, comment: str | None, now: datetime, appeal_window: timedelta) -> CheckEvent:
+def score(
+    check: Check, rubric: Rubric, actor: Actor, items: Any, reasons: Any, comment: str | None, now: datetime, appeal_window: timedelta
+) -> CheckEvent:
     given, deductions, total = check_score(check, rubric, actor, items, reasons)
     check.items, check.deductions, check.total, check.comment = given, deductions, total, comment
     check.scored_by, check.scored_at = actor.name, format_time(now)
     check.appeal_until = format_time(now + appeal_window)
-    return _record(check, CheckAction.SCORE, actor, now, comment, {"items": given, "deductions": deductions, "total": total, "appeal_until": check.appeal_until})
+    return _record(
+        check, CheckAction.SCORE, actor, now, comment, {"items": given, "deductions": deductions, "total": total, "appeal_until": check.appeal_until}
+    )
 
 
 def check_appeal(check: Check, actor: Actor, reason: Any, now: datetime) -> None:

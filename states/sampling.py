@@ -12,6 +12,8 @@ import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 REOPENED = "reopened"
 BREACHED = "breached"
@@ -75,3 +77,10 @@ def _assign(chosen: list[tuple[ClosedCase, tuple[str, ...]]], reviewers: list[st
             turn += 1
         result.append(Chosen(case, reviewer, reasons))
     return result
+
+
+def week_before(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The whole week (Monday to Monday, in the department's time zone) before the one `moment` is in."""
+    local = moment.astimezone(zone).date()
+    monday = local - timedelta(days=local.weekday())
+    return datetime.combine(monday - timedelta(days=7), time(), zone), datetime.combine(monday, time(), zone)

@@ -96,7 +96,7 @@ def _target_table(table: Any, path: str, known: tuple[str, ...]) -> dict[str, Ta
             raise PolicyError(where, f"not a KPI; KPIs are {', '.join(known)}")
         if not isinstance(bound, Mapping) or len(bound) != 1 or next(iter(bound)) not in (AT_LEAST, AT_MOST):
             raise PolicyError(where, f"must be {{ {AT_LEAST} = number }} or {{ {AT_MOST} = number }}")
-        (kind, value), = bound.items()
+        ((kind, value),) = bound.items()
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise PolicyError(f"{where}.{kind}", "must be a number, 0 or more")
         targets[kpi] = Target(kpi, kind, float(value))

@@ -20,6 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from service.dispatch import Dispatcher
 from service.holidays import official_holidays
+from service.quality import QualityChecks, quality_config
+from service.quality_store import QualityStore
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
 from service.settings import Settings, parse_users
@@ -48,11 +50,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None):
+def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None, settings: Settings | None = None):
     """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
     router = Dispatcher(Department(read_model), Settings.timezone, official_holidays())
     reviews = Reviews(read_model, ZoneInfo(Settings.timezone))
-    return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, task_queue, router=router)
+    settings = settings or settings_for("", "", task_queue=task_queue)
+    sampler = QualityChecks(client, read_model, quality_config(settings), settings.users)
+    return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, QualityStore(read_model), sampler, task_queue, router=router)
 
 
 def auth(role: str) -> dict[str, str]:

@@ -12,6 +12,8 @@ from workflows.activities import CaseActivities, ProjectionStore, Router
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
 from workflows.notifications import DeliveryLog, Notifier, Webhook
+from workflows.quality_check import CheckStore, QualityActivities, QualityCheckWorkflow
+from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
 from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
 
 
@@ -21,6 +23,8 @@ def build_worker(
     deliveries: DeliveryLog,
     webhook: Webhook,
     reviews: ReviewMaker,
+    checks: CheckStore,
+    sampler: WeeklySampler,
     task_queue: str = TASK_QUEUE,
     graceful_shutdown: timedelta = timedelta(seconds=10),
     router: Router | None = None,
@@ -30,8 +34,15 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReviewWorkflow],
-        activities=[activities.project_case, activities.dispatch_case, notifier.deliver_notification, ReviewActivities(reviews).make_review],
+        workflows=[CaseWorkflow, ReviewWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow],
+        activities=[
+            activities.project_case,
+            activities.dispatch_case,
+            notifier.deliver_notification,
+            ReviewActivities(reviews).make_review,
+            QualityActivities(checks).project_check,
+            QualitySamplingActivities(sampler).sample_week,
+        ],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
         graceful_shutdown_timeout=graceful_shutdown,
         # Still sandboxed, but our own modules (plain data and pure rules, no mutable module state)

@@ -112,11 +112,15 @@ def test_a_bad_score_names_the_field(items, reasons, field):
 
 
 def test_sampling_is_reproducible_for_a_seed_and_period_and_takes_every_mandatory_case():
-    closed = cases("ann", 20) + cases("bob", 3) + [
-        ClosedCase("ann-r", "ann", "2026-12-01T08:00:00Z", reopened=True),
-        ClosedCase("ann-b", "ann", "2026-12-01T08:00:00Z", breached=True),
-        ClosedCase("bob-d", "bob", "2026-12-01T08:00:00Z", dissatisfied=True),
-    ]
+    closed = (
+        cases("ann", 20)
+        + cases("bob", 3)
+        + [
+            ClosedCase("ann-r", "ann", "2026-12-01T08:00:00Z", reopened=True),
+            ClosedCase("ann-b", "ann", "2026-12-01T08:00:00Z", breached=True),
+            ClosedCase("bob-d", "bob", "2026-12-01T08:00:00Z", dissatisfied=True),
+        ]
+    )
     first = sample(closed, 5, "seed-1", "2026-W49", ["quinn", "sam"])
     assert first == sample(list(reversed(closed)), 5, "seed-1", "2026-W49", ["sam", "quinn"])
     picked = {chosen.case.case_id: chosen.reasons for chosen in first}

@@ -1,0 +1,192 @@
+"""Quality checks (质检) through the HTTP API on the real stack: sampling, scoring with automatic
+deductions from a case's real breaches and reopens, appeals in time only, decisions, and roles."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from service.read_model import ReadModel, create_engine
+from service.settings import parse_users
+from states.case import format_time
+from tests.conftest import TEST_USERS, Api, auth, serving, worker_on
+from tests.support import eventually
+
+QUALITY_TOKEN = "quality-token-0123456789"
+BOB = {"Authorization": "Bearer bob-owner-token-0123456789"}
+QUINN = {"Authorization": f"Bearer {QUALITY_TOKEN}"}
+# A complaint must be answered within a second: a case that waits breaches for real.
+POLICY = {"warn_at": 0.5, "pause_in": [], "auto_escalate": [], "targets": {"complaint": {"normal": {"first_response": 1}}}}
+FULL = {"knowledge": 30, "communication": 25, "problem_solving": 25, "attitude": 15, "efficiency": 5}
+TO_CLOSE = [
+    ("start_analysis", "agent", None),
+    ("propose_remedy", "agent", {"solution": "refund"}),
+    ("complete_remedy", "agent", {"resolution": "refunded"}),
+    ("record_satisfaction", "agent", {"satisfied": True, "score": 5}),
+]
+
+
+@asynccontextmanager
+async def quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds: float) -> AsyncIterator[Api]:
+    queue = f"quality-{time.monotonic_ns()}"
+    settings = dataclasses.replace(
+        stack_settings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/quality-{queue}.db",
+        task_queue=queue,
+        sla_policy=POLICY,
+        users=parse_users(f"{TEST_USERS},quinn:quality:{QUALITY_TOKEN}"),
+        appeal_window_seconds=appeal_seconds,
+    )
+    read_model = ReadModel(create_engine(settings.read_model_url))
+    await read_model.upgrade()
+    try:
+        async with worker_on(temporal_env.client, read_model, queue, settings=settings), serving(settings) as client:
+            yield Api(client)
+    finally:
+        await read_model.close()
+
+
+async def closed_case(api: Api, *, breach: bool, reopen: bool) -> dict[str, Any]:
+    case = await api.open(title="快递丢失")
+    if breach:
+        await api.history_with(case["id"], "sla_breached")
+    await api.act(case["id"], "acknowledge")
+    await api.act(case["id"], "assign", role="supervisor", data={"owner": "ann"})
+    for action, role, data in TO_CLOSE:
+        case = await api.act(case["id"], action, role=role, data=data)
+    if reopen:
+        await api.act(case["id"], "reopen", data={"reason": "the customer called back"})
+        for action, role, data in TO_CLOSE[1:]:
+            case = await api.act(case["id"], action, role=role, data=data)
+    return case
+
+
+async def sample(api: Api, start: datetime, headers=None, status: int = 201) -> list[dict[str, Any]]:
+    period = {"from": format_time(start), "to": format_time(datetime.now(UTC) + timedelta(seconds=1))}
+    response = await api.client.post("/quality/samples", json=period, headers=headers or auth("supervisor"))
+    assert response.status_code == status, response.text
+    return response.json()["items"] if status == 201 else []
+
+
+async def post(api: Api, path: str, body: dict, headers, status: int) -> dict[str, Any]:
+    response = await api.client.post(path, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_decided(temporal_env, stack_settings, tmp_path):
+    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=3600) as api:
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        case = await closed_case(api, breach=True, reopen=True)
+        breaches = [event for event in await api.history(case["id"]) if event["action"] == "sla_breached"]
+        assert breaches, "the case breached for real"
+
+        made = await sample(api, start)
+        assert [check["case_id"] for check in made] == [case["id"]]
+        check = made[0]
+        assert check["agent"] == "ann" and check["reviewer"] == "quinn" and check["status"] == "sampled"
+        assert set(check["reasons"]) == {"breached", "reopened"}
+        automatic = {d["reason"]: d for d in check["deductions"] if d["automatic"]}
+        assert automatic["breach"]["points"] == len(breaches) and automatic["reopen"]["points"] == case["reopen_count"] == 1
+        assert await sample(api, start) == [], "a case is checked once per closing"
+
+        path = f"/quality/checks/{check['id']}"
+        await post(api, f"{path}/score", {"items": FULL}, auth("agent"), 403)  # the checked agent
+        await post(api, f"{path}/score", {"items": FULL}, BOB, 404)  # another agent does not even see it
+        refused = await post(api, f"{path}/score", {"items": {**FULL, "communication": 20}}, QUINN, 422)
+        assert refused["field"] == "reasons.communication"
+        refused = await post(api, f"{path}/score", {"items": {**FULL, "knowledge": 31}}, QUINN, 422)
+        assert refused["field"] == "items.knowledge"
+        items = {**FULL, "communication": 20, "attitude": 12}
+        scored = await post(api, f"{path}/score", {"items": items, "reasons": {"communication": "打断客户", "attitude": "语气生硬"}}, QUINN, 200)
+        automatic_points = len(breaches) + 1
+        assert scored["status"] == "scored" and scored["total"] == sum(items.values()) - automatic_points
+        manual = sorted((d["item"], d["points"], d["reason"]) for d in scored["deductions"] if not d["automatic"])
+        assert manual == [("attitude", 3, "语气生硬"), ("communication", 5, "打断客户")]
+        await post(api, f"{path}/score", {"items": FULL}, auth("supervisor"), 409)  # scored already
+
+        mine = (await api.client.get("/quality/checks", headers=auth("agent"))).json()["items"]
+        assert [item["id"] for item in mine] == [check["id"]]
+        assert (await api.client.get("/quality/checks", params={"agent": "ann"}, headers=BOB)).json()["items"] == []
+        assert (await api.client.get(path, headers=BOB)).status_code == 404
+        assert (await api.client.get("/quality/checks", params={"reviewer": "quinn", "status": "scored"}, headers=auth("auditor"))).json()["items"]
+
+        await post(api, f"{path}/appeal", {"reason": "x"}, BOB, 404)
+        appealed = await post(api, f"{path}/appeal", {"reason": "客户要求打断"}, auth("agent"), 200)
+        assert appealed["status"] == "appealed" and appealed["appeal"]["reason"] == "客户要求打断"
+        await post(api, f"{path}/appeal", {"reason": "again"}, auth("agent"), 409)
+        await post(api, f"{path}/decide", {"upheld": True, "comment": "ok"}, QUINN, 403)
+        refused = await post(api, f"{path}/decide", {"upheld": False, "comment": "改分"}, auth("supervisor"), 422)
+        assert refused["field"] == "items"
+        decided = await post(
+            api, f"{path}/decide", {"upheld": False, "items": {**items, "communication": 25}, "comment": "申诉成立"}, auth("supervisor"), 200
+        )
+        assert decided["status"] == "decided" and decided["total"] == sum(items.values()) + 5 - automatic_points
+        assert decided["appeal"]["upheld"] is False
+        await post(api, f"{path}/decide", {"upheld": True, "comment": "again"}, auth("supervisor"), 409)
+
+        history = (await api.client.get(f"{path}/history", headers=auth("auditor"))).json()
+        assert [event["action"] for event in history["items"]] == ["sample", "score", "appeal", "decide"]
+        assert history["intact"] is True
+        assert history["items"][0]["actor"] == {"name": "sam", "role": "supervisor"}
+
+
+async def test_an_appeal_is_taken_once_and_only_within_the_window(temporal_env, stack_settings, tmp_path):
+    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=2) as api:
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        await closed_case(api, breach=False, reopen=False)
+        (check,) = await sample(api, start)
+        assert check["reasons"] == ["random"] and check["deductions"] == []
+        path = f"/quality/checks/{check['id']}"
+        scored = await post(api, f"{path}/score", {"items": FULL}, QUINN, 200)
+        assert scored["total"] == 100
+
+        async def final():
+            current = (await api.client.get(path, headers=auth("agent"))).json()
+            return current if current["status"] == "final" else None
+
+        settled = await eventually(final, 15, "the appeal window ends")
+        assert settled["total"] == 100 and settled["appeal"] is None
+        await post(api, f"{path}/appeal", {"reason": "too late"}, auth("agent"), 409)
+        history = (await api.client.get(f"{path}/history", headers=auth("agent"))).json()
+        assert [event["action"] for event in history["items"]] == ["sample", "score", "appeal_window_ended"]
+        assert history["items"][-1]["actor"]["name"] == "system"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/quality/samples", {"from": "2026-11-01T00:00:00Z", "to": "2026-11-08T00:00:00Z"}),
+        ("post", "/quality/checks/qc_x/score", {"items": FULL}),
+        ("post", "/quality/checks/qc_x/appeal", {"reason": "x"}),
+        ("post", "/quality/checks/qc_x/decide", {"upheld": True, "comment": "x"}),
+    ],
+)
+async def test_auditors_change_no_check(http, method, path, body):
+    response = await http.request(method.upper(), path, json=body, headers=auth("auditor"))
+    assert response.status_code == 403, response.text
+
+
+async def test_a_quality_reviewer_reads_cases_but_changes_none(temporal_env, stack_settings, tmp_path):
+    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=60) as api:
+        case = await api.open()
+        response = await api.client.post("/cases", json={"kind": "complaint", "title": "t", "description": "d"}, headers=QUINN)
+        assert response.status_code == 403, response.text
+        response = await api.client.post(f"/cases/{case['id']}/transitions", json={"action": "comment", "note": "hi"}, headers=QUINN)
+        assert response.status_code == 403, response.text
+        assert (await api.client.get(f"/cases/{case['id']}", headers=QUINN)).status_code == 200
+        assert len(await api.history(case["id"])) >= 1
+        await sample(api, datetime.now(UTC) - timedelta(hours=1), headers=QUINN, status=403)  # sampling is a supervisor's
+
+
+async def test_the_rubric_is_seed_002s_scorecard(http):
+    rubric = (await http.get("/quality/rubric", headers=auth("agent"))).json()
+    first = rubric["items"][0]
+    assert (first["id"], first["zh"], first["max"]) == ("knowledge", "业务知识", 30)
+    assert rubric["max_total"] == 100 and rubric["automatic"]["item"] == "efficiency"
