@@ -122,7 +122,7 @@ def on_check_not_found(_: Request, error: CheckNotFound) -> Response:
     return problem(404, "not found", str(error), code=RefusalCode.NOT_FOUND, check_id=error.check_id)
 
 
-def _quality(state: State) -> QualityChecks:
+def _checks(state: State) -> QualityChecks:
     return state.quality
 
 
@@ -132,13 +132,13 @@ def _actor(request: Request) -> Actor:
 
 class QualityController(Controller):
     path = "/quality"
-    tags = ["quality"]
-    dependencies = {"quality": Provide(_quality, sync_to_thread=False)}
+    tags = ["quality checks"]
+    dependencies = {"checks": Provide(_checks, sync_to_thread=False)}
     exception_handlers = {CheckNotFound: on_check_not_found}
 
     @get("/rubric", summary="The scorecard checks are scored on (CASEWORK_RUBRIC)")
-    async def rubric(self, quality: NamedDependency[QualityChecks]) -> dict[str, Any]:
-        return quality.rubric.describe()
+    async def rubric(self, checks: NamedDependency[QualityChecks]) -> dict[str, Any]:
+        return checks.rubric.describe()
 
     @post(
         "/samples",
@@ -147,20 +147,20 @@ class QualityController(Controller):
         summary="Sample the cases closed in a period and start their checks; the checks it made",
         responses=problems(400, 403, 413, 422),
     )
-    async def sample(self, request: Request, data: JSONBody[SampleIn], quality: NamedDependency[QualityChecks]) -> CheckList:
+    async def sample(self, request: Request, data: JSONBody[SampleIn], checks: NamedDependency[QualityChecks]) -> CheckList:
         start, end = as_utc(data.from_), as_utc(data.to)
         if start >= end:
             raise InvalidData("from", "must be before 'to'")
         if end - start > MAX_SAMPLE_PERIOD:
             raise InvalidData("to", f"the period may span at most {MAX_SAMPLE_PERIOD.days} days")
-        made = await quality.sample(start, end, _actor(request), data.seed)
+        made = await checks.sample(start, end, _actor(request), data.seed)
         return CheckList([check_view(check) for check in made])
 
     @get("/checks", summary="Quality checks, newest closing first (an agent: their own)", responses=problems(400, 422))
     async def checks(
         self,
         request: Request,
-        quality: NamedDependency[QualityChecks],
+        checks: NamedDependency[QualityChecks],
         agent: Annotated[str | None, QueryParameter(max_length=200)] = None,
         reviewer: Annotated[str | None, QueryParameter(max_length=200)] = None,
         status: Annotated[CheckStatus | None, QueryParameter()] = None,
@@ -170,15 +170,15 @@ class QualityController(Controller):
         to: Annotated[str | None, QueryParameter(format=OpenAPIFormat.DATE_TIME, max_length=64, description="cases closed before")] = None,
     ) -> CheckList:
         where = CheckFilter(agent, reviewer, status, query_time("from", start), query_time("to", to))
-        return CheckList([check_view(check) for check in await quality.list(where, _actor(request))])
+        return CheckList([check_view(check) for check in await checks.list(where, _actor(request))])
 
     @get("/checks/{check_id:str}", summary="One quality check", responses=problems(400, 404, 422))
-    async def check(self, request: Request, check_id: CheckId, quality: NamedDependency[QualityChecks]) -> CheckOut:
-        return check_view(await quality.get(check_id, _actor(request)))
+    async def check(self, request: Request, check_id: CheckId, checks: NamedDependency[QualityChecks]) -> CheckOut:
+        return check_view(await checks.get(check_id, _actor(request)))
 
     @get("/checks/{check_id:str}/history", summary="A check's events, hash-chained, oldest first", responses=problems(400, 404, 422))
-    async def history(self, request: Request, check_id: CheckId, quality: NamedDependency[QualityChecks]) -> CheckHistory:
-        events = await quality.history(check_id, _actor(request))
+    async def history(self, request: Request, check_id: CheckId, checks: NamedDependency[QualityChecks]) -> CheckHistory:
+        events = await checks.history(check_id, _actor(request))
         return CheckHistory([msgspec.convert(event, CheckEventOut) for event in events], chain_intact(events))
 
     @post(
@@ -188,9 +188,9 @@ class QualityController(Controller):
         summary="Score a sampled case on the scorecard (quality reviewers, supervisors, managers; never one's own case)",
         responses=problems(400, 403, 404, 409, 413, 422),
     )
-    async def score(self, request: Request, check_id: CheckId, data: JSONBody[ScoreIn], quality: NamedDependency[QualityChecks]) -> CheckOut:
-        await quality.get(check_id, _actor(request))
-        return check_view(await quality.score(check_id, _actor(request), data.items, data.reasons, data.comment))
+    async def score(self, request: Request, check_id: CheckId, data: JSONBody[ScoreIn], checks: NamedDependency[QualityChecks]) -> CheckOut:
+        await checks.get(check_id, _actor(request))
+        return check_view(await checks.score(check_id, _actor(request), data.items, data.reasons, data.comment))
 
     @post(
         "/checks/{check_id:str}/appeal",
@@ -199,9 +199,9 @@ class QualityController(Controller):
         summary="Appeal a score (申诉): the checked agent, once, within the appeal window",
         responses=problems(400, 403, 404, 409, 413, 422),
     )
-    async def appeal(self, request: Request, check_id: CheckId, data: JSONBody[AppealIn], quality: NamedDependency[QualityChecks]) -> CheckOut:
-        await quality.get(check_id, _actor(request))
-        return check_view(await quality.appeal(check_id, _actor(request), data.reason))
+    async def appeal(self, request: Request, check_id: CheckId, data: JSONBody[AppealIn], checks: NamedDependency[QualityChecks]) -> CheckOut:
+        await checks.get(check_id, _actor(request))
+        return check_view(await checks.appeal(check_id, _actor(request), data.reason))
 
     @post(
         "/checks/{check_id:str}/decide",
@@ -210,6 +210,6 @@ class QualityController(Controller):
         summary="Decide an appeal: uphold the score or change it (supervisors, managers)",
         responses=problems(400, 403, 404, 409, 413, 422),
     )
-    async def decide(self, request: Request, check_id: CheckId, data: JSONBody[DecideIn], quality: NamedDependency[QualityChecks]) -> CheckOut:
-        await quality.get(check_id, _actor(request))
-        return check_view(await quality.decide(check_id, _actor(request), data.upheld, data.comment, data.items, data.reasons))
+    async def decide(self, request: Request, check_id: CheckId, data: JSONBody[DecideIn], checks: NamedDependency[QualityChecks]) -> CheckOut:
+        await checks.get(check_id, _actor(request))
+        return check_view(await checks.decide(check_id, _actor(request), data.upheld, data.comment, data.items, data.reasons))

@@ -158,4 +158,4 @@ class QualityChecks:
 
 def may_read(viewer: Actor, check: dict[str, Any]) -> bool:
     """An agent reads their own checks alone; everyone else reads all."""
-    return viewer.role != Role.AGENT or check.get("agent") == viewer.name
+    return viewer.role != Role.AGENT or Check(**check).agent == viewer.name

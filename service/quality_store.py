@@ -80,6 +80,7 @@ class QualityStore:
 
     async def closed_cases(self, start: datetime, end: datetime) -> tuple[list[ClosedCase], dict[str, tuple[int, int]]]:
         """The customers' cases closed in [start, end) with an owner, and each one's (breaches, reopens)."""
+        start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC times as text
         c = cases.c
         query = select(c.id, c.owner, c.closed_at, c.reopen_count, c.ever_breached, c.satisfied).where(
             c.state == Phase.CLOSED, c.closed_at >= start, c.closed_at < end, c.owner.is_not(None), c.kind.in_([str(kind) for kind in CUSTOMER_KINDS])

@@ -132,7 +132,7 @@ def _record(check: Check, action: CheckAction, actor: Actor, now: datetime, note
 
 
 def sampled(check: Check, actor: Actor, now: datetime) -> CheckEvent:
-    data = {"case_id": check.case_id, "agent": check.agent, "reviewer": check.reviewer, "reasons": check.reasons, "automatic": check.automatic}
+    data = dict(case_id=check.case_id, agent=check.agent, reviewer=check.reviewer, reasons=check.reasons, automatic=check.automatic)
     return _record(check, CheckAction.SAMPLE, actor, now, None, data)
 
 

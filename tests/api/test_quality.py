@@ -3,12 +3,15 @@ deductions from a case's real breaches and reopens, appeals in time only, decisi
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,7 +19,11 @@ from service.read_model import ReadModel, create_engine
 from service.settings import parse_users
 from states.case import format_time
 from tests.conftest import TEST_USERS, Api, auth, serving, worker_on
+from tests.service.kpi_cases import project_all, reported_case
 from tests.support import eventually
+from workflows.quality_sampling import SCHEDULE_ID, ensure_quality_schedule
+
+DEPARTMENT = "Asia/Shanghai"  # the stack's CASEWORK_TIMEZONE
 
 QUALITY_TOKEN = "quality-token-0123456789"
 BOB = {"Authorization": "Bearer bob-owner-token-0123456789"}
@@ -190,3 +197,49 @@ async def test_the_rubric_is_seed_002s_scorecard(http):
     first = rubric["items"][0]
     assert (first["id"], first["zh"], first["max"]) == ("knowledge", "业务知识", 30)
     assert rubric["max_total"] == 100 and rubric["automatic"]["item"] == "efficiency"
+
+
+async def test_the_weekly_schedule_samples_the_department_week_before(own_stack, temporal_env):
+    client = temporal_env.client
+    zone = ZoneInfo(DEPARTMENT)
+    last_monday = datetime.combine(datetime.now(zone).date() - timedelta(days=datetime.now(zone).weekday()), datetime.min.time(), zone)
+    tag = secrets.token_hex(3)
+
+    def closed(name: str, at: datetime, **facts: Any):
+        return reported_case(f"{name}-{tag}", "complaint", at - timedelta(hours=1), closed_after=3600, closed_by="record_satisfaction", **facts)
+
+    cases = [
+        closed("early", last_monday - timedelta(days=7), owner="alice"),  # Monday 00:00 in Shanghai: the first moment of the week
+        *[closed(f"a{day}", last_monday - timedelta(days=day, hours=1), owner="alice") for day in range(1, 6)],
+        closed("reopened", last_monday - timedelta(days=3), owner="alice", reopened=1),
+        closed("b1", last_monday - timedelta(days=2), owner="bob", satisfied=False, score=1),
+        closed("late", last_monday - timedelta(seconds=1), owner="bob"),
+        closed("this-week", last_monday, owner="bob"),
+        closed("before", last_monday - timedelta(days=7, seconds=1), owner="bob"),
+    ]
+    async with own_stack() as stack:
+        await project_all(stack.read_model, cases)
+        await ensure_quality_schedule(client, stack.task_queue, DEPARTMENT)
+        handle = client.get_schedule_handle(SCHEDULE_ID)
+        try:
+            described = await handle.describe()
+            next_run = described.info.next_action_times[0].astimezone(zone)
+            assert described.schedule.spec.time_zone_name == DEPARTMENT and (next_run.weekday(), next_run.hour) == (0, 2)
+            await handle.trigger()
+
+            async def sampled():
+                response = await stack.api.client.get("/quality/checks", headers=auth("auditor"))
+                items = response.json()["items"]
+                return items if len(items) >= 7 else None
+
+            await eventually(sampled, 30, "the weekly sample")
+            await asyncio.sleep(1)  # and nothing more comes
+            checks = (await stack.api.client.get("/quality/checks", headers=auth("auditor"))).json()["items"]
+        finally:
+            await handle.delete()
+        by_case = {check["case_id"].removesuffix(f"-{tag}"): check for check in checks}
+        assert "this-week" not in by_case and "before" not in by_case
+        assert len(checks) == 7 and {"reopened", "b1", "late"} <= set(by_case)
+        assert len([check for check in checks if check["agent"] == "alice"]) == 5  # of her 7: the reopened one and 4 drawn (N = 5)
+        assert by_case["reopened"]["reasons"] == ["reopened"] and by_case["b1"]["reasons"] == ["dissatisfied"]
+        assert all(check["reviewer"] == "sam" for check in checks)  # no quality reviewer here: the supervisor

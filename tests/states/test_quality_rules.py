@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,7 +13,7 @@ from states.case import Actor
 from states.errors import ActionForbidden, ActionNotAllowed, InvalidData
 from states.policy_error import PolicyError
 from states.quality import Check, CheckStatus, appeal, chain_intact, check_id_for, decide, sampled, score, window_ended
-from states.sampling import BREACHED, DISSATISFIED, RANDOM, REOPENED, ClosedCase, sample
+from states.sampling import BREACHED, DISSATISFIED, RANDOM, REOPENED, ClosedCase, sample, week_before
 from states.scorecard import BREACH, DEFAULT_RUBRIC, REOPEN, automatic_deductions, parse_rubric, scored
 from states.vocabulary import Role
 
@@ -198,3 +199,10 @@ def test_a_changed_event_breaks_the_chain():
     assert chain_intact(rows)
     rows[1]["data"]["total"] = 50
     assert not chain_intact(rows)
+
+
+def test_the_week_before_is_cut_in_the_department_time_zone():
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # Monday 01:30 in Shanghai is still Sunday in UTC: the week before is the one that just ended there.
+    start, end = week_before(datetime(2026, 11, 30, 1, 30, tzinfo=shanghai), shanghai)
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (datetime(2026, 11, 22, 16, tzinfo=UTC), datetime(2026, 11, 29, 16, tzinfo=UTC))
