@@ -20,6 +20,7 @@ from api.console.department_pages import DepartmentPages
 from api.console.export_pages import ExportPages
 from api.console.handover_pages import HandoverPages
 from api.console.live_pages import console_live
+from api.console.quality_pages import QualityPages
 from api.console.queues import QueuePages
 from api.console.render import STATIC, page
 from api.console.routing_pages import RoutingPages
@@ -99,6 +100,7 @@ def console_router() -> Router:
             DepartmentPages,
             RoutingPages,
             HandoverPages,
+            QualityPages,
             console_live,
         ],
         guards=[know_teams],
