@@ -20,7 +20,7 @@ from service.quality import CheckNotFound, QualityChecks
 from service.quality_store import CheckFilter
 from states.case import Actor, parse_time
 from states.errors import CaseRuleError, InvalidData
-from states.quality import DECIDERS, SCORERS, CheckStatus
+from states.quality import DECIDERS, SCORERS, Check, CheckStatus
 from states.vocabulary import SUPERVISING_ROLES, SYSTEM, RefusalCode, Role
 
 CheckId = Annotated[str, PathParameter(max_length=100)]
@@ -157,8 +157,8 @@ class QualityPages(Controller):
             history=history,
             check_history=await checks.history(check_id, actor),
             rubric=checks.rubric,
-            may_score=_may_score(check, actor),
-            may_appeal=_may_appeal(check, actor),
+            may_score=_may_score(Check(**check), actor),
+            may_appeal=_may_appeal(Check(**check), actor),
             may_decide=check["status"] == CheckStatus.APPEALED and actor.role in DECIDERS,
             values=values,
             errors=errors,
@@ -167,14 +167,13 @@ class QualityPages(Controller):
         )
 
 
-def _may_score(check: dict[str, Any], actor: Actor) -> bool:
-    return check["status"] == CheckStatus.SAMPLED and actor.role in SCORERS and actor.name != check["agent"]
+def _may_score(check: Check, actor: Actor) -> bool:
+    return check.status == CheckStatus.SAMPLED and actor.role in SCORERS and actor.name != check.agent
 
 
-def _may_appeal(check: dict[str, Any], actor: Actor) -> bool:
-    until = check.get("appeal_until")
-    in_time = until is not None and datetime.now(UTC) < parse_time(until)
-    return check["status"] == CheckStatus.SCORED and check.get("appeal") is None and actor.name == check["agent"] and in_time
+def _may_appeal(check: Check, actor: Actor) -> bool:
+    in_time = check.appeal_until is not None and datetime.now(UTC) < parse_time(check.appeal_until)
+    return check.status == CheckStatus.SCORED and check.appeal is None and actor.name == check.agent and in_time
 
 
 def _sample_form(request: Request, values: Any = None, errors: Any = None) -> dict[str, Any]:
