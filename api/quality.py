@@ -170,7 +170,7 @@ class QualityController(Controller):
         to: Annotated[str | None, QueryParameter(format=OpenAPIFormat.DATE_TIME, max_length=64, description="cases closed before")] = None,
     ) -> CheckList:
         where = CheckFilter(agent, reviewer, status, query_time("from", start), query_time("to", to))
-        return CheckList([check_view(check) for check in await checks.list(where, _actor(request))])
+        return CheckList([check_view(check) for check in await checks.find(where, _actor(request))])
 
     @get("/checks/{check_id:str}", summary="One quality check", responses=problems(400, 404, 422))
     async def check(self, request: Request, check_id: CheckId, checks: NamedDependency[QualityChecks]) -> CheckOut:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from service.cases import CaseRefused
@@ -132,8 +132,10 @@ class QualityChecks:
             return asdict(await self._client.get_workflow_handle(check_id).execute_update(update, argument))
         except WorkflowUpdateFailedError as error:
             cause = error.cause
-            details = cause.details[0] if getattr(cause, "details", None) and isinstance(cause.details[0], dict) else {}
-            raise CaseRefused(getattr(cause, "type", None) or "Failed", getattr(cause, "message", str(cause)), details) from None
+            if not isinstance(cause, ApplicationError):
+                raise CaseRefused("Failed", str(cause or "the update failed"), {}) from None
+            details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+            raise CaseRefused(cause.type or "Failed", cause.message, details) from None
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 # The check's workflow ended after the read above.
@@ -150,10 +152,10 @@ class QualityChecks:
         await self.get(check_id, viewer)
         return await self._store.history(check_id)
 
-    async def list(self, where: CheckFilter, viewer: Actor) -> list[dict[str, Any]]:
+    async def find(self, where: CheckFilter, viewer: Actor) -> list[dict[str, Any]]:
         if viewer.role == Role.AGENT:
             where = CheckFilter(viewer.name, where.reviewer, where.status, where.closed_from, where.closed_to, where.limit)
-        return await self._store.list(where)
+        return await self._store.find(where)
 
 
 def may_read(viewer: Actor, check: dict[str, Any]) -> bool:

@@ -55,7 +55,7 @@ class QualityStore:
     async def exists(self, check_id: str) -> bool:
         return await self.get(check_id) is not None
 
-    async def list(self, where: CheckFilter) -> list[dict[str, Any]]:
+    async def find(self, where: CheckFilter) -> list[dict[str, Any]]:
         c = quality_checks.c
         conditions = []
         if where.agent:

@@ -6,6 +6,7 @@ A durable timer ends the appeal window: a score nobody appealed in time becomes 
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -94,7 +95,7 @@ class QualityCheckWorkflow:
             status = self._check.status
             try:
                 # A durable timer: the window ends even when the worker was down at that moment.
-                await workflow.wait_condition(lambda since=status: self._check.status != since, timeout=self._window_left())
+                await workflow.wait_condition(functools.partial(self._moved_from, status), timeout=self._window_left())
             except TimeoutError:
                 event = window_ended(self._check, Actor(SYSTEM), workflow.now())
                 if event is not None:
@@ -148,6 +149,9 @@ class QualityCheckWorkflow:
     @workflow.query
     def current(self) -> Check:
         return self._check
+
+    def _moved_from(self, status: str) -> bool:
+        return self._check.status != status
 
     def _window_left(self) -> timedelta | None:
         if self._check.status != CheckStatus.SCORED or self._check.appeal_until is None:

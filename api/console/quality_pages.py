@@ -59,14 +59,14 @@ class QualityPages(Controller):
         status = status if status in set(CheckStatus) else None
         mine_only = request.user.role == Role.QUALITY and request.query_params.get("all") is None
         where = CheckFilter(reviewer=request.user.name if mine_only else None, status=status)
-        items = await _checks(request).list(where, _actor(request))
+        items = await _checks(request).find(where, _actor(request))
         return page(
             request, "quality_queue.html", items=items, status=status, statuses=list(CheckStatus), mine_only=mine_only, **_sample_form(request)
         )
 
     @get("/mine")
     async def mine(self, request: Request) -> Response:
-        items = await _checks(request).list(CheckFilter(agent=request.user.name), _actor(request))
+        items = await _checks(request).find(CheckFilter(agent=request.user.name), _actor(request))
         return page(request, "quality_mine.html", items=items)
 
     @post("/samples")
@@ -83,7 +83,7 @@ class QualityPages(Controller):
         if not errors and days["from"] > days["to"]:
             errors["to"] = "quality_error_period"
         if errors:
-            items = await _checks(request).list(CheckFilter(), _actor(request))
+            items = await _checks(request).find(CheckFilter(), _actor(request))
             context = _sample_form(request, data, errors)
             return page(request, "quality_queue.html", 422, items=items, status=None, statuses=list(CheckStatus), mine_only=False, **context)
         start = datetime.combine(days["from"], time(), zone)

@@ -33,7 +33,7 @@ FULL = {"knowledge": 30, "communication": 25, "problem_solving": 25, "attitude":
 
 
 def terms() -> list[tuple[str, str]]:
-    found = [("quality_status", status) for status in CheckStatus] + [("quality_action", action) for action in CheckAction]
+    found: list[tuple[str, str]] = [("quality_status", status) for status in CheckStatus] + [("quality_action", action) for action in CheckAction]
     found += [("quality_reason", reason) for reason in (REOPENED, BREACHED, DISSATISFIED, RANDOM)]
     found += [("quality_automatic", cause) for cause in (BREACH, REOPEN)]
     for name in QUALITY_TEMPLATES:
