@@ -8,19 +8,22 @@ import dataclasses
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio.worker import Replayer
 
 from service.read_model import ReadModel, create_engine
 from service.settings import parse_users
 from states.case import format_time
+from tests.api.conftest import DATABASES, postgres_database
 from tests.conftest import TEST_USERS, Api, auth, serving, worker_on
 from tests.service.kpi_cases import project_all, reported_case
 from tests.support import eventually
+from workflows.quality_check import QualityCheckWorkflow
 from workflows.quality_sampling import SCHEDULE_ID, ensure_quality_schedule
 
 DEPARTMENT = "Asia/Shanghai"  # the stack's CASEWORK_TIMEZONE
@@ -40,11 +43,18 @@ TO_CLOSE = [
 
 
 @asynccontextmanager
-async def quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds: float) -> AsyncIterator[Api]:
+async def quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite") -> AsyncIterator[Api]:
     queue = f"quality-{time.monotonic_ns()}"
+    async with postgres_database() if database == "postgresql" else nullcontext(f"sqlite+aiosqlite:///{tmp_path}/quality-{queue}.db") as url:
+        async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds) as api:
+            yield api
+
+
+@asynccontextmanager
+async def _quality_stack(temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float) -> AsyncIterator[Api]:
     settings = dataclasses.replace(
         stack_settings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/quality-{queue}.db",
+        database_url=database_url,
         task_queue=queue,
         sla_policy=POLICY,
         users=parse_users(f"{TEST_USERS},quinn:quality:{QUALITY_TOKEN}"),
@@ -87,8 +97,9 @@ async def post(api: Api, path: str, body: dict, headers, status: int) -> dict[st
     return response.json()
 
 
-async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_decided(temporal_env, stack_settings, tmp_path):
-    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=3600) as api:
+@pytest.mark.parametrize("database", DATABASES)
+async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_decided(temporal_env, stack_settings, tmp_path, database):
+    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=3600, database=database) as api:
         start = datetime.now(UTC) - timedelta(seconds=1)
         case = await closed_case(api, breach=True, reopen=True)
         breaches = [event for event in await api.history(case["id"]) if event["action"] == "sla_breached"]
@@ -142,6 +153,11 @@ async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_
         assert [event["action"] for event in history["items"]] == ["sample", "score", "appeal", "decide"]
         assert history["intact"] is True
         assert history["items"][0]["actor"] == {"name": "sam", "role": "supervisor"}
+
+        # The check's workflow replays on this code without nondeterminism (validators included).
+        recorded = await temporal_env.client.get_workflow_handle(check["id"]).fetch_history()
+        replayed = await Replayer(workflows=[QualityCheckWorkflow]).replay_workflow(recorded, raise_on_replay_failure=False)
+        assert replayed.replay_failure is None, replayed.replay_failure
 
 
 async def test_an_appeal_is_taken_once_and_only_within_the_window(temporal_env, stack_settings, tmp_path):

@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from states.case import format_time
 from states.vocabulary import Role
 from tests.conftest import auth
-from tests.console.browsing import DESKTOP
+from tests.console.browsing import DESKTOP, PHONE
 from tests.console.conftest import NEWCOMER_PASSWORD, AddPerson, Console, SignedIn
 
 SCREENSHOTS = Path(os.environ.get("CASEWORK_SCREENSHOTS", "/tmp/casework-screenshots"))
@@ -84,3 +84,11 @@ async def test_a_reviewer_scores_the_agent_appeals_and_the_supervisor_decides(co
     await expect(sam.locator("#check-total")).to_have_text("99")
     await ann.reload()
     await expect(ann.locator("#check-total")).to_have_text("99")
+    await ann.set_viewport_size(PHONE)
+    await ann.screenshot(path=str(SCREENSHOTS / "quality-check-phone.png"), full_page=True)
+
+    await quinn.reload()
+    await quinn.get_by_role("button", name="English", exact=True).click()  # remembered for this reviewer alone
+    await expect(quinn.locator("#check-total")).to_have_text("99")
+    await expect(quinn.locator(".badges")).to_contain_text("Decided")
+    await quinn.screenshot(path=str(SCREENSHOTS / "quality-check-en.png"), full_page=True)
