@@ -54,7 +54,8 @@ def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook |
     """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
     router = Dispatcher(Department(read_model), Settings.timezone, official_holidays())
     reviews = Reviews(read_model, ZoneInfo(Settings.timezone))
-    settings = settings or settings_for("", "", task_queue=task_queue)
+    # The checks it samples start on its own task queue, with the test users as reviewers.
+    settings = settings or Settings(users=parse_users(TEST_USERS), task_queue=task_queue)
     sampler = QualityChecks(client, read_model, quality_config(settings), settings.users)
     return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, QualityStore(read_model), sampler, task_queue, router=router)
 
