@@ -109,7 +109,9 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)
         quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         checks = QualityStore(read_model)
-        async with build_worker(client, read_model, read_model, webhook, reviews, checks, quality, settings.task_queue, graceful, router):
+        async with build_worker(
+            client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router, checks=checks, sampler=quality
+        ):
             yield
     finally:
         await read_model.close()

@@ -57,7 +57,9 @@ def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook |
     # The checks it samples start on its own task queue, with the test users as reviewers.
     settings = settings or Settings(users=parse_users(TEST_USERS), task_queue=task_queue)
     sampler = QualityChecks(client, read_model, quality_config(settings), settings.users)
-    return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, QualityStore(read_model), sampler, task_queue, router=router)
+    return build_worker(
+        client, read_model, read_model, webhook or Webhook(), reviews, task_queue, router=router, checks=QualityStore(read_model), sampler=sampler
+    )
 
 
 def auth(role: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio.client import Client
@@ -23,14 +24,17 @@ def build_worker(
     deliveries: DeliveryLog,
     webhook: Webhook,
     reviews: ReviewMaker,
-    checks: CheckStore,
-    sampler: WeeklySampler,
     task_queue: str = TASK_QUEUE,
     graceful_shutdown: timedelta = timedelta(seconds=10),
     router: Router | None = None,
+    checks: CheckStore | None = None,
+    sampler: WeeklySampler | None = None,
 ) -> Worker:
+    """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly quality sample's."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
+    checking: list[Callable] = [QualityActivities(checks).project_check] if checks is not None else []
+    checking += [QualitySamplingActivities(sampler).sample_week] if sampler is not None else []
     return Worker(
         client,
         task_queue=task_queue,
@@ -40,8 +44,7 @@ def build_worker(
             activities.dispatch_case,
             notifier.deliver_notification,
             ReviewActivities(reviews).make_review,
-            QualityActivities(checks).project_check,
-            QualitySamplingActivities(sampler).sample_week,
+            *checking,
         ],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
         graceful_shutdown_timeout=graceful_shutdown,
