@@ -111,3 +111,18 @@ async def test_a_quality_reviewer_has_a_queue_and_no_button_that_changes_a_case(
     case_page = (await quinn.get(f"/ui/cases/{check['case_id']}")).text
     assert "/act/" not in case_page
     assert (await quinn.post(f"/ui/cases/{check['case_id']}/act/comment", {"note": "质检员备注", "request_id": "q1"})).status_code == 403
+
+
+async def test_a_supervisor_samples_a_period_from_the_queue_and_a_bad_date_is_named_beside_its_field(browser, api: Api):
+    sam = await signed_in(browser, "sam")
+    refused = await sam.post("/ui/quality/samples", {"from": "2026-12-07", "to": "2026-12-01"})
+    assert refused.status_code == 422 and "结束日期不能早于开始日期。" in refused.text
+    assert 'value="2026-12-07"' in refused.text  # what was typed is kept
+    refused = await sam.post("/ui/quality/samples", {"from": "昨天", "to": "2026-12-01"})
+    assert refused.status_code == 422 and "请选择日期。" in refused.text
+    made = await sam.post("/ui/quality/samples", {"from": "2020-01-06", "to": "2020-01-12"})
+    assert made.status_code == 303 and made.headers["location"].endswith("/ui/quality?made=0")
+    assert "已抽取 0 条质检。" in (await sam.get("/ui/quality", made="0")).text
+    ann = await signed_in(browser, "ann")
+    assert (await ann.post("/ui/quality/samples", {"from": "2020-01-06", "to": "2020-01-12"})).status_code == 403
+    assert (await ann.get("/ui/quality")).status_code == 403  # an agent has 我的质检, not the queue
