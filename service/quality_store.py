@@ -4,11 +4,12 @@ is drawn from."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 
 from service.read_model import ReadModel
 from service.tables import cases, events, quality_check_events, quality_checks
@@ -16,6 +17,9 @@ from states.case import as_utc, format_time, parse_time
 from states.quality import Check, CheckEvent
 from states.sampling import ClosedCase
 from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
+
+# The customer's verdict (states/common.py): "not satisfied" sends the case back to remediate.
+VERDICT = "record_satisfaction"
 
 
 @dataclass(frozen=True)
@@ -79,26 +83,38 @@ class QualityStore:
             return [_event_from_row(row) for row in rows]
 
     async def closed_cases(self, start: datetime, end: datetime) -> tuple[list[ClosedCase], dict[str, tuple[int, int]]]:
-        """The customers' cases closed in [start, end) with an owner, and each one's (breaches, reopens)."""
+        """The customers' cases closed in [start, end) with an owner, and each one's (breaches, reopens).
+
+        Dissatisfied: the customer said they were not satisfied at some verdict of the case (which sent
+        it back to remediate), or at its last."""
         start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC times as text
-        c = cases.c
+        c, e = cases.c, events.c
+        closed_in_period = (c.state == Phase.CLOSED, c.closed_at >= start, c.closed_at < end)
         query = select(c.id, c.owner, c.closed_at, c.reopen_count, c.ever_breached, c.satisfied).where(
-            c.state == Phase.CLOSED, c.closed_at >= start, c.closed_at < end, c.owner.is_not(None), c.kind.in_([str(kind) for kind in CUSTOMER_KINDS])
+            *closed_in_period, c.owner.is_not(None), c.kind.in_([str(kind) for kind in CUSTOMER_KINDS])
         )
-        breach_counts = (
-            select(events.c.case_id, func.count())
-            .where(
-                events.c.action == SystemAction.SLA_BREACHED,
-                events.c.case_id.in_(select(c.id).where(c.state == Phase.CLOSED, c.closed_at >= start, c.closed_at < end)),
-            )
-            .group_by(events.c.case_id)
+        telling = select(e.case_id, e.action, e.to_state).where(
+            e.action.in_([SystemAction.SLA_BREACHED, VERDICT]), e.case_id.in_(select(c.id).where(*closed_in_period))
         )
+        breaches: Counter[str] = Counter()
+        unsatisfied: set[str] = set()
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-            breaches = {case_id: int(count) for case_id, count in await connection.execute(breach_counts)}
-        counts = {row.id: (breaches.get(row.id, 0), int(row.reopen_count or 0)) for row in rows}
+            for case_id, action, to_state in await connection.execute(telling):
+                if action == SystemAction.SLA_BREACHED:
+                    breaches[case_id] += 1
+                elif to_state == Phase.REMEDIATE:
+                    unsatisfied.add(case_id)
+        counts = {row.id: (breaches[row.id], int(row.reopen_count or 0)) for row in rows}
         closed = [
-            ClosedCase(row.id, row.owner, format_time(as_utc(row.closed_at)), bool(row.reopen_count), bool(row.ever_breached), row.satisfied is False)
+            ClosedCase(
+                row.id,
+                row.owner,
+                format_time(as_utc(row.closed_at)),
+                reopened=bool(row.reopen_count),
+                breached=bool(row.ever_breached) or breaches[row.id] > 0,
+                dissatisfied=row.satisfied is False or row.id in unsatisfied,
+            )
             for row in rows
         ]
         return closed, counts

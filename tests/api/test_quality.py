@@ -182,6 +182,21 @@ async def test_an_appeal_is_taken_once_and_only_within_the_window(temporal_env, 
         assert history["items"][-1]["actor"]["name"] == "system"
 
 
+async def test_a_customer_once_dissatisfied_makes_the_case_mandatory(temporal_env, stack_settings, tmp_path):
+    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=60) as api:
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        case = await api.open(title="二次回访")
+        await api.act(case["id"], "acknowledge")
+        await api.act(case["id"], "assign", role="supervisor", data={"owner": "ann"})
+        for action, role, data in TO_CLOSE[:-1]:
+            await api.act(case["id"], action, role=role, data=data)
+        await api.act(case["id"], "record_satisfaction", data={"satisfied": False, "score": 1})
+        await api.act(case["id"], "complete_remedy", data={"resolution": "再次处理"})
+        await api.act(case["id"], "record_satisfaction", data={"satisfied": True, "score": 4})
+        (check,) = await sample(api, start)
+        assert check["reasons"] == ["dissatisfied"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
