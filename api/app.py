@@ -28,6 +28,7 @@ from api.handover import handover
 from api.kpis import KpiController, ReviewController, TargetController
 from api.live import live_events
 from api.observability import MetricsController, prometheus, request_context
+from api.quality import QualityController
 from api.schemas import Health
 from api.security import SharedRateLimit, cors, security_headers
 from api.storable import refuse_unstorable_text
@@ -41,6 +42,7 @@ from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.live import LiveFeed
 from service.projection_failures import ProjectionAlarm
+from service.quality import QualityChecks, quality_config
 from service.read_model import ReadModel, engine_for
 from service.reviews import Reviews
 from service.settings import Settings
@@ -157,6 +159,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
         app.state.audit = Audit(client, read_model)
+        app.state.quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
         app.state.kpis = Kpis(read_model, department_zone, settings.targets)
@@ -195,6 +198,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             ReviewController,
             AssessmentController,
             TargetController,
+            QualityController,
             TeamController,
             UserController,
             RoutingController,

@@ -93,9 +93,17 @@ def authentication(users: tuple[User, ...]) -> DefineMiddleware:
 
 
 def may_change(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Auditors read everything and change nothing."""
+    """Auditors read everything and change nothing; quality reviewers change no case (only their checks)."""
     if connection.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors may read but not change cases")
+    if connection.user.role == Role.QUALITY:
+        raise PermissionDeniedException("quality reviewers score cases but do not change them")
+
+
+def may_change_checks(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Quality checks: auditors read them and change nothing; who else may do what, the check's rules say."""
+    if connection.user.role == Role.AUDITOR:
+        raise PermissionDeniedException("auditors may read but not change quality checks")
 
 
 def managers_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:

@@ -24,6 +24,8 @@ from service.dispatch import Dispatcher
 from service.holidays import missing_years
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
+from service.quality import QualityChecks, quality_config
+from service.quality_store import QualityStore
 from service.read_model import ReadModel, engine_for
 from service.reconcile import Reconciler
 from service.reviews import Reviews
@@ -34,6 +36,7 @@ from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from service.tracing import TracingUnavailable
 from workflows.assessments import ensure_assessment_schedules
 from workflows.notifications import Webhook
+from workflows.quality_sampling import ensure_quality_schedule
 from workflows.reviews import ensure_schedules
 from workflows.worker import build_worker
 
@@ -101,13 +104,28 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         webhook = Webhook(settings.webhook_url, settings.webhook_secret)
         await ensure_schedules(client, settings.task_queue, settings.timezone)
         await ensure_assessment_schedules(client, settings.task_queue, settings.timezone)
+        await ensure_quality_schedule(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
         reviews = Reviews(read_model, ZoneInfo(settings.timezone), settings.targets)
         for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
             log.warning("the holiday calendar lists no public holiday in %d: list them in CASEWORK_HOLIDAYS (docs/teams.md)", year)
         router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)
         assessments = Assessments(read_model, ZoneInfo(settings.timezone), settings.targets_policy)
-        async with build_worker(client, read_model, read_model, webhook, reviews, settings.task_queue, graceful, router, assessments):
+        quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
+        checks = QualityStore(read_model)
+        async with build_worker(
+            client,
+            read_model,
+            read_model,
+            webhook,
+            reviews,
+            settings.task_queue,
+            graceful,
+            router,
+            assessments=assessments,
+            checks=checks,
+            sampler=quality,
+        ):
             yield
     finally:
         await read_model.close()

@@ -19,6 +19,7 @@ from states.assessment import parse_assessment_policy
 from states.holidays import HolidayCalendar, parse_holiday_calendar
 from states.kpi_names import KPI_NAMES
 from states.policy_error import PolicyError
+from states.scorecard import parse_rubric
 from states.sla_policy import parse_policy, with_department_calendar
 from states.targets import DEFAULT_TARGETS_DATA, TARGET_TABLES, Targets, parse_targets
 from states.vocabulary import SYSTEM, Role
@@ -112,6 +113,12 @@ class Settings:
     ownership: bool = True
     # The KPI targets and the assessment's weights (CASEWORK_TARGETS' TOML, states/targets.py); None: the defaults.
     targets_policy: dict[str, Any] | None = None
+    # The quality checks' scorecard (CASEWORK_RUBRIC's TOML, states/scorecard.py); None: seed 002's.
+    rubric: dict[str, Any] | None = None
+    # How many closed cases per agent a week's quality checks take at most, beyond the mandatory ones.
+    quality_sample: int = 5
+    # How long after a score the agent may appeal it (CASEWORK_APPEAL_DAYS; seconds here, so tests can be quick).
+    appeal_window_seconds: float = 7 * 24 * 3600
     # What agents see: every case ("all"), or only their teams' cases and their own ("team").
     visibility: str = "all"
 
@@ -196,6 +203,9 @@ class Settings:
             ownership=_choice(env, "CASEWORK_OWNERSHIP", ("on", "off"), "on") == "on",
             visibility=_choice(env, "CASEWORK_VISIBILITY", VISIBILITIES, cls.visibility),
             targets_policy=_checked_assessment(load_targets(env.get("CASEWORK_TARGETS"))),
+            rubric=load_rubric(env.get("CASEWORK_RUBRIC")),
+            quality_sample=_positive_int(env, "CASEWORK_QUALITY_SAMPLE", cls.quality_sample),
+            appeal_window_seconds=_positive_int(env, "CASEWORK_APPEAL_DAYS", 7) * 24 * 3600,
         )
 
 
@@ -206,6 +216,18 @@ def _checked_assessment(policy: dict[str, Any] | None) -> dict[str, Any] | None:
     except PolicyError as error:
         raise SettingsError(f"CASEWORK_TARGETS: {error}") from None
     return policy
+
+
+def load_rubric(path: str | None) -> dict[str, Any] | None:
+    """Read and check the scorecard; its data travels to each check's workflow as plain JSON."""
+    if not path:
+        return None
+    data = _toml("CASEWORK_RUBRIC", path)
+    try:
+        parse_rubric(data)
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_RUBRIC ({path}): {error}") from None
+    return data
 
 
 def load_sla_policy(path: str | None, timezone: str, holidays: HolidayCalendar) -> dict[str, Any] | None:

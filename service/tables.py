@@ -323,3 +323,21 @@ assessment_log = Table(
     Column("data", JSON_DOC, nullable=False),
     Index("ix_assessment_log_assessment", "assessment_id", "id"),
 )
+
+# Each check's events, hash-chained like a case's (states/quality.py): written once, never rewritten.
+quality_check_events = Table(
+    "quality_check_events",
+    metadata,
+    Column("check_id", String(100), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("actor_role", String(32)),
+    Column("at", TIME, nullable=False),
+    Column("note", Text),
+    Column("data", JSON_DOC, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

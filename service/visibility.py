@@ -3,7 +3,8 @@ and their teams' alone) and whether a case's customer contact details show whole
 (states/masking.py). Every route that shows cases (the JSON API, exports, the live feed, the
 console) asks a `Viewer` made here, so the rule lives in one place.
 
-- Supervisors, managers and auditors see every case, contacts whole.
+- Supervisors, managers, auditors and quality reviewers (who sample any team's cases) see every
+  case, contacts whole.
 - An agent sees contacts whole on cases they own or of their teams; with visibility "team", no
   other case at all (a case they may not see is answered as if it did not exist).
 - Exports show contacts whole to managers and auditors alone: a file leaves the system.
@@ -23,7 +24,8 @@ from states.masking import masked_customer, masked_event_data
 from states.vocabulary import SUPERVISING_ROLES, Role
 
 TEAM_ONLY = "team"  # CASEWORK_VISIBILITY: agents see their own and their teams' cases alone
-SEES_ALL = (*SUPERVISING_ROLES, Role.AUDITOR)
+# Quality reviewers read the cases they sample, whichever team handled them.
+SEES_ALL = (*SUPERVISING_ROLES, Role.AUDITOR, Role.QUALITY)
 EXPORTS_CONTACTS = (Role.MANAGER, Role.AUDITOR)
 
 

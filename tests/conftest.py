@@ -21,6 +21,8 @@ from api.app import create_app
 from service.assessments import Assessments
 from service.dispatch import Dispatcher
 from service.holidays import official_holidays
+from service.quality import QualityChecks, quality_config
+from service.quality_store import QualityStore
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
 from service.settings import Settings, parse_users
@@ -49,12 +51,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None):
+def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook | None = None, settings: Settings | None = None):
     """A Casework worker as `casework worker` wires it: the read model is also its delivery log and its reviews' store."""
     router = Dispatcher(Department(read_model), Settings.timezone, official_holidays())
     reviews = Reviews(read_model, ZoneInfo(Settings.timezone))
     assessments = Assessments(read_model, ZoneInfo(Settings.timezone))
-    return build_worker(client, read_model, read_model, webhook or Webhook(), reviews, task_queue, router=router, assessments=assessments)
+    # The checks it samples start on its own task queue, with the test users as reviewers.
+    settings = settings or Settings(users=parse_users(TEST_USERS), task_queue=task_queue)
+    sampler = QualityChecks(client, read_model, quality_config(settings), settings.users)
+    return build_worker(
+        client,
+        read_model,
+        read_model,
+        webhook or Webhook(),
+        reviews,
+        task_queue,
+        router=router,
+        assessments=assessments,
+        checks=QualityStore(read_model),
+        sampler=sampler,
+    )
 
 
 def auth(role: str) -> dict[str, str]:

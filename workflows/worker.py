@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio.client import Client
@@ -13,6 +14,8 @@ from workflows.assessments import AssessmentActivities, AssessmentMaker, Assessm
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
 from workflows.notifications import DeliveryLog, Notifier, Webhook
+from workflows.quality_check import CheckStore, QualityActivities, QualityCheckWorkflow
+from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
 from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
 
 
@@ -26,20 +29,26 @@ def build_worker(
     graceful_shutdown: timedelta = timedelta(seconds=10),
     router: Router | None = None,
     assessments: AssessmentMaker | None = None,
+    checks: CheckStore | None = None,
+    sampler: WeeklySampler | None = None,
 ) -> Worker:
+    """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly quality sample's."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
     assessing = [AssessmentActivities(assessments).make_assessments] if assessments is not None else []
+    checking: list[Callable] = [QualityActivities(checks).project_check] if checks is not None else []
+    checking += [QualitySamplingActivities(sampler).sample_week] if sampler is not None else []
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow],
+        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow],
         activities=[
             activities.project_case,
             activities.dispatch_case,
             notifier.deliver_notification,
             ReviewActivities(reviews).make_review,
             *assessing,
+            *checking,
         ],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
         graceful_shutdown_timeout=graceful_shutdown,

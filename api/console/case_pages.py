@@ -36,9 +36,11 @@ MAX_REQUEST_ID = 100
 
 
 def may_change(request: Request) -> None:
-    """Auditors read everything and change nothing, whatever they send."""
+    """Auditors read everything and change nothing, whatever they send; quality reviewers change no case."""
     if request.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors may read but not change cases")
+    if request.user.role == Role.QUALITY:
+        raise PermissionDeniedException("quality reviewers score cases but do not change them")
 
 
 def _actor(request: Request) -> Actor:

@@ -34,6 +34,11 @@ DEADLINE_ICONS = {
 }
 # Who reads the department's figures (wallboard, KPIs, reviews): the navigation links to them.
 OVERSEEING_ROLES = (*SUPERVISING_ROLES, Role.AUDITOR)
+# Who changes no case: auditors change nothing, quality reviewers only their checks.
+CHANGES_NO_CASE = (Role.AUDITOR, Role.QUALITY)
+# Who works the quality queue (质检队列), and who handles cases, so has a scorecard (我的质检).
+QUALITY_QUEUE_ROLES = (Role.QUALITY, *SUPERVISING_ROLES, Role.AUDITOR)
+HANDLING_ROLES = (Role.AGENT, Role.SUPERVISOR)
 # Who reads the department's teams; of them only managers change users, teams and routing.
 TEAM_READERS = SUPERVISING_ROLES
 
@@ -110,7 +115,9 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "request": request,
         "path": request.url.path,
         "user": user,
-        "can_change": user is not None and user.role != Role.AUDITOR,
+        "can_change": user is not None and user.role not in CHANGES_NO_CASE,
+        "works_quality_queue": user is not None and user.role in QUALITY_QUEUE_ROLES,
+        "has_scorecard": user is not None and user.role in HANDLING_ROLES,
         "oversees": user is not None and user.role in OVERSEEING_ROLES,
         "reads_teams": user is not None and user.role in TEAM_READERS,
         "manages": user is not None and user.role == Role.MANAGER,

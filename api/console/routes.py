@@ -21,6 +21,7 @@ from api.console.department_pages import DepartmentPages
 from api.console.export_pages import ExportPages
 from api.console.handover_pages import HandoverPages
 from api.console.live_pages import console_live
+from api.console.quality_pages import QualityPages
 from api.console.queues import QueuePages
 from api.console.render import STATIC, page
 from api.console.routing_pages import RoutingPages
@@ -101,6 +102,7 @@ def console_router() -> Router:
             RoutingPages,
             HandoverPages,
             AssessmentPages,
+            QualityPages,
             console_live,
         ],
         guards=[know_teams],

@@ -1,4 +1,5 @@
-"""Quality checks (质检): one row per sampled case (service/tables.py quality_checks).
+"""Quality checks (质检): one row per sampled case and its hash-chained events (service/tables.py
+quality_checks, quality_check_events).
 
 Revision ID: 0008
 Revises: 0007
@@ -35,7 +36,23 @@ def upgrade() -> None:
     op.create_index("ix_quality_checks_agent_closed", "quality_checks", ["agent_name", "case_closed_at"])
     op.create_index("ix_quality_checks_reviewer_status", "quality_checks", ["reviewer", "status"])
     op.create_index("ix_quality_checks_case", "quality_checks", ["case_id"])
+    op.create_table(
+        "quality_check_events",
+        sa.Column("check_id", sa.String(100), primary_key=True),
+        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("from_status", sa.String(16)),
+        sa.Column("to_status", sa.String(16), nullable=False),
+        sa.Column("actor_name", sa.String(200), nullable=False),
+        sa.Column("actor_role", sa.String(32)),
+        sa.Column("at", TIME, nullable=False),
+        sa.Column("note", sa.Text),
+        sa.Column("data", JSON_DOC, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("quality_check_events")
     op.drop_table("quality_checks")

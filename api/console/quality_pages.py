@@ -1,0 +1,228 @@
+"""Quality checks (质检) in the console: the reviewer's queue (质检队列), a check's page with the
+scoring form beside the case's history, the agent's own scorecard (我的质检) with the appeal form
+(申诉), and the supervisor's decision form. Every change goes through service/quality.py, as the
+JSON API's does; a refused form comes back with the message beside the field and the input kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import PathParameter
+
+from api.console.render import clock_for, page, viewer_of
+from api.console.session import csrf_checked
+from api.console.sign_in_pages import Form, see_other
+from service.cases import CaseNotFound, CaseRefused
+from service.quality import CheckNotFound, QualityChecks
+from service.quality_store import CheckFilter
+from states.case import Actor, parse_time
+from states.errors import CaseRuleError, InvalidData
+from states.quality import DECIDERS, SCORERS, Check, CheckStatus
+from states.vocabulary import SUPERVISING_ROLES, SYSTEM, RefusalCode, Role
+
+CheckId = Annotated[str, PathParameter(max_length=100)]
+# Who works the queue: reviewers score, supervisors also sample and decide, auditors read.
+QUEUE_ROLES = (*SCORERS, Role.AUDITOR)
+MAX_TEXT = 2000
+
+
+def _checks(request: Request) -> QualityChecks:
+    return request.app.state.quality
+
+
+def _actor(request: Request) -> Actor:
+    return Actor(request.user.name, request.user.role)
+
+
+def _may_work_the_queue(request: Request) -> None:
+    if request.user.role not in QUEUE_ROLES:
+        raise PermissionDeniedException("only quality reviewers, supervisors and auditors work the quality queue")
+
+
+def _may_change(request: Request) -> None:
+    if request.user.role == Role.AUDITOR:
+        raise PermissionDeniedException("auditors may read but not change quality checks")
+
+
+class QualityPages(Controller):
+    path = "/ui/quality"
+    guards = [csrf_checked]
+    include_in_schema = False
+
+    @get("/")
+    async def queue(self, request: Request) -> Response:
+        _may_work_the_queue(request)
+        status = request.query_params.get("status") or None
+        status = status if status in set(CheckStatus) else None
+        mine_only = request.user.role == Role.QUALITY and request.query_params.get("all") is None
+        where = CheckFilter(reviewer=request.user.name if mine_only else None, status=status)
+        items = await _checks(request).find(where, _actor(request))
+        return page(
+            request, "quality_queue.html", items=items, status=status, statuses=list(CheckStatus), mine_only=mine_only, **_sample_form(request)
+        )
+
+    @get("/mine")
+    async def mine(self, request: Request) -> Response:
+        items = await _checks(request).find(CheckFilter(agent=request.user.name), _actor(request))
+        return page(request, "quality_mine.html", items=items)
+
+    @post("/samples")
+    async def sample(self, request: Request, data: Form) -> Response:
+        if request.user.role not in SUPERVISING_ROLES:
+            raise PermissionDeniedException("only supervisors and managers draw a sample")
+        zone = clock_for(request).zone
+        errors, days = {}, {}
+        for name in ("from", "to"):
+            try:
+                days[name] = date.fromisoformat((data.get(name) or "").strip())
+            except ValueError:
+                errors[name] = "quality_error_date"
+        if not errors and days["from"] > days["to"]:
+            errors["to"] = "quality_error_period"
+        if errors:
+            items = await _checks(request).find(CheckFilter(), _actor(request))
+            context = _sample_form(request, data, errors)
+            return page(request, "quality_queue.html", 422, items=items, status=None, statuses=list(CheckStatus), mine_only=False, **context)
+        start = datetime.combine(days["from"], time(), zone)
+        end = datetime.combine(days["to"] + timedelta(days=1), time(), zone)
+        made = await _checks(request).sample(start.astimezone(UTC), end.astimezone(UTC), _actor(request))
+        return see_other(f"/ui/quality?made={len(made)}", request)
+
+    @get("/checks/{check_id:str}")
+    async def check_page(self, request: Request, check_id: CheckId) -> Response:
+        return await self._check_page(request, check_id, {}, {}, None)
+
+    @post("/checks/{check_id:str}/score")
+    async def score(self, request: Request, check_id: CheckId, data: Form) -> Response:
+        _may_change(request)
+        checks = _checks(request)
+        items, reasons, errors = _points(checks, data)
+        if not errors:
+            try:
+                await checks.score(check_id, _actor(request), items, reasons, _text(data, "comment"))
+                return see_other(f"/ui/quality/checks/{check_id}", request)
+            except (CaseRefused, CaseRuleError) as refused:
+                errors, problem = _refusal(refused)
+                return await self._check_page(request, check_id, data, errors, problem, 409 if problem else 422)
+        return await self._check_page(request, check_id, data, errors, None, 422)
+
+    @post("/checks/{check_id:str}/appeal")
+    async def appeal(self, request: Request, check_id: CheckId, data: Form) -> Response:
+        _may_change(request)
+        return await self._change(request, check_id, data, lambda: _checks(request).appeal(check_id, _actor(request), _text(data, "reason") or ""))
+
+    @post("/checks/{check_id:str}/decide")
+    async def decide(self, request: Request, check_id: CheckId, data: Form) -> Response:
+        _may_change(request)
+        checks = _checks(request)
+        upheld = data.get("upheld") == "true"
+        items, reasons, errors = (None, None, {}) if upheld else _points(checks, data)
+        if errors:
+            return await self._check_page(request, check_id, data, errors, None, 422)
+        return await self._change(
+            request, check_id, data, lambda: checks.decide(check_id, _actor(request), upheld, _text(data, "comment") or "", items, reasons)
+        )
+
+    async def _change(self, request: Request, check_id: str, data: Form, change) -> Response:
+        try:
+            await change()
+        except (CaseRefused, CaseRuleError) as refused:
+            errors, problem = _refusal(refused)
+            return await self._check_page(request, check_id, data, errors, problem, 409 if problem else 422)
+        return see_other(f"/ui/quality/checks/{check_id}", request)
+
+    async def _check_page(self, request: Request, check_id: str, values, errors, problem, status_code: int = 200) -> Response:
+        checks = _checks(request)
+        actor = _actor(request)
+        try:
+            check = await checks.get(check_id, actor)
+        except CheckNotFound:
+            raise NotFoundException(f"no quality check {check_id}") from None
+        try:
+            viewer = await viewer_of(request)
+            case = viewer.seen(await request.app.state.cases.get(check["case_id"]))
+            history = list(reversed(viewer.shown_events(case, await request.app.state.cases.history(check["case_id"]))))
+        except CaseNotFound:
+            case, history = None, []
+        return page(
+            request,
+            "quality_check.html",
+            status_code,
+            check=check,
+            deductions=check["deductions"] or check["automatic"],
+            case=case,
+            history=history,
+            check_history=await checks.history(check_id, actor),
+            rubric=checks.rubric,
+            may_score=_may_score(Check(**check), actor),
+            may_appeal=_may_appeal(Check(**check), actor),
+            may_decide=check["status"] == CheckStatus.APPEALED and actor.role in DECIDERS,
+            values=values,
+            errors=errors,
+            problem=problem,
+            system_actor=SYSTEM,
+        )
+
+
+def _may_score(check: Check, actor: Actor) -> bool:
+    return check.status == CheckStatus.SAMPLED and actor.role in SCORERS and actor.name != check.agent
+
+
+def _may_appeal(check: Check, actor: Actor) -> bool:
+    in_time = check.appeal_until is not None and datetime.now(UTC) < parse_time(check.appeal_until)
+    return check.status == CheckStatus.SCORED and check.appeal is None and actor.name == check.agent and in_time
+
+
+def _sample_form(request: Request, values: Any = None, errors: Any = None) -> dict[str, Any]:
+    """The sampling form, for supervisors: by default the department's last whole week."""
+    today = datetime.now(clock_for(request).zone).date()
+    monday = today - timedelta(days=today.weekday())
+    defaults = {"from": (monday - timedelta(days=7)).isoformat(), "to": (monday - timedelta(days=1)).isoformat()}
+    return {
+        "may_sample": request.user.role in SUPERVISING_ROLES,
+        "sample_values": values or defaults,
+        "sample_errors": errors or {},
+        "made": request.query_params.get("made"),
+    }
+
+
+def _text(data: Form, name: str) -> str | None:
+    return (data.get(name) or "").strip()[:MAX_TEXT] or None
+
+
+def _points(checks: QualityChecks, data: Form) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The form's points and reasons per item; errors (field → message key) for what is not a number."""
+    items, reasons, errors = {}, {}, {}
+    for item in checks.rubric.items:
+        raw = (data.get(f"items.{item.id}") or "").strip()
+        try:
+            items[item.id] = int(raw)
+        except ValueError:
+            errors[f"items.{item.id}"] = "quality_error_points"
+        reason = _text(data, f"reasons.{item.id}")
+        if reason:
+            reasons[item.id] = reason
+    return items, reasons, errors
+
+
+# The message beside a field the check's rules refused, by the field's kind.
+FIELD_MESSAGES = {
+    "items": "quality_error_points",
+    "reasons": "quality_error_reason",
+    "reason": "quality_error_appeal_reason",
+    "comment": "quality_error_comment",
+}
+
+
+def _refusal(refused: Exception) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """Field errors (field → message key), or a refusal of the whole form (its code)."""
+    field = refused.field if isinstance(refused, InvalidData) else (refused.details.get("field") if isinstance(refused, CaseRefused) else None)
+    if field:
+        kind = field.split(".")[0]
+        key = "quality_error_items_needed" if field == "items" else FIELD_MESSAGES.get(kind, "quality_error_points")
+        return {field: key}, None
+    details = refused.details if isinstance(refused, CaseRefused) else {}
+    return {}, {"code": str(details.get("code") or getattr(refused, "code", RefusalCode.REFUSED))}
