@@ -9,22 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Protocol
 
 from temporalio import activity, workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client
 from temporalio.common import RetryPolicy
 
-from workflows.reviews import SCHEDULED_START, moved_to
+with workflow.unsafe.imports_passed_through():
+    from workflows.schedules import keep_schedule, scheduled_moment
 
 # Minute hour day-of-month month day-of-week, in the department's time zone: half an hour after the
 # period ends, so the monthly review (at 01:00, workflows/reviews.py) finds the month's assessments.
@@ -60,10 +52,9 @@ class AssessmentActivities:
 class AssessmentWorkflow:
     @workflow.run
     async def run(self, input: AssessmentInput) -> int:
-        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
         return await workflow.execute_activity(
             "make_assessments",
-            MakeAssessmentsInput(input.cadence, scheduled.isoformat()),
+            MakeAssessmentsInput(input.cadence, scheduled_moment().isoformat()),
             result_type=int,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
@@ -75,15 +66,7 @@ def schedule_id(cadence: str) -> str:
 
 
 async def ensure_assessment_schedules(client: Client, task_queue: str, timezone: str) -> None:
-    """Create the three schedules unless they exist (every worker calls this); one on another task
-    queue or in another time zone is replaced, keeping whether an operator paused it."""
+    """The three assessment schedules, created or kept as workflows/schedules.py says."""
     for cadence, cron in CRON.items():
-        schedule = Schedule(
-            action=ScheduleActionStartWorkflow(AssessmentWorkflow.run, AssessmentInput(cadence), id=f"assessment-{cadence}", task_queue=task_queue),
-            spec=ScheduleSpec(cron_expressions=[cron], time_zone_name=timezone),
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
-        )
-        try:
-            await client.create_schedule(schedule_id(cadence), schedule)
-        except ScheduleAlreadyRunningError:
-            await client.get_schedule_handle(schedule_id(cadence)).update(partial(moved_to, schedule))
+        run, input = AssessmentWorkflow.run, AssessmentInput(cadence)
+        await keep_schedule(client, schedule_id(cadence), run, input, f"assessment-{cadence}", cron, task_queue, timezone)

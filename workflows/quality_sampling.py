@@ -6,28 +6,16 @@ samples the week it was meant for) and starts a check workflow for each."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Protocol
 
 from temporalio import activity, workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
-)
+from temporalio.client import Client
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.reviews import SCHEDULED_START
+    from workflows.schedules import keep_schedule, scheduled_moment
 
 SCHEDULE_ID = "casework-quality-sample-weekly"
 # Monday 02:00 in the department's time zone: after the weekly review, the week before complete.
@@ -62,10 +50,9 @@ class QualitySamplingActivities:
 class QualitySamplingWorkflow:
     @workflow.run
     async def run(self, input: QualitySamplingInput) -> int:
-        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
         return await workflow.execute_activity(
             "sample_quality_checks",
-            SampleWeekInput(scheduled.isoformat()),
+            SampleWeekInput(scheduled_moment().isoformat()),
             result_type=int,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
@@ -73,26 +60,6 @@ class QualitySamplingWorkflow:
 
 
 async def ensure_quality_schedule(client: Client, task_queue: str, timezone: str) -> None:
-    """Create the weekly sampling schedule unless it exists (every worker calls this); one on another
-    task queue or in another time zone is replaced, keeping whether an operator paused it."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(QualitySamplingWorkflow.run, QualitySamplingInput(), id="quality-sample-weekly", task_queue=task_queue),
-        spec=ScheduleSpec(cron_expressions=[CRON], time_zone_name=timezone),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=7)),
-    )
-    try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(SCHEDULE_ID).update(partial(_moved_to, schedule))
-
-
-def _moved_to(wanted: Schedule, input: ScheduleUpdateInput) -> ScheduleUpdate | None:
-    existing = input.description.schedule
-    if (
-        isinstance(existing.action, ScheduleActionStartWorkflow)
-        and isinstance(wanted.action, ScheduleActionStartWorkflow)
-        and existing.action.task_queue == wanted.action.task_queue
-        and (existing.spec.time_zone_name or "UTC") == wanted.spec.time_zone_name
-    ):
-        return None
-    return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=existing.state))
+    """The weekly sampling schedule, created or kept as workflows/schedules.py says."""
+    run, input = QualitySamplingWorkflow.run, QualitySamplingInput()
+    await keep_schedule(client, SCHEDULE_ID, run, input, "quality-sample-weekly", CRON, task_queue, timezone)
