@@ -20,7 +20,7 @@ from api.errors import problems
 from api.schemas import KindName, PriorityName
 from service.kpis import MAX_PERIOD, KpiQuery, Kpis
 from service.review_render import to_html, to_markdown
-from service.reviews import Period, Reviews
+from service.reviews import Period, Reviews, as_seen_by, period_before, period_containing
 from service.targets import in_force
 from states.case import as_utc
 from states.errors import InvalidData
@@ -182,6 +182,8 @@ class ReviewList(Struct):
 class ReviewIn(Struct):
     from_: datetime | None = msgspec.field(name="from", default=None)
     to: datetime | None = None
+    # A weekly or monthly review: of the week or month `from` falls in (default: the last whole one).
+    cadence: Literal["weekly", "monthly"] | None = None
 
 
 def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -254,17 +256,24 @@ class ReviewController(Controller):
         "/",
         guards=[supervising_only],
         status_code=201,
-        summary="Make a review of any period now (default: the 7 days before now)",
+        summary="Make a review now: of any period (default: the 7 days before now), or the weekly or monthly review of the week or month `from` falls in",
         responses=problems(400, 403, 413, 422),
     )
     async def make_review(self, request: Request, data: JSONBody[ReviewIn], reviews: NamedDependency[Reviews]) -> Review:
-        period = _period(data.from_, data.to, REVIEW_PERIOD)
-        document = await reviews.make("custom", period, request.user.name, datetime.now(UTC))
+        now = datetime.now(UTC)
+        if data.cadence is None:
+            document = await reviews.make("custom", _period(data.from_, data.to, REVIEW_PERIOD), request.user.name, now)
+        elif data.to is not None:
+            raise InvalidData("to", "not with a cadence: the review covers the week or month 'from' falls in")
+        else:
+            document = await reviews.make(data.cadence, _calendar_period(reviews, data.cadence, data.from_, now), request.user.name, now)
         return msgspec.convert(document, Review)
 
     @get("/{review_id:str}", summary="One review", responses=problems(400, 404, 422))
-    async def get_review(self, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]) -> Review:
-        return msgspec.convert(await _review(reviews, review_id), Review)
+    async def get_review(
+        self, request: Request, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]
+    ) -> Review:
+        return msgspec.convert(await _review(request, reviews, review_id), Review)
 
     @get(
         "/{review_id:str}/markdown",
@@ -272,8 +281,10 @@ class ReviewController(Controller):
         media_type="text/markdown; charset=utf-8",
         responses=problems(400, 404, 422),
     )
-    async def review_markdown(self, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]) -> Response[str]:
-        return Response(to_markdown(await _review(reviews, review_id)), media_type="text/markdown; charset=utf-8")
+    async def review_markdown(
+        self, request: Request, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]
+    ) -> Response[str]:
+        return Response(to_markdown(await _review(request, reviews, review_id)), media_type="text/markdown; charset=utf-8")
 
     @get(
         "/{review_id:str}/page",
@@ -281,13 +292,22 @@ class ReviewController(Controller):
         media_type="text/html; charset=utf-8",
         responses=problems(400, 404, 422),
     )
-    async def review_page(self, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]) -> Response[str]:
-        page = to_html(await _review(reviews, review_id))
+    async def review_page(
+        self, request: Request, review_id: Annotated[str, PathParameter(max_length=100)], reviews: NamedDependency[Reviews]
+    ) -> Response[str]:
+        page = to_html(await _review(request, reviews, review_id))
         return Response(page, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": PAGE_CSP})
 
 
-async def _review(reviews: Reviews, review_id: str) -> dict[str, Any]:
+async def _review(request: Request, reviews: Reviews, review_id: str) -> dict[str, Any]:
     document = await reviews.get(review_id)
     if document is None:
         raise NotFoundException(f"no review {review_id!r}")
-    return document
+    return as_seen_by(document, request.user.name, request.user.role)
+
+
+def _calendar_period(reviews: Reviews, cadence: str, moment: datetime | None, now: datetime) -> Period:
+    try:
+        return period_containing(as_utc(moment), cadence, reviews.zone) if moment else period_before(now, cadence, reviews.zone)
+    except (OverflowError, ValueError):
+        raise InvalidData("from", "is out of the calendar's range") from None

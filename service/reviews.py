@@ -22,9 +22,11 @@ from service.tables import cases, reviews, teams
 from states.assessment_periods import period_at
 from states.case import as_utc, format_time, parse_time
 from states.targets import Targets
-from states.vocabulary import Kind, Phase
+from states.vocabulary import SUPERVISING_ROLES, Kind, Phase, Role
 
 CADENCES = ("weekly", "monthly", "custom")
+# Who reads every agent's row of a review; others read the department's figures and their own row.
+READS_EVERY_AGENT = (*SUPERVISING_ROLES, Role.AUDITOR)
 UNITS = {"weekly": "week", "monthly": "month"}
 LISTED_CASES = 50
 TOP_CATEGORIES = 5
@@ -44,6 +46,28 @@ def period_before(moment: datetime, cadence: str, zone: tzinfo) -> Period:
     """The last whole ISO week (from Monday 00:00) or calendar month in `zone` that ended by `moment`."""
     end = start_of(moment, UNITS[cadence], zone)
     return Period(start_of(end - timedelta(days=1), UNITS[cadence], zone), end)
+
+
+def period_containing(moment: datetime, cadence: str, zone: tzinfo) -> Period:
+    """The ISO week or calendar month in `zone` that `moment` falls in."""
+    start = start_of(moment, UNITS[cadence], zone)
+    # A day past the longest week or month: the next one's start, whatever the zone's clock changes.
+    return Period(start, start_of(start + timedelta(days=8 if cadence == "weekly" else 32), UNITS[cadence], zone))
+
+
+def as_seen_by(document: dict[str, Any], name: str, role: str) -> dict[str, Any]:
+    """A review as `name` may read it: supervisors, managers and auditors all of it; anyone else the
+    department's and teams' figures, and of the per-agent rows and assessments only their own."""
+    if role in READS_EVERY_AGENT:
+        return document
+    seen = dict(document)
+    if "agents" in document:
+        seen["agents"] = [row for row in document["agents"] if row["name"] == name]
+    if document.get("assessments"):
+        summary = document["assessments"]
+        mine = [row for row in summary["agents"] if row["agent_name"] == name]
+        seen["assessments"] = {**summary, "agents": mine, "below_target": [each for each in summary["below_target"] if each == name]}
+    return seen
 
 
 def previous_period(period: Period, cadence: str, zone: tzinfo) -> Period:
@@ -66,6 +90,11 @@ class Reviews:
         self._read_model = read_model
         self._zone = zone
         self._kpis = Kpis(read_model, zone, targets)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The department's time zone, where its weeks and months begin."""
+        return self._zone
 
     async def make(self, cadence: str, period: Period, created_by: str, now: datetime) -> dict[str, Any]:
         """Compute the review of `period`, store it (replacing an earlier one of the same id), return it."""

@@ -9,7 +9,7 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -18,11 +18,12 @@ from litestar.params import PathParameter
 from api.console.figures import RATES, Figures
 from api.console.render import OVERSEEING_ROLES, clock_for, page
 from api.console.session import csrf_checked
+from api.console.sign_in_pages import see_other
 from service.kpis import KPI_NAMES, MAX_PERIOD, KpiQuery
 from service.review_render import period_label, review_zone
-from service.reviews import CADENCES, SCHEDULED_BY
+from service.reviews import CADENCES, SCHEDULED_BY, UNITS, period_before, period_containing
 from service.wallboard import Wallboard
-from states.vocabulary import Kind, RefusalCode
+from states.vocabulary import SUPERVISING_ROLES, Kind, RefusalCode
 
 KPI_DAYS = 30
 GROUPINGS = ("week", "month")
@@ -71,11 +72,46 @@ class SupervisorPages(Controller):
 
     @get("/reviews")
     async def reviews(self, request: Request) -> Response:
+        return await self._reviews(request, {"cadence": "monthly", "day": ""}, {})
+
+    @post("/reviews")
+    async def make_review(self, request: Request) -> Response:
+        """The weekly or monthly review of the week or month a day falls in (no day: the last whole one)."""
+        if request.user.role not in SUPERVISING_ROLES:
+            raise PermissionDeniedException("only supervisors and managers may make a review")
+        form = await request.form()
+        values = {name: str(form.get(name) or "").strip()[:MAX_FILTER_TEXT] for name in ("cadence", "day")}
+        errors: dict[str, str] = {}
+        if values["cadence"] not in UNITS:
+            errors["cadence"] = RefusalCode.INVALID_VALUE
+        day = _day(values, "day", errors)
+        if errors:
+            return await self._reviews(request, values, errors, status_code=422)
+        zone, now = clock_for(request).zone, datetime.now(UTC)
+        noon = datetime.combine(day, time(12), zone) if day else None
+        period = period_containing(noon, values["cadence"], zone) if noon else period_before(now, values["cadence"], zone)
+        document = await request.app.state.reviews.make(values["cadence"], period, request.user.name, now)
+        return see_other(f"/ui/reviews/{document['id']}", request)
+
+    async def _reviews(self, request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200) -> Response:
         cadence = request.query_params.get("cadence") or None
         cadence = cadence if cadence in CADENCES else None
         items = await request.app.state.reviews.newest(cadence, REVIEWS_LISTED)
         label = partial(period_label, zone=clock_for(request).zone)
-        return page(request, "reviews.html", items=items, cadence=cadence, cadences=CADENCES, period_label=label, made_by=_made_by(request))
+        return page(
+            request,
+            "reviews.html",
+            status_code=status_code,
+            items=items,
+            cadence=cadence,
+            cadences=CADENCES,
+            calendar_cadences=tuple(UNITS),
+            period_label=label,
+            made_by=_made_by(request),
+            may_make=request.user.role in SUPERVISING_ROLES,
+            values=values,
+            errors=errors,
+        )
 
     @get("/reviews/{review_id:str}")
     async def review(self, request: Request, review_id: ReviewId) -> Response:

@@ -308,3 +308,25 @@ async def test_kpi_and_review_pages_badge_each_targeted_kpi_met_or_missed_and_li
         assert re.search(r"<td[^>]*>alice</td><td[^>]*>2</td><td[^>]*>1</td><td[^>]*>1</td>", agents)
         english = await page(await signed_in(running.client, "evan"), "/ui/kpis")
         assert ">Missed</span>" in english and ">Met</span>" in english and "Target ≥ 90.0%" in english
+
+
+async def test_a_supervisor_makes_the_monthly_review_from_the_reviews_page(stack):
+    async with stack() as running:
+        await seed(running.api)
+        browser = await signed_in(running.client, "wanda")
+        listing = await page(browser, "/ui/reviews")
+        assert "生成报告" in listing and "所在日期" in listing
+        token = re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
+        refused = await browser.post("/ui/reviews", data={"csrf_token": token, "cadence": "monthly", "day": "2026-13-40"})
+        assert refused.status_code == 422 and 'id="review-day-error"' in refused.text and 'value="2026-13-40"' in refused.text  # kept, refused beside the field
+        made = await browser.post("/ui/reviews", data={"csrf_token": token, "cadence": "monthly", "day": "2026-11-30"}, follow_redirects=False)
+        assert made.status_code == 303 and made.headers["location"] == "/ui/reviews/rev_monthly_2026-11-01", made.text
+        review = await page(browser, "/ui/reviews/rev_monthly_2026-11-01")
+        assert "月报" in review
+        forged = await browser.post("/ui/reviews", data={"cadence": "weekly"})
+        assert forged.status_code == 403  # no CSRF token
+        auditor = await signed_in(running.client, "aida")
+        auditor_listing = await page(auditor, "/ui/reviews")
+        assert "生成报告" not in auditor_listing
+        auditor_token = re.search(r'name="csrf_token" value="([^"]+)"', auditor_listing).group(1)
+        assert (await auditor.post("/ui/reviews", data={"csrf_token": auditor_token, "cadence": "weekly"})).status_code == 403

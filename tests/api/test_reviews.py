@@ -10,6 +10,7 @@ import pytest
 
 from service.reviews import period_before, previous_period
 from service.teams import Department
+from states.case import parse_time
 from tests.conftest import auth
 from tests.service.kpi_cases import project_all, reported_case
 from tests.support import eventually
@@ -163,3 +164,38 @@ async def test_a_review_has_a_table_of_each_teams_figures(own_stack):
         markdown = await api.client.get(f"/reviews/{made.json()['id']}/markdown", headers=auth("auditor"))
         assert "## By team" in markdown.text and "| north | HQ | 2 | 100.0 % |" in markdown.text
         assert "| No team | — | 3 |" in markdown.text
+
+
+async def test_a_supervisor_makes_the_monthly_review_of_the_month_a_day_falls_in_and_an_agent_reads_only_their_own_row(own_stack):
+    async with own_stack() as stack:
+        api, zone = stack.api, ZoneInfo(DEPARTMENT)
+        day = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)  # 23:30 on 30 November in Beijing: still November there
+        await project_all(
+            stack.read_model,
+            [
+                reported_case("M1", "complaint", day, category="logistics", first_response=60, owner="ann"),
+                reported_case("M2", "complaint", day - timedelta(days=3), category="account", first_response=90, owner="bob"),
+            ],
+        )
+        made = await api.client.post("/reviews", json={"cadence": "monthly", "from": day.isoformat()}, headers=auth("supervisor"))
+        assert made.status_code == 201, made.text
+        review = made.json()
+        november = datetime(2026, 11, 1, tzinfo=zone).astimezone(UTC), datetime(2026, 12, 1, tzinfo=zone).astimezone(UTC)
+        assert review["id"] == "rev_monthly_2026-11-01" and review["cadence"] == "monthly"
+        assert (parse_time(review["period"]["from"]), parse_time(review["period"]["to"])) == november
+        assert review["kpis"]["volume"] == 2 and review["assessments"]["period"] == "2026-11"
+        assert {row["name"] for row in review["agents"]} == {"ann", "bob"}
+
+        as_ann = (await api.client.get(f"/reviews/{review['id']}", headers=auth("agent"))).json()
+        assert [row["name"] for row in as_ann["agents"]] == ["ann"] and as_ann["kpis"]["volume"] == 2
+        markdown = (await api.client.get(f"/reviews/{review['id']}/markdown", headers=auth("agent"))).text
+        assert "ann" in markdown and "bob" not in markdown
+        as_auditor = (await api.client.get(f"/reviews/{review['id']}", headers=auth("auditor"))).json()
+        assert {row["name"] for row in as_auditor["agents"]} == {"ann", "bob"}
+
+        again = await api.client.post("/reviews", json={"cadence": "monthly", "from": day.isoformat()}, headers=auth("supervisor"))
+        assert again.json()["id"] == review["id"]  # made again: the same review, brought up to date
+        with_to = await api.client.post("/reviews", json={"cadence": "weekly", "from": day.isoformat(), "to": day.isoformat()}, headers=auth("supervisor"))
+        assert with_to.status_code == 422 and with_to.json()["field"] == "to", with_to.text
+        last_week = await api.client.post("/reviews", json={"cadence": "weekly"}, headers=auth("supervisor"))
+        assert last_week.json()["period"] == period_before(datetime.now(UTC), "weekly", zone).as_dict()
