@@ -18,6 +18,7 @@ from service.tables import events
 from service.teams import Department
 from states.case import parse_time
 from states.chain import GENESIS, event_hash
+from tests.api.test_quality import closed_case, sample
 from tests.conftest import auth
 from tests.support import COMPLAINT_WALK, eventually
 from tests.workflows.walking import walk_case
@@ -176,13 +177,19 @@ REQUIRED_QUERY = {"group_by": "phase"}
 async def test_an_auditor_walks_every_route_and_no_mutating_route_answers_2xx(http, api, read_model):
     case = await api.open()
     review = (await http.post("/reviews", json={}, headers=auth("supervisor"))).json()
+    checked = await closed_case(api, breach=False, reopen=False)
+    check = next(each for each in await sample(api, parse_time(checked["created_at"])) if each["case_id"] == checked["id"])
     team = (await Department(read_model).add_team("tests", {"name": f"walked-{case['id']}", "site": "总部"})).name
     user = (await Directory(read_model).add(f"walked-{case['id']}", "agent", None)).name
+    made = await http.post("/assessments", json={"period": "monthly", "from": checked["created_at"], "agents": [user]}, headers=auth("manager"))
+    assert made.status_code == 201, made.text
+    assessment = made.json()["items"][0]
     spec = (await http.get("/schema/openapi.json")).json()
     walked = 0
     for path, methods in spec["paths"].items():
         concrete = path.replace("{case_id}", case["id"]).replace("{kind}", "complaint").replace("{review_id}", review["id"])
         concrete = concrete.replace("/teams/{name}", f"/teams/{team}").replace("/users/{name}", f"/users/{user}")
+        concrete = concrete.replace("{check_id}", check["id"]).replace("{assessment_id}", assessment["id"])
         for method in methods:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
@@ -198,6 +205,7 @@ async def test_an_auditor_walks_every_route_and_no_mutating_route_answers_2xx(ht
                 assert response.status_code == expected, (method, path, response.status_code, response.text)
     assert walked >= 10
     assert (await api.get(case["id"]))["version"] == 1
+    assert (await http.get(f"/quality/checks/{check['id']}", headers=auth("auditor"))).json()["status"] == check["status"]
 
 
 def run_cli(stack_settings, *arguments: str) -> subprocess.CompletedProcess:

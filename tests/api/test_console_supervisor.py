@@ -318,7 +318,9 @@ async def test_a_supervisor_makes_the_monthly_review_from_the_reviews_page(stack
         assert "生成报告" in listing and "所在日期" in listing
         token = re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
         refused = await browser.post("/ui/reviews", data={"csrf_token": token, "cadence": "monthly", "day": "2026-13-40"})
-        assert refused.status_code == 422 and 'id="review-day-error"' in refused.text and 'value="2026-13-40"' in refused.text  # kept, refused beside the field
+        assert (
+            refused.status_code == 422 and 'id="review-day-error"' in refused.text and 'value="2026-13-40"' in refused.text
+        )  # kept, refused beside the field
         made = await browser.post("/ui/reviews", data={"csrf_token": token, "cadence": "monthly", "day": "2026-11-30"}, follow_redirects=False)
         assert made.status_code == 303 and made.headers["location"] == "/ui/reviews/rev_monthly_2026-11-01", made.text
         review = await page(browser, "/ui/reviews/rev_monthly_2026-11-01")

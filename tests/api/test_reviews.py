@@ -195,7 +195,9 @@ async def test_a_supervisor_makes_the_monthly_review_of_the_month_a_day_falls_in
 
         again = await api.client.post("/reviews", json={"cadence": "monthly", "from": day.isoformat()}, headers=auth("supervisor"))
         assert again.json()["id"] == review["id"]  # made again: the same review, brought up to date
-        with_to = await api.client.post("/reviews", json={"cadence": "weekly", "from": day.isoformat(), "to": day.isoformat()}, headers=auth("supervisor"))
+        with_to = await api.client.post(
+            "/reviews", json={"cadence": "weekly", "from": day.isoformat(), "to": day.isoformat()}, headers=auth("supervisor")
+        )
         assert with_to.status_code == 422 and with_to.json()["field"] == "to", with_to.text
         last_week = await api.client.post("/reviews", json={"cadence": "weekly"}, headers=auth("supervisor"))
         assert last_week.json()["period"] == period_before(datetime.now(UTC), "weekly", zone).as_dict()
