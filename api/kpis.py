@@ -134,6 +134,9 @@ class AgentFigures(Struct):
     satisfied_share: Number
     quality_mean_score: Number
     quality_checks: int
+    # Judged on the agent's team's targets, and the KPIs that missed theirs (rows made before: none).
+    targets: dict[str, Verdict] = {}
+    missed: list[str] = []
 
 
 class Delta(Struct):

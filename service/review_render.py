@@ -53,6 +53,7 @@ KPIS = (
     Kpi("reopen_rate", "Reopen rate", "rate", -1),
     Kpi("breach_rate", "SLA breach rate", "rate", -1),
 )
+KPI_LABELS = {kpi.name: kpi.label for kpi in KPIS}
 RATE_CHART = {
     "first_response_on_time_rate": "On-time response",
     "resolution_rate": "Resolution",
@@ -242,8 +243,14 @@ def team_targets_table(teams: list[dict[str, Any]]) -> Table:
 
 
 def agent_table(agents: list[dict[str, Any]]) -> Table:
-    rows = [[_text(item.get("name"))] + [format_value(unit, item.get(name)) for name, _, unit in AGENT_COLUMNS] for item in agents]
-    return Table("By agent", ("Agent", *(heading for _, heading, _ in AGENT_COLUMNS)), rows, frozenset(range(1, 1 + len(AGENT_COLUMNS))))
+    rows = [
+        [_text(item.get("name"))]
+        + [format_value(unit, item.get(name)) for name, _, unit in AGENT_COLUMNS]
+        + [", ".join(KPI_LABELS.get(name, name) for name in item.get("missed") or [])]
+        for item in agents
+    ]
+    headings = ("Agent", *(heading for _, heading, _ in AGENT_COLUMNS), "Targets missed")
+    return Table("By agent", headings, rows, frozenset(range(1, 1 + len(AGENT_COLUMNS))))
 
 
 def assessment_table(summary: dict[str, Any]) -> list[Table]:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import insert
 
 from service.tables import quality_checks
+from service.directory import Directory
 from service.teams import Department
 from states.case import format_time, parse_time
 from tests.conftest import auth
@@ -163,6 +164,8 @@ async def test_a_review_shows_targets_and_each_agents_figures(own_stack):
     async with own_stack(targets_policy=TARGETS) as stack:
         api = stack.api
         await seeded(stack)
+        await Directory(stack.read_model).add("alice", "agent", None)
+        await Department(stack.read_model).set_user_teams("test", "alice", ["north"])  # judged on north's targets
         checks = [("alice", "A1", START + timedelta(days=2), 80.0), ("alice", "A2", START + timedelta(days=3), 90.0),
                   ("alice", "A3", START + timedelta(days=3), None), ("alice", "old", START - timedelta(days=1), 10.0)]  # fmt: skip
         async with stack.read_model.engine.begin() as connection:
@@ -188,6 +191,14 @@ async def test_a_review_shows_targets_and_each_agents_figures(own_stack):
         assert north["targets"]["resolution_rate"] == {"target": {"kpi": "resolution_rate", "at_least": 1.0}, "value": 1.0, "met": True}
         south = next(row for row in review["teams"] if row["team"] == "south")
         assert south["targets"]["satisfied_share"]["met"] is None  # no verdicts, nothing to judge
+        alice_targets = review["agents"][0].pop("targets")
+        # alice is in north: its resolution target (100 %) in place of the department's; 1 of 2 solved.
+        assert alice_targets["resolution_rate"] == {"target": {"kpi": "resolution_rate", "at_least": 1.0}, "value": 0.5, "met": False}
+        assert (
+            alice_targets["response_mean_seconds"]["met"] is False and alice_targets["satisfied_share"]["met"] is True
+        )  # 180 s > 179 s; 50 % ≥ 50 %
+        assert review["agents"][0].pop("missed") == ["resolution_rate", "response_mean_seconds"]
+        assert review["agents"][1].pop("missed") == [] and review["agents"][1].pop("targets")["response_mean_seconds"]["met"] is None
         assert review["agents"] == [
             {
                 "name": "alice",
@@ -220,6 +231,6 @@ async def test_a_review_shows_targets_and_each_agents_figures(own_stack):
         assert "| Resolution rate | 66.7 % | — | — | ≥ 66.7 % | met |" in markdown
         assert "| Response time, mean | 3 min | — | — | ≤ 3 min | missed |" in markdown
         assert "| north | Resolution rate | ≥ 100.0 % | 100.0 % | met |" in markdown
-        assert "| alice | 3 | 1 | 2 | 3 min | 3 min | 1.5 h | 3.5 | 50.0 % | 85.0 |" in markdown
+        assert "| alice | 3 | 1 | 2 | 3 min | 3 min | 1.5 h | 3.5 | 50.0 % | 85.0 | Resolution rate, Response time, mean |" in markdown
         page = (await api.client.get(f"/reviews/{review['id']}/page", headers=auth("auditor"))).text
         assert "<h2>By agent</h2>" in page and '<td class="result missed">missed</td>' in page
