@@ -39,7 +39,7 @@ class ClosedCase:
 class Chosen:
     case: ClosedCase
     reviewer: str | None  # None: no reviewer but the agent themself
-    reasons: tuple[str, ...]  # the case's flags, or ("random",)
+    sampled_because: tuple[str, ...]  # the case's flags, or ("random",)
 
 
 def sample(cases: Iterable[ClosedCase], per_agent: int, seed: str, period: str, reviewers: Sequence[str]) -> list[Chosen]:
@@ -66,7 +66,7 @@ def _seed(seed: str, period: str, agent: str) -> int:
 def _assign(chosen: list[tuple[ClosedCase, tuple[str, ...]]], reviewers: list[str]) -> list[Chosen]:
     result = []
     turn = 0
-    for case, reasons in chosen:
+    for case, because in chosen:
         eligible = [reviewer for reviewer in reviewers if reviewer != case.agent]
         reviewer = None
         if eligible:
@@ -75,7 +75,7 @@ def _assign(chosen: list[tuple[ClosedCase, tuple[str, ...]]], reviewers: list[st
                 turn += 1
             reviewer = reviewers[turn % len(reviewers)]
             turn += 1
-        result.append(Chosen(case, reviewer, reasons))
+        result.append(Chosen(case, reviewer, because))
     return result
 
 

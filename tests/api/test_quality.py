@@ -109,7 +109,7 @@ async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_
         assert [check["case_id"] for check in made] == [case["id"]]
         check = made[0]
         assert check["agent"] == "ann" and check["reviewer"] == "quinn" and check["status"] == "sampled"
-        assert set(check["reasons"]) == {"breached", "reopened"}
+        assert set(check["sampled_because"]) == {"breached", "reopened"}
         automatic = {d["reason"]: d for d in check["deductions"] if d["automatic"]}
         assert automatic["breach"]["points"] == len(breaches) and automatic["reopen"]["points"] == case["reopen_count"] == 1
         assert await sample(api, start) == [], "a case is checked once per closing"
@@ -165,7 +165,7 @@ async def test_an_appeal_is_taken_once_and_only_within_the_window(temporal_env, 
         start = datetime.now(UTC) - timedelta(seconds=1)
         await closed_case(api, breach=False, reopen=False)
         (check,) = await sample(api, start)
-        assert check["reasons"] == ["random"] and check["deductions"] == []
+        assert check["sampled_because"] == ["random"] and check["deductions"] == []
         path = f"/quality/checks/{check['id']}"
         scored = await post(api, f"{path}/score", {"items": FULL}, QUINN, 200)
         assert scored["total"] == 100
@@ -194,7 +194,7 @@ async def test_a_customer_once_dissatisfied_makes_the_case_mandatory(temporal_en
         await api.act(case["id"], "complete_remedy", data={"resolution": "再次处理"})
         await api.act(case["id"], "record_satisfaction", data={"satisfied": True, "score": 4})
         (check,) = await sample(api, start)
-        assert check["reasons"] == ["dissatisfied"]
+        assert check["sampled_because"] == ["dissatisfied"]
 
 
 @pytest.mark.parametrize(
@@ -272,5 +272,5 @@ async def test_the_weekly_schedule_samples_the_department_week_before(own_stack,
         assert "this-week" not in by_case and "before" not in by_case
         assert len(checks) == 7 and {"reopened", "b1", "late"} <= set(by_case)
         assert len([check for check in checks if check["agent"] == "alice"]) == 5  # of her 7: the reopened one and 4 drawn (N = 5)
-        assert by_case["reopened"]["reasons"] == ["reopened"] and by_case["b1"]["reasons"] == ["dissatisfied"]
+        assert by_case["reopened"]["sampled_because"] == ["reopened"] and by_case["b1"]["sampled_because"] == ["dissatisfied"]
         assert all(check["reviewer"] == "sam" for check in checks)  # no quality reviewer here: the supervisor
