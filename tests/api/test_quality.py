@@ -43,28 +43,32 @@ TO_CLOSE = [
 
 
 @asynccontextmanager
-async def quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite") -> AsyncIterator[Api]:
+async def quality_stack(
+    temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite", more_users: str = ""
+) -> AsyncIterator[Api]:
     queue = f"quality-{time.monotonic_ns()}"
     async with postgres_database() if database == "postgresql" else nullcontext(f"sqlite+aiosqlite:///{tmp_path}/quality-{queue}.db") as url:
-        async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds) as api:
+        async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds, more_users) as api:
             yield api
 
 
 @asynccontextmanager
-async def _quality_stack(temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float) -> AsyncIterator[Api]:
+async def _quality_stack(temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float, more_users: str) -> AsyncIterator[Api]:
     settings = dataclasses.replace(
         stack_settings,
         database_url=database_url,
         task_queue=queue,
         sla_policy=POLICY,
-        users=parse_users(f"{TEST_USERS},quinn:quality:{QUALITY_TOKEN}"),
+        users=parse_users(f"{TEST_USERS},quinn:quality:{QUALITY_TOKEN}{more_users}"),
         appeal_window_seconds=appeal_seconds,
     )
     read_model = ReadModel(create_engine(settings.read_model_url))
     await read_model.upgrade()
     try:
         async with worker_on(temporal_env.client, read_model, queue, settings=settings), serving(settings) as client:
-            yield Api(client)
+            api = Api(client)
+            api.read_model = read_model  # for a test's directory and teams
+            yield api
     finally:
         await read_model.close()
 
