@@ -94,12 +94,14 @@ class QualityChecks:
         if end - start > MAX_SAMPLE_PERIOD:
             raise InvalidData("to", f"the period may span at most {MAX_SAMPLE_PERIOD.days} days")
         closed, counts = await self._store.closed_cases(start, end)
+        checked, drawn = await self._store.checked_in(start, end)
+        closed = [case for case in closed if check_id_for(case.case_id, case.closed_at) not in checked]
         if actor.role in SUPERVISING_ROLES:
             leads = (await self._department.membership(actor.name)).leads
             memberships = await self._department.memberships()
             closed = [case for case in closed if leads_agent(actor.role, leads, memberships.get(case.agent, _NO_TEAM).teams)]
         period = f"{format_time(start)}/{format_time(end)}"
-        chosen = sample(closed, self._config.per_agent, self._config.seed, period, await self.reviewers())
+        chosen = sample(closed, self._config.per_agent, self._config.seed, period, await self.reviewers(), drawn)
         made = []
         for pick in chosen:
             breaches, reopens = counts.get(pick.case.case_id, (0, 0))

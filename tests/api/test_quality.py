@@ -44,16 +44,18 @@ TO_CLOSE = [
 
 @asynccontextmanager
 async def quality_stack(
-    temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite", more_users: str = ""
+    temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite", more_users: str = "", per_agent: int = 5
 ) -> AsyncIterator[Api]:
     queue = f"quality-{time.monotonic_ns()}"
     async with postgres_database() if database == "postgresql" else nullcontext(f"sqlite+aiosqlite:///{tmp_path}/quality-{queue}.db") as url:
-        async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds, more_users) as api:
+        async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds, more_users, per_agent) as api:
             yield api
 
 
 @asynccontextmanager
-async def _quality_stack(temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float, more_users: str) -> AsyncIterator[Api]:
+async def _quality_stack(
+    temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float, more_users: str, per_agent: int
+) -> AsyncIterator[Api]:
     settings = dataclasses.replace(
         stack_settings,
         database_url=database_url,
@@ -61,6 +63,7 @@ async def _quality_stack(temporal_env, stack_settings, database_url: str, queue:
         sla_policy=POLICY,
         users=parse_users(f"{TEST_USERS},quinn:quality:{QUALITY_TOKEN}{more_users}"),
         appeal_window_seconds=appeal_seconds,
+        quality_sample=per_agent,
     )
     read_model = ReadModel(create_engine(settings.read_model_url))
     await read_model.upgrade()

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from service.directory import Directory
 from service.teams import Department
+from states.case import format_time
 from states.scorecard import MAX_TEXT
-from tests.api.test_quality import FULL, QUINN, closed_case, post, quality_stack, sample
+from tests.api.test_quality import FULL, QUINN, TO_CLOSE, closed_case, post, quality_stack, sample
 from tests.conftest import MANAGER, auth
 
 SUE = {"Authorization": "Bearer sue-token-0123456789"}
@@ -68,3 +69,31 @@ async def test_a_sample_spans_at_most_92_days(temporal_env, stack_settings, tmp_
         assert response.status_code == 422 and response.json()["field"] == "to", response.text
         response = await api.client.post("/quality/samples", json={**period, "seed": "mine"}, headers=auth("supervisor"))
         assert response.status_code in (400, 422), "the seed is the department's, not the caller's"
+
+
+async def test_a_case_checked_again_after_a_later_closing_loses_points_only_for_what_happened_since(temporal_env, stack_settings, tmp_path):
+    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=3600) as api:
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        case = await closed_case(api, breach=True, reopen=False)
+        (first,) = await sample(api, start)
+        assert {d["reason"] for d in first["deductions"] if d["automatic"]} == {"breach"}
+        await post(api, f"/quality/checks/{first['id']}/score", {"items": FULL}, QUINN, 200)
+
+        await api.act(case["id"], "reopen", data={"reason": "the customer called back"})
+        for action, role, data in TO_CLOSE[1:]:
+            await api.act(case["id"], action, role=role, data=data)
+        (second,) = await sample(api, start)
+        assert second["id"] != first["id"] and second["sampled_because"] == ["reopened"]
+        assert [(d["reason"], d["points"]) for d in second["deductions"] if d["automatic"]] == [("reopen", 1)]
+
+
+async def test_random_checks_already_drawn_in_a_period_count_against_n(temporal_env, stack_settings, tmp_path):
+    async with quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds=3600, per_agent=1) as api:
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        await closed_case(api, breach=False, reopen=False)
+        middle = datetime.now(UTC)
+        await closed_case(api, breach=False, reopen=False)
+        first_half = {"from": format_time(start), "to": format_time(middle)}
+        response = await api.client.post("/quality/samples", json=first_half, headers=auth("supervisor"))
+        assert [check["sampled_because"] for check in response.json()["items"]] == [["random"]], response.text
+        assert await sample(api, start) == [], "the period's one random check is drawn already"

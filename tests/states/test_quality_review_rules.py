@@ -11,7 +11,7 @@ import pytest
 from states.case import Actor
 from states.errors import ActionForbidden, InvalidData
 from states.quality import Check, appeal, check_from_snapshot, check_id_for, decide, sampled, score
-from states.sampling import RANDOM
+from states.sampling import RANDOM, ClosedCase, sample
 from states.scorecard import DEFAULT_RUBRIC, MAX_TEXT
 from states.vocabulary import Role
 
@@ -95,3 +95,9 @@ def test_a_changed_score_gives_the_decisions_comment_to_changed_items_alone():
 def test_a_snapshot_with_a_field_the_check_lacks_still_reads():
     snapshot = {**asdict(new_check()), "added_later": True}
     assert check_from_snapshot(snapshot).agent == "ann"
+
+
+def test_random_checks_drawn_already_in_the_period_count_against_n():
+    pool = [ClosedCase(f"ann-{index}", "ann", "2026-12-01T08:00:00Z") for index in range(6)] + [ClosedCase("bob-0", "bob", "2026-12-01T08:00:00Z")]
+    picked = sample(pool, 3, "seed", "p", ["quinn"], drawn={"ann": 2, "bob": 3})
+    assert [chosen.case.agent for chosen in picked] == ["ann"]
