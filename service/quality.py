@@ -112,6 +112,10 @@ class QualityChecks:
                 made.append(check)
         return made
 
+    async def checked_count(self, start: datetime, end: datetime) -> int:
+        """How many checks there are of cases closed in [start, end): a sample of the period again leaves these out."""
+        return len((await self._store.checked_in(start, end))[0])
+
     async def sample_week_before(self, by: str) -> int:
         """The weekly schedule's sample: the department's week before `by`. How many checks it made."""
         start, end = week_before(parse_time(by), ZoneInfo(self._config.timezone))
@@ -197,6 +201,10 @@ class QualityChecks:
     async def history(self, check_id: str, viewer: Actor) -> list[dict[str, Any]]:
         await self.get(check_id, viewer)
         return await self._store.history(check_id)
+
+    async def case_titles(self, checks: list[dict[str, Any]]) -> dict[str, str]:
+        """The checked cases' titles, by case id (the console lists checks by them)."""
+        return await self._store.case_titles(sorted({check["case_id"] for check in checks}))
 
     async def find(self, where: CheckFilter, viewer: Actor) -> list[dict[str, Any]]:
         if viewer.role == Role.AGENT:

@@ -77,6 +77,11 @@ class QualityStore:
         async with self._engine.connect() as connection:
             return [dict(row.snapshot) for row in await connection.execute(query)]
 
+    async def case_titles(self, case_ids: list[str]) -> dict[str, str]:
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(select(cases.c.id, cases.c.snapshot).where(cases.c.id.in_(case_ids)))
+            return {row.id: row.snapshot.get("title") or row.id for row in rows}
+
     async def history(self, check_id: str) -> list[dict[str, Any]]:
         e = quality_check_events.c
         async with self._engine.connect() as connection:

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import PathParameter
 
 from api.auth import may_change_checks
+from api.console.case_pages import person_label
 from api.console.render import QUALITY_QUEUE_ROLES, clock_for, page, viewer_of
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
@@ -37,6 +38,15 @@ def _actor(request: Request) -> Actor:
     return Actor(request.user.name, request.user.role)
 
 
+async def _listed(request: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A list of checks with what shows them: the cases' titles and people's names as the forms show them."""
+    return {"items": items, "titles": await _checks(request).case_titles(items), "names": await _names(request)}
+
+
+async def _names(request: Request) -> dict[str, str]:
+    return {person.name: person_label(person.name, person.display_name) for person in await request.app.state.directory.people()}
+
+
 def _may_work_the_queue(request: Request) -> None:
     if request.user.role not in QUALITY_QUEUE_ROLES:
         raise PermissionDeniedException("only quality reviewers, supervisors and auditors work the quality queue")
@@ -59,14 +69,13 @@ class QualityPages(Controller):
         mine_only = request.user.role == Role.QUALITY and request.query_params.get("all") is None
         where = CheckFilter(reviewer=request.user.name if mine_only else None, status=status)
         items = await _checks(request).find(where, _actor(request))
-        return page(
-            request, "quality_queue.html", items=items, status=status, statuses=list(CheckStatus), mine_only=mine_only, **_sample_form(request)
-        )
+        listed = await _listed(request, items)
+        return page(request, "quality_queue.html", status=status, statuses=list(CheckStatus), mine_only=mine_only, **listed, **_sample_form(request))
 
     @get("/mine")
     async def mine(self, request: Request) -> Response:
         items = await _checks(request).find(CheckFilter(agent=request.user.name), _actor(request))
-        return page(request, "quality_mine.html", items=items)
+        return page(request, "quality_mine.html", **await _listed(request, items))
 
     @post("/samples")
     async def sample(self, request: Request, data: Form) -> Response:
@@ -87,15 +96,16 @@ class QualityPages(Controller):
             try:
                 start = datetime.combine(days["from"], time(), zone)
                 end = datetime.combine(days["to"] + timedelta(days=1), time(), zone)
+                already = await _checks(request).checked_count(start, end)
                 made = await _checks(request).sample(start.astimezone(UTC), end.astimezone(UTC), _actor(request))
-                return see_other(f"/ui/quality?made={len(made)}&from={days['from']}&to={days['to']}", request)
+                return see_other(f"/ui/quality?made={len(made)}&already={already}&from={days['from']}&to={days['to']}", request)
             except OverflowError:
                 errors["to"] = "quality_error_date"
             except InvalidData as refused:
                 errors[refused.field] = "quality_error_period_too_long" if refused.field == "to" else "quality_error_period"
-        items = await _checks(request).find(CheckFilter(), _actor(request))
+        listed = await _listed(request, await _checks(request).find(CheckFilter(), _actor(request)))
         context = _sample_form(request, data, errors)
-        return page(request, "quality_queue.html", 422, items=items, status=None, statuses=list(CheckStatus), mine_only=False, **context)
+        return page(request, "quality_queue.html", 422, status=None, statuses=list(CheckStatus), mine_only=False, **listed, **context)
 
     @get("/checks/{check_id:str}")
     async def check_page(self, request: Request, check_id: CheckId) -> Response:
@@ -169,9 +179,11 @@ class QualityPages(Controller):
             status_code,
             check=check,
             deductions=check["deductions"] or check["automatic"],
+            given_reasons={d["item"]: d["reason"] for d in check["deductions"] if not d.get("automatic")},
             case=case,
             history=history,
             check_history=await checks.history(check_id, actor),
+            names=await _names(request),
             rubric=checks.rubric_of(check),
             may_score=_may_score(check_from_snapshot(check), actor),
             may_appeal=_may_appeal(check_from_snapshot(check), actor),
@@ -202,6 +214,7 @@ def _sample_form(request: Request, values: Any = None, errors: Any = None) -> di
         "sample_values": values or just_sampled or defaults,
         "sample_errors": errors or {},
         "made": request.query_params.get("made"),
+        "already": request.query_params.get("already"),
     }
 
 
