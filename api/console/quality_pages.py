@@ -143,6 +143,10 @@ class QualityPages(Controller):
         check = await self._readable(request, check_id)
         items, reasons, errors = (None, None, {}) if upheld else _points(checks.rubric_of(check), data)
         errors |= _too_long(data, "comment")
+        if reasons:
+            # The form shows the reviewer's reasons: only one the supervisor rewrote is new.
+            earlier = {d["item"]: d["reason"] for d in check["deductions"] if not d.get("automatic")}
+            reasons = {item: reason for item, reason in reasons.items() if reason != earlier.get(item)}
         if errors:
             return await self._check_page(request, check_id, data, errors, None, 422)
         return await self._change(
