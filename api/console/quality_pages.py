@@ -52,10 +52,6 @@ def _may_work_the_queue(request: Request) -> None:
         raise PermissionDeniedException("only quality reviewers, supervisors and auditors work the quality queue")
 
 
-def _may_change(request: Request) -> None:
-    may_change_checks(request, None)
-
-
 class QualityPages(Controller):
     path = "/ui/quality"
     guards = [csrf_checked]
@@ -111,9 +107,8 @@ class QualityPages(Controller):
     async def check_page(self, request: Request, check_id: CheckId) -> Response:
         return await self._check_page(request, check_id, {}, {}, None)
 
-    @post("/checks/{check_id:str}/score")
+    @post("/checks/{check_id:str}/score", guards=[may_change_checks])
     async def score(self, request: Request, check_id: CheckId, data: Form) -> Response:
-        _may_change(request)
         checks = _checks(request)
         check = await self._readable(request, check_id)
         items, reasons, errors = _points(checks.rubric_of(check), data)
@@ -127,17 +122,15 @@ class QualityPages(Controller):
                 return await self._check_page(request, check_id, data, errors, problem, 409 if problem else 422)
         return await self._check_page(request, check_id, data, errors, None, 422)
 
-    @post("/checks/{check_id:str}/appeal")
+    @post("/checks/{check_id:str}/appeal", guards=[may_change_checks])
     async def appeal(self, request: Request, check_id: CheckId, data: Form) -> Response:
-        _may_change(request)
         errors = _too_long(data, "reason")
         if errors:
             return await self._check_page(request, check_id, data, errors, None, 422)
         return await self._change(request, check_id, data, lambda: _checks(request).appeal(check_id, _actor(request), _text(data, "reason") or ""))
 
-    @post("/checks/{check_id:str}/decide")
+    @post("/checks/{check_id:str}/decide", guards=[may_change_checks])
     async def decide(self, request: Request, check_id: CheckId, data: Form) -> Response:
-        _may_change(request)
         checks = _checks(request)
         upheld = data.get("upheld") == "true"
         check = await self._readable(request, check_id)

@@ -42,10 +42,18 @@ TO_CLOSE = [
 ]
 
 
+class QualityApi(Api):
+    """The API, and the stack's read model for a test's directory and teams."""
+
+    def __init__(self, client, read_model: ReadModel):
+        super().__init__(client)
+        self.read_model = read_model
+
+
 @asynccontextmanager
 async def quality_stack(
     temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite", more_users: str = "", per_agent: int = 5
-) -> AsyncIterator[Api]:
+) -> AsyncIterator[QualityApi]:
     queue = f"quality-{time.monotonic_ns()}"
     async with postgres_database() if database == "postgresql" else nullcontext(f"sqlite+aiosqlite:///{tmp_path}/quality-{queue}.db") as url:
         async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds, more_users, per_agent) as api:
@@ -55,7 +63,7 @@ async def quality_stack(
 @asynccontextmanager
 async def _quality_stack(
     temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float, more_users: str, per_agent: int
-) -> AsyncIterator[Api]:
+) -> AsyncIterator[QualityApi]:
     settings = dataclasses.replace(
         stack_settings,
         database_url=database_url,
@@ -69,9 +77,7 @@ async def _quality_stack(
     await read_model.upgrade()
     try:
         async with worker_on(temporal_env.client, read_model, queue, settings=settings), serving(settings) as client:
-            api = Api(client)
-            api.read_model = read_model  # for a test's directory and teams
-            yield api
+            yield QualityApi(client, read_model)
     finally:
         await read_model.close()
 
