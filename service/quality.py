@@ -161,7 +161,7 @@ class QualityChecks:
         check = await self._store.get(check_id)
         if check is not None and actor.role in DECIDERS:
             leads = (await self._department.membership(actor.name)).leads
-            if not leads_agent(actor.role, leads, (await self._department.membership(check["agent"])).teams):
+            if not leads_agent(actor.role, leads, (await self._department.membership(check_from_snapshot(check).agent)).teams):
                 raise ActionForbidden(
                     CheckAction.DECIDE,
                     actor.role or "",
