@@ -11,7 +11,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from api.console.session import SESSION_COOKIE
 from service.settings import User, hash_token
-from states.vocabulary import Role
+from states.vocabulary import SUPERVISING_ROLES, Role
 
 # The console's root, sign-in page and static files are public; every other console page needs a session.
 PUBLIC_PATHS = ["^/health$", "^/schema", "^/$", "^/ui/login$", "^/ui/static/"]
@@ -104,6 +104,12 @@ def may_change_checks(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Quality checks: auditors read them and change nothing; who else may do what, the check's rules say."""
     if connection.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors may read but not change quality checks")
+
+
+def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Reviews, samples, assessments: a supervisor's or a manager's to make."""
+    if connection.user.role not in SUPERVISING_ROLES:
+        raise PermissionDeniedException("only supervisors and managers may do this")
 
 
 def managers_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:

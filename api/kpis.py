@@ -7,14 +7,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import NotFoundException
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from msgspec import Struct
 
+from api.auth import supervising_only
 from api.controllers import query_time
 from api.errors import problems
 from api.schemas import KindName, PriorityName
@@ -25,7 +24,6 @@ from service.targets import in_force
 from states.case import as_utc
 from states.errors import InvalidData
 from states.spec import CASE_CATEGORIES
-from states.vocabulary import SUPERVISING_ROLES
 
 Category = Literal[CASE_CATEGORIES]  # type: ignore[valid-type]
 # float only: an int alternative would make every figure ambiguous in the schema (oneOf).
@@ -187,11 +185,6 @@ class ReviewIn(Struct):
     to: datetime | None = None
     # A weekly or monthly review: of the week or month `from` falls in (default: the last whole one).
     cadence: Literal["weekly", "monthly"] | None = None
-
-
-def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in SUPERVISING_ROLES:
-        raise PermissionDeniedException("only supervisors and managers may make a review")
 
 
 def _period(start: datetime | None, end: datetime | None, default_length: timedelta) -> Period:

@@ -5,32 +5,29 @@ appeal or decide is the check's own rule (states/quality.py), enforced by its wo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Struct
 
-from api.auth import may_change_checks
+from api.auth import may_change_checks, supervising_only
 from api.controllers import query_time
 from api.errors import problem, problems
 from service.quality import CheckNotFound, QualityChecks
 from service.quality_store import CheckFilter
-from states.case import Actor, as_utc
-from states.errors import InvalidData
+from states.case import Actor
 from states.quality import CheckStatus, chain_intact
-from states.vocabulary import SUPERVISING_ROLES, RefusalCode
+from states.scorecard import MAX_TEXT
+from states.vocabulary import RefusalCode
 
 CheckId = Annotated[str, PathParameter(max_length=100)]
-MAX_SAMPLE_PERIOD = timedelta(days=92)
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 
 
 class Deduction(Struct):
@@ -52,7 +49,7 @@ class CheckOut(Struct):
     total: float | None
     appeal: dict[str, Any] | None
     comment: str | None
-    reasons: list[str]  # why it was sampled
+    sampled_because: list[str]
     case_closed_at: str
     sampled_at: str
     scored_by: str | None
@@ -87,35 +84,29 @@ class CheckHistory(Struct):
 class SampleIn(Struct):
     from_: datetime = msgspec.field(name="from")
     to: datetime
-    seed: str | None = None
 
 
 class ScoreIn(Struct):
     items: dict[str, Any]
-    reasons: dict[str, str] | None = None  # a written reason per item given less than its max
-    comment: str | None = None
+    comment: Text | None = None  # the reason of every item below its max that has none of its own
+    reasons: dict[str, Text] | None = None  # optional: a reason per item given less than its max
 
 
 class AppealIn(Struct):
-    reason: str
+    reason: Text
 
 
 class DecideIn(Struct):
     upheld: bool
-    comment: str
+    comment: Text
     items: dict[str, Any] | None = None
-    reasons: dict[str, str] | None = None
+    reasons: dict[str, Text] | None = None
 
 
 def check_view(check: dict[str, Any]) -> CheckOut:
     """A check as clients see it: before it is scored, its deductions are the automatic ones."""
     view = {**check, "deductions": check.get("deductions") or check.get("automatic") or []}
     return msgspec.convert(view, CheckOut, strict=False)
-
-
-def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in SUPERVISING_ROLES:
-        raise PermissionDeniedException("only supervisors and managers may draw a sample")
 
 
 def on_check_not_found(_: Request, error: CheckNotFound) -> Response:
@@ -148,12 +139,7 @@ class QualityController(Controller):
         responses=problems(400, 403, 413, 422),
     )
     async def sample(self, request: Request, data: JSONBody[SampleIn], checks: NamedDependency[QualityChecks]) -> CheckList:
-        start, end = as_utc(data.from_), as_utc(data.to)
-        if start >= end:
-            raise InvalidData("from", "must be before 'to'")
-        if end - start > MAX_SAMPLE_PERIOD:
-            raise InvalidData("to", f"the period may span at most {MAX_SAMPLE_PERIOD.days} days")
-        made = await checks.sample(start, end, _actor(request), data.seed)
+        made = await checks.sample(data.from_, data.to, _actor(request))
         return CheckList([check_view(check) for check in made])
 
     @get("/checks", summary="Quality checks, newest closing first (an agent: their own)", responses=problems(400, 422))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,12 +22,17 @@ from service.directory import Directory
 from service.quality_store import CheckFilter, QualityStore
 from service.read_model import ReadModel
 from service.settings import Settings, User
-from states.case import Actor, format_time, parse_time
-from states.quality import Check, check_id_for
+from service.teams import Department, Membership, leads_agent
+from states.case import Actor, as_utc, format_time, parse_time
+from states.errors import ActionForbidden, InvalidData
+from states.quality import DECIDERS, Check, CheckAction, check_from_snapshot, check_id_for
 from states.sampling import ClosedCase, sample, week_before
 from states.scorecard import DEFAULT_RUBRIC_DATA, Rubric, automatic_deductions, parse_rubric
-from states.vocabulary import SYSTEM, Role
+from states.vocabulary import SUPERVISING_ROLES, SYSTEM, Role
 from workflows.quality_check import ENDED, AppealInput, DecideInput, QualityCheckInput, QualityCheckWorkflow, ScoreInput
+
+# The longest period one sample may span (the API's and the console's).
+MAX_SAMPLE_PERIOD = timedelta(days=92)
 
 
 class CheckNotFound(LookupError):
@@ -57,34 +62,59 @@ class QualityChecks:
         self._client = client
         self._store = QualityStore(read_model)
         self._directory = Directory(read_model)
+        self._department = Department(read_model)
         self._config = config
         self._rubric_data = DEFAULT_RUBRIC_DATA if config.rubric is None else config.rubric
         self.rubric: Rubric = parse_rubric(self._rubric_data)
         self._configured = tuple(configured_users)
 
+    def rubric_of(self, check: dict[str, Any]) -> Rubric:
+        """The scorecard a check is scored on: the one it was sampled with (a later CASEWORK_RUBRIC leaves it be)."""
+        return parse_rubric(check["rubric"]) if check.get("rubric") else self.rubric
+
     async def reviewers(self) -> list[str]:
         """Quality reviewers, or supervisors where the department has none."""
-        people = [(person.name, person.role) for person in await self._directory.people() if not person.disabled]
-        everyone = people + [(user.name, user.role) for user in self._configured]
+        directory = await self._directory.people()
+        disabled = {person.name for person in directory if person.disabled}
+        everyone = [(person.name, person.role) for person in directory] + [(user.name, user.role) for user in self._configured]
+        everyone = [(name, role) for name, role in everyone if name not in disabled]
         for roles in ((Role.QUALITY,), (Role.SUPERVISOR,)):
             chosen = sorted({name for name, role in everyone if role in roles})
             if chosen:
                 return chosen
         return []
 
-    async def sample(self, start: datetime, end: datetime, actor: Actor, seed: str | None = None) -> list[dict[str, Any]]:
+    async def sample(self, start: datetime, end: datetime, actor: Actor) -> list[dict[str, Any]]:
         """Check the cases closed in [start, end) that the sample draws; a case already checked for
-        that closing is left out. The checks made, as they stand."""
+        that closing is left out. A supervisor samples the agents of the teams they lead alone.
+        The checks made, as they stand."""
+        start, end = as_utc(start), as_utc(end)
+        if start >= end:
+            raise InvalidData("from", "must be before 'to'")
+        if end - start > MAX_SAMPLE_PERIOD:
+            raise InvalidData("to", f"the period may span at most {MAX_SAMPLE_PERIOD.days} days")
         closed, counts = await self._store.closed_cases(start, end)
+        checked, drawn = await self._store.checked_in(start, end)
+        closed = [case for case in closed if check_id_for(case.case_id, case.closed_at) not in checked]
+        if actor.role in SUPERVISING_ROLES:
+            leads = (await self._department.membership(actor.name)).leads
+            memberships = await self._department.memberships()
+            closed = [case for case in closed if leads_agent(actor.role, leads, memberships.get(case.agent, _NO_TEAM).teams)]
         period = f"{format_time(start)}/{format_time(end)}"
-        chosen = sample(closed, self._config.per_agent, seed or self._config.seed, period, await self.reviewers())
+        chosen = sample(closed, self._config.per_agent, self._config.seed, period, await self.reviewers(), drawn)
         made = []
         for pick in chosen:
             breaches, reopens = counts.get(pick.case.case_id, (0, 0))
-            check = await self._start(pick.case, pick.reviewer, list(pick.reasons), automatic_deductions(self.rubric, breaches, reopens), actor)
+            check = await self._start(
+                pick.case, pick.reviewer, list(pick.sampled_because), automatic_deductions(self.rubric, breaches, reopens), actor
+            )
             if check is not None:
                 made.append(check)
         return made
+
+    async def checked_count(self, start: datetime, end: datetime) -> int:
+        """How many checks there are of cases closed in [start, end): a sample of the period again leaves these out."""
+        return len((await self._store.checked_in(start, end))[0])
 
     async def sample_week_before(self, by: str) -> int:
         """The weekly schedule's sample: the department's week before `by`. How many checks it made."""
@@ -92,12 +122,22 @@ class QualityChecks:
         return len(await self.sample(start, end, Actor(SYSTEM)))
 
     async def _start(
-        self, case: ClosedCase, reviewer: str | None, reasons: list[str], automatic: list[dict[str, Any]], actor: Actor
+        self, case: ClosedCase, reviewer: str | None, sampled_because: list[str], automatic: list[dict[str, Any]], actor: Actor
     ) -> dict[str, Any] | None:
         check_id = check_id_for(case.case_id, case.closed_at)
         if await self._store.exists(check_id):
             return None
-        check = Check(check_id, case.case_id, case.agent, reviewer, case.closed_at, format_time(datetime.now(UTC)), reasons, automatic)
+        check = Check(
+            check_id,
+            case.case_id,
+            case.agent,
+            reviewer,
+            case.closed_at,
+            format_time(datetime.now(UTC)),
+            sampled_because,
+            automatic,
+            rubric=self._rubric_data,
+        )
         try:
             handle = await self._client.start_workflow(
                 QualityCheckWorkflow.run,
@@ -118,6 +158,16 @@ class QualityChecks:
         return await self._update(check_id, QualityCheckWorkflow.appeal, AppealInput(actor, reason))
 
     async def decide(self, check_id: str, actor: Actor, upheld: bool, comment: str, items: Any = None, reasons: Any = None) -> dict[str, Any]:
+        check = await self._store.get(check_id)
+        if check is not None and actor.role in DECIDERS:
+            leads = (await self._department.membership(actor.name)).leads
+            if not leads_agent(actor.role, leads, (await self._department.membership(check_from_snapshot(check).agent)).teams):
+                raise ActionForbidden(
+                    CheckAction.DECIDE,
+                    actor.role or "",
+                    [str(role) for role in DECIDERS],
+                    "only a supervisor of the agent's team or a manager decides",
+                )
         return await self._update(check_id, QualityCheckWorkflow.decide, DecideInput(actor, upheld, comment, items, reasons))
 
     async def _update(self, check_id: str, update, argument) -> dict[str, Any]:
@@ -152,12 +202,19 @@ class QualityChecks:
         await self.get(check_id, viewer)
         return await self._store.history(check_id)
 
+    async def case_titles(self, checks: list[dict[str, Any]]) -> dict[str, str]:
+        """The checked cases' titles, by case id (the console lists checks by them)."""
+        return await self._store.case_titles(sorted({check["case_id"] for check in checks}))
+
     async def find(self, where: CheckFilter, viewer: Actor) -> list[dict[str, Any]]:
         if viewer.role == Role.AGENT:
             where = CheckFilter(viewer.name, where.reviewer, where.status, where.closed_from, where.closed_to, where.limit)
         return await self._store.find(where)
 
 
+_NO_TEAM = Membership()
+
+
 def may_read(viewer: Actor, check: dict[str, Any]) -> bool:
     """An agent reads their own checks alone; everyone else reads all."""
-    return viewer.role != Role.AGENT or Check(**check).agent == viewer.name
+    return viewer.role != Role.AGENT or check_from_snapshot(check).agent == viewer.name

@@ -14,12 +14,13 @@ from sqlalchemy import and_, select
 from service.read_model import ReadModel
 from service.tables import cases, events, quality_check_events, quality_checks
 from states.case import as_utc, format_time, parse_time
-from states.quality import Check, CheckEvent
-from states.sampling import ClosedCase
+from states.quality import Check, CheckEvent, check_from_snapshot
+from states.sampling import RANDOM, ClosedCase
 from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
 
 # The customer's verdict (states/common.py): "not satisfied" sends the case back to remediate.
 VERDICT = "record_satisfaction"
+REOPEN = "reopen"  # states/common.py's action
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ class QualityStore:
         async with self._engine.connect() as connection:
             return [dict(row.snapshot) for row in await connection.execute(query)]
 
+    async def case_titles(self, case_ids: list[str]) -> dict[str, str]:
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(select(cases.c.id, cases.c.snapshot).where(cases.c.id.in_(case_ids)))
+            return {row.id: row.snapshot.get("title") or row.id for row in rows}
+
     async def history(self, check_id: str) -> list[dict[str, Any]]:
         e = quality_check_events.c
         async with self._engine.connect() as connection:
@@ -85,39 +91,61 @@ class QualityStore:
     async def closed_cases(self, start: datetime, end: datetime) -> tuple[list[ClosedCase], dict[str, tuple[int, int]]]:
         """The customers' cases closed in [start, end) with an owner, and each one's (breaches, reopens).
 
-        Dissatisfied: the customer said they were not satisfied at some verdict of the case (which sent
-        it back to remediate), or at its last."""
+        A case checked at an earlier closing counts only what happened since that closing: its
+        breaches, reopens and verdicts were that check's. Dissatisfied: the customer said they were
+        not satisfied at some verdict (which sent the case back to remediate), or at its last."""
         start, end = as_utc(start), as_utc(end)  # SQLite compares stored UTC times as text
-        c, e = cases.c, events.c
+        c, e, q = cases.c, events.c, quality_checks.c
         closed_in_period = (c.state == Phase.CLOSED, c.closed_at >= start, c.closed_at < end)
         query = select(c.id, c.owner, c.closed_at, c.reopen_count, c.ever_breached, c.satisfied).where(
             *closed_in_period, c.owner.is_not(None), c.kind.in_([str(kind) for kind in CUSTOMER_KINDS])
         )
-        telling = select(e.case_id, e.action, e.to_state).where(
-            e.action.in_([SystemAction.SLA_BREACHED, VERDICT]), e.case_id.in_(select(c.id).where(*closed_in_period))
-        )
-        breaches: Counter[str] = Counter()
-        unsatisfied: set[str] = set()
+        in_period = e.case_id.in_(select(c.id).where(*closed_in_period))
+        telling = select(e.case_id, e.action, e.to_state, e.at).where(e.action.in_([SystemAction.SLA_BREACHED, VERDICT, REOPEN]), in_period)
+        checked = select(q.case_id, q.case_closed_at).where(q.case_id.in_(select(c.id).where(*closed_in_period)))
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-            for case_id, action, to_state in await connection.execute(telling):
-                if action == SystemAction.SLA_BREACHED:
-                    breaches[case_id] += 1
-                elif to_state == Phase.REMEDIATE:
-                    unsatisfied.add(case_id)
-        counts = {row.id: (breaches[row.id], int(row.reopen_count or 0)) for row in rows}
-        closed = [
-            ClosedCase(
-                row.id,
-                row.owner,
-                format_time(as_utc(row.closed_at)),
-                reopened=bool(row.reopen_count),
-                breached=bool(row.ever_breached) or breaches[row.id] > 0,
-                dissatisfied=row.satisfied is False or row.id in unsatisfied,
+            found = (await connection.execute(telling)).all()
+            earlier = (await connection.execute(checked)).all()
+        closed_at = {row.id: as_utc(row.closed_at) for row in rows}
+        since: dict[str, datetime] = {}
+        for case_id, checked_closing in earlier:
+            checked_closing = as_utc(checked_closing)
+            if case_id in closed_at and checked_closing < closed_at[case_id]:
+                since[case_id] = max(since.get(case_id, checked_closing), checked_closing)
+        breaches: Counter[str] = Counter()
+        reopens: Counter[str] = Counter()
+        unsatisfied: set[str] = set()
+        for case_id, action, to_state, at in found:
+            if case_id in since and as_utc(at) <= since[case_id]:
+                continue
+            if action == SystemAction.SLA_BREACHED:
+                breaches[case_id] += 1
+            elif action == REOPEN:
+                reopens[case_id] += 1
+            elif to_state == Phase.REMEDIATE:
+                unsatisfied.add(case_id)
+        counts, closed = {}, []
+        for row in rows:
+            first_check = row.id not in since
+            # Before any check the case row's own record counts too (a projection may hold no events for it).
+            reopened = max(int(row.reopen_count or 0), reopens[row.id]) if first_check else reopens[row.id]
+            breached = breaches[row.id] > 0 or (first_check and bool(row.ever_breached))
+            counts[row.id] = (breaches[row.id], reopened)
+            dissatisfied = row.id in unsatisfied or (row.satisfied is False and first_check)
+            closed.append(
+                ClosedCase(row.id, row.owner, format_time(closed_at[row.id]), reopened=bool(reopened), breached=breached, dissatisfied=dissatisfied)
             )
-            for row in rows
-        ]
         return closed, counts
+
+    async def checked_in(self, start: datetime, end: datetime) -> tuple[set[str], Counter[str]]:
+        """The checks of cases closed in [start, end): their ids, and each agent's random ones."""
+        q = quality_checks.c
+        query = select(q.id, q.agent_name, q.snapshot).where(q.case_closed_at >= as_utc(start), q.case_closed_at < as_utc(end))
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        drawn = Counter(row.agent_name for row in rows if check_from_snapshot(dict(row.snapshot)).sampled_because == [RANDOM])
+        return {row.id for row in rows}, drawn
 
 
 def _check_row(check: Check) -> dict[str, Any]:

@@ -88,6 +88,17 @@ class Membership:
     leads: tuple[str, ...] = ()
 
 
+def leads_agent(role: str | None, leads: Iterable[str], agent_teams: Iterable[str]) -> bool:
+    """Who may judge an agent's work: a manager always; a supervisor who leads one of the agent's
+    teams (any supervisor when the agent is in no team)."""
+    if role == Role.MANAGER:
+        return True
+    if role != Role.SUPERVISOR:
+        return False
+    agent_teams = tuple(agent_teams)
+    return not agent_teams or bool(set(agent_teams) & set(leads))
+
+
 class Department:
     def __init__(self, read_model: ReadModel, timezone: str = "Asia/Shanghai", holidays: HolidayCalendar = NO_HOLIDAYS):
         self._engine = read_model.engine

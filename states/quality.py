@@ -12,7 +12,7 @@ supervisor (or manager) upholds the score or changes it. Nobody scores their own
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from states.case import Actor, format_time, parse_time
 from states.chain import GENESIS
 from states.errors import ActionForbidden, ActionNotAllowed, InvalidData
-from states.scorecard import Rubric, scored
+from states.scorecard import Rubric, bounded_text, scored
 from states.vocabulary import SUPERVISING_ROLES, Role
 
 
@@ -82,7 +82,7 @@ class Check:
     case_closed_at: str
     sampled_at: str
     # Why it was sampled: "random", or the flags that made it mandatory (reopened, breached, dissatisfied).
-    reasons: list[str]
+    sampled_because: list[str]
     # What the case's own record takes off, fixed when it was sampled.
     automatic: list[dict[str, Any]]
     status: str = CheckStatus.SAMPLED
@@ -96,6 +96,14 @@ class Check:
     appeal_until: str | None = None
     appeal: dict[str, Any] | None = None
     last_hash: str = GENESIS
+    # The scorecard the check is scored on (CASEWORK_RUBRIC's TOML when sampled): a later change leaves it be.
+    rubric: dict[str, Any] | None = None
+
+
+def check_from_snapshot(snapshot: dict[str, Any]) -> Check:
+    """A check from its stored snapshot, ignoring fields a later or earlier version added."""
+    known = {item.name for item in fields(Check)}
+    return Check(**{name: value for name, value in snapshot.items() if name in known})
 
 
 def check_id_for(case_id: str, closed_at: str) -> str:
@@ -132,7 +140,7 @@ def _record(check: Check, action: CheckAction, actor: Actor, now: datetime, note
 
 
 def sampled(check: Check, actor: Actor, now: datetime) -> CheckEvent:
-    data = dict(case_id=check.case_id, agent=check.agent, reviewer=check.reviewer, reasons=check.reasons, automatic=check.automatic)
+    data = dict(case_id=check.case_id, agent=check.agent, reviewer=check.reviewer, sampled_because=check.sampled_because, automatic=check.automatic)
     return _record(check, CheckAction.SAMPLE, actor, now, None, data)
 
 
@@ -142,19 +150,23 @@ def _require_status(check: Check, action: CheckAction) -> None:
         raise ActionNotAllowed(action, check.status, [str(name) for name in allowed])
 
 
-def check_score(check: Check, rubric: Rubric, actor: Actor, items: Any, reasons: Any) -> tuple[dict[str, int], list[dict[str, Any]], float]:
+def check_score(
+    check: Check, rubric: Rubric, actor: Actor, items: Any, reasons: Any, comment: Any = None
+) -> tuple[dict[str, int], list[dict[str, Any]], float]:
+    """An item below its max takes its own reason, or else the comment; InvalidData naming the field."""
     if actor.role not in SCORERS:
         raise ActionForbidden(CheckAction.SCORE, actor.role or "", [str(role) for role in SCORERS])
     if actor.name == check.agent:
         raise ActionForbidden(CheckAction.SCORE, actor.role or "", [str(role) for role in SCORERS], "nobody scores a case they handled")
     _require_status(check, CheckAction.SCORE)
-    return scored(rubric, items, reasons, check.automatic)
+    comment = bounded_text("comment", comment)
+    return scored(rubric, items, reasons, check.automatic, comment)
 
 
 def score(
     check: Check, rubric: Rubric, actor: Actor, items: Any, reasons: Any, comment: str | None, now: datetime, appeal_window: timedelta
 ) -> CheckEvent:
-    given, deductions, total = check_score(check, rubric, actor, items, reasons)
+    given, deductions, total = check_score(check, rubric, actor, items, reasons, comment)
     check.items, check.deductions, check.total, check.comment = given, deductions, total, comment
     check.scored_by, check.scored_at = actor.name, format_time(now)
     check.appeal_until = format_time(now + appeal_window)
@@ -173,6 +185,7 @@ def check_appeal(check: Check, actor: Actor, reason: Any, now: datetime) -> None
         raise ActionNotAllowed(CheckAction.APPEAL, check.status, [], f"the appeal window ended at {check.appeal_until}")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidData("reason", "say why the score is wrong")
+    bounded_text("reason", reason)
 
 
 def appeal(check: Check, actor: Actor, reason: str, now: datetime) -> CheckEvent:
@@ -182,20 +195,35 @@ def appeal(check: Check, actor: Actor, reason: str, now: datetime) -> CheckEvent
 
 
 def check_decide(check: Check, rubric: Rubric, actor: Actor, upheld: Any, items: Any, reasons: Any, comment: Any):
+    """The changed score, or None when upheld. Who leads the agent's team is the service's to check."""
     if actor.role not in DECIDERS:
         raise ActionForbidden(CheckAction.DECIDE, actor.role or "", [str(role) for role in DECIDERS])
+    if actor.name in (check.agent, check.scored_by):
+        raise ActionForbidden(
+            CheckAction.DECIDE, actor.role or "", [str(role) for role in DECIDERS], "nobody decides an appeal on their own case or score"
+        )
     _require_status(check, CheckAction.DECIDE)
     if not isinstance(upheld, bool):
         raise InvalidData("upheld", "true to keep the score, false to change it")
     if not isinstance(comment, str) or not comment.strip():
         raise InvalidData("comment", "say why")
+    bounded_text("comment", comment)
     if upheld:
+        if items is not None:
+            raise InvalidData("items", "an upheld score keeps its points: send items only to change it")
+        if reasons:
+            raise InvalidData("reasons", "an upheld score keeps its reasons: send reasons only to change it")
         return None
     if items is None:
         raise InvalidData("items", "a changed score needs the items' new points")
-    # A changed item's reason defaults to the decision's comment.
-    filled = {item.id: comment for item in rubric.items} | (dict(reasons) if isinstance(reasons, dict) else {})
-    return scored(rubric, items, filled, check.automatic)
+    # An item whose points stay keeps the reviewer's reason; a changed one takes its own or the comment.
+    earlier = {deduction["item"]: deduction["reason"] for deduction in check.deductions if not deduction.get("automatic")}
+    unchanged = {
+        item_id: earlier[item_id]
+        for item_id, points in (items.items() if isinstance(items, dict) else ())
+        if item_id in earlier and (check.items or {}).get(item_id) == points
+    }
+    return scored(rubric, items, unchanged | (dict(reasons) if isinstance(reasons, dict) else {}), check.automatic, comment)
 
 
 def decide(check: Check, rubric: Rubric, actor: Actor, upheld: bool, items: Any, reasons: Any, comment: str, now: datetime) -> CheckEvent:

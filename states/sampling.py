@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -39,11 +39,15 @@ class ClosedCase:
 class Chosen:
     case: ClosedCase
     reviewer: str | None  # None: no reviewer but the agent themself
-    reasons: tuple[str, ...]  # the case's flags, or ("random",)
+    sampled_because: tuple[str, ...]  # the case's flags, or ("random",)
 
 
-def sample(cases: Iterable[ClosedCase], per_agent: int, seed: str, period: str, reviewers: Sequence[str]) -> list[Chosen]:
-    """The checks of a period: mandatory cases, then a seeded random share up to `per_agent` per agent."""
+def sample(
+    cases: Iterable[ClosedCase], per_agent: int, seed: str, period: str, reviewers: Sequence[str], drawn: Mapping[str, int] | None = None
+) -> list[Chosen]:
+    """The checks of a period: mandatory cases, then a seeded random share up to `per_agent` per agent,
+    less the random checks `drawn` for them already (by an earlier sample overlapping the period)."""
+    drawn = drawn or {}
     by_agent: dict[str, list[ClosedCase]] = {}
     for case in sorted(cases, key=lambda case: case.case_id):
         by_agent.setdefault(case.agent, []).append(case)
@@ -53,7 +57,7 @@ def sample(cases: Iterable[ClosedCase], per_agent: int, seed: str, period: str, 
         mandatory = [case for case in theirs if case.flags]
         others = [case for case in theirs if not case.flags]
         draw = random.Random(_seed(seed, period, agent))
-        share = draw.sample(others, min(len(others), max(0, per_agent - len(mandatory))))
+        share = draw.sample(others, min(len(others), max(0, per_agent - len(mandatory) - drawn.get(agent, 0))))
         chosen += [(case, tuple(case.flags)) for case in mandatory]
         chosen += [(case, (RANDOM,)) for case in sorted(share, key=lambda case: case.case_id)]
     return _assign(sorted(chosen, key=lambda pick: pick[0].case_id), sorted(set(reviewers)))
@@ -66,7 +70,7 @@ def _seed(seed: str, period: str, agent: str) -> int:
 def _assign(chosen: list[tuple[ClosedCase, tuple[str, ...]]], reviewers: list[str]) -> list[Chosen]:
     result = []
     turn = 0
-    for case, reasons in chosen:
+    for case, because in chosen:
         eligible = [reviewer for reviewer in reviewers if reviewer != case.agent]
         reviewer = None
         if eligible:
@@ -75,7 +79,7 @@ def _assign(chosen: list[tuple[ClosedCase, tuple[str, ...]]], reviewers: list[st
                 turn += 1
             reviewer = reviewers[turn % len(reviewers)]
             turn += 1
-        result.append(Chosen(case, reviewer, reasons))
+        result.append(Chosen(case, reviewer, because))
     return result
 
 

@@ -14,7 +14,7 @@ The rubric is a TOML document (CASEWORK_RUBRIC); the default is seed 002 §3(3)'
     per_reopen = 1           # points per reopen of the case
 
 A reviewer gives each item 0..max points; an item given less than its max is a deduction and needs
-a written reason. The total is the items' sum minus the automatic deductions, never below 0.
+a written reason (its own, or else the score's comment). The total is the items' sum minus the automatic deductions, never below 0.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ DEFAULT_RUBRIC_DATA: dict[str, Any] = {
     ],
     "automatic": {"item": "efficiency", "per_breach": 1, "per_reopen": 1},
 }
+# Longest written text a check takes (a reason, a comment): events copy it into Temporal's payloads.
+MAX_TEXT = 2000
 # What an automatic deduction is for: the case's own record.
 BREACH = "breach"
 REOPEN = "reopen"
@@ -122,13 +124,26 @@ def automatic_deductions(rubric: Rubric, breaches: int, reopens: int) -> list[di
     return deductions
 
 
-def scored(rubric: Rubric, items: Any, reasons: Any, automatic: list[dict[str, Any]]) -> tuple[dict[str, int], list[dict[str, Any]], float]:
+def bounded_text(field: str, text: Any) -> Any:
+    """The text as given; InvalidData naming the field when it is longer than MAX_TEXT."""
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        raise InvalidData(field, f"at most {MAX_TEXT} characters")
+    return text
+
+
+def scored(
+    rubric: Rubric, items: Any, reasons: Any, automatic: list[dict[str, Any]], comment: Any = None
+) -> tuple[dict[str, int], list[dict[str, Any]], float]:
     """A reviewer's points per item checked against the rubric: (items, deductions, total).
 
-    InvalidData names the field: every item once, 0..max, a reason for each item below its max."""
+    InvalidData names the field: every item once, 0..max, a reason for each item below its max (its
+    own, or else the comment)."""
     if not isinstance(items, Mapping):
         raise InvalidData("items", "an object of item id to points")
     reasons = reasons if isinstance(reasons, Mapping) else {}
+    for item_id, reason in reasons.items():
+        bounded_text(f"reasons.{item_id}", reason)
+    fallback = comment.strip() if isinstance(comment, str) else ""
     unknown = sorted(set(items) - set(rubric.by_id))
     if unknown:
         raise InvalidData(f"items.{unknown[0]}", f"not an item of the scorecard; its items: {', '.join(rubric.by_id)}")
@@ -143,9 +158,10 @@ def scored(rubric: Rubric, items: Any, reasons: Any, automatic: list[dict[str, A
         given[item.id] = points
         if points < item.max:
             reason = reasons.get(item.id)
-            if not isinstance(reason, str) or not reason.strip():
-                raise InvalidData(f"reasons.{item.id}", "a deduction needs a written reason")
-            deductions.append({"item": item.id, "points": item.max - points, "reason": reason.strip(), "automatic": False})
+            reason = reason.strip() if isinstance(reason, str) else ""
+            if not (reason or fallback):
+                raise InvalidData(f"reasons.{item.id}", "a deduction needs a written reason (its own, or the comment)")
+            deductions.append({"item": item.id, "points": item.max - points, "reason": reason or fallback, "automatic": False})
     taken = sum(deduction["points"] for deduction in automatic)
     total = max(0.0, float(sum(given.values())) - taken)
     return given, deductions + list(automatic), total

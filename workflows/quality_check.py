@@ -114,7 +114,7 @@ class QualityCheckWorkflow:
 
     @score.validator
     def validate_score(self, input: ScoreInput) -> None:
-        self._refuse(lambda check: check_score(check, self._rubric, input.actor, input.items, input.reasons))
+        self._refuse(lambda check: check_score(check, self._rubric, input.actor, input.items, input.reasons, input.comment))
 
     @workflow.update
     async def appeal(self, input: AppealInput) -> Check:

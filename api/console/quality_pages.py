@@ -12,21 +12,22 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import PathParameter
 
-from api.console.render import clock_for, page, viewer_of
+from api.auth import may_change_checks
+from api.console.case_pages import person_label
+from api.console.render import QUALITY_QUEUE_ROLES, clock_for, page, viewer_of
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
 from service.cases import CaseNotFound, CaseRefused
-from service.quality import CheckNotFound, QualityChecks
+from service.quality import MAX_SAMPLE_PERIOD, CheckNotFound, QualityChecks
 from service.quality_store import CheckFilter
 from states.case import Actor, parse_time
 from states.errors import CaseRuleError, InvalidData
-from states.quality import DECIDERS, SCORERS, Check, CheckStatus
+from states.quality import DECIDERS, SCORERS, Check, CheckStatus, check_from_snapshot
+from states.sampling import week_before
+from states.scorecard import MAX_TEXT, Rubric
 from states.vocabulary import SUPERVISING_ROLES, SYSTEM, RefusalCode, Role
 
 CheckId = Annotated[str, PathParameter(max_length=100)]
-# Who works the queue: reviewers score, supervisors also sample and decide, auditors read.
-QUEUE_ROLES = (*SCORERS, Role.AUDITOR)
-MAX_TEXT = 2000
 
 
 def _checks(request: Request) -> QualityChecks:
@@ -37,14 +38,18 @@ def _actor(request: Request) -> Actor:
     return Actor(request.user.name, request.user.role)
 
 
+async def _listed(request: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A list of checks with what shows them: the cases' titles and people's names as the forms show them."""
+    return {"items": items, "titles": await _checks(request).case_titles(items), "names": await _names(request)}
+
+
+async def _names(request: Request) -> dict[str, str]:
+    return {person.name: person_label(person.name, person.display_name) for person in await request.app.state.directory.people()}
+
+
 def _may_work_the_queue(request: Request) -> None:
-    if request.user.role not in QUEUE_ROLES:
+    if request.user.role not in QUALITY_QUEUE_ROLES:
         raise PermissionDeniedException("only quality reviewers, supervisors and auditors work the quality queue")
-
-
-def _may_change(request: Request) -> None:
-    if request.user.role == Role.AUDITOR:
-        raise PermissionDeniedException("auditors may read but not change quality checks")
 
 
 class QualityPages(Controller):
@@ -60,14 +65,13 @@ class QualityPages(Controller):
         mine_only = request.user.role == Role.QUALITY and request.query_params.get("all") is None
         where = CheckFilter(reviewer=request.user.name if mine_only else None, status=status)
         items = await _checks(request).find(where, _actor(request))
-        return page(
-            request, "quality_queue.html", items=items, status=status, statuses=list(CheckStatus), mine_only=mine_only, **_sample_form(request)
-        )
+        listed = await _listed(request, items)
+        return page(request, "quality_queue.html", status=status, statuses=list(CheckStatus), mine_only=mine_only, **listed, **_sample_form(request))
 
     @get("/mine")
     async def mine(self, request: Request) -> Response:
         items = await _checks(request).find(CheckFilter(agent=request.user.name), _actor(request))
-        return page(request, "quality_mine.html", items=items)
+        return page(request, "quality_mine.html", **await _listed(request, items))
 
     @post("/samples")
     async def sample(self, request: Request, data: Form) -> Response:
@@ -82,24 +86,33 @@ class QualityPages(Controller):
                 errors[name] = "quality_error_date"
         if not errors and days["from"] > days["to"]:
             errors["to"] = "quality_error_period"
-        if errors:
-            items = await _checks(request).find(CheckFilter(), _actor(request))
-            context = _sample_form(request, data, errors)
-            return page(request, "quality_queue.html", 422, items=items, status=None, statuses=list(CheckStatus), mine_only=False, **context)
-        start = datetime.combine(days["from"], time(), zone)
-        end = datetime.combine(days["to"] + timedelta(days=1), time(), zone)
-        made = await _checks(request).sample(start.astimezone(UTC), end.astimezone(UTC), _actor(request))
-        return see_other(f"/ui/quality?made={len(made)}", request)
+        if not errors and (days["to"] - days["from"]).days >= MAX_SAMPLE_PERIOD.days:
+            errors["to"] = "quality_error_period_too_long"
+        if not errors:
+            try:
+                start = datetime.combine(days["from"], time(), zone)
+                end = datetime.combine(days["to"] + timedelta(days=1), time(), zone)
+                already = await _checks(request).checked_count(start, end)
+                made = await _checks(request).sample(start.astimezone(UTC), end.astimezone(UTC), _actor(request))
+                return see_other(f"/ui/quality?made={len(made)}&already={already}&from={days['from']}&to={days['to']}", request)
+            except OverflowError:
+                errors["to"] = "quality_error_date"
+            except InvalidData as refused:
+                errors[refused.field] = "quality_error_period_too_long" if refused.field == "to" else "quality_error_period"
+        listed = await _listed(request, await _checks(request).find(CheckFilter(), _actor(request)))
+        context = _sample_form(request, data, errors)
+        return page(request, "quality_queue.html", 422, status=None, statuses=list(CheckStatus), mine_only=False, **listed, **context)
 
     @get("/checks/{check_id:str}")
     async def check_page(self, request: Request, check_id: CheckId) -> Response:
         return await self._check_page(request, check_id, {}, {}, None)
 
-    @post("/checks/{check_id:str}/score")
+    @post("/checks/{check_id:str}/score", guards=[may_change_checks])
     async def score(self, request: Request, check_id: CheckId, data: Form) -> Response:
-        _may_change(request)
         checks = _checks(request)
-        items, reasons, errors = _points(checks, data)
+        check = await self._readable(request, check_id)
+        items, reasons, errors = _points(checks.rubric_of(check), data)
+        errors |= _too_long(data, "comment")
         if not errors:
             try:
                 await checks.score(check_id, _actor(request), items, reasons, _text(data, "comment"))
@@ -109,17 +122,24 @@ class QualityPages(Controller):
                 return await self._check_page(request, check_id, data, errors, problem, 409 if problem else 422)
         return await self._check_page(request, check_id, data, errors, None, 422)
 
-    @post("/checks/{check_id:str}/appeal")
+    @post("/checks/{check_id:str}/appeal", guards=[may_change_checks])
     async def appeal(self, request: Request, check_id: CheckId, data: Form) -> Response:
-        _may_change(request)
+        errors = _too_long(data, "reason")
+        if errors:
+            return await self._check_page(request, check_id, data, errors, None, 422)
         return await self._change(request, check_id, data, lambda: _checks(request).appeal(check_id, _actor(request), _text(data, "reason") or ""))
 
-    @post("/checks/{check_id:str}/decide")
+    @post("/checks/{check_id:str}/decide", guards=[may_change_checks])
     async def decide(self, request: Request, check_id: CheckId, data: Form) -> Response:
-        _may_change(request)
         checks = _checks(request)
         upheld = data.get("upheld") == "true"
-        items, reasons, errors = (None, None, {}) if upheld else _points(checks, data)
+        check = await self._readable(request, check_id)
+        items, reasons, errors = (None, None, {}) if upheld else _points(checks.rubric_of(check), data)
+        errors |= _too_long(data, "comment")
+        if reasons:
+            # The form shows the reviewer's reasons: only one the supervisor rewrote is new.
+            earlier = {d["item"]: d["reason"] for d in check["deductions"] if not d.get("automatic")}
+            reasons = {item: reason for item, reason in reasons.items() if reason != earlier.get(item)}
         if errors:
             return await self._check_page(request, check_id, data, errors, None, 422)
         return await self._change(
@@ -134,13 +154,16 @@ class QualityPages(Controller):
             return await self._check_page(request, check_id, data, errors, problem, 409 if problem else 422)
         return see_other(f"/ui/quality/checks/{check_id}", request)
 
+    async def _readable(self, request: Request, check_id: str) -> dict[str, Any]:
+        try:
+            return await _checks(request).get(check_id, _actor(request))
+        except CheckNotFound:
+            raise NotFoundException(f"no quality check {check_id}") from None
+
     async def _check_page(self, request: Request, check_id: str, values, errors, problem, status_code: int = 200) -> Response:
         checks = _checks(request)
         actor = _actor(request)
-        try:
-            check = await checks.get(check_id, actor)
-        except CheckNotFound:
-            raise NotFoundException(f"no quality check {check_id}") from None
+        check = await self._readable(request, check_id)
         try:
             viewer = await viewer_of(request)
             case = viewer.seen(await request.app.state.cases.get(check["case_id"]))
@@ -153,12 +176,14 @@ class QualityPages(Controller):
             status_code,
             check=check,
             deductions=check["deductions"] or check["automatic"],
+            given_reasons={d["item"]: d["reason"] for d in check["deductions"] if not d.get("automatic")},
             case=case,
             history=history,
             check_history=await checks.history(check_id, actor),
-            rubric=checks.rubric,
-            may_score=_may_score(Check(**check), actor),
-            may_appeal=_may_appeal(Check(**check), actor),
+            names=await _names(request),
+            rubric=checks.rubric_of(check),
+            may_score=_may_score(check_from_snapshot(check), actor),
+            may_appeal=_may_appeal(check_from_snapshot(check), actor),
             may_decide=check["status"] == CheckStatus.APPEALED and actor.role in DECIDERS,
             values=values,
             errors=errors,
@@ -178,25 +203,32 @@ def _may_appeal(check: Check, actor: Actor) -> bool:
 
 def _sample_form(request: Request, values: Any = None, errors: Any = None) -> dict[str, Any]:
     """The sampling form, for supervisors: by default the department's last whole week."""
-    today = datetime.now(clock_for(request).zone).date()
-    monday = today - timedelta(days=today.weekday())
-    defaults = {"from": (monday - timedelta(days=7)).isoformat(), "to": (monday - timedelta(days=1)).isoformat()}
+    start, end = week_before(datetime.now(UTC), clock_for(request).zone)
+    defaults = {"from": start.date().isoformat(), "to": (end.date() - timedelta(days=1)).isoformat()}
+    just_sampled = {name: request.query_params[name] for name in ("from", "to") if request.query_params.get(name)}
     return {
         "may_sample": request.user.role in SUPERVISING_ROLES,
-        "sample_values": values or defaults,
+        "sample_values": values or just_sampled or defaults,
         "sample_errors": errors or {},
         "made": request.query_params.get("made"),
+        "already": request.query_params.get("already"),
     }
 
 
 def _text(data: Form, name: str) -> str | None:
-    return (data.get(name) or "").strip()[:MAX_TEXT] or None
+    return (data.get(name) or "").strip() or None
 
 
-def _points(checks: QualityChecks, data: Form) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """The form's points and reasons per item; errors (field → message key) for what is not a number."""
+def _too_long(data: Form, *names: str) -> dict[str, str]:
+    """Text longer than a check takes, refused beside its field (never cut silently)."""
+    return {name: "quality_error_too_long" for name in names if len(_text(data, name) or "") > MAX_TEXT}
+
+
+def _points(rubric: Rubric, data: Form) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The form's points and reasons per item; errors (field → message key) for what is not a number
+    or too long, every one of them."""
     items, reasons, errors = {}, {}, {}
-    for item in checks.rubric.items:
+    for item in rubric.items:
         raw = (data.get(f"items.{item.id}") or "").strip()
         try:
             items[item.id] = int(raw)
@@ -205,6 +237,7 @@ def _points(checks: QualityChecks, data: Form) -> tuple[dict[str, Any], dict[str
         reason = _text(data, f"reasons.{item.id}")
         if reason:
             reasons[item.id] = reason
+        errors |= _too_long(data, f"reasons.{item.id}")
     return items, reasons, errors
 
 

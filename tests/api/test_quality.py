@@ -42,29 +42,42 @@ TO_CLOSE = [
 ]
 
 
+class QualityApi(Api):
+    """The API, and the stack's read model for a test's directory and teams."""
+
+    def __init__(self, client, read_model: ReadModel):
+        super().__init__(client)
+        self.read_model = read_model
+
+
 @asynccontextmanager
-async def quality_stack(temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite") -> AsyncIterator[Api]:
+async def quality_stack(
+    temporal_env, stack_settings, tmp_path, appeal_seconds: float, database: str = "sqlite", more_users: str = "", per_agent: int = 5
+) -> AsyncIterator[QualityApi]:
     queue = f"quality-{time.monotonic_ns()}"
     async with postgres_database() if database == "postgresql" else nullcontext(f"sqlite+aiosqlite:///{tmp_path}/quality-{queue}.db") as url:
-        async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds) as api:
+        async with _quality_stack(temporal_env, stack_settings, url, queue, appeal_seconds, more_users, per_agent) as api:
             yield api
 
 
 @asynccontextmanager
-async def _quality_stack(temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float) -> AsyncIterator[Api]:
+async def _quality_stack(
+    temporal_env, stack_settings, database_url: str, queue: str, appeal_seconds: float, more_users: str, per_agent: int
+) -> AsyncIterator[QualityApi]:
     settings = dataclasses.replace(
         stack_settings,
         database_url=database_url,
         task_queue=queue,
         sla_policy=POLICY,
-        users=parse_users(f"{TEST_USERS},quinn:quality:{QUALITY_TOKEN}"),
+        users=parse_users(f"{TEST_USERS},quinn:quality:{QUALITY_TOKEN}{more_users}"),
         appeal_window_seconds=appeal_seconds,
+        quality_sample=per_agent,
     )
     read_model = ReadModel(create_engine(settings.read_model_url))
     await read_model.upgrade()
     try:
         async with worker_on(temporal_env.client, read_model, queue, settings=settings), serving(settings) as client:
-            yield Api(client)
+            yield QualityApi(client, read_model)
     finally:
         await read_model.close()
 
@@ -109,7 +122,7 @@ async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_
         assert [check["case_id"] for check in made] == [case["id"]]
         check = made[0]
         assert check["agent"] == "ann" and check["reviewer"] == "quinn" and check["status"] == "sampled"
-        assert set(check["reasons"]) == {"breached", "reopened"}
+        assert set(check["sampled_because"]) == {"breached", "reopened"}
         automatic = {d["reason"]: d for d in check["deductions"] if d["automatic"]}
         assert automatic["breach"]["points"] == len(breaches) and automatic["reopen"]["points"] == case["reopen_count"] == 1
         assert await sample(api, start) == [], "a case is checked once per closing"
@@ -165,7 +178,7 @@ async def test_an_appeal_is_taken_once_and_only_within_the_window(temporal_env, 
         start = datetime.now(UTC) - timedelta(seconds=1)
         await closed_case(api, breach=False, reopen=False)
         (check,) = await sample(api, start)
-        assert check["reasons"] == ["random"] and check["deductions"] == []
+        assert check["sampled_because"] == ["random"] and check["deductions"] == []
         path = f"/quality/checks/{check['id']}"
         scored = await post(api, f"{path}/score", {"items": FULL}, QUINN, 200)
         assert scored["total"] == 100
@@ -194,7 +207,7 @@ async def test_a_customer_once_dissatisfied_makes_the_case_mandatory(temporal_en
         await api.act(case["id"], "complete_remedy", data={"resolution": "再次处理"})
         await api.act(case["id"], "record_satisfaction", data={"satisfied": True, "score": 4})
         (check,) = await sample(api, start)
-        assert check["reasons"] == ["dissatisfied"]
+        assert check["sampled_because"] == ["dissatisfied"]
 
 
 @pytest.mark.parametrize(
@@ -272,5 +285,5 @@ async def test_the_weekly_schedule_samples_the_department_week_before(own_stack,
         assert "this-week" not in by_case and "before" not in by_case
         assert len(checks) == 7 and {"reopened", "b1", "late"} <= set(by_case)
         assert len([check for check in checks if check["agent"] == "alice"]) == 5  # of her 7: the reopened one and 4 drawn (N = 5)
-        assert by_case["reopened"]["reasons"] == ["reopened"] and by_case["b1"]["reasons"] == ["dissatisfied"]
+        assert by_case["reopened"]["sampled_because"] == ["reopened"] and by_case["b1"]["sampled_because"] == ["dissatisfied"]
         assert all(check["reviewer"] == "sam" for check in checks)  # no quality reviewer here: the supervisor

@@ -124,7 +124,7 @@ def test_sampling_is_reproducible_for_a_seed_and_period_and_takes_every_mandator
     )
     first = sample(closed, 5, "seed-1", "2026-W49", ["quinn", "sam"])
     assert first == sample(list(reversed(closed)), 5, "seed-1", "2026-W49", ["sam", "quinn"])
-    picked = {chosen.case.case_id: chosen.reasons for chosen in first}
+    picked = {chosen.case.case_id: chosen.sampled_because for chosen in first}
     assert picked["ann-r"] == (REOPENED,) and picked["ann-b"] == (BREACHED,) and picked["bob-d"] == (DISSATISFIED,)
     assert sum(1 for chosen in first if chosen.case.agent == "ann") == 5
     assert sum(1 for chosen in first if chosen.case.agent == "bob") == 4  # all they have: 3 + the mandatory one
