@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from service.tables import quality_checks
 from service.directory import Directory
+from service.tables import quality_checks
 from service.teams import Department
 from states.case import format_time, parse_time
 from tests.conftest import auth
