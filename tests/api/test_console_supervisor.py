@@ -316,7 +316,7 @@ async def test_a_supervisor_makes_the_monthly_review_from_the_reviews_page(stack
         browser = await signed_in(running.client, "wanda")
         listing = await page(browser, "/ui/reviews")
         assert "生成报告" in listing and "所在日期" in listing
-        token = re.search(r'name="csrf_token" value="([^"]+)"', listing).group(1)
+        token = csrf_of(listing)
         refused = await browser.post("/ui/reviews", data={"csrf_token": token, "cadence": "monthly", "day": "2026-13-40"})
         assert (
             refused.status_code == 422 and 'id="review-day-error"' in refused.text and 'value="2026-13-40"' in refused.text
@@ -330,5 +330,11 @@ async def test_a_supervisor_makes_the_monthly_review_from_the_reviews_page(stack
         auditor = await signed_in(running.client, "aida")
         auditor_listing = await page(auditor, "/ui/reviews")
         assert "生成报告" not in auditor_listing
-        auditor_token = re.search(r'name="csrf_token" value="([^"]+)"', auditor_listing).group(1)
+        auditor_token = csrf_of(auditor_listing)
         assert (await auditor.post("/ui/reviews", data={"csrf_token": auditor_token, "cadence": "weekly"})).status_code == 403
+
+
+def csrf_of(html: str) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token, html
+    return token.group(1)
