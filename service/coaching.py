@@ -3,12 +3,14 @@ agent's missed KPI (`<kpi>?owner=<agent>`, service/plan_measures.py), linked fro
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
 from service.assessments import AssessmentConflict, Assessments
-from service.cases import Cases
-from states.case import Actor, Report
+from service.cases import CaseRefused, Cases
+from states.case import Actor, Report, parse_time
+from states.ids import case_id
 from states.errors import InvalidData
 from states.vocabulary import Kind
 
@@ -35,5 +37,18 @@ async def open_coaching(
         description=f"{assessment_id}: {kpi} {document['targets'][kpi]['target']}, {document['targets'][kpi]['value']}",
         data={"problem": kpi, "metric": metric, COACHED_AGENT: agent, ASSESSMENT: assessment_id},
     )
-    plan = await cases.open(report, actor, None, request_id)
-    return await assessments.record_coaching(assessment_id, actor, plan.id, metric)
+    plan_id = coaching_plan_id(assessment_id, document["to"])
+    try:
+        await cases.open(report, actor, None, request_id, plan_id)
+    except CaseRefused as refused:
+        if refused.kind != "AlreadyReported":
+            raise
+        # Opened already, by a request at the same moment or one that stopped before linking it:
+        # linking it again is refused if the other linked it (record_coaching checks again).
+    return await assessments.record_coaching(assessment_id, actor, plan_id, metric)
+
+
+def coaching_plan_id(assessment_id: str, period_end: str) -> str:
+    """One plan per assessment, however many ask at once: its case id is derived from the assessment's."""
+    millis = int(parse_time(period_end).timestamp() * 1000)
+    return case_id(millis, int.from_bytes(hashlib.sha256(assessment_id.encode()).digest()[:10], "big"))

@@ -1,5 +1,11 @@
-"""An agent's mean quality score over a period, as assessments and reviews read it: the checks of
-cases closed in [start, end) that have a score (after any appeal's decision)."""
+"""An agent's quality score over a period, as assessments and reviews read it: the checks of cases
+closed in [start, end) that are settled (final: the appeal window passed; or decided on appeal),
+each total scaled to 0–100.
+
+A check's snapshot keeps the points given, not the rubric's maximum, so a total is scaled by the
+maximum of the rubric in force (`out_of`; the default rubric's is 100): a department that changes
+its rubric's maximum mid-period has the older checks scaled by the new one.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +16,37 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.tables import quality_checks
+from states.quality import CheckStatus
+
+SETTLED = (CheckStatus.FINAL, CheckStatus.DECIDED)
+FULL_MARKS = 100.0
 
 
 async def mean_quality_scores(
-    engine: AsyncEngine, start: datetime, end: datetime, agents: Iterable[str] | None = None
+    engine: AsyncEngine, start: datetime, end: datetime, agents: Iterable[str] | None = None, out_of: float = FULL_MARKS
 ) -> dict[str, tuple[float, int]]:
-    """{agent: (mean total, checks scored)} for agents with at least one scored check."""
+    """{agent: (mean total as 0–100, settled checks)} for agents with at least one settled check."""
     checks = quality_checks.c
-    statement = (
-        select(checks.agent_name, func.avg(checks.total), func.count())
-        .where(checks.case_closed_at >= start, checks.case_closed_at < end, checks.total.is_not(None))
-        .group_by(checks.agent_name)
+    statement = select(checks.agent_name, func.avg(checks.total), func.count()).where(
+        *_in_period(start, end, agents), checks.status.in_(SETTLED), checks.total.is_not(None)
     )
-    if agents is not None:
-        statement = statement.where(checks.agent_name.in_(list(agents)))
     async with engine.connect() as connection:
-        rows = (await connection.execute(statement)).all()
-    return {agent: (float(mean), int(count)) for agent, mean, count in rows}
+        rows = (await connection.execute(statement.group_by(checks.agent_name))).all()
+    return {agent: (float(mean) * FULL_MARKS / out_of, int(count)) for agent, mean, count in rows}
+
+
+async def pending_quality_checks(engine: AsyncEngine, start: datetime, end: datetime, agents: Iterable[str] | None = None) -> dict[str, int]:
+    """{agent: checks not settled yet} (sampled, scored within the appeal window, or appealed): figures that may still move."""
+    checks = quality_checks.c
+    statement = select(checks.agent_name, func.count()).where(*_in_period(start, end, agents), checks.status.not_in(SETTLED))
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement.group_by(checks.agent_name))).all()
+    return {agent: int(count) for agent, count in rows}
+
+
+def _in_period(start: datetime, end: datetime, agents: Iterable[str] | None) -> list:
+    checks = quality_checks.c
+    conditions = [checks.case_closed_at >= start, checks.case_closed_at < end]
+    if agents is not None:
+        conditions.append(checks.agent_name.in_(list(agents)))
+    return conditions

@@ -143,7 +143,7 @@ class AssessmentPages(Controller):
             may_coach=draft and supervises and bool(document.get("missed")) and not document.get("coaching_plan"),
             parts=tuple(AssessmentPart),
             figures=Figures(clock_for(request)),
-            log=await assessments.log(assessment_id) if actor.role != Role.AGENT else [],
+            log=await assessments.log(assessment_id, actor) if actor.role != Role.AGENT else [],
         )
 
 

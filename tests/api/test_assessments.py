@@ -61,7 +61,7 @@ async def _seed_november(stack, agent: str) -> None:
         "case_id": f"N-{agent}",
         "agent_name": agent,
         "reviewer": "q",
-        "status": "scored",
+        "status": "final",
         "case_closed_at": LAST_EVENING_OF_NOVEMBER + timedelta(minutes=20),
         "sampled_at": LAST_EVENING_OF_NOVEMBER + timedelta(days=1),
         "scored_at": LAST_EVENING_OF_NOVEMBER + timedelta(days=2),
@@ -79,9 +79,14 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
         supervisor, other_supervisor, ann, bob, carl = await _department(stack)
         await _seed_november(stack, ann.name)
 
-        made = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name, bob.name, carl.name]}, headers=supervisor.headers)
+        # A supervisor makes the assessments of the teams they lead only.
+        others = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name, carl.name]}, headers=supervisor.headers)
+        assert others.status_code == 403, others.text
+        made = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name, bob.name]}, headers=supervisor.headers)
         assert made.status_code == 201, made.text
-        by_agent = {item["agent_name"]: item for item in made.json()["items"]}
+        south = await http.post("/assessments", json=NOVEMBER, headers=other_supervisor.headers)
+        assert [item["agent_name"] for item in south.json()["items"]] == [carl.name]
+        by_agent = {item["agent_name"]: item for item in [*made.json()["items"], *south.json()["items"]]}
         assessment = by_agent[ann.name]
         assert assessment["id"] == f"asm_monthly_2026-11_{ann.name}" and assessment["status"] == "draft" and assessment["team"].startswith("north")
         # The case reported at 23:30 in Beijing on 30 November counts; the one at 00:30 on 1 December does not.
