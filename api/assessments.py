@@ -121,7 +121,11 @@ class AssessmentController(Controller):
         return await _found(assessments.self_assess(assessment_id, _actor(request), data.score, data.comment))
 
     @post(
-        "/{assessment_id:str}/peer", guards=[may_change], status_code=200, summary="A team-mate's peer score", responses=problems(400, 403, 404, 409, 422)
+        "/{assessment_id:str}/peer",
+        guards=[may_change],
+        status_code=200,
+        summary="A team-mate's peer score",
+        responses=problems(400, 403, 404, 409, 422),
     )
     async def peer(
         self, request: Request, assessment_id: IdParameter, data: JSONBody[PeerIn], assessments: NamedDependency[Assessments]
@@ -129,7 +133,11 @@ class AssessmentController(Controller):
         return await _found(assessments.peer_score(assessment_id, _actor(request), data.score))
 
     @post(
-        "/{assessment_id:str}/finalise", guards=[may_change], status_code=200, summary="Finalise: no change after", responses=problems(400, 403, 404, 409, 422)
+        "/{assessment_id:str}/finalise",
+        guards=[may_change],
+        status_code=200,
+        summary="Finalise: no change after",
+        responses=problems(400, 403, 404, 409, 422),
     )
     async def finalise(self, request: Request, assessment_id: IdParameter, assessments: NamedDependency[Assessments]) -> dict[str, Any]:
         return await _found(assessments.finalise(assessment_id, _actor(request)))

@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.directory import Directory
-
 from service.kpis import KPI_NAMES, KpiQuery, Kpis
 from service.quality_scores import FULL_MARKS, mean_quality_scores, pending_quality_checks
 from service.read_model import ReadModel
@@ -154,7 +153,9 @@ class Assessments:
         document = await self._document(assessment_id)
         own = viewer.role == Role.AGENT and viewer.name == document["agent_name"]
         if viewer.role not in (*SUPERVISING_ROLES, Role.AUDITOR) and not own:
-            raise ActionForbidden("log", viewer.role or "", [*SUPERVISING_ROLES, Role.AUDITOR], "only the assessed agent and supervisors read the log")
+            raise ActionForbidden(
+                "log", viewer.role or "", [*SUPERVISING_ROLES, Role.AUDITOR], "only the assessed agent and supervisors read the log"
+            )
         query = select(assessment_log).where(assessment_log.c.assessment_id == assessment_id).order_by(assessment_log.c.id)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()

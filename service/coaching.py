@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from service.assessments import AssessmentConflict, Assessments
 from service.cases import CaseRefused, Cases
 from states.case import Actor, Report, parse_time
-from states.ids import case_id
 from states.errors import InvalidData
+from states.ids import case_id
 from states.vocabulary import Kind
 
 COACHED_AGENT = "coached_agent"  # the improvement plan's data field naming the agent it coaches
