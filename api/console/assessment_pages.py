@@ -28,6 +28,7 @@ from states.vocabulary import SUPERVISING_ROLES, AssessmentPart, AssessmentStatu
 AssessmentId = Annotated[str, PathParameter(max_length=200)]
 ChangeName = Annotated[str, PathParameter(max_length=20)]
 PERIOD_TEXT = 16
+CONFIRMED = "yes"  # the 定稿 form's second step
 
 
 def _actor(request: Request) -> Actor:
@@ -86,6 +87,9 @@ class AssessmentPages(Controller):
         assessments: Assessments = request.app.state.assessments
         actor = _actor(request)
         try:
+            if change == "finalise" and form.get("confirmed") != CONFIRMED:
+                # 定稿 is never undone: the first press asks again, the second (confirmed) finalises.
+                return await self._page(request, assessment_id, {}, {}, confirm_finalise=True)
             if change == "finalise":
                 await assessments.finalise(assessment_id, actor)
             elif change == "coaching":
@@ -109,7 +113,15 @@ class AssessmentPages(Controller):
             return await self._page(request, assessment_id, {change: values}, {change: {"form": refused.code}}, status_code=status)
         return see_other(f"/ui/assessments/{assessment_id}", request)
 
-    async def _page(self, request: Request, assessment_id: str, values: dict[str, Any], errors: dict[str, Any], status_code: int = 200) -> Response:
+    async def _page(
+        self,
+        request: Request,
+        assessment_id: str,
+        values: dict[str, Any],
+        errors: dict[str, Any],
+        status_code: int = 200,
+        confirm_finalise: bool = False,
+    ) -> Response:
         assessments: Assessments = request.app.state.assessments
         actor = _actor(request)
         try:
@@ -140,6 +152,8 @@ class AssessmentPages(Controller):
             values=values,
             errors=errors,
             may_finalise=draft and supervises,
+            confirm_finalise=confirm_finalise and draft and supervises,
+            confirmed=CONFIRMED,
             may_coach=draft and supervises and bool(document.get("missed")) and not document.get("coaching_plan"),
             parts=tuple(AssessmentPart),
             figures=Figures(clock_for(request)),

@@ -169,7 +169,21 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
             await console.sign_in("sam")
             html = (await console.get(f"/ui/reviews/{review['id']}")).text
             assert "未达标人员" in html and ann.name in html.split("未达标人员")[1]
+            summary_html = html.split("data-review-assessments")[1]
+            assert "已定稿" in summary_html and "草稿" in summary_html  # each row's 状态
+            # Bob handled no case: nothing judged, so neither 全部达标 nor 未达标 but 无数据.
+            bob_row = next(row for row in summary_html.split("<tr>") if bob.name in row)
+            assert "无数据" in bob_row
+            listing = (await console.get("/ui/assessments", period="2026-11")).text
+            bob_listed = next(row for row in listing.split("<tr data-row>") if f">{bob.name}</a>" in row)
+            assert "无数据" in bob_listed and "全部达标" not in bob_listed
             bob_id = by_agent[bob.name]["id"]
+            # 定稿 without the supervisor's score (weighted by default) is refused, said beside the button.
+            lead = Browser(str(http.base_url))
+            await lead.sign_in(supervisor.name, PASSWORD)
+            unscored = await lead.post(f"/ui/assessments/{bob_id}/finalise", {"confirmed": "yes"})
+            assert unscored.status_code == 422 and "请先给出主管评分" in unscored.text
+            await lead.close()
             forged = await console.post(f"/ui/assessments/{bob_id}/score", {"score": "10"}, csrf=False)
             assert forged.status_code == 403
             assert (await http.get(f"/assessments/{bob_id}", headers=auth("auditor"))).json()["supervisor_score"] is None

@@ -46,7 +46,10 @@ async def test_a_supervisor_scores_and_finalises_an_assessment(console: Console,
     document = await Assessments(console.read_model, ZoneInfo("Asia/Shanghai")).get(identifier, Actor("ada", Role.AUDITOR))
     await expect(sam.locator("[data-total]")).to_have_text(f"{document['total']:.1f}")
 
-    await sam.get_by_role("button", name="定稿").click()
+    await sam.get_by_role("button", name="定稿").click()  # never undone: it asks again first
+    await expect(sam.get_by_role("alertdialog")).to_contain_text("不能撤回")
+    await expect(sam.locator(".page-head")).not_to_contain_text("已定稿")
+    await sam.get_by_role("button", name="确认定稿").click()
     await expect(sam.locator(".page-head")).to_contain_text("已定稿")
     await expect(sam.get_by_role("button", name="定稿")).to_have_count(0)
     await expect(scoring.get_by_label("分数")).to_have_count(0)
