@@ -17,6 +17,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Struct
 
 from api.auth import may_change
+from api.coaching_words import coaching_words
 from api.errors import problems
 from service.assessments import AssessmentNotFound, Assessments
 from service.cases import Cases
@@ -158,7 +159,8 @@ class AssessmentController(Controller):
         data: JSONBody[CoachingIn | None] = None,
     ) -> dict[str, Any]:
         request_id = request_id_var.get() or uuid.uuid4().hex
-        return await _found(open_coaching(assessments, cases, assessment_id, _actor(request), request_id, data.kpi if data else None))
+        words = coaching_words(request.app.state.directory, assessments.zone)
+        return await _found(open_coaching(assessments, cases, assessment_id, _actor(request), request_id, data.kpi if data else None, words))
 
 
 async def _found(call) -> Any:

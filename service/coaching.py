@@ -4,6 +4,7 @@ agent's missed KPI (`<kpi>?owner=<agent>`, service/plan_measures.py), linked fro
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,9 +20,16 @@ ASSESSMENT = "assessment"  # and the assessment it comes from
 
 
 async def open_coaching(
-    assessments: Assessments, cases: Cases, assessment_id: str, actor: Actor, request_id: str, kpi: str | None = None
+    assessments: Assessments,
+    cases: Cases,
+    assessment_id: str,
+    actor: Actor,
+    request_id: str,
+    kpi: str | None,
+    words: Callable[[dict[str, Any], str], Awaitable[tuple[str, str]]],
 ) -> dict[str, Any]:
-    """Open the plan (as the supervisor, through the cases' own report path) and record it on the assessment."""
+    """Open the plan (as the supervisor, through the cases' own report path) and record it on the
+    assessment. `words`: the plan's title and description for the assessment and KPI."""
     document = await assessments.coaching_allowed(assessment_id, actor)
     if not document["missed"]:
         raise AssessmentConflict(f"{assessment_id} missed no target: there is nothing to coach")
@@ -31,10 +39,11 @@ async def open_coaching(
         raise InvalidData("kpi", f"must be a missed target's KPI: {', '.join(document['missed'])}")
     agent = document["agent_name"]
     metric = f"{kpi}?{urlencode({'owner': agent})}"
+    title, description = await words(document, kpi)
     report = Report(
         kind=Kind.IMPROVEMENT_PLAN,
-        title=f"{agent} · {kpi} · {document['period']}",
-        description=f"{assessment_id}: {kpi} {document['targets'][kpi]['target']}, {document['targets'][kpi]['value']}",
+        title=title,
+        description=description,
         data={"problem": kpi, "metric": metric, COACHED_AGENT: agent, ASSESSMENT: assessment_id},
     )
     plan_id = coaching_plan_id(assessment_id, document["to"])

@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import PathParameter
 
+from api.coaching_words import coaching_words
 from api.console.figures import Figures
 from api.console.forms import FormField
 from api.console.render import clock_for, language_of, page
@@ -93,7 +94,9 @@ class AssessmentPages(Controller):
             if change == "finalise":
                 await assessments.finalise(assessment_id, actor)
             elif change == "coaching":
-                await open_coaching(assessments, request.app.state.cases, assessment_id, actor, uuid.uuid4().hex)
+                words = coaching_words(request.app.state.directory, assessments.zone)
+                kpi = str(form.get("kpi") or "") or None
+                await open_coaching(assessments, request.app.state.cases, assessment_id, actor, uuid.uuid4().hex, kpi, words)
             else:
                 score = _number(values["score"])
                 if change == "score":

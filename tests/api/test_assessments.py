@@ -134,6 +134,9 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
         plan_id = coached.json()["coaching_plan"]
         plan = (await http.get(f"/cases/{plan_id}", headers=supervisor.headers)).json()
         assert plan["kind"] == "improvement_plan"
+        # Read by people, in the department's language: the KPI's label, its target and value, the month.
+        assert "的辅导计划：响应及时率（目标 ≥" in plan["title"] and plan["title"].endswith("· 2026年11月"), plan["title"]
+        assert "实际 0.0%" in plan["title"] and "{" not in plan["description"] and "2026年11月" in plan["description"]
         assert plan["data"]["metric"] == f"first_response_on_time_rate?owner={ann.name}" and plan["data"]["coached_agent"] == ann.name
         assert plan["data"]["baseline_measured"]["kpi"] == "first_response_on_time_rate"
         assert plan["data"]["baseline_measured"]["filters"] == {"owner": ann.name}
