@@ -26,7 +26,7 @@ def coaching_words(directory: Directory, zone: ZoneInfo) -> Words:
         person = await directory.person(document["agent_name"])
         judged = document["targets"][kpi]
         values = {
-            "agent": person.display_name if person else document["agent_name"],
+            "name": person.display_name if person else document["agent_name"],
             "kpi": figures.kpi_label(kpi),
             "target": figures.target(kpi, judged),
             "value": figures.value(kpi, judged["value"]),
