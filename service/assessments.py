@@ -79,6 +79,11 @@ class Assessments:
     def zone(self) -> ZoneInfo:
         return self._zone
 
+    @property
+    def peers_weighted(self) -> bool:
+        """Whether peer scores (互评) count at all: agents are asked for them only then."""
+        return self._policy.weights[AssessmentPart.PEERS] > 0
+
     async def make(self, period: AssessmentPeriod, actor: Actor, agents: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Make (or refresh the drafts of) the assessments of `period` for the given agents, else every enabled agent."""
         enabled = await self._directory.enabled_names(Role.AGENT, self._configured)
@@ -135,7 +140,7 @@ class Assessments:
     async def peer_candidates(self, actor: Actor) -> list[dict[str, Any]]:
         """The open assessments of an agent's team-mates that they have not scored yet (互评)."""
         teams = (await self._department.membership(actor.name)).teams
-        if actor.role != Role.AGENT or not teams:
+        if actor.role != Role.AGENT or not teams or not self.peers_weighted:
             return []
         query = select(assessments.c.document).where(
             assessments.c.team.in_(teams), assessments.c.agent_name != actor.name, assessments.c.status == AssessmentStatus.DRAFT
@@ -144,7 +149,8 @@ class Assessments:
             documents = (
                 (await connection.execute(query.order_by(assessments.c.period_from.desc(), assessments.c.agent_name).limit(200))).scalars().all()
             )
-        seen = [_as_seen_by(document, actor) for document in documents]
+        # An assessment of no case at all gives a team-mate nothing to judge.
+        seen = [_as_seen_by(document, actor) for document in documents if document["kpis"].get("volume")]
         return [document for document in seen if not document["peer_scores"]]
 
     async def log(self, assessment_id: str, viewer: Actor) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import PathParameter
 
 from api.coaching_words import coaching_words
+from api.console.case_pages import person_label
 from api.console.figures import Figures
 from api.console.forms import FormField
 from api.console.render import clock_for, language_of, page
@@ -21,6 +22,7 @@ from api.console.sign_in_pages import see_other
 from api.labels import label
 from service.assessments import AssessmentNotFound, Assessments
 from service.coaching import open_coaching
+from states.assessment import shown_percentages
 from states.assessment_periods import CADENCES, period_before
 from states.case import Actor
 from states.errors import CaseRuleError, InvalidData
@@ -61,6 +63,7 @@ class AssessmentPages(Controller):
             supervises=actor.role in SUPERVISING_ROLES,
             heading="nav_my_assessments" if actor.role == Role.AGENT else "nav_assessments",
             kpi_label=Figures(clock_for(request)).kpi_label,
+            names=await _display_names(request),
         )
 
     @post("/")
@@ -138,7 +141,7 @@ class AssessmentPages(Controller):
         forms = {
             "score": draft and supervises,
             "self": draft and own,
-            "peer": draft and actor.role == Role.AGENT and not own and not document["peer_scores"],
+            "peer": draft and actor.role == Role.AGENT and not own and not document["peer_scores"] and assessments.peers_weighted,
         }
         fields = {
             "score": _score_fields(language, with_comment=True),
@@ -159,9 +162,16 @@ class AssessmentPages(Controller):
             confirmed=CONFIRMED,
             may_coach=draft and supervises and bool(document.get("missed")) and not document.get("coaching_plan"),
             parts=tuple(AssessmentPart),
+            weights_shown=shown_percentages(document.get("weights_used") or {}),
+            names=await _display_names(request),
             figures=Figures(clock_for(request)),
             log=await assessments.log(assessment_id, actor) if actor.role != Role.AGENT else [],
         )
+
+
+async def _display_names(request: Request) -> dict[str, str]:
+    """Everyone's display name by login name, as the case pages show people (person_label)."""
+    return {person.name: person_label(person.name, person.display_name) for person in await request.app.state.directory.people()}
 
 
 def _score_fields(language: str, with_comment: bool) -> list[FormField]:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import update
+
+from service.tables import users
 from tests.api.console_client import Browser, ensure_people
+from tests.api.department_people import PASSWORD
 from tests.api.test_assessments import NOVEMBER, _department, _seed_november
 from tests.conftest import auth
 
@@ -53,3 +57,45 @@ async def test_two_coaching_requests_at_once_open_one_plan(own_stack):
         plan_id = next(answer.json()["coaching_plan"] for answer in answers if answer.status_code == 201)
         plans = (await http.get("/cases", params={"kind": "improvement_plan"}, headers=auth("auditor"))).json()["items"]
         assert [plan["id"] for plan in plans if plan["data"].get("assessment") == identifier] == [plan_id]
+
+
+async def test_team_mates_are_asked_for_peer_scores_only_when_they_count_and_see_what_they_gave(own_stack):
+    async with own_stack(targets_policy={"assessment": {"weights": {"peers": 0.2}}}) as stack:
+        http = stack.api.client
+        supervisor, _, ann, bob, _ = await _department(stack)
+        await _seed_november(stack, ann.name)  # bob handled no case
+        async with stack.read_model.engine.begin() as connection:
+            await connection.execute(update(users).where(users.c.name == ann.name).values(display_name="白波"))
+        made = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name, bob.name]}, headers=supervisor.headers)
+        ann_id = made.json()["items"][0]["id"]
+
+        mate = Browser(str(http.base_url))
+        try:
+            await mate.sign_in(bob.name, PASSWORD)
+            peers = (await mate.get("/ui/assessments")).text.split('id="peers-title"')[1]
+            assert f'href="/ui/assessments/{ann_id}"' in peers and "白波" in peers
+            await mate.sign_in(ann.name, PASSWORD)
+            listing = (await mate.get("/ui/assessments")).text
+            assert 'id="peers-title"' not in listing  # bob's assessment is of no case: nothing to judge
+            await mate.sign_in(bob.name, PASSWORD)
+            assert (await mate.post(f"/ui/assessments/{ann_id}/peer", {"score": "80"})).status_code == 303
+            given = (await mate.get(f"/ui/assessments/{ann_id}")).text
+            assert "你已给出互评：80.0 分" in given and "白波" in given.split("<h1")[1].split("</h1>")[0]
+        finally:
+            await mate.close()
+
+
+async def test_with_peer_scores_weighing_nothing_no_team_mate_is_asked(own_stack):
+    async with own_stack() as stack:
+        http = stack.api.client
+        supervisor, _, ann, bob, _ = await _department(stack)
+        await _seed_november(stack, ann.name)
+        made = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name]}, headers=supervisor.headers)
+        ann_id = made.json()["items"][0]["id"]
+        mate = Browser(str(http.base_url))
+        try:
+            await mate.sign_in(bob.name, PASSWORD)
+            assert 'id="peers-title"' not in (await mate.get("/ui/assessments")).text
+            assert 'action="/ui/assessments/' + ann_id + '/peer"' not in (await mate.get(f"/ui/assessments/{ann_id}")).text
+        finally:
+            await mate.close()

@@ -197,11 +197,11 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
             refused = await auditor.post(f"/ui/assessments/{bob_id}/score", {"score": "10"})
             assert refused.status_code == 403
             await auditor.close()
-            # A team-mate finds the assessment under 我的考核 and gives the peer score there.
+            # Peer scores weigh nothing by default: no team-mate is asked for one (待互评), though one may be given.
             mate = Browser(str(http.base_url))
             await mate.sign_in(ann.name, PASSWORD)
             listing = (await mate.get("/ui/assessments")).text
-            assert "我的考核" in listing and f'href="/ui/assessments/{bob_id}"' in listing
+            assert "我的考核" in listing and f'href="/ui/assessments/{bob_id}"' not in listing
             assert (await mate.post(f"/ui/assessments/{bob_id}/peer", {"score": "abc"})).status_code == 422
             assert (await mate.post(f"/ui/assessments/{bob_id}/peer", {"score": "80"})).status_code == 303
             await mate.close()

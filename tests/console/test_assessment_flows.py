@@ -30,7 +30,7 @@ async def test_a_supervisor_scores_and_finalises_an_assessment(console: Console,
     await sam.get_by_label("考核期").fill("2026-11")
     await sam.get_by_role("button", name="查看").click()
     await sam.get_by_role("row").filter(has_text="月度考核 2026-11").get_by_role("link", name="ann").click()
-    await expect(sam.get_by_role("heading", level=1)).to_contain_text("月度考核 2026-11 · ann")
+    await expect(sam.get_by_role("heading", level=1)).to_contain_text("月度考核 2026-11 · Ann")
     await expect(sam.get_by_role("row").filter(has_text="响应及时率")).to_contain_text("未达标")
 
     scoring = sam.get_by_role("region", name="主管评分")
