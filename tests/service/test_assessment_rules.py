@@ -25,12 +25,15 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 NOVEMBER = parse_period_key("2026-11")
 IN_NOVEMBER = datetime(2026, 11, 20, 4, tzinfo=UTC)
 MANAGER = Actor("mia", Role.MANAGER)
+# A scorecard whose items add up to 20, as a check's snapshot keeps the rubric it was scored on.
+HALF_RUBRIC = {"items": [{"id": "knowledge", "zh": "业务知识", "en": "Product knowledge", "max": 12},
+                         {"id": "attitude", "zh": "服务态度", "en": "Attitude", "max": 8}]}  # fmt: skip
 
 
-async def _check(read_model, identifier: str, agent: str, status: str, total: float | None) -> None:
+async def _check(read_model, identifier: str, agent: str, status: str, total: float | None, rubric: dict | None = None) -> None:
     row = {"id": identifier, "case_id": f"case-{identifier}", "agent_name": agent, "reviewer": "q", "status": status,
            "case_closed_at": IN_NOVEMBER, "sampled_at": IN_NOVEMBER + timedelta(days=1), "scored_at": IN_NOVEMBER + timedelta(days=2),
-           "total": total, "version": 1, "snapshot": {}}  # fmt: skip
+           "total": total, "version": 1, "snapshot": {"rubric": rubric} if rubric else {}}  # fmt: skip
     async with read_model.engine.begin() as connection:
         await connection.execute(quality_checks.insert().values(row))
 
@@ -77,12 +80,13 @@ async def test_quality_counts_settled_checks_scaled_to_a_hundred_and_reports_pen
     await _team(read_model)
     await _check(read_model, "final", "ann", CheckStatus.FINAL, 40.0)
     await _check(read_model, "decided", "ann", CheckStatus.DECIDED, 30.0)
+    await _check(read_model, "own-rubric", "ann", CheckStatus.FINAL, 18.0, HALF_RUBRIC)  # kept its rubric: 18 of 20 → 90
     await _check(read_model, "in-appeal-window", "ann", CheckStatus.SCORED, 10.0)
     await _check(read_model, "appealed", "ann", CheckStatus.APPEALED, 5.0)
     await _check(read_model, "unscored", "ann", CheckStatus.SAMPLED, None)
-    # A rubric whose items add up to 50: totals 40 and 30 are 80 and 60 out of 100.
+    # The rubric in force adds up to 50 (for the checks that kept none): totals 40 and 30 are 80 and 60 out of 100.
     made = (await Assessments(read_model, BEIJING, quality_out_of=50).make(NOVEMBER, SAM, ["ann"]))[0]
-    assert made["quality_score"] == {"mean": 70.0, "checks": 2} and made["quality_pending"] == 3
+    assert made["quality_score"] == {"mean": pytest.approx((80 + 60 + 90) / 3), "checks": 3} and made["quality_pending"] == 3
 
 
 async def test_agents_configured_in_casework_users_are_assessed_and_supervisors_reach_their_teams_only(read_model):
