@@ -24,7 +24,7 @@ from service.quality_scores import FULL_MARKS, mean_quality_scores, pending_qual
 from service.read_model import ReadModel
 from service.settings import User
 from service.tables import assessment_log, assessments
-from service.teams import Department
+from service.teams import Department, leads_agent
 from states.assessment import AssessmentPolicy, check_score, kpi_score, mean, parse_assessment_policy, satisfaction_score
 from states.assessment_periods import CADENCES, AssessmentPeriod, parse_period_key, period_before
 from states.case import Actor, as_utc, format_time, parse_time
@@ -102,8 +102,8 @@ class Assessments:
         memberships = await self._department.memberships()
         mine = []
         for name in names:
-            teams = set(memberships[name].teams) if name in memberships else set()
-            if teams & leads or (explicit and not teams):
+            teams = memberships[name].teams if name in memberships else ()
+            if set(teams) & leads or (explicit and leads_agent(actor.role, leads, teams)):
                 mine.append(name)
             elif explicit:
                 raise ActionForbidden("make", actor.role or "", [Role.MANAGER], f"{name} is in no team {actor.name} leads")
@@ -367,12 +367,9 @@ class Assessments:
 
     async def _require_supervisor(self, actor: Actor, document: dict[str, Any], action: str) -> None:
         """A manager, or a supervisor of the agent's team (any supervisor when the agent is in no team)."""
-        if actor.role == Role.MANAGER:
+        leads = (await self._department.membership(actor.name)).leads if actor.role == Role.SUPERVISOR else ()
+        if leads_agent(actor.role, leads, [document["team"]] if document["team"] else []):
             return
-        if actor.role == Role.SUPERVISOR:
-            leads = (await self._department.membership(actor.name)).leads
-            if document["team"] is None or document["team"] in leads:
-                return
         raise ActionForbidden(action, actor.role or "", list(SUPERVISING_ROLES), "only a supervisor of the agent's team or a manager may do this")
 
     async def _is_peer(self, actor: Actor, document: dict[str, Any]) -> bool:
