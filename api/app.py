@@ -164,7 +164,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.idempotency_keys = IdempotencyKeys(read_model)
         app.state.kpis = Kpis(read_model, department_zone, settings.targets)
         app.state.reviews = Reviews(read_model, department_zone, settings.targets)
-        app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy)
+        app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy, settings.users, app.state.quality.rubric.max_total)
         app.state.directory = Directory(read_model)
         app.state.users = Users(app.state.directory, app.state.department)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)

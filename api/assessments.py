@@ -17,13 +17,14 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Struct
 
 from api.auth import may_change
+from api.coaching_words import coaching_words
 from api.errors import problems
 from service.assessments import AssessmentNotFound, Assessments
 from service.cases import Cases
 from service.coaching import open_coaching
 from service.observability import request_id_var
 from states.assessment_periods import period_at, period_before
-from states.case import Actor, as_utc
+from states.case import Actor
 from states.vocabulary import SUPERVISING_ROLES
 
 IdParameter = Annotated[str, PathParameter(max_length=200)]
@@ -85,24 +86,23 @@ class AssessmentController(Controller):
     )
     async def make(self, request: Request, data: JSONBody[MakeIn], assessments: NamedDependency[Assessments]) -> AssessmentList:
         zone = assessments.zone
-        period = period_at(as_utc(data.from_), data.period, zone) if data.from_ else period_before(datetime.now(UTC), data.period, zone)
+        period = period_at(data.from_, data.period, zone, "from") if data.from_ else period_before(datetime.now(UTC), data.period, zone)
         return AssessmentList(await assessments.make(period, _actor(request), data.agents))
 
-    @get("/{assessment_id:str}", summary="One assessment", responses=problems(400, 403, 404))
+    @get("/{assessment_id:str}", summary="One assessment", responses=problems(400, 403, 404, 422))
     async def get_one(self, request: Request, assessment_id: IdParameter, assessments: NamedDependency[Assessments]) -> dict[str, Any]:
         return await _found(assessments.get(assessment_id, _actor(request)))
 
-    @get("/{assessment_id:str}/log", summary="Every change to one assessment: who, when, what", responses=problems(400, 403, 404))
+    @get("/{assessment_id:str}/log", summary="Every change to one assessment: who, when, what", responses=problems(400, 403, 404, 422))
     async def log(self, request: Request, assessment_id: IdParameter, assessments: NamedDependency[Assessments]) -> AssessmentList:
-        await _found(assessments.get(assessment_id, _actor(request)))
-        return AssessmentList(await assessments.log(assessment_id))
+        return AssessmentList(await _found(assessments.log(assessment_id, _actor(request))))
 
     @post(
         "/{assessment_id:str}/score",
         guards=[may_change],
         status_code=200,
         summary="The supervisor's score and comment",
-        responses=problems(403, 404, 409, 422),
+        responses=problems(400, 403, 404, 409, 422),
     )
     async def score(
         self, request: Request, assessment_id: IdParameter, data: JSONBody[ScoreIn], assessments: NamedDependency[Assessments]
@@ -114,7 +114,7 @@ class AssessmentController(Controller):
         guards=[may_change],
         status_code=200,
         summary="The agent's self-assessment",
-        responses=problems(403, 404, 409, 422),
+        responses=problems(400, 403, 404, 409, 422),
     )
     async def self_assess(
         self, request: Request, assessment_id: IdParameter, data: JSONBody[ScoreIn], assessments: NamedDependency[Assessments]
@@ -122,7 +122,11 @@ class AssessmentController(Controller):
         return await _found(assessments.self_assess(assessment_id, _actor(request), data.score, data.comment))
 
     @post(
-        "/{assessment_id:str}/peer", guards=[may_change], status_code=200, summary="A team-mate's peer score", responses=problems(403, 404, 409, 422)
+        "/{assessment_id:str}/peer",
+        guards=[may_change],
+        status_code=200,
+        summary="A team-mate's peer score",
+        responses=problems(400, 403, 404, 409, 422),
     )
     async def peer(
         self, request: Request, assessment_id: IdParameter, data: JSONBody[PeerIn], assessments: NamedDependency[Assessments]
@@ -130,7 +134,11 @@ class AssessmentController(Controller):
         return await _found(assessments.peer_score(assessment_id, _actor(request), data.score))
 
     @post(
-        "/{assessment_id:str}/finalise", guards=[may_change], status_code=200, summary="Finalise: no change after", responses=problems(403, 404, 409)
+        "/{assessment_id:str}/finalise",
+        guards=[may_change],
+        status_code=200,
+        summary="Finalise: no change after",
+        responses=problems(400, 403, 404, 409, 422),
     )
     async def finalise(self, request: Request, assessment_id: IdParameter, assessments: NamedDependency[Assessments]) -> dict[str, Any]:
         return await _found(assessments.finalise(assessment_id, _actor(request)))
@@ -140,7 +148,7 @@ class AssessmentController(Controller):
         guards=[may_change],
         status_code=201,
         summary="Open a coaching plan: an improvement plan measuring the agent's missed KPI",
-        responses=problems(403, 404, 409, 422),
+        responses=problems(400, 403, 404, 409, 422),
     )
     async def coaching(
         self,
@@ -151,7 +159,8 @@ class AssessmentController(Controller):
         data: JSONBody[CoachingIn | None] = None,
     ) -> dict[str, Any]:
         request_id = request_id_var.get() or uuid.uuid4().hex
-        return await _found(open_coaching(assessments, cases, assessment_id, _actor(request), request_id, data.kpi if data else None))
+        words = coaching_words(request.app.state.directory, assessments.zone)
+        return await _found(open_coaching(assessments, cases, assessment_id, _actor(request), request_id, data.kpi if data else None, words))
 
 
 async def _found(call) -> Any:

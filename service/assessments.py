@@ -15,13 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.directory import Directory
 from service.kpis import KPI_NAMES, KpiQuery, Kpis
-from service.quality_scores import mean_quality_scores
+from service.quality_scores import FULL_MARKS, mean_quality_scores, pending_quality_checks
 from service.read_model import ReadModel
-from service.tables import assessment_log, assessments, users
-from service.teams import Department
+from service.settings import User
+from service.tables import assessment_log, assessments
+from service.teams import Department, leads_agent
 from states.assessment import AssessmentPolicy, check_score, kpi_score, mean, parse_assessment_policy, satisfaction_score
 from states.assessment_periods import CADENCES, AssessmentPeriod, parse_period_key, period_before
 from states.case import Actor, as_utc, format_time, parse_time
@@ -31,6 +34,7 @@ from states.vocabulary import SUPERVISING_ROLES, SYSTEM, AssessmentChange, Asses
 
 SCHEDULED_BY = Actor(SYSTEM)  # who made the assessments a schedule made
 COMMENT_LENGTH = 2000
+ATTEMPTS = 3  # a refresh racing another change reads again this many times before answering 409
 
 
 class AssessmentNotFound(LookupError):
@@ -52,8 +56,18 @@ def assessment_id(period: AssessmentPeriod, agent: str) -> str:
 
 
 class Assessments:
-    def __init__(self, read_model: ReadModel, zone: ZoneInfo, targets_policy: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        read_model: ReadModel,
+        zone: ZoneInfo,
+        targets_policy: dict[str, Any] | None = None,
+        configured_users: Iterable[User] = (),
+        quality_out_of: float = FULL_MARKS,
+    ):
         self._read_model = read_model
+        self._directory = Directory(read_model)
+        self._configured = tuple(configured_users)
+        self._quality_out_of = quality_out_of
         self._engine = read_model.engine
         self._zone = zone
         self._kpis = Kpis(read_model, zone)
@@ -65,14 +79,35 @@ class Assessments:
     def zone(self) -> ZoneInfo:
         return self._zone
 
+    @property
+    def peers_weighted(self) -> bool:
+        """Whether peer scores (互评) count at all: agents are asked for them only then."""
+        return self._policy.weights[AssessmentPart.PEERS] > 0
+
     async def make(self, period: AssessmentPeriod, actor: Actor, agents: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Make (or refresh the drafts of) the assessments of `period` for the given agents, else every enabled agent."""
-        enabled = await self._enabled_agents()
+        enabled = await self._directory.enabled_names(Role.AGENT, self._configured)
         names = sorted(set(agents)) if agents is not None else enabled
         for name in names:
             if name not in enabled:
                 raise InvalidData("agents", f"{name!r} is not an enabled agent")
+        if actor.role == Role.SUPERVISOR:
+            names = await self._within_lead(actor, names, explicit=agents is not None)
         return [await self._make_one(period, name, actor) for name in names]
+
+    async def _within_lead(self, actor: Actor, names: list[str], explicit: bool) -> list[str]:
+        """A supervisor makes the assessments of the agents of the teams they lead: by default those only;
+        an agent named may also be in no team (any supervisor scores those); another team's is refused."""
+        leads = set((await self._department.membership(actor.name)).leads)
+        memberships = await self._department.memberships()
+        mine = []
+        for name in names:
+            teams = memberships[name].teams if name in memberships else ()
+            if set(teams) & leads or (explicit and leads_agent(actor.role, leads, teams)):
+                mine.append(name)
+            elif explicit:
+                raise ActionForbidden("make", actor.role or "", [Role.MANAGER], f"{name} is in no team {actor.name} leads")
+        return mine
 
     async def make_scheduled(self, cadence: str, by: str) -> int:
         """The schedule's run: the whole period of `cadence` that ended by `by` (the scheduled time)."""
@@ -105,7 +140,7 @@ class Assessments:
     async def peer_candidates(self, actor: Actor) -> list[dict[str, Any]]:
         """The open assessments of an agent's team-mates that they have not scored yet (互评)."""
         teams = (await self._department.membership(actor.name)).teams
-        if actor.role != Role.AGENT or not teams:
+        if actor.role != Role.AGENT or not teams or not self.peers_weighted:
             return []
         query = select(assessments.c.document).where(
             assessments.c.team.in_(teams), assessments.c.agent_name != actor.name, assessments.c.status == AssessmentStatus.DRAFT
@@ -114,22 +149,28 @@ class Assessments:
             documents = (
                 (await connection.execute(query.order_by(assessments.c.period_from.desc(), assessments.c.agent_name).limit(200))).scalars().all()
             )
-        seen = [_as_seen_by(document, actor) for document in documents]
+        # An assessment of no case at all gives a team-mate nothing to judge.
+        seen = [_as_seen_by(document, actor) for document in documents if document["kpis"].get("volume")]
         return [document for document in seen if not document["peer_scores"]]
 
-    async def log(self, assessment_id: str) -> list[dict[str, Any]]:
+    async def log(self, assessment_id: str, viewer: Actor) -> list[dict[str, Any]]:
+        """Supervisors, managers and auditors read every entry; the assessed agent reads their own
+        assessment's log without who gave which peer score; nobody else reads it."""
+        document = await self._document(assessment_id)
+        own = viewer.role == Role.AGENT and viewer.name == document["agent_name"]
+        if viewer.role not in (*SUPERVISING_ROLES, Role.AUDITOR) and not own:
+            raise ActionForbidden(
+                "log", viewer.role or "", [*SUPERVISING_ROLES, Role.AUDITOR], "only the assessed agent and supervisors read the log"
+            )
         query = select(assessment_log).where(assessment_log.c.assessment_id == assessment_id).order_by(assessment_log.c.id)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [
-            {
-                "at": format_time(as_utc(row["at"])),
-                "actor": {"name": row["actor"], "role": row["actor_role"]},
-                "change": row["change"],
-                "data": row["data"],
-            }
-            for row in rows
-        ]
+        entries = []
+        for row in rows:
+            hidden = own and row["change"] == AssessmentChange.PEER_SCORED
+            actor = {"name": None if hidden else row["actor"], "role": row["actor_role"]}
+            entries.append({"at": format_time(as_utc(row["at"])), "actor": actor, "change": row["change"], "data": {} if hidden else row["data"]})
+        return entries
 
     async def score(self, assessment_id: str, actor: Actor, score: Any, comment: Any) -> dict[str, Any]:
         """The supervisor's score (主管评分) and comment."""
@@ -174,13 +215,20 @@ class Assessments:
         )
 
     async def finalise(self, assessment_id: str, actor: Actor) -> dict[str, Any]:
+        """Final with the figures as they are now (the month's last quality checks settle after the
+        schedule made it); refused while the supervisor's score, weighted, is missing."""
         now = format_time(datetime.now(UTC))
+        document = await self._document(assessment_id)
+        await self._require_supervisor(actor, document, "finalise")
+        figures = await self._figures(parse_period_key(document["period"]), document["agent_name"])
 
         async def check(document):
             await self._require_supervisor(actor, document, "finalise")
+            if self._policy.weights[AssessmentPart.SUPERVISOR] > 0 and document["supervisor_score"] is None:
+                raise InvalidData("supervisor_score", "give the supervisor's score before finalising: it has a weight")
 
         def finalised(document):
-            return {**document, "status": AssessmentStatus.FINALISED, "finalised_by": actor.name, "finalised_at": now}
+            return {**document, **figures, "status": AssessmentStatus.FINALISED, "finalised_by": actor.name, "finalised_at": now}
 
         return await self._change(assessment_id, actor, AssessmentChange.FINALISED, check, finalised, {})
 
@@ -197,66 +245,95 @@ class Assessments:
     async def record_coaching(self, assessment_id: str, actor: Actor, plan_id: str, metric: str) -> dict[str, Any]:
         async def check(document):
             await self._require_supervisor(actor, document, "coaching")
+            if document.get("coaching_plan"):
+                raise AssessmentConflict(f"{assessment_id} already has a coaching plan: {document['coaching_plan']}")
 
         def linked(document):
             return {**document, "coaching_plan": plan_id}
 
         return await self._change(assessment_id, actor, AssessmentChange.COACHING_OPENED, check, linked, {"plan_id": plan_id, "metric": metric})
 
-    async def _make_one(self, period: AssessmentPeriod, agent: str, actor: Actor) -> dict[str, Any]:
-        identifier = assessment_id(period, agent)
-        existing = await self._document_or_none(identifier)
-        if existing is not None and existing["status"] == AssessmentStatus.FINALISED:
-            return existing
+    async def _figures(self, period: AssessmentPeriod, agent: str) -> dict[str, Any]:
+        """What the records say of `agent` over `period`: KPIs, targets, quality, satisfaction, team."""
         start, end = period.bounds(self._zone)
         membership = await self._department.membership(agent)
         team = membership.teams[0] if membership.teams else None
         figures = (await self._kpis.report(KpiQuery(start, end, owner=agent)))["kpis"]
         judged = self._targets.judge(figures, team)
-        quality = (await mean_quality_scores(self._engine, start, end, [agent])).get(agent)
-        now = format_time(datetime.now(UTC))
-        document = {
-            "id": identifier,
-            "agent_name": agent,
+        quality = (await mean_quality_scores(self._engine, start, end, [agent], self._quality_out_of)).get(agent)
+        pending = (await pending_quality_checks(self._engine, start, end, [agent])).get(agent, 0)
+        return {
             "team": team,
-            "cadence": period.cadence,
-            "period": period.key,
-            "from": format_time(start),
-            "to": format_time(end),
-            "timezone": self._zone.key,
-            "status": AssessmentStatus.DRAFT,
-            "created_at": existing["created_at"] if existing else now,
-            "created_by": existing["created_by"] if existing else actor.name,
-            "updated_at": now,
-            "version": existing["version"] if existing else 0,
             "kpis": figures,
             "targets": judged,
             "met": sorted(kpi for kpi, verdict in judged.items() if verdict["met"] is True),
             "missed": sorted(kpi for kpi, verdict in judged.items() if verdict["met"] is False),
             "quality_score": {"mean": quality[0], "checks": quality[1]} if quality else {"mean": None, "checks": 0},
+            "quality_pending": pending,
             "satisfaction": {
                 "satisfied_share": figures["satisfied_share"],
                 "mean_score": figures["satisfaction_mean_score"],
                 "responses": figures["satisfaction_responses"],
             },
-            "supervisor_score": existing["supervisor_score"] if existing else None,
-            "self_score": existing["self_score"] if existing else None,
-            "peer_scores": existing["peer_scores"] if existing else [],
-            "coaching_plan": existing["coaching_plan"] if existing else None,
-            "finalised_by": None,
-            "finalised_at": None,
         }
-        document = self._combined(document)
+
+    async def _make_one(self, period: AssessmentPeriod, agent: str, actor: Actor) -> dict[str, Any]:
+        """Insert it, or refresh the draft's figures keeping the scores given: only the version read,
+        and only while a draft, so a racing finalise or score is never overwritten (read again instead)."""
+        identifier = assessment_id(period, agent)
+        figures = await self._figures(period, agent)
+        start, end = period.bounds(self._zone)
+        for _ in range(ATTEMPTS):
+            existing = await self._document_or_none(identifier)
+            if existing is not None and existing["status"] == AssessmentStatus.FINALISED:
+                return existing
+            now = format_time(datetime.now(UTC))
+            given = existing or {"created_at": now, "created_by": actor.name, "version": 0, "supervisor_score": None, "self_score": None,
+                                 "peer_scores": [], "coaching_plan": None}  # fmt: skip
+            document = self._combined(
+                {
+                    "id": identifier,
+                    "agent_name": agent,
+                    "cadence": period.cadence,
+                    "period": period.key,
+                    "from": format_time(start),
+                    "to": format_time(end),
+                    "timezone": self._zone.key,
+                    "status": AssessmentStatus.DRAFT,
+                    "created_at": given["created_at"],
+                    "created_by": given["created_by"],
+                    "updated_at": now,
+                    "version": given["version"] + 1,
+                    **figures,
+                    **{key: given[key] for key in ("supervisor_score", "self_score", "peer_scores", "coaching_plan")},
+                    "finalised_by": None,
+                    "finalised_at": None,
+                }
+            )
+            if await self._store(document, existing, actor):
+                return document
+        raise AssessmentConflict(f"{identifier} kept changing while it was refreshed: make it again")
+
+    async def _store(self, document: dict[str, Any], existing: dict[str, Any] | None, actor: Actor) -> bool:
+        """Write the made or refreshed document; False when someone else wrote first."""
+        identifier = document["id"]
         change = AssessmentChange.REFRESHED if existing else AssessmentChange.MADE
-        async with self._engine.begin() as connection:
-            if existing is None:
-                document["version"] = 1
-                await connection.execute(assessments.insert().values(_row(document)))
-            else:
-                document["version"] = existing["version"] + 1
-                await connection.execute(update(assessments).where(assessments.c.id == identifier).values(_row(document)))
-            await _append_log(connection, identifier, actor, change, {"total": document["total"], "grade": document["grade"]})
-        return document
+        try:
+            async with self._engine.begin() as connection:
+                if existing is None:
+                    await connection.execute(assessments.insert().values(_row(document)))
+                else:
+                    statement = update(assessments).where(
+                        assessments.c.id == identifier,
+                        assessments.c.version == existing["version"],
+                        assessments.c.status == AssessmentStatus.DRAFT,
+                    )
+                    if (await connection.execute(statement.values(_row(document)))).rowcount != 1:
+                        return False
+                await _append_log(connection, identifier, actor, change, {"total": document["total"], "grade": document["grade"]})
+        except IntegrityError:
+            return False  # made at the same moment by another: read theirs and refresh it
+        return True
 
     def _combined(self, document: dict[str, Any]) -> dict[str, Any]:
         parts: dict[str, float | None] = {
@@ -271,40 +348,34 @@ class Assessments:
         return {**document, "parts": {str(part): value for part, value in parts.items()}, **combined}
 
     async def _change(self, identifier: str, actor: Actor, change: AssessmentChange, check, apply, logged: dict[str, Any]) -> dict[str, Any]:
+        """Apply one change to the version read; when another wrote first (a refresh, a score), read again and check again."""
         if actor.role not in (Role.AGENT, *SUPERVISING_ROLES):
             raise ActionForbidden(change, actor.role or "", [], "auditors and quality reviewers change no assessment")
-        document = await self._document(identifier)
-        if document["status"] == AssessmentStatus.FINALISED:
-            raise AssessmentFinal(f"{identifier} is finalised: it changes no more")
-        await check(document)
-        changed = self._combined(apply(document))
-        changed.update(version=document["version"] + 1, updated_at=format_time(datetime.now(UTC)))
-        async with self._engine.begin() as connection:
-            statement = update(assessments).where(assessments.c.id == identifier, assessments.c.version == document["version"]).values(_row(changed))
-            if (await connection.execute(statement)).rowcount != 1:
-                raise AssessmentConflict(f"{identifier} changed meanwhile: read it again")
-            await _append_log(connection, identifier, actor, change, logged)
-        return changed
+        for _ in range(ATTEMPTS):
+            document = await self._document(identifier)
+            if document["status"] == AssessmentStatus.FINALISED:
+                raise AssessmentFinal(f"{identifier} is finalised: it changes no more")
+            await check(document)
+            changed = self._combined(apply(document))
+            changed.update(version=document["version"] + 1, updated_at=format_time(datetime.now(UTC)))
+            async with self._engine.begin() as connection:
+                statement = update(assessments).where(assessments.c.id == identifier, assessments.c.version == document["version"])
+                if (await connection.execute(statement.values(_row(changed)))).rowcount == 1:
+                    await _append_log(connection, identifier, actor, change, logged)
+                    return _as_seen_by(changed, actor)
+        raise AssessmentConflict(f"{identifier} kept changing meanwhile: read it again")
 
     async def _require_supervisor(self, actor: Actor, document: dict[str, Any], action: str) -> None:
         """A manager, or a supervisor of the agent's team (any supervisor when the agent is in no team)."""
-        if actor.role == Role.MANAGER:
+        leads = (await self._department.membership(actor.name)).leads if actor.role == Role.SUPERVISOR else ()
+        if leads_agent(actor.role, leads, [document["team"]] if document["team"] else []):
             return
-        if actor.role == Role.SUPERVISOR:
-            leads = (await self._department.membership(actor.name)).leads
-            if document["team"] is None or document["team"] in leads:
-                return
         raise ActionForbidden(action, actor.role or "", list(SUPERVISING_ROLES), "only a supervisor of the agent's team or a manager may do this")
 
     async def _is_peer(self, actor: Actor, document: dict[str, Any]) -> bool:
         if actor.role != Role.AGENT or actor.name == document["agent_name"] or document["team"] is None:
             return False
         return document["team"] in (await self._department.membership(actor.name)).teams
-
-    async def _enabled_agents(self) -> list[str]:
-        query = select(users.c.name).where(users.c.role == Role.AGENT, users.c.disabled.is_(False)).order_by(users.c.name)
-        async with self._engine.connect() as connection:
-            return list((await connection.execute(query)).scalars())
 
     async def _document(self, identifier: str) -> dict[str, Any]:
         document = await self._document_or_none(identifier)
@@ -328,11 +399,16 @@ async def assessment_summary(engine: AsyncEngine, period: AssessmentPeriod) -> d
 
 
 def _as_seen_by(document: dict[str, Any], viewer: Actor) -> dict[str, Any]:
-    """A team-mate sees whether they gave a peer score, not the assessment's figures or others' scores."""
+    """A team-mate sees whether they gave a peer score, not the assessment's figures or others' scores;
+    the assessed agent sees the peer scores' mean and count, not who gave which."""
+    scores = [peer["score"] for peer in document["peer_scores"]]
+    summary = {"mean": mean(scores), "count": len(scores)}
     if viewer.role == Role.AGENT and viewer.name != document["agent_name"]:
         mine = [peer for peer in document["peer_scores"] if peer["name"] == viewer.name]
         return {key: document[key] for key in ("id", "agent_name", "team", "cadence", "period", "status")} | {"peer_scores": mine}
-    return document
+    if viewer.role == Role.AGENT:
+        return {**document, "peer_scores": [], "peers": summary}
+    return {**document, "peers": summary}
 
 
 def _comment(value: Any) -> str:

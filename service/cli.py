@@ -110,8 +110,8 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
             log.warning("the holiday calendar lists no public holiday in %d: list them in CASEWORK_HOLIDAYS (docs/teams.md)", year)
         router = Dispatcher(Department(read_model, settings.timezone, settings.holidays), settings.timezone, settings.holidays)
-        assessments = Assessments(read_model, ZoneInfo(settings.timezone), settings.targets_policy)
         quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
+        assessments = Assessments(read_model, ZoneInfo(settings.timezone), settings.targets_policy, settings.users, quality.rubric.max_total)
         checks = QualityStore(read_model)
         async with build_worker(
             client,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -90,6 +91,15 @@ class Directory:
         async with self._engine.connect() as connection:
             rows = (await connection.execute(select(users).order_by(users.c.name))).mappings().all()
         return [_person(row) for row in rows]
+
+    async def enabled_names(self, role: str, configured: Iterable[User] = ()) -> list[str]:
+        """The names of the enabled people of `role`, from the directory and CASEWORK_USERS (`configured`)
+        alike; a name the directory lists is judged by the directory (disabled there: left out)."""
+        people = await self.people()
+        listed = {person.name for person in people}
+        names = {person.name for person in people if person.role == role and not person.disabled}
+        names.update(user.name for user in configured if user.role == role and user.name not in listed)
+        return sorted(names)
 
     async def person(self, name: str) -> Person | None:
         async with self._engine.connect() as connection:

@@ -64,6 +64,18 @@ class AssessmentPolicy:
 DEFAULT_POLICY = AssessmentPolicy(DEFAULT_WEIGHTS, DEFAULT_GRADES)
 
 
+def shown_percentages(shares: Mapping[str, float]) -> dict[str, float]:
+    """Shares (adding up to 1) as percentages to one decimal that add up to exactly 100 (largest
+    remainder), so a page never reads 37% + 37% + 25% = 99%."""
+    if not shares:
+        return {}
+    tenths = {part: share * 1000 for part, share in shares.items()}
+    shown = {part: math.floor(value) for part, value in tenths.items()}
+    for part in sorted(tenths, key=lambda part: tenths[part] - shown[part], reverse=True)[: 1000 - sum(shown.values())]:
+        shown[part] += 1
+    return {part: value / 10 for part, value in shown.items()}
+
+
 def kpi_score(judged: Mapping[str, Mapping[str, Any]]) -> float | None:
     """The share of targets met among those judged (a KPI without a figure is not judged), as 0–100."""
     verdicts = [verdict["met"] for verdict in judged.values() if verdict.get("met") is not None]

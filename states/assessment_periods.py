@@ -13,6 +13,8 @@ from states.errors import InvalidData
 
 CADENCES = ("monthly", "quarterly", "yearly")
 MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+# Years a period may fall in: both bounds, as midnights in any zone, stay within what datetime holds.
+YEARS = (1900, 9998)
 KEY = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
 
 
@@ -42,16 +44,19 @@ class AssessmentPeriod:
         return period_containing(self.first_day - timedelta(days=1), self.cadence)
 
 
-def period_containing(day: date, cadence: str) -> AssessmentPeriod:
+def period_containing(day: date, cadence: str, field: str = "period") -> AssessmentPeriod:
     if cadence not in CADENCES:
         raise InvalidData("period", f"must be one of: {', '.join(CADENCES)}")
+    _check_year(day.year, field)
     first_month = (day.month - 1) // MONTHS[cadence] * MONTHS[cadence] + 1
     return AssessmentPeriod(cadence, date(day.year, first_month, 1))
 
 
-def period_at(moment: datetime, cadence: str, zone: tzinfo) -> AssessmentPeriod:
+def period_at(moment: datetime, cadence: str, zone: tzinfo, field: str = "period") -> AssessmentPeriod:
     """The period `moment` falls in, as the calendar reads in `zone`."""
-    return period_containing(moment.astimezone(zone).date(), cadence)
+    _check_year(moment.year, field)
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # a naive moment is UTC
+    return period_containing(aware.astimezone(zone).date(), cadence, field)
 
 
 def period_before(moment: datetime, cadence: str, zone: tzinfo) -> AssessmentPeriod:
@@ -64,11 +69,17 @@ def parse_period_key(text: str, field: str = "period") -> AssessmentPeriod:
     if not match or not 1 <= int(match["month"] or 1) <= 12:
         raise InvalidData(field, "must be a month (2026-11), a quarter (2026-Q4) or a year (2026)")
     year = int(match["year"])
+    _check_year(year, field)
     if match["month"]:
         return AssessmentPeriod("monthly", date(year, int(match["month"]), 1))
     if match["quarter"]:
         return AssessmentPeriod("quarterly", date(year, (int(match["quarter"]) - 1) * 3 + 1, 1))
     return AssessmentPeriod("yearly", date(year, 1, 1))
+
+
+def _check_year(year: int, field: str) -> None:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise InvalidData(field, f"must fall in the years {YEARS[0]} to {YEARS[1]}")
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:

@@ -12,6 +12,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import PathParameter
 
+from api.coaching_words import coaching_words
+from api.console.case_pages import person_label
 from api.console.figures import Figures
 from api.console.forms import FormField
 from api.console.render import clock_for, language_of, page
@@ -20,6 +22,7 @@ from api.console.sign_in_pages import see_other
 from api.labels import label
 from service.assessments import AssessmentNotFound, Assessments
 from service.coaching import open_coaching
+from states.assessment import shown_percentages
 from states.assessment_periods import CADENCES, period_before
 from states.case import Actor
 from states.errors import CaseRuleError, InvalidData
@@ -28,6 +31,7 @@ from states.vocabulary import SUPERVISING_ROLES, AssessmentPart, AssessmentStatu
 AssessmentId = Annotated[str, PathParameter(max_length=200)]
 ChangeName = Annotated[str, PathParameter(max_length=20)]
 PERIOD_TEXT = 16
+CONFIRMED = "yes"  # the 定稿 form's second step
 
 
 def _actor(request: Request) -> Actor:
@@ -59,6 +63,7 @@ class AssessmentPages(Controller):
             supervises=actor.role in SUPERVISING_ROLES,
             heading="nav_my_assessments" if actor.role == Role.AGENT else "nav_assessments",
             kpi_label=Figures(clock_for(request)).kpi_label,
+            names=await _display_names(request),
         )
 
     @post("/")
@@ -86,10 +91,15 @@ class AssessmentPages(Controller):
         assessments: Assessments = request.app.state.assessments
         actor = _actor(request)
         try:
+            if change == "finalise" and form.get("confirmed") != CONFIRMED:
+                # 定稿 is never undone: the first press asks again, the second (confirmed) finalises.
+                return await self._page(request, assessment_id, {}, {}, confirm_finalise=True)
             if change == "finalise":
                 await assessments.finalise(assessment_id, actor)
             elif change == "coaching":
-                await open_coaching(assessments, request.app.state.cases, assessment_id, actor, uuid.uuid4().hex)
+                words = coaching_words(request.app.state.directory, assessments.zone)
+                kpi = str(form.get("kpi") or "") or None
+                await open_coaching(assessments, request.app.state.cases, assessment_id, actor, uuid.uuid4().hex, kpi, words)
             else:
                 score = _number(values["score"])
                 if change == "score":
@@ -109,7 +119,15 @@ class AssessmentPages(Controller):
             return await self._page(request, assessment_id, {change: values}, {change: {"form": refused.code}}, status_code=status)
         return see_other(f"/ui/assessments/{assessment_id}", request)
 
-    async def _page(self, request: Request, assessment_id: str, values: dict[str, Any], errors: dict[str, Any], status_code: int = 200) -> Response:
+    async def _page(
+        self,
+        request: Request,
+        assessment_id: str,
+        values: dict[str, Any],
+        errors: dict[str, Any],
+        status_code: int = 200,
+        confirm_finalise: bool = False,
+    ) -> Response:
         assessments: Assessments = request.app.state.assessments
         actor = _actor(request)
         try:
@@ -123,7 +141,7 @@ class AssessmentPages(Controller):
         forms = {
             "score": draft and supervises,
             "self": draft and own,
-            "peer": draft and actor.role == Role.AGENT and not own and not document["peer_scores"],
+            "peer": draft and actor.role == Role.AGENT and not own and not document["peer_scores"] and assessments.peers_weighted,
         }
         fields = {
             "score": _score_fields(language, with_comment=True),
@@ -140,11 +158,20 @@ class AssessmentPages(Controller):
             values=values,
             errors=errors,
             may_finalise=draft and supervises,
+            confirm_finalise=confirm_finalise and draft and supervises,
+            confirmed=CONFIRMED,
             may_coach=draft and supervises and bool(document.get("missed")) and not document.get("coaching_plan"),
             parts=tuple(AssessmentPart),
+            weights_shown=shown_percentages(document.get("weights_used") or {}),
+            names=await _display_names(request),
             figures=Figures(clock_for(request)),
-            log=await assessments.log(assessment_id) if actor.role != Role.AGENT else [],
+            log=await assessments.log(assessment_id, actor) if actor.role != Role.AGENT else [],
         )
+
+
+async def _display_names(request: Request) -> dict[str, str]:
+    """Everyone's display name by login name, as the case pages show people (person_label)."""
+    return {person.name: person_label(person.name, person.display_name) for person in await request.app.state.directory.people()}
 
 
 def _score_fields(language: str, with_comment: bool) -> list[FormField]:

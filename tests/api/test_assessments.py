@@ -61,7 +61,7 @@ async def _seed_november(stack, agent: str) -> None:
         "case_id": f"N-{agent}",
         "agent_name": agent,
         "reviewer": "q",
-        "status": "scored",
+        "status": "final",
         "case_closed_at": LAST_EVENING_OF_NOVEMBER + timedelta(minutes=20),
         "sampled_at": LAST_EVENING_OF_NOVEMBER + timedelta(days=1),
         "scored_at": LAST_EVENING_OF_NOVEMBER + timedelta(days=2),
@@ -79,9 +79,14 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
         supervisor, other_supervisor, ann, bob, carl = await _department(stack)
         await _seed_november(stack, ann.name)
 
-        made = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name, bob.name, carl.name]}, headers=supervisor.headers)
+        # A supervisor makes the assessments of the teams they lead only.
+        others = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name, carl.name]}, headers=supervisor.headers)
+        assert others.status_code == 403, others.text
+        made = await http.post("/assessments", json={**NOVEMBER, "agents": [ann.name, bob.name]}, headers=supervisor.headers)
         assert made.status_code == 201, made.text
-        by_agent = {item["agent_name"]: item for item in made.json()["items"]}
+        south = await http.post("/assessments", json=NOVEMBER, headers=other_supervisor.headers)
+        assert [item["agent_name"] for item in south.json()["items"]] == [carl.name]
+        by_agent = {item["agent_name"]: item for item in [*made.json()["items"], *south.json()["items"]]}
         assessment = by_agent[ann.name]
         assert assessment["id"] == f"asm_monthly_2026-11_{ann.name}" and assessment["status"] == "draft" and assessment["team"].startswith("north")
         # The case reported at 23:30 in Beijing on 30 November counts; the one at 00:30 on 1 December does not.
@@ -129,6 +134,9 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
         plan_id = coached.json()["coaching_plan"]
         plan = (await http.get(f"/cases/{plan_id}", headers=supervisor.headers)).json()
         assert plan["kind"] == "improvement_plan"
+        # Read by people, in the department's language: the KPI's label, its target and value, the month.
+        assert "的辅导计划：响应及时率（目标 ≥" in plan["title"] and plan["title"].endswith("· 2026年11月"), plan["title"]
+        assert "实际 0.0%" in plan["title"] and "{" not in plan["description"] and "2026年11月" in plan["description"]
         assert plan["data"]["metric"] == f"first_response_on_time_rate?owner={ann.name}" and plan["data"]["coached_agent"] == ann.name
         assert plan["data"]["baseline_measured"]["kpi"] == "first_response_on_time_rate"
         assert plan["data"]["baseline_measured"]["filters"] == {"owner": ann.name}
@@ -164,7 +172,21 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
             await console.sign_in("sam")
             html = (await console.get(f"/ui/reviews/{review['id']}")).text
             assert "未达标人员" in html and ann.name in html.split("未达标人员")[1]
+            summary_html = html.split("data-review-assessments")[1]
+            assert "已定稿" in summary_html and "草稿" in summary_html  # each row's 状态
+            # Bob handled no case: nothing judged, so neither 全部达标 nor 未达标 but 无数据.
+            bob_row = next(row for row in summary_html.split("<tr>") if bob.name in row)
+            assert "无数据" in bob_row
+            listing = (await console.get("/ui/assessments", period="2026-11")).text
+            bob_listed = next(row for row in listing.split("<tr data-row>") if f">{bob.name}</a>" in row)
+            assert "无数据" in bob_listed and "全部达标" not in bob_listed
             bob_id = by_agent[bob.name]["id"]
+            # 定稿 without the supervisor's score (weighted by default) is refused, said beside the button.
+            lead = Browser(str(http.base_url))
+            await lead.sign_in(supervisor.name, PASSWORD)
+            unscored = await lead.post(f"/ui/assessments/{bob_id}/finalise", {"confirmed": "yes"})
+            assert unscored.status_code == 422 and "请先给出主管评分" in unscored.text
+            await lead.close()
             forged = await console.post(f"/ui/assessments/{bob_id}/score", {"score": "10"}, csrf=False)
             assert forged.status_code == 403
             assert (await http.get(f"/assessments/{bob_id}", headers=auth("auditor"))).json()["supervisor_score"] is None
@@ -175,11 +197,11 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
             refused = await auditor.post(f"/ui/assessments/{bob_id}/score", {"score": "10"})
             assert refused.status_code == 403
             await auditor.close()
-            # A team-mate finds the assessment under 我的考核 and gives the peer score there.
+            # Peer scores weigh nothing by default: no team-mate is asked for one (待互评), though one may be given.
             mate = Browser(str(http.base_url))
             await mate.sign_in(ann.name, PASSWORD)
             listing = (await mate.get("/ui/assessments")).text
-            assert "我的考核" in listing and f'href="/ui/assessments/{bob_id}"' in listing
+            assert "我的考核" in listing and f'href="/ui/assessments/{bob_id}"' not in listing
             assert (await mate.post(f"/ui/assessments/{bob_id}/peer", {"score": "abc"})).status_code == 422
             assert (await mate.post(f"/ui/assessments/{bob_id}/peer", {"score": "80"})).status_code == 303
             await mate.close()

@@ -13,6 +13,7 @@ from service.directory import Directory
 from service.tables import quality_checks
 from service.teams import Department
 from states.case import format_time, parse_time
+from states.quality import CheckStatus
 from tests.conftest import auth
 from tests.service.kpi_cases import project_all, reported_case
 
@@ -175,7 +176,7 @@ async def test_a_review_shows_targets_and_each_agents_figures(own_stack):
                         id=f"qc-{number}",
                         case_id=case_id,
                         agent_name=agent,
-                        status="test",
+                        status=CheckStatus.SAMPLED if total is None else CheckStatus.FINAL,  # settled checks count
                         case_closed_at=closed,
                         sampled_at=closed,
                         total=total,

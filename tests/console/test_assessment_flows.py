@@ -30,7 +30,7 @@ async def test_a_supervisor_scores_and_finalises_an_assessment(console: Console,
     await sam.get_by_label("考核期").fill("2026-11")
     await sam.get_by_role("button", name="查看").click()
     await sam.get_by_role("row").filter(has_text="月度考核 2026-11").get_by_role("link", name="ann").click()
-    await expect(sam.get_by_role("heading", level=1)).to_contain_text("月度考核 2026-11 · ann")
+    await expect(sam.get_by_role("heading", level=1)).to_contain_text("月度考核 2026-11 · Ann")
     await expect(sam.get_by_role("row").filter(has_text="响应及时率")).to_contain_text("未达标")
 
     scoring = sam.get_by_role("region", name="主管评分")
@@ -46,7 +46,10 @@ async def test_a_supervisor_scores_and_finalises_an_assessment(console: Console,
     document = await Assessments(console.read_model, ZoneInfo("Asia/Shanghai")).get(identifier, Actor("ada", Role.AUDITOR))
     await expect(sam.locator("[data-total]")).to_have_text(f"{document['total']:.1f}")
 
-    await sam.get_by_role("button", name="定稿").click()
+    await sam.get_by_role("button", name="定稿").click()  # never undone: it asks again first
+    await expect(sam.get_by_role("alertdialog")).to_contain_text("不能撤回")
+    await expect(sam.locator(".page-head")).not_to_contain_text("已定稿")
+    await sam.get_by_role("button", name="确认定稿").click()
     await expect(sam.locator(".page-head")).to_contain_text("已定稿")
     await expect(sam.get_by_role("button", name="定稿")).to_have_count(0)
     await expect(scoring.get_by_label("分数")).to_have_count(0)

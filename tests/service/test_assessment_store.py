@@ -51,7 +51,7 @@ async def test_assessments_are_made_scored_and_finalised_for_good(read_model):
         await assessments.self_assess(ann["id"], Actor("ann", Role.AGENT), 90, "")
     assert (await assessments.make(november, SAM, ["ann"]))[0]["version"] == finalised["version"]
 
-    log = await assessments.log(ann["id"])
+    log = await assessments.log(ann["id"], SAM)
     assert [entry["change"] for entry in log] == ["made", "scored", "finalised"]
     summary = await assessment_summary(read_model.engine, november)
     assert summary["below_target"] == ["ann"] and [row["agent_name"] for row in summary["agents"]] == ["ann", "bob"]
