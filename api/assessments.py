@@ -9,14 +9,12 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Struct
 
-from api.auth import may_change
+from api.auth import may_change, supervising_only
 from api.coaching_words import coaching_words
 from api.errors import problems
 from service.assessments import AssessmentNotFound, Assessments
@@ -25,7 +23,6 @@ from service.coaching import open_coaching
 from service.observability import request_id_var
 from states.assessment_periods import period_at, period_before
 from states.case import Actor
-from states.vocabulary import SUPERVISING_ROLES
 
 IdParameter = Annotated[str, PathParameter(max_length=200)]
 
@@ -52,11 +49,6 @@ class CoachingIn(Struct):
 
 class AssessmentList(Struct):
     items: list[dict[str, Any]]
-
-
-def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in SUPERVISING_ROLES:
-        raise PermissionDeniedException("only supervisors and managers may make assessments")
 
 
 def _actor(request: Request) -> Actor:

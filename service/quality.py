@@ -74,12 +74,8 @@ class QualityChecks:
 
     async def reviewers(self) -> list[str]:
         """Quality reviewers, or supervisors where the department has none."""
-        directory = await self._directory.people()
-        disabled = {person.name for person in directory if person.disabled}
-        everyone = [(person.name, person.role) for person in directory] + [(user.name, user.role) for user in self._configured]
-        everyone = [(name, role) for name, role in everyone if name not in disabled]
-        for roles in ((Role.QUALITY,), (Role.SUPERVISOR,)):
-            chosen = sorted({name for name, role in everyone if role in roles})
+        for role in (Role.QUALITY, Role.SUPERVISOR):
+            chosen = await self._directory.enabled_names(role, self._configured)
             if chosen:
                 return chosen
         return []
