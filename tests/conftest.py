@@ -124,7 +124,9 @@ async def worker(temporal_env: WorkflowEnvironment, read_model: ReadModel, stack
 async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app under uvicorn on a free port, in this event loop, and a client that speaks HTTP to it."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # Keep idle connections open longer than uvicorn's 5 s: a test that waits on a slow command line
+    # between two requests would otherwise reuse a connection the server is closing (httpx.ReadError).
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_keep_alive=120)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
