@@ -7,7 +7,7 @@ from states.case import CaseState, Report, parse_time
 from states.errors import ActionNotAllowed, InvalidData
 from states.service_times import REPLY
 from states.spec import OPEN_ACTION_ITEM, PRIORITIES, SUPERVISOR, TEAM, USER, Action, Branch, ClockChange, Context, Field, Guard, Opens, record_only
-from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, Phase, RefusalCode, Relation
+from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, MessageKind, Phase, RefusalCode, Relation
 
 
 def _has_cause(case: CaseState, ctx: Context) -> bool:
@@ -104,6 +104,7 @@ ASSIGN = Action(
     prepare=_owner_or_team,
     effect=_assign,
     notifies=True,
+    message=MessageKind.ASSIGNED,
     in_bulk=True,
     description="give the case to another owner, or to a team's queue (a handover says why in `reason`)",
 )
@@ -141,6 +142,7 @@ ESCALATE = Action(
     effect=record_only,
     opens=Opens(Kind.INCIDENT, "incident_id", Relation.ESCALATED_TO, Relation.ESCALATED_FROM, escalation_report, may_join_open=True),
     notifies=True,
+    message=MessageKind.ESCALATED,
     taken_on_breach="first_response",
     in_bulk=True,
     description="raise the case into an emergency incident meeting: a new one, or the open one named",

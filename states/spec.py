@@ -10,7 +10,7 @@ from typing import Any
 
 from states.case import Authority, CaseState, Report, format_time, parse_time
 from states.errors import InvalidData
-from states.vocabulary import Kind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
+from states.vocabulary import Kind, MessageKind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
 
 PHASES = list(Phase)
 ROLES = list(Role)
@@ -274,6 +274,8 @@ class Action:
     tells: Tells | None = None
     # Whether its event goes to the webhook (workflows/notifications.py).
     notifies: bool = False
+    # What people are told when it is taken (CASEWORK_NOTIFICATIONS rules say whom).
+    message: MessageKind | None = None
     # The system takes it by itself when this service-level target is breached (for the policy's
     # auto-escalate priorities and VIP customers).
     taken_on_breach: str | None = None

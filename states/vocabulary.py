@@ -10,7 +10,9 @@ One meaning per word in the code:
 - a *phase* is where a case stands (`Phase`; on the wire the field is called `state`); the *case*
   is everything about it (`CaseState`);
 - a *notice* is an event one case records because another told it (`SystemAction.INCIDENT_CLOSED`,
-  workflows/follow_ons.py); a *notification* is a webhook POST (workflows/notifications.py);
+  workflows/follow_ons.py); a *message* is what a person is told (`MessageKind`), and a *delivery*
+  is one message sent over one channel (`ChannelType`: a group chat robot, email, a webhook, the
+  console's inbox);
 - the *service-level policy* is the targets and calendar (states/sla_policy.py); the *workflow
   configuration* is how the service starts workflows (service/cases.py `WorkflowConfig`);
 - *report* is the first phase and the opening event (`Report` is what the reporter said); a
@@ -181,3 +183,47 @@ class AssessmentChange(StrEnum):
     PEER_SCORED = "peer_scored"
     FINALISED = "finalised"
     COACHING_OPENED = "coaching_opened"
+
+
+class MessageKind(StrEnum):
+    """What a person may be told (消息): the rules of CASEWORK_NOTIFICATIONS name these, and each
+    user turns each on or off for themselves."""
+
+    ASSIGNED = "assigned"  # a case was given to me
+    DUE_SOON = "due_soon"  # a service-level target is nearly due
+    BREACHED = "breached"  # a service-level target was missed
+    EMERGENCY_RAISED = "emergency_raised"  # an agent raised an emergency: supervisors take it
+    ESCALATED = "escalated"  # a case was escalated into an emergency meeting
+    ACTION_ITEM_DUE = "action_item_due"  # my action item (待办) is nearly due
+    ACTION_ITEM_OVERDUE = "action_item_overdue"
+    MEETING_SCHEDULED = "meeting_scheduled"  # a meeting I take part in was scheduled
+    MINUTES_PUBLISHED = "minutes_published"  # a meeting's minutes (会议纪要) were published
+    QUALITY_SCORED = "quality_scored"  # a quality check of my case was scored
+    ASSESSMENT_READY = "assessment_ready"  # my assessment (考核) is ready
+
+
+class ChannelType(StrEnum):
+    """Where a message goes: CASEWORK_NOTIFICATIONS `[[channels]] type`, and the console's inbox."""
+
+    WECOM = "wecom"  # 企业微信 group robot
+    DINGTALK = "dingtalk"  # 钉钉 robot, signed
+    FEISHU = "feishu"  # 飞书 robot, signed
+    EMAIL = "email"  # SMTP with STARTTLS
+    WEBHOOK = "webhook"  # a generic JSON POST, Standard Webhooks signed
+    INBOX = "inbox"  # the console's inbox (站内信): always there
+
+
+class DeliveryStatus(StrEnum):
+    """How one attempt to deliver a message over one channel ended (the delivery log)."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"  # tried again later: a channel that is down delays, never loses, a message
+    LOGGED = "logged"  # no channel configured: written to the log only
+    SKIPPED = "skipped"  # the recipient turned this kind of message off, or has no address there
+
+
+class MeetingType(StrEnum):
+    """The regular meetings (例会) of seed 000; the ad-hoc emergency meeting is its own kind."""
+
+    WEEKLY = "weekly"  # 周例会: a fixed weekday, hosted in rotation by the supervisors
+    MONTHLY = "monthly"  # 月例会: the month's last week, hosted by the manager
