@@ -305,6 +305,8 @@ class KindSpec:
     report_fields: tuple[Field, ...]
     actions: tuple[Action, ...]
     create_roles: tuple[str, ...] = AGENT_AND_SUPERVISOR
+    # What people are told when a case of this kind is reported (an emergency raised, a meeting scheduled).
+    report_message: MessageKind | None = None
     by_name: dict[str, Action] = field(init=False, repr=False, compare=False)
     # Data keys only the kind's own fields and the machine may write.
     reserved_keys: frozenset[str] = field(init=False, repr=False, compare=False)

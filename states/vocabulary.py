@@ -94,6 +94,7 @@ class SystemAction(StrEnum):
     LINK = "link"  # another case linked itself to this one
     SLA_WARNING = "sla_warning"  # a service-level target is nearly due
     SLA_BREACHED = "sla_breached"  # a service-level target was missed
+    ACTION_ITEM_DUE_SOON = "action_item_due_soon"  # an action item's deadline is near (the policy's warn_at)
     ACTION_ITEM_OVERDUE = "action_item_overdue"
     INCIDENT_CLOSED = "incident_closed"  # notice: the incident this case was escalated into closed
     DISPATCH = "dispatch"  # routing sent the new case to a team, and maybe to one of its agents

@@ -5,7 +5,7 @@ import pytest
 from api.labels import LANGUAGES, has_label, negotiate
 from service.kpis import KPI_NAMES
 from states.machine import SPECS
-from states.vocabulary import HEAD_OFFICE, SYSTEM, AssignmentMethod, Kind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
+from states.vocabulary import HEAD_OFFICE, SYSTEM, AssignmentMethod, ChannelType, DeliveryStatus, Kind, MeetingType, MessageKind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
 from tests.conftest import auth
 
 OPENING_FIELDS = ("title", "description", "priority", "customer", "channel")
@@ -16,6 +16,8 @@ def every_term() -> list[tuple[str, str]]:
     terms += [("role", role) for role in (*Role, SYSTEM)] + [("priority", priority) for priority in Priority]
     terms += [("relation", relation) for relation in Relation] + [("system_action", action) for action in SystemAction]
     terms += [("assignment_method", method) for method in AssignmentMethod] + [("site", HEAD_OFFICE)]
+    terms += [("message_kind", kind) for kind in MessageKind] + [("channel_type", channel) for channel in ChannelType]
+    terms += [("delivery_status", status) for status in DeliveryStatus] + [("meeting_type", meeting) for meeting in MeetingType]
     terms += [("refusal", code) for code in RefusalCode] + [("kpi", name) for name in KPI_NAMES]
     terms += [("action", action.name) for spec in SPECS.values() for action in spec.actions]
     fields = [field.name for spec in SPECS.values() for action in spec.actions for field in action.fields]
