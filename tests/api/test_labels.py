@@ -5,7 +5,22 @@ import pytest
 from api.labels import LANGUAGES, has_label, negotiate
 from service.kpis import KPI_NAMES
 from states.machine import SPECS
-from states.vocabulary import HEAD_OFFICE, SYSTEM, AssignmentMethod, ChannelType, DeliveryStatus, Kind, MeetingType, MessageKind, Phase, Priority, RefusalCode, Relation, Role, SystemAction
+from states.vocabulary import (
+    HEAD_OFFICE,
+    SYSTEM,
+    AssignmentMethod,
+    ChannelType,
+    DeliveryStatus,
+    Kind,
+    MeetingType,
+    MessageKind,
+    Phase,
+    Priority,
+    RefusalCode,
+    Relation,
+    Role,
+    SystemAction,
+)
 from tests.conftest import auth
 
 OPENING_FIELDS = ("title", "description", "priority", "customer", "channel")
