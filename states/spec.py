@@ -276,6 +276,9 @@ class Action:
     notifies: bool = False
     # What people are told when it is taken (CASEWORK_NOTIFICATIONS rules say whom).
     message: MessageKind | None = None
+    # Meets this service-level target (stops its clock): `publish_minutes` meets "minutes", the clock
+    # that starts when a meeting is held (the case enters analyse) and times the minutes' deadline.
+    meets_target: str | None = None
     # The system takes it by itself when this service-level target is breached (for the policy's
     # auto-escalate priorities and VIP customers).
     taken_on_breach: str | None = None
