@@ -259,3 +259,21 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
         description="mark an action item done, with its outcome",
     )
     return add, complete
+
+# Meetings' people (the incident and meeting kinds keep them in the case's data under these names).
+ATTENDEE_FIELDS = (
+    Field("host", required=False, max_length=200, names=USER),
+    Field("recorder", required=False, max_length=200, names=USER),
+    Field("participants", "string_list", required=False, max_length=200),
+)
+# The minutes (会议纪要) in the one format of seed 000 §4(2): each part its own field.
+MINUTES_FIELDS = (
+    Field("held_at", "datetime"),
+    Field("place", max_length=500),
+    Field("participants", "string_list", max_length=200),
+    Field("host", max_length=200, names=USER),
+    Field("agenda"),
+    Field("discussion"),
+    Field("decisions"),
+    Field("tasks", required=False),
+)
