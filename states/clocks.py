@@ -13,9 +13,9 @@ from typing import Any
 from states import service_times
 from states.case import CaseState, Event, format_time, parse_time
 from states.machine import declared_action, spec_for
-from states.sla_policy import ServiceLevelPolicy
+from states.sla_policy import MINUTES, ServiceLevelPolicy
 from states.spec import ClockChange
-from states.vocabulary import DeadlineState, Phase, SystemAction
+from states.vocabulary import DeadlineState, Kind, MeetingType, Phase, SystemAction
 
 
 def taken_on_breach(case: CaseState, policy: ServiceLevelPolicy, breached_target: str) -> str | None:
@@ -55,6 +55,8 @@ def after_event(case: CaseState, event: Event, policy: ServiceLevelPolicy) -> No
     if change is ClockChange.RETARGET:
         _retarget(case, policy, now)
     clocks = case.clocks
+    if declared is not None and declared.meets_target in clocks:
+        _meet(clocks[declared.meets_target], policy, now)
     if case.first_response_at is not None and "first_response" in clocks:
         _meet(clocks["first_response"], policy, now)
     if event.from_state != event.to_state:
@@ -63,6 +65,8 @@ def after_event(case: CaseState, event: Event, policy: ServiceLevelPolicy) -> No
         targets = _targets(case, policy)
         if event.to_state in targets:
             _start(case, event.to_state, targets, now)
+        if event.to_state == Phase.ANALYSE and _minutes_pending(case, targets):
+            _start(case, MINUTES, targets, now)
         resolution = clocks.get("resolution")
         if resolution:
             if event.to_state == Phase.CLOSED:
@@ -162,12 +166,25 @@ def sla_view(case: dict[str, Any], policy: ServiceLevelPolicy, now: datetime) ->
     return view
 
 
+def _minutes_pending(case: CaseState, targets: dict[str, float]) -> bool:
+    """The minutes' clock starts when a meeting is held (the case enters analyse), once: its kind
+    declares an action that meets it, the policy has a target for it, and no clock has run yet."""
+    declares = any(action.meets_target == MINUTES for action in spec_for(case.kind).actions)
+    return declares and MINUTES in targets and MINUTES not in case.clocks
+
+
+def _tier(case: CaseState) -> str:
+    """What the policy keys a case's targets by: its priority, or a regular meeting's type (an
+    ad-hoc one without a type is timed as a weekly one)."""
+    return str(case.data.get("meeting_type", MeetingType.WEEKLY)) if case.kind == Kind.MEETING else case.priority
+
+
 def _targets(case: CaseState, policy: ServiceLevelPolicy) -> dict[str, float]:
-    return policy.targets_for(case.kind, case.priority, bool((case.customer or {}).get("vip")))
+    return policy.targets_for(case.kind, _tier(case), bool((case.customer or {}).get("vip")))
 
 
 def _rule(case: CaseState, name: str) -> str:
-    return f"targets.{case.kind}.{case.priority}.{name}" + (" (VIP: next priority up)" if (case.customer or {}).get("vip") else "")
+    return f"targets.{case.kind}.{_tier(case)}.{name}" + (" (VIP: next priority up)" if (case.customer or {}).get("vip") else "")
 
 
 def _start(case: CaseState, name: str, targets: dict[str, float], now: str) -> None:

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     FEEDBACK = "feedback"
     INCIDENT = "incident"  # an emergency meeting
     IMPROVEMENT_PLAN = "improvement_plan"
+    MEETING = "meeting"  # a weekly or monthly meeting (例会: MeetingType)
 
 
 class Phase(StrEnum):

@@ -13,7 +13,7 @@ from states.machine import SPECS, CaseMachine
 from states.opening import Report, open_case
 from states.spec import ROLES, Context
 from states.vocabulary import SYSTEM, SystemAction
-from tests.support import AGENT, DUE, NOW, SUPERVISOR, Step, at
+from tests.support import AGENT, DUE, MINUTES, NOW, SUPERVISOR, Step, at
 
 # Every person in a walk is a member of this team; the ownership rule is off, so that any of them
 # may move the case (tests/states/test_ownership.py holds the rule itself).
@@ -45,6 +45,10 @@ VALID_DATA: dict[str, dict[str, Any] | None] = {
     "open_improvement_plan": {"title": "load tests", "plan_id": "plan-1"},
     "evaluate": None,
     "record_effect": {"effective": True, "after_value": 0.93},
+    "record_attendance": {"attended": ["ann", "sam"], "absent": ["bo"]},
+    "assign_tasks": None,
+    "publish_minutes": MINUTES,
+    "set_attendees": {"host": "sam", "recorder": "ann", "participants": ["ann", "sam"]},
 }
 CAUSE = {"incident": "system", "improvement_plan": "training"}
 
@@ -84,6 +88,12 @@ PATHS: dict[str, list[Step]] = {
         Step(SUPERVISOR, "plan_measures"),
         Step(AGENT, "evaluate"),
         Step(SUPERVISOR, "record_effect", {"effective": True, "after_value": 0.9}),
+    ],
+    "meeting": [
+        Step(AGENT, "record_attendance", {"attended": ["ann", "sam"]}),
+        Step(AGENT, "assign_tasks"),
+        Step(AGENT, "publish_minutes", MINUTES),
+        Step(SUPERVISOR, "close"),
     ],
 }
 

@@ -17,6 +17,7 @@ SUPERVISOR_ONLY = {
     "feedback": {"escalate", "assign", "set_priority"},
     "incident": {"close", "open_improvement_plan", "assign", "set_priority"},
     "improvement_plan": {"plan_measures", "record_effect", "assign", "set_priority"},
+    "meeting": {"close", "set_attendees", "assign", "set_priority"},
 }
 # (kind, phase, action): a supervisor-only action in a phase where the supervisor may take it.
 SUPERVISOR_MOMENTS = [
@@ -124,4 +125,5 @@ def test_create_roles_are_declared_per_kind():
         "feedback": ["agent", "supervisor", "manager"],
         "incident": ["supervisor", "manager"],
         "improvement_plan": ["supervisor", "manager"],
+        "meeting": ["supervisor", "manager"],
     }

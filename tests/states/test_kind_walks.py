@@ -7,7 +7,7 @@ from states.machine import KINDS
 from states.spec import ROLES
 from states.vocabulary import Role, SystemAction
 from tests.states._support import WALK_TEAM, Walk, declared_edges, valid_data
-from tests.support import AGENT, COMPLAINT_WALK, FEEDBACK_WALK, IMPROVEMENT_WALK, SUPERVISOR, SYSTEM, Step, at
+from tests.support import AGENT, COMPLAINT_WALK, FEEDBACK_WALK, IMPROVEMENT_WALK, MINUTES, SUPERVISOR, SYSTEM, Step, at
 
 ESCALATES = {"complaint", "feedback"}
 
@@ -96,11 +96,36 @@ def improvement_plan_steps() -> list[Step]:
     ]
 
 
+def meeting_steps() -> list[Step]:
+    attendees = {"host": "sam", "recorder": "ann", "participants": ["ann", "sam", "bo"]}
+
+    def kept(phase: str) -> list[Step]:
+        return [*housekeeping("meeting", phase), Step(SUPERVISOR, "set_attendees", attendees)]
+
+    return [
+        *kept("report"),
+        Step(AGENT, "record_attendance", {"attended": ["ann", "sam"], "absent": ["bo"]}, to="analyse"),
+        *kept("analyse"),
+        Step(AGENT, "add_action_item", item("午间排班")),
+        Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "done"}),
+        Step(AGENT, "assign_tasks", to="remediate"),
+        *kept("remediate"),
+        Step(AGENT, "add_action_item", item("话术更新")),
+        Step(AGENT, "complete_action_item", {"item_id": "item-2", "outcome": "done"}),
+        Step(AGENT, "publish_minutes", MINUTES, to="follow_up"),
+        *kept("follow_up"),
+        Step(AGENT, "add_action_item", item("复盘")),
+        Step(AGENT, "complete_action_item", {"item_id": "item-3", "outcome": "done"}),
+        Step(SUPERVISOR, "close", to="closed"),
+    ]
+
+
 STEPS = {
     "complaint": complaint_steps,
     "feedback": feedback_steps,
     "incident": incident_steps,
     "improvement_plan": improvement_plan_steps,
+    "meeting": meeting_steps,
 }
 
 
