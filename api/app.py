@@ -26,6 +26,7 @@ from api.errors import HANDLERS
 from api.exports import ExportController
 from api.handover import handover
 from api.kpis import KpiController, ReviewController, TargetController
+from api.meetings import MeetingController
 from api.live import live_events
 from api.observability import MetricsController, prometheus, request_context
 from api.quality import QualityController
@@ -44,6 +45,7 @@ from service.live import LiveFeed
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
 from service.read_model import ReadModel, engine_for
+from service.meetings import Meetings
 from service.reviews import Reviews
 from service.settings import Settings
 from service.shared_store import keep_tidy, open_shared_store
@@ -107,6 +109,10 @@ def _reviews(state: State) -> Reviews:
     return state.reviews
 
 
+def _meetings(state: State) -> Meetings:
+    return state.meetings
+
+
 def _assessments(state: State) -> Assessments:
     return state.assessments
 
@@ -164,6 +170,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.idempotency_keys = IdempotencyKeys(read_model)
         app.state.kpis = Kpis(read_model, department_zone, settings.targets)
         app.state.reviews = Reviews(read_model, department_zone, settings.targets)
+        app.state.meetings = Meetings(app.state.cases, read_model, app.state.reviews, settings.meeting_plan, settings.meetings_ahead, settings.users)
         app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy, settings.users, app.state.quality.rubric.max_total)
         app.state.directory = Directory(read_model)
         app.state.users = Users(app.state.directory, app.state.department)
@@ -196,6 +203,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             MachineController,
             KpiController,
             ReviewController,
+            MeetingController,
             AssessmentController,
             TargetController,
             QualityController,
@@ -219,6 +227,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "keys": Provide(_keys, sync_to_thread=False),
             "kpis": Provide(_kpis, sync_to_thread=False),
             "reviews": Provide(_reviews, sync_to_thread=False),
+            "meetings": Provide(_meetings, sync_to_thread=False),
             "assessments": Provide(_assessments, sync_to_thread=False),
             "zone": Provide(lambda: department_zone, sync_to_thread=False),
             "live": Provide(_live, sync_to_thread=False),

@@ -18,6 +18,7 @@ from service.holidays import official_holidays
 from states.assessment import parse_assessment_policy
 from states.holidays import HolidayCalendar, parse_holiday_calendar
 from states.kpi_names import KPI_NAMES
+from states.meeting_plan import MeetingPlan, parse_meeting_plan
 from states.policy_error import PolicyError
 from states.scorecard import parse_rubric
 from states.sla_policy import parse_policy, with_department_calendar
@@ -121,6 +122,16 @@ class Settings:
     appeal_window_seconds: float = 7 * 24 * 3600
     # What agents see: every case ("all"), or only their teams' cases and their own ("team").
     visibility: str = "all"
+    # When the weekly and monthly meetings (例会) fall, where, and the hosts' rotation (CASEWORK_MEETINGS'
+    # TOML, states/meeting_plan.py); empty: weekly on Friday 16:00, monthly on the month's last Friday 14:00.
+    meetings: dict[str, Any] = field(default_factory=dict)
+    # How many weekly meetings ahead the daily run keeps created (next week's is always there).
+    meetings_ahead: int = 2
+
+    @property
+    def meeting_plan(self) -> MeetingPlan:
+        """The meetings' plan in the department's time zone (checked when the settings were read)."""
+        return parse_meeting_plan(self.meetings, self.timezone)
 
     @property
     def targets(self) -> Targets:
@@ -206,6 +217,8 @@ class Settings:
             rubric=load_rubric(env.get("CASEWORK_RUBRIC")),
             quality_sample=_positive_int(env, "CASEWORK_QUALITY_SAMPLE", cls.quality_sample),
             appeal_window_seconds=_positive_int(env, "CASEWORK_APPEAL_DAYS", 7) * 24 * 3600,
+            meetings=load_meetings(env.get("CASEWORK_MEETINGS"), timezone),
+            meetings_ahead=_positive_int(env, "CASEWORK_MEETINGS_AHEAD", cls.meetings_ahead),
         )
 
 
@@ -216,6 +229,18 @@ def _checked_assessment(policy: dict[str, Any] | None) -> dict[str, Any] | None:
     except PolicyError as error:
         raise SettingsError(f"CASEWORK_TARGETS: {error}") from None
     return policy
+
+
+def load_meetings(path: str | None, timezone: str) -> dict[str, Any]:
+    """CASEWORK_MEETINGS: `[weekly] weekday, time, place, rotation` and `[monthly] weekday, time, place`."""
+    if not path:
+        return {}
+    data = _toml("CASEWORK_MEETINGS", path)
+    try:
+        parse_meeting_plan(data, timezone)
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_MEETINGS ({path}): {error}") from None
+    return data
 
 
 def load_rubric(path: str | None) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from workflows.activities import CaseActivities, ProjectionStore, Router
 from workflows.assessments import AssessmentActivities, AssessmentMaker, AssessmentWorkflow
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
+from workflows.meetings import MeetingActivities, MeetingMaker, ScheduleMeetingsWorkflow
 from workflows.notifications import DeliveryLog, Notifier, Webhook
 from workflows.quality_check import CheckStore, QualityActivities, QualityCheckWorkflow
 from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
@@ -31,17 +32,20 @@ def build_worker(
     assessments: AssessmentMaker | None = None,
     checks: CheckStore | None = None,
     sampler: WeeklySampler | None = None,
+    meetings: MeetingMaker | None = None,
 ) -> Worker:
-    """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly quality sample's."""
+    """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly
+    quality sample's; `meetings`: makes the regular meetings ahead (the daily meetings schedule's)."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
     assessing = [AssessmentActivities(assessments).make_assessments] if assessments is not None else []
     checking: list[Callable] = [QualityActivities(checks).project_check] if checks is not None else []
     checking += [QualitySamplingActivities(sampler).sample_week] if sampler is not None else []
+    checking += [MeetingActivities(meetings).make_meetings] if meetings is not None else []
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow],
+        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow, ScheduleMeetingsWorkflow],
         activities=[
             activities.project_case,
             activities.dispatch_case,
