@@ -26,8 +26,8 @@ from api.errors import HANDLERS
 from api.exports import ExportController
 from api.handover import handover
 from api.kpis import KpiController, ReviewController, TargetController
-from api.meetings import MeetingController
 from api.live import live_events
+from api.meetings import MeetingController
 from api.observability import MetricsController, prometheus, request_context
 from api.quality import QualityController
 from api.schemas import Health
@@ -42,10 +42,10 @@ from service.directory import Directory
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.live import LiveFeed
+from service.meetings import Meetings
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
 from service.read_model import ReadModel, engine_for
-from service.meetings import Meetings
 from service.reviews import Reviews
 from service.settings import Settings
 from service.shared_store import keep_tidy, open_shared_store

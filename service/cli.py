@@ -19,8 +19,8 @@ import uvicorn
 
 from service import audit_cli, department_cli, recovery, schema, teams_cli, tracing, users_cli
 from service.assessments import Assessments
-from service.directory import Directory
 from service.cases import Cases, People, WorkflowConfig
+from service.directory import Directory
 from service.dispatch import Dispatcher
 from service.holidays import missing_years
 from service.meetings import Meetings
@@ -118,8 +118,12 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         assessments = Assessments(read_model, ZoneInfo(settings.timezone), settings.targets_policy, settings.users, quality.rubric.max_total)
         checks = QualityStore(read_model)
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
-        people = People(Department(read_model, settings.timezone, settings.holidays), frozenset(user.name for user in settings.users), settings.ownership)
-        meetings = Meetings(Cases(client, read_model, config, people), read_model, reviews, settings.meeting_plan, settings.meetings_ahead, settings.users)
+        people = People(
+            Department(read_model, settings.timezone, settings.holidays), frozenset(user.name for user in settings.users), settings.ownership
+        )
+        meetings = Meetings(
+            Cases(client, read_model, config, people), read_model, reviews, settings.meeting_plan, settings.meetings_ahead, settings.users
+        )
         async with build_worker(
             client,
             read_model,

@@ -33,7 +33,16 @@ log = logging.getLogger("casework.meetings")
 TITLES = {MeetingType.WEEKLY: "周例会", MeetingType.MONTHLY: "月例会"}
 CADENCES = {MeetingType.WEEKLY: "weekly", MeetingType.MONTHLY: "monthly"}
 # The agent figures an agenda carries from the review's table of agents.
-AGENT_FIGURES = ("cases", "solved", "complaints_handled", "first_response_mean_seconds", "handling_mean_seconds", "satisfied_share", "quality_mean_score", "quality_checks")
+AGENT_FIGURES = (
+    "cases",
+    "solved",
+    "complaints_handled",
+    "first_response_mean_seconds",
+    "handling_mean_seconds",
+    "satisfied_share",
+    "quality_mean_score",
+    "quality_checks",
+)
 MAX_ROWS = 200  # a case's free-form data holds lists of at most this many (states/spec.py)
 
 
@@ -89,7 +98,11 @@ class Meetings:
         return made
 
     async def _report_data(self, meeting: Meeting, now: datetime) -> dict[str, Any]:
-        data: dict[str, Any] = {"meeting_type": meeting.meeting_type, "scheduled_at": format_time(meeting.scheduled_at), "review": await self.agenda(meeting, now)}
+        data: dict[str, Any] = {
+            "meeting_type": meeting.meeting_type,
+            "scheduled_at": format_time(meeting.scheduled_at),
+            "review": await self.agenda(meeting, now),
+        }
         if meeting.place:
             data["place"] = meeting.place
         if meeting.host:
@@ -105,7 +118,10 @@ class Meetings:
             "review_id": review["id"],
             "period": review["period"],
             "kpis": {name: {part: _finite(value) for part, value in review["deltas"][name].items()} for name in KPI_NAMES},
-            "agents": [{"name": row["name"], **{name: _finite(row.get(name)) for name in AGENT_FIGURES}, "missed": ", ".join(row.get("missed", []))} for row in review["agents"][:MAX_ROWS]],
+            "agents": [
+                {"name": row["name"], **{name: _finite(row.get(name)) for name in AGENT_FIGURES}, "missed": ", ".join(row.get("missed", []))}
+                for row in review["agents"][:MAX_ROWS]
+            ],
             "open_incidents": [case["id"] for case in review["open_incidents"]],
             "open_improvement_plans": [case["id"] for case in review["open_improvement_plans"]],
             "open_tasks": (await self._open_tasks(meeting.case_id))[:MAX_ROWS],

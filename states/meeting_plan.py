@@ -166,7 +166,9 @@ def upcoming(plan: MeetingPlan, after: datetime, weeks: int, supervisors: list[s
     meetings = []
     for moment in weekly_days(plan, after, weeks):
         day = moment.astimezone(zone).date()
-        meetings.append(Meeting(MeetingType.WEEKLY, meeting_id(MeetingType.WEEKLY, day), moment, day, plan.weekly.place, weekly_host(order, day, moment, away)))
+        meetings.append(
+            Meeting(MeetingType.WEEKLY, meeting_id(MeetingType.WEEKLY, day), moment, day, plan.weekly.place, weekly_host(order, day, moment, away))
+        )
     monthly = next_monthly(plan, after)
     day = monthly.astimezone(zone).date()
     meetings.append(Meeting(MeetingType.MONTHLY, meeting_id(MeetingType.MONTHLY, day), monthly, day, plan.monthly.place, monthly_host(managers)))

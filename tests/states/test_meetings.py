@@ -1,10 +1,12 @@
 """The regular meeting (例会): its walk, the minutes' deadline in working time, and the host rotation."""
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
 from states import clocks
+from states.case import Actor
 from states.errors import ActionNotAllowed
 from states.meeting_plan import MeetingPlan, last_weekday_of_month, meeting_id, next_monthly, parse_meeting_plan, upcoming, weekly_days, weekly_host
 from states.policy_error import PolicyError
@@ -35,12 +37,13 @@ def meeting(meeting_type: str, held_at: str, policy=CALENDAR_POLICY):
 def test_a_meeting_walks_from_scheduled_to_held_tasks_minutes_and_closed():
     machine = opened("meeting", SUPERVISOR, data={"meeting_type": "weekly", "scheduled_at": "2026-11-27T08:00:00Z"})
     ctx = Context("2026-11-27T09:00:00Z")
-    for actor, action, data, phase in [
+    steps: list[tuple[Actor, str, dict[str, Any] | None, str]] = [
         (AGENT, "record_attendance", {"attended": ["ann", "sam"], "absent": ["bo"]}, "analyse"),
         (AGENT, "add_action_item", {"title": "午间排班", "owner": "ann", "due": DUE}, "analyse"),
         (AGENT, "assign_tasks", None, "remediate"),
         (AGENT, "publish_minutes", MINUTES, "follow_up"),
-    ]:
+    ]
+    for actor, action, data, phase in steps:
         machine.take(action, actor, data, None, ctx)
         assert machine.case.state == phase
     assert machine.case.data["attended"] == ["ann", "sam"] and machine.case.data["decisions"] == MINUTES["decisions"]
@@ -93,13 +96,13 @@ def test_rotation_skips_an_away_supervisor_and_keeps_the_order():
     order = ["sam", "sue", "tom"]
     days = [date(2026, 11, 27) + (date(2026, 12, 4) - date(2026, 11, 27)) * week for week in range(3)]
     moments = [datetime(day.year, day.month, day.day, 8, tzinfo=UTC) for day in days]
-    plain = [weekly_host(order, day, moment, {}) for day, moment in zip(days, moments, strict=True)]
+    plain = [str(weekly_host(order, day, moment, {})) for day, moment in zip(days, moments, strict=True)]
     assert sorted(plain) == order and len(set(plain)) == 3
-    away = {plain[0]: (datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))}
+    away: dict[str, tuple[datetime | None, datetime | None]] = {plain[0]: (datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))}
     assert weekly_host(order, days[0], moments[0], away) == order[(order.index(plain[0]) + 1) % 3]
     # Back the week after: their turn comes round again as usual.
     assert weekly_host(order, days[1], moments[1], away) == plain[1]
-    everyone = {name: (datetime(2026, 1, 1, tzinfo=UTC), None) for name in order}
+    everyone: dict[str, tuple[datetime | None, datetime | None]] = {name: (datetime(2026, 1, 1, tzinfo=UTC), None) for name in order}
     assert weekly_host(order, days[0], moments[0], everyone) is None
 
 
@@ -129,9 +132,16 @@ def test_upcoming_meetings_have_deterministic_ids_and_hosts():
     assert meeting_id("weekly", date(2026, 12, 4)) == "meeting-weekly-2026-12-04"
 
 
-@pytest.mark.parametrize(("data", "key"), [({"weekly": {"weekday": "friday"}}, "weekly.weekday"), ({"monthly": {"time": "25:00"}}, "monthly.time"), ({"weekly": {"rotation": ["a", "a"]}}, "weekly.rotation"), ({"yearly": {}}, "yearly")])
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"weekly": {"weekday": "friday"}}, "weekly.weekday"),
+        ({"monthly": {"time": "25:00"}}, "monthly.time"),
+        ({"weekly": {"rotation": ["a", "a"]}}, "weekly.rotation"),
+        ({"yearly": {}}, "yearly"),
+    ],
+)
 def test_a_bad_meetings_file_is_refused_by_key(data, key):
     with pytest.raises(PolicyError) as refused:
         parse_meeting_plan(data, SHANGHAI)
     assert refused.value.key == key
-

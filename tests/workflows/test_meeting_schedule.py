@@ -86,7 +86,11 @@ async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings
         assert (next_run.hour, next_run.minute) == (7, 0)
         _, planned = await meetings.upcoming(datetime.now(UTC))
         await handle.trigger()
-        for meeting in planned:
-            await eventually(lambda meeting=meeting: read_model.get_case(meeting.case_id), 30, meeting.case_id)
+        for case_id in [meeting.case_id for meeting in planned]:
+
+            async def made(case_id: str = case_id) -> dict | None:
+                return await read_model.get_case(case_id)
+
+            await eventually(made, 30, case_id)
     finally:
         await handle.delete()
