@@ -25,5 +25,5 @@ def test_the_example_file_is_read_with_its_rotation():
 def test_a_bad_meetings_file_stops_the_start_naming_the_key(tmp_path):
     bad = tmp_path / "meetings.toml"
     bad.write_text('[weekly]\nweekday = "friday"\n', encoding="utf-8")
-    with pytest.raises(SettingsError, match="weekly.weekday"):
+    with pytest.raises(SettingsError, match=r"weekly\.weekday"):
         Settings.from_env({"CASEWORK_MEETINGS": str(bad)})
