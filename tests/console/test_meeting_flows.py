@@ -27,7 +27,7 @@ def meetings_of(console: Console, temporal_env) -> Meetings:
 
 async def test_a_supervisor_sees_the_coming_meetings_and_a_scheduled_ones_agenda(console: Console, signed_in: SignedIn, temporal_env):
     sam = await signed_in("sam")
-    await sam.get_by_role("link", name="例会").click()
+    await sam.get_by_role("navigation", name="案件队列").get_by_role("link", name="例会", exact=True).click()
     await expect(sam.get_by_role("heading", name="即将召开的例会")).to_be_visible()
     upcoming = sam.locator("#upcoming-meetings")
     await expect(upcoming.get_by_role("row").filter(has_text="周例会").first).to_contain_text("sam")  # the only supervisor hosts
@@ -40,7 +40,7 @@ async def test_a_supervisor_sees_the_coming_meetings_and_a_scheduled_ones_agenda
     agenda = sam.locator("#meeting-agenda")
     await expect(agenda.get_by_role("heading", name="议程")).to_be_visible()
     await expect(agenda).to_contain_text("未结紧急会议")
-    await expect(sam.locator("dl").first).to_contain_text("5楼会议室")
+    await expect(sam.locator("#case-view")).to_contain_text("5楼会议室")
 
 
 async def test_the_recorder_publishes_the_minutes_from_the_console(console: Console, signed_in: SignedIn):
