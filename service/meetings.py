@@ -19,7 +19,7 @@ from sqlalchemy import select
 from service.cases import Cases
 from service.directory import Directory
 from service.read_model import ReadModel
-from service.reviews import Reviews, period_before
+from service.reviews import SCHEDULED_BY, Reviews, period_before
 from service.settings import User
 from service.tables import cases
 from states.case import Actor, Report, format_time, parse_time
@@ -84,24 +84,29 @@ class Meetings:
         """Create the meetings due next (as of `by`, the schedule's time) that do not exist yet; their ids."""
         _, meetings = await self.upcoming(parse_time(by))
         made = []
+        reviews: dict[str, dict[str, Any]] = {}  # one review per cadence and run
         for meeting in meetings:
             if await self._read_model.get_case(meeting.case_id) is not None:
                 continue
+            cadence = CADENCES[meeting.meeting_type]
+            if cadence not in reviews:
+                zone = ZoneInfo(self._plan.timezone)
+                reviews[cadence] = await self._reviews.make(cadence, period_before(parse_time(by), cadence, zone), SCHEDULED_BY, datetime.now(UTC))
             report = Report(
                 kind=Kind.MEETING,
                 title=f"{TITLES[meeting.meeting_type]} {meeting.local_day.isoformat()}",
-                data=await self._report_data(meeting, parse_time(by)),
+                data=await self._report_data(meeting, reviews[cadence]),
             )
             await self._cases.open(report, Actor(SYSTEM), None, f"schedule-{meeting.case_id}", case_id=meeting.case_id)
             log.info("scheduled %s", meeting.case_id)
             made.append(meeting.case_id)
         return made
 
-    async def _report_data(self, meeting: Meeting, now: datetime) -> dict[str, Any]:
+    async def _report_data(self, meeting: Meeting, review: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = {
             "meeting_type": meeting.meeting_type,
             "scheduled_at": format_time(meeting.scheduled_at),
-            "review": await self.agenda(meeting, now),
+            "review": await self.agenda(meeting, review),
         }
         if meeting.place:
             data["place"] = meeting.place
@@ -109,11 +114,9 @@ class Meetings:
             data["host"] = meeting.host
         return data
 
-    async def agenda(self, meeting: Meeting, now: datetime) -> dict[str, Any]:
-        """The agenda's figures: the last whole period's review (made again now, so it is current),
-        compact — numbers and case ids, no customer data — and the tasks earlier meetings left open."""
-        cadence = CADENCES[meeting.meeting_type]
-        review = await self._reviews.make(cadence, period_before(now, cadence, ZoneInfo(self._plan.timezone)), SYSTEM, datetime.now(UTC))
+    async def agenda(self, meeting: Meeting, review: dict[str, Any]) -> dict[str, Any]:
+        """The agenda's figures: the last whole period's review (made again by the run, so it is
+        current), compact — numbers and case ids, no customer data — and the tasks earlier meetings left open."""
         return {
             "review_id": review["id"],
             "period": review["period"],
