@@ -39,7 +39,7 @@ class Inbox:
         self.received: list[tuple[list[str], EmailMessage]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=default)))  # type: ignore[arg-type]
+        self.received.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=default)))
         return "250 OK"
 
 

@@ -107,7 +107,7 @@ async def test_a_robot_delivers_and_at_mentions_the_recipients_with_ids(kind):
     ids = {ChannelType.WECOM: ["WangFang", "LiLei"], ChannelType.DINGTALK: ["ding-wang", "ding-li"], ChannelType.FEISHU: ["ou_wang", "ou_li"]}
     assert mentioned(kind, request) == ids[kind]
     text = request.body.decode()
-    assert "首次响应已超时" in text and MESSAGE.link in text
+    assert "首次响应已超时" in text and str(MESSAGE.link) in text
 
 
 async def test_dingtalk_writes_each_at_in_the_markdown_text_too():
