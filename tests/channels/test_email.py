@@ -162,3 +162,20 @@ async def test_a_server_that_is_down_is_retried(trusted):
     with pytest.raises(DeliveryFailed) as down:
         await deliver(channel(free_port()), MESSAGE, [WANG])
     assert down.value.retryable is True
+
+
+class Busy(Inbox):
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "451 4.3.0 try again later"
+
+
+async def test_a_server_saying_try_later_is_retried(trusted):
+    port = free_port()
+    server = smtp_server(Busy(), trusted, port)
+    server.start()
+    try:
+        with pytest.raises(DeliveryFailed) as later:
+            await deliver(channel(port), MESSAGE, [WANG])
+    finally:
+        server.stop()
+    assert (later.value.retryable, later.value.status_code) == (True, 451)

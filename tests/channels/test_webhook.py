@@ -98,3 +98,22 @@ async def test_a_webhook_that_is_down_or_refuses_is_retried_or_not():
             await deliver(channel(server.base + "/hook", WHSEC), MESSAGE, [])
     assert down.value.retryable and unavailable.value.retryable and unavailable.value.status_code == 503
     assert (refused.value.retryable, refused.value.status_code) == (False, 401)
+
+
+async def test_the_old_delivery_and_event_headers_fall_back_to_the_message_id_and_kind():
+    bare = Message(id="msg-1", kind=MessageKind.MINUTES_PUBLISHED, language="en", subject="Minutes published", text="")
+    with FakeServer(lambda request: (200, {})) as server:
+        await deliver(channel(server.base + "/hook", WHSEC), bare, [])
+    headers = server.requests[0].headers
+    assert (headers["x-casework-delivery"], headers["x-casework-event"]) == ("msg-1", "minutes_published")
+    assert json.loads(server.requests[0].body) == {
+        "message": {
+            "id": "msg-1",
+            "kind": "minutes_published",
+            "language": "en",
+            "subject": "Minutes published",
+            "text": "",
+            "link": None,
+            "case_id": None,
+        }
+    }
