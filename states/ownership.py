@@ -22,8 +22,13 @@ def refusal(case: CaseState, action: Action, role: str, authority: Authority | N
     """Why this person may not take `action` on `case` now, or None when they may."""
     if action.claims and authority is None:
         return _refused(action, role, "only a person can claim a case", RefusalCode.NOT_IN_TEAM)
+    if action.by_person and authority is None:
+        return _refused(action, role, "only a person the directory knows can take this", RefusalCode.NOT_IN_TEAM)
     if authority is None or role == Role.MANAGER:
         return None
+    if action.attendees_only and role == Role.AGENT and authority.name not in {case.data.get(key) for key in action.attendees_only}:
+        named = " or ".join(action.attendees_only)
+        return _refused(action, role, f"only the meeting's {named} or a supervisor may take this", RefusalCode.NOT_YOUR_CASE)
     if action.claims:
         if case.team is not None and case.team in authority.teams:
             return None
