@@ -97,7 +97,11 @@ INCIDENT_WALK = [
     Step(SUPERVISOR, "plan_measures", to="remediate"),
     Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
     Step(AGENT, "measures_done", to="follow_up"),
-    Step(SUPERVISOR, "close", {"effect": "no time-outs since", "lessons_learned": "load-test", "minutes": "会议纪要"}, to="closed"),
+    Step(SUPERVISOR, "publish_minutes", {
+        "held_at": "2026-11-22T18:00:00+08:00", "place": "会议室 A", "participants": ["ann", "tech"], "host": "sam",
+        "agenda": "订单服务超时", "discussion": "超时的原因", "decisions": "加熔断", "tasks": "tech：熔断",
+    }),  # fmt: skip
+    Step(SUPERVISOR, "close", {"effect": "no time-outs since", "lessons_learned": "load-test"}, to="closed"),
 ]
 
 IMPROVEMENT_WALK = [
