@@ -11,7 +11,8 @@ the next breach of the cause starts it afresh (update-with-start).
 
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
+from datetime import datetime, timedelta
 
 from temporalio import activity, workflow
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -53,13 +54,17 @@ class StormWorkflow:
         while True:
             end = self._opened_at + self._window
             try:
-                await workflow.wait_condition(lambda: self._opened_at + self._window != end, timeout=max(end - workflow.now(), MIN_TIMER))
+                await workflow.wait_condition(functools.partial(self._moved, end), timeout=max(end - workflow.now(), MIN_TIMER))
             except TimeoutError:
                 pass
             if workflow.now() >= self._opened_at + self._window:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if workflow.now() >= self._opened_at + self._window:
                     return
+
+    def _moved(self, end: datetime) -> bool:
+        """A new incident was opened for the cause: its window ends later."""
+        return self._opened_at + self._window != end
 
     @workflow.update
     async def join(self, input: JoinStormInput) -> JoinedStorm:
@@ -78,9 +83,7 @@ class StormWorkflow:
 
 async def _open_incident(incident_id: str, input: JoinStormInput) -> None:
     """Start the incident's case workflow; it reports itself, linked to the first breaching case."""
-    opening = ReportInput(
-        input.report, Actor(SYSTEM), input.case_id, input.request_id, source_relation=Relation.ESCALATED_FROM, link_back=False
-    )
+    opening = ReportInput(input.report, Actor(SYSTEM), input.case_id, input.request_id, source_relation=Relation.ESCALATED_FROM, link_back=False)
     child = CaseWorkflowInput(
         case_id=incident_id,
         kind=input.report.kind,

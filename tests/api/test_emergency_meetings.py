@@ -4,6 +4,7 @@ cause into one meeting."""
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -51,16 +52,14 @@ async def test_a_supervisor_sets_the_people_of_a_meeting_opened_by_escalation(ap
 async def test_ten_breaches_of_one_cause_join_one_meeting_and_another_cause_opens_its_own(worker, stack_settings):
     policy = {"auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 2}}}}
     async with api_with(stack_settings, policy, window_seconds=60) as api:
-        storm = await asyncio.gather(
-            *(api.open(title=f"物流延误 {n}", priority="urgent", data={"category": "logistics"}) for n in range(10))
-        )
+        storm = await asyncio.gather(*(api.open(title=f"物流延误 {n}", priority="urgent", data={"category": "logistics"}) for n in range(10)))
         other = await api.open(title="账户被锁", priority="urgent", data={"category": "account"})
 
         async def escalated(case_id: str):
             case = await api.get(case_id)
             return linked(case, "escalated_to") or None
 
-        joined = [await eventually(lambda case=case: escalated(case["id"]), timeout=30, what="escalation") for case in storm]
+        joined = [await eventually(functools.partial(escalated, case["id"]), timeout=30, what="escalation") for case in storm]
         incidents = {incident for links in joined for incident in links}
         assert len(incidents) == 1, joined
         (incident_id,) = incidents

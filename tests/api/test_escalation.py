@@ -81,7 +81,11 @@ async def test_an_incident_in_follow_up_opens_an_improvement_plan_linked_both_wa
 
 @pytest.mark.parametrize(("priority", "vip"), [("urgent", False), ("normal", True)])
 async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_cases(api_with_policy, priority, vip):
-    policy = {"warn_at": 0.5, "auto_escalate": ["urgent", "vip"], "targets": {"complaint": {p: {"first_response": 1} for p in ("normal", "high", "urgent")}}}
+    policy = {
+        "warn_at": 0.5,
+        "auto_escalate": ["urgent", "vip"],
+        "targets": {"complaint": {p: {"first_response": 1} for p in ("normal", "high", "urgent")}},
+    }
     async with api_with_policy(policy) as api:
         complaint = await api.open(priority=priority, customer={"id": "c", "vip": vip})
 

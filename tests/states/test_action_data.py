@@ -12,7 +12,7 @@ from tests.support import AGENT, NOW, SUPERVISOR
 
 DUE = "2030-01-01T09:00:00Z"
 ITEM = {"title": "t", "owner": "o", "due": DUE}
-MINUTES = VALID_DATA["publish_minutes"]
+MINUTES: dict = VALID_DATA["publish_minutes"] or {}
 
 # (kind, phase, actor, action, data, field)
 BAD_ACTION_DATA = [

@@ -5,14 +5,13 @@ which breaches escalate (VIPs included), and action items warn before they fall 
 import pytest
 
 from states import ActionForbidden, ActionNotAllowed, InvalidData, clocks
-from states.case import Authority, parse_time
+from states.case import Actor, Authority, parse_time
 from states.incident import MINUTES_REQUIRED, require_minutes
 from states.opening import Report, open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, PolicyError, parse_policy
 from states.spec import Context
 from states.vocabulary import MessageKind, Phase, SystemAction
 from tests.states._support import PATHS, VALID_DATA
-from states.case import Actor
 from tests.support import AGENT, DUE, NOW, SUPERVISOR, at
 
 MINUTES = VALID_DATA["publish_minutes"]
