@@ -7,6 +7,7 @@ import dataclasses
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from service.settings import Settings
 from tests.conftest import Api, auth, serving
@@ -73,3 +74,14 @@ async def test_ten_breaches_of_one_cause_join_one_meeting_and_another_cause_open
         assert incident["kind"] == "incident" and incident["created_by"] == "system"
         (own,) = await eventually(lambda: escalated(other["id"]), timeout=30, what="the other cause's escalation")
         assert own != incident_id
+
+
+async def test_an_action_item_is_due_soon_before_it_is_overdue_once_each(api):
+    incident = await api.open("incident", role="agent", title="短信网关故障")
+    await api.act(incident["id"], "start_analysis", role="supervisor")
+    due = (datetime.now(UTC) + timedelta(seconds=4)).isoformat()
+    await api.act(incident["id"], "add_action_item", data={"title": "切换备用网关", "owner": "tech", "due": due})
+    await api.history_with(incident["id"], "action_item_overdue")
+    timers = [event for event in await api.history(incident["id"]) if event["action"].startswith("action_item_")]
+    assert [event["action"] for event in timers] == ["action_item_due_soon", "action_item_overdue"]
+    assert timers[0]["actor"] == {"name": "system"} and timers[0]["data"]["item_id"] == "item-1"
