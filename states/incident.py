@@ -14,7 +14,7 @@ from states.common import (
     record_cause,
 )
 from states.errors import InvalidData
-from states.spec import AGENT_AND_SUPERVISOR, SUPERVISOR, Action, Context, Field, Guard, KindSpec, Opens, Tells, record_only
+from states.spec import AGENT_AND_SUPERVISOR, SUPERVISOR, Action, Context, Field, KindSpec, Opens, Tells, record_only
 from states.vocabulary import OPEN_PHASES, Kind, MessageKind, Phase, RefusalCode, Relation, SystemAction
 
 INCIDENT_CAUSES = ("process", "system", "human", "other")
@@ -31,19 +31,17 @@ def improvement_report(incident: CaseState, data: dict[str, Any]) -> Report:
     )
 
 
-# Set in an incident's data when it is reported (by the case workflow, under a patch): it was opened
-# under the rule that minutes are published on their own action before closing. An incident reported
-# before that rule shipped lacks the flag and closes as it always did (its minutes, if any, given with
-# `close`), so recorded histories replay and incidents already in follow_up stay closable.
-MINUTES_REQUIRED = "minutes_required"
 MINUTES_PUBLISHED_AT = "minutes_published_at"
 
 
-def _minutes_published(case: CaseState, ctx: Context) -> bool:
-    return not case.data.get(MINUTES_REQUIRED) or bool(case.data.get(MINUTES_PUBLISHED_AT))
-
-
-MINUTES_PUBLISHED = Guard("minutes_published", "the minutes are published (publish_minutes)", _minutes_published)
+def _minutes_first(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
+    """`close` needs the minutes: published on their own action (publish_minutes), or — as before that
+    action existed — given to `close` itself as one text. The old way stays: recorded histories closed
+    with their minutes inside `close` replay unchanged, an incident already in follow_up when this
+    shipped closes as it would have, and API clients of v1 keep working; no workflow patch needed."""
+    if not case.data.get(MINUTES_PUBLISHED_AT) and not data.get("minutes"):
+        raise InvalidData("data.minutes", "publish the minutes first (publish_minutes), or give them here", RefusalCode.MISSING_FIELD)
+    return data
 
 
 def _take_host(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -110,7 +108,10 @@ INCIDENT = KindSpec(
         Field("location", required=False, max_length=500),
         Field("impact", required=False),
         Field("consequences", required=False),
-        *ATTENDEE_FIELDS,
+        # Plain names here, as before (set_attendees checks them against the directory).
+        Field("host", required=False, max_length=200),
+        Field("recorder", required=False, max_length=200),
+        Field("participants", "string_list", required=False, max_length=200),
     ),
     actions=(
         Action("start_analysis", (Phase.REPORT,), Phase.ANALYSE, first_response=True, description="open the root-cause discussion"),
@@ -126,10 +127,8 @@ INCIDENT = KindSpec(
             (Phase.FOLLOW_UP,),
             Phase.CLOSED,
             roles=SUPERVISOR,
-            # `minutes` stays, optional: incidents reported before publish_minutes existed closed with
-            # their minutes here (see MINUTES_REQUIRED).
             fields=(Field("effect"), Field("lessons_learned"), Field("minutes", required=False, max_length=100_000)),
-            guards=(MINUTES_PUBLISHED,),
+            prepare=_minutes_first,
             tells=Tells(SystemAction.INCIDENT_CLOSED, Relation.ESCALATED_FROM, _closed_notice),
             description="close the meeting once its minutes are published; the cases escalated into it are told",
         ),
@@ -151,9 +150,3 @@ INCIDENT = KindSpec(
         *SHARED_ACTIONS,
     ),
 )
-
-
-def require_minutes(case: CaseState) -> None:
-    """An incident reported from now on closes only once its minutes are published (MINUTES_REQUIRED)."""
-    if case.kind == Kind.INCIDENT:
-        case.data[MINUTES_REQUIRED] = True

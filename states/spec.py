@@ -35,7 +35,7 @@ MAX_KEY_LENGTH = 100
 # Figures the service measures for an action (Context.measured) and records with its event.
 MEASURED_KEYS = frozenset({"baseline_measured", "measured_after", "measured_after_value"})
 # Keys of a case's data that the machine itself writes (states/machine.py effects).
-MACHINE_KEYS = frozenset({"causes", "reopen_reason", "satisfied", "score", "minutes_published_at", "minutes_required"}) | MEASURED_KEYS
+MACHINE_KEYS = frozenset({"causes", "reopen_reason", "satisfied", "score", "minutes_published_at"}) | MEASURED_KEYS
 
 
 @dataclass(frozen=True)

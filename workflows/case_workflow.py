@@ -14,13 +14,12 @@ with workflow.unsafe.imports_passed_through():
     from states import clocks
     from states.case import Actor, Authority, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
-    from states.incident import require_minutes
     from states.machine import CaseMachine, notifies
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Action, Context, Opens
     from states.text import check_storable
-    from states.vocabulary import SYSTEM, Kind, Phase, Relation, Role, SystemAction
+    from states.vocabulary import SYSTEM, Phase, Relation, Role, SystemAction
     from workflows import follow_ons
     from workflows.activities import PROJECTION_REFUSED, CaseActivities
     from workflows.errors import case_missing, rule_error
@@ -51,10 +50,8 @@ KEEP_TIMER_PATCH = "keep-the-wake-up-timer"
 NOTIFY_AFTER_PROJECTION_PATCH = "notify-after-projection"
 # Since v4 a new case is routed (its team and agent) right after its report is recorded.
 DISPATCH_PATCH = "dispatch-new-cases"
-# Since v5 an incident is reported under the rule that its minutes are published (publish_minutes)
-# before it closes (states/incident.py MINUTES_REQUIRED); action items warn when their deadline nears;
-# and a breach's automatic escalation joins the incident opened for the same cause (workflows/storms.py).
-MINUTES_RULE_PATCH = "minutes-before-closing"
+# Since v5 action items warn when their deadline nears, and a breach's automatic escalation joins the
+# incident opened for the same cause (workflows/storms.py).
 DUE_SOON_PATCH = "action-items-due-soon"
 STORM_CONTROL_PATCH = "escalation-storm-control"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
@@ -197,8 +194,6 @@ class CaseWorkflow:
             raise rule_error(error) from None
         if input.source_case_id:
             machine.case.links.append({"case_id": input.source_case_id, "relation": input.source_relation})
-        if machine.case.kind == Kind.INCIDENT and workflow.patched(MINUTES_RULE_PATCH):
-            require_minutes(machine.case)
         self._machine = machine
         clocks.start_cycle(machine.case, self._sla_policy, event.at)
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])

@@ -53,6 +53,7 @@ BAD_ACTION_DATA = [
     ("incident", "analyse", AGENT, "add_action_item", {**ITEM, "due": "tomorrow"}, "data.due"),
     ("incident", "analyse", AGENT, "add_action_item", {**ITEM, "due": "2030-01-01T09:00:00"}, "data.due"),
     ("incident", "analyse", AGENT, "add_action_item", {**ITEM, "due": 1893488400}, "data.due"),
+    ("incident", "follow_up", SUPERVISOR, "close", {"effect": "e", "lessons_learned": "l"}, "data.minutes"),
     ("incident", "follow_up", SUPERVISOR, "publish_minutes", {**MINUTES, "agenda": None}, "data.agenda"),
     ("incident", "follow_up", SUPERVISOR, "publish_minutes", {**MINUTES, "held_at": "yesterday"}, "data.held_at"),
     ("incident", "report", SUPERVISOR, "set_attendees", {}, "data.host"),

@@ -6,7 +6,6 @@ import pytest
 
 from states import ActionForbidden, ActionNotAllowed, InvalidData, clocks
 from states.case import Actor, Authority, parse_time
-from states.incident import MINUTES_REQUIRED, require_minutes
 from states.opening import Report, open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, PolicyError, parse_policy
 from states.spec import Context
@@ -23,11 +22,8 @@ def acting(actor: Actor, seconds: float = 0) -> Context:
     return Context(at(seconds), authority=Authority(actor.name, ownership=False))
 
 
-def incident(opener: Actor = SUPERVISOR, new_rule: bool = True):
-    machine = open_case("inc-1", Report("incident", "支付系统故障"), opener, NOW)[0]
-    if new_rule:
-        require_minutes(machine.case)
-    return machine
+def incident(opener: Actor = SUPERVISOR):
+    return open_case("inc-1", Report("incident", "支付系统故障"), opener, NOW)[0]
 
 
 def walk_to(machine, phase: str):
@@ -98,9 +94,9 @@ def test_the_recorder_publishes_the_minutes_each_part_its_own_field_then_the_mee
     machine = walk_to(incident(), Phase.FOLLOW_UP)
     machine.take("set_attendees", SUPERVISOR, {"recorder": "bo"}, None, acting(SUPERVISOR))
     closing = {"effect": "stable", "lessons_learned": "monitor"}
-    with pytest.raises(ActionNotAllowed) as refused:
+    with pytest.raises(InvalidData) as refused:
         machine.check("close", "supervisor", closing, acting(SUPERVISOR))
-    assert "minutes" in str(refused.value)
+    assert refused.value.field == "data.minutes" and "publish_minutes" in str(refused.value)
     with pytest.raises(ActionForbidden):
         machine.check("publish_minutes", "agent", MINUTES, acting(AGENT))  # ann neither hosts nor records
     event = machine.take("publish_minutes", BO, MINUTES, None, acting(BO, 60))
@@ -115,9 +111,8 @@ def test_minutes_are_published_only_in_follow_up():
         walk_to(incident(), Phase.REMEDIATE).check("publish_minutes", "supervisor", MINUTES, acting(SUPERVISOR))
 
 
-def test_an_incident_reported_before_the_rule_still_closes_with_its_minutes_given_to_close():
-    machine = walk_to(incident(new_rule=False), Phase.FOLLOW_UP)
-    assert MINUTES_REQUIRED not in machine.case.data
+def test_an_incident_still_closes_with_its_minutes_given_to_close_as_before_publish_minutes_existed():
+    machine = walk_to(incident(), Phase.FOLLOW_UP)
     machine.take("close", SUPERVISOR, {"effect": "e", "lessons_learned": "l", "minutes": "the old way"}, None, acting(SUPERVISOR))
     assert machine.case.state == Phase.CLOSED
 
