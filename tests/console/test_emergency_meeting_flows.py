@@ -50,6 +50,8 @@ async def test_a_supervisor_sets_the_people_and_the_recorder_publishes_the_minut
     ann = await signed_in("ann")
     await ann.goto(f"/ui/cases/{incident_id}")
     await expect(phase_of(ann)).to_have_text("跟进")
+    # ann records this meeting but does not host it: the host's own action is not offered to her.
+    await expect(ann.get_by_role("button", name="设置参会人员", exact=True)).to_have_count(0)
     minutes = {
         "会议时间": "2026-11-23T10:00",
         "会议地点": "上海总部三楼会议室",
