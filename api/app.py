@@ -159,7 +159,9 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         read_model = ReadModel(engine_for(settings), alarm)
         await read_model.require_current_schema()
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
-        config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
+        config = WorkflowConfig(
+            settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy, settings.escalation_window_seconds
+        )
         app.state.department = Department(read_model, settings.timezone, settings.holidays)
         app.state.visibility = Visibility(app.state.department, settings.visibility)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)

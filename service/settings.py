@@ -21,7 +21,7 @@ from states.kpi_names import KPI_NAMES
 from states.meeting_plan import MeetingPlan, parse_meeting_plan
 from states.policy_error import PolicyError
 from states.scorecard import parse_rubric
-from states.sla_policy import parse_policy, with_department_calendar
+from states.sla_policy import parse_duration, parse_policy, with_department_calendar
 from states.targets import DEFAULT_TARGETS_DATA, TARGET_TABLES, Targets, parse_targets
 from states.vocabulary import SYSTEM, Role
 
@@ -88,6 +88,9 @@ class Settings:
     rate_limit_per_minute: int = 1200
     cors_origins: tuple[str, ...] = ()
     reopen_window_seconds: int = 30 * 24 * 3600
+    # Storm control (CASEWORK_ESCALATION_WINDOW, ISO 8601): a breach's automatic escalation joins the
+    # emergency meeting opened by automatic escalation for the same cause within this window.
+    escalation_window_seconds: float = 3600.0
     events_per_run: int = 500
     max_body_bytes: int = 1_000_000
     # The service-level policy as plain data (CASEWORK_SLA_POLICY's TOML); None: the built-in default.
@@ -195,6 +198,7 @@ class Settings:
             rate_limit_per_minute=_positive_int(env, "CASEWORK_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
             cors_origins=tuple(origin.strip() for origin in env.get("CASEWORK_CORS_ORIGINS", "").split(",") if origin.strip()),
             reopen_window_seconds=_positive_int(env, "CASEWORK_REOPEN_WINDOW_SECONDS", cls.reopen_window_seconds),
+            escalation_window_seconds=_duration(env, "CASEWORK_ESCALATION_WINDOW", cls.escalation_window_seconds),
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
             sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY"), timezone, holidays),
@@ -477,6 +481,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _duration(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return parse_duration(raw, name)
+    except PolicyError as error:
+        raise SettingsError(f"{name} must be an ISO 8601 duration like PT1H, got {raw!r}") from error
 
 
 def _optional_port(env: Mapping[str, str], name: str) -> int | None:

@@ -26,6 +26,11 @@ TARGET_NAMES = ("first_response", "resolution", MINUTES, *OPEN_PHASES)
 MEETING_TYPES = list(MeetingType)
 ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 KINDS = tuple(Kind)
+# Named in `auto_escalate` next to priorities: a VIP customer's case escalates on a breach whatever its
+# priority (the default policy lists it; a policy without it leaves VIPs to the priorities listed).
+VIP = "vip"
+AUTO_ESCALATE_NAMES = (*PRIORITIES, VIP)
+DEFAULT_AUTO_ESCALATE = (Priority.URGENT, VIP)
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class Calendar:
 class ServiceLevelPolicy:
     warn_at: float = 0.8
     pause_in: frozenset[str] = frozenset({Phase.FOLLOW_UP})
-    auto_escalate: frozenset[str] = frozenset({Priority.URGENT})
+    auto_escalate: frozenset[str] = frozenset(DEFAULT_AUTO_ESCALATE)
     targets: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     calendar: Calendar | None = None
 
@@ -79,7 +84,7 @@ class ServiceLevelPolicy:
 DEFAULT_POLICY_DATA: dict[str, Any] = {
     "warn_at": 0.8,
     "pause_in": [Phase.FOLLOW_UP],
-    "auto_escalate": [Priority.URGENT],
+    "auto_escalate": list(DEFAULT_AUTO_ESCALATE),
     "targets": {
         Kind.COMPLAINT: {
             Priority.URGENT: {"first_response": "PT10M", "resolution": "PT8H", Phase.ANALYSE: "PT2H"},
@@ -133,7 +138,7 @@ def parse_policy(data: dict[str, Any]) -> ServiceLevelPolicy:
     return ServiceLevelPolicy(
         warn_at=float(warn_at),
         pause_in=frozenset(_names(data.get("pause_in", [Phase.FOLLOW_UP]), "pause_in", OPEN_PHASES)),
-        auto_escalate=frozenset(_names(data.get("auto_escalate", [Priority.URGENT]), "auto_escalate", PRIORITIES)),
+        auto_escalate=frozenset(_names(data.get("auto_escalate", list(DEFAULT_AUTO_ESCALATE)), "auto_escalate", AUTO_ESCALATE_NAMES)),
         targets=_targets(data.get("targets", {})),
         calendar=_calendar(data["calendar"]) if "calendar" in data else None,
     )

@@ -90,6 +90,16 @@ FEEDBACK_WALK = [
     Step(AGENT, "record_satisfaction", {"satisfied": True, "score": 4}, to="closed"),
 ]
 
+INCIDENT_MINUTES = {
+    "held_at": "2026-11-22T18:00:00+08:00",
+    "place": "会议室 A",
+    "participants": ["ann", "tech"],
+    "host": "sam",
+    "agenda": "订单服务超时",
+    "discussion": "超时的原因",
+    "decisions": "加熔断",
+    "tasks": "tech：熔断",
+}
 INCIDENT_WALK = [
     Step(SUPERVISOR, "start_analysis", to="analyse"),
     Step(AGENT, "record_cause", {"category": "system", "description": "order service timed out"}),
@@ -97,7 +107,8 @@ INCIDENT_WALK = [
     Step(SUPERVISOR, "plan_measures", to="remediate"),
     Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
     Step(AGENT, "measures_done", to="follow_up"),
-    Step(SUPERVISOR, "close", {"effect": "no time-outs since", "lessons_learned": "load-test", "minutes": "会议纪要"}, to="closed"),
+    Step(SUPERVISOR, "publish_minutes", INCIDENT_MINUTES),
+    Step(SUPERVISOR, "close", {"effect": "no time-outs since", "lessons_learned": "load-test"}, to="closed"),
 ]
 
 IMPROVEMENT_WALK = [

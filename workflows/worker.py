@@ -18,6 +18,7 @@ from workflows.notifications import DeliveryLog, Notifier, Webhook
 from workflows.quality_check import CheckStore, QualityActivities, QualityCheckWorkflow
 from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
 from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
+from workflows.storms import StormActivities, StormWorkflow
 
 
 def build_worker(
@@ -45,11 +46,12 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow, ScheduleMeetingsWorkflow],
+        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow, ScheduleMeetingsWorkflow, StormWorkflow],
         activities=[
             activities.project_case,
             activities.dispatch_case,
             notifier.deliver_notification,
+            StormActivities().join_escalation_storm,
             ReviewActivities(reviews).make_review,
             *assessing,
             *checking,

@@ -43,12 +43,22 @@ VALID_DATA: dict[str, dict[str, Any] | None] = {
     "measures_done": None,
     "close": {"effect": "no time-outs since", "lessons_learned": "load-test first", "minutes": "minutes"},
     "open_improvement_plan": {"title": "load tests", "plan_id": "plan-1"},
+    "take_host": None,
+    "set_attendees": {"host": "sam", "recorder": "ann", "participants": ["ann", "bo"]},
+    "publish_minutes": {
+        "held_at": "2026-11-22T18:00:00+08:00",
+        "place": "会议室 A",
+        "participants": ["ann", "bo"],
+        "host": "sam",
+        "agenda": "the outage",
+        "discussion": "why the time-outs",
+        "decisions": "add a circuit breaker",
+        "tasks": "tech: circuit breaker",
+    },
     "evaluate": None,
     "record_effect": {"effective": True, "after_value": 0.93},
     "record_attendance": {"attended": ["ann", "sam"], "absent": ["bo"]},
     "assign_tasks": None,
-    "publish_minutes": MINUTES,
-    "set_attendees": {"host": "sam", "recorder": "ann", "participants": ["ann", "sam"]},
 }
 CAUSE = {"incident": "system", "improvement_plan": "training"}
 

@@ -12,7 +12,7 @@ def declared(where) -> dict[str, set[str]]:
 def test_the_webhook_hears_of_timers_escalations_and_assignments():
     events = [*SystemAction, *{action.name for spec in SPECS.values() for action in spec.actions}]
     heard = {kind: {event for event in events if notifies(kind, event)} for kind in SPECS}
-    timers = {SystemAction.SLA_WARNING, SystemAction.SLA_BREACHED, SystemAction.ACTION_ITEM_OVERDUE}
+    timers = {SystemAction.SLA_WARNING, SystemAction.SLA_BREACHED, SystemAction.ACTION_ITEM_DUE_SOON, SystemAction.ACTION_ITEM_OVERDUE}
     assert heard == {
         Kind.COMPLAINT: timers | {"escalate", "assign"},
         Kind.FEEDBACK: timers | {"escalate", "assign"},
