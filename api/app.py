@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.assessments import AssessmentController
 from api.audit import CaseAuditController, NotificationController
 from api.auth import SignInNeeded, authentication
+from api.codec import CodecController, codec_cors
 from api.console.render import asset
 from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
         app.state.audit = Audit(client, read_model)
+        app.state.codec = client.data_converter.payload_codec  # None unless CASEWORK_PAYLOAD_KEYS is set
         app.state.quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
@@ -191,6 +193,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         route_handlers=[
             CaseController,
             CaseAuditController,
+            CodecController,
             NotificationController,
             ExportController,
             MachineController,
@@ -227,6 +230,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "users": Provide(_users, sync_to_thread=False),
         },
         middleware=[
+            codec_cors(settings.codec_cors_origins),
             request_context,
             security_headers,
             SharedRateLimit(settings.rate_limit_per_minute, settings.users),
