@@ -18,7 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.assessments import AssessmentController
 from api.audit import CaseAuditController, NotificationController
 from api.auth import SignInNeeded, authentication
-from api.codec import CodecController, codec_cors
+from api.codec import CodecController, CodecCors
 from api.console.render import asset
 from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
@@ -189,7 +189,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             await app.state.shared_store.close()
             await read_model.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             CaseController,
             CaseAuditController,
@@ -230,7 +230,6 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "users": Provide(_users, sync_to_thread=False),
         },
         middleware=[
-            codec_cors(settings.codec_cors_origins),
             request_context,
             security_headers,
             SharedRateLimit(settings.rate_limit_per_minute, settings.users),
@@ -255,3 +254,6 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             security=[{"bearer": []}],
         ),
     )
+    # Outermost, ahead of the API's own CORS (CASEWORK_CORS_ORIGINS): /codec/ answers the Temporal UI's origins, with credentials.
+    app.asgi_handler = CodecCors(app.asgi_handler, settings.codec_cors_origins)
+    return app

@@ -13,8 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers, MutableScopeHeaders
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import DefineMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from api.auth import CODEC_PREFIX
@@ -81,7 +80,9 @@ def _answer(payloads: Any) -> Response[bytes]:
 
 class CodecCors:
     """CORS for /codec/ only, for CASEWORK_CODEC_CORS_ORIGINS: the UI sends its cookies or token
-    (credentials), so only the listed origins are answered, never `*`."""
+    (credentials), so only the listed origins are answered, never `*`. Wraps the whole app (api/app.py),
+    so its answers carry the headers too when they are refusals (401, 403), and the API's own CORS
+    (CASEWORK_CORS_ORIGINS) never answers for /codec/."""
 
     def __init__(self, app: ASGIApp, origins: tuple[str, ...]):
         self.app = app
@@ -93,7 +94,7 @@ class CodecCors:
             return
         origin = Headers.from_scope(scope).get("origin")
         allowed = origin is not None and origin in self.origins
-        if scope["method"] == "OPTIONS":
+        if scope.get("method") == "OPTIONS":
             await _preflight(send, origin if allowed else None)
             return
         if not allowed:
@@ -122,9 +123,7 @@ async def _preflight(send: Send, origin: str | None) -> None:
             (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
             (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
         ]
-    await send({"type": "http.response.start", "status": 204 if origin is not None else 403, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-def codec_cors(origins: tuple[str, ...]) -> DefineMiddleware:
-    return DefineMiddleware(CodecCors, origins=origins)
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 204 if origin is not None else 403, "headers": headers}
+    body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+    await send(start)
+    await send(body)

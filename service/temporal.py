@@ -132,12 +132,10 @@ def connect_options(connection: TemporalConnection) -> dict[str, Any]:
             client_private_key=_read(connection.tls_key),
             domain=connection.tls_server_name,
         )
-    return {
-        "namespace": connection.namespace,
-        "tls": tls,
-        "api_key": connection.api_key,
-        "data_converter": data_converter(connection.payload_keys),
-    }
+    options: dict[str, Any] = {"namespace": connection.namespace, "tls": tls, "api_key": connection.api_key}
+    if connection.payload_keys:
+        options["data_converter"] = data_converter(connection.payload_keys)
+    return options
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -55,6 +55,7 @@ async def encrypted_stack(stack_settings: Settings, tmp_path: Path, keys: tuple[
         task_queue=queue,
         payload_keys=keys,
         codec_cors_origins=(UI,),
+        cors_origins=("https://desk.example",),  # the API's own CORS leaves /codec/ to the codec's
     )
     read_model = ReadModel(create_engine(settings.read_model_url))
     await read_model.upgrade()
@@ -67,7 +68,9 @@ async def encrypted_stack(stack_settings: Settings, tmp_path: Path, keys: tuple[
 
 
 async def open_complaint(api: Api) -> str:
-    case = await api.open("complaint", title=f"{NAME}投诉", description=GRIEVANCE, customer={"name": NAME, "phone": "13800001234"}, data={"demand": GRIEVANCE})
+    case = await api.open(
+        "complaint", title=f"{NAME}投诉", description=GRIEVANCE, customer={"name": NAME, "phone": "13800001234"}, data={"demand": GRIEVANCE}
+    )
     await api.act(case["id"], "start_analysis", note=f"已联系{NAME}")
     return case["id"]
 
@@ -110,7 +113,9 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
         assert (await audit.verify(case_id)).ok
 
         history = await temporal_env.client.get_workflow_handle(case_id).fetch_history()
-        replayed = await Replayer(workflows=[CaseWorkflow], data_converter=data_converter((KEY_A,))).replay_workflow(history, raise_on_replay_failure=False)
+        replayed = await Replayer(workflows=[CaseWorkflow], data_converter=data_converter((KEY_A,))).replay_workflow(
+            history, raise_on_replay_failure=False
+        )
         assert replayed.replay_failure is None, replayed.replay_failure
 
         # The codec endpoint: auditors, supervisors and managers; nobody else.
@@ -143,11 +148,13 @@ async def test_the_codec_endpoint_answers_the_temporal_ui_origin_and_a_console_s
         assert allowed.headers["access-control-allow-headers"] == ALLOWED_HEADERS
         refused = await stack.api.client.options("/codec/decode", headers={"Origin": "https://evil.example", **preflight})
         assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
-        empty = {"payloads": []}
+        empty: dict[str, list] = {"payloads": []}
         answered = await stack.api.client.post("/codec/decode", json=empty, headers={**auth("auditor"), "Origin": UI})
         assert answered.headers["access-control-allow-origin"] == UI and answered.json() == empty
         other = await stack.api.client.post("/codec/decode", json=empty, headers={**auth("auditor"), "Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+        anonymous = await stack.api.client.post("/codec/decode", json=empty, headers={"Origin": UI})
+        assert anonymous.status_code == 401 and anonymous.headers["access-control-allow-origin"] == UI  # the UI can say why
 
         # The console's session cookie, as the UI sends it from the same site.
         await ensure_people(stack.read_model)
@@ -187,5 +194,7 @@ async def test_a_history_written_before_encryption_stays_readable(http, stack_se
     assert NAME in json.dumps(await Audit(encrypted, read_model).temporal_history(case_id), ensure_ascii=False)
     assert (await Audit(encrypted, read_model).verify(case_id)).ok
     history = await temporal_env.client.get_workflow_handle(case_id).fetch_history()
-    replayed = await Replayer(workflows=[CaseWorkflow], data_converter=data_converter((KEY_A,))).replay_workflow(history, raise_on_replay_failure=False)
+    replayed = await Replayer(workflows=[CaseWorkflow], data_converter=data_converter((KEY_A,))).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
     assert replayed.replay_failure is None, replayed.replay_failure
