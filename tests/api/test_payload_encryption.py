@@ -4,11 +4,15 @@ auditors, supervisors and managers only; keys rotate; histories written before s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import time
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ from workflows.case_workflow import CaseWorkflow
 UI = "http://temporal-ui.example:8233"
 NAME = "欧阳娜娜-Zq7"
 GRIEVANCE = "冰箱漏水泡坏了地板-Xk9"
+CASEWORK = str(Path(sys.executable).parent / "casework")
 KEY_A = PayloadKey("2026-a", os.urandom(32))
 KEY_B = PayloadKey("2026-b", os.urandom(32))
 
@@ -75,6 +80,26 @@ async def open_complaint(api: Api) -> str:
     return case["id"]
 
 
+def b64(key: PayloadKey) -> str:
+    return base64.b64encode(key.secret).decode()
+
+
+def environment(settings: Settings, payload_keys: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CASEWORK_TEMPORAL_ADDRESS": settings.temporal_target,
+        "CASEWORK_DATABASE_URL": settings.read_model_url,
+        "CASEWORK_TASK_QUEUE": settings.task_queue,
+        "CASEWORK_PAYLOAD_KEYS": payload_keys,
+    }
+
+
+async def casework(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    process = await asyncio.create_subprocess_exec(CASEWORK, *arguments, env=env, stdout=PIPE, stderr=PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return subprocess.CompletedProcess(arguments, process.returncode or 0, out.decode(), err.decode())
+
+
 def raw_payloads(history: WorkflowHistory) -> list[Payload]:
     found: list[Payload] = []
     for event in history.events:
@@ -108,9 +133,9 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
         temporal = await stack.api.client.get(f"/cases/{case_id}/history/temporal", headers=auth("auditor"))
         assert temporal.status_code == 200 and NAME in temporal.text and GRIEVANCE in temporal.text
 
-        # `casework audit verify` goes through the same connect() and Audit.
-        audit = Audit(await connect(stack.settings.temporal_connection), stack.read_model)
-        assert (await audit.verify(case_id)).ok
+        # `casework audit verify`, a process of its own, given the keys in its environment.
+        verified_by_cli = await casework("audit", "verify", "--case", case_id, env=environment(stack.settings, f"{KEY_A.key_id}:{b64(KEY_A)}"))
+        assert verified_by_cli.returncode == 0 and "1 ok, 0 failed" in verified_by_cli.stdout, verified_by_cli.stderr
 
         history = await temporal_env.client.get_workflow_handle(case_id).fetch_history()
         replayed = await Replayer(workflows=[CaseWorkflow], data_converter=data_converter((KEY_A,))).replay_workflow(
@@ -167,6 +192,12 @@ async def test_the_codec_endpoint_answers_the_temporal_ui_origin_and_a_console_s
         finally:
             await supervisor.client.aclose()
             await agent.client.aclose()
+
+
+async def test_a_bad_payload_key_stops_casework_at_start_naming_the_setting(stack_settings):
+    refused = await casework("audit", "verify", "--case", "x", env=environment(stack_settings, "k1:c2hvcnQ="))
+    assert refused.returncode == 2 and "CASEWORK_PAYLOAD_KEYS: key k1 is 5 bytes" in refused.stderr
+    assert "c2hvcnQ=" not in refused.stderr
 
 
 async def test_histories_written_with_an_old_key_decode_after_rotation(temporal_env, stack_settings, tmp_path):
