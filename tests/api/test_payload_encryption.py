@@ -30,6 +30,7 @@ from service.payload_codec import EncryptionCodec, PayloadKey, UnknownPayloadKey
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings
 from service.temporal import connect
+from states.vocabulary import RefusalCode
 from tests.api.console_client import Browser, ensure_people
 from tests.conftest import Api, auth, serving, worker_on
 from workflows.case_workflow import CaseWorkflow
@@ -128,6 +129,9 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
         # Through Casework, everything as before.
         assert (await stack.api.get(case_id))["customer"]["name"] == NAME
         await stack.api.act(case_id, "record_findings", data={"findings": f"{GRIEVANCE}属实"})
+        # Refusals cross the codec too (failures' messages are encrypted): the same problem as ever.
+        refused = await stack.api.client.post(f"/cases/{case_id}/transitions", json={"action": "start_analysis"}, headers=auth("agent"))
+        assert refused.status_code == 409 and refused.json()["code"] == RefusalCode.NOT_ALLOWED_IN_PHASE, refused.text
         verified = await stack.api.client.get(f"/cases/{case_id}/history/verify", headers=auth("auditor"))
         assert verified.status_code == 200 and verified.json()["ok"], verified.text
         temporal = await stack.api.client.get(f"/cases/{case_id}/history/temporal", headers=auth("auditor"))
