@@ -150,14 +150,20 @@ async def decode_in_place(codec: PayloadCodec | None, messages: Iterable[Message
     """Decode every payload inside these protobuf messages (a history's events), where they are."""
     if codec is None:
         return
-    found: list[Payload] = []
-    for message in messages:
-        _collect(message, found)
+    found = payloads_in(messages)
     if not found:
         return
     for original, decoded in zip(found, await codec.decode(found), strict=True):
         if decoded is not original:
             original.CopyFrom(decoded)
+
+
+def payloads_in(messages: Iterable[Message]) -> list[Payload]:
+    """Every payload inside these messages (nested, repeated, in maps), the objects themselves."""
+    found: list[Payload] = []
+    for message in messages:
+        _collect(message, found)
+    return found
 
 
 def _collect(message: Message, found: list[Payload]) -> None:

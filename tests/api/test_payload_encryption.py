@@ -26,7 +26,7 @@ from temporalio.worker import Replayer
 
 from api.codec import ALLOWED_HEADERS
 from service.audit import Audit
-from service.payload_codec import EncryptionCodec, PayloadKey, UnknownPayloadKey, _collect, data_converter
+from service.payload_codec import EncryptionCodec, PayloadKey, UnknownPayloadKey, data_converter, payloads_in
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings
 from service.temporal import connect
@@ -102,10 +102,7 @@ async def casework(*arguments: str, env: dict[str, str]) -> subprocess.Completed
 
 
 def raw_payloads(history: WorkflowHistory) -> list[Payload]:
-    found: list[Payload] = []
-    for event in history.events:
-        _collect(event, found)
-    return found
+    return payloads_in(history.events)
 
 
 def shows_customer(blob: bytes) -> bool:
@@ -215,6 +212,9 @@ async def test_histories_written_with_an_old_key_decode_after_rotation(temporal_
         only_b = await connect(dataclasses.replace(stack.settings, payload_keys=(KEY_B,)).temporal_connection)
         with pytest.raises(UnknownPayloadKey, match="2026-a"):
             await Audit(only_b, read_model).temporal_history(case_id)
+        async with serving(dataclasses.replace(stack.settings, payload_keys=(KEY_B,))) as http:
+            missing = await http.get(f"/cases/{case_id}/history/temporal", headers=auth("auditor"))
+            assert missing.status_code == 500 and "key '2026-a'" in missing.json()["detail"], missing.text
     # What B encrypts, B decodes; A alone cannot.
     sealed = EncryptionCodec((KEY_B, KEY_A)).encrypt(Payload(metadata={"encoding": b"json/plain"}, data=b'"x"'))
     assert sealed.metadata["encryption-key-id"] == b"2026-b"
