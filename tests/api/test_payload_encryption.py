@@ -32,7 +32,7 @@ from service.settings import Settings
 from service.temporal import connect
 from states.vocabulary import RefusalCode
 from tests.api.console_client import Browser, ensure_people
-from tests.conftest import Api, auth, serving, worker_on
+from tests.conftest import TOKENS, Api, auth, serving, worker_on
 from workflows.case_workflow import CaseWorkflow
 
 UI = "http://temporal-ui.example:8233"
@@ -96,13 +96,27 @@ def environment(settings: Settings, payload_keys: str) -> dict[str, str]:
 
 
 async def casework(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    process = await asyncio.create_subprocess_exec(CASEWORK, *arguments, env=env, stdout=PIPE, stderr=PIPE)
+    return await run(CASEWORK, *arguments, env=env)
+
+
+async def run(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    process = await asyncio.create_subprocess_exec(*command, env=env, stdout=PIPE, stderr=PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 60)
-    return subprocess.CompletedProcess(arguments, process.returncode or 0, out.decode(), err.decode())
+    return subprocess.CompletedProcess(command, process.returncode or 0, out.decode(), err.decode())
 
 
 def raw_payloads(history: WorkflowHistory) -> list[Payload]:
     return payloads_in(history.events)
+
+
+def payload_data(value: object) -> list[bytes]:
+    """The data of every payload in a history as protobuf JSON (`temporal workflow show -o json`)."""
+    if isinstance(value, dict):
+        found = [base64.b64decode(value["data"])] if isinstance(value.get("metadata"), dict) and "data" in value else []
+        return found + [data for child in value.values() for data in payload_data(child)]
+    if isinstance(value, list):
+        return [data for child in value for data in payload_data(child)]
+    return []
 
 
 def shows_customer(blob: bytes) -> bool:
@@ -156,6 +170,23 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
         assert (await stack.api.client.post("/codec/decode", json=body)).status_code == 401
         history_as_agent = await stack.api.client.get(f"/cases/{case_id}/history/temporal", headers=auth("agent"))
         assert history_as_agent.status_code == 403
+
+        # Temporal's own CLI, a client of the codec server protocol, shows the decrypted history.
+        show = [
+            str(Path(sys.executable).parent / "temporal"),
+            "workflow",
+            "show",
+            "-w",
+            case_id,
+            "--address",
+            stack.settings.temporal_target,
+            "-o",
+            "json",
+        ]
+        shown = await run(*show, "--codec-endpoint", f"{stack.api.client.base_url}/codec", "--codec-auth", f"Bearer {TOKENS['auditor']}")
+        assert shown.returncode == 0, shown.stderr
+        assert any(shows_customer(data) for data in payload_data(json.loads(shown.stdout)))
+        assert not any(shows_customer(data) for data in payload_data(json.loads((await run(*show)).stdout)))
 
         # Encode then decode gives back what the UI sent (the UI encodes what one types to signal a workflow).
         plain = {"payloads": [{"metadata": {"encoding": base64.b64encode(b"json/plain").decode()}, "data": base64.b64encode(b'"hello"').decode()}]}
