@@ -28,9 +28,9 @@ from api.codec import ALLOWED_HEADERS
 from service.audit import Audit
 from service.payload_codec import EncryptionCodec, PayloadKey, UnknownPayloadKey, data_converter, payloads_in
 from service.read_model import ReadModel, create_engine
-from service.settings import Settings
+from service.settings import Settings, parse_users
 from service.temporal import connect
-from states.vocabulary import RefusalCode
+from states.vocabulary import RefusalCode, Role
 from tests.api.console_client import Browser, ensure_people
 from tests.conftest import TOKENS, Api, auth, serving, worker_on
 from workflows.case_workflow import CaseWorkflow
@@ -39,6 +39,7 @@ UI = "http://temporal-ui.example:8233"
 NAME = "欧阳娜娜-Zq7"
 GRIEVANCE = "冰箱漏水泡坏了地板-Xk9"
 CASEWORK = str(Path(sys.executable).parent / "casework")
+QUALITY_TOKEN = "quality-reviewer-token-0123456789"
 KEY_A = PayloadKey("2026-a", os.urandom(32))
 KEY_B = PayloadKey("2026-b", os.urandom(32))
 
@@ -61,6 +62,7 @@ async def encrypted_stack(stack_settings: Settings, tmp_path: Path, keys: tuple[
         task_queue=queue,
         payload_keys=keys,
         codec_cors_origins=(UI,),
+        users=stack_settings.users + parse_users(f"qi:{Role.QUALITY}:{QUALITY_TOKEN}"),
         cors_origins=("https://desk.example",),  # the API's own CORS leaves /codec/ to the codec's
     )
     read_model = ReadModel(create_engine(settings.read_model_url))
@@ -166,7 +168,10 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
         assert any(NAME.encode() in data or json.dumps(NAME).strip('"').encode() in data for data in datas)
         assert all(base64.b64decode(payload["metadata"]["encoding"]) != b"binary/encrypted" for payload in decoded.json()["payloads"])
         assert (await stack.api.client.post("/codec/decode", json=body, headers=auth("auditor"))).status_code == 200
+        assert (await stack.api.client.post("/codec/decode", json=body, headers=auth("manager"))).status_code == 200
         assert (await stack.api.client.post("/codec/decode", json=body, headers=auth("agent"))).status_code == 403
+        quality = {"Authorization": f"Bearer {QUALITY_TOKEN}"}
+        assert (await stack.api.client.post("/codec/decode", json=body, headers=quality)).status_code == 403
         assert (await stack.api.client.post("/codec/decode", json=body)).status_code == 401
         history_as_agent = await stack.api.client.get(f"/cases/{case_id}/history/temporal", headers=auth("agent"))
         assert history_as_agent.status_code == 403
