@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.assessments import AssessmentController
 from api.audit import CaseAuditController, NotificationController
 from api.auth import SignInNeeded, authentication
+from api.codec import CodecController, CodecCors
 from api.console.render import asset
 from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
         app.state.audit = Audit(client, read_model)
+        app.state.codec = client.data_converter.payload_codec  # None unless CASEWORK_PAYLOAD_KEYS is set
         app.state.quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
@@ -196,10 +198,11 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             await app.state.shared_store.close()
             await read_model.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             CaseController,
             CaseAuditController,
+            CodecController,
             NotificationController,
             ExportController,
             MachineController,
@@ -262,3 +265,6 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             security=[{"bearer": []}],
         ),
     )
+    # Outermost, ahead of the API's own CORS (CASEWORK_CORS_ORIGINS): /codec/ answers the Temporal UI's origins, with credentials.
+    app.asgi_handler = CodecCors(app.asgi_handler, settings.codec_cors_origins)
+    return app

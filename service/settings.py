@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.holidays import official_holidays
+from service.payload_codec import PayloadKey, PayloadKeyError, parse_payload_keys
 from states.assessment import parse_assessment_policy
 from states.holidays import HolidayCalendar, parse_holiday_calendar
 from states.kpi_names import KPI_NAMES
@@ -61,6 +62,8 @@ class TemporalConnection:
     tls_key: Path | None = None
     tls_server_name: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    # CASEWORK_PAYLOAD_KEYS: the first encrypts every payload, all decrypt; () keeps payloads plaintext.
+    payload_keys: tuple[PayloadKey, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class Settings:
     temporal_tls_key: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: str | None = field(default=None, repr=False)
+    # Customer data encrypted in Temporal's history (service/payload_codec.py); the first key encrypts.
+    payload_keys: tuple[PayloadKey, ...] = field(default=(), repr=False)
+    # The Temporal web UI's origins, allowed to call the codec endpoint (/codec/decode, /codec/encode).
+    codec_cors_origins: tuple[str, ...] = ()
     users: tuple[User, ...] = ()
     demo_users: bool = False
     rate_limit_per_minute: int = 1200
@@ -164,6 +171,7 @@ class Settings:
             tls_key=self.temporal_tls_key,
             tls_server_name=self.temporal_tls_server_name,
             api_key=self.temporal_api_key,
+            payload_keys=self.payload_keys,
         )
 
     @classmethod
@@ -196,7 +204,9 @@ class Settings:
             users=users,
             demo_users=demo,
             rate_limit_per_minute=_positive_int(env, "CASEWORK_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
-            cors_origins=tuple(origin.strip() for origin in env.get("CASEWORK_CORS_ORIGINS", "").split(",") if origin.strip()),
+            cors_origins=_origins(env, "CASEWORK_CORS_ORIGINS"),
+            payload_keys=_payload_keys(env),
+            codec_cors_origins=_origins(env, "CASEWORK_CODEC_CORS_ORIGINS"),
             reopen_window_seconds=_positive_int(env, "CASEWORK_REOPEN_WINDOW_SECONDS", cls.reopen_window_seconds),
             escalation_window_seconds=_duration(env, "CASEWORK_ESCALATION_WINDOW", cls.escalation_window_seconds),
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
@@ -414,6 +424,17 @@ def _temporal_security(env: Mapping[str, str], address: str | None) -> dict[str,
         "temporal_tls_server_name": server_name,
         "temporal_api_key": api_key,
     }
+
+
+def _payload_keys(env: Mapping[str, str]) -> tuple[PayloadKey, ...]:
+    try:
+        return parse_payload_keys(env.get("CASEWORK_PAYLOAD_KEYS", ""))
+    except PayloadKeyError as error:
+        raise SettingsError(str(error)) from None
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(origin.strip().rstrip("/") for origin in env.get(name, "").split(",") if origin.strip())
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
