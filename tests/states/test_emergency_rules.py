@@ -2,6 +2,8 @@
 in every open phase, minutes are published on their own action before closing, the policy decides
 which breaches escalate (VIPs included), and action items warn before they fall due."""
 
+from datetime import timedelta
+
 import pytest
 
 from states import ActionForbidden, ActionNotAllowed, InvalidData, clocks
@@ -183,3 +185,19 @@ def test_an_item_done_before_it_is_due_soon_never_warns():
     machine.take("add_action_item", AGENT, {"title": "t", "owner": "tech", "due": at(100)}, None, Context(at(0)))
     machine.take("complete_action_item", AGENT, {"item_id": "item-1", "outcome": "done"}, None, Context(at(10)))
     assert clocks.fire(machine.case, at(200), 0.8) == []
+
+
+def test_an_urgent_incidents_minutes_are_due_two_hours_after_it_is_held_and_publishing_meets_them():
+    policy = parse_policy(DEFAULT_POLICY_DATA)
+    machine = open_case("inc-2", Report("incident", "支付系统故障", priority="urgent"), SUPERVISOR, NOW)[0]
+    clocks.start_cycle(machine.case, policy, NOW.now)
+    assert "minutes" not in machine.case.clocks  # not held yet
+    steps = iter(PATHS["incident"])
+    while machine.case.state != Phase.FOLLOW_UP:
+        step = next(steps)
+        clocks.after_event(machine.case, machine.take(step.action, step.actor, step.data, None, acting(step.actor)), policy)
+        if machine.case.state == Phase.ANALYSE and step.action == "start_analysis":
+            assert parse_time(machine.case.clocks["minutes"]["deadline"]) == parse_time(at(0)) + timedelta(hours=2)
+    assert machine.case.clocks["minutes"]["state"] == "running"
+    clocks.after_event(machine.case, machine.take("publish_minutes", SUPERVISOR, MINUTES, None, acting(SUPERVISOR)), policy)
+    assert machine.case.clocks["minutes"]["state"] == "met"
