@@ -27,6 +27,7 @@ from api.exports import ExportController
 from api.handover import handover
 from api.kpis import KpiController, ReviewController, TargetController
 from api.live import live_events
+from api.notifications import DeliveryLogController, InboxController, PreferencesController
 from api.observability import MetricsController, prometheus, request_context
 from api.quality import QualityController
 from api.schemas import Health
@@ -41,6 +42,7 @@ from service.directory import Directory
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.live import LiveFeed
+from service.notifications import Notifications
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
 from service.read_model import ReadModel, engine_for
@@ -127,6 +129,10 @@ def _users(state: State) -> Users:
     return state.users
 
 
+def _notifications(state: State) -> Notifications:
+    return state.notifications
+
+
 def stop_waiting_on_temporal(app: Litestar) -> None:
     """The server is stopping: requests still waiting on Temporal are answered 503 with Retry-After."""
     cases = getattr(app.state, "cases", None)
@@ -155,6 +161,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         app.state.department = Department(read_model, settings.timezone, settings.holidays)
+        app.state.notifications = Notifications(read_model)
         app.state.visibility = Visibility(app.state.department, settings.visibility)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
@@ -201,6 +208,9 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             QualityController,
             TeamController,
             UserController,
+            InboxController,
+            PreferencesController,
+            DeliveryLogController,
             RoutingController,
             DirectoryLogController,
             MetricsController,
@@ -225,6 +235,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "viewer": Provide(_viewer),
             "department": Provide(_department, sync_to_thread=False),
             "users": Provide(_users, sync_to_thread=False),
+            "notifications": Provide(_notifications, sync_to_thread=False),
         },
         middleware=[
             request_context,

@@ -22,6 +22,7 @@ from service.assessments import Assessments
 from service.directory import Directory
 from service.dispatch import Dispatcher
 from service.holidays import missing_years
+from service.notifications import Notifications
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
@@ -113,6 +114,9 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         assessments = Assessments(read_model, ZoneInfo(settings.timezone), settings.targets_policy, settings.users, quality.rubric.max_total)
         checks = QualityStore(read_model)
+        from api.labels import label  # messages are worded from the console's catalogs; only the wiring joins them
+
+        office = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
         async with build_worker(
             client,
             read_model,
@@ -125,6 +129,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             assessments=assessments,
             checks=checks,
             sampler=quality,
+            office=office,
         ):
             yield
     finally:

@@ -13,6 +13,7 @@ from workflows.activities import CaseActivities, ProjectionStore, Router
 from workflows.assessments import AssessmentActivities, AssessmentMaker, AssessmentWorkflow
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
+from workflows.messages import MessageActivities, MessageDelivery, MessageOffice, NoOffice
 from workflows.notifications import DeliveryLog, Notifier, Webhook
 from workflows.quality_check import CheckStore, QualityActivities, QualityCheckWorkflow
 from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
@@ -31,21 +32,26 @@ def build_worker(
     assessments: AssessmentMaker | None = None,
     checks: CheckStore | None = None,
     sampler: WeeklySampler | None = None,
+    office: MessageOffice | None = None,
 ) -> Worker:
     """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly quality sample's."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
+    # `office`: who hears of what (service/notifications.py); without one, messages are only logged.
+    messages = MessageActivities(office or NoOffice(), task_queue)
     assessing = [AssessmentActivities(assessments).make_assessments] if assessments is not None else []
     checking: list[Callable] = [QualityActivities(checks).project_check] if checks is not None else []
     checking += [QualitySamplingActivities(sampler).sample_week] if sampler is not None else []
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow],
+        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow, MessageDelivery],
         activities=[
             activities.project_case,
             activities.dispatch_case,
-            notifier.deliver_notification,
+            notifier.deliver_notification,  # still run by histories from before "announce-messages"
+            messages.announce,
+            messages.deliver_message,
             ReviewActivities(reviews).make_review,
             *assessing,
             *checking,
