@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from api.errors import problems
@@ -27,7 +27,8 @@ else:
     Status = one_of(DeliveryStatus)
 
 LOG_READERS = (Role.SUPERVISOR, Role.MANAGER, Role.AUDITOR)
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="at most this many")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="at most this many")]
+ItemId = Annotated[int, PathParameter(ge=1, description="the inbox message's id")]
 
 
 def may_read_log(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -103,7 +104,7 @@ class InboxController(Controller):
 
     @get("/", summary="The caller's messages, unread first, then newest", responses=problems(400))
     async def inbox(
-        self, request: Request, notifications: NamedDependency[Notifications], limit: Limit = 50, offset: Annotated[int, Parameter(ge=0)] = 0
+        self, request: Request, notifications: NamedDependency[Notifications], limit: Limit = 50, offset: Annotated[int, QueryParameter(ge=0)] = 0
     ) -> Inbox:
         items = await notifications.inbox(request.user.name, limit, offset)
         more = offset + limit if len(items) == limit else None
@@ -114,7 +115,7 @@ class InboxController(Controller):
         return Unread(await notifications.unread(request.user.name))
 
     @post("/{item_id:int}/read", status_code=200, summary="Mark one of the caller's own messages read", responses=problems(400, 404))
-    async def mark_read(self, request: Request, item_id: int, notifications: NamedDependency[Notifications]) -> Unread:
+    async def mark_read(self, request: Request, item_id: ItemId, notifications: NamedDependency[Notifications]) -> Unread:
         if not await notifications.mark_read(request.user.name, item_id):
             raise NotFoundException(f"no message {item_id} in your inbox")
         return Unread(await notifications.unread(request.user.name))
@@ -142,11 +143,11 @@ class DeliveryLogController(Controller):
     async def attempts(
         self,
         notifications: NamedDependency[Notifications],
-        case_id: Annotated[str | None, Parameter(max_length=64)] = None,
-        channel: Annotated[str | None, Parameter(max_length=100)] = None,
-        status: Status | None = None,
+        case_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        channel: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        status: Annotated[Status | None, QueryParameter(description="delivered, failed, logged or skipped")] = None,
         limit: Limit = 50,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
+        before: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> DeliveryLog:
         items = await notifications.attempts(case_id, channel, status, limit, before)
         return DeliveryLog([_attempt_out(item) for item in items], items[-1].id if len(items) == limit else None)
