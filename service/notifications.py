@@ -210,7 +210,7 @@ class Notifications:
             "message": word(language, "message_kind", kind.value),
             "kind": word(language, "kind", request.case_kind) if request.case_kind else "",
             "title": title,
-            "link": link or "",
+            "url": link or "",
         }
         subject = word(language, MESSAGE_CONTEXT, "subject").format(**values)
         text = word(language, MESSAGE_CONTEXT, "text" if link else "text_without_link").format(**values)
@@ -221,7 +221,7 @@ class Notifications:
         now = datetime.now(UTC)
         rows = [
             {"message_id": messages[r.language].id, "user_name": r.name, "kind": str(messages[r.language].kind), "case_id": messages[r.language].case_id,
-             "subject": messages[r.language].subject, "text": messages[r.language].text, "link": messages[r.language].link, "created_at": now, "read_at": None}
+             "subject": messages[r.language].subject, "text": messages[r.language].text, "url": messages[r.language].link, "created_at": now, "read_at": None}
             for r in recipients
         ]  # fmt: skip
         async with self._engine.begin() as connection:
@@ -267,5 +267,5 @@ def _channel(config: ChannelConfig) -> Channel:
 
 
 def _inbox_item(row) -> InboxItem:
-    return InboxItem(row["id"], row["message_id"], row["kind"], row["case_id"], row["subject"], row["text"], row["link"],
+    return InboxItem(row["id"], row["message_id"], row["kind"], row["case_id"], row["subject"], row["text"], row["url"],
                      as_utc(row["created_at"]), as_utc(row["read_at"]) if row["read_at"] else None)  # fmt: skip

@@ -367,7 +367,7 @@ inbox_messages = Table(
     Column("case_id", String(64)),
     Column("subject", Text, nullable=False),
     Column("text", Text, nullable=False),
-    Column("link", Text),
+    Column("url", Text),  # the deep link to the case in the console
     Column("created_at", TIME, nullable=False),
     Column("read_at", TIME),
     Index("ux_inbox_message_user", "message_id", "user_name", unique=True),

@@ -14,7 +14,7 @@ from typing import Any
 
 from states.policy_error import PolicyError
 from states.spec import KindSpec
-from states.vocabulary import ChannelType, MessageKind, SystemAction
+from states.vocabulary import ChannelType, MessageKind, Role, SystemAction
 
 
 class Audience(StrEnum):
@@ -25,7 +25,7 @@ class Audience(StrEnum):
     SUPERVISORS = "supervisors"  # every supervisor and manager
     PARTICIPANTS = "participants"  # a meeting's host, recorder and participants
     ACTION_ITEM_OWNER = "action_item_owner"
-    AGENT = "agent"  # whose quality check or assessment it is
+    AGENT = Role.AGENT.value  # whose quality check or assessment it is
 
 
 DEFAULT_RULES: dict[MessageKind, tuple[Audience, ...]] = {

@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("case_id", sa.String(64)),
         sa.Column("subject", sa.Text, nullable=False),
         sa.Column("text", sa.Text, nullable=False),
-        sa.Column("link", sa.Text),
+        sa.Column("url", sa.Text),
         sa.Column("created_at", TIME, nullable=False),
         sa.Column("read_at", TIME),
     )
