@@ -260,6 +260,7 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
     )
     return add, complete
 
+
 # Meetings' people (the incident and meeting kinds keep them in the case's data under these names).
 ATTENDEE_FIELDS = (
     Field("host", required=False, max_length=200, names=USER),

@@ -220,5 +220,6 @@ async def test_addresses_are_directory_fields_of_the_users_api(http, read_model)
     changed = await http.patch(f"/users/{name}", json={"feishu_id": "ou_9", "wecom_id": None}, headers=auth("manager"))
     assert changed.status_code == 200, changed.text
     person = await Directory(read_model).person(name)
+    assert person is not None
     assert (person.email, person.wecom_id, person.feishu_id) == ("wang@example.com", None, "ou_9")
     assert (await http.post("/users", json={**body, "name": name + "x", "email": "nope"}, headers=auth("manager"))).status_code in (400, 422)

@@ -17,9 +17,11 @@ async def test_addresses_round_trip_and_are_checked(read_model):
     await directory.add("lin", "agent", None, "林", "en")
     await directory.set_addresses("lin", {"email": "lin@example.com", "wecom_id": "LinWei", "dingtalk_id": "0123", "feishu_id": "ou_1"})
     person = await directory.person("lin")
+    assert person is not None
     assert (person.email, person.wecom_id, person.dingtalk_id, person.feishu_id) == ("lin@example.com", "LinWei", "0123", "ou_1")
     await directory.set_addresses("lin", {"wecom_id": ""})
-    assert (await directory.person("lin")).wecom_id is None
+    changed = await directory.person("lin")
+    assert changed is not None and changed.wecom_id is None
     with pytest.raises(DirectoryError, match="email"):
         await directory.set_addresses("lin", {"email": "not-an-address"})
     with pytest.raises(DirectoryError, match="phone"):

@@ -33,7 +33,8 @@ def test_channels_and_rules_are_read_and_rules_override_only_what_they_name():
     email = {"name": "mail", "type": "email", "host": "smtp.example.com", "port": 2525, "sender": "cw@example.com", "events": ["assigned"]}
     policy = parse_notification_policy({"channels": [ROBOT, email], "rules": {"assigned": ["owner", "team_supervisors"]}})
     assert [channel.name for channel in policy.channels_for(MessageKind.BREACHED)] == ["ops-group"]
-    assert policy.channel("mail").port == 2525
+    mail = policy.channel("mail")
+    assert mail is not None and mail.port == 2525
     assert policy.audiences(MessageKind.ASSIGNED) == (Audience.OWNER, Audience.TEAM_SUPERVISORS)
     assert policy.audiences(MessageKind.DUE_SOON) == (Audience.OWNER,)
 
