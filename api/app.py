@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -26,6 +27,7 @@ from api.errors import HANDLERS
 from api.exports import ExportController
 from api.handover import handover
 from api.kpis import KpiController, ReviewController, TargetController
+from api.labels import label
 from api.live import live_events
 from api.notifications import DeliveryLogController, InboxController, PreferencesController
 from api.observability import MetricsController, prometheus, request_context
@@ -161,7 +163,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         app.state.department = Department(read_model, settings.timezone, settings.holidays)
-        app.state.notifications = Notifications(read_model)
+        app.state.notifications = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
         app.state.visibility = Visibility(app.state.department, settings.visibility)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
@@ -172,6 +174,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.kpis = Kpis(read_model, department_zone, settings.targets)
         app.state.reviews = Reviews(read_model, department_zone, settings.targets)
         app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy, settings.users, app.state.quality.rubric.max_total)
+        app.state.assessments.announce = functools.partial(app.state.notifications.announce, client, task_queue=settings.task_queue)
         app.state.directory = Directory(read_model)
         app.state.users = Users(app.state.directory, app.state.department)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)

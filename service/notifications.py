@@ -6,21 +6,23 @@ every delivery attempt. The worker's `announce` and `deliver_message` activities
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, func, insert, select, update
+from temporalio.client import Client
 
 from service.read_model import ReadModel
 from service.settings import User
-from service.tables import inbox_messages, message_deliveries, notification_preferences, team_members, users
+from service.tables import cases, inbox_messages, message_deliveries, notification_preferences, team_members, users
 from states.case import as_utc
 from states.notification_rules import Audience, ChannelConfig, NotificationPolicy, Subject, named_people
 from states.vocabulary import SUPERVISING_ROLES, ChannelType, DeliveryStatus, MessageKind, Role
 from workflows.channels import Channel, Message, Recipient
-from workflows.messages import AnnounceInput, ChannelDelivery
+from workflows.messages import AnnounceInput, ChannelDelivery, start_delivery
 
 # (language, catalog context, term) → the label: api/labels.py's `label`, given by the wiring.
 Wording = Callable[[str, str, str], str]
@@ -161,6 +163,7 @@ class Notifications:
         recipients = [person for person in await self.recipients(kind, request) if kind.value not in await self.turned_off(person.name)]
         if not recipients:
             return []
+        request = await self._with_case(request)
         messages = {language: self.compose(request, kind, language) for language in dict.fromkeys(r.language for r in recipients)}
         await self._write_inbox(messages, recipients)
         deliveries = []
@@ -175,6 +178,20 @@ class Notifications:
                     if addressed:
                         deliveries.append(ChannelDelivery(config.name, message, addressed))
         return deliveries
+
+    async def announce(self, client: Client, request: AnnounceInput, task_queue: str) -> None:
+        """What the worker's `announce` activity does, for events outside a workflow (an assessment finalised)."""
+        await start_delivery(client, request.message_id, await self.prepare(request), task_queue)
+
+    async def _with_case(self, request: AnnounceInput) -> AnnounceInput:
+        """A message about a case that did not say its title and kind (a quality check's) takes them from the read model."""
+        if request.title or not request.case_id:
+            return request
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(cases.c.kind, cases.c.snapshot).where(cases.c.id == request.case_id))).first()
+        if row is None:
+            return request
+        return dataclasses.replace(request, title=str(row.snapshot.get("title", "")), case_kind=row.kind)
 
     async def recipients(self, kind: MessageKind, request: AnnounceInput) -> list[Recipient]:
         audiences = self._policy.audiences(kind)

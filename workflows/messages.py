@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
@@ -103,19 +104,7 @@ class MessageActivities:
     @activity.defn(name="announce")
     async def announce(self, request: AnnounceInput) -> None:
         deliveries = await self._office.prepare(request)
-        if not deliveries:
-            return
-        try:
-            await activity.client().start_workflow(
-                MessageDelivery.run,
-                MessageDeliveryInput(request.message_id, deliveries),
-                id=f"message-{request.message_id}",
-                task_queue=request.task_queue or self._task_queue,
-                # A message is delivered once: a retried announcement finds it started (or done).
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            pass
+        await start_delivery(activity.client(), request.message_id, deliveries, request.task_queue or self._task_queue)
 
     @activity.defn(name="deliver_message")
     async def deliver_message(self, input: DeliverInput) -> int | None:
@@ -134,6 +123,22 @@ class MessageActivities:
             raise
         await self._office.record_attempt(delivery, attempt, "delivered", status_code, None)
         return status_code
+
+
+async def start_delivery(client: Client, message_id: str, deliveries: list[ChannelDelivery], task_queue: str) -> None:
+    """Start the message's delivery workflow, once: a retried announcement finds it started (or done)."""
+    if not deliveries:
+        return
+    try:
+        await client.start_workflow(
+            MessageDelivery.run,
+            MessageDeliveryInput(message_id, deliveries),
+            id=f"message-{message_id}",
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
 
 
 @workflow.defn(name=MESSAGE_DELIVERY_WORKFLOW)
