@@ -82,3 +82,13 @@ def test_named_people_come_from_the_case_once_each():
     subject = Subject(owner="ann", data={"host": "sam", "recorder": "ann", "participants": ["bo", "sam"]}, action_item_owner="lee", agent="cy")
     assert named_people((Audience.OWNER, Audience.PARTICIPANTS), subject) == ["ann", "sam", "bo"]
     assert named_people((Audience.ACTION_ITEM_OWNER, Audience.AGENT, Audience.SUPERVISORS), subject) == ["lee", "cy"]
+
+
+def test_the_example_file_is_a_valid_policy():
+    import tomllib
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / "docs" / "examples" / "notifications.toml"
+    policy = parse_notification_policy(tomllib.loads(example.read_text()))
+    assert [channel.type for channel in policy.channels] == [ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.EMAIL, ChannelType.WEBHOOK]
+    assert dict(policy.rules) == DEFAULT_RULES
