@@ -160,13 +160,25 @@ class Notifications:
 
     async def prepare(self, request: AnnounceInput) -> list[ChannelDelivery]:
         kind = MessageKind(request.kind)
-        recipients = [person for person in await self.recipients(kind, request) if kind.value not in await self.turned_off(person.name)]
-        if not recipients:
+        everyone = await self.recipients(kind, request)
+        recipients = [person for person in everyone if kind.value not in await self.turned_off(person.name)]
+        if not everyone:
             return []
         request = await self._with_case(request)
-        messages = {language: self.compose(request, kind, language) for language in dict.fromkeys(r.language for r in recipients)}
+        messages = {language: self.compose(request, kind, language) for language in dict.fromkeys(r.language for r in everyone)}
         await self._write_inbox(messages, recipients)
+        # The inbox is a channel too, in the log: who got it there, and who turned this kind off.
+        for language, message in messages.items():
+            told = [r for r in recipients if r.language == language]
+            quiet = [r for r in everyone if r.language == language and r not in recipients]
+            if told:
+                await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, told), 1, DeliveryStatus.DELIVERED, None, None)
+            if quiet:
+                await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, quiet), 0, DeliveryStatus.SKIPPED, None, "turned off")
+        if not recipients:
+            return []
         deliveries = []
+        messages = {language: message for language, message in messages.items() if any(r.language == language for r in recipients)}
         for config in self._policy.channels_for(kind):
             if config.type == ChannelType.WEBHOOK or config.type in (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU):
                 # A group chat or a receiver gets it once per language its recipients read.

@@ -139,6 +139,8 @@ async def test_a_user_who_turned_assigned_off_hears_nothing_of_it_and_others_sti
         await asyncio.sleep(1.5)
         assert await inbox(api.client, quiet) == []
         assert [posted["to"] for posted in receiver.delivered()] == [[keen.name]]
+        log = (await api.client.get("/notifications", params={"case_id": first["id"]}, headers=auth("auditor"))).json()["items"]
+        assert [(item["channel"], item["status"], item["recipients"], item["attempt"]) for item in log] == [("inbox", "skipped", [quiet.name], 0)]
 
 
 async def test_a_webhook_down_for_a_while_then_back_gets_every_message_once_and_the_case_kept_moving(channel_stack, people):
@@ -161,13 +163,17 @@ async def test_a_webhook_down_for_a_while_then_back_gets_every_message_once_and_
 
         attempts = await eventually(failed, 20, "failed attempts in the log")
         assert {item["channel"] for item in attempts} == {"hook"} and all(item["status_code"] == 503 for item in attempts)
+        assert len({item["message_id"] for item in attempts}) == 3
         receiver.down = False
         await eventually(lambda: len(receiver.delivered()) == 3, 60, "every message delivered once back up")
         await asyncio.sleep(2)
         assert sorted(posted["id"] for posted in receiver.delivered()) == [f"{case['id']}:{seq}" for seq in (2, 3, 4)]
         assert (await api.get(case["id"]))["version"] == 5
-        log = (await api.client.get("/notifications", params={"case_id": case["id"], "status": "delivered"}, headers=auth("supervisor"))).json()
+        params = {"case_id": case["id"], "status": "delivered", "channel": "hook"}
+        log = (await api.client.get("/notifications", params=params, headers=auth("supervisor"))).json()
         assert sorted(item["message_id"] for item in log["items"]) == [f"{case['id']}:{seq}" for seq in (2, 3, 4)]
+        inbox_log = (await api.client.get("/notifications", params={**params, "channel": "inbox"}, headers=auth("supervisor"))).json()
+        assert sorted(item["recipients"][0] for item in inbox_log["items"]) == sorted(owner.name for owner in owners)
 
 
 async def test_a_breach_reaches_the_owner_and_the_teams_supervisors(api, http, people, read_model):
