@@ -194,6 +194,14 @@ def message_kind(spec: KindSpec | None, action: str) -> MessageKind | None:
     return declared.message if declared is not None else None
 
 
+def event_message(spec: KindSpec | None, action: str, data: Mapping[str, Any], reporter: str | None) -> MessageKind | None:
+    """`message_kind`, and routing that gave the new case to someone other than its reporter: assigned to them."""
+    if action == SystemAction.DISPATCH:
+        owner = data.get("owner")
+        return MessageKind.ASSIGNED if isinstance(owner, str) and owner and owner != reporter else None
+    return message_kind(spec, action)
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a message is about, as far as its audiences go (the directory fills in the rest)."""

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from states.case import Actor, Authority, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import SPECS, CaseMachine, notifies
-    from states.notification_rules import meeting_people, message_kind
+    from states.notification_rules import event_message, meeting_people
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Action, Context
@@ -340,7 +340,7 @@ class CaseWorkflow:
         if notification and not notify_after:
             self._notify(notification)
         await self._write(event, retry_refused)
-        kind = message_kind(SPECS.get(case.kind), event.action)
+        kind = event_message(SPECS.get(case.kind), event.action, event.data, case.created_by)
         if (notification or kind) and notify_after and workflow.patched(ANNOUNCE_PATCH):
             if kind:
                 self._announce(self._announcement(case, event, kind))

@@ -8,6 +8,7 @@ from states.notification_rules import (
     DEFAULT_RULES,
     Audience,
     Subject,
+    event_message,
     message_kind,
     named_people,
     parse_notification_policy,
@@ -76,6 +77,14 @@ def test_which_message_an_event_is():
     assert message_kind(None, SystemAction.ACTION_ITEM_DUE_SOON) == MessageKind.ACTION_ITEM_DUE
     assert message_kind(None, SystemAction.ACTION_ITEM_OVERDUE) == MessageKind.ACTION_ITEM_OVERDUE
     assert message_kind(complaint, SystemAction.REPORT) == complaint.report_message
+
+
+def test_routing_a_new_case_to_someone_else_is_an_assignment():
+    complaint = SPECS[Kind.COMPLAINT]
+    assert event_message(complaint, SystemAction.DISPATCH, {"team": "t", "owner": "hua"}, "ann") == MessageKind.ASSIGNED
+    assert event_message(complaint, SystemAction.DISPATCH, {"team": None, "owner": "ann"}, "ann") is None
+    assert event_message(complaint, SystemAction.DISPATCH, {"team": "t", "owner": None}, "ann") is None
+    assert event_message(complaint, "assign", {"owner": "bo"}, "ann") == MessageKind.ASSIGNED
 
 
 def test_named_people_come_from_the_case_once_each():
