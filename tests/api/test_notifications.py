@@ -230,3 +230,9 @@ async def test_addresses_are_directory_fields_of_the_users_api(http, read_model)
     assert person is not None
     assert (person.email, person.wecom_id, person.feishu_id) == ("wang@example.com", None, "ou_9")
     assert (await http.post("/users", json={**body, "name": name + "x", "email": "nope"}, headers=auth("manager"))).status_code in (400, 422)
+
+
+async def test_the_message_endpoints_are_in_the_openapi_schema(http):
+    paths = (await http.get("/schema/openapi.json")).json()["paths"]
+    for path in ("/inbox", "/inbox/unread", "/inbox/{item_id}/read", "/me/notifications", "/notifications"):
+        assert path in paths, path
