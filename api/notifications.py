@@ -36,6 +36,12 @@ def may_read_log(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise PermissionDeniedException("only supervisors, managers and auditors read the delivery log")
 
 
+def not_auditors(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Auditors change nothing, their own preferences included; marking their own messages read is all."""
+    if connection.user.role == Role.AUDITOR:
+        raise PermissionDeniedException("auditors change nothing but their own messages' read mark")
+
+
 class InboxMessage(Struct):
     id: int
     message_id: str
@@ -129,7 +135,7 @@ class PreferencesController(Controller):
     async def preferences(self, request: Request, notifications: NamedDependency[Notifications]) -> Preferences:
         return Preferences(sorted(await notifications.turned_off(request.user.name)))
 
-    @put("/", summary="Turn kinds of message off for oneself (every kind not listed is on)", responses=problems(400, 422))
+    @put("/", guards=[not_auditors], summary="Turn kinds of message off for oneself (every kind not listed is on; not auditors)", responses=problems(400, 403, 422))
     async def set_preferences(self, request: Request, data: JSONBody[Preferences], notifications: NamedDependency[Notifications]) -> Preferences:
         return Preferences(sorted(await notifications.set_turned_off(request.user.name, data.off)))
 

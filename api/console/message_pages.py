@@ -13,7 +13,7 @@ from litestar.params import PathParameter
 from api.console.render import OVERSEEING_ROLES, page
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
-from states.vocabulary import DeliveryStatus, MessageKind
+from states.vocabulary import DeliveryStatus, MessageKind, Role
 
 ItemId = Annotated[int, PathParameter(ge=1)]
 PAGE_SIZE = 100
@@ -47,6 +47,8 @@ class MessagePages(Controller):
 
     @post("/settings/notifications")
     async def save_settings(self, request: Request, data: Form) -> Response:
+        if request.user.role == Role.AUDITOR:
+            raise PermissionDeniedException("auditors change nothing but their own messages' read mark")
         off = [kind for kind in MessageKind if data.get(kind.value) != "on"]
         await request.app.state.notifications.set_turned_off(request.user.name, off)
         return see_other("/ui/settings/notifications?saved=true", request)

@@ -205,6 +205,8 @@ async def test_only_supervisors_managers_and_auditors_read_the_delivery_log(http
     assert (await http.get("/notifications", headers=auth("agent"))).status_code == 403
     for role in ("supervisor", "auditor", "manager"):
         assert (await http.get("/notifications", headers=auth(role))).status_code == 200
+    assert (await http.put("/me/notifications", json={"off": []}, headers=auth("auditor"))).status_code == 403
+    assert (await http.get("/me/notifications", headers=auth("auditor"))).status_code == 200
 
 
 async def test_one_user_cannot_read_or_mark_anothers_message(api, http, people):
