@@ -135,7 +135,12 @@ class PreferencesController(Controller):
     async def preferences(self, request: Request, notifications: NamedDependency[Notifications]) -> Preferences:
         return Preferences(sorted(await notifications.turned_off(request.user.name)))
 
-    @put("/", guards=[not_auditors], summary="Turn kinds of message off for oneself (every kind not listed is on; not auditors)", responses=problems(400, 403, 422))
+    @put(
+        "/",
+        guards=[not_auditors],
+        summary="Turn kinds of message off for oneself (every kind not listed is on; not auditors)",
+        responses=problems(400, 403, 422),
+    )
     async def set_preferences(self, request: Request, data: JSONBody[Preferences], notifications: NamedDependency[Notifications]) -> Preferences:
         return Preferences(sorted(await notifications.set_turned_off(request.user.name, data.off)))
 
