@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.assessments import AssessmentController
 from api.audit import CaseAuditController, NotificationController
 from api.auth import SignInNeeded, authentication
+from api.codec import CodecController, CodecCors
 from api.console.render import asset
 from api.console.routes import console_router, on_sign_in_needed, static_router
 from api.controllers import CaseController, MachineController
@@ -29,6 +30,7 @@ from api.handover import handover
 from api.kpis import KpiController, ReviewController, TargetController
 from api.labels import label
 from api.live import live_events
+from api.meetings import MeetingController
 from api.notifications import DeliveryLogController, InboxController, PreferencesController
 from api.observability import MetricsController, prometheus, request_context
 from api.quality import QualityController
@@ -44,6 +46,7 @@ from service.directory import Directory
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.live import LiveFeed
+from service.meetings import Meetings
 from service.notifications import Notifications
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
@@ -111,6 +114,10 @@ def _reviews(state: State) -> Reviews:
     return state.reviews
 
 
+def _meetings(state: State) -> Meetings:
+    return state.meetings
+
+
 def _assessments(state: State) -> Assessments:
     return state.assessments
 
@@ -161,18 +168,22 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         read_model = ReadModel(engine_for(settings), alarm)
         await read_model.require_current_schema()
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
-        config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
+        config = WorkflowConfig(
+            settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy, settings.escalation_window_seconds
+        )
         app.state.department = Department(read_model, settings.timezone, settings.holidays)
         app.state.notifications = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
         app.state.visibility = Visibility(app.state.department, settings.visibility)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
         app.state.audit = Audit(client, read_model)
+        app.state.codec = client.data_converter.payload_codec  # None unless CASEWORK_PAYLOAD_KEYS is set
         app.state.quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
         app.state.kpis = Kpis(read_model, department_zone, settings.targets)
         app.state.reviews = Reviews(read_model, department_zone, settings.targets)
+        app.state.meetings = Meetings(app.state.cases, read_model, app.state.reviews, settings.meeting_plan, settings.meetings_ahead, settings.users)
         app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy, settings.users, app.state.quality.rubric.max_total)
         app.state.assessments.announce = functools.partial(app.state.notifications.announce, client, task_queue=settings.task_queue)
         app.state.directory = Directory(read_model)
@@ -197,15 +208,17 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             await app.state.shared_store.close()
             await read_model.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             CaseController,
             CaseAuditController,
+            CodecController,
             NotificationController,
             ExportController,
             MachineController,
             KpiController,
             ReviewController,
+            MeetingController,
             AssessmentController,
             TargetController,
             QualityController,
@@ -232,6 +245,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "keys": Provide(_keys, sync_to_thread=False),
             "kpis": Provide(_kpis, sync_to_thread=False),
             "reviews": Provide(_reviews, sync_to_thread=False),
+            "meetings": Provide(_meetings, sync_to_thread=False),
             "assessments": Provide(_assessments, sync_to_thread=False),
             "zone": Provide(lambda: department_zone, sync_to_thread=False),
             "live": Provide(_live, sync_to_thread=False),
@@ -265,3 +279,6 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             security=[{"bearer": []}],
         ),
     )
+    # Outermost, ahead of the API's own CORS (CASEWORK_CORS_ORIGINS): /codec/ answers the Temporal UI's origins, with credentials.
+    app.asgi_handler = CodecCors(app.asgi_handler, settings.codec_cors_origins)
+    return app

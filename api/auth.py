@@ -16,6 +16,7 @@ from states.vocabulary import SUPERVISING_ROLES, Role
 # The console's root, sign-in page and static files are public; every other console page needs a session.
 PUBLIC_PATHS = ["^/health$", "^/schema", "^/$", "^/ui/login$", "^/ui/static/"]
 CONSOLE_PREFIX = "/ui/"
+CODEC_PREFIX = "/codec/"
 
 
 class SignInNeeded(NotAuthorizedException):
@@ -35,9 +36,13 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         self._users = users
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        if is_console(connection.scope["path"]):
+        path = connection.scope["path"]
+        # The codec endpoint takes either: the Temporal UI sends the console's cookie (same site) or a token.
+        if is_console(path) or (path.startswith(CODEC_PREFIX) and not bearer_token(connection)):
             session = await console_session(connection)
             if session is None:
+                if not is_console(path):
+                    raise NotAuthorizedException("send Authorization: Bearer <token>, or sign in to the console first")
                 raise SignInNeeded("sign in first")
             return AuthenticationResult(user=session.user, auth=session)
         if not bearer_token(connection):

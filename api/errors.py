@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 
 from api.schemas import Problem
 from service.cases import CaseNotFound, CaseRefused, Unavailable
+from service.payload_codec import UnknownPayloadKey
 from service.read_model import BadCursor
 from states.errors import ActionForbidden, CaseRuleError, InvalidData
 from states.vocabulary import RefusalCode
@@ -177,6 +178,12 @@ def on_dependency_down(_: Request, error: Exception) -> Response:
     return response
 
 
+def on_unknown_payload_key(request: Request, error: UnknownPayloadKey) -> Response:
+    """A payload encrypted with a key CASEWORK_PAYLOAD_KEYS no longer holds: say which (its id only)."""
+    log.error("on %s %s: %s", request.method, request.url.path, error)
+    return problem(500, "payload key missing", str(error), code=RefusalCode.INTERNAL_ERROR)
+
+
 def on_unexpected(request: Request, error: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "internal error", "the server failed; the error is logged", code=RefusalCode.INTERNAL_ERROR)
@@ -214,5 +221,6 @@ HANDLERS: ExceptionHandlersMap = {
     RedisConnectionError: on_dependency_down,  # CASEWORK_REDIS_URL's server, when set
     RedisTimeoutError: on_dependency_down,
     OSError: on_dependency_down,
+    UnknownPayloadKey: on_unknown_payload_key,
     Exception: on_unexpected,
 }

@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from service.cases import CaseNotFound
+from service.payload_codec import decode_in_place
 from service.read_model import ReadModel
 from states.verification import check_chain, compare, first, replay
 from workflows.activities import PROJECTION_REFUSED
@@ -64,6 +65,8 @@ class Audit:
             run_id, histories = description.raw_description.workflow_execution_info.first_run_id, []
             while run_id:
                 history = await self._client.get_workflow_handle(case_id, run_id=run_id).fetch_history()
+                # Encrypted payloads (CASEWORK_PAYLOAD_KEYS) are decrypted here, once, for every reader.
+                await decode_in_place(self._client.data_converter.payload_codec, history.events)
                 histories.append(history)
                 last = history.events[-1] if history.events else None
                 if last is not None and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:

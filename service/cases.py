@@ -78,6 +78,7 @@ class WorkflowConfig:
     reopen_window_seconds: int
     events_per_run: int
     sla_policy: dict[str, Any] | None = None
+    escalation_window_seconds: float = 3600.0
 
 
 def new_case_id() -> str:
@@ -151,6 +152,7 @@ class Cases:
                 reopen_window_seconds=self._config.reopen_window_seconds,
                 events_per_run=self._config.events_per_run,
                 sla_policy=self._config.sla_policy,
+                escalation_window_seconds=self._config.escalation_window_seconds,
             ),
             id=case_id,
             task_queue=self._config.task_queue,

@@ -19,9 +19,11 @@ import uvicorn
 
 from service import audit_cli, department_cli, recovery, schema, teams_cli, tracing, users_cli
 from service.assessments import Assessments
+from service.cases import Cases, People, WorkflowConfig
 from service.directory import Directory
 from service.dispatch import Dispatcher
 from service.holidays import missing_years
+from service.meetings import Meetings
 from service.notifications import Notifications
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
@@ -36,6 +38,7 @@ from service.teams import Department
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from service.tracing import TracingUnavailable
 from workflows.assessments import ensure_assessment_schedules
+from workflows.meetings import ensure_meeting_schedule
 from workflows.notifications import Webhook
 from workflows.quality_sampling import ensure_quality_schedule
 from workflows.reviews import ensure_schedules
@@ -106,6 +109,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         await ensure_schedules(client, settings.task_queue, settings.timezone)
         await ensure_assessment_schedules(client, settings.task_queue, settings.timezone)
         await ensure_quality_schedule(client, settings.task_queue, settings.timezone)
+        await ensure_meeting_schedule(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
         reviews = Reviews(read_model, ZoneInfo(settings.timezone), settings.targets)
         for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
@@ -117,6 +121,13 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         from api.labels import label  # messages are worded from the console's catalogs; only the wiring joins them
 
         office = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
+        config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
+        people = People(
+            Department(read_model, settings.timezone, settings.holidays), frozenset(user.name for user in settings.users), settings.ownership
+        )
+        meetings = Meetings(
+            Cases(client, read_model, config, people), read_model, reviews, settings.meeting_plan, settings.meetings_ahead, settings.users
+        )
         async with build_worker(
             client,
             read_model,
@@ -130,6 +141,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             checks=checks,
             sampler=quality,
             office=office,
+            meetings=meetings,
         ):
             yield
     finally:

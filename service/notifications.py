@@ -183,12 +183,13 @@ class Notifications:
             if config.type == ChannelType.WEBHOOK or config.type in (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU):
                 # A group chat or a receiver gets it once per language its recipients read.
                 for language, message in messages.items():
-                    deliveries.append(ChannelDelivery(config.name, message, [r for r in recipients if r.language == language]))
+                    told = [r for r in recipients if r.language == language]
+                    deliveries.append(ChannelDelivery(config.name, _for(message, told), told))
             else:
                 for language, message in messages.items():
                     addressed = [r for r in recipients if r.language == language and r.email]
                     if addressed:
-                        deliveries.append(ChannelDelivery(config.name, message, addressed))
+                        deliveries.append(ChannelDelivery(config.name, _for(message, addressed), addressed))
         return deliveries
 
     async def announce(self, client: Client, request: AnnounceInput, task_queue: str) -> None:
@@ -256,6 +257,11 @@ class Notifications:
         async with self._engine.begin() as connection:
             for row in rows:
                 await connection.execute(self._insert(inbox_messages).values(row).on_conflict_do_nothing())
+
+
+def _for(message: Message, recipients: list[Recipient]) -> Message:
+    """The message with whom it is for in its data (a webhook's body carries it: user names, no addresses)."""
+    return dataclasses.replace(message, data={**message.data, "recipients": [r.name for r in recipients]})
 
 
 def mask_contacts(text: str) -> str:

@@ -50,3 +50,5 @@ def configure_logging(form: str) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs each request's full URL at INFO: a WeCom robot's key and a DingTalk access_token are in it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -15,13 +15,15 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.holidays import official_holidays
+from service.payload_codec import PayloadKey, PayloadKeyError, parse_payload_keys
 from states.assessment import parse_assessment_policy
 from states.holidays import HolidayCalendar, parse_holiday_calendar
 from states.kpi_names import KPI_NAMES
+from states.meeting_plan import MeetingPlan, parse_meeting_plan
 from states.notification_rules import NotificationPolicy, parse_notification_policy
 from states.policy_error import PolicyError
 from states.scorecard import parse_rubric
-from states.sla_policy import parse_policy, with_department_calendar
+from states.sla_policy import parse_duration, parse_policy, with_department_calendar
 from states.targets import DEFAULT_TARGETS_DATA, TARGET_TABLES, Targets, parse_targets
 from states.vocabulary import SYSTEM, Role
 
@@ -61,6 +63,8 @@ class TemporalConnection:
     tls_key: Path | None = None
     tls_server_name: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    # CASEWORK_PAYLOAD_KEYS: the first encrypts every payload, all decrypt; () keeps payloads plaintext.
+    payload_keys: tuple[PayloadKey, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,18 @@ class Settings:
     temporal_tls_key: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: str | None = field(default=None, repr=False)
+    # Customer data encrypted in Temporal's history (service/payload_codec.py); the first key encrypts.
+    payload_keys: tuple[PayloadKey, ...] = field(default=(), repr=False)
+    # The Temporal web UI's origins, allowed to call the codec endpoint (/codec/decode, /codec/encode).
+    codec_cors_origins: tuple[str, ...] = ()
     users: tuple[User, ...] = ()
     demo_users: bool = False
     rate_limit_per_minute: int = 1200
     cors_origins: tuple[str, ...] = ()
     reopen_window_seconds: int = 30 * 24 * 3600
+    # Storm control (CASEWORK_ESCALATION_WINDOW, ISO 8601): a breach's automatic escalation joins the
+    # emergency meeting opened by automatic escalation for the same cause within this window.
+    escalation_window_seconds: float = 3600.0
     events_per_run: int = 500
     max_body_bytes: int = 1_000_000
     # The service-level policy as plain data (CASEWORK_SLA_POLICY's TOML); None: the built-in default.
@@ -126,6 +137,16 @@ class Settings:
     appeal_window_seconds: float = 7 * 24 * 3600
     # What agents see: every case ("all"), or only their teams' cases and their own ("team").
     visibility: str = "all"
+    # When the weekly and monthly meetings (例会) fall, where, and the hosts' rotation (CASEWORK_MEETINGS'
+    # TOML, states/meeting_plan.py); empty: weekly on Friday 16:00, monthly on the month's last Friday 14:00.
+    meetings: dict[str, Any] = field(default_factory=dict)
+    # How many weekly meetings ahead the daily run keeps created (next week's is always there).
+    meetings_ahead: int = 2
+
+    @property
+    def meeting_plan(self) -> MeetingPlan:
+        """The meetings' plan in the department's time zone (checked when the settings were read)."""
+        return parse_meeting_plan(self.meetings, self.timezone)
 
     @property
     def targets(self) -> Targets:
@@ -165,6 +186,7 @@ class Settings:
             tls_key=self.temporal_tls_key,
             tls_server_name=self.temporal_tls_server_name,
             api_key=self.temporal_api_key,
+            payload_keys=self.payload_keys,
         )
 
     @classmethod
@@ -197,8 +219,11 @@ class Settings:
             users=users,
             demo_users=demo,
             rate_limit_per_minute=_positive_int(env, "CASEWORK_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
-            cors_origins=tuple(origin.strip() for origin in env.get("CASEWORK_CORS_ORIGINS", "").split(",") if origin.strip()),
+            cors_origins=_origins(env, "CASEWORK_CORS_ORIGINS"),
+            payload_keys=_payload_keys(env),
+            codec_cors_origins=_origins(env, "CASEWORK_CODEC_CORS_ORIGINS"),
             reopen_window_seconds=_positive_int(env, "CASEWORK_REOPEN_WINDOW_SECONDS", cls.reopen_window_seconds),
+            escalation_window_seconds=_duration(env, "CASEWORK_ESCALATION_WINDOW", cls.escalation_window_seconds),
             events_per_run=_positive_int(env, "CASEWORK_EVENTS_PER_RUN", cls.events_per_run),
             max_body_bytes=_positive_int(env, "CASEWORK_MAX_BODY_BYTES", cls.max_body_bytes),
             sla_policy=load_sla_policy(env.get("CASEWORK_SLA_POLICY"), timezone, holidays),
@@ -225,6 +250,8 @@ class Settings:
             rubric=load_rubric(env.get("CASEWORK_RUBRIC")),
             quality_sample=_positive_int(env, "CASEWORK_QUALITY_SAMPLE", cls.quality_sample),
             appeal_window_seconds=_positive_int(env, "CASEWORK_APPEAL_DAYS", 7) * 24 * 3600,
+            meetings=load_meetings(env.get("CASEWORK_MEETINGS"), timezone),
+            meetings_ahead=_positive_int(env, "CASEWORK_MEETINGS_AHEAD", cls.meetings_ahead),
         )
 
 
@@ -235,6 +262,18 @@ def _checked_assessment(policy: dict[str, Any] | None) -> dict[str, Any] | None:
     except PolicyError as error:
         raise SettingsError(f"CASEWORK_TARGETS: {error}") from None
     return policy
+
+
+def load_meetings(path: str | None, timezone: str) -> dict[str, Any]:
+    """CASEWORK_MEETINGS: `[weekly] weekday, time, place, rotation` and `[monthly] weekday, time, place`."""
+    if not path:
+        return {}
+    data = _toml("CASEWORK_MEETINGS", path)
+    try:
+        parse_meeting_plan(data, timezone)
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_MEETINGS ({path}): {error}") from None
+    return data
 
 
 def load_rubric(path: str | None) -> dict[str, Any] | None:
@@ -418,6 +457,17 @@ def _temporal_security(env: Mapping[str, str], address: str | None) -> dict[str,
     }
 
 
+def _payload_keys(env: Mapping[str, str]) -> tuple[PayloadKey, ...]:
+    try:
+        return parse_payload_keys(env.get("CASEWORK_PAYLOAD_KEYS", ""))
+    except PayloadKeyError as error:
+        raise SettingsError(str(error)) from None
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(origin.strip().rstrip("/") for origin in env.get(name, "").split(",") if origin.strip())
+
+
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name)
     if not raw:
@@ -483,6 +533,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _duration(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return parse_duration(raw, name)
+    except PolicyError as error:
+        raise SettingsError(f"{name} must be an ISO 8601 duration like PT1H, got {raw!r}") from error
 
 
 def _optional_port(env: Mapping[str, str], name: str) -> int | None:

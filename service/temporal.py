@@ -19,6 +19,7 @@ from temporalio.client import Client, Interceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from service.payload_codec import data_converter
 from service.settings import TemporalConnection
 from workflows.search import SEARCH_ATTRIBUTES
 
@@ -121,7 +122,8 @@ class EmbeddedTemporal:
 
 
 def connect_options(connection: TemporalConnection) -> dict[str, Any]:
-    """The one place that turns the settings into Client.connect's arguments; the files are read now."""
+    """The one place that turns the settings into Client.connect's arguments; the files are read now.
+    With payload keys, every client and worker built on it encrypts and decrypts customer data."""
     tls: bool | TLSConfig = False
     if connection.tls:
         tls = TLSConfig(
@@ -130,7 +132,10 @@ def connect_options(connection: TemporalConnection) -> dict[str, Any]:
             client_private_key=_read(connection.tls_key),
             domain=connection.tls_server_name,
         )
-    return {"namespace": connection.namespace, "tls": tls, "api_key": connection.api_key}
+    options: dict[str, Any] = {"namespace": connection.namespace, "tls": tls, "api_key": connection.api_key}
+    if connection.payload_keys:
+        options["data_converter"] = data_converter(connection.payload_keys)
+    return options
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -218,6 +218,7 @@ def _record_cause(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[s
 def _add_action_item(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     item_id = f"item-{len(case.action_items) + 1}"
     item = {"id": item_id, "title": data["title"], "owner": data["owner"], "due": data["due"], "done": False, "outcome": None}
+    item["created_at"] = ctx.now  # its due-soon warning falls at the policy's share of created → due
     case.action_items.append(item)
     return {**data, "item_id": item_id}
 

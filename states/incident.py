@@ -3,9 +3,19 @@
 from typing import Any
 
 from states.case import CaseState, Report
-from states.common import HAS_ACTION_ITEM, HAS_CAUSE, NO_OPEN_ACTION_ITEM, SHARED_ACTIONS, action_item_actions, record_cause
-from states.spec import SUPERVISOR, Action, Field, KindSpec, Opens, Tells, record_only
-from states.vocabulary import Kind, Phase, Relation, SystemAction
+from states.common import (
+    ATTENDEE_FIELDS,
+    HAS_ACTION_ITEM,
+    HAS_CAUSE,
+    MINUTES_FIELDS,
+    NO_OPEN_ACTION_ITEM,
+    SHARED_ACTIONS,
+    action_item_actions,
+    record_cause,
+)
+from states.errors import InvalidData
+from states.spec import AGENT_AND_SUPERVISOR, SUPERVISOR, Action, Context, Field, KindSpec, Opens, Tells, record_only
+from states.vocabulary import OPEN_PHASES, Kind, MessageKind, Phase, RefusalCode, Relation, SystemAction
 
 INCIDENT_CAUSES = ("process", "system", "human", "other")
 
@@ -21,6 +31,68 @@ def improvement_report(incident: CaseState, data: dict[str, Any]) -> Report:
     )
 
 
+MINUTES_PUBLISHED_AT = "minutes_published_at"
+
+
+def _minutes_first(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
+    """`close` needs the minutes: published on their own action (publish_minutes), or — as before that
+    action existed — given to `close` itself as one text. The old way stays: recorded histories closed
+    with their minutes inside `close` replay unchanged, an incident already in follow_up when this
+    shipped closes as it would have, and API clients of v1 keep working; no workflow patch needed."""
+    if not case.data.get(MINUTES_PUBLISHED_AT) and not data.get("minutes"):
+        raise InvalidData("data.minutes", "publish the minutes first (publish_minutes), or give them here", RefusalCode.MISSING_FIELD)
+    return data
+
+
+def _take_host(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    assert ctx.authority is not None, "states/ownership.py refuses take_host by no person"
+    case.data["host"] = case.owner = ctx.authority.name
+    return {**data, "host": case.owner, "owner": case.owner}
+
+
+def _some_attendee(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
+    if not any(data.get(field.name) is not None for field in ATTENDEE_FIELDS):
+        raise InvalidData("data.host", "give a host, a recorder or participants", RefusalCode.MISSING_FIELD)
+    return data
+
+
+def _publish_minutes(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    case.data.update(data)
+    case.data[MINUTES_PUBLISHED_AT] = ctx.now
+    return data
+
+
+TAKE_HOST = Action(
+    "take_host",
+    OPEN_PHASES,
+    roles=SUPERVISOR,
+    effect=_take_host,
+    adds=frozenset({"host", "owner"}),
+    by_person=True,
+    description="a supervisor takes the emergency as its host (and owner)",
+)
+SET_ATTENDEES = Action(
+    "set_attendees",
+    OPEN_PHASES,
+    roles=AGENT_AND_SUPERVISOR,
+    fields=ATTENDEE_FIELDS,
+    prepare=_some_attendee,
+    attendees_only=("host",),
+    description="set or change the host, recorder or participants (supervisors and the host)",
+)
+PUBLISH_MINUTES = Action(
+    "publish_minutes",
+    (Phase.FOLLOW_UP,),
+    roles=AGENT_AND_SUPERVISOR,
+    fields=MINUTES_FIELDS,
+    effect=_publish_minutes,
+    attendees_only=("host", "recorder"),
+    message=MessageKind.MINUTES_PUBLISHED,
+    meets_target="minutes",
+    description="publish the minutes (会议纪要), each part its own field; before closing",
+)
+
+
 def _closed_notice(incident: CaseState, data: dict[str, Any]) -> dict[str, Any]:
     return {"incident_id": incident.id, "effect": data.get("effect")}
 
@@ -28,12 +100,15 @@ def _closed_notice(incident: CaseState, data: dict[str, Any]) -> dict[str, Any]:
 INCIDENT = KindSpec(
     kind=Kind.INCIDENT,
     description="an ad-hoc emergency meeting about a major problem",
-    create_roles=SUPERVISOR,
+    # Any agent who discovers a major problem may raise one (seed 000 §3(3)1); the supervisors are told.
+    create_roles=AGENT_AND_SUPERVISOR,
+    report_message=MessageKind.EMERGENCY_RAISED,
     report_fields=(
         Field("occurred_at", "datetime", required=False),
         Field("location", required=False, max_length=500),
         Field("impact", required=False),
         Field("consequences", required=False),
+        # Plain names here, as before (set_attendees checks them against the directory).
         Field("host", required=False, max_length=200),
         Field("recorder", required=False, max_length=200),
         Field("participants", "string_list", required=False, max_length=200),
@@ -44,14 +119,18 @@ INCIDENT = KindSpec(
         Action("plan_measures", (Phase.ANALYSE,), Phase.REMEDIATE, guards=(HAS_CAUSE,)),
         *action_item_actions((Phase.ANALYSE, Phase.REMEDIATE)),
         Action("measures_done", (Phase.REMEDIATE,), Phase.FOLLOW_UP, guards=(HAS_ACTION_ITEM, NO_OPEN_ACTION_ITEM)),
+        TAKE_HOST,
+        SET_ATTENDEES,
+        PUBLISH_MINUTES,
         Action(
             "close",
             (Phase.FOLLOW_UP,),
             Phase.CLOSED,
             roles=SUPERVISOR,
-            fields=(Field("effect"), Field("lessons_learned"), Field("minutes", max_length=100_000)),
+            fields=(Field("effect"), Field("lessons_learned"), Field("minutes", required=False, max_length=100_000)),
+            prepare=_minutes_first,
             tells=Tells(SystemAction.INCIDENT_CLOSED, Relation.ESCALATED_FROM, _closed_notice),
-            description="publish the minutes and close the meeting; the cases escalated into it are told",
+            description="close the meeting once its minutes are published; the cases escalated into it are told",
         ),
         Action(
             "open_improvement_plan",

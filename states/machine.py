@@ -22,13 +22,14 @@ from states.errors import ActionForbidden, ActionNotAllowed, InvalidData, StaleV
 from states.feedback import FEEDBACK
 from states.improvement_plan import IMPROVEMENT_PLAN
 from states.incident import INCIDENT
+from states.meeting import MEETING
 from states.spec import PHASES, ROLES, Action, Context, KindSpec, clean_data
 from states.vocabulary import SYSTEM, TIMER_ACTIONS, Phase, RefusalCode, SystemAction
 
 # transitions logs every transition at INFO, which Temporal replays would repeat.
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
-SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in (COMPLAINT, FEEDBACK, INCIDENT, IMPROVEMENT_PLAN)}
+SPECS: dict[str, KindSpec] = {spec.kind: spec for spec in (COMPLAINT, FEEDBACK, INCIDENT, IMPROVEMENT_PLAN, MEETING)}
 KINDS = list(SPECS)
 # The actions whose closing counts as dismissed, not resolved, in the KPIs.
 DISMISSING_ACTIONS = tuple(sorted({action.name for spec in SPECS.values() for action in spec.actions if action.dismisses}))

@@ -12,6 +12,8 @@ first-contact ownership rule (seed 003: the agent who first takes a case owns it
 
 from __future__ import annotations
 
+from typing import Any
+
 from states.case import Authority, CaseState
 from states.errors import ActionForbidden
 from states.spec import Action
@@ -22,8 +24,13 @@ def refusal(case: CaseState, action: Action, role: str, authority: Authority | N
     """Why this person may not take `action` on `case` now, or None when they may."""
     if action.claims and authority is None:
         return _refused(action, role, "only a person can claim a case", RefusalCode.NOT_IN_TEAM)
+    if action.by_person and authority is None:
+        return _refused(action, role, "only a person the directory knows can take this", RefusalCode.NOT_IN_TEAM)
     if authority is None or role == Role.MANAGER:
         return None
+    if not named_for(action, case.data, role, authority.name):
+        named = " or ".join(action.attendees_only)
+        return _refused(action, role, f"only the meeting's {named} or a supervisor may take this", RefusalCode.NOT_YOUR_CASE)
     if action.claims:
         if case.team is not None and case.team in authority.teams:
             return None
@@ -40,6 +47,12 @@ def refusal(case: CaseState, action: Action, role: str, authority: Authority | N
     else:
         reason = f"this case is {case.owner}'s: only its owner, the supervisors of its team and managers may move it; others may comment"
     return _refused(action, role, reason, RefusalCode.NOT_YOUR_CASE)
+
+
+def named_for(action: Action, data: dict[str, Any], role: str, name: str) -> bool:
+    """Whether the case's data names this agent as one who may take the action (a meeting's host or
+    recorder); true for everyone else, and for actions open to all the role's members."""
+    return not action.attendees_only or role != Role.AGENT or name in {data.get(key) for key in action.attendees_only}
 
 
 def _refused(action: Action, role: str, reason: str, code: str) -> ActionForbidden:

@@ -35,7 +35,7 @@ MAX_KEY_LENGTH = 100
 # Figures the service measures for an action (Context.measured) and records with its event.
 MEASURED_KEYS = frozenset({"baseline_measured", "measured_after", "measured_after_value"})
 # Keys of a case's data that the machine itself writes (states/machine.py effects).
-MACHINE_KEYS = frozenset({"causes", "reopen_reason", "satisfied", "score"}) | MEASURED_KEYS
+MACHINE_KEYS = frozenset({"causes", "reopen_reason", "satisfied", "score", "minutes_published_at"}) | MEASURED_KEYS
 
 
 @dataclass(frozen=True)
@@ -294,6 +294,11 @@ class Action:
     owners_only: bool = True
     # The person taking it becomes the owner of the unowned case (认领: states/ownership.py says who may).
     claims: bool = False
+    # An agent may take it only when the case's data names them under one of these keys (a meeting's
+    # host or recorder: states/ownership.py); supervisors and managers always may.
+    attendees_only: tuple[str, ...] = ()
+    # Only a person the directory knows may take it: its effect names them (take_host).
+    by_person: bool = False
 
     def destinations(self) -> list[str | None]:
         if self.branch:

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     FEEDBACK = "feedback"
     INCIDENT = "incident"  # an emergency meeting
     IMPROVEMENT_PLAN = "improvement_plan"
+    MEETING = "meeting"  # a weekly or monthly meeting (例会: MeetingType)
 
 
 class Phase(StrEnum):
@@ -113,7 +114,7 @@ class DeadlineState(StrEnum):
 # The kinds a customer raises: their `category` is one of the case categories the KPIs group by.
 CUSTOMER_KINDS = (Kind.COMPLAINT, Kind.FEEDBACK)
 OPEN_PHASES = tuple(phase for phase in Phase if phase is not Phase.CLOSED)
-TIMER_ACTIONS = (SystemAction.SLA_WARNING, SystemAction.SLA_BREACHED, SystemAction.ACTION_ITEM_OVERDUE)
+TIMER_ACTIONS = (SystemAction.SLA_WARNING, SystemAction.SLA_BREACHED, SystemAction.ACTION_ITEM_DUE_SOON, SystemAction.ACTION_ITEM_OVERDUE)
 # Events that inform rather than act: the phase stays, no person chose them.
 NOTICE_ACTIONS = (*TIMER_ACTIONS, SystemAction.INCIDENT_CLOSED)
 

@@ -106,7 +106,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 async def stack_settings(temporal_env: WorkflowEnvironment, tmp_path_factory) -> Settings:
     database = Path(tmp_path_factory.mktemp("read-model")) / "casework.db"
-    return settings_for(temporal_env.client.service_client.config.target_host, f"sqlite+aiosqlite:///{database}")
+    settings = settings_for(temporal_env.client.service_client.config.target_host, f"sqlite+aiosqlite:///{database}")
+    # No storm control across tests: each automatic escalation opens its own incident, as tests expect
+    # (tests/api/test_emergency_meetings.py sets a window of its own).
+    return dataclasses.replace(settings, escalation_window_seconds=0.001)
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,16 @@ FEEDBACK_WALK = [
     Step(AGENT, "record_satisfaction", {"satisfied": True, "score": 4}, to="closed"),
 ]
 
+INCIDENT_MINUTES = {
+    "held_at": "2026-11-22T18:00:00+08:00",
+    "place": "会议室 A",
+    "participants": ["ann", "tech"],
+    "host": "sam",
+    "agenda": "订单服务超时",
+    "discussion": "超时的原因",
+    "decisions": "加熔断",
+    "tasks": "tech：熔断",
+}
 INCIDENT_WALK = [
     Step(SUPERVISOR, "start_analysis", to="analyse"),
     Step(AGENT, "record_cause", {"category": "system", "description": "order service timed out"}),
@@ -97,7 +107,8 @@ INCIDENT_WALK = [
     Step(SUPERVISOR, "plan_measures", to="remediate"),
     Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
     Step(AGENT, "measures_done", to="follow_up"),
-    Step(SUPERVISOR, "close", {"effect": "no time-outs since", "lessons_learned": "load-test", "minutes": "会议纪要"}, to="closed"),
+    Step(SUPERVISOR, "publish_minutes", INCIDENT_MINUTES),
+    Step(SUPERVISOR, "close", {"effect": "no time-outs since", "lessons_learned": "load-test"}, to="closed"),
 ]
 
 IMPROVEMENT_WALK = [
@@ -113,13 +124,35 @@ IMPROVEMENT_WALK = [
     Step(SUPERVISOR, "record_effect", {"effective": True, "after_value": 0.93}, to="closed"),
 ]
 
+MINUTES = {
+    "held_at": "2026-11-27T07:00:00Z",
+    "place": "3楼会议室",
+    "participants": ["ann", "sam"],
+    "host": "sam",
+    "agenda": "本周数据；待办跟进",
+    "discussion": "首次响应变慢",
+    "decisions": "午间加一名客服",
+    "tasks": "ann 调整排班",
+}
+
+MEETING_WALK = [
+    Step(SUPERVISOR, "set_attendees", {"host": "sam", "recorder": "ann", "participants": ["ann", "sam"]}),
+    Step(AGENT, "record_attendance", {"attended": ["ann", "sam"], "absent": []}, to="analyse"),
+    Step(AGENT, "add_action_item", {"title": "调整午间排班", "owner": "ann", "due": DUE}),
+    Step(AGENT, "assign_tasks", to="remediate"),
+    Step(AGENT, "publish_minutes", MINUTES, to="follow_up"),
+    Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "排班已调整"}),
+    Step(SUPERVISOR, "close", to="closed"),
+]
+
 WALKS = {
     "complaint": COMPLAINT_WALK,
     "feedback": FEEDBACK_WALK,
     "incident": INCIDENT_WALK,
     "improvement_plan": IMPROVEMENT_WALK,
+    "meeting": MEETING_WALK,
 }
-OPENERS = {"complaint": AGENT, "feedback": AGENT, "incident": SUPERVISOR, "improvement_plan": SUPERVISOR}
+OPENERS = {"complaint": AGENT, "feedback": AGENT, "incident": SUPERVISOR, "improvement_plan": SUPERVISOR, "meeting": SUPERVISOR}
 
 
 # --- waiting for what happens in the background -----------------------------------------------------

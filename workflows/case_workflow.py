@@ -18,16 +18,28 @@ with workflow.unsafe.imports_passed_through():
     from states.notification_rules import event_message, meeting_people
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
-    from states.spec import Action, Context
+    from states.spec import Action, Context, Opens
     from states.text import check_storable
     from states.vocabulary import SYSTEM, Phase, Relation, Role, SystemAction
     from workflows import follow_ons
     from workflows.activities import PROJECTION_REFUSED, CaseActivities
     from workflows.errors import case_missing, rule_error
-    from workflows.inputs import ActInput, CaseWorkflowInput, DispatchInput, LinkInput, NoticeInput, NotificationInput, ProjectInput, ReportInput
+    from workflows.inputs import (
+        ActInput,
+        CaseWorkflowInput,
+        DispatchInput,
+        JoinedStorm,
+        JoinStormInput,
+        LinkInput,
+        NoticeInput,
+        NotificationInput,
+        ProjectInput,
+        ReportInput,
+    )
     from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities
     from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
+    from workflows.storms import StormActivities, storm_cause
 
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
 REPORT_WAIT = timedelta(minutes=5)
@@ -38,12 +50,16 @@ KEEP_TIMER_PATCH = "keep-the-wake-up-timer"
 # Since v3 a notification goes out once its event is in the read model: an event the read model
 # refused for good is taken back, and must not have been announced.
 NOTIFY_AFTER_PROJECTION_PATCH = "notify-after-projection"
-# Since v5 an event's message (states/notification_rules.py) is announced to the people the rules
+# Since v6 an event's message (states/notification_rules.py) is announced to the people the rules
 # name (inbox, then a MessageDelivery workflow per message over the channels) in place of the one
 # webhook delivery per event: the case waits for the announcement, never for a channel.
 ANNOUNCE_PATCH = "announce-messages"
 # Since v4 a new case is routed (its team and agent) right after its report is recorded.
 DISPATCH_PATCH = "dispatch-new-cases"
+# Since v5 action items warn when their deadline nears, and a breach's automatic escalation joins the
+# incident opened for the same cause (workflows/storms.py).
+DUE_SOON_PATCH = "action-items-due-soon"
+STORM_CONTROL_PATCH = "escalation-storm-control"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -61,6 +77,8 @@ class CaseWorkflow:
         # The report's event was refused by the read model for good: the case was never opened.
         self._abandoned = False
         self._notifications: set[asyncio.Future] = set()
+        # Whether action items warn before their deadline (DUE_SOON_PATCH).
+        self._due_soon = False
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseState | None:
@@ -76,6 +94,7 @@ class CaseWorkflow:
             return None
         case = self._opened.case
         keeps_timer = workflow.patched(KEEP_TIMER_PATCH)
+        self._due_soon = workflow.patched(DUE_SOON_PATCH)
         while True:
             self._changed = False
             wake_at = self._next_wake(case)
@@ -96,6 +115,7 @@ class CaseWorkflow:
                         reopen_window_seconds=input.reopen_window_seconds,
                         events_per_run=input.events_per_run,
                         sla_policy=input.sla_policy,
+                        escalation_window_seconds=input.escalation_window_seconds,
                         snapshot=case,
                     )
                 )
@@ -272,7 +292,7 @@ class CaseWorkflow:
 
     async def _fire_due_timers(self) -> None:
         case = self._opened.case
-        for action, data in clocks.fire(case, format_time(workflow.now())):
+        for action, data in clocks.fire(case, format_time(workflow.now()), self._due_soon_share()):
             await self._project(self._opened.record_notice(action, data, self._context()))
             if action != SystemAction.SLA_BREACHED:
                 continue
@@ -282,10 +302,40 @@ class CaseWorkflow:
 
     async def _take_by_itself(self, action: str, breach: dict) -> None:
         data = {"reason": f"{breach['target']} target breached at {breach['deadline']} ({breach['cause']['policy']})"}
-        opened = self._opens_a_case(action, data)
+        declared = self._declared(action)
+        opens = declared.opens if declared else None
+        joined = None
+        if opens is not None and opens.may_join_open and workflow.patched(STORM_CONTROL_PATCH):
+            joined = await self._join_storm(opens, data)
+            if action not in self._opened.case.allowed_actions.get(Role.SUPERVISOR, []):
+                return  # the case moved on while the storm was asked (its incident keeps the link)
+        opened = False if joined is not None else self._opens_a_case(action, data)
         event = self._opened.take(action, Actor(SYSTEM), data, None, self._context())
         await self._record(event)
-        await self._follow_on(event, opened)
+        if joined is None or not joined.opened:
+            await self._follow_on(event, opened)
+
+    async def _join_storm(self, opens: Opens, data: dict) -> JoinedStorm:
+        """Storm control: the incident of this breach's cause, opened for this case or to be joined."""
+        case = self._opened.case
+        join = JoinStormInput(
+            cause=storm_cause(case),
+            case_id=case.id,
+            report=opens.report(case, data),
+            window_seconds=self._input.escalation_window_seconds,
+            reopen_window_seconds=self._input.reopen_window_seconds,
+            events_per_run=self._input.events_per_run,
+            sla_policy=self._input.sla_policy,
+            request_id=f"{case.id}:storm:{case.sla_cycle}:{case.version}",
+        )
+        joined = await workflow.execute_activity_method(
+            StormActivities.join_escalation_storm,
+            join,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PROJECTION_RETRY,
+        )
+        data[opens.id_field] = joined.incident_id
+        return joined
 
     def _woken(self, case: CaseState, wake_at: datetime | None, keeps_timer: bool) -> bool:
         """Whether the run loop must look again before its timer fires: the run grew long, or the
@@ -295,8 +345,12 @@ class CaseWorkflow:
         return self._next_wake(case) != wake_at if keeps_timer else self._changed
 
     def _next_wake(self, case: CaseState) -> datetime | None:
-        moments = [moment for moment in (clocks.next_due(case), self._reopen_window_end(case)) if moment]
+        moments = [moment for moment in (clocks.next_due(case, self._due_soon_share()), self._reopen_window_end(case)) if moment]
         return min(moments) if moments else None
+
+    def _due_soon_share(self) -> float | None:
+        """The policy's warn_at, where action items warn before their deadline; None before v5."""
+        return self._sla_policy.warn_at if self._due_soon else None
 
     def _until(self, moment: datetime | None) -> timedelta | None:
         return None if moment is None else max(moment - workflow.now(), MIN_TIMER)

@@ -39,6 +39,7 @@ async def open_linked_case(parent: CaseWorkflowInput, new_id: str, report: Repor
         reopen_window_seconds=parent.reopen_window_seconds,
         events_per_run=parent.events_per_run,
         sla_policy=parent.sla_policy,
+        escalation_window_seconds=parent.escalation_window_seconds,
         opening=opening,
     )
     await workflow.start_child_workflow(

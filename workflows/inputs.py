@@ -34,6 +34,9 @@ class CaseWorkflowInput:
     events_per_run: int = 500
     # The service-level policy as plain data (see states/sla_policy.py); None: the built-in default.
     sla_policy: dict[str, Any] | None = None
+    # Storm control (CASEWORK_ESCALATION_WINDOW): a breach joins the incident automatic escalation opened
+    # for the same cause within this many seconds, instead of opening another (workflows/storms.py).
+    escalation_window_seconds: float = 3600.0
     # A case opened by another case's workflow (escalation, improvement plan) reports itself with this.
     opening: ReportInput | None = None
     # Carried across continue-as-new; None on the first run.
@@ -106,3 +109,33 @@ class ProjectInput:
     # back: a timer's, a link's, a notice's) rather than failing the update that took it, which is undone.
     # False for inputs recorded before it existed: an update wedged by a refused row is released.
     retry_refused: bool = False
+
+
+@dataclass
+class StormInput:
+    """One cause's storm-control workflow: the window within which breaches join its incident."""
+
+    cause: str
+    window_seconds: float
+
+
+@dataclass
+class JoinStormInput:
+    """A case whose breach escalates it by itself, asking the storm-control workflow of its cause which
+    incident to join. Carries what opening a new incident takes (the case's own workflow settings)."""
+
+    cause: str
+    case_id: str
+    report: Report
+    window_seconds: float
+    reopen_window_seconds: int
+    events_per_run: int
+    sla_policy: dict[str, Any] | None
+    request_id: str
+
+
+@dataclass
+class JoinedStorm:
+    incident_id: str
+    # True: the incident was opened for this case and is already linked to it; False: join it (link).
+    opened: bool

@@ -10,8 +10,6 @@ de-duplicate. Every attempt and its outcome is written to the read model.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -22,6 +20,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from workflows.channels.webhook import sign  # the old signature's one definition; importers of it here keep working
 from workflows.inputs import NotificationInput
 
 log = logging.getLogger("casework.notifications")
@@ -35,10 +34,6 @@ class DeliveryLog(Protocol):
 class Webhook:
     url: str | None = None
     secret: str | None = field(default=None, repr=False)
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 class Notifier:

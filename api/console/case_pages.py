@@ -26,6 +26,7 @@ from states.case import Actor
 from states.errors import CaseRuleError, InvalidData
 from states.machine import KINDS, declared_action, describe, spec_for
 from states.opening import Report
+from states.ownership import named_for
 from states.spec import PHASES, TEAM, USER
 from states.vocabulary import SYSTEM, Kind, Priority, RefusalCode, Role
 from workflows.inputs import ActInput
@@ -116,7 +117,7 @@ class CasePages(Controller):
         case = viewer.seen(await cases.get(case_id))
         history = viewer.shown_events(case, await cases.history(case_id))
         role = request.user.role
-        allowed = [] if role == Role.AUDITOR else case.get("allowed_actions", {}).get(role, [])
+        allowed = [] if role == Role.AUDITOR else mine_to_take(case, role, request.user.name)
         machine = describe(case["kind"])
         return {
             "case": case,
@@ -182,6 +183,14 @@ class CasePages(Controller):
             request_id=uuid.uuid4().hex,
             allowed=case.get("allowed_actions", {}).get(request.user.role, []),
         )
+
+
+def mine_to_take(case: dict[str, Any], role: str, name: str) -> list[str]:
+    """The actions the case offers the role, less a meeting's host's or recorder's when this agent is neither."""
+    offered = case.get("allowed_actions", {}).get(role, [])
+    return [
+        action for action in offered if (declared := declared_action(case["kind"], action)) is None or named_for(declared, case["data"], role, name)
+    ]
 
 
 def report_form(kind: str, request: Request) -> list[FormField]:

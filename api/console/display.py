@@ -16,7 +16,10 @@ TERM_KEYS = {
     "category": "choice",
     "relation": "relation",
     "method": "assignment_method",  # a dispatch's: how the team picked its agent
+    "meeting_type": "meeting_type",
 }
+# A meeting's agenda figures (service/meetings.py): shown as tables of their own (_meeting_agenda.html).
+AGENDA_FIGURES = "review"
 # How service/handover.py words the reason of each `assign` it makes: "handover: ann → bob".
 HANDOVER_REASON = "handover: "
 
@@ -24,7 +27,7 @@ HANDOVER_REASON = "handover: "
 def data_rows(data: dict[str, Any], language: str) -> list[tuple[str, str]]:
     rows = []
     for key, value in data.items():
-        if value is None or value == "" or value == [] or value == {}:
+        if value is None or value == "" or value == [] or value == {} or key == AGENDA_FIGURES:
             continue
         if key == "data" and isinstance(value, dict):
             rows += data_rows(value, language)  # the report's kind-specific fields

@@ -21,6 +21,7 @@ from api.console.department_pages import DepartmentPages
 from api.console.export_pages import ExportPages
 from api.console.handover_pages import HandoverPages
 from api.console.live_pages import console_live
+from api.console.meeting_pages import MeetingPages
 from api.console.message_pages import MessagePages
 from api.console.quality_pages import QualityPages
 from api.console.queues import QueuePages
@@ -105,6 +106,7 @@ def console_router() -> Router:
             AssessmentPages,
             QualityPages,
             MessagePages,
+            MeetingPages,
             console_live,
         ],
         guards=[know_teams],

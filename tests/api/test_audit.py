@@ -200,6 +200,10 @@ async def test_an_auditor_walks_every_route_and_no_mutating_route_answers_2xx(ht
             async with http.stream(method.upper(), concrete, json=body, params=query, headers=auth("auditor")) as response:
                 walked += 1
                 expected = 200 if method == "get" else 403
+                if path.startswith("/codec/"):
+                    # The codec protocol POSTs but reads (decrypts) only; without CASEWORK_PAYLOAD_KEYS, as here,
+                    # it says there is nothing to decrypt (tests/api/test_payload_encryption.py: auditors decode).
+                    expected = 404
                 if response.status_code != expected:
                     await response.aread()
                 assert response.status_code == expected, (method, path, response.status_code, response.text)

@@ -81,7 +81,11 @@ async def test_an_incident_in_follow_up_opens_an_improvement_plan_linked_both_wa
 
 @pytest.mark.parametrize(("priority", "vip"), [("urgent", False), ("normal", True)])
 async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_cases(api_with_policy, priority, vip):
-    policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {p: {"first_response": 1} for p in ("normal", "high", "urgent")}}}
+    policy = {
+        "warn_at": 0.5,
+        "auto_escalate": ["urgent", "vip"],
+        "targets": {"complaint": {p: {"first_response": 1} for p in ("normal", "high", "urgent")}},
+    }
     async with api_with_policy(policy) as api:
         complaint = await api.open(priority=priority, customer={"id": "c", "vip": vip})
 
@@ -97,6 +101,15 @@ async def test_a_first_response_breach_escalates_by_itself_for_urgent_and_vip_ca
         for case_id in (complaint["id"], incident["id"]):
             verified = await api.client.get(f"/cases/{case_id}/history/verify", headers=auth("auditor"))
             assert verified.json()["ok"] is True, verified.text
+
+
+async def test_a_vip_breach_does_not_escalate_when_the_policy_does_not_list_vip(api_with_policy):
+    policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"high": {"first_response": 1}}}}
+    async with api_with_policy(policy) as api:
+        complaint = await api.open(customer={"id": "c", "vip": True})  # normal: a VIP's clocks run as high's
+        await api.history_with(complaint["id"], "sla_breached")
+        await asyncio.sleep(0.5)
+        assert "escalate" not in [event["action"] for event in await api.history(complaint["id"])]
 
 
 async def test_a_normal_priority_breach_does_not_escalate(api_with_policy):

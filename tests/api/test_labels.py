@@ -85,7 +85,7 @@ async def test_a_machine_in_english_and_lang_overrides_the_header(http):
     english = (await http.get("/machines/incident", headers={**auth("agent"), "Accept-Language": "en"})).json()
     assert english["label"] == "Emergency meeting" and english["labels"]["roles"]["supervisor"] == "Supervisor"
     overridden = (await http.get("/machines?lang=en", headers={**auth("agent"), "Accept-Language": "zh-CN"})).json()
-    assert [machine["label"] for machine in overridden["items"]] == ["Complaint", "Feedback", "Emergency meeting", "Improvement plan"]
+    assert [machine["label"] for machine in overridden["items"]] == ["Complaint", "Feedback", "Emergency meeting", "Improvement plan", "Meeting"]
     unlabelled = (await http.get("/machines/feedback", headers={**auth("agent"), "Accept-Language": "de"})).json()
     assert unlabelled["label"] == "反馈"
 

@@ -1,22 +1,20 @@
-"""Messages to people through the real app and worker: the inbox, a webhook channel (a local
-receiver), preferences, a channel down then back, and who may read what.
-
-Until workflows/channels/ has its webhook transport (helper "channels"), `channels.deliver` is
-replaced here by a minimal JSON POST (`post_json`): the delivery machinery around it is the real one.
-"""
+"""Messages to people through the real app and worker: the inbox, a webhook channel (the real
+transport, workflows/channels/webhook.py, to a local receiver), preferences, a channel down then
+back, and who may read what."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import time
 import uuid
 from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 import uvicorn
+from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from service.directory import Directory
 from service.teams import Department
@@ -24,8 +22,8 @@ from states.vocabulary import MessageKind
 from tests.api.department_people import People
 from tests.conftest import Api, auth, free_port, serving, worker_on
 from tests.support import eventually
-from workflows import channels
-from workflows.channels import Channel, DeliveryFailed, Message, Recipient
+
+SECRET = base64.b64encode(b"a key for the tests' webhook").decode()
 
 
 class Receiver:
@@ -45,24 +43,14 @@ class Receiver:
             if not message.get("more_body"):
                 break
         status = 503 if self.down else 200
+        headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
+        StandardWebhook("whsec_" + SECRET).verify(body, headers)  # signed as Standard Webhooks say
         self.requests.append({"body": json.loads(body), "status": status})
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
     def delivered(self) -> list[dict]:
         return [request["body"] for request in self.requests if request["status"] == 200]
-
-
-async def post_json(channel: Channel, message: Message, recipients: list[Recipient]) -> int | None:
-    body = {"id": message.id, "kind": str(message.kind), "text": message.text, "link": message.link, "to": [r.name for r in recipients]}
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.post(channel.url or "", json=body)
-    except httpx.HTTPError as error:
-        raise DeliveryFailed(type(error).__name__) from None
-    if not response.is_success:
-        raise DeliveryFailed(f"HTTP {response.status_code}", response.status_code)
-    return response.status_code
 
 
 @asynccontextmanager
@@ -80,14 +68,12 @@ async def receiving(receiver: Receiver):
 
 
 @pytest.fixture
-def channel_stack(temporal_env, read_model, stack_settings, monkeypatch):
-    monkeypatch.setattr(channels, "deliver", post_json)
-
+def channel_stack(temporal_env, read_model, stack_settings):
     @asynccontextmanager
     async def start(receiver: Receiver):
         queue = f"messages-{time.monotonic_ns()}"
         async with receiving(receiver) as url:
-            policy = {"channels": [{"name": "hook", "type": "webhook", "url": url, "events": ["assigned", "breached"]}]}
+            policy = {"channels": [{"name": "hook", "type": "webhook", "url": url, "secret": "whsec_" + SECRET, "events": ["assigned", "breached"]}]}
             settings = dataclasses.replace(stack_settings, task_queue=queue, notifications=policy)
             async with worker_on(temporal_env.client, read_model, queue, settings=settings), serving(settings) as client:
                 yield Api(client)
@@ -118,7 +104,7 @@ async def test_assigning_a_case_puts_a_message_in_the_new_owners_inbox_and_on_th
         assert message["subject"] == "【分配给我】包裹 138****5678" and link in message["text"] and "13812345678" not in message["text"]
         assert (await api.client.get(link.removeprefix(stack_settings.console_url))).status_code != 404
         (posted,) = await eventually(receiver.delivered, 20, "webhook delivery")
-        assert posted["id"] == f"{case['id']}:2" and posted["to"] == [owner.name] and posted["link"] == link
+        assert posted["message"]["id"] == f"{case['id']}:2" and posted["recipients"] == [owner.name] and posted["message"]["link"] == link
         assert (await api.client.get("/inbox/unread", headers=owner.headers)).json() == {"unread": 1}
         assert (await api.client.post(f"/inbox/{message['id']}/read", headers=owner.headers)).json() == {"unread": 0}
 
@@ -138,7 +124,7 @@ async def test_a_user_who_turned_assigned_off_hears_nothing_of_it_and_others_sti
         await eventually(receiver.delivered, 20, "webhook delivery")
         await asyncio.sleep(1.5)
         assert await inbox(api.client, quiet) == []
-        assert [posted["to"] for posted in receiver.delivered()] == [[keen.name]]
+        assert [posted["recipients"] for posted in receiver.delivered()] == [[keen.name]]
         log = (await api.client.get("/notifications", params={"case_id": first["id"]}, headers=auth("auditor"))).json()["items"]
         assert [(item["channel"], item["status"], item["recipients"], item["attempt"]) for item in log] == [("inbox", "skipped", [quiet.name], 0)]
 
@@ -167,7 +153,7 @@ async def test_a_webhook_down_for_a_while_then_back_gets_every_message_once_and_
         receiver.down = False
         await eventually(lambda: len(receiver.delivered()) == 3, 60, "every message delivered once back up")
         await asyncio.sleep(2)
-        assert sorted(posted["id"] for posted in receiver.delivered()) == [f"{case['id']}:{seq}" for seq in (2, 3, 4)]
+        assert sorted(posted["message"]["id"] for posted in receiver.delivered()) == [f"{case['id']}:{seq}" for seq in (2, 3, 4)]
         assert (await api.get(case["id"]))["version"] == 5
         params = {"case_id": case["id"], "status": "delivered", "channel": "hook"}
         log = (await api.client.get("/notifications", params=params, headers=auth("supervisor"))).json()

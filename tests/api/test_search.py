@@ -133,7 +133,13 @@ async def test_counts_name_every_phase_in_order_and_owners_by_size(stack, report
 async def test_counts_is_not_read_as_a_case_id_and_needs_a_token(stack, reported):
     assert (await stack.api.client.get("/cases/counts", params={"group_by": "kind"})).status_code == 401
     answer = await counts(stack, group_by="kind", role="supervisor")
-    assert {item["key"]: item["count"] for item in answer["items"]} == {"complaint": 8, "feedback": 1, "incident": 1, "improvement_plan": 0}
+    assert {item["key"]: item["count"] for item in answer["items"]} == {
+        "complaint": 8,
+        "feedback": 1,
+        "incident": 1,
+        "improvement_plan": 0,
+        "meeting": 0,
+    }
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ class Console:
     url: str
     api: Api  # the JSON API of the same app, with the test tokens of tests/conftest.py: to set the scene quickly
     read_model: ReadModel
+    task_queue: str = "casework-tests"  # its worker's: for tests that start workflows of their own on it
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +45,7 @@ async def console(temporal_env, stack_settings, tmp_path_factory) -> AsyncIterat
     await Directory(read_model).add_demo_users()
     try:
         async with worker_on(temporal_env.client, read_model, settings.task_queue), serving(settings) as client:
-            yield Console(str(client.base_url).rstrip("/"), Api(client), read_model)
+            yield Console(str(client.base_url).rstrip("/"), Api(client), read_model, settings.task_queue)
     finally:
         await read_model.close()
 

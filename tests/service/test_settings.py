@@ -155,3 +155,10 @@ def test_the_example_targets_file_is_valid():
     example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "targets.toml"
     targets = Settings.from_env({"CASEWORK_TARGETS": str(example)}).targets
     assert targets.for_team("north")["response_mean_seconds"].value == 1200
+
+
+def test_the_escalation_window_is_an_iso_duration_of_an_hour_by_default():
+    assert Settings.from_env({}).escalation_window_seconds == 3600
+    assert Settings.from_env({"CASEWORK_ESCALATION_WINDOW": "PT15M"}).escalation_window_seconds == 900
+    with pytest.raises(SettingsError, match="CASEWORK_ESCALATION_WINDOW"):
+        Settings.from_env({"CASEWORK_ESCALATION_WINDOW": "an hour"})

@@ -13,7 +13,7 @@ from states.machine import SPECS, CaseMachine
 from states.opening import Report, open_case
 from states.spec import ROLES, Context
 from states.vocabulary import SYSTEM, SystemAction
-from tests.support import AGENT, DUE, NOW, SUPERVISOR, Step, at
+from tests.support import AGENT, DUE, MINUTES, NOW, SUPERVISOR, Step, at
 
 # Every person in a walk is a member of this team; the ownership rule is off, so that any of them
 # may move the case (tests/states/test_ownership.py holds the rule itself).
@@ -43,8 +43,22 @@ VALID_DATA: dict[str, dict[str, Any] | None] = {
     "measures_done": None,
     "close": {"effect": "no time-outs since", "lessons_learned": "load-test first", "minutes": "minutes"},
     "open_improvement_plan": {"title": "load tests", "plan_id": "plan-1"},
+    "take_host": None,
+    "set_attendees": {"host": "sam", "recorder": "ann", "participants": ["ann", "bo"]},
+    "publish_minutes": {
+        "held_at": "2026-11-22T18:00:00+08:00",
+        "place": "会议室 A",
+        "participants": ["ann", "bo"],
+        "host": "sam",
+        "agenda": "the outage",
+        "discussion": "why the time-outs",
+        "decisions": "add a circuit breaker",
+        "tasks": "tech: circuit breaker",
+    },
     "evaluate": None,
     "record_effect": {"effective": True, "after_value": 0.93},
+    "record_attendance": {"attended": ["ann", "sam"], "absent": ["bo"]},
+    "assign_tasks": None,
 }
 CAUSE = {"incident": "system", "improvement_plan": "training"}
 
@@ -84,6 +98,12 @@ PATHS: dict[str, list[Step]] = {
         Step(SUPERVISOR, "plan_measures"),
         Step(AGENT, "evaluate"),
         Step(SUPERVISOR, "record_effect", {"effective": True, "after_value": 0.9}),
+    ],
+    "meeting": [
+        Step(AGENT, "record_attendance", {"attended": ["ann", "sam"]}),
+        Step(AGENT, "assign_tasks"),
+        Step(AGENT, "publish_minutes", MINUTES),
+        Step(SUPERVISOR, "close"),
     ],
 }
 

@@ -7,11 +7,12 @@ import pytest
 
 from states import InvalidData
 from states.opening import Report, open_case
-from tests.states._support import machine_in, opened
+from tests.states._support import VALID_DATA, machine_in, opened
 from tests.support import AGENT, NOW, SUPERVISOR
 
 DUE = "2030-01-01T09:00:00Z"
 ITEM = {"title": "t", "owner": "o", "due": DUE}
+MINUTES: dict = VALID_DATA["publish_minutes"] or {}
 
 # (kind, phase, actor, action, data, field)
 BAD_ACTION_DATA = [
@@ -53,6 +54,10 @@ BAD_ACTION_DATA = [
     ("incident", "analyse", AGENT, "add_action_item", {**ITEM, "due": "2030-01-01T09:00:00"}, "data.due"),
     ("incident", "analyse", AGENT, "add_action_item", {**ITEM, "due": 1893488400}, "data.due"),
     ("incident", "follow_up", SUPERVISOR, "close", {"effect": "e", "lessons_learned": "l"}, "data.minutes"),
+    ("incident", "follow_up", SUPERVISOR, "publish_minutes", {**MINUTES, "agenda": None}, "data.agenda"),
+    ("incident", "follow_up", SUPERVISOR, "publish_minutes", {**MINUTES, "held_at": "yesterday"}, "data.held_at"),
+    ("incident", "report", SUPERVISOR, "set_attendees", {}, "data.host"),
+    ("incident", "report", SUPERVISOR, "set_attendees", {"participants": "ann, bo"}, "data.participants"),
     ("incident", "follow_up", SUPERVISOR, "open_improvement_plan", {"baseline": "12%"}, "data.baseline"),
     ("improvement_plan", "analyse", AGENT, "record_cause", {"category": "system", "description": "d"}, "data.category"),
     ("improvement_plan", "analyse", AGENT, "add_action_item", {**ITEM, "due": "2030-13-01T00:00:00Z"}, "data.due"),

@@ -12,12 +12,13 @@ def declared(where) -> dict[str, set[str]]:
 def test_the_webhook_hears_of_timers_escalations_and_assignments():
     events = [*SystemAction, *{action.name for spec in SPECS.values() for action in spec.actions}]
     heard = {kind: {event for event in events if notifies(kind, event)} for kind in SPECS}
-    timers = {SystemAction.SLA_WARNING, SystemAction.SLA_BREACHED, SystemAction.ACTION_ITEM_OVERDUE}
+    timers = {SystemAction.SLA_WARNING, SystemAction.SLA_BREACHED, SystemAction.ACTION_ITEM_DUE_SOON, SystemAction.ACTION_ITEM_OVERDUE}
     assert heard == {
         Kind.COMPLAINT: timers | {"escalate", "assign"},
         Kind.FEEDBACK: timers | {"escalate", "assign"},
         Kind.INCIDENT: timers | {"assign"},
         Kind.IMPROVEMENT_PLAN: timers | {"assign"},
+        Kind.MEETING: timers | {"assign"},
     }
 
 
@@ -27,6 +28,7 @@ def test_the_first_response_is_acknowledging_classifying_or_starting_the_analysi
         Kind.FEEDBACK: {"classify"},
         Kind.INCIDENT: {"start_analysis"},
         Kind.IMPROVEMENT_PLAN: {"start_analysis"},
+        Kind.MEETING: set(),
     }
 
 
@@ -46,7 +48,7 @@ def test_escalating_opens_or_joins_an_incident_and_opening_a_plan_opens_one():
 
 
 def test_closing_an_incident_tells_the_cases_escalated_into_it():
-    (close,) = declarations("close")
+    close = SPECS[Kind.INCIDENT].by_name["close"]
     assert close.tells is not None
     assert (close.tells.notice, close.tells.relation) == (SystemAction.INCIDENT_CLOSED, Relation.ESCALATED_FROM)
 
@@ -57,6 +59,7 @@ def test_reopening_restarts_the_clocks_and_a_new_priority_retargets_them():
         Kind.FEEDBACK: {"reopen"},
         Kind.INCIDENT: set(),
         Kind.IMPROVEMENT_PLAN: set(),
+        Kind.MEETING: set(),
     }
     assert all(names == {"set_priority"} for names in declared(lambda action: action.clocks is ClockChange.RETARGET).values())
 

@@ -90,8 +90,9 @@ def test_an_action_item_is_recorded_open_with_its_owner_and_deadline_in_utc(kind
     event = machine.take("add_action_item", AGENT, {**ITEM, "due": "2030-01-01T17:00:00+08:00"}, None, NOW)
     assert event.data["item_id"] == "item-1"
     assert machine.case.action_items == [
-        {"id": "item-1", "title": "circuit breaker", "owner": "tech", "due": "2030-01-01T09:00:00.000000Z", "done": False, "outcome": None}
-    ]
+        {"id": "item-1", "title": "circuit breaker", "owner": "tech", "due": "2030-01-01T09:00:00.000000Z", "done": False, "outcome": None,
+         "created_at": NOW.now}
+    ]  # fmt: skip
     machine.take("add_action_item", AGENT, ITEM, None, NOW)
     assert [item["id"] for item in machine.case.open_action_items()] == ["item-1", "item-2"]
 

@@ -15,8 +15,9 @@ from tests.support import AGENT, AUDITOR, NOW, SUPERVISOR, SYSTEM
 SUPERVISOR_ONLY = {
     "complaint": {"dismiss", "escalate", "assign", "set_priority"},
     "feedback": {"escalate", "assign", "set_priority"},
-    "incident": {"close", "open_improvement_plan", "assign", "set_priority"},
+    "incident": {"take_host", "close", "open_improvement_plan", "assign", "set_priority"},
     "improvement_plan": {"plan_measures", "record_effect", "assign", "set_priority"},
+    "meeting": {"close", "set_attendees", "assign", "set_priority"},
 }
 # (kind, phase, action): a supervisor-only action in a phase where the supervisor may take it.
 SUPERVISOR_MOMENTS = [
@@ -96,8 +97,8 @@ def test_an_actor_without_a_role_is_checked_by_name():
     assert event.actor == SYSTEM
 
 
-@pytest.mark.parametrize("kind", ["incident", "improvement_plan"])
-def test_only_a_supervisor_may_open_incidents_and_improvement_plans(kind):
+@pytest.mark.parametrize("kind", ["improvement_plan"])
+def test_only_a_supervisor_may_open_improvement_plans(kind):
     with pytest.raises(ActionForbidden) as refused:
         open_case("case-1", Report(kind, "t"), AGENT, NOW)
     assert refused.value.role == "agent" and refused.value.roles == ["supervisor", "manager"]
@@ -122,6 +123,7 @@ def test_create_roles_are_declared_per_kind():
     assert {kind: list(SPECS[kind].create_roles) for kind in KINDS} == {
         "complaint": ["agent", "supervisor", "manager"],
         "feedback": ["agent", "supervisor", "manager"],
-        "incident": ["supervisor", "manager"],
+        "incident": ["agent", "supervisor", "manager"],
         "improvement_plan": ["supervisor", "manager"],
+        "meeting": ["supervisor", "manager"],
     }

@@ -7,7 +7,7 @@ from states.machine import KINDS
 from states.spec import ROLES
 from states.vocabulary import Role, SystemAction
 from tests.states._support import WALK_TEAM, Walk, declared_edges, valid_data
-from tests.support import AGENT, COMPLAINT_WALK, FEEDBACK_WALK, IMPROVEMENT_WALK, SUPERVISOR, SYSTEM, Step, at
+from tests.support import AGENT, COMPLAINT_WALK, FEEDBACK_WALK, IMPROVEMENT_WALK, MINUTES, SUPERVISOR, SYSTEM, Step, at
 
 ESCALATES = {"complaint", "feedback"}
 
@@ -57,23 +57,36 @@ def item(title: str) -> dict:
     return {"title": title, "owner": "tech", "due": "2030-01-01T09:00:00+08:00"}
 
 
+def meeting_people(phase: str) -> list[Step]:
+    """A meeting's host, recorder and participants may be set or changed in every open phase."""
+    return [
+        Step(SUPERVISOR, "take_host"),
+        Step(SUPERVISOR, "set_attendees", {"recorder": f"recorder-in-{phase}", "participants": ["ann", "bo"]}),
+    ]
+
+
 def incident_steps() -> list[Step]:
     return [
         *housekeeping("incident", "report"),
+        *meeting_people("report"),
         Step(SUPERVISOR, "start_analysis", to="analyse"),
         *housekeeping("incident", "analyse"),
+        *meeting_people("analyse"),
         Step(AGENT, "record_cause", {"category": "system", "description": "order service timed out"}),
         Step(AGENT, "record_cause", {"category": "human", "description": "alert ignored"}),
         Step(AGENT, "add_action_item", item("circuit breaker")),
         Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
         Step(SUPERVISOR, "plan_measures", to="remediate"),
         *housekeeping("incident", "remediate"),
+        *meeting_people("remediate"),
         Step(AGENT, "add_action_item", item("alert runbook")),
         Step(AGENT, "complete_action_item", {"item_id": "item-2", "outcome": "written"}),
         Step(AGENT, "measures_done", to="follow_up"),
         *housekeeping("incident", "follow_up"),
+        *meeting_people("follow_up"),
         Step(SUPERVISOR, "open_improvement_plan", {"title": "load tests", "plan_id": "plan-1"}),
-        Step(SUPERVISOR, "close", {"effect": "no time-outs", "lessons_learned": "load-test", "minutes": "m"}, to="closed"),
+        Step(SUPERVISOR, "publish_minutes", valid_data("incident", "publish_minutes")),
+        Step(SUPERVISOR, "close", {"effect": "no time-outs", "lessons_learned": "load-test"}, to="closed"),
         Step(SUPERVISOR, "open_improvement_plan", {"problem": "slow first response", "plan_id": "plan-2"}),
     ]
 
@@ -96,11 +109,36 @@ def improvement_plan_steps() -> list[Step]:
     ]
 
 
+def meeting_steps() -> list[Step]:
+    attendees = {"host": "sam", "recorder": "ann", "participants": ["ann", "sam", "bo"]}
+
+    def kept(phase: str) -> list[Step]:
+        return [*housekeeping("meeting", phase), Step(SUPERVISOR, "set_attendees", attendees)]
+
+    return [
+        *kept("report"),
+        Step(AGENT, "record_attendance", {"attended": ["ann", "sam"], "absent": ["bo"]}, to="analyse"),
+        *kept("analyse"),
+        Step(AGENT, "add_action_item", item("午间排班")),
+        Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "done"}),
+        Step(AGENT, "assign_tasks", to="remediate"),
+        *kept("remediate"),
+        Step(AGENT, "add_action_item", item("话术更新")),
+        Step(AGENT, "complete_action_item", {"item_id": "item-2", "outcome": "done"}),
+        Step(AGENT, "publish_minutes", MINUTES, to="follow_up"),
+        *kept("follow_up"),
+        Step(AGENT, "add_action_item", item("复盘")),
+        Step(AGENT, "complete_action_item", {"item_id": "item-3", "outcome": "done"}),
+        Step(SUPERVISOR, "close", to="closed"),
+    ]
+
+
 STEPS = {
     "complaint": complaint_steps,
     "feedback": feedback_steps,
     "incident": incident_steps,
     "improvement_plan": improvement_plan_steps,
+    "meeting": meeting_steps,
 }
 
 
@@ -154,7 +192,7 @@ def test_reopened_feedback_is_open_again_with_no_closing_time():
 def test_assign_and_set_priority_change_owner_and_priority_in_every_open_phase():
     walk = Walk("incident").run(incident_steps()[:5])
     assert walk.case.owner == "owner-in-report" and walk.case.priority == "high"
-    walk.run(incident_steps()[5:11])
+    walk.run(incident_steps()[5:13])
     assert walk.case.owner == "owner-in-analyse" and walk.case.priority == "urgent"
 
 
@@ -170,7 +208,7 @@ def test_incident_records_every_cause_and_action_item_in_order():
     assert [(item["id"], item["done"]) for item in walk.case.action_items] == [("item-1", True), ("item-2", True)]
     assert walk.case.action_items[0]["due"] == "2030-01-01T01:00:00.000000Z"  # normalised to UTC
     assert {"case_id": "plan-2", "relation": "derived"} in walk.case.links
-    assert walk.case.data["minutes"] == "m" and walk.case.closed_at is not None
+    assert walk.case.data["agenda"] == "the outage" and walk.case.closed_at is not None
 
 
 def test_ineffective_improvement_plan_goes_back_to_analyse_and_keeps_its_causes():

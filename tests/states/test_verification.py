@@ -50,7 +50,7 @@ def test_a_plan_with_measured_baseline_and_after_value_replays_clean():
 
 
 def test_an_added_action_item_replays_but_a_changed_one_does_not():
-    walk = Walk("incident").run(STEPS["incident"]()[:16])
+    walk = Walk("incident").run(STEPS["incident"]()[:20])
     recorded = [asdict(event) for event in walk.events]
     added = next(event for event in recorded if event["action"] == "add_action_item")
     assert added["data"]["item_id"] == "item-1" and replay("case-1", recorded) is None

@@ -3,70 +3,53 @@ webhook. Each channel type is a module here with one `send`; `deliver` picks it 
 
 A channel only transports: what to say and to whom was decided before (service/notifications.py);
 the inbox is not a channel module, the console's inbox is written to the read model directly.
+
+`recipients` may hold people without an address on the channel: a robot @-mentions only those with
+its platform's id (the group still sees the message), email writes only to those with an address.
+`addressable` tells the caller which ones a channel reaches, so it can log the others as skipped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from states.vocabulary import ChannelType, MessageKind
+from states.vocabulary import ChannelType
+from workflows.channels import dingtalk, feishu, smtp, webhook, wecom
+from workflows.channels.base import Channel, DeliveryFailed, Message, Recipient
 
+__all__ = ["Channel", "DeliveryFailed", "Message", "Recipient", "addressable", "deliver"]
 
-@dataclass(frozen=True)
-class Channel:
-    """One `[[channels]]` entry of CASEWORK_NOTIFICATIONS."""
+Send = Callable[[Channel, Message, list[Recipient]], Awaitable[int | None]]
 
-    name: str
-    type: ChannelType
-    events: frozenset[MessageKind]
-    url: str | None = None  # robots and webhook
-    secret: str | None = field(default=None, repr=False)  # robots' signing secret, webhook's whsec_ key
-    host: str | None = None  # email: the SMTP server
-    port: int = 587
-    sender: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
+SENDERS: dict[ChannelType, Send] = {
+    ChannelType.WECOM: wecom.send,
+    ChannelType.DINGTALK: dingtalk.send,
+    ChannelType.FEISHU: feishu.send,
+    ChannelType.EMAIL: smtp.send,
+    ChannelType.WEBHOOK: webhook.send,
+}
 
-
-@dataclass(frozen=True)
-class Recipient:
-    """A person a message is for, with their addresses from the directory (any may be missing)."""
-
-    name: str
-    display_name: str
-    language: str
-    email: str | None = None
-    wecom_id: str | None = None
-    dingtalk_id: str | None = None
-    feishu_id: str | None = None
+_ADDRESSES: dict[ChannelType, Callable[[Recipient], str | None]] = {
+    ChannelType.WECOM: lambda recipient: recipient.wecom_id,
+    ChannelType.DINGTALK: lambda recipient: recipient.dingtalk_id,
+    ChannelType.FEISHU: lambda recipient: recipient.feishu_id,
+    ChannelType.EMAIL: lambda recipient: recipient.email,
+}
 
 
-@dataclass(frozen=True)
-class Message:
-    """What is said, already in one language: short, with a deep link to the console."""
-
-    id: str  # the same on every retry: receivers de-duplicate by it
-    kind: MessageKind
-    language: str
-    subject: str
-    text: str
-    link: str | None = None
-    case_id: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # the webhook's JSON body carries it
-
-
-class DeliveryFailed(Exception):
-    """The channel did not take the message; `retryable` False means trying again cannot help."""
-
-    def __init__(self, reason: str, status_code: int | None = None, retryable: bool = True):
-        super().__init__(reason)
-        self.reason = reason
-        self.status_code = status_code
-        self.retryable = retryable
+def addressable(channel_type: ChannelType, recipients: list[Recipient]) -> list[Recipient]:
+    """The recipients `channel_type` reaches by name: everyone for the webhook (it names nobody), those
+    with the platform's id for a robot (others only see the group message), those with an address for
+    email."""
+    address = _ADDRESSES.get(channel_type)
+    return list(recipients) if address is None else [recipient for recipient in recipients if address(recipient)]
 
 
 async def deliver(channel: Channel, message: Message, recipients: list[Recipient]) -> int | None:
     """Send `message` to `recipients` over `channel` (a group robot @-mentions them; email writes
-    to each); the HTTP or SMTP status on success, DeliveryFailed otherwise."""
-    raise NotImplementedError("workflows/channels: being built")
+    to each); the HTTP or SMTP status on success (None when email had nobody to write to),
+    DeliveryFailed otherwise."""
+    send = SENDERS.get(channel.type)
+    if send is None:
+        raise DeliveryFailed(f"channel type {channel.type} is not delivered by workflows.channels", retryable=False)
+    return await send(channel, message, recipients)

@@ -1,0 +1,65 @@
+"""The meetings' console pages over HTTP (the browser flows are tests/console/test_meeting_flows.py):
+the coming meetings with their hosts, a scheduled meeting's agenda, and the minutes form, each field labelled."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from service.cases import Cases, WorkflowConfig
+from service.meetings import Meetings
+from service.reviews import Reviews
+from states.meeting_plan import parse_meeting_plan
+
+SHANGHAI = "Asia/Shanghai"
+
+
+async def test_the_meetings_page_lists_the_coming_meetings_and_the_rotation(browser):
+    sam = browser()
+    await sam.sign_in("sam")
+    page = await sam.get("/ui/meetings")
+    assert page.status_code == 200, page.text[:500]
+    text = html.unescape(page.text)
+    assert "即将召开的例会" in text and "周例会" in text and "月例会" in text and "主持轮值" in text
+    assert 'id="rotation-order"' in text and "<li>sam</li>" in text
+    assert "style=" not in text.split("<body", 1)[1]
+
+
+async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publishes_the_minutes(
+    browser, api, temporal_env, read_model, stack_settings
+):
+    plan = parse_meeting_plan({"weekly": {"weekday": "thu", "time": "10:00", "place": "5楼会议室"}}, SHANGHAI)
+    cases = Cases(temporal_env.client, read_model, WorkflowConfig(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
+    meetings = Meetings(cases, read_model, Reviews(read_model, ZoneInfo(SHANGHAI)), plan, ahead=1)
+    await meetings.make_upcoming(datetime(2029, 3, 5, tzinfo=UTC).isoformat())
+    case_id = "meeting-weekly-2029-03-08"
+
+    sam = browser()
+    await sam.sign_in("sam")
+    page = html.unescape((await sam.get(f"/ui/cases/{case_id}")).text)
+    assert 'id="meeting-agenda"' in page and "未结紧急会议" in page and "5楼会议室" in page and "周例会" in page
+
+    await api.act(case_id, "record_attendance", data={"attended": ["ann", "sam"]})
+    await api.act(case_id, "assign_tasks")
+    ann = browser()
+    await ann.sign_in("ann")
+    form = html.unescape((await ann.get(f"/ui/cases/{case_id}/act/publish_minutes")).text)
+    for label in ("会议时间", "会议地点", "参会人员", "主持人", "议程", "讨论内容", "决议", "待办"):
+        assert f">{label}" in form, label
+    fields = {
+        "held_at": "2029-03-08T10:00",
+        "place": "5楼会议室",
+        "participants": "ann\nsam",
+        "host": "sam",
+        "agenda": "本周数据",
+        "discussion": "午间响应慢",
+        "decisions": "午间加一名客服",
+        "tasks": "调整排班",
+    }
+    hidden = await ann.form(f"/ui/cases/{case_id}/act/publish_minutes")
+    answer = await ann.post(f"/ui/cases/{case_id}/act/publish_minutes", {**hidden, **fields})
+    assert answer.status_code == 303, answer.text[:800]
+    case = await api.get(case_id)
+    assert case["state"] == "follow_up" and case["data"]["held_at"] == "2029-03-08T02:00:00.000000Z"
+    assert case["sla"]["minutes"]["state"] == "met"

@@ -1,0 +1,76 @@
+"""The regular meetings (例会) in Chromium: a supervisor sees the coming meetings with their hosts and
+a scheduled meeting's agenda; the recorder publishes the minutes from the meeting's page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from playwright.async_api import expect
+
+from service.cases import Cases, WorkflowConfig
+from service.meetings import Meetings
+from service.reviews import Reviews
+from states.meeting_plan import parse_meeting_plan
+from states.vocabulary import Role
+from tests.console.acting import phase_of, take
+from tests.console.conftest import Console, SignedIn
+
+SHANGHAI = "Asia/Shanghai"
+
+
+def meetings_of(console: Console, temporal_env) -> Meetings:
+    plan = parse_meeting_plan({"weekly": {"weekday": "wed", "time": "10:00", "place": "5楼会议室"}}, SHANGHAI)
+    cases = Cases(temporal_env.client, console.read_model, WorkflowConfig(console.task_queue, reopen_window_seconds=3600, events_per_run=500))
+    return Meetings(cases, console.read_model, Reviews(console.read_model, ZoneInfo(SHANGHAI)), plan, ahead=1)
+
+
+async def test_a_supervisor_sees_the_coming_meetings_and_a_scheduled_ones_agenda(console: Console, signed_in: SignedIn, temporal_env):
+    sam = await signed_in("sam")
+    await sam.get_by_role("navigation", name="案件队列").get_by_role("link", name="例会", exact=True).click()
+    await expect(sam.get_by_role("heading", name="即将召开的例会")).to_be_visible()
+    upcoming = sam.locator("#upcoming-meetings")
+    await expect(upcoming.get_by_role("row").filter(has_text="周例会").first).to_contain_text("sam")  # the only supervisor hosts
+    await expect(upcoming.get_by_role("row").filter(has_text="月例会")).to_be_visible()
+    await expect(sam.locator("#rotation-order")).to_contain_text("sam")
+
+    # Wednesday 2028-03-01 10:00 in Shanghai: made ahead on Monday, with the last week's review.
+    await meetings_of(console, temporal_env).make_upcoming(datetime(2028, 2, 28, tzinfo=UTC).isoformat())
+    await sam.goto("/ui/cases/meeting-weekly-2028-03-01")
+    agenda = sam.locator("#meeting-agenda")
+    await expect(agenda.get_by_role("heading", name="议程")).to_be_visible()
+    await expect(agenda).to_contain_text("未结紧急会议")
+    await expect(sam.locator("#case-view")).to_contain_text("5楼会议室")
+
+
+async def test_the_recorder_publishes_the_minutes_from_the_console(console: Console, signed_in: SignedIn):
+    meeting = await console.api.open(
+        "meeting",
+        role=Role.SUPERVISOR,
+        title="周例会 2028-03-08",
+        data={"meeting_type": "weekly", "scheduled_at": "2028-03-08T02:00:00Z", "host": "sam", "recorder": "ann", "participants": ["ann", "sam"]},
+    )
+    await console.api.act(meeting["id"], "record_attendance", role=Role.AGENT, data={"attended": ["ann", "sam"]})
+    await console.api.act(meeting["id"], "assign_tasks", role=Role.AGENT)
+
+    ann = await signed_in("ann")
+    await ann.goto(f"/ui/cases/{meeting['id']}")
+    await take(
+        ann,
+        "发布会议纪要",
+        {
+            "会议时间": "2028-03-08T10:00",
+            "会议地点": "5楼会议室",
+            "参会人员": "ann\nsam",
+            "议程": "本周数据",
+            "讨论内容": "午间响应慢",
+            "决议": "午间加一名客服",
+            "待办": "调整排班",
+        },
+        {"主持人": "Sam (sam)"},
+    )
+    await expect(phase_of(ann)).to_have_text("跟进")
+    case = await console.api.get(meeting["id"])
+    assert case["data"]["decisions"] == "午间加一名客服" and case["data"]["participants"] == ["ann", "sam"]
+    assert case["data"]["held_at"] == "2028-03-08T02:00:00.000000Z"  # the wall time typed, in the department's zone
+    assert case["sla"]["minutes"]["state"] == "met"

@@ -1,0 +1,96 @@
+"""The regular meetings (例会) made ahead by the daily schedule, on a real Temporal dev server, in Asia/Shanghai."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from service.cases import Cases, WorkflowConfig
+from service.directory import Directory
+from service.meetings import Meetings
+from service.read_model import ReadModel, create_engine
+from service.reviews import Reviews
+from service.teams import Department
+from states.meeting_plan import parse_meeting_plan
+from tests.support import eventually
+from workflows.meetings import SCHEDULE_ID, ensure_meeting_schedule
+from workflows.notifications import Webhook
+from workflows.worker import build_worker
+
+SHANGHAI = "Asia/Shanghai"
+
+
+@pytest.fixture
+async def meeting_stack(temporal_env, tmp_path):
+    """A read model with supervisors sam and sue and manager mia, a worker that makes meetings on its own queue."""
+    read_model = ReadModel(create_engine(f"sqlite+aiosqlite:///{tmp_path}/meetings.db"))
+    await read_model.upgrade()
+    directory = Directory(read_model)
+    for name, role in (("sam", "supervisor"), ("sue", "supervisor"), ("mia", "manager"), ("ann", "agent")):
+        await directory.add(name, role, None)
+    queue = f"meetings-{time.monotonic_ns()}"
+    plan = parse_meeting_plan({"weekly": {"weekday": "fri", "time": "16:00", "place": "3楼会议室", "rotation": ["sam", "sue"]}}, SHANGHAI)
+    reviews = Reviews(read_model, ZoneInfo(SHANGHAI))
+    cases = Cases(temporal_env.client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
+    meetings = Meetings(cases, read_model, reviews, plan, ahead=2)
+    worker = build_worker(temporal_env.client, read_model, read_model, Webhook(), reviews, queue, meetings=meetings)
+    try:
+        async with worker:
+            yield read_model, meetings, queue
+    finally:
+        await read_model.close()
+
+
+async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_hosts_and_an_agenda(meeting_stack):
+    read_model, meetings, _ = meeting_stack
+    # sam's turn would be Friday 2027-03-05 (or sue's); whoever it is, they are away that day.
+    _, planned = await meetings.upcoming(datetime(2027, 3, 1, tzinfo=UTC))
+    first = planned[0]
+    assert first.case_id == "meeting-weekly-2027-03-05" and first.scheduled_at == datetime(2027, 3, 5, 8, tzinfo=UTC)
+    away, other = first.host, ({"sam", "sue"} - {first.host}).pop()
+    await Department(read_model, SHANGHAI).set_away("mia", away, datetime(2027, 3, 4, tzinfo=UTC), datetime(2027, 3, 6, tzinfo=UTC))
+
+    made = await meetings.make_upcoming("2027-03-01T00:00:00Z")
+    assert made == ["meeting-weekly-2027-03-05", "meeting-weekly-2027-03-12", "meeting-monthly-2027-03"]
+    assert await meetings.make_upcoming("2027-03-01T00:00:00Z") == []  # a second run makes nothing twice
+
+    weekly = await read_model.get_case("meeting-weekly-2027-03-05")
+    assert weekly["kind"] == "meeting" and weekly["state"] == "report" and weekly["title"] == "周例会 2027-03-05"
+    assert weekly["data"]["meeting_type"] == "weekly" and weekly["data"]["scheduled_at"] == "2027-03-05T08:00:00.000000Z"
+    assert weekly["data"]["host"] == other and weekly["data"]["place"] == "3楼会议室"
+    review = weekly["data"]["review"]
+    assert set(review) >= {"review_id", "period", "kpis", "agents", "open_incidents", "open_improvement_plans", "open_tasks"}
+    assert review["period"] == {"from": "2027-02-21T16:00:00.000000Z", "to": "2027-02-28T16:00:00.000000Z"}  # the last whole week in Shanghai
+    assert set(review["kpis"]["volume"]) == {"current", "previous", "delta"}
+    following = await read_model.get_case("meeting-weekly-2027-03-12")
+    assert following["data"]["host"] in {"sam", "sue"}
+    monthly = await read_model.get_case("meeting-monthly-2027-03")
+    # The last Friday of March 2027, 14:00 in Shanghai, hosted by the manager.
+    assert monthly["data"]["scheduled_at"] == "2027-03-26T06:00:00.000000Z" and monthly["data"]["host"] == "mia"
+    assert monthly["data"]["meeting_type"] == "monthly"
+
+
+async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings(meeting_stack, temporal_env):
+    read_model, meetings, queue = meeting_stack
+    client = temporal_env.client
+    await ensure_meeting_schedule(client, queue, SHANGHAI)
+    await ensure_meeting_schedule(client, queue, SHANGHAI)  # a second worker starting changes nothing
+    handle = client.get_schedule_handle(SCHEDULE_ID)
+    try:
+        described = await handle.describe()
+        assert described.schedule.spec.time_zone_name == SHANGHAI
+        next_run = described.info.next_action_times[0].astimezone(ZoneInfo(SHANGHAI))
+        assert (next_run.hour, next_run.minute) == (7, 0)
+        _, planned = await meetings.upcoming(datetime.now(UTC))
+        await handle.trigger()
+        for case_id in [meeting.case_id for meeting in planned]:
+
+            async def made(case_id: str = case_id) -> dict | None:
+                return await read_model.get_case(case_id)
+
+            await eventually(made, 30, case_id)
+    finally:
+        await handle.delete()
