@@ -224,3 +224,18 @@ async def test_the_message_endpoints_are_in_the_openapi_schema(http):
     paths = (await http.get("/schema/openapi.json")).json()["paths"]
     for path in ("/inbox", "/inbox/unread", "/inbox/{item_id}/read", "/me/notifications", "/notifications"):
         assert path in paths, path
+
+
+async def test_an_emergency_raised_by_an_agent_tells_the_supervisors_and_nobody_else(api, http, people):
+    lead, recorder = await people.person("supervisor", "duty"), await people.person("agent", "rec")
+    raised = await api.open("incident", role="agent", title="支付系统故障", data={"impact": "无法支付"})
+
+    async def kinds_of(person):
+        return sorted(item["kind"] for item in await inbox(http, person) if item["case_id"] == raised["id"])
+
+    assert await eventually(lambda: _equal(kinds_of(lead), [MessageKind.EMERGENCY_RAISED]), 20, "supervisors told")
+    assert await kinds_of(recorder) == []
+    assert [item["kind"] for item in await inbox(http, lead) if item["case_id"] == raised["id"]] == ["emergency_raised"]
+    data = {"host": lead.name, "recorder": recorder.name, "participants": [recorder.name]}
+    await api.act(raised["id"], "set_attendees", role="supervisor", data=data)
+    assert await kinds_of(recorder) == []  # set_attendees tells nobody by itself
