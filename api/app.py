@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -27,8 +28,10 @@ from api.errors import HANDLERS
 from api.exports import ExportController
 from api.handover import handover
 from api.kpis import KpiController, ReviewController, TargetController
+from api.labels import label
 from api.live import live_events
 from api.meetings import MeetingController
+from api.notifications import DeliveryLogController, InboxController, PreferencesController
 from api.observability import MetricsController, prometheus, request_context
 from api.quality import QualityController
 from api.schemas import Health
@@ -44,6 +47,7 @@ from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.live import LiveFeed
 from service.meetings import Meetings
+from service.notifications import Notifications
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
 from service.read_model import ReadModel, engine_for
@@ -134,6 +138,10 @@ def _users(state: State) -> Users:
     return state.users
 
 
+def _notifications(state: State) -> Notifications:
+    return state.notifications
+
+
 def stop_waiting_on_temporal(app: Litestar) -> None:
     """The server is stopping: requests still waiting on Temporal are answered 503 with Retry-After."""
     cases = getattr(app.state, "cases", None)
@@ -164,6 +172,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy, settings.escalation_window_seconds
         )
         app.state.department = Department(read_model, settings.timezone, settings.holidays)
+        app.state.notifications = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
         app.state.visibility = Visibility(app.state.department, settings.visibility)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
         app.state.cases = Cases(client, read_model, config, people)
@@ -176,6 +185,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.reviews = Reviews(read_model, department_zone, settings.targets)
         app.state.meetings = Meetings(app.state.cases, read_model, app.state.reviews, settings.meeting_plan, settings.meetings_ahead, settings.users)
         app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy, settings.users, app.state.quality.rubric.max_total)
+        app.state.assessments.announce = functools.partial(app.state.notifications.announce, client, task_queue=settings.task_queue)
         app.state.directory = Directory(read_model)
         app.state.users = Users(app.state.directory, app.state.department)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)
@@ -214,6 +224,9 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             QualityController,
             TeamController,
             UserController,
+            InboxController,
+            PreferencesController,
+            DeliveryLogController,
             RoutingController,
             DirectoryLogController,
             MetricsController,
@@ -239,6 +252,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
             "viewer": Provide(_viewer),
             "department": Provide(_department, sync_to_thread=False),
             "users": Provide(_users, sync_to_thread=False),
+            "notifications": Provide(_notifications, sync_to_thread=False),
         },
         middleware=[
             request_context,

@@ -16,7 +16,7 @@ from api.auth import managers_only
 from api.department import Name, UserNames, given
 from api.errors import problems
 from api.schemas import one_of
-from service.directory import LANGUAGES
+from service.directory import ADDRESS_FIELDS, LANGUAGES
 from service.users import MAX_DISPLAY_NAME, NewUser, Users, UserView
 from states.case import format_time, parse_time
 from states.errors import InvalidData
@@ -32,6 +32,8 @@ else:
 DisplayName = Annotated[str, Meta(min_length=1, max_length=MAX_DISPLAY_NAME)]
 Password = Annotated[str, Meta(max_length=1000, description="at least 8 characters; stored as an argon2id hash")]
 Time = Annotated[str, Meta(max_length=64, description="RFC 3339 with an offset, e.g. 2026-02-09T09:00:00+08:00")]
+Email = Annotated[str, Meta(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$", description="for email notifications")]
+ImId = Annotated[str, Meta(max_length=100, description="the user's id on WeCom, DingTalk or Feishu, for @-mentions")]
 UserName = Annotated[str, PathParameter(max_length=100, description="the user's name")]
 
 
@@ -52,6 +54,11 @@ class User(Struct):
     language: Language
     # Their own shifts, as a team's (docs/teams.md); null: their teams' shifts.
     shifts: dict[str, Any] | None = None
+    # Their addresses on the notification channels: email, and IM user ids for @-mentions.
+    email: str | None = None
+    wecom_id: str | None = None
+    dingtalk_id: str | None = None
+    feishu_id: str | None = None
 
 
 class UserList(Struct):
@@ -66,6 +73,10 @@ class UserIn(Struct):
     # Without one the user cannot sign in to the console until a password is set (PATCH, or the CLI).
     password: Password | None = None
     language: Language = LANGUAGES[0]
+    email: Email | None = None
+    wecom_id: ImId | None = None
+    dingtalk_id: ImId | None = None
+    feishu_id: ImId | None = None
 
 
 class UserChange(Struct):
@@ -78,6 +89,10 @@ class UserChange(Struct):
     shifts: Annotated[dict[str, Any], Meta(max_length=9)] | UnsetType | None = UNSET
     disabled: bool | UnsetType = UNSET
     password: Password | UnsetType = UNSET
+    email: Email | UnsetType | None = UNSET
+    wecom_id: ImId | UnsetType | None = UNSET
+    dingtalk_id: ImId | UnsetType | None = UNSET
+    feishu_id: ImId | UnsetType | None = UNSET
 
 
 def user_out(view: UserView) -> User:
@@ -85,7 +100,20 @@ def user_out(view: UserView) -> User:
     away = None
     if person.away_from is not None and person.away_to is not None:
         away = Away(from_=format_time(person.away_from), to=format_time(person.away_to))
-    return User(person.name, person.display_name, person.role, list(view.teams), away, person.disabled, person.language, person.shifts)
+    return User(
+        person.name,
+        person.display_name,
+        person.role,
+        list(view.teams),
+        away,
+        person.disabled,
+        person.language,
+        person.shifts,
+        person.email,
+        person.wecom_id,
+        person.dingtalk_id,
+        person.feishu_id,
+    )
 
 
 def _time(text: str, field: str):
@@ -119,7 +147,8 @@ class UserController(Controller):
 
     @post("/", guards=[managers_only], status_code=201, summary="Add a user (managers)", responses=problems(400, 403, 413, 422))
     async def add_user(self, request: Request, data: JSONBody[UserIn], users: NamedDependency[Users]) -> User:
-        new = NewUser(data.name, data.role, data.display_name, tuple(data.teams), data.password, data.language)
+        addresses = {key: getattr(data, key) for key in ADDRESS_FIELDS if getattr(data, key) is not None}
+        new = NewUser(data.name, data.role, data.display_name, tuple(data.teams), data.password, data.language, addresses)
         return user_out(await users.add(request.user.name, new))
 
     @patch(

@@ -9,7 +9,8 @@ append-only assessment_log, with who made it and when.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +31,10 @@ from states.assessment_periods import CADENCES, AssessmentPeriod, parse_period_k
 from states.case import Actor, as_utc, format_time, parse_time
 from states.errors import ActionForbidden, CaseRuleError, InvalidData
 from states.targets import DEFAULT_TARGETS_DATA, parse_targets
-from states.vocabulary import SUPERVISING_ROLES, SYSTEM, AssessmentChange, AssessmentPart, AssessmentStatus, RefusalCode, Role
+from states.vocabulary import SUPERVISING_ROLES, SYSTEM, AssessmentChange, AssessmentPart, AssessmentStatus, MessageKind, RefusalCode, Role
+from workflows.messages import AnnounceInput
+
+log = logging.getLogger("casework.assessments")
 
 SCHEDULED_BY = Actor(SYSTEM)  # who made the assessments a schedule made
 COMMENT_LENGTH = 2000
@@ -65,6 +69,8 @@ class Assessments:
         quality_out_of: float = FULL_MARKS,
     ):
         self._read_model = read_model
+        # Where a finalised assessment is announced to its agent (the app wires it: service/notifications.py).
+        self.announce: Callable[[AnnounceInput], Awaitable[None]] | None = None
         self._directory = Directory(read_model)
         self._configured = tuple(configured_users)
         self._quality_out_of = quality_out_of
@@ -230,7 +236,21 @@ class Assessments:
         def finalised(document):
             return {**document, **figures, "status": AssessmentStatus.FINALISED, "finalised_by": actor.name, "finalised_at": now}
 
-        return await self._change(assessment_id, actor, AssessmentChange.FINALISED, check, finalised, {})
+        document = await self._change(assessment_id, actor, AssessmentChange.FINALISED, check, finalised, {})
+        await self._tell_ready(document)
+        return document
+
+    async def _tell_ready(self, document: dict[str, Any]) -> None:
+        """The agent hears their assessment is ready; a failure to tell is logged, the assessment stays final."""
+        if self.announce is None:
+            return
+        request = AnnounceInput(
+            f"{document['id']}:finalised", MessageKind.ASSESSMENT_READY, title=str(document.get("period", "")), agent=document["agent_name"]
+        )
+        try:
+            await self.announce(request)
+        except Exception:
+            log.exception("could not announce assessment %s as ready", document["id"])
 
     async def coaching_allowed(self, assessment_id: str, actor: Actor) -> dict[str, Any]:
         """The assessment a supervisor may open a coaching plan for: a draft of their team's agent, without one yet."""

@@ -24,6 +24,7 @@ from service.directory import Directory
 from service.dispatch import Dispatcher
 from service.holidays import missing_years
 from service.meetings import Meetings
+from service.notifications import Notifications
 from service.observability import configure_logging
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
@@ -117,6 +118,9 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         assessments = Assessments(read_model, ZoneInfo(settings.timezone), settings.targets_policy, settings.users, quality.rubric.max_total)
         checks = QualityStore(read_model)
+        from api.labels import label  # messages are worded from the console's catalogs; only the wiring joins them
+
+        office = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
         config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
         people = People(
             Department(read_model, settings.timezone, settings.holidays), frozenset(user.name for user in settings.users), settings.ownership
@@ -136,6 +140,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             assessments=assessments,
             checks=checks,
             sampler=quality,
+            office=office,
             meetings=meetings,
         ):
             yield

@@ -16,13 +16,13 @@ import sys
 import tomllib
 from typing import Any
 
-from service.directory import LANGUAGES, Directory, DirectoryError
+from service.directory import ADDRESS_FIELDS, LANGUAGES, Directory, DirectoryError
 from service.read_model import ReadModel, engine_for
 from service.settings import Settings
 from service.teams import Department
 from states.errors import InvalidData
 
-USER_KEYS = ("name", "display_name", "role", "language", "shifts")
+USER_KEYS = ("name", "display_name", "role", "language", "shifts", *ADDRESS_FIELDS)
 
 
 def add_commands(commands) -> None:
@@ -114,6 +114,14 @@ async def _apply_user(entry: Any, path: str, directory: Directory, department: D
             raise InvalidData(path, str(error)) from None
         passwords.append((name, password))
         added = True
+    addresses = {key: entry[key] for key in ADDRESS_FIELDS if key in entry}
+    if addresses:
+        person = await directory.person(name)
+        changed = {key: value for key, value in addresses.items() if person is None or getattr(person, key) != value}
+        try:
+            await directory.set_addresses(name, changed)
+        except DirectoryError as error:
+            raise InvalidData(path, str(error)) from None
     if "shifts" in entry:
         try:
             await department.set_user_shifts(actor, name, entry["shifts"])

@@ -26,6 +26,9 @@ from states.vocabulary import SYSTEM, Role
 log = logging.getLogger("casework.directory")
 
 LANGUAGES = ("zh-CN", "en")
+# A person's addresses on the channels (service/tables.py users), and their longest.
+ADDRESS_LENGTHS = {"email": 200, "wecom_id": 100, "dingtalk_id": 100, "feishu_id": 100}
+ADDRESS_FIELDS = tuple(ADDRESS_LENGTHS)
 MIN_PASSWORD_LENGTH = 8
 # `casework serve` on loopback with an empty directory and no CASEWORK_USERS: public, like the demo
 # tokens, and refused off loopback (see demo_passwords_in_use).
@@ -54,6 +57,11 @@ class Person:
     away_from: datetime | None = None  # on leave in [away_from, away_to)
     away_to: datetime | None = None
     shifts: dict[str, Any] | None = None  # their own shifts; None: their teams' (routing)
+    # Their addresses on the channels (email; IM user ids for @-mentions); any may be missing.
+    email: str | None = None
+    wecom_id: str | None = None
+    dingtalk_id: str | None = None
+    feishu_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,21 @@ class Directory:
         if language not in LANGUAGES:
             raise DirectoryError(f"language must be one of {', '.join(LANGUAGES)}")
         await self._change(name, language=language)
+
+    async def set_addresses(self, name: str, addresses: dict[str, str | None]) -> None:
+        """Change the addresses given (ADDRESS_FIELDS); an empty value removes one."""
+        unknown = sorted(set(addresses) - set(ADDRESS_FIELDS))
+        if unknown:
+            raise DirectoryError(f"{unknown[0]} is not an address (addresses: {', '.join(ADDRESS_FIELDS)})")
+        values = {key: (value.strip() or None) if isinstance(value, str) else None for key, value in addresses.items()}
+        for key, value in values.items():
+            if value is not None and (len(value) > ADDRESS_LENGTHS[key] or not value.isprintable()):
+                raise DirectoryError(f"{key} of {name!r} is too long or not printable")
+        email = values.get("email")
+        if email and "@" not in email:
+            raise DirectoryError(f"email of {name!r} is not an email address")
+        if values:
+            await self._change(name, **values)
 
     async def _change(self, name: str, **values) -> None:
         async with self._engine.begin() as connection:
@@ -235,4 +258,5 @@ def _person(row) -> Person:
         as_utc(away_from) if away_from else None,
         as_utc(away_to) if away_to else None,
         row.get("shifts"),
+        *(row.get(key) for key in ADDRESS_FIELDS),
     )

@@ -20,6 +20,7 @@ from states.assessment import parse_assessment_policy
 from states.holidays import HolidayCalendar, parse_holiday_calendar
 from states.kpi_names import KPI_NAMES
 from states.meeting_plan import MeetingPlan, parse_meeting_plan
+from states.notification_rules import NotificationPolicy, parse_notification_policy
 from states.policy_error import PolicyError
 from states.scorecard import parse_rubric
 from states.sla_policy import parse_duration, parse_policy, with_department_calendar
@@ -108,6 +109,10 @@ class Settings:
     otlp_endpoint: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    # CASEWORK_NOTIFICATIONS' TOML (channels and rules, states/notification_rules.py); None: default rules, no channels.
+    notifications: dict[str, Any] | None = field(default=None, repr=False)
+    # Where people reach the console, for the links in messages (CASEWORK_PUBLIC_URL); None: http://host:port.
+    public_url: str | None = None
     # How long `casework serve`, `api` and `worker` take at most to stop on SIGTERM or Ctrl+C.
     shutdown_seconds: int = 15
     # Where API replicas share sessions, failed sign-ins and the rate limit; None: the read-model database.
@@ -147,6 +152,16 @@ class Settings:
     def targets(self) -> Targets:
         """The KPI targets in force (checked when the settings were read)."""
         return parse_targets(DEFAULT_TARGETS_DATA if self.targets_policy is None else self.targets_policy, KPI_NAMES)
+
+    @property
+    def notification_policy(self) -> NotificationPolicy:
+        """The channels and rules in force (checked when the settings were read); the old webhook is one channel."""
+        return parse_notification_policy(self.notifications, self.webhook_url, self.webhook_secret)
+
+    @property
+    def console_url(self) -> str:
+        """The console's base URL for deep links: CASEWORK_PUBLIC_URL, or where the API listens."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @property
     def read_model_url(self) -> str:
@@ -218,6 +233,10 @@ class Settings:
             otlp_endpoint=_url(env, "CASEWORK_OTLP_ENDPOINT"),
             webhook_url=_url(env, "CASEWORK_WEBHOOK_URL"),
             webhook_secret=env.get("CASEWORK_WEBHOOK_SECRET") or None,
+            notifications=load_notifications(
+                env.get("CASEWORK_NOTIFICATIONS"), _url(env, "CASEWORK_WEBHOOK_URL"), env.get("CASEWORK_WEBHOOK_SECRET") or None
+            ),
+            public_url=_url(env, "CASEWORK_PUBLIC_URL"),
             shutdown_seconds=_positive_int(env, "CASEWORK_SHUTDOWN_SECONDS", cls.shutdown_seconds),
             redis_url=_redis_url(env),
             session_idle_seconds=_positive_int(env, "CASEWORK_SESSION_IDLE_SECONDS", cls.session_idle_seconds),
@@ -286,6 +305,18 @@ def load_sla_policy(path: str | None, timezone: str, holidays: HolidayCalendar) 
 
 # The targets policy's own tables, and the one the assessment's weights are read from.
 TARGETS_POLICY_TABLES = (*TARGET_TABLES, "assessment")
+
+
+def load_notifications(path: str | None, webhook_url: str | None = None, webhook_secret: str | None = None) -> dict[str, Any] | None:
+    """Read and check the channels and rules; the worker parses them again where it uses them."""
+    if not path:
+        return None
+    data = _toml("CASEWORK_NOTIFICATIONS", path)
+    try:
+        parse_notification_policy(data, webhook_url, webhook_secret)
+    except PolicyError as error:
+        raise SettingsError(f"CASEWORK_NOTIFICATIONS ({path}): {error}") from None
+    return data
 
 
 def load_targets(path: str | None) -> dict[str, Any] | None:

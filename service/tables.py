@@ -183,6 +183,11 @@ users = Table(
     Column("away_from", TIME),
     Column("away_to", TIME),
     Column("shifts", JSON_DOC),  # their own shifts; null: their teams' (routing counts who is on shift)
+    # Their addresses on the channels (migration 0010): email, and IM user ids for @-mentions.
+    Column("email", String(200)),
+    Column("wecom_id", String(100)),
+    Column("dingtalk_id", String(100)),
+    Column("feishu_id", String(100)),
 )
 
 # The department (service/teams.py): its teams, who is in each (and who leads it), the routing rules
@@ -340,4 +345,51 @@ quality_check_events = Table(
     Column("data", JSON_DOC, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# The kinds of message each person turned off for themselves (no row: on).
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("user_name", String(100), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+)
+
+# The console's inbox (站内信): one row per message and person, written once (a retried activity
+# finds its row there).
+inbox_messages = Table(
+    "inbox_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(100), nullable=False),
+    Column("user_name", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("case_id", String(64)),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("url", Text),  # the deep link to the case in the console
+    Column("created_at", TIME, nullable=False),
+    Column("read_at", TIME),
+    Index("ux_inbox_message_user", "message_id", "user_name", unique=True),
+    Index("ix_inbox_user", "user_name", "read_at", "id"),
+)
+
+# Every attempt to deliver a message over a channel, and how it ended (the delivery log).
+message_deliveries = Table(
+    "message_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("case_id", String(64)),
+    Column("channel", String(100), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("recipients", JSON_DOC, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(300)),
+    Column("at", TIME, nullable=False),
+    Index("ux_message_deliveries_attempt", "message_id", "channel", "language", "attempt", unique=True),
+    Index("ix_message_deliveries_case", "case_id", "id"),
 )

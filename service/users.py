@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from service.directory import LANGUAGES, Directory, DirectoryError, Person, check_new_password
+from service.directory import ADDRESS_FIELDS, LANGUAGES, Directory, DirectoryError, Person, check_new_password
 from service.teams import Department, Subject, check_shifts
 from states.errors import InvalidData
 from states.vocabulary import SUPERVISING_ROLES, RefusalCode, Role
@@ -21,7 +21,7 @@ log = logging.getLogger("casework.users")
 
 MAX_DISPLAY_NAME = 200
 # What a manager may change of a user (PATCH /users/{name}).
-CHANGEABLE = ("display_name", "role", "teams", "away", "shifts", "disabled", "password")
+CHANGEABLE = ("display_name", "role", "teams", "away", "shifts", "disabled", "password", *ADDRESS_FIELDS)
 # Said in the change log in place of a password.
 PASSWORD_CHANGED = "changed"
 PASSWORD_SET = "set"
@@ -42,6 +42,7 @@ class NewUser:
     teams: tuple[str, ...] = ()
     password: str | None = None  # None: no console sign-in until one is set
     language: str = LANGUAGES[0]
+    addresses: dict[str, str | None] | None = None  # email, wecom_id, dingtalk_id, feishu_id
 
 
 class Users:
@@ -71,6 +72,8 @@ class Users:
             raise InvalidData("name", str(error)) from None
         created = {"role": person.role, "display_name": person.display_name, "language": person.language}
         await self._department.record_change(actor, Subject.USER, person.name, {"created": {**created, "password": _password_note(new.password)}})
+        if new.addresses:
+            await self._set_addresses(actor, person.name, new.addresses)
         if new.teams:
             await self._department.set_user_teams(actor, person.name, new.teams)
         log.info("user %s added as %s by %s", person.name, person.role, actor)
@@ -110,7 +113,17 @@ class Users:
         if "shifts" in changes:
             await self._department.set_user_shifts(actor, name, changes["shifts"])
         await self._change_profile(actor, name, profile, changes.get("password"))
+        addresses = {key: changes[key] for key in ADDRESS_FIELDS if key in changes and changes[key] != getattr(current.person, key)}
+        if addresses:
+            await self._set_addresses(actor, name, addresses)
         return await self._found(name)
+
+    async def _set_addresses(self, actor: str, name: str, addresses: dict[str, str | None]) -> None:
+        try:
+            await self._directory.set_addresses(name, addresses)
+        except DirectoryError as error:
+            raise InvalidData(next(iter(addresses)) if len(addresses) == 1 else "email", str(error)) from None
+        await self._department.record_change(actor, Subject.USER, name, {"addresses": sorted(addresses)})
 
     async def _change_profile(self, actor: str, name: str, profile: dict[str, Any], password: str | None) -> None:
         if "role" in profile:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from service.directory import LANGUAGES, Directory, DirectoryError
+from service.directory import ADDRESS_FIELDS, LANGUAGES, Directory, DirectoryError
 from service.read_model import ReadModel, engine_for
 from service.settings import ROLES, Settings
 
@@ -30,7 +30,13 @@ def add_commands(commands) -> argparse._SubParsersAction:
     add.add_argument("--display-name", metavar="TEXT", help="how the console shows them (default: NAME)")
     add.add_argument("--language", choices=LANGUAGES, default=LANGUAGES[0], help="the console's language for them (default: %(default)s)")
     add.add_argument("--password-stdin", action="store_true", help=PASSWORD_STDIN)
+    for address in ADDRESS_FIELDS:
+        add.add_argument(f"--{address.replace('_', '-')}", metavar="ADDRESS", help=f"their {address} for notifications (docs/notification-rules.md)")
     subcommand(actions, "list", "list the users, their roles and whether they are disabled")
+    addresses = subcommand(actions, "set-addresses", "set a user's addresses for notifications (an empty value removes one)")
+    addresses.add_argument("name", metavar="NAME")
+    for address in ADDRESS_FIELDS:
+        addresses.add_argument(f"--{address.replace('_', '-')}", metavar="ADDRESS")
     set_password = subcommand(actions, "set-password", "give a user a new password (their sessions stay signed in)")
     set_password.add_argument("name", metavar="NAME")
     set_password.add_argument("--password-stdin", action="store_true", help=PASSWORD_STDIN)
@@ -56,7 +62,11 @@ async def run(settings: Settings, arguments: argparse.Namespace) -> int:
             if action == "add":
                 password = _password(arguments.password_stdin)
                 person = await directory.add(arguments.name, arguments.role, password, arguments.display_name, arguments.language)
+                await directory.set_addresses(person.name, _addresses(arguments))
                 print(f"added {person.name} ({person.role})")
+            elif action == "set-addresses":
+                await directory.set_addresses(arguments.name, _addresses(arguments))
+                print(f"addresses of {arguments.name} changed")
             elif action == "list":
                 _print_people(await directory.people())
             elif action == "set-password":
@@ -81,6 +91,10 @@ async def _directory(settings: Settings) -> AsyncIterator[Directory]:
         yield Directory(read_model)
     finally:
         await read_model.close()
+
+
+def _addresses(arguments: argparse.Namespace) -> dict[str, str | None]:
+    return {address: getattr(arguments, address) for address in ADDRESS_FIELDS if getattr(arguments, address) is not None}
 
 
 def _password(from_stdin: bool) -> str:

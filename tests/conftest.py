@@ -18,9 +18,11 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.labels import label
 from service.assessments import Assessments
 from service.dispatch import Dispatcher
 from service.holidays import official_holidays
+from service.notifications import Notifications
 from service.quality import QualityChecks, quality_config
 from service.quality_store import QualityStore
 from service.read_model import ReadModel, create_engine
@@ -70,6 +72,7 @@ def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook |
         assessments=assessments,
         checks=QualityStore(read_model),
         sampler=sampler,
+        office=Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users),
     )
 
 

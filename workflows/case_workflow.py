@@ -14,7 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from states import clocks
     from states.case import Actor, Authority, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
-    from states.machine import CaseMachine, notifies
+    from states.machine import SPECS, CaseMachine, notifies
+    from states.notification_rules import event_message, meeting_people
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Action, Context, Opens
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ProjectInput,
         ReportInput,
     )
+    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities
     from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
     from workflows.storms import StormActivities, storm_cause
@@ -48,6 +50,10 @@ KEEP_TIMER_PATCH = "keep-the-wake-up-timer"
 # Since v3 a notification goes out once its event is in the read model: an event the read model
 # refused for good is taken back, and must not have been announced.
 NOTIFY_AFTER_PROJECTION_PATCH = "notify-after-projection"
+# Since v6 an event's message (states/notification_rules.py) is announced to the people the rules
+# name (inbox, then a MessageDelivery workflow per message over the channels) in place of the one
+# webhook delivery per event: the case waits for the announcement, never for a channel.
+ANNOUNCE_PATCH = "announce-messages"
 # Since v4 a new case is routed (its team and agent) right after its report is recorded.
 DISPATCH_PATCH = "dispatch-new-cases"
 # Since v5 action items warn when their deadline nears, and a breach's automatic escalation joins the
@@ -388,7 +394,11 @@ class CaseWorkflow:
         if notification and not notify_after:
             self._notify(notification)
         await self._write(event, retry_refused)
-        if notification and notify_after:
+        kind = event_message(SPECS.get(case.kind), event.action, event.data, case.created_by)
+        if (notification or kind) and notify_after and workflow.patched(ANNOUNCE_PATCH):
+            if kind:
+                self._announce(self._announcement(case, event, kind))
+        elif notification and notify_after:
             self._notify(notification)
 
     async def _write(self, event: Event, retry_refused: bool) -> None:
@@ -400,6 +410,33 @@ class CaseWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )
+
+    def _announcement(self, case: CaseState, event: Event, kind: str) -> AnnounceInput:
+        item_owner = event.data.get("owner") if isinstance(event.data.get("owner"), str) else None
+        return AnnounceInput(
+            message_id=f"{case.id}:{event.seq}",
+            kind=kind,
+            case_id=case.id,
+            case_kind=case.kind,
+            title=case.title,
+            owner=case.owner,
+            team=case.team,
+            people=meeting_people(case.data),
+            action_item_owner=item_owner,
+            task_queue=workflow.info().task_queue,
+        )
+
+    def _announce(self, announcement: AnnounceInput) -> None:
+        """In the background, like a notification; the announcement only writes the inbox and starts
+        the message's delivery workflow, so the run's end waits for it briefly, never for a channel."""
+        started = workflow.start_activity_method(
+            MessageActivities.announce,
+            announcement,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=ANNOUNCE_RETRY,
+        )
+        self._notifications.add(started)
+        started.add_done_callback(self._notifications.discard)
 
     def _notify(self, notification: NotificationInput) -> None:
         """Deliver in the background: a slow webhook must not hold up the change that caused it."""

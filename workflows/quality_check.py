@@ -20,12 +20,15 @@ with workflow.unsafe.imports_passed_through():
     from states.quality import Check, CheckEvent, CheckStatus, check_appeal, check_decide, check_score, decide, sampled, score, window_ended
     from states.quality import appeal as appeal_check
     from states.scorecard import parse_rubric
-    from states.vocabulary import SYSTEM
+    from states.vocabulary import SYSTEM, MessageKind
     from workflows.errors import rule_error
+    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities
 
 QUALITY_CHECK_WORKFLOW = "QualityCheck"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 ENDED = (CheckStatus.DECIDED, CheckStatus.FINAL)
+# Since v2 a score is announced to the agent (quality_scored: workflows/messages.py).
+ANNOUNCE_SCORE_PATCH = "announce-quality-scored"
 
 
 @dataclass
@@ -110,6 +113,8 @@ class QualityCheckWorkflow:
             lambda: score(self._check, self._rubric, input.actor, input.items, input.reasons, input.comment, workflow.now(), self._window)
         )
         await self._project(event)
+        if workflow.patched(ANNOUNCE_SCORE_PATCH):
+            await self._announce_score()
         return self._check
 
     @score.validator
@@ -170,6 +175,18 @@ class QualityCheckWorkflow:
             return change()
         except CaseRuleError as error:
             raise rule_error(error) from None
+
+    async def _announce_score(self) -> None:
+        """The agent hears that their case was scored (the inbox now, the channels in the background)."""
+        check = self._check
+        await workflow.execute_activity_method(
+            MessageActivities.announce,
+            AnnounceInput(
+                f"{check.id}:{check.version}", MessageKind.QUALITY_SCORED, check.case_id, agent=check.agent, task_queue=workflow.info().task_queue
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=ANNOUNCE_RETRY,
+        )
 
     async def _project(self, event: CheckEvent) -> None:
         await workflow.execute_activity_method(

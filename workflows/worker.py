@@ -14,6 +14,7 @@ from workflows.assessments import AssessmentActivities, AssessmentMaker, Assessm
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import TASK_QUEUE
 from workflows.meetings import MeetingActivities, MeetingMaker, ScheduleMeetingsWorkflow
+from workflows.messages import MessageActivities, MessageDelivery, MessageOffice, NoOffice
 from workflows.notifications import DeliveryLog, Notifier, Webhook
 from workflows.quality_check import CheckStore, QualityActivities, QualityCheckWorkflow
 from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
@@ -33,12 +34,15 @@ def build_worker(
     assessments: AssessmentMaker | None = None,
     checks: CheckStore | None = None,
     sampler: WeeklySampler | None = None,
+    office: MessageOffice | None = None,
     meetings: MeetingMaker | None = None,
 ) -> Worker:
     """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly
     quality sample's; `meetings`: makes the regular meetings ahead (the daily meetings schedule's)."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
+    # `office`: who hears of what (service/notifications.py); without one, messages are only logged.
+    messages = MessageActivities(office or NoOffice(), task_queue)
     assessing = [AssessmentActivities(assessments).make_assessments] if assessments is not None else []
     checking: list[Callable] = [QualityActivities(checks).project_check] if checks is not None else []
     checking += [QualitySamplingActivities(sampler).sample_week] if sampler is not None else []
@@ -46,11 +50,22 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReviewWorkflow, AssessmentWorkflow, QualityCheckWorkflow, QualitySamplingWorkflow, ScheduleMeetingsWorkflow, StormWorkflow],
+        workflows=[
+            CaseWorkflow,
+            ReviewWorkflow,
+            AssessmentWorkflow,
+            QualityCheckWorkflow,
+            QualitySamplingWorkflow,
+            ScheduleMeetingsWorkflow,
+            StormWorkflow,
+            MessageDelivery,
+        ],
         activities=[
             activities.project_case,
             activities.dispatch_case,
-            notifier.deliver_notification,
+            notifier.deliver_notification,  # still run by histories from before "announce-messages"
+            messages.announce,
+            messages.deliver_message,
             StormActivities().join_escalation_storm,
             ReviewActivities(reviews).make_review,
             *assessing,

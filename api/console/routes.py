@@ -22,6 +22,7 @@ from api.console.export_pages import ExportPages
 from api.console.handover_pages import HandoverPages
 from api.console.live_pages import console_live
 from api.console.meeting_pages import MeetingPages
+from api.console.message_pages import MessagePages
 from api.console.quality_pages import QualityPages
 from api.console.queues import QueuePages
 from api.console.render import STATIC, page
@@ -104,6 +105,7 @@ def console_router() -> Router:
             HandoverPages,
             AssessmentPages,
             QualityPages,
+            MessagePages,
             MeetingPages,
             console_live,
         ],

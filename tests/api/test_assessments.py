@@ -147,6 +147,8 @@ async def test_a_supervisor_assesses_november_scores_coaches_and_finalises_for_g
 
         finalised = await http.post(f"/assessments/{identifier}/finalise", headers=supervisor.headers)
         assert finalised.status_code == 200 and finalised.json()["status"] == "finalised"
+        ready = [item for item in (await http.get("/inbox", headers=ann.headers)).json()["items"] if item["kind"] == "assessment_ready"]
+        assert len(ready) == 1 and "2026-11" in ready[0]["subject"]
         for route, who, body in (("score", supervisor, {"score": 50}), ("self", ann, {"score": 50}), ("finalise", supervisor, {})):
             refused = await http.post(f"/assessments/{identifier}/{route}", json=body, headers=who.headers)
             assert refused.status_code == 409 and refused.json()["code"] == "closed_for_good", route

@@ -128,6 +128,10 @@ async def test_a_manager_adds_and_changes_users_and_nobody_reads_their_secrets(h
         "disabled": False,
         "language": "zh-CN",
         "shifts": None,
+        "email": None,
+        "wecom_id": None,
+        "dingtalk_id": None,
+        "feishu_id": None,
     }
     assert added.json() == expected
     assert (await http.get(f"/users/{name}", headers=auth("agent"))).json() == expected

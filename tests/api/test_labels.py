@@ -5,6 +5,7 @@ import pytest
 from api.labels import LANGUAGES, has_label, negotiate
 from service.kpis import KPI_NAMES
 from states.machine import SPECS
+from states.notification_rules import Audience
 from states.vocabulary import (
     HEAD_OFFICE,
     SYSTEM,
@@ -33,6 +34,7 @@ def every_term() -> list[tuple[str, str]]:
     terms += [("assignment_method", method) for method in AssignmentMethod] + [("site", HEAD_OFFICE)]
     terms += [("message_kind", kind) for kind in MessageKind] + [("channel_type", channel) for channel in ChannelType]
     terms += [("delivery_status", status) for status in DeliveryStatus] + [("meeting_type", meeting) for meeting in MeetingType]
+    terms += [("audience", audience) for audience in Audience]
     terms += [("refusal", code) for code in RefusalCode] + [("kpi", name) for name in KPI_NAMES]
     terms += [("action", action.name) for spec in SPECS.values() for action in spec.actions]
     fields = [field.name for spec in SPECS.values() for action in spec.actions for field in action.fields]

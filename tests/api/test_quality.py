@@ -142,6 +142,13 @@ async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_
         assert manual == [("attitude", 3, "语气生硬"), ("communication", 5, "打断客户")]
         await post(api, f"{path}/score", {"items": FULL}, auth("supervisor"), 409)  # scored already
 
+        async def told():  # the agent hears of the score in their inbox, with a link to the case
+            items = (await api.client.get("/inbox", headers=auth("agent"))).json()["items"]
+            return [item for item in items if item["kind"] == "quality_scored" and item["case_id"] == case["id"]]
+
+        (message,) = await eventually(told, 20, "the agent's quality_scored message")
+        assert "快递丢失" in message["subject"] and message["link"].endswith(f"/ui/cases/{case['id']}")
+
         mine = (await api.client.get("/quality/checks", headers=auth("agent"))).json()["items"]
         assert [item["id"] for item in mine] == [check["id"]]
         assert (await api.client.get("/quality/checks", params={"agent": "ann"}, headers=BOB)).json()["items"] == []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from service.directory import Directory
 from service.read_model import ReadModel, create_engine
 from service.teams import Department
 
@@ -17,10 +18,10 @@ CASEWORK = Path(sys.executable).parent / "casework"
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "department.toml"
 
 
-def casework(database_url: str, *arguments: str) -> subprocess.CompletedProcess:
+def casework(database_url: str, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CASEWORK_")}
     env["CASEWORK_DATABASE_URL"] = database_url
-    return subprocess.run([str(CASEWORK), *arguments], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(CASEWORK), *arguments], env=env, capture_output=True, text=True, timeout=120, input=stdin)
 
 
 @pytest.fixture
@@ -49,6 +50,8 @@ async def test_the_example_department_is_set_up_from_one_file_and_a_second_apply
         routing = await department.routing()
         assert routing.default_team == "北京日班" and routing.rules[0].team == "VIP专席"
         logged = len(await department.changes(limit=1000))
+        wang = await Directory(read_model).person("wang.lei")
+        assert wang is not None and (wang.email, wang.wecom_id, wang.feishu_id) == ("wang.lei@example.com", "WangLei", None)
 
         again = casework(database_url, "department", "apply", str(EXAMPLE))
         assert again.returncode == 0, again.stderr
@@ -71,3 +74,31 @@ def test_a_mistake_in_the_file_is_named_and_nothing_after_it_is_applied(database
 def test_the_help_says_what_apply_does():
     shown = subprocess.run([str(CASEWORK), "department", "apply", "--help"], capture_output=True, text=True, check=True).stdout
     assert "applying it again changes nothing" in shown and "docs/examples/department.toml" in shown
+
+
+async def test_users_addresses_are_set_from_the_command_line(database_url):
+    added = casework(
+        database_url,
+        "users",
+        "add",
+        "chen",
+        "--role",
+        "agent",
+        "--email",
+        "chen@example.com",
+        "--dingtalk-id",
+        "0042",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
+    assert added.returncode == 0, added.stderr
+    changed = casework(database_url, "users", "set-addresses", "chen", "--dingtalk-id", "", "--feishu-id", "ou_7")
+    assert changed.returncode == 0, changed.stderr
+    refused = casework(database_url, "users", "set-addresses", "chen", "--email", "nope")
+    assert refused.returncode == 1 and "email" in refused.stderr
+    read_model = ReadModel(create_engine(database_url))
+    try:
+        chen = await Directory(read_model).person("chen")
+        assert chen is not None and (chen.email, chen.dingtalk_id, chen.feishu_id) == ("chen@example.com", None, "ou_7")
+    finally:
+        await read_model.close()

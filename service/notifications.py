@@ -1,0 +1,306 @@
+"""Who hears of what, and what they are told (issue #19 part 3): the rules' audiences turned into
+people from the directory, each person's own on/off per kind, the console's inbox, and the log of
+every delivery attempt. The worker's `announce` and `deliver_message` activities call in here
+(workflows/messages.py `MessageOffice`); the API reads the inbox and the log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from temporalio.client import Client
+
+from service.read_model import ReadModel
+from service.settings import User
+from service.tables import cases, inbox_messages, message_deliveries, notification_preferences, team_members, users
+from states.case import as_utc
+from states.notification_rules import Audience, ChannelConfig, NotificationPolicy, Subject, named_people
+from states.vocabulary import SUPERVISING_ROLES, ChannelType, DeliveryStatus, MessageKind, Role
+from workflows.channels import Channel, Message, Recipient
+from workflows.messages import AnnounceInput, ChannelDelivery, start_delivery
+
+# (language, catalog context, term) → the label: api/labels.py's `label`, given by the wiring.
+Wording = Callable[[str, str, str], str]
+MESSAGE_CONTEXT = "message"
+DEFAULT_LANGUAGE = "zh-CN"
+# Phone numbers and email addresses a title may carry: masked, as states/masking.py does.
+_PHONE = re.compile(r"\d{3}(\d{4,})(\d{4})")
+_EMAIL = re.compile(r"([^\s@])[^\s@]*@([^\s@]+)")
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    message_id: str
+    kind: str
+    case_id: str | None
+    subject: str
+    text: str
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    message_id: str
+    kind: str
+    case_id: str | None
+    channel: str
+    language: str
+    recipients: list[str]
+    attempt: int
+    status: str
+    status_code: int | None
+    error: str | None
+    at: datetime
+
+
+class Notifications:
+    """The read model's side of messages: preferences, inbox, delivery log; and the worker's office."""
+
+    def __init__(
+        self,
+        read_model: ReadModel,
+        policy: NotificationPolicy | None = None,
+        console_url: str = "",
+        wording: Wording | None = None,
+        configured: Iterable[User] = (),
+    ):
+        """`configured`: CASEWORK_USERS, people too (no addresses: inbox only) where the directory does not list them."""
+        self._configured = {user.name: user for user in configured}
+        self._engine = read_model.engine
+        self._insert = read_model.insert
+        self._policy = policy or NotificationPolicy()
+        self._console_url = console_url.rstrip("/")
+        self._wording = wording
+
+    # -- preferences --------------------------------------------------------------------------
+    async def turned_off(self, user_name: str) -> set[str]:
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(select(notification_preferences.c.kind).where(notification_preferences.c.user_name == user_name))
+            return {row.kind for row in rows}
+
+    async def set_turned_off(self, user_name: str, kinds: Iterable[str]) -> set[str]:
+        off = {MessageKind(kind).value for kind in kinds}
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(notification_preferences).where(notification_preferences.c.user_name == user_name))
+            if off:
+                await connection.execute(insert(notification_preferences), [{"user_name": user_name, "kind": kind} for kind in sorted(off)])
+        return off
+
+    # -- inbox --------------------------------------------------------------------------------
+    async def inbox(self, user_name: str, limit: int = 50, offset: int = 0) -> list[InboxItem]:
+        """Unread first, then newest."""
+        query = (
+            select(inbox_messages)
+            .where(inbox_messages.c.user_name == user_name)
+            .order_by(inbox_messages.c.read_at.is_not(None), inbox_messages.c.id.desc())
+            .limit(min(limit, MAX_PAGE))
+            .offset(offset)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_inbox_item(row) for row in rows]
+
+    async def unread(self, user_name: str) -> int:
+        query = select(func.count()).select_from(inbox_messages).where(inbox_messages.c.user_name == user_name, inbox_messages.c.read_at.is_(None))
+        async with self._engine.connect() as connection:
+            return int((await connection.execute(query)).scalar() or 0)
+
+    async def mark_read(self, user_name: str, item_id: int) -> bool:
+        """False when the message is not this user's (or not there): the caller says 404."""
+        async with self._engine.begin() as connection:
+            mine = and_(inbox_messages.c.id == item_id, inbox_messages.c.user_name == user_name)
+            found = (await connection.execute(select(inbox_messages.c.read_at).where(mine))).first()
+            if found is None:
+                return False
+            if found.read_at is None:
+                await connection.execute(update(inbox_messages).where(mine).values(read_at=datetime.now(UTC)))
+        return True
+
+    # -- the delivery log ---------------------------------------------------------------------
+    async def attempts(
+        self, case_id: str | None = None, channel: str | None = None, status: str | None = None, limit: int = 50, before: int | None = None
+    ) -> list[Attempt]:
+        """Newest first; `before`: an attempt's id, for the next page."""
+        conditions = []
+        if case_id:
+            conditions.append(message_deliveries.c.case_id == case_id)
+        if channel:
+            conditions.append(message_deliveries.c.channel == channel)
+        if status:
+            conditions.append(message_deliveries.c.status == status)
+        if before is not None:
+            conditions.append(message_deliveries.c.id < before)
+        query = select(message_deliveries).where(*conditions).order_by(message_deliveries.c.id.desc()).limit(min(limit, MAX_PAGE))
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [Attempt(**{**row, "at": as_utc(row["at"]), "recipients": list(row["recipients"] or [])}) for row in rows]
+
+    async def record_attempt(self, delivery: ChannelDelivery, attempt: int, status: str, status_code: int | None, error: str | None) -> None:
+        message = delivery.message
+        row = {"message_id": message.id, "kind": str(message.kind), "case_id": message.case_id, "channel": delivery.channel,
+               "language": message.language, "recipients": [r.name for r in delivery.recipients], "attempt": attempt,
+               "status": DeliveryStatus(status).value, "status_code": status_code, "error": error, "at": datetime.now(UTC)}  # fmt: skip
+        async with self._engine.begin() as connection:
+            await connection.execute(self._insert(message_deliveries).values(row).on_conflict_do_nothing())
+
+    # -- the worker's office ------------------------------------------------------------------
+    async def channel(self, name: str) -> Channel | None:
+        config = self._policy.channel(name)
+        return None if config is None else _channel(config)
+
+    async def prepare(self, request: AnnounceInput) -> list[ChannelDelivery]:
+        kind = MessageKind(request.kind)
+        everyone = await self.recipients(kind, request)
+        recipients = [person for person in everyone if kind.value not in await self.turned_off(person.name)]
+        if not everyone:
+            return []
+        request = await self._with_case(request)
+        messages = {language: self.compose(request, kind, language) for language in dict.fromkeys(r.language for r in everyone)}
+        await self._write_inbox(messages, recipients)
+        # The inbox is a channel too, in the log: who got it there, and who turned this kind off.
+        for language, message in messages.items():
+            told = [r for r in recipients if r.language == language]
+            quiet = [r for r in everyone if r.language == language and r not in recipients]
+            if told:
+                await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, told), 1, DeliveryStatus.DELIVERED, None, None)
+            if quiet:
+                await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, quiet), 0, DeliveryStatus.SKIPPED, None, "turned off")
+        if not recipients:
+            return []
+        deliveries = []
+        messages = {language: message for language, message in messages.items() if any(r.language == language for r in recipients)}
+        for config in self._policy.channels_for(kind):
+            if config.type == ChannelType.WEBHOOK or config.type in (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU):
+                # A group chat or a receiver gets it once per language its recipients read.
+                for language, message in messages.items():
+                    told = [r for r in recipients if r.language == language]
+                    deliveries.append(ChannelDelivery(config.name, _for(message, told), told))
+            else:
+                for language, message in messages.items():
+                    addressed = [r for r in recipients if r.language == language and r.email]
+                    if addressed:
+                        deliveries.append(ChannelDelivery(config.name, _for(message, addressed), addressed))
+        return deliveries
+
+    async def announce(self, client: Client, request: AnnounceInput, task_queue: str) -> None:
+        """What the worker's `announce` activity does, for events outside a workflow (an assessment finalised)."""
+        await start_delivery(client, request.message_id, await self.prepare(request), task_queue)
+
+    async def _with_case(self, request: AnnounceInput) -> AnnounceInput:
+        """A message about a case that did not say its title and kind (a quality check's) takes them from the read model."""
+        if request.title or not request.case_id:
+            return request
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(cases.c.kind, cases.c.snapshot).where(cases.c.id == request.case_id))).first()
+        if row is None:
+            return request
+        return dataclasses.replace(request, title=str(row.snapshot.get("title", "")), case_kind=row.kind)
+
+    async def recipients(self, kind: MessageKind, request: AnnounceInput) -> list[Recipient]:
+        audiences = self._policy.audiences(kind)
+        subject = Subject(request.owner, request.team, {"participants": request.people}, request.action_item_owner, request.agent)
+        names = named_people(audiences, subject)
+        async with self._engine.connect() as connection:
+            if Audience.TEAM_SUPERVISORS in audiences:
+                leads = await _team_supervisors(connection, request.team)
+                names += leads or await _people_of(connection, (Role.MANAGER,)) + self._configured_of((Role.MANAGER,))
+            if Audience.SUPERVISORS in audiences:
+                names += await _people_of(connection, SUPERVISING_ROLES) + self._configured_of(SUPERVISING_ROLES)
+            wanted = list(dict.fromkeys(names))
+            rows = (await connection.execute(select(users).where(users.c.name.in_(wanted)))).mappings().all()
+        found = {row["name"]: row for row in rows}
+        people = []
+        for name in wanted:
+            if name in found:
+                if not found[name]["disabled"]:
+                    people.append(_recipient(found[name]))
+            elif name in self._configured:
+                people.append(Recipient(name, name, DEFAULT_LANGUAGE))
+        return people
+
+    def _configured_of(self, roles: Iterable[str]) -> list[str]:
+        wanted = {str(role) for role in roles}
+        return sorted(name for name, user in self._configured.items() if user.role in wanted)
+
+    def compose(self, request: AnnounceInput, kind: MessageKind, language: str) -> Message:
+        word = self._wording or (lambda _language, _context, term: term)
+        link = f"{self._console_url}/ui/cases/{request.case_id}" if request.case_id else None
+        title = mask_contacts(request.title)
+        values = {
+            "message": word(language, "message_kind", kind.value),
+            "kind": word(language, "kind", request.case_kind) if request.case_kind else "",
+            "title": title,
+            "url": link or "",
+        }
+        subject = word(language, MESSAGE_CONTEXT, "subject").format(**values)
+        text = word(language, MESSAGE_CONTEXT, "text" if link else "text_without_link").format(**values)
+        data = {"kind": kind.value, "case": {"id": request.case_id, "kind": request.case_kind, "title": title}}
+        return Message(request.message_id, kind, language, subject, text, link, request.case_id, data)
+
+    async def _write_inbox(self, messages: dict[str, Message], recipients: list[Recipient]) -> None:
+        now = datetime.now(UTC)
+        rows = [
+            {"message_id": messages[r.language].id, "user_name": r.name, "kind": str(messages[r.language].kind), "case_id": messages[r.language].case_id,
+             "subject": messages[r.language].subject, "text": messages[r.language].text, "url": messages[r.language].link, "created_at": now, "read_at": None}
+            for r in recipients
+        ]  # fmt: skip
+        async with self._engine.begin() as connection:
+            for row in rows:
+                await connection.execute(self._insert(inbox_messages).values(row).on_conflict_do_nothing())
+
+
+def _for(message: Message, recipients: list[Recipient]) -> Message:
+    """The message with whom it is for in its data (a webhook's body carries it: user names, no addresses)."""
+    return dataclasses.replace(message, data={**message.data, "recipients": [r.name for r in recipients]})
+
+
+def mask_contacts(text: str) -> str:
+    """A title with any phone number or email address in it masked (138****5678, z***@example.com)."""
+    text = _EMAIL.sub(lambda match: f"{match.group(1)}***@{match.group(2)}", text)
+    return _PHONE.sub(lambda match: match.group(0)[:3] + "****" + match.group(2), text)
+
+
+async def _team_supervisors(connection, team: str | None) -> list[str]:
+    names: list[str] = []
+    if team:
+        rows = await connection.execute(select(team_members.c.user_name).where(team_members.c.team == team, team_members.c.supervises.is_(True)))
+        names = sorted(row.user_name for row in rows)
+    return names
+
+
+async def _people_of(connection, roles: Iterable[str]) -> list[str]:
+    rows = await connection.execute(select(users.c.name).where(users.c.role.in_([str(role) for role in roles]), users.c.disabled.is_(False)))
+    return sorted(row.name for row in rows)
+
+
+def _recipient(row) -> Recipient:
+    return Recipient(
+        row["name"],
+        row["display_name"],
+        row["language"] or DEFAULT_LANGUAGE,
+        row.get("email"),
+        row.get("wecom_id"),
+        row.get("dingtalk_id"),
+        row.get("feishu_id"),
+    )
+
+
+def _channel(config: ChannelConfig) -> Channel:
+    return Channel(
+        config.name, config.type, config.events, config.url, config.secret, config.host, config.port, config.sender, config.username, config.password
+    )
+
+
+def _inbox_item(row) -> InboxItem:
+    return InboxItem(row["id"], row["message_id"], row["kind"], row["case_id"], row["subject"], row["text"], row["url"],
+                     as_utc(row["created_at"]), as_utc(row["read_at"]) if row["read_at"] else None)  # fmt: skip

@@ -1,0 +1,56 @@
+"""Messages in Chromium: the bell and the inbox (站内信), one's own notification settings, and the
+delivery log for those who oversee."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import expect
+
+from states.vocabulary import Kind
+from tests.conftest import auth
+from tests.console.conftest import Console, SignedIn
+from tests.support import eventually
+
+
+async def test_an_agent_finds_an_assignment_in_the_inbox_marks_it_read_and_turns_assignments_off(console: Console, signed_in: SignedIn):
+    case = await console.api.open(Kind.COMPLAINT, title="铃铛测试")
+    await console.api.act(case["id"], "assign", role="supervisor", data={"owner": "ann"})
+    ann = await signed_in("ann")
+    bell = ann.locator("#bell")
+    await expect(bell).to_contain_text(re.compile(r"消息 \d+"), timeout=20_000)
+    await bell.click()
+    await expect(ann.get_by_role("heading", level=1)).to_have_text("消息")
+    message = ann.get_by_role("listitem").filter(has_text="【分配给我】铃铛测试")
+    await expect(message).to_be_visible()
+    await message.get_by_role("button", name="标为已读").click()
+    await expect(message.get_by_role("button", name="标为已读")).to_have_count(0)
+
+    await message.get_by_role("link", name="查看案件").click()
+    await expect(ann.get_by_role("heading", level=1)).to_have_text("铃铛测试")
+
+    await ann.goto(f"{console.url}/ui/inbox")
+    await ann.get_by_role("link", name="通知设置").click()
+    await expect(ann.get_by_role("heading", level=1)).to_have_text("通知设置")
+    assigned = ann.get_by_role("checkbox", name="分配给我")
+    await expect(assigned).to_be_checked()
+    await assigned.uncheck()
+    await ann.get_by_role("button", name="提交").click()
+    await expect(ann.get_by_role("status")).to_have_text("已保存。")
+    await expect(ann.get_by_role("checkbox", name="分配给我")).not_to_be_checked()
+    await expect(ann.get_by_role("checkbox", name="已超时", exact=True)).to_be_checked()
+
+
+async def test_an_auditor_reads_the_delivery_log(console: Console, signed_in: SignedIn):
+    case = await console.api.open(Kind.COMPLAINT, title="发送记录测试")
+    await console.api.act(case["id"], "assign", role="supervisor", data={"owner": "sam"})
+
+    async def logged():
+        response = await console.api.client.get("/notifications", params={"case_id": case["id"]}, headers=auth("auditor"))
+        return response.json()["items"]
+
+    await eventually(logged, 20, "the inbox delivery in the log")
+    ada = await signed_in("ada")
+    await ada.get_by_role("navigation", name="案件队列").get_by_role("link", name="发送记录").click()
+    await expect(ada.get_by_role("heading", level=1)).to_have_text("发送记录")
+    await expect(ada.get_by_role("row").filter(has_text="sam").first).to_contain_text("已送达", timeout=20_000)
