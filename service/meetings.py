@@ -112,7 +112,14 @@ class Meetings:
             data["place"] = meeting.place
         if meeting.host:
             data["host"] = meeting.host
+        data["participants"] = await self._participants(meeting)
         return data
+
+    async def _participants(self, meeting: Meeting) -> list[str]:
+        """Who is expected: the supervisors and agents, and for the monthly meeting the managers too."""
+        roles = [Role.SUPERVISOR, Role.AGENT] + ([Role.MANAGER] if meeting.meeting_type == MeetingType.MONTHLY else [])
+        names = [name for role in roles for name in await self._directory.enabled_names(role, self._configured)]
+        return list(dict.fromkeys(names))[:MAX_ROWS]
 
     async def agenda(self, meeting: Meeting, review: dict[str, Any]) -> dict[str, Any]:
         """The agenda's figures: the last whole period's review (made again by the run, so it is

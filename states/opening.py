@@ -44,7 +44,7 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
         channel=None if report.channel is None else CHANNEL.clean(report.channel, "channel"),
         state=str(Phase.REPORT),  # plain strings in the case: it is data, compared and serialised
         version=1,
-        owner=actor.name,
+        owner=_first_owner(actor, report.data),
         created_by=actor.name,
         created_at=ctx.now,
         updated_at=ctx.now,
@@ -65,6 +65,12 @@ def open_case(case_id: str, report: Report, actor: Actor, ctx: Context) -> tuple
         "data": dict(case.data),
     }
     return machine, machine.record_opening(actor, opening, ctx)
+
+
+def _first_owner(actor: Actor, data: dict[str, Any]) -> str:
+    """Who owns a new case: its reporter, but a meeting the system schedules belongs to its host."""
+    host = data.get("host")
+    return host if actor.name == SYSTEM and isinstance(host, str) and host else actor.name
 
 
 def _check_contacts(customer: dict[str, Any]) -> dict[str, Any]:

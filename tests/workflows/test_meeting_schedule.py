@@ -61,6 +61,8 @@ async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_h
     assert weekly["kind"] == "meeting" and weekly["state"] == "report" and weekly["title"] == "周例会 2027-03-05"
     assert weekly["data"]["meeting_type"] == "weekly" and weekly["data"]["scheduled_at"] == "2027-03-05T08:00:00.000000Z"
     assert weekly["data"]["host"] == other and weekly["data"]["place"] == "3楼会议室"
+    assert weekly["owner"] == other  # the host owns it, not the system that scheduled it
+    assert {"sam", "sue"} <= set(weekly["data"]["participants"]) and "mia" not in weekly["data"]["participants"]
     review = weekly["data"]["review"]
     assert set(review) >= {"review_id", "period", "kpis", "agents", "open_incidents", "open_improvement_plans", "open_tasks"}
     assert review["period"] == {"from": "2027-02-21T16:00:00.000000Z", "to": "2027-02-28T16:00:00.000000Z"}  # the last whole week in Shanghai
@@ -70,7 +72,7 @@ async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_h
     monthly = await read_model.get_case("meeting-monthly-2027-03")
     # The last Friday of March 2027, 14:00 in Shanghai, hosted by the manager.
     assert monthly["data"]["scheduled_at"] == "2027-03-26T06:00:00.000000Z" and monthly["data"]["host"] == "mia"
-    assert monthly["data"]["meeting_type"] == "monthly"
+    assert monthly["data"]["meeting_type"] == "monthly" and monthly["owner"] == "mia" and "mia" in monthly["data"]["participants"]
 
 
 async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings(meeting_stack, temporal_env):
