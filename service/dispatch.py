@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from service.teams import Department
 from states.case import CaseState
 from states.holidays import NO_HOLIDAYS, HolidayCalendar
+from states.machine import spec_for
 from states.routing import Candidate, choose_agent, choose_team
 from states.shifts import parse_shifts
 from workflows.inputs import Dispatch
@@ -27,6 +28,8 @@ class Dispatcher:
 
     async def dispatch(self, case: CaseState) -> Dispatch | None:
         """Where the case goes; None when the department has no routing at all (nothing to record)."""
+        if not spec_for(case.kind).routed:
+            return None
         routing = await self._department.routing()
         if not routing.rules and routing.default_team is None:
             return None

@@ -19,6 +19,7 @@ MEETING = KindSpec(
     description="a weekly or monthly meeting: agenda from the period's review, attendance, tasks, minutes",
     create_roles=SUPERVISOR,
     report_message=MessageKind.MEETING_SCHEDULED,
+    routed=False,
     report_fields=(
         # Optional: a supervisor's ad-hoc meeting may leave them out (its minutes are timed as a weekly one's).
         Field("meeting_type", required=False, choices=MEETING_TYPES),

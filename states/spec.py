@@ -315,6 +315,8 @@ class KindSpec:
     create_roles: tuple[str, ...] = AGENT_AND_SUPERVISOR
     # What people are told when a case of this kind is reported (an emergency raised, a meeting scheduled).
     report_message: MessageKind | None = None
+    # Whether the department's routing sends a new case of this kind to a team (a regular meeting is everyone's).
+    routed: bool = True
     by_name: dict[str, Action] = field(init=False, repr=False, compare=False)
     # Data keys only the kind's own fields and the machine may write.
     reserved_keys: frozenset[str] = field(init=False, repr=False, compare=False)

@@ -100,3 +100,12 @@ async def test_an_agent_whose_own_shift_is_over_is_passed_by_and_one_on_the_nigh
     assert (waiting["team"], waiting["owner"]) == (team, None)
     reason = next(event for event in await api.history(waiting["id"]) if event["action"] == SystemAction.DISPATCH)["data"]["reason"]
     assert "stays in the team's queue" in reason
+
+
+async def test_a_meeting_is_not_routed_even_by_a_default_team(api, read_model, hotline):
+    team, _, _ = hotline
+    await Department(read_model).set_routing("test", {"rules": [], "default_team": team})
+    meeting = await api.open(kind="meeting", role="supervisor", data={"meeting_type": "weekly"})
+    complaint = await api.open(channel="phone")
+    assert (meeting["team"], meeting["owner"]) == (None, "sam") and complaint["team"] == team
+    assert not [event for event in await api.history(meeting["id"]) if event["action"] == SystemAction.DISPATCH]
