@@ -99,11 +99,10 @@ DEFAULT_POLICY_DATA: dict[str, Any] = {
             Priority.LOW: {"first_response": "P1D", "resolution": "P10D"},
         },
         Kind.INCIDENT: {
-            # Minutes "promptly, by urgency" (seed 000 §4(3)), timed from when the meeting is held.
-            Priority.URGENT: {"first_response": "PT15M", MINUTES: "PT2H", Phase.FOLLOW_UP: "PT4H"},
-            Priority.HIGH: {"first_response": "PT1H", MINUTES: "PT4H", Phase.FOLLOW_UP: "PT8H"},
-            Priority.NORMAL: {MINUTES: "PT8H", Phase.FOLLOW_UP: "P1D"},
-            Priority.LOW: {MINUTES: "P1D", Phase.FOLLOW_UP: "P2D"},
+            Priority.URGENT: {"first_response": "PT15M", Phase.FOLLOW_UP: "PT4H"},
+            Priority.HIGH: {"first_response": "PT1H", Phase.FOLLOW_UP: "PT8H"},
+            Priority.NORMAL: {Phase.FOLLOW_UP: "P1D"},
+            Priority.LOW: {Phase.FOLLOW_UP: "P2D"},
         },
         Kind.IMPROVEMENT_PLAN: {priority: {"resolution": "P30D"} for priority in PRIORITIES},
         # Seed 000 §4(3): weekly minutes within hours, monthly within working days. In working time on
