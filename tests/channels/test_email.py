@@ -133,7 +133,7 @@ async def test_nobody_with_an_address_sends_nothing(trusted):
     assert await deliver(channel(free_port()), MESSAGE, [NO_ADDRESS]) is None
 
 
-async def test_a_wrong_password_is_not_retried(trusted):
+async def test_a_wrong_password_is_retried_coded_while_the_policy_is_fixed(trusted):
     inbox, port = Inbox(), free_port()
     server = smtp_server(inbox, trusted, port)
     server.start()
@@ -142,7 +142,7 @@ async def test_a_wrong_password_is_not_retried(trusted):
             await deliver(channel(port, password="wrong"), MESSAGE, [WANG])
     finally:
         server.stop()
-    assert (refused.value.retryable, refused.value.status_code) == (False, 535)
+    assert (refused.value.retryable, refused.value.status_code, refused.value.code) == (True, 535, "smtp_535")
     assert "wrong" not in refused.value.reason and not inbox.received
 
 
@@ -155,7 +155,7 @@ async def test_a_server_without_starttls_gets_no_password(trusted):
             await deliver(channel(port), MESSAGE, [WANG])
     finally:
         server.stop()
-    assert refused.value.retryable is False and "STARTTLS" in refused.value.reason
+    assert refused.value.code == "smtp_no_starttls" and "STARTTLS" in refused.value.reason and not inbox.received
 
 
 async def test_a_server_that_is_down_is_retried(trusted):
@@ -179,3 +179,43 @@ async def test_a_server_saying_try_later_is_retried(trusted):
     finally:
         server.stop()
     assert (later.value.retryable, later.value.status_code) == (True, 451)
+
+
+async def test_a_newline_in_the_subject_is_one_space_and_the_email_goes(trusted):
+    inbox, port = Inbox(), free_port()
+    server = smtp_server(inbox, trusted, port)
+    server.start()
+    try:
+        two_lines = Message(MESSAGE.id, MESSAGE.kind, MESSAGE.language, "【分配给我】订单\n未发货\r\n Bcc: x@evil.example", MESSAGE.text, MESSAGE.link)
+        assert await deliver(channel(port), two_lines, [WANG]) == 250
+    finally:
+        server.stop()
+    (_, mail), = inbox.received
+    assert mail["Subject"] == "【分配给我】订单 未发货 Bcc: x@evil.example" and mail["Bcc"] is None
+
+
+async def test_an_email_that_cannot_be_formed_is_final_and_coded(trusted):
+    broken = Recipient("bad", "坏\n名字", "zh-CN", email="bad@example.cn\nBcc: x@evil.example")
+    with pytest.raises(DeliveryFailed) as failed:
+        await deliver(channel(free_port()), MESSAGE, [broken])
+    assert (failed.value.retryable, failed.value.code) == (False, "malformed_message")
+
+
+class RefusesLi(Inbox):
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        if address == LI.email:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+async def test_an_address_refused_for_good_is_coded_for_that_recipient(trusted):
+    inbox, port = RefusesLi(), free_port()
+    server = smtp_server(inbox, trusted, port)
+    server.start()
+    try:
+        with pytest.raises(DeliveryFailed) as refused:
+            await deliver(channel(port), MESSAGE, [LI])
+    finally:
+        server.stop()
+    assert (refused.value.code, refused.value.status_code) == ("recipient_refused", 550)
