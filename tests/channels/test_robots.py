@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from states.vocabulary import ChannelType, MessageKind
+from states.notification_rules import ChannelConfig
 from tests.channels.fakes import FakeServer, Request
 from tests.conftest import free_port
 from workflows.channels import Channel, DeliveryFailed, Message, Recipient, addressable, deliver
@@ -242,3 +243,7 @@ async def test_feishu_text_mentions_only_the_recipients_never_everyone_from_a_ti
     text = server.requests[0].json()["content"]["text"]
     assert '<at user_id="all">' not in text and "<at user_id=" in text
     assert mentioned(ChannelType.FEISHU, server.requests[0]) == ["ou_wang"]
+
+
+def test_a_channel_is_the_policys_checked_entry_one_class():
+    assert Channel is ChannelConfig
