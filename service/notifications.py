@@ -180,7 +180,9 @@ class Notifications:
                 deliveries.append(ChannelDelivery(legacy.name, await self._legacy_message(request, kind, event), recipients))
         return deliveries
 
-    async def _to_people(self, request: AnnounceInput, kind: MessageKind, everyone: list[Recipient], recipients: list[Recipient]) -> list[ChannelDelivery]:
+    async def _to_people(
+        self, request: AnnounceInput, kind: MessageKind, everyone: list[Recipient], recipients: list[Recipient]
+    ) -> list[ChannelDelivery]:
         messages = {language: self.compose(request, kind, language) for language in dict.fromkeys(r.language for r in everyone)}
         await self._write_inbox(messages, recipients)
         # The inbox is a channel too, in the log: who got it there, and who turned this kind off.
@@ -190,7 +192,9 @@ class Notifications:
             if told:
                 await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, told), 1, DeliveryStatus.DELIVERED, None, None)
             if quiet:
-                await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, quiet), 0, DeliveryStatus.SKIPPED, None, coded(TURNED_OFF, "turned off"))
+                await self.record_attempt(
+                    ChannelDelivery(ChannelType.INBOX, message, quiet), 0, DeliveryStatus.SKIPPED, None, coded(TURNED_OFF, "turned off")
+                )
         if not recipients:
             return []
         deliveries = []
@@ -221,7 +225,12 @@ class Notifications:
         """The old notifications' body (`delivery`, `event`, `case` with its priority) and the new
         `message`; workflows/channels/webhook.py sends the old headers from `delivery` and `event`."""
         message = self.compose(request, kind, DEFAULT_LANGUAGE)
-        case = {"id": request.case_id, "title": mask_contacts(request.title), "kind": request.case_kind, "priority": await self._priority(request.case_id)}
+        case = {
+            "id": request.case_id,
+            "title": mask_contacts(request.title),
+            "kind": request.case_kind,
+            "priority": await self._priority(request.case_id),
+        }
         return dataclasses.replace(message, data={"delivery": request.message_id, "event": event, "case": case})
 
     async def _priority(self, case_id: str | None) -> str | None:

@@ -111,7 +111,9 @@ def parse_notification_policy(
         raise PolicyError("channels", "must be an array of tables ([[channels]])")
     channels = [_channel(entry, f"channels[{index}]") for index, entry in enumerate(raw_channels)]
     if webhook_url:
-        channels.append(ChannelConfig(LEGACY_WEBHOOK, ChannelType.WEBHOOK, frozenset(MessageKind), url=webhook_url, secret=webhook_secret, legacy=True))
+        channels.append(
+            ChannelConfig(LEGACY_WEBHOOK, ChannelType.WEBHOOK, frozenset(MessageKind), url=webhook_url, secret=webhook_secret, legacy=True)
+        )
     names = [channel.name for channel in channels]
     for index, name in enumerate(names):
         if name in names[:index]:

@@ -22,13 +22,13 @@ from api.labels import label
 from service.directory import Directory
 from service.notifications import Notifications
 from service.tables import users
-from states.notification_rules import parse_notification_policy
-from workflows.messages import AnnounceInput
 from service.teams import Department
+from states.notification_rules import parse_notification_policy
 from states.vocabulary import MessageKind
 from tests.api.department_people import People
 from tests.conftest import Api, auth, free_port, serving, worker_on
 from tests.support import eventually
+from workflows.messages import AnnounceInput
 
 SECRET = base64.b64encode(b"a key for the tests' webhook").decode()
 

@@ -190,11 +190,13 @@ async def test_a_newline_in_the_subject_is_one_space_and_the_email_goes(trusted)
     server = smtp_server(inbox, trusted, port)
     server.start()
     try:
-        two_lines = Message(MESSAGE.id, MESSAGE.kind, MESSAGE.language, "【分配给我】订单\n未发货\r\n Bcc: x@evil.example", MESSAGE.text, MESSAGE.link)
+        two_lines = Message(
+            MESSAGE.id, MESSAGE.kind, MESSAGE.language, "【分配给我】订单\n未发货\r\n Bcc: x@evil.example", MESSAGE.text, MESSAGE.link
+        )
         assert await deliver(channel(port), two_lines, [WANG]) == 250
     finally:
         server.stop()
-    (_, mail), = inbox.received
+    ((_, mail),) = inbox.received
     assert mail["Subject"] == "【分配给我】订单 未发货 Bcc: x@evil.example" and mail["Bcc"] is None
 
 
@@ -253,12 +255,14 @@ async def test_the_activity_goes_past_a_refused_address_logs_it_for_that_recipie
     environment = ActivityEnvironment()
     environment.on_heartbeat = lambda *details: beats.append(details)
     try:
-        status = await environment.run(MessageActivities(office, "q").deliver_message, DeliverInput(ChannelDelivery("mail", MESSAGE, [WANG, LI, ZHANG])))
+        status = await environment.run(
+            MessageActivities(office, "q").deliver_message, DeliverInput(ChannelDelivery("mail", MESSAGE, [WANG, LI, ZHANG]))
+        )
     finally:
         server.stop()
     assert status == 250
     assert [to for to, _ in inbox.received] == [["wang@example.cn"], ["zhang@example.cn"]]
-    assert office.log[0][:3] == (["li"], 1, "failed") and office.log[0][4].startswith("recipient_refused: li: ")
+    assert office.log[0][:3] == (["li"], 1, "failed") and str(office.log[0][4]).startswith("recipient_refused: li: ")
     assert office.log[1] == (["wang", "zhang"], 1, "delivered", 250, None)
     assert beats[-1] == (["li", "wang", "zhang"],)
 
@@ -286,7 +290,7 @@ async def test_a_server_down_fails_the_attempt_coded_for_those_not_sent_and_it_i
         await environment.run(MessageActivities(office, "q").deliver_message, DeliverInput(ChannelDelivery("mail", MESSAGE, [WANG, ZHANG])))
     assert failed.value.non_retryable is False and failed.value.type == "network_error"
     (entry,) = office.log
-    assert entry[:3] == (["zhang"], 3, "failed") and entry[4].startswith("network_error: ")
+    assert entry[:3] == (["zhang"], 3, "failed") and str(entry[4]).startswith("network_error: ")
 
 
 async def test_a_message_that_cannot_be_formed_is_logged_coded_and_not_retried(trusted):
@@ -294,4 +298,4 @@ async def test_a_message_that_cannot_be_formed_is_logged_coded_and_not_retried(t
     broken = Recipient("bad", "坏", "zh-CN", email="bad@example.cn\nBcc: x@evil.example")
     with pytest.raises(ApplicationError) as failed:
         await ActivityEnvironment().run(MessageActivities(office, "q").deliver_message, DeliverInput(ChannelDelivery("mail", MESSAGE, [broken])))
-    assert failed.value.non_retryable is True and office.log[0][4].startswith("malformed_message: ")
+    assert failed.value.non_retryable is True and str(office.log[0][4]).startswith("malformed_message: ")

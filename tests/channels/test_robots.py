@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from states.vocabulary import ChannelType, MessageKind
 from states.notification_rules import ChannelConfig
+from states.vocabulary import ChannelType, MessageKind
 from tests.channels.fakes import FakeServer, Request
 from tests.conftest import free_port
 from workflows.channels import Channel, DeliveryFailed, Message, Recipient, addressable, deliver
