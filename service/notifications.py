@@ -199,6 +199,8 @@ class Notifications:
             return []
         deliveries = []
         for config in self._policy.channels_for(kind):
+            if config.legacy:  # sent every case event, apart (prepare)
+                continue
             if config.type in ROBOT_TYPES:
                 robots = self.compose_for_robots(request, kind, await self._priority(request.case_id))
                 deliveries.append(ChannelDelivery(config.name, _for(robots, recipients), recipients))

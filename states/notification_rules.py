@@ -86,8 +86,8 @@ class NotificationPolicy:
         return tuple(self.rules.get(kind, ()))
 
     def channels_for(self, kind: MessageKind) -> tuple[ChannelConfig, ...]:
-        """The `[[channels]]` that carry this kind to the people who hear of it (not the legacy webhook)."""
-        return tuple(channel for channel in self.channels if kind in channel.events and not channel.legacy)
+        """The channels that carry this kind (the legacy webhook, every kind, among them)."""
+        return tuple(channel for channel in self.channels if kind in channel.events)
 
     def legacy_webhook(self) -> ChannelConfig | None:
         return next((channel for channel in self.channels if channel.legacy), None)

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from states.vocabulary import ChannelType, DeliveryStatus
     from workflows import channels
     from workflows.channels import Channel, DeliveryFailed, Message, Recipient
-    from workflows.channels.base import CHANNEL_REMOVED, INTERNAL_ERROR, MALFORMED_MESSAGE, RECIPIENT_REFUSED
+    from workflows.channels.base import CHANNEL_REMOVED, MALFORMED_MESSAGE, RECIPIENT_REFUSED, TRANSPORT_ERROR
 
 log = logging.getLogger("casework.messages")
 ERROR_LENGTH = 300  # the delivery log's error column
@@ -168,7 +168,7 @@ class MessageActivities:
         elif isinstance(error, (ValueError, TypeError, KeyError, AttributeError)):
             code, reason, status_code, retryable = MALFORMED_MESSAGE, f"{type(error).__name__}: {error}", None, False
         else:  # a transport's bug or an unreachable host: tried again
-            code, reason, status_code, retryable = INTERNAL_ERROR, f"{type(error).__name__}: {error}", None, True
+            code, reason, status_code, retryable = TRANSPORT_ERROR, f"{type(error).__name__}: {error}", None, True
         log.warning("message %s on %s: %s (%s)", delivery.message.id, delivery.channel, code, "retried" if retryable else "final")
         await self._office.record_attempt(_to(delivery, recipients), attempt, DeliveryStatus.FAILED, status_code, coded(code, reason))
         return ApplicationError(f"{delivery.channel}: {code}: {reason}", type=code, non_retryable=not retryable)

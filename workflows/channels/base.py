@@ -34,11 +34,11 @@ CERTIFICATE_INVALID = "certificate_invalid"
 RECIPIENT_DEFERRED = "recipient_deferred"  # an SMTP 4xx for the address: tried again
 RECIPIENT_REFUSED = "recipient_refused"  # an SMTP 5xx for the address: final for that recipient, others go on
 MALFORMED_MESSAGE = "malformed_message"  # the message cannot be formed: final, the only one
-INTERNAL_ERROR = "internal_error"  # an unexpected error in the transport: tried again
+TRANSPORT_ERROR = "transport_error"  # an unexpected error in the transport: tried again
 CHANNEL_REMOVED = "channel_removed"  # skipped: the channel left the policy
 TURNED_OFF = "turned_off"  # skipped (inbox): the person turned this kind of message off
 DELIVERY_CODES = (NETWORK_ERROR, BAD_ANSWER, ROBOT_BUSY, SIGNATURE_REFUSED, ROBOT_REFUSED, NO_URL, CHANNEL_INCOMPLETE, SMTP_NO_STARTTLS,
-                  CERTIFICATE_INVALID, RECIPIENT_DEFERRED, RECIPIENT_REFUSED, MALFORMED_MESSAGE, INTERNAL_ERROR, CHANNEL_REMOVED, TURNED_OFF)  # fmt: skip
+                  CERTIFICATE_INVALID, RECIPIENT_DEFERRED, RECIPIENT_REFUSED, MALFORMED_MESSAGE, TRANSPORT_ERROR, CHANNEL_REMOVED, TURNED_OFF)  # fmt: skip
 
 
 # One `[[channels]]` entry of CASEWORK_NOTIFICATIONS: the pure config is the channel (states does not import workflows).
@@ -77,7 +77,7 @@ class DeliveryFailed(Exception):
     "code: detail", the console labels it); `retryable` False only when the message can never be
     formed (trying again cannot help): everything else, a refusal included, is tried again."""
 
-    def __init__(self, reason: str, status_code: int | None = None, retryable: bool = True, code: str = INTERNAL_ERROR):
+    def __init__(self, reason: str, status_code: int | None = None, retryable: bool = True, code: str = TRANSPORT_ERROR):
         super().__init__(reason)
         self.reason = reason
         self.status_code = status_code
