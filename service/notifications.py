@@ -20,6 +20,7 @@ from service.read_model import _event_from_row as event_from_row
 from service.settings import User
 from service.tables import cases, events, inbox_messages, message_deliveries, notification_preferences, team_members, users
 from states.case import as_utc
+from states.machine import notifies
 from states.notification_rules import GROUP_TYPES, ROBOT_TYPES, Audience, NotificationPolicy, Subject, named_people
 from states.vocabulary import SUPERVISING_ROLES, ChannelType, DeliveryStatus, MessageKind, Role
 from workflows.channels import Channel, Message, Recipient
@@ -163,7 +164,8 @@ class Notifications:
         """The inbox of everyone who hears of it (per person, in their language); email per language;
         ONE message per robot or webhook (the department's language, everyone @-mentioned: a webhook's
         `webhook-id` is the message id, so a second delivery of it would be dropped as a repeat); and
-        the legacy webhook (CASEWORK_WEBHOOK_URL) gets every case event, whoever hears of it."""
+        the legacy webhook (CASEWORK_WEBHOOK_URL) gets every event the old notifications did (timers,
+        assignments, escalations), whoever hears of it."""
         kind = MessageKind(request.kind)
         everyone = await self.recipients(kind, request)
         recipients = [person for person in everyone if kind.value not in await self.turned_off(person.name)]
@@ -176,7 +178,9 @@ class Notifications:
             deliveries = await self._to_people(request, kind, everyone, recipients)
         if legacy is not None:
             event = await self._event(request)
-            if event is not None:
+            # What the old notifications posted (timers, assign, escalate), no more: a report's data
+            # (a customer's words) never went there.
+            if event is not None and request.case_kind and notifies(request.case_kind, event["action"]):
                 deliveries.append(ChannelDelivery(legacy.name, await self._legacy_message(request, kind, event), recipients))
         return deliveries
 

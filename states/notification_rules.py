@@ -55,7 +55,7 @@ PEOPLE_KEYS = ("host", "recorder", "participants")
 ROBOT_TYPES = (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU)
 # Channels that get one message per event (robots and webhooks); email and the inbox are per person.
 GROUP_TYPES = (*ROBOT_TYPES, ChannelType.WEBHOOK)
-# The channel CASEWORK_WEBHOOK_URL makes: every case event as the old notifications posted it.
+# The channel CASEWORK_WEBHOOK_URL makes: the old notifications' events (timers, assign, escalate), as they posted them.
 LEGACY_WEBHOOK = "webhook"
 CHANNEL_KEYS = ("name", "type", "url", "secret", "host", "port", "sender", "username", "password", "events")
 
@@ -74,7 +74,7 @@ class ChannelConfig:
     sender: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    legacy: bool = False  # CASEWORK_WEBHOOK_URL's: every case event, whoever hears of it, in the old body
+    legacy: bool = False  # CASEWORK_WEBHOOK_URL's: the old notifications' events, whoever hears of them, in the old body
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ def parse_notification_policy(
     data: Mapping[str, Any] | None, webhook_url: str | None = None, webhook_secret: str | None = None
 ) -> NotificationPolicy:
     """The policy from the file's TOML (None: no file: the default rules, no channels); the old
-    CASEWORK_WEBHOOK_URL becomes a legacy `webhook` channel named "webhook": every case event that
-    is announced reaches it, whoever hears of it, with the old body and headers (docs/notifications.md)."""
+    CASEWORK_WEBHOOK_URL becomes a legacy `webhook` channel named "webhook": every event the old
+    notifications posted reaches it, whoever hears of it, with the old body and headers (docs/notifications.md)."""
     data = data or {}
     unknown = sorted(set(data) - {"channels", "rules"})
     if unknown:

@@ -272,6 +272,7 @@ async def test_the_old_webhook_url_gets_assignments_and_escalations_in_the_old_b
     async with legacy_stack(receiver) as api:
         response = await api.client.put("/me/notifications", json={"off": ["assigned"]}, headers=quiet.headers)
         assert response.status_code == 200
+        raised = await api.open("incident", role="agent", title="支付系统故障", data={"impact": "无法支付"})  # emergency_raised: not an old event
         case = await api.open(title="包裹 13812345678")
         await api.act(case["id"], "assign", role="supervisor", data={"owner": "bo"})  # bo: in no directory, nobody hears of it
         await api.act(case["id"], "assign", role="supervisor", data={"owner": quiet.name})  # who turned "assigned" off
@@ -295,6 +296,7 @@ async def test_the_old_webhook_url_gets_assignments_and_escalations_in_the_old_b
         assert body["case"] == {"id": case["id"], "title": "包裹 138****5678", "kind": "complaint", "priority": case["priority"]}
         assert body["message"]["kind"] == "assigned" and body["message"]["id"] == f"{case['id']}:2"
         assert posted[1]["body"]["event"]["data"] == {"owner": quiet.name}
+        assert not [request for request in receiver.requests if request["body"]["delivery"].startswith(raised["id"] + ":")]
 
 
 async def _language(read_model, name: str, language: str) -> None:
