@@ -51,13 +51,18 @@ TIMER_MESSAGES: dict[str, MessageKind] = {
 }
 # The meeting people of a case's data (states/common.py ATTENDEE_FIELDS).
 PEOPLE_KEYS = ("host", "recorder", "participants")
-ROBOT_TYPES = (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU, ChannelType.WEBHOOK)
+# Group chats: one message per event, in the department's language, with no case title (privacy).
+ROBOT_TYPES = (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU)
+# Channels that get one message per event (robots and webhooks); email and the inbox are per person.
+GROUP_TYPES = (*ROBOT_TYPES, ChannelType.WEBHOOK)
+# The channel CASEWORK_WEBHOOK_URL makes: the old notifications' events (timers, assign, escalate), as they posted them.
+LEGACY_WEBHOOK = "webhook"
 CHANNEL_KEYS = ("name", "type", "url", "secret", "host", "port", "sender", "username", "password", "events")
 
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """One `[[channels]]` entry, checked (workflows/channels Channel is built from it)."""
+    """One `[[channels]]` entry, checked; workflows/channels' `Channel` is this class."""
 
     name: str
     type: ChannelType
@@ -69,6 +74,7 @@ class ChannelConfig:
     sender: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    legacy: bool = False  # CASEWORK_WEBHOOK_URL's: the old notifications' events, whoever hears of them, in the old body
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,11 @@ class NotificationPolicy:
         return tuple(self.rules.get(kind, ()))
 
     def channels_for(self, kind: MessageKind) -> tuple[ChannelConfig, ...]:
+        """The channels that carry this kind (the legacy webhook, every kind, among them)."""
         return tuple(channel for channel in self.channels if kind in channel.events)
+
+    def legacy_webhook(self) -> ChannelConfig | None:
+        return next((channel for channel in self.channels if channel.legacy), None)
 
     def channel(self, name: str) -> ChannelConfig | None:
         return next((channel for channel in self.channels if channel.name == name), None)
@@ -90,7 +100,8 @@ def parse_notification_policy(
     data: Mapping[str, Any] | None, webhook_url: str | None = None, webhook_secret: str | None = None
 ) -> NotificationPolicy:
     """The policy from the file's TOML (None: no file: the default rules, no channels); the old
-    CASEWORK_WEBHOOK_URL becomes a `webhook` channel named "webhook" receiving every kind."""
+    CASEWORK_WEBHOOK_URL becomes a legacy `webhook` channel named "webhook": every event the old
+    notifications posted reaches it, whoever hears of it, with the old body and headers (docs/notifications.md)."""
     data = data or {}
     unknown = sorted(set(data) - {"channels", "rules"})
     if unknown:
@@ -100,7 +111,9 @@ def parse_notification_policy(
         raise PolicyError("channels", "must be an array of tables ([[channels]])")
     channels = [_channel(entry, f"channels[{index}]") for index, entry in enumerate(raw_channels)]
     if webhook_url:
-        channels.append(ChannelConfig("webhook", ChannelType.WEBHOOK, frozenset(MessageKind), url=webhook_url, secret=webhook_secret))
+        channels.append(
+            ChannelConfig(LEGACY_WEBHOOK, ChannelType.WEBHOOK, frozenset(MessageKind), url=webhook_url, secret=webhook_secret, legacy=True)
+        )
     names = [channel.name for channel in channels]
     for index, name in enumerate(names):
         if name in names[:index]:
@@ -141,7 +154,7 @@ def _channel(entry: Any, path: str) -> ChannelConfig:
         username=_text(entry, "username", path),
         password=_text(entry, "password", path),
     )
-    if kind in ROBOT_TYPES and not (channel.url or "").startswith(("http://", "https://")):
+    if kind in GROUP_TYPES and not (channel.url or "").startswith(("http://", "https://")):
         raise PolicyError(f"{path}.url", f"an http(s) URL is required for {kind.value}")
     if kind == ChannelType.EMAIL:
         for required in ("host", "sender"):

@@ -44,6 +44,9 @@ def test_the_old_webhook_url_is_a_webhook_channel_for_every_kind():
     policy = parse_notification_policy(None, "http://127.0.0.1:9/hook", "whsec_x")
     (webhook,) = policy.channels
     assert webhook.type == ChannelType.WEBHOOK and webhook.events == frozenset(MessageKind) and webhook.secret == "whsec_x"
+    # The legacy webhook: the office sends it every case event, whoever hears of it.
+    assert webhook.legacy and policy.legacy_webhook() == webhook
+    assert parse_notification_policy({"channels": [ROBOT]}).legacy_webhook() is None
 
 
 @pytest.mark.parametrize(
