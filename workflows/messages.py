@@ -215,7 +215,10 @@ class MessageDelivery:
                 workflow.execute_activity_method(
                     MessageActivities.deliver_message,
                     DeliverInput(delivery),
-                    start_to_close_timeout=timedelta(seconds=60),
+                    # Email to many people takes long: it heartbeats who was sent after each one, so a
+                    # worker lost mid-way is noticed within a minute and the retry skips them.
+                    start_to_close_timeout=timedelta(minutes=10),
+                    heartbeat_timeout=timedelta(seconds=60),
                     retry_policy=DELIVERY_RETRY,
                 )
                 for delivery in input.deliveries
