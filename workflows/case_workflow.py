@@ -60,6 +60,9 @@ DISPATCH_PATCH = "dispatch-new-cases"
 # incident opened for the same cause (workflows/storms.py).
 DUE_SOON_PATCH = "action-items-due-soon"
 STORM_CONTROL_PATCH = "escalation-storm-control"
+# Since v7 a VIP customer's breach escalates only when the policy's auto_escalate lists `vip`; before,
+# VIPs escalated whatever the policy said, and histories recorded so keep that rule on replay.
+VIP_BY_POLICY_PATCH = "vip-escalation-by-policy"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -296,9 +299,13 @@ class CaseWorkflow:
             await self._project(self._opened.record_notice(action, data, self._context()))
             if action != SystemAction.SLA_BREACHED:
                 continue
-            taken = clocks.taken_on_breach(case, self._sla_policy, data["target"])
+            taken = clocks.taken_on_breach(case, self._sla_policy, data["target"], self._vip_by_policy(case))
             if taken and taken in case.allowed_actions.get(Role.SUPERVISOR, []):
                 await self._take_by_itself(taken, data)
+
+    def _vip_by_policy(self, case: CaseState) -> bool:
+        """Which VIP rule decides this breach: the marker is asked for only where the rules differ."""
+        return not clocks.vip_rule_matters(case, self._sla_policy) or workflow.patched(VIP_BY_POLICY_PATCH)
 
     async def _take_by_itself(self, action: str, breach: dict) -> None:
         data = {"reason": f"{breach['target']} target breached at {breach['deadline']} ({breach['cause']['policy']})"}
