@@ -47,7 +47,9 @@ async def test_a_vip_escalation_recorded_under_the_old_rule_replays(temporal_env
     history = await temporal_env.client.get_workflow_handle(case_id).fetch_history()
     assert VIP_BY_POLICY_PATCH not in markers(history)
 
-    replayed = await Replayer(workflows=[CaseWorkflow]).replay_workflow(WorkflowHistory.from_json(case_id, history.to_json()), raise_on_replay_failure=False)
+    replayed = await Replayer(workflows=[CaseWorkflow]).replay_workflow(
+        WorkflowHistory.from_json(case_id, history.to_json()), raise_on_replay_failure=False
+    )
     assert replayed.replay_failure is None, replayed.replay_failure
 
 
@@ -56,5 +58,7 @@ async def test_a_vip_breach_recorded_under_the_policy_rule_does_not_escalate_and
     assert "sla_breached" in actions and "escalate" not in actions, actions
     history = await temporal_env.client.get_workflow_handle(case_id).fetch_history()
     assert VIP_BY_POLICY_PATCH in markers(history)
-    replayed = await Replayer(workflows=[CaseWorkflow]).replay_workflow(WorkflowHistory.from_json(case_id, history.to_json()), raise_on_replay_failure=False)
+    replayed = await Replayer(workflows=[CaseWorkflow]).replay_workflow(
+        WorkflowHistory.from_json(case_id, history.to_json()), raise_on_replay_failure=False
+    )
     assert replayed.replay_failure is None, replayed.replay_failure
