@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ProjectInput,
         ReportInput,
     )
-    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities
+    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities, start_in_background
     from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
     from workflows.storms import STORM_REFUSED, StormActivities, storm_cause
@@ -459,25 +459,11 @@ class CaseWorkflow:
     def _announce(self, announcement: AnnounceInput) -> None:
         """In the background, like a notification; the announcement only writes the inbox and starts
         the message's delivery workflow, so the run's end waits for it briefly, never for a channel."""
-        started = workflow.start_activity_method(
-            MessageActivities.announce,
-            announcement,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=ANNOUNCE_RETRY,
-        )
-        self._notifications.add(started)
-        started.add_done_callback(self._notifications.discard)
+        start_in_background(self._notifications, MessageActivities.announce, announcement, ANNOUNCE_RETRY)
 
     def _notify(self, notification: NotificationInput) -> None:
         """Deliver in the background: a slow webhook must not hold up the change that caused it."""
-        delivery = workflow.start_activity_method(
-            Notifier.deliver_notification,
-            notification,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=NOTIFICATION_RETRY,
-        )
-        self._notifications.add(delivery)
-        delivery.add_done_callback(self._notifications.discard)
+        start_in_background(self._notifications, Notifier.deliver_notification, notification, NOTIFICATION_RETRY)
 
 
 def _refused_for_good(error: ActivityError) -> bool:
