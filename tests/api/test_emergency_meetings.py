@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from service.settings import Settings
@@ -176,3 +177,27 @@ async def test_ten_breaches_of_one_cause_tell_the_supervisors_once(temporal_env,
 
 
 TOLD = (MessageKind.ESCALATED, MessageKind.EMERGENCY_RAISED)
+
+
+async def test_a_case_that_moved_on_while_its_storm_opened_an_incident_links_back_to_it(temporal_env, worker, stack_settings, monkeypatch):
+    opening = storms._open_incident
+
+    async def slow(incident_id, input):
+        if "慢" in input.report.title:
+            await workflow.sleep(3)  # the case is dismissed meanwhile
+        await opening(incident_id, input)
+
+    monkeypatch.setattr(storms, "_open_incident", slow)
+    policy = {"auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}}
+    category = "account"
+    async with storm_of(temporal_env, stack_settings, policy, category) as api:
+        case = await breach(api, category, title="慢")
+        await api.history_with(case["id"], "sla_breached")
+        await api.act(case["id"], "start_analysis")
+        await api.act(case["id"], "dismiss", role="supervisor", data={"reason": "not our fault"})
+        incident_id = await escalated_to(api, case["id"])
+        incident = await eventually(lambda: found(api, incident_id), what="the incident")
+        assert linked(incident, "escalated_from") == [case["id"]]
+        actions = [event["action"] for event in await api.history(case["id"])]
+        assert "escalate" not in actions and actions[-1] == "link", actions
+        assert (await api.get(case["id"]))["state"] == "closed"
