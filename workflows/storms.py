@@ -119,7 +119,10 @@ async def _open_incident(incident_id: str, input: JoinStormInput) -> None:
 
 async def tell_closed(cause: str, incident_id: str) -> None:
     """From the incident's workflow, as it closes: breaches of its cause no longer join it."""
-    await follow_ons.signal(storm_id(cause), STORM_CLOSED_SIGNAL, incident_id)
+    try:
+        await follow_ons.signal(storm_id(cause), STORM_CLOSED_SIGNAL, incident_id)
+    except Exception as error:  # a courtesy: the closing never fails for it (a storm past its window is gone)
+        workflow.logger.warning("could not tell storm %s that %s closed: %s", cause, incident_id, error)
 
 
 class StormActivities:
