@@ -100,13 +100,15 @@ async def breach(api: Api, category: str, priority: str = "urgent", title: str =
 
 @asynccontextmanager
 async def storm_of(temporal_env, stack_settings: Settings, policy: dict, category: str) -> AsyncIterator[Api]:
-    """An app whose breaches of `category` storm; the storm is ended after the test, so no later test of
-    the session joins its incident (the cause has no team: nothing routes these cases)."""
+    """An app whose breaches of `category` storm afresh: a storm of the cause an earlier test left is
+    ended first, and this one after the test (the cause has no team: nothing routes these cases)."""
+    handle = temporal_env.client.get_workflow_handle(storms.storm_id(f"complaint:{category}:-"))
+    with contextlib.suppress(Exception):
+        await handle.terminate("a test of its own")
     try:
         async with api_with(stack_settings, policy, window_seconds=60) as api:
             yield api
     finally:
-        handle = temporal_env.client.get_workflow_handle(storms.storm_id(f"complaint:{category}:-"))
         with contextlib.suppress(Exception):
             await handle.terminate("the test is over")
 
