@@ -38,6 +38,14 @@ DELIVERY_RETRY = RetryPolicy(
 ANNOUNCE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30))
 
 
+def start_in_background(pending: set[asyncio.Future], method: Any, arg: Any, retry_policy: RetryPolicy) -> None:
+    """From workflow code: start an activity (an announcement, a notification) without waiting for it;
+    it stays in `pending` until done, so the run can wait for it before it ends."""
+    started = workflow.start_activity_method(method, arg, start_to_close_timeout=timedelta(seconds=30), retry_policy=retry_policy)
+    pending.add(started)
+    started.add_done_callback(pending.discard)
+
+
 @dataclass
 class AnnounceInput:
     """One event's message: what it is about, for the rules' audiences."""
