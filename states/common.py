@@ -248,6 +248,7 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
         fields=(Field("title", max_length=500), Field("owner", max_length=200, names=USER), Field("due", "datetime")),
         effect=_add_action_item,
         adds=frozenset({"item_id"}),
+        message=MessageKind.ACTION_ITEM_ASSIGNED,
         description="a measure with an owner and a deadline",
     )
     complete = Action(

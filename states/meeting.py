@@ -66,6 +66,7 @@ MEETING = KindSpec(
             OPEN_PHASES,
             roles=SUPERVISOR,
             fields=ATTENDEE_FIELDS,
+            message=MessageKind.ATTENDEE_NAMED,
             description="set or change the host, recorder and participants",
         ),
         *SHARED_ACTIONS,
