@@ -227,7 +227,13 @@ class Notifications:
     async def recipients(self, kind: MessageKind, request: AnnounceInput) -> list[Recipient]:
         audiences = self._policy.audiences(kind)
         subject = Subject(
-            request.owner, request.team, {"participants": request.people}, request.action_item_owner, request.agent, tuple(request.named), request.actor
+            request.owner,
+            request.team,
+            {"participants": request.people},
+            request.action_item_owner,
+            request.agent,
+            tuple(request.named),
+            request.actor,
         )
         names = named_people(audiences, subject)
         async with self._engine.connect() as connection:
