@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +29,10 @@ from service.teams import Department
 from states.case import Actor, CaseState, Report, format_time
 from states.clocks import sla_view
 from states.ids import case_id as make_case_id
-from states.machine import declarations, declared_action
+from states.machine import SPECS, declarations, declared_action
 from states.opening import open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
-from states.spec import TEAM, USER, Action, Context, Opens
+from states.spec import TEAM, USER, Context, Field, Opens
 from states.vocabulary import SYSTEM, Kind, Phase, Priority, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
@@ -143,6 +144,8 @@ class Cases:
         now = datetime.now(UTC)
         # Refuse a bad report here: update-with-start would start the workflow even if its update fails.
         open_case(case_id, report, actor, Context(now=format_time(now)))
+        if self._people is not None and report.kind in SPECS:
+            await self._check_people_named(SPECS[report.kind].report_fields, report.data or {})
         measured = await self._plan_measures.for_report(report, now)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
@@ -190,7 +193,7 @@ class Cases:
         if any(action.measures_since for action in declared):
             request = replace(request, measured=await self._measure_after(case_id, request.action))
         if self._people is not None:
-            await self._check_people_named(declared, data)
+            await self._check_people_named([field for action in declared for field in action.fields], data)
             if request.actor.name != SYSTEM:
                 request = replace(request, authority=await self._people.department.authority(request.actor.name, self._people.ownership))
         handle = self._client.get_workflow_handle(case_id)
@@ -248,22 +251,25 @@ class Cases:
         history = await self._read_model.history(case_id)
         return await self._plan_measures.for_evaluate(case, history, declared.measures_since, datetime.now(UTC))
 
-    async def _check_people_named(self, declared: list[Action], data: dict[str, Any]) -> None:
+    async def _check_people_named(self, fields: Iterable[Field], data: dict[str, Any]) -> None:
         """A field naming a person (an owner) names an enabled user of the directory or of CASEWORK_USERS;
         one naming a team, a team of the department."""
         assert self._people is not None
         department = self._people.department
-        named_fields = {field.name: field.names for action in declared for field in action.fields if field.names in (USER, TEAM)}
+        named_fields = {field.name: field.names for field in fields if field.names in (USER, TEAM)}
         for name, names in named_fields.items():
-            named = data.get(name)
-            if not isinstance(named, str) or not named or (names == USER and named in self._people.configured):
-                continue  # the case rules refuse a missing or malformed value themselves
-            if names == TEAM:
-                problem = None if await department.team(named) is not None else "is no team of the department"
-            else:
-                problem = await self.person_problem(named)
-            if problem:
-                raise CaseRefused("InvalidData", f"data.{name}: {named!r} {problem}", {"field": f"data.{name}", "code": RefusalCode.INVALID_VALUE})
+            value = data.get(name)
+            # A list of names (participants, attended): each one checked, the refusal naming its item.
+            items = [(f"data.{name}[{index}]", item) for index, item in enumerate(value)] if isinstance(value, list) else [(f"data.{name}", value)]
+            for path, named in items:
+                if not isinstance(named, str) or not named or (names == USER and named in self._people.configured):
+                    continue  # the case rules refuse a missing or malformed value themselves
+                if names == TEAM:
+                    problem = None if await department.team(named) is not None else "is no team of the department"
+                else:
+                    problem = await self.person_problem(named)
+                if problem:
+                    raise CaseRefused("InvalidData", f"{path}: {named!r} {problem}", {"field": path, "code": RefusalCode.INVALID_VALUE})
 
     async def knows(self, name: str) -> bool:
         """Whether `name` is a user, of the directory (enabled or not) or of CASEWORK_USERS."""

@@ -21,7 +21,7 @@ from service.settings import User
 from service.tables import cases, events, inbox_messages, message_deliveries, notification_preferences, team_members, users
 from states.case import as_utc
 from states.machine import notifies
-from states.notification_rules import GROUP_TYPES, ROBOT_TYPES, Audience, NotificationPolicy, Subject, named_people
+from states.notification_rules import GROUP_TYPES, ROBOT_TYPES, Audience, NotificationPolicy, Subject, named_people, not_the_actor
 from states.vocabulary import SUPERVISING_ROLES, ChannelType, DeliveryStatus, MessageKind, Role
 from workflows.channels import Channel, Message, Recipient
 from workflows.channels.base import TURNED_OFF
@@ -128,6 +128,24 @@ class Notifications:
             if found.read_at is None:
                 await connection.execute(update(inbox_messages).where(mine).values(read_at=datetime.now(UTC)))
         return True
+
+    async def inbox_item(self, user_name: str, item_id: int) -> InboxItem | None:
+        """One of this user's own messages; None when it is someone else's (or not there)."""
+        query = select(inbox_messages).where(inbox_messages.c.id == item_id, inbox_messages.c.user_name == user_name)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _inbox_item(row)
+
+    @property
+    def policy(self) -> NotificationPolicy:
+        return self._policy
+
+    async def addresses(self, user_name: str) -> dict[str, str | None]:
+        """One's own addresses on the channels, as the directory has them (read-only in the console)."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(users).where(users.c.name == user_name))).mappings().first()
+        keys = {ChannelType.EMAIL: "email", ChannelType.WECOM: "wecom_id", ChannelType.DINGTALK: "dingtalk_id", ChannelType.FEISHU: "feishu_id"}
+        return {channel.value: (row.get(key) if row is not None else None) for channel, key in keys.items()}
 
     # -- the delivery log ---------------------------------------------------------------------
     async def attempts(
@@ -261,7 +279,15 @@ class Notifications:
 
     async def recipients(self, kind: MessageKind, request: AnnounceInput) -> list[Recipient]:
         audiences = self._policy.audiences(kind)
-        subject = Subject(request.owner, request.team, {"participants": request.people}, request.action_item_owner, request.agent)
+        subject = Subject(
+            request.owner,
+            request.team,
+            {"participants": request.people},
+            request.action_item_owner,
+            request.agent,
+            tuple(request.named),
+            request.actor,
+        )
         names = named_people(audiences, subject)
         async with self._engine.connect() as connection:
             if Audience.TEAM_SUPERVISORS in audiences:
@@ -269,7 +295,7 @@ class Notifications:
                 names += leads or await _people_of(connection, (Role.MANAGER,)) + self._configured_of((Role.MANAGER,))
             if Audience.SUPERVISORS in audiences:
                 names += await _people_of(connection, SUPERVISING_ROLES) + self._configured_of(SUPERVISING_ROLES)
-            wanted = list(dict.fromkeys(names))
+            wanted = not_the_actor(names, request.actor)
             rows = (await connection.execute(select(users).where(users.c.name.in_(wanted)))).mappings().all()
         found = {row["name"]: row for row in rows}
         people = []

@@ -7,7 +7,7 @@ agenda lists them (service/meetings.py), so tasks are followed up at the next me
 """
 
 from states.common import ATTENDEE_FIELDS, MINUTES_FIELDS, NO_OPEN_ACTION_ITEM, SHARED_ACTIONS, action_item_actions
-from states.spec import SUPERVISOR, Action, Field, KindSpec
+from states.spec import SUPERVISOR, USER, Action, Field, KindSpec
 from states.vocabulary import OPEN_PHASES, Kind, MeetingType, MessageKind, Phase
 
 MEETING_TYPES = tuple(MeetingType)
@@ -34,7 +34,10 @@ MEETING = KindSpec(
             "record_attendance",
             (Phase.REPORT,),
             Phase.ANALYSE,
-            fields=(Field("attended", "string_list", max_length=200), Field("absent", "string_list", required=False, max_length=200)),
+            fields=(
+                Field("attended", "string_list", max_length=200, names=USER),
+                Field("absent", "string_list", required=False, max_length=200, names=USER),
+            ),
             description="the meeting is held: who attended and who was absent; the minutes' deadline starts",
         ),
         *action_item_actions((Phase.ANALYSE, Phase.REMEDIATE, Phase.FOLLOW_UP)),
@@ -66,6 +69,7 @@ MEETING = KindSpec(
             OPEN_PHASES,
             roles=SUPERVISOR,
             fields=ATTENDEE_FIELDS,
+            message=MessageKind.ATTENDEE_NAMED,
             description="set or change the host, recorder and participants",
         ),
         *SHARED_ACTIONS,

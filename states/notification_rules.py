@@ -26,6 +26,7 @@ class Audience(StrEnum):
     PARTICIPANTS = "participants"  # a meeting's host, recorder and participants
     ACTION_ITEM_OWNER = "action_item_owner"
     AGENT = Role.AGENT.value  # whose quality check or assessment it is
+    NAMED = "named"  # the people the event itself names (a meeting's newly set host, recorder, participants)
 
 
 DEFAULT_RULES: dict[MessageKind, tuple[Audience, ...]] = {
@@ -40,6 +41,21 @@ DEFAULT_RULES: dict[MessageKind, tuple[Audience, ...]] = {
     MessageKind.MINUTES_PUBLISHED: (Audience.PARTICIPANTS,),
     MessageKind.QUALITY_SCORED: (Audience.AGENT,),
     MessageKind.ASSESSMENT_READY: (Audience.AGENT,),
+    MessageKind.ATTENDEE_NAMED: (Audience.NAMED,),
+    MessageKind.ACTION_ITEM_ASSIGNED: (Audience.ACTION_ITEM_OWNER,),
+}
+# Kinds that existing histories took without a message: the workflow gates them (NAMING_PATCH).
+NAMING_MESSAGES = frozenset({MessageKind.ATTENDEE_NAMED, MessageKind.ACTION_ITEM_ASSIGNED})
+# Which roles each audience can be (item 4: the settings page shows a user only what can reach her).
+_ANYONE = frozenset(Role)
+AUDIENCE_ROLES: dict[Audience, frozenset[Role]] = {
+    Audience.OWNER: _ANYONE,
+    Audience.TEAM_SUPERVISORS: frozenset({Role.SUPERVISOR, Role.MANAGER}),
+    Audience.SUPERVISORS: frozenset({Role.SUPERVISOR, Role.MANAGER}),
+    Audience.PARTICIPANTS: _ANYONE,
+    Audience.ACTION_ITEM_OWNER: _ANYONE,
+    Audience.AGENT: frozenset({Role.AGENT}),
+    Audience.NAMED: _ANYONE,
 }
 
 # The timers' events and the message each one is.
@@ -224,6 +240,8 @@ class Subject:
     data: Mapping[str, Any] = field(default_factory=dict)  # the case's data: the meeting people
     action_item_owner: str | None = None
     agent: str | None = None
+    named: tuple[str, ...] = ()  # the people the event itself names
+    actor: str | None = None  # who took the action: never among those told
 
 
 def named_people(audiences: tuple[Audience, ...], subject: Subject) -> list[str]:
@@ -239,7 +257,20 @@ def named_people(audiences: tuple[Audience, ...], subject: Subject) -> list[str]
             names.append(subject.agent)
         elif audience == Audience.PARTICIPANTS:
             names += meeting_people(subject.data)
-    return list(dict.fromkeys(names))
+        elif audience == Audience.NAMED:
+            names += [name for name in subject.named if name]
+    return not_the_actor(names, subject.actor)
+
+
+def not_the_actor(names: list[str], actor: str | None) -> list[str]:
+    """The names once each, in order, without the person who took the action: nobody is told of
+    what they did themselves."""
+    return [name for name in dict.fromkeys(names) if name != actor]
+
+
+def kinds_for_role(policy: NotificationPolicy, role: str) -> list[MessageKind]:
+    """The kinds of message whose audiences can include someone of this role, in MessageKind order."""
+    return [kind for kind in MessageKind if any(role in AUDIENCE_ROLES.get(audience, ()) for audience in policy.audiences(kind))]
 
 
 def meeting_people(data: Mapping[str, Any]) -> list[str]:

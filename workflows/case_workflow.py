@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from states.case import Actor, Authority, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import SPECS, CaseMachine, notifies
-    from states.notification_rules import event_message, meeting_people
+    from states.notification_rules import NAMING_MESSAGES, event_message, meeting_people
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Action, Context, Opens
@@ -69,6 +69,9 @@ STORM_MOVED_ON_PATCH = "storm-incident-linked-back"
 # Since v7 a breach that joined an incident storm control had already opened tells nobody: the
 # opening already told them (one escalated/emergency_raised pair per storm, not one per breach).
 STORM_JOINER_QUIET_PATCH = "storm-joiners-tell-nobody"
+# Since fixinbox the people an event names (set_attendees, add_action_item) are told: a history
+# that took these actions before had no announce for them, and replays without one.
+NAMING_PATCH = "announce-the-named"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -425,6 +428,8 @@ class CaseWorkflow:
             self._notify(notification)
         await self._write(event, retry_refused)
         kind = event_message(SPECS.get(case.kind), event.action, event.data, case.created_by)
+        if kind in NAMING_MESSAGES and not workflow.patched(NAMING_PATCH):
+            kind = None
         if (notification or kind) and notify_after and workflow.patched(ANNOUNCE_PATCH):
             if kind and not quiet:
                 self._announce(self._announcement(case, event, kind))
@@ -453,6 +458,8 @@ class CaseWorkflow:
             team=case.team,
             people=meeting_people(case.data),
             action_item_owner=item_owner,
+            actor=event.actor.name,
+            named=meeting_people(event.data),
             task_queue=workflow.info().task_queue,
         )
 

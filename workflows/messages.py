@@ -60,6 +60,8 @@ class AnnounceInput:
     people: list[str] = field(default_factory=list)  # a meeting's host, recorder, participants
     action_item_owner: str | None = None
     agent: str | None = None
+    actor: str | None = None  # who took the action: never told of it
+    named: list[str] = field(default_factory=list)  # the people the event itself names (Audience.NAMED)
     task_queue: str | None = None  # where the delivery workflow runs; None: the announcer's own
 
 

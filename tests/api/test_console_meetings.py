@@ -63,3 +63,15 @@ async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publi
     case = await api.get(case_id)
     assert case["state"] == "follow_up" and case["data"]["held_at"] == "2029-03-08T02:00:00.000000Z"
     assert case["sla"]["minutes"]["state"] == "met"
+
+
+async def test_the_attendance_form_offers_the_directorys_people_and_refuses_an_unknown_name(browser, api):
+    meeting = await api.open("meeting", role="supervisor", title="出勤名单", data={"meeting_type": "weekly", "host": "sam"})
+    sam = browser()
+    await sam.sign_in("sam")
+    form = html.unescape((await sam.get(f"/ui/cases/{meeting['id']}/act/record_attendance")).text)
+    assert "可填写的人员" in form and "(ann)" in form
+    hidden = await sam.form(f"/ui/cases/{meeting['id']}/act/record_attendance")
+    answer = await sam.post(f"/ui/cases/{meeting['id']}/act/record_attendance", {**hidden, "attended": "ann\nbob-who-is-no-one"})
+    assert answer.status_code == 422, answer.text[:300]
+    assert (await api.get(meeting["id"]))["state"] == "report"

@@ -54,6 +54,8 @@ async def test_a_supervisor_sets_the_people_of_a_meeting_opened_by_escalation(ap
     assert {key: incident["data"][key] for key in people} == people
     problem = await api.act(incident_id, "set_attendees", role="supervisor", data={"recorder": "nobody-at-all"}, status=422)
     assert problem["field"] == "data.recorder"
+    problem = await api.act(incident_id, "set_attendees", role="supervisor", data={"participants": ["ann", "bob-no-such-user"]}, status=422)
+    assert problem["field"] == "data.participants[1]"
     await api.act(incident_id, "set_attendees", role="agent", data={"recorder": "ann"}, status=403)  # ann does not host
 
 

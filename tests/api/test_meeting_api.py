@@ -23,6 +23,16 @@ async def test_a_supervisor_opens_a_meeting_and_an_agent_may_not(api):
     assert [event["action"] for event in history][-3:] == ["publish_minutes", "complete_action_item", "close"]
 
 
+async def test_attendance_and_participants_name_people_of_the_directory(api):
+    data = {"meeting_type": "weekly", "scheduled_at": "2026-12-04T08:00:00Z", "host": "sam", "participants": ["ann", "nobody-here"]}
+    problem = await api.open("meeting", role="supervisor", title="名单", data=data, status=422)
+    assert problem["field"] == "data.participants[1]"
+    case = await api.open("meeting", role="supervisor", title="名单", data={**data, "participants": ["ann"]})
+    problem = await api.act(case["id"], "record_attendance", role="supervisor", data={"attended": ["ann"], "absent": ["bob-not-here"]}, status=422)
+    assert problem["field"] == "data.absent[0]"
+    await api.act(case["id"], "record_attendance", role="supervisor", data={"attended": ["ann", "sam"], "absent": ["bo"]})
+
+
 async def test_a_meeting_with_an_unknown_type_is_refused_naming_the_field(api):
     response = await api.client.post("/cases", json={"kind": "meeting", "title": "t", "data": {"meeting_type": "daily"}}, headers=auth("supervisor"))
     assert response.status_code == 422 and "meeting_type" in response.text

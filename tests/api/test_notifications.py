@@ -263,7 +263,7 @@ async def test_an_emergency_raised_by_an_agent_tells_the_supervisors_and_nobody_
     assert [item["kind"] for item in await inbox(http, lead) if item["case_id"] == raised["id"]] == ["emergency_raised"]
     data = {"host": lead.name, "recorder": recorder.name, "participants": [recorder.name]}
     await api.act(raised["id"], "set_attendees", role="supervisor", data=data)
-    assert await kinds_of(recorder) == []  # set_attendees tells nobody by itself
+    assert await eventually(lambda: _equal(kinds_of(recorder), [MessageKind.ATTENDEE_NAMED]), 20, "the recorder told she was named")
 
 
 async def test_the_old_webhook_url_gets_assignments_and_escalations_in_the_old_body_and_headers_whoever_hears_of_them(legacy_stack, people):
@@ -336,3 +336,30 @@ async def test_robots_and_webhooks_get_one_message_per_event_without_the_title_a
     # Email, like the inbox, per language with the masked title.
     assert sorted(d.message.language for d in by_channel["mail"]) == ["en", "zh-CN"]
     assert all("138****5678" in d.message.subject and "张伟" in d.message.subject for d in by_channel["mail"])
+
+
+async def act_as(http, person, case_id: str, action: str, data: dict) -> dict:
+    response = await http.post(f"/cases/{case_id}/transitions", json={"action": action, "data": data}, headers=person.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_those_named_hear_of_it_and_the_one_who_named_them_does_not(api, http, people):
+    lead, recorder, owner = await people.person("supervisor", "namer"), await people.person("agent", "named"), await people.person("agent", "doer")
+    raised = await api.open("incident", role="agent", title="网点停电", data={"impact": "无法收件"})
+
+    async def kinds_of(person):
+        return sorted(item["kind"] for item in await inbox(http, person) if item["case_id"] == raised["id"])
+
+    # The supervisor names herself host: she is told nothing of what she did; the others are.
+    await act_as(http, lead, raised["id"], "set_attendees", {"host": lead.name, "recorder": recorder.name, "participants": [lead.name, owner.name]})
+    assert await eventually(lambda: _equal(kinds_of(recorder), [MessageKind.ATTENDEE_NAMED]), 20, "recorder told")
+    assert await eventually(lambda: _equal(kinds_of(owner), [MessageKind.ATTENDEE_NAMED]), 20, "participant told")
+    await api.act(raised["id"], "start_analysis", role="supervisor")
+    await act_as(http, lead, raised["id"], "add_action_item", {"title": "检查电源", "owner": owner.name, "due": "2099-01-01T00:00:00+08:00"})
+    await act_as(http, lead, raised["id"], "add_action_item", {"title": "自己跟进", "owner": lead.name, "due": "2099-01-01T00:00:00+08:00"})
+    expected = [MessageKind.ACTION_ITEM_ASSIGNED, MessageKind.ATTENDEE_NAMED]
+    assert await eventually(lambda: _equal(kinds_of(owner), expected), 20, "the item's owner told")
+    await asyncio.sleep(1.5)
+    assert MessageKind.ATTENDEE_NAMED not in await kinds_of(lead) and MessageKind.ACTION_ITEM_ASSIGNED not in await kinds_of(lead)
+    assert await kinds_of(recorder) == [MessageKind.ATTENDEE_NAMED]  # not the item's owner
