@@ -31,7 +31,8 @@ log = logging.getLogger("casework.meetings")
 
 # A meeting's title (the case's content, in the department's language; labels stay in the catalogs).
 TITLES = {MeetingType.WEEKLY: "周例会", MeetingType.MONTHLY: "月例会"}
-CADENCES = {MeetingType.WEEKLY: "weekly", MeetingType.MONTHLY: "monthly"}
+# A meeting type's review cadence: the same words (weekly, monthly).
+CADENCES = {meeting_type: meeting_type.value for meeting_type in MeetingType}
 # The agent figures an agenda carries from the review's table of agents.
 AGENT_FIGURES = (
     "cases",
@@ -84,18 +85,22 @@ class Meetings:
         """Create the meetings due next (as of `by`, the schedule's time) that do not exist yet; their ids."""
         _, meetings = await self.upcoming(parse_time(by))
         made = []
-        reviews: dict[str, dict[str, Any]] = {}  # one review per cadence and run
+        reviews: dict[tuple[str, str], dict[str, Any]] = {}  # one review per cadence, period and run
+        zone = ZoneInfo(self._plan.timezone)
         for meeting in meetings:
             if await self._read_model.get_case(meeting.case_id) is not None:
                 continue
             cadence = CADENCES[meeting.meeting_type]
-            if cadence not in reviews:
-                zone = ZoneInfo(self._plan.timezone)
-                reviews[cadence] = await self._reviews.make(cadence, period_before(parse_time(by), cadence, zone), SCHEDULED_BY, datetime.now(UTC))
+            # The last whole period before the meeting's own day, not before the run's time: a meeting
+            # made two weeks ahead discusses the period just before it.
+            period = period_before(meeting.scheduled_at, cadence, zone)
+            key = (cadence, period.start.isoformat())
+            if key not in reviews:
+                reviews[key] = await self._reviews.make(cadence, period, SCHEDULED_BY, datetime.now(UTC))
             report = Report(
                 kind=Kind.MEETING,
                 title=f"{TITLES[meeting.meeting_type]} {meeting.local_day.isoformat()}",
-                data=await self._report_data(meeting, reviews[cadence]),
+                data=await self._report_data(meeting, reviews[key]),
             )
             await self._cases.open(report, Actor(SYSTEM), None, f"schedule-{meeting.case_id}", case_id=meeting.case_id)
             log.info("scheduled %s", meeting.case_id)

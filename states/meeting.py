@@ -13,6 +13,9 @@ from states.vocabulary import OPEN_PHASES, Kind, MeetingType, MessageKind, Phase
 MEETING_TYPES = tuple(MeetingType)
 # The target the minutes' clock is kept under (states/clocks.py): met by `publish_minutes`.
 MINUTES_TARGET = "minutes"
+# Among agents, only the meeting's host or recorder holds it, assigns its tasks and publishes its
+# minutes (as for an emergency meeting, states/incident.py); supervisors and managers always may.
+HOST_OR_RECORDER = ("host", "recorder")
 
 MEETING = KindSpec(
     kind=Kind.MEETING,
@@ -35,6 +38,7 @@ MEETING = KindSpec(
             (Phase.REPORT,),
             Phase.ANALYSE,
             fields=(Field("attended", "string_list", max_length=200), Field("absent", "string_list", required=False, max_length=200)),
+            attendees_only=HOST_OR_RECORDER,
             description="the meeting is held: who attended and who was absent; the minutes' deadline starts",
         ),
         *action_item_actions((Phase.ANALYSE, Phase.REMEDIATE, Phase.FOLLOW_UP)),
@@ -42,6 +46,7 @@ MEETING = KindSpec(
             "assign_tasks",
             (Phase.ANALYSE,),
             Phase.REMEDIATE,
+            attendees_only=HOST_OR_RECORDER,
             description="the tasks decided are assigned (action items with owner and due); a meeting without tasks moves on too",
         ),
         Action(
@@ -51,6 +56,7 @@ MEETING = KindSpec(
             fields=MINUTES_FIELDS,
             message=MessageKind.MINUTES_PUBLISHED,
             meets_target=MINUTES_TARGET,
+            attendees_only=HOST_OR_RECORDER,
             description="the recorder publishes the minutes in the one format of seed 000 §4(2)",
         ),
         Action(

@@ -69,10 +69,13 @@ async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_h
     assert set(review["kpis"]["volume"]) == {"current", "previous", "delta"}
     following = await read_model.get_case("meeting-weekly-2027-03-12")
     assert following["data"]["host"] in {"sam", "sue"}
+    # Each agenda covers the last whole period before its own meeting, not before the run.
+    assert following["data"]["review"]["period"] == {"from": "2027-02-28T16:00:00.000000Z", "to": "2027-03-07T16:00:00.000000Z"}
     monthly = await read_model.get_case("meeting-monthly-2027-03")
     # The last Friday of March 2027, 14:00 in Shanghai, hosted by the manager.
     assert monthly["data"]["scheduled_at"] == "2027-03-26T06:00:00.000000Z" and monthly["data"]["host"] == "mia"
     assert monthly["data"]["meeting_type"] == "monthly" and monthly["owner"] == "mia" and "mia" in monthly["data"]["participants"]
+    assert monthly["data"]["review"]["period"] == {"from": "2027-01-31T16:00:00.000000Z", "to": "2027-02-28T16:00:00.000000Z"}
 
 
 async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings(meeting_stack, temporal_env):
