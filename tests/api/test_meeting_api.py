@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from tests.conftest import auth
-from states.vocabulary import RefusalCode
+from service.holidays import official_holidays
+from service.settings import Settings
+from states.case import parse_time
+from states.sla_policy import department_calendar, parse_policy, policy_for_kind
+from states.vocabulary import Kind, RefusalCode
 from tests.support import MEETING_WALK, MINUTES
 
 
@@ -71,3 +75,14 @@ async def test_only_the_host_or_the_recorder_among_agents_holds_a_meeting_and_pu
     assert refused.status_code == 403 and refused.json()["code"] == RefusalCode.NOT_YOUR_CASE, refused.text
     published = await api.act(case["id"], "publish_minutes", role="agent", data=MINUTES)
     assert published["state"] == "follow_up"
+
+
+async def test_a_meetings_minutes_clock_runs_in_the_departments_working_time_without_a_policy_calendar(api):
+    case = await api.open("meeting", role="supervisor", title="周例会", data={"meeting_type": "weekly", "host": "sam"})
+    held = await api.act(case["id"], "record_attendance", role="supervisor", data={"attended": ["sam"]})
+    # Held now: the weekly PT4H runs on the department's calendar (Asia/Shanghai, Mon–Fri 09:00–18:00,
+    # China's holidays), though the built-in policy (no CASEWORK_SLA_POLICY) has none.
+    start = parse_time((await api.history(case["id"]))[-1]["at"])
+    department = department_calendar(Settings.timezone, official_holidays())
+    working = parse_policy(policy_for_kind(None, Kind.MEETING, department))
+    assert parse_time(held["sla"]["minutes"]["deadline"]) == working.add_working_time(start, 4 * 3600)

@@ -10,7 +10,8 @@ from states.case import Actor, Authority
 from states.errors import ActionForbidden, ActionNotAllowed
 from states.meeting_plan import MeetingPlan, last_weekday_of_month, meeting_id, next_monthly, parse_meeting_plan, rotation_order, upcoming, weekly_days, weekly_host
 from states.policy_error import PolicyError
-from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
+from states.holidays import parse_holiday_calendar
+from states.sla_policy import DEFAULT_POLICY_DATA, department_calendar, parse_policy, policy_for_kind
 from states.spec import Context
 from states.vocabulary import MeetingType, RefusalCode
 from tests.states._support import opened
@@ -175,3 +176,17 @@ def test_a_configured_rotation_is_kept_as_written_among_the_enabled_supervisors(
     moment = datetime(2026, 12, 4, 8, tzinfo=UTC)
     hosts = {meeting.host for meeting in upcoming(plan, moment, 4, ["sam", "sue"], ["mia"], {}) if meeting.meeting_type == MeetingType.WEEKLY}
     assert hosts == {"sam", "sue"} and weekly_host(rotation_order(plan, ["sam", "sue"]), day, moment, {}) in {"sam", "sue"}
+
+
+def test_without_a_policy_calendar_a_meetings_minutes_run_on_the_departments_working_hours():
+    # The department: Asia/Shanghai, Mon–Fri 09:00–18:00 (MEETING_WORKING_HOURS), 2026-10-01 a holiday.
+    department = department_calendar(SHANGHAI, parse_holiday_calendar(["2026-10-01"], [], ""))
+    policy = parse_policy(policy_for_kind(None, "meeting", department))
+    # Friday 2026-11-27 16:00 Shanghai: 2 working hours that day, 2 on Monday: due Monday 11:00 Shanghai.
+    machine = meeting("weekly", "2026-11-27T08:00:00Z", policy)
+    assert machine.case.clocks["minutes"]["deadline"] == "2026-11-30T03:00:00.000000Z"
+    # Other kinds keep their deadlines: the built-in policy (None) and a policy's own calendar stay as given.
+    assert policy_for_kind(None, "complaint", department) is None
+    own = {**DEFAULT_POLICY_DATA, "calendar": {"timezone": SHANGHAI, "hours": {"workdays": "08:00-20:00"}}}
+    assert policy_for_kind(own, "meeting", department) is own
+    assert parse_policy(DEFAULT_POLICY_DATA).add_working_time(datetime(2026, 11, 27, 8, tzinfo=UTC), 4 * 3600) == datetime(2026, 11, 27, 12, tzinfo=UTC)
