@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.conftest import auth
 from service.holidays import official_holidays
 from service.settings import Settings
 from states.case import parse_time
 from states.sla_policy import department_calendar, parse_policy, policy_for_kind
 from states.vocabulary import Kind, RefusalCode
+from tests.conftest import auth
 from tests.support import MEETING_WALK, MINUTES
 
 
@@ -84,5 +84,7 @@ async def test_a_meetings_minutes_clock_runs_in_the_departments_working_time_wit
     # China's holidays), though the built-in policy (no CASEWORK_SLA_POLICY) has none.
     start = parse_time((await api.history(case["id"]))[-1]["at"])
     department = department_calendar(Settings.timezone, official_holidays())
-    working = parse_policy(policy_for_kind(None, Kind.MEETING, department))
+    data = policy_for_kind(None, Kind.MEETING, department)
+    assert data is not None
+    working = parse_policy(data)
     assert parse_time(held["sla"]["minutes"]["deadline"]) == working.add_working_time(start, 4 * 3600)

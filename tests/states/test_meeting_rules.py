@@ -8,9 +8,19 @@ import pytest
 from states import clocks
 from states.case import Actor, Authority
 from states.errors import ActionForbidden, ActionNotAllowed
-from states.meeting_plan import MeetingPlan, last_weekday_of_month, meeting_id, next_monthly, parse_meeting_plan, rotation_order, upcoming, weekly_days, weekly_host
-from states.policy_error import PolicyError
 from states.holidays import parse_holiday_calendar
+from states.meeting_plan import (
+    MeetingPlan,
+    last_weekday_of_month,
+    meeting_id,
+    next_monthly,
+    parse_meeting_plan,
+    rotation_order,
+    upcoming,
+    weekly_days,
+    weekly_host,
+)
+from states.policy_error import PolicyError
 from states.sla_policy import DEFAULT_POLICY_DATA, department_calendar, parse_policy, policy_for_kind
 from states.spec import Context
 from states.vocabulary import MeetingType, RefusalCode
@@ -181,7 +191,9 @@ def test_a_configured_rotation_is_kept_as_written_among_the_enabled_supervisors(
 def test_without_a_policy_calendar_a_meetings_minutes_run_on_the_departments_working_hours():
     # The department: Asia/Shanghai, Mon–Fri 09:00–18:00 (MEETING_WORKING_HOURS), 2026-10-01 a holiday.
     department = department_calendar(SHANGHAI, parse_holiday_calendar(["2026-10-01"], [], ""))
-    policy = parse_policy(policy_for_kind(None, "meeting", department))
+    data = policy_for_kind(None, "meeting", department)
+    assert data is not None and data["calendar"] == department
+    policy = parse_policy(data)
     # Friday 2026-11-27 16:00 Shanghai: 2 working hours that day, 2 on Monday: due Monday 11:00 Shanghai.
     machine = meeting("weekly", "2026-11-27T08:00:00Z", policy)
     assert machine.case.clocks["minutes"]["deadline"] == "2026-11-30T03:00:00.000000Z"
@@ -189,4 +201,6 @@ def test_without_a_policy_calendar_a_meetings_minutes_run_on_the_departments_wor
     assert policy_for_kind(None, "complaint", department) is None
     own = {**DEFAULT_POLICY_DATA, "calendar": {"timezone": SHANGHAI, "hours": {"workdays": "08:00-20:00"}}}
     assert policy_for_kind(own, "meeting", department) is own
-    assert parse_policy(DEFAULT_POLICY_DATA).add_working_time(datetime(2026, 11, 27, 8, tzinfo=UTC), 4 * 3600) == datetime(2026, 11, 27, 12, tzinfo=UTC)
+    assert parse_policy(DEFAULT_POLICY_DATA).add_working_time(datetime(2026, 11, 27, 8, tzinfo=UTC), 4 * 3600) == datetime(
+        2026, 11, 27, 12, tzinfo=UTC
+    )

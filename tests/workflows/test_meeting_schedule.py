@@ -14,8 +14,8 @@ from service.meetings import Meetings
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
 from service.teams import Department
-from states.meeting_plan import parse_meeting_plan
 from states.case import Actor
+from states.meeting_plan import parse_meeting_plan
 from tests.support import DUE, eventually
 from workflows.inputs import ActInput
 from workflows.meetings import SCHEDULE_ID, ensure_meeting_schedule
@@ -82,7 +82,11 @@ async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_h
 
 async def test_the_daily_run_refreshes_the_agenda_and_the_host_of_meetings_not_yet_held(meeting_stack):
     read_model, meetings, _ = meeting_stack
-    assert await meetings.make_upcoming("2027-04-05T00:00:00Z") == ["meeting-weekly-2027-04-09", "meeting-weekly-2027-04-16", "meeting-monthly-2027-04"]
+    assert await meetings.make_upcoming("2027-04-05T00:00:00Z") == [
+        "meeting-weekly-2027-04-09",
+        "meeting-weekly-2027-04-16",
+        "meeting-monthly-2027-04",
+    ]
     later = await read_model.get_case("meeting-weekly-2027-04-16")
     planned, other = later["data"]["host"], ({"sam", "sue"} - {later["data"]["host"]}).pop()
     # Leave entered after the meeting was made, and a task decided at the first meeting.
