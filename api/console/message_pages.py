@@ -4,6 +4,7 @@ the JSON API (service/notifications.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from states.vocabulary import ChannelType, DeliveryStatus, MessageKind, Role
 # The catalogs' context of the machine codes a failed or skipped attempt carries (turned_off,
 # no_address, signature_refused, …): a row shows the code's label, else the attempt's own text.
 ERROR_CONTEXT = "delivery_error"
+CODED = re.compile(r"^([a-z][a-z0-9_]*):")
 
 ItemId = Annotated[int, PathParameter(ge=1)]
 PAGE_SIZE = 100
@@ -88,6 +90,13 @@ def _row(attempt: Attempt, language: str) -> dict[str, Any]:
     """An attempt as the log shows it: a channel that is a channel type (the inbox) by its label, any
     other by its configured name; the error by its code's label when it has a code the catalogs know."""
     channel = label(language, "channel_type", attempt.channel) if attempt.channel in set(ChannelType) else attempt.channel
-    code = getattr(attempt, "error_code", None) or getattr(attempt, "code", None)
-    error = label(language, ERROR_CONTEXT, code) if code and has_label(language, ERROR_CONTEXT, code) else (attempt.error or "")
-    return {"attempt": attempt, "channel": channel, "error": error}
+    text = attempt.error or ""
+    code = getattr(attempt, "error_code", None) or _code_of(text)
+    error = label(language, ERROR_CONTEXT, code) if code and has_label(language, ERROR_CONTEXT, code) else text
+    return {"attempt": attempt, "channel": channel, "error": error, "detail": text if error != text else ""}
+
+
+def _code_of(error: str) -> str | None:
+    """The machine code an attempt's error starts with ("turned_off: …", "http_500: …"), if any."""
+    match = CODED.match(error)
+    return match[1] if match else None
