@@ -67,7 +67,11 @@ async def test_the_delivery_log_filters_by_case_and_pages_to_older_attempts(cons
         return response.json()["items"]
 
     for case in (first, second):
-        await eventually(lambda case=case: logged(case["id"]), 20, "the inbox delivery in the log")
+
+        async def delivered(case_id: str = case["id"]) -> list:
+            return await logged(case_id)
+
+        await eventually(delivered, 20, "the inbox delivery in the log")
     ada = await signed_in("ada")
     await ada.goto(f"{console.url}/ui/notifications")
     await ada.get_by_label("案件编号").fill(first["id"])
