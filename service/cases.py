@@ -31,7 +31,7 @@ from states.clocks import sla_view
 from states.ids import case_id as make_case_id
 from states.machine import SPECS, declarations, declared_action
 from states.opening import open_case
-from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
+from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy, policy_for_kind
 from states.spec import TEAM, USER, Context, Field, Opens
 from states.vocabulary import SYSTEM, Kind, Phase, Priority, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
@@ -80,6 +80,9 @@ class WorkflowConfig:
     events_per_run: int
     sla_policy: dict[str, Any] | None = None
     escalation_window_seconds: float = 3600.0
+    # The department's working calendar (states.sla_policy.department_calendar): a meeting's minutes
+    # clock runs on it when the policy has no calendar; None: round the clock.
+    meeting_calendar: dict[str, Any] | None = None
 
 
 def new_case_id() -> str:
@@ -121,6 +124,8 @@ class Cases:
         self._config = config
         self._people = people
         self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if config.sla_policy is None else config.sla_policy)
+        meetings = policy_for_kind(config.sla_policy, Kind.MEETING, config.meeting_calendar)
+        self._meeting_policy = parse_policy(DEFAULT_POLICY_DATA if meetings is None else meetings)
         self._plan_measures = PlanMeasures(Kpis(read_model))
         self._stopping = asyncio.Event()
 
@@ -131,7 +136,8 @@ class Cases:
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
         """A case as clients see it: its stored state plus its service levels as of now."""
         snapshot = asdict(case) if isinstance(case, CaseState) else dict(case)
-        snapshot["sla"] = sla_view(snapshot, self._sla_policy, datetime.now(UTC))
+        policy = self._meeting_policy if snapshot.get("kind") == Kind.MEETING else self._sla_policy
+        snapshot["sla"] = sla_view(snapshot, policy, datetime.now(UTC))
         snapshot["sla_breached"] = any(clock["state"] == "breached" for clock in snapshot.get("clocks", {}).values()) or any(
             item.get("overdue") for item in snapshot.get("action_items", [])
         )
@@ -154,7 +160,7 @@ class Cases:
                 kind=report.kind,
                 reopen_window_seconds=self._config.reopen_window_seconds,
                 events_per_run=self._config.events_per_run,
-                sla_policy=self._config.sla_policy,
+                sla_policy=policy_for_kind(self._config.sla_policy, report.kind, self._config.meeting_calendar),
                 escalation_window_seconds=self._config.escalation_window_seconds,
             ),
             id=case_id,

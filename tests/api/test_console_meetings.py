@@ -39,7 +39,10 @@ async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publi
     await sam.sign_in("sam")
     page = html.unescape((await sam.get(f"/ui/cases/{case_id}")).text)
     assert 'id="meeting-agenda"' in page and "未结紧急会议" in page and "5楼会议室" in page and "周例会" in page
+    assert 'id="meeting-type">周例会<' in page  # the meeting type's label in the reader's language, by the title
 
+    # Among agents only the host or the recorder holds it: a supervisor names ann the recorder.
+    await api.act(case_id, "set_attendees", role="supervisor", data={"recorder": "ann"})
     await api.act(case_id, "record_attendance", data={"attended": ["ann", "sam"]})
     await api.act(case_id, "assign_tasks")
     ann = browser()

@@ -76,3 +76,37 @@ async def test_an_auditor_reads_the_delivery_log(console: Console, signed_in: Si
     await ada.get_by_role("navigation", name="案件队列").get_by_role("link", name="发送记录").click()
     await expect(ada.get_by_role("heading", level=1)).to_have_text("发送记录")
     await expect(ada.get_by_role("row").filter(has_text=agent).first).to_contain_text("已送达", timeout=20_000)
+
+
+async def test_the_delivery_log_filters_by_case_and_pages_to_older_attempts(console: Console, signed_in: SignedIn, monkeypatch):
+    first = await console.api.open(Kind.COMPLAINT, title="发送记录筛选一")
+    second = await console.api.open(Kind.COMPLAINT, title="发送记录筛选二")
+    for case in (first, second):
+        await console.api.act(case["id"], "assign", role="supervisor", data={"owner": "ann"})
+
+    async def logged(case_id: str):
+        response = await console.api.client.get("/notifications", params={"case_id": case_id}, headers=auth("auditor"))
+        return response.json()["items"]
+
+    for case in (first, second):
+
+        async def delivered(case_id: str = case["id"]) -> list:
+            return await logged(case_id)
+
+        await eventually(delivered, 20, "the inbox delivery in the log")
+    ada = await signed_in("ada")
+    await ada.goto(f"{console.url}/ui/notifications")
+    await ada.get_by_label("案件编号").fill(first["id"])
+    await ada.locator("#main").get_by_role("button", name="搜索").click()
+    links = ada.get_by_role("row").get_by_role("link")
+    await expect(links.first).to_be_visible()
+    hrefs = {await link.get_attribute("href") for link in await links.all()}
+    assert hrefs == {f"/ui/cases/{first['id']}"}
+    await expect(ada.get_by_role("row").filter(has_text="ann").first).to_contain_text("站内信")
+
+    monkeypatch.setattr("api.console.message_pages.PAGE_SIZE", 1)  # the app runs in this process
+    await ada.goto(f"{console.url}/ui/notifications")
+    await expect(ada.get_by_role("row")).to_have_count(2)  # the header and one attempt
+    await ada.get_by_role("link", name="更早的记录").click()
+    assert "before=" in ada.url
+    await expect(ada.get_by_role("row")).to_have_count(2)
