@@ -11,20 +11,16 @@ from typing import Any
 
 from google.protobuf import json_format
 from litestar import Controller, Request, Response, post
-from litestar.connection import ASGIConnection
 from litestar.datastructures import Headers, MutableScopeHeaders
-from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from api.audit import may_audit
-from api.auth import CODEC_PREFIX
+from api.auth import CODEC_PREFIX, supervising_only
 from api.errors import problems
 from service.payload_codec import SETTING, EncryptionCodec, UnknownPayloadKey
-from states.vocabulary import Role
 
-ENCODING_ROLES = (Role.SUPERVISOR, Role.MANAGER)
 # What the Temporal UI sends with its requests (X-Namespace always; Authorization when configured).
 ALLOWED_HEADERS = "content-type, x-namespace, authorization"
 PREFLIGHT_MAX_AGE = "600"
@@ -32,11 +28,6 @@ PREFLIGHT_MAX_AGE = "600"
 
 def is_codec(path: str) -> bool:
     return path.startswith(CODEC_PREFIX)
-
-
-def may_encode(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in ENCODING_ROLES:
-        raise PermissionDeniedException("only supervisors and managers may encode payloads under the production key")
 
 
 class CodecController(Controller):
@@ -60,7 +51,7 @@ class CodecController(Controller):
         "/encode",
         summary="Encrypt payloads the web UI sends (codec server protocol): supervisors and managers",
         status_code=200,
-        guards=[may_encode],
+        guards=[supervising_only],  # encoding under the production key is not for auditors
         responses=problems(400, 401, 403, 404),
     )
     async def encode(self, request: Request) -> Response[bytes]:
