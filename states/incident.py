@@ -82,7 +82,9 @@ SET_ATTENDEES = Action(
 )
 PUBLISH_MINUTES = Action(
     "publish_minutes",
-    (Phase.FOLLOW_UP,),
+    # From the root-cause discussion on: emergency minutes are published promptly (seed 000 §4(3)),
+    # not only once the remediation is done; `close` still needs them.
+    (Phase.ANALYSE, Phase.REMEDIATE, Phase.FOLLOW_UP),
     roles=AGENT_AND_SUPERVISOR,
     fields=MINUTES_FIELDS,
     effect=_publish_minutes,

@@ -74,6 +74,7 @@ def incident_steps() -> list[Step]:
         *meeting_people("analyse"),
         Step(AGENT, "record_cause", {"category": "system", "description": "order service timed out"}),
         Step(AGENT, "record_cause", {"category": "human", "description": "alert ignored"}),
+        Step(SUPERVISOR, "publish_minutes", valid_data("incident", "publish_minutes")),  # promptly (§4(3))
         Step(AGENT, "add_action_item", item("circuit breaker")),
         Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
         Step(SUPERVISOR, "plan_measures", to="remediate"),
@@ -81,6 +82,7 @@ def incident_steps() -> list[Step]:
         *meeting_people("remediate"),
         Step(AGENT, "add_action_item", item("alert runbook")),
         Step(AGENT, "complete_action_item", {"item_id": "item-2", "outcome": "written"}),
+        Step(SUPERVISOR, "publish_minutes", valid_data("incident", "publish_minutes")),
         Step(AGENT, "measures_done", to="follow_up"),
         *housekeeping("incident", "follow_up"),
         *meeting_people("follow_up"),
