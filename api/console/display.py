@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from api.console.timefmt import Clock
 from api.labels import has_label, label
+from states.machine import SPECS
 
 # Keys whose values are vocabulary terms, and the context of their labels.
 TERM_KEYS = {
@@ -18,21 +20,28 @@ TERM_KEYS = {
     "method": "assignment_method",  # a dispatch's: how the team picked its agent
     "meeting_type": "meeting_type",
 }
+# The fields the kinds declare as times (计划时间, 会议时间, 截止时间, …): shown in the department's zone.
+DATETIME_FIELDS = frozenset(
+    field.name
+    for spec in SPECS.values()
+    for field in (*spec.report_fields, *(field for action in spec.actions for field in action.fields))
+    if field.type == "datetime"
+)
 # A meeting's agenda figures (service/meetings.py): shown as tables of their own (_meeting_agenda.html).
 AGENDA_FIGURES = "review"
 # How service/handover.py words the reason of each `assign` it makes: "handover: ann → bob".
 HANDOVER_REASON = "handover: "
 
 
-def data_rows(data: dict[str, Any], language: str) -> list[tuple[str, str]]:
+def data_rows(data: dict[str, Any], language: str, clock: Clock | None = None) -> list[tuple[str, str]]:
     rows = []
     for key, value in data.items():
         if value is None or value == "" or value == [] or value == {} or key == AGENDA_FIGURES:
             continue
         if key == "data" and isinstance(value, dict):
-            rows += data_rows(value, language)  # the report's kind-specific fields
+            rows += data_rows(value, language, clock)  # the report's kind-specific fields
             continue
-        rows.append((field_label(key, language), as_text(key, value, language)))
+        rows.append((field_label(key, language), as_text(key, value, language, clock)))
     return rows
 
 
@@ -40,7 +49,12 @@ def field_label(key: str, language: str) -> str:
     return label(language, "field", key) if has_label(language, "field", key) else key
 
 
-def as_text(key: str, value: Any, language: str) -> str:
+def as_text(key: str, value: Any, language: str, clock: Clock | None = None) -> str:
+    if clock is not None and key in DATETIME_FIELDS and isinstance(value, str):
+        try:
+            return clock.when(value)
+        except ValueError:
+            return value  # not a time after all: shown as recorded
     if isinstance(value, bool):
         return label(language, "console", "yes" if value else "no")
     if key == "customer" and isinstance(value, dict):
@@ -54,9 +68,9 @@ def as_text(key: str, value: Any, language: str) -> str:
     if key in TERM_KEYS and isinstance(value, str) and has_label(language, TERM_KEYS[key], value):
         return label(language, TERM_KEYS[key], value)
     if isinstance(value, list):
-        return "\n".join(as_text(key, item, language) for item in value)
+        return "\n".join(as_text(key, item, language, clock) for item in value)
     if isinstance(value, dict):
-        return "; ".join(f"{field_label(name, language)}: {as_text(name, item, language)}" for name, item in value.items() if item not in (None, ""))
+        return "; ".join(f"{field_label(name, language)}: {as_text(name, item, language, clock)}" for name, item in value.items() if item not in (None, ""))
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)

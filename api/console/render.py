@@ -137,7 +137,7 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "csrf_header": CSRF_HEADER,
         "csrf": csrf_token(current) if current else "",
         "live": None,  # the page's live stream, when it shows cases that others change
-        "data_rows": lambda data: data_rows(data, language),
+        "data_rows": lambda data: data_rows(data, language, clock),
         **context,
     }
     html = _environment.get_template(template).render(values)
