@@ -8,9 +8,11 @@ from states.common import (
     HAS_ACTION_ITEM,
     HAS_CAUSE,
     MINUTES_FIELDS,
+    MINUTES_PUBLISHED_AT,
     NO_OPEN_ACTION_ITEM,
     SHARED_ACTIONS,
     action_item_actions,
+    publish_minutes,
     record_cause,
 )
 from states.errors import InvalidData
@@ -29,9 +31,6 @@ def improvement_report(incident: CaseState, data: dict[str, Any]) -> Report:
         priority=incident.priority,
         data={key: data[key] for key in ("problem", "metric", "baseline") if key in data},
     )
-
-
-MINUTES_PUBLISHED_AT = "minutes_published_at"
 
 
 def _minutes_first(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
@@ -53,12 +52,6 @@ def _take_host(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str,
 def _some_attendee(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
     if not any(data.get(field.name) is not None for field in ATTENDEE_FIELDS):
         raise InvalidData("data.host", "give a host, a recorder or participants", RefusalCode.MISSING_FIELD)
-    return data
-
-
-def _publish_minutes(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.data.update(data)
-    case.data[MINUTES_PUBLISHED_AT] = ctx.now
     return data
 
 
@@ -87,7 +80,7 @@ PUBLISH_MINUTES = Action(
     (Phase.ANALYSE, Phase.REMEDIATE, Phase.FOLLOW_UP),
     roles=AGENT_AND_SUPERVISOR,
     fields=MINUTES_FIELDS,
-    effect=_publish_minutes,
+    effect=publish_minutes,
     attendees_only=("host", "recorder"),
     message=MessageKind.MINUTES_PUBLISHED,
     meets_target="minutes",

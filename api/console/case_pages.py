@@ -16,7 +16,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
-from api.console.forms import NOTE, REPORT_BASICS, Choice, FormField, form_fields, read_form
+from api.console.forms import NOTE, Choice, FormField, form_fields, read_form, report_basics
 from api.console.live_pages import live_start
 from api.console.render import clock_for, language_of, page, viewer_of
 from api.console.session import csrf_checked
@@ -195,7 +195,7 @@ def mine_to_take(case: dict[str, Any], role: str, name: str) -> list[str]:
 
 def report_form(kind: str, request: Request) -> list[FormField]:
     language = language_of(request)
-    return form_fields(REPORT_BASICS + spec_for(kind).report_fields, language)
+    return form_fields(report_basics(kind) + spec_for(kind).report_fields, language)
 
 
 async def action_form(kind: str, action: str, request: Request, case: dict[str, Any] | None = None) -> list[FormField]:

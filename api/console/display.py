@@ -8,6 +8,7 @@ from typing import Any
 
 from api.console.timefmt import Clock
 from api.labels import has_label, label
+from states.common import MINUTES, MINUTES_FIELDS
 from states.machine import SPECS
 
 # Keys whose values are vocabulary terms, and the context of their labels.
@@ -43,6 +44,23 @@ def data_rows(data: dict[str, Any], language: str, clock: Clock | None = None) -
             continue
         rows.append((field_label(key, language), as_text(key, value, language, clock)))
     return rows
+
+
+def case_rows(data: dict[str, Any], language: str, clock: Clock | None = None) -> list[tuple[str, str]]:
+    """A case's data in 案件信息: all but its minutes, which have a section of their own (minutes_rows)."""
+    return data_rows({key: value for key, value in data.items() if key != MINUTES}, language, clock)
+
+
+def minutes_rows(data: dict[str, Any], language: str, clock: Clock | None = None) -> list[tuple[str, str]]:
+    """The published minutes, the parts of seed 000 §4(2) in their order; an incident closed the way of
+    API v1 has them as one text (`minutes`), shown as it was given."""
+    minutes = data.get(MINUTES)
+    if isinstance(minutes, str) and minutes:
+        return [(field_label(MINUTES, language), minutes)]
+    if not isinstance(minutes, dict):
+        return []
+    parts = [field.name for field in MINUTES_FIELDS] + [key for key in minutes if key not in {field.name for field in MINUTES_FIELDS}]
+    return data_rows({key: minutes[key] for key in parts if key in minutes}, language, clock)
 
 
 def field_label(key: str, language: str) -> str:

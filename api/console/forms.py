@@ -15,17 +15,25 @@ from typing import Any
 from api.console.timefmt import Clock
 from api.labels import has_label, label
 from states.spec import OPEN_ACTION_ITEM, PRIORITIES, Field
-from states.vocabulary import RefusalCode
+from states.vocabulary import CUSTOMER_KINDS, RefusalCode
 
-# The report's own fields (states/opening.py Report), before the kind's declared ones.
-REPORT_BASICS = (
+# The report's own fields (states/opening.py Report), before the kind's declared ones; the customer's
+# only for the kinds about a customer (CUSTOMER_KINDS), not for meetings or plans.
+CASE_BASICS = (
     Field("title", max_length=500),
     Field("description"),
     Field("priority", choices=tuple(PRIORITIES), required=False),
+)
+CUSTOMER_BASICS = (
     Field("customer_name", required=False, max_length=200),
     Field("customer_id", required=False, max_length=200),
     Field("customer_vip", "boolean", required=False),
 )
+REPORT_BASICS = CASE_BASICS + CUSTOMER_BASICS
+
+
+def report_basics(kind: str) -> tuple[Field, ...]:
+    return REPORT_BASICS if kind in CUSTOMER_KINDS else CASE_BASICS
 NOTE = Field("note", required=False)
 LONG_TEXT = 500  # a text field allowed more than this many characters is a text area
 

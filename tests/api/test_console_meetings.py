@@ -61,5 +61,5 @@ async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publi
     answer = await ann.post(f"/ui/cases/{case_id}/act/publish_minutes", {**hidden, **fields})
     assert answer.status_code == 303, answer.text[:800]
     case = await api.get(case_id)
-    assert case["state"] == "follow_up" and case["data"]["held_at"] == "2029-03-08T02:00:00.000000Z"
+    assert case["state"] == "follow_up" and case["data"]["minutes"]["held_at"] == "2029-03-08T02:00:00.000000Z"
     assert case["sla"]["minutes"]["state"] == "met"

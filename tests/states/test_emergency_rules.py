@@ -103,7 +103,7 @@ def test_the_recorder_publishes_the_minutes_each_part_its_own_field_then_the_mee
         machine.check("publish_minutes", "agent", MINUTES, acting(AGENT))  # ann neither hosts nor records
     event = machine.take("publish_minutes", BO, MINUTES, None, acting(BO, 60))
     assert event.data["decisions"] == "add a circuit breaker" and event.data["held_at"] == "2026-11-22T10:00:00.000000Z"
-    assert machine.case.data["minutes_published_at"] == at(60) and machine.case.data["agenda"] == "the outage"
+    assert machine.case.data["minutes_published_at"] == at(60) and machine.case.data["minutes"]["agenda"] == "the outage"
     machine.take("close", SUPERVISOR, closing, None, acting(SUPERVISOR))
     assert machine.case.state == Phase.CLOSED
 

@@ -210,7 +210,7 @@ def test_incident_records_every_cause_and_action_item_in_order():
     assert [(item["id"], item["done"]) for item in walk.case.action_items] == [("item-1", True), ("item-2", True)]
     assert walk.case.action_items[0]["due"] == "2030-01-01T01:00:00.000000Z"  # normalised to UTC
     assert {"case_id": "plan-2", "relation": "derived"} in walk.case.links
-    assert walk.case.data["agenda"] == "the outage" and walk.case.closed_at is not None
+    assert walk.case.data["minutes"]["agenda"] == "the outage" and walk.case.closed_at is not None
 
 
 def test_ineffective_improvement_plan_goes_back_to_analyse_and_keeps_its_causes():
