@@ -283,6 +283,8 @@ MINUTES_FIELDS = (
 # and agenda (who really attended, what was discussed) leave the planned ones in place. An incident
 # closed the way of API v1 has `minutes` as one text instead (states/incident.py).
 MINUTES = "minutes"
+# The minutes' form starts from what the meeting was planned with (Action.prefill).
+MINUTES_PREFILL = (("held_at", "scheduled_at"), ("place", "place"), ("participants", "participants"), ("host", "host"), ("agenda", "agenda"))
 MINUTES_PUBLISHED_AT = "minutes_published_at"
 
 

@@ -6,7 +6,15 @@ follow_up, its open tasks keep their deadlines (an overdue one is a breach), and
 agenda lists them (service/meetings.py), so tasks are followed up at the next meeting (seed 000 §3(1)3).
 """
 
-from states.common import ATTENDEE_FIELDS, MINUTES_FIELDS, NO_OPEN_ACTION_ITEM, SHARED_ACTIONS, action_item_actions, publish_minutes
+from states.common import (
+    ATTENDEE_FIELDS,
+    MINUTES_FIELDS,
+    MINUTES_PREFILL,
+    NO_OPEN_ACTION_ITEM,
+    SHARED_ACTIONS,
+    action_item_actions,
+    publish_minutes,
+)
 from states.spec import SUPERVISOR, Action, Field, KindSpec
 from states.vocabulary import OPEN_PHASES, Kind, MeetingType, MessageKind, Phase
 
@@ -50,6 +58,7 @@ MEETING = KindSpec(
             Phase.FOLLOW_UP,
             fields=MINUTES_FIELDS,
             effect=publish_minutes,  # one `minutes` object; the planned agenda, host and participants stay
+            prefill=MINUTES_PREFILL,  # the form starts from the plan
             message=MessageKind.MINUTES_PUBLISHED,
             meets_target=MINUTES_TARGET,
             description="the recorder publishes the minutes in the one format of seed 000 §4(2)",

@@ -16,7 +16,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
-from api.console.forms import NOTE, Choice, FormField, form_fields, read_form, report_basics
+from api.console.forms import NOTE, Choice, FormField, form_fields, prefilled_values, read_form, report_basics
 from api.console.live_pages import live_start
 from api.console.render import clock_for, language_of, page, viewer_of
 from api.console.session import csrf_checked
@@ -141,7 +141,9 @@ class CasePages(Controller):
     async def action_form(self, request: Request, case_id: CaseId, action: ActionName) -> Response:
         may_change(request)
         case = (await viewer_of(request)).seen(await request.app.state.cases.get(case_id))
-        return await self._action_form(request, case, action, {}, {}, None)
+        declared = declared_action(case["kind"], action)
+        prefilled = prefilled_values(declared.prefill, case.get("data") or {}, clock_for(request)) if declared else {}
+        return await self._action_form(request, case, action, prefilled, {}, None)
 
     @post("/{case_id:str}/act/{action:str}")
     async def take_action(self, request: Request, case_id: CaseId, action: ActionName, data: Form) -> Response:

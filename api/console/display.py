@@ -88,7 +88,9 @@ def as_text(key: str, value: Any, language: str, clock: Clock | None = None) -> 
     if isinstance(value, list):
         return "\n".join(as_text(key, item, language, clock) for item in value)
     if isinstance(value, dict):
-        return "; ".join(f"{field_label(name, language)}: {as_text(name, item, language, clock)}" for name, item in value.items() if item not in (None, ""))
+        return "; ".join(
+            f"{field_label(name, language)}: {as_text(name, item, language, clock)}" for name, item in value.items() if item not in (None, "")
+        )
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)

@@ -34,7 +34,11 @@ REPORT_BASICS = CASE_BASICS + CUSTOMER_BASICS
 
 def report_basics(kind: str) -> tuple[Field, ...]:
     return REPORT_BASICS if kind in CUSTOMER_KINDS else CASE_BASICS
+
+
 NOTE = Field("note", required=False)
+# Keys of a case's data that hold a time (a prefilled datetime-local input shows the department's wall time).
+TIME_KEYS = frozenset({"scheduled_at", "held_at", "occurred_at", "due"})
 LONG_TEXT = 500  # a text field allowed more than this many characters is a text area
 
 
@@ -143,3 +147,19 @@ def _value(spec: FormField, text: str, clock: Clock) -> Any:
     if spec.choices and {choice.value for choice in spec.choices} == {"true", "false"}:
         return text == "true"
     return text
+
+
+def prefilled_values(prefill: tuple[tuple[str, str], ...], data: dict[str, Any], clock: Clock) -> dict[str, str]:
+    """An action's form as it starts (Action.prefill): each field from the case's data, as its input shows it."""
+    values = {}
+    for name, key in prefill:
+        value = data.get(key)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list):
+            values[name] = "\n".join(str(item) for item in value)
+        elif isinstance(value, str) and key in TIME_KEYS:
+            values[name] = clock.local_input(value)
+        else:
+            values[name] = str(value)
+    return values

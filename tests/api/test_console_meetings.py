@@ -22,7 +22,7 @@ async def test_the_meetings_page_lists_the_coming_meetings_and_the_rotation(brow
     assert page.status_code == 200, page.text[:500]
     text = html.unescape(page.text)
     assert "即将召开的例会" in text and "周例会" in text and "月例会" in text and "主持轮值" in text
-    assert 'id="rotation-order"' in text and "<li>sam</li>" in text
+    assert 'id="rotation-order"' in text and "<li>Sam (sam)</li>" in text  # by display name
     assert "style=" not in text.split("<body", 1)[1]
 
 

@@ -79,9 +79,17 @@ async def test_the_recorder_publishes_the_minutes_from_the_console(console: Cons
 
 async def test_ad_hoc_and_closed_meetings_are_listed_newest_first_with_their_hosts_by_name(console: Console, signed_in: SignedIn):
     older = await console.api.open(
-        "meeting", role=Role.SUPERVISOR, title="临时例会 午间排班", data={"scheduled_at": "2031-03-01T02:00:00Z", "host": "sam", "participants": ["ann", "sam"]}
+        "meeting",
+        role=Role.SUPERVISOR,
+        title="临时例会 午间排班",
+        data={"scheduled_at": "2031-03-01T02:00:00Z", "host": "sam", "participants": ["ann", "sam"]},
     )
-    newer = await console.api.open("meeting", role=Role.SUPERVISOR, title="周例会 2031-03-08", data={"meeting_type": "weekly", "scheduled_at": "2031-03-08T02:00:00Z", "host": "sam"})
+    newer = await console.api.open(
+        "meeting",
+        role=Role.SUPERVISOR,
+        title="周例会 2031-03-08",
+        data={"meeting_type": "weekly", "scheduled_at": "2031-03-08T02:00:00Z", "host": "sam"},
+    )
     sam = await signed_in("sam")
     await sam.goto("/ui/meetings")
     held = sam.locator("#meetings-held")
@@ -94,3 +102,17 @@ async def test_ad_hoc_and_closed_meetings_are_listed_newest_first_with_their_hos
     await ad_hoc.get_by_role("link", name="临时例会 午间排班").click()
     await sam.wait_for_url(f"**/ui/cases/{older['id']}")
     assert newer["id"] != older["id"]
+
+
+async def test_the_minutes_form_starts_from_the_meetings_plan(console: Console, signed_in: SignedIn):
+    planned = {"meeting_type": "weekly", "scheduled_at": "2031-04-09T02:00:00Z", "place": "5楼会议室", "host": "sam", "recorder": "ann"}
+    meeting = await console.api.open("meeting", role=Role.SUPERVISOR, title="周例会 2031-04-09", data={**planned, "participants": ["ann", "sam"], "agenda": "本周数据"})
+    await console.api.act(meeting["id"], "record_attendance", role=Role.AGENT, data={"attended": ["ann", "sam"]})
+    await console.api.act(meeting["id"], "assign_tasks", role=Role.AGENT)
+    ann = await signed_in("ann")
+    await ann.goto(f"/ui/cases/{meeting['id']}/act/publish_minutes")
+    await expect(ann.get_by_label("会议时间")).to_have_value("2031-04-09T10:00")  # the department's wall time
+    await expect(ann.get_by_label("会议地点")).to_have_value("5楼会议室")
+    await expect(ann.get_by_label("参会人员")).to_have_value("ann\nsam")
+    await expect(ann.get_by_label("主持人")).to_have_value("sam")
+    await expect(ann.get_by_label("议程")).to_have_value("本周数据")

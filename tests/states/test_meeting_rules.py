@@ -149,7 +149,13 @@ def test_a_bad_meetings_file_is_refused_by_key(data, key):
 
 
 def test_the_minutes_leave_the_planned_host_participants_and_agenda_in_place():
-    planned = {"meeting_type": "weekly", "scheduled_at": "2026-11-27T08:00:00Z", "host": "sam", "participants": ["ann", "sam", "bo"], "agenda": "本周数据"}
+    planned = {
+        "meeting_type": "weekly",
+        "scheduled_at": "2026-11-27T08:00:00Z",
+        "host": "sam",
+        "participants": ["ann", "sam", "bo"],
+        "agenda": "本周数据",
+    }
     machine = opened("meeting", SUPERVISOR, data=planned)
     ctx = Context("2026-11-27T09:00:00Z")
     for action, data in (("record_attendance", {"attended": ["ann", "sam"]}), ("assign_tasks", None)):
