@@ -16,6 +16,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
+from api.console.display import Known
 from api.console.forms import NOTE, Choice, FormField, form_fields, prefilled_values, read_form, report_basics
 from api.console.live_pages import live_start
 from api.console.render import clock_for, language_of, page, viewer_of
@@ -127,6 +128,10 @@ class CasePages(Controller):
             "phases": [phase for phase in PHASES if phase in machine["states"]],
             "may_audit": role in AUDITING_ROLES,
             "system_actor": SYSTEM,
+            "known": Known(
+                people={person.name: person_label(person.name, person.display_name) for person in await request.app.state.directory.people()},
+                items={item["id"]: item["title"] for item in case.get("action_items", []) if item.get("id") and item.get("title")},
+            ),
         }
 
     @get("/{case_id:str}/verify", guards=[may_audit])

@@ -137,9 +137,9 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "csrf_header": CSRF_HEADER,
         "csrf": csrf_token(current) if current else "",
         "live": None,  # the page's live stream, when it shows cases that others change
-        "data_rows": lambda data: data_rows(data, language, clock),
-        "case_rows": lambda data: case_rows(data, language, clock),
-        "minutes_rows": lambda data: minutes_rows(data, language, clock),
+        "data_rows": lambda data, known=None: data_rows(data, language, clock, known),
+        "case_rows": lambda data, known=None: case_rows(data, language, clock, known),
+        "minutes_rows": lambda data, known=None: minutes_rows(data, language, clock, known),
         **context,
     }
     html = _environment.get_template(template).render(values)

@@ -63,3 +63,25 @@ async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publi
     case = await api.get(case_id)
     assert case["state"] == "follow_up" and case["data"]["minutes"]["held_at"] == "2029-03-08T02:00:00.000000Z"
     assert case["sla"]["minutes"]["state"] == "met"
+
+
+async def test_a_meeting_page_names_people_and_action_items_and_draws_no_arrow_when_the_phase_stays(browser, api):
+    meeting = await api.open(
+        "meeting",
+        role="supervisor",
+        title="周例会 2029-04-12",
+        data={"scheduled_at": "2029-04-12T02:00:00Z", "host": "sam", "participants": ["ann", "sam"]},
+    )
+    await api.act(meeting["id"], "record_attendance", data={"attended": ["ann", "sam"]})
+    await api.act(meeting["id"], "add_action_item", data={"title": "调整午间排班", "owner": "ann", "due": "2029-04-19T02:00:00Z"})
+    await api.act(meeting["id"], "complete_action_item", data={"item_id": "item-1", "outcome": "已调整"})
+    sam = browser()
+    await sam.sign_in("sam")
+    page = html.unescape((await sam.get(f"/ui/cases/{meeting['id']}")).text)
+    facts = page.split('id="case-facts"', 1)[1].split("</dl>", 1)[0]
+    assert "Sam (sam)" in facts and "Ann (ann)" in facts  # host and participants by display name
+    assert "2029-04-12 10:00" in facts  # 计划时间 in Asia/Shanghai, not raw UTC
+    history = page.split('id="timeline"', 1)[1]
+    assert "分析 → 分析" not in history and "登记 → 分析" in history
+    assert '<dd class="prewrap">调整午间排班</dd>' in history.split("完成待办", 1)[1].split("</li>", 1)[0]  # the item's title, not item-1
+    assert "2029-04-19 10:00" in history  # 截止时间 in Asia/Shanghai

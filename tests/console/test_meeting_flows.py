@@ -106,7 +106,9 @@ async def test_ad_hoc_and_closed_meetings_are_listed_newest_first_with_their_hos
 
 async def test_the_minutes_form_starts_from_the_meetings_plan(console: Console, signed_in: SignedIn):
     planned = {"meeting_type": "weekly", "scheduled_at": "2031-04-09T02:00:00Z", "place": "5楼会议室", "host": "sam", "recorder": "ann"}
-    meeting = await console.api.open("meeting", role=Role.SUPERVISOR, title="周例会 2031-04-09", data={**planned, "participants": ["ann", "sam"], "agenda": "本周数据"})
+    meeting = await console.api.open(
+        "meeting", role=Role.SUPERVISOR, title="周例会 2031-04-09", data={**planned, "participants": ["ann", "sam"], "agenda": "本周数据"}
+    )
     await console.api.act(meeting["id"], "record_attendance", role=Role.AGENT, data={"attended": ["ann", "sam"]})
     await console.api.act(meeting["id"], "assign_tasks", role=Role.AGENT)
     ann = await signed_in("ann")
