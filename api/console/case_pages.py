@@ -174,10 +174,17 @@ class CasePages(Controller):
     async def _action_form(self, request: Request, case, action: str, values, errors, problem, status_code: int = 200, stale=None) -> Response:
         if declared_action(case["kind"], action) is None:
             raise NotFoundException(f"{case['kind']} has no action {action!r}")
+        # htmx swaps the form into the case page's action panel; a browser that opens the action's
+        # address itself (a link, a bookmark, a form sent without script) gets the case page with it open.
+        whole: dict[str, Any] = {}
+        if not request.headers.get("hx-request"):
+            whole = {**await self._case_context(request, case["id"]), "open_action": True}
+            del whole["case"]  # the form's case, as given
         return page(
             request,
-            "action_form.html",
+            "case.html" if whole else "action_form.html",
             status_code,
+            **whole,
             case=case,
             action=action,
             fields=await action_form(case["kind"], action, request, case),

@@ -85,3 +85,16 @@ async def test_a_meeting_page_names_people_and_action_items_and_draws_no_arrow_w
     assert "分析 → 分析" not in history and "登记 → 分析" in history
     assert '<dd class="prewrap">调整午间排班</dd>' in history.split("完成待办", 1)[1].split("</li>", 1)[0]  # the item's title, not item-1
     assert "2029-04-19 10:00" in history  # 截止时间 in Asia/Shanghai
+
+
+async def test_an_action_opened_by_its_address_shows_the_case_page_with_the_form_open_and_htmx_gets_the_form_alone(browser, api):
+    meeting = await api.open("meeting", role="supervisor", title="周例会 2029-04-19", data={"host": "sam"})
+    sam = browser()
+    await sam.sign_in("sam")
+    path = f"/ui/cases/{meeting['id']}/act/record_attendance"
+    whole = (await sam.get(path)).text
+    assert whole.lstrip().lower().startswith("<!doctype html>") and 'id="case-facts"' in whole
+    assert 'id="action-panel"' in whole.split('id="act-record_attendance"', 1)[0]  # the form inside the panel
+    assert '<svg class="icon" aria-hidden="true"' in whole and "🔔" not in whole  # the bell: an icon beside its label
+    fragment = (await sam.client.get(path, headers={"HX-Request": "true"})).text
+    assert "<!doctype" not in fragment.lower() and fragment.lstrip().startswith("{#") is False and 'id="act-record_attendance"' in fragment

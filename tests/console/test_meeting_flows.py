@@ -118,3 +118,18 @@ async def test_the_minutes_form_starts_from_the_meetings_plan(console: Console, 
     await expect(ann.get_by_label("参会人员")).to_have_value("ann\nsam")
     await expect(ann.get_by_label("主持人")).to_have_value("sam")
     await expect(ann.get_by_label("议程")).to_have_value("本周数据")
+
+
+async def test_a_refused_form_swapped_in_breaks_no_content_security_policy(console: Console, signed_in: SignedIn):
+    meeting = await console.api.open("meeting", role=Role.SUPERVISOR, title="周例会 2031-05-07", data={"host": "sam"})
+    sam = await signed_in("sam")
+    errors: list[str] = []
+    sam.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    await sam.goto(f"/ui/cases/{meeting['id']}")
+    await sam.get_by_role("button", name="记录出勤", exact=True).click()
+    form = sam.locator("#act-record_attendance")
+    await form.get_by_role("button", name="提交").click()  # no one attended given: refused (422), swapped in
+    await expect(form.locator(".field-error").first).to_be_visible()
+    await sam.wait_for_timeout(500)  # htmx settles after the swap
+    assert not [text for text in errors if "Content Security Policy" in text or "style-src" in text], errors
+    assert await form.locator("input[type=hidden][style]").count() == 0
