@@ -59,5 +59,5 @@ async def _meetings_held(request: Request) -> list[dict[str, Any]]:
 
 def _when(case: dict[str, Any]) -> str:
     data = case.get("data") or {}
-    minutes = data.get("minutes") if isinstance(data.get("minutes"), dict) else {}
+    minutes: dict[str, Any] = data["minutes"] if isinstance(data.get("minutes"), dict) else {}
     return str(minutes.get("held_at") or data.get("held_at") or data.get("scheduled_at") or data.get("occurred_at") or case.get("created_at") or "")
