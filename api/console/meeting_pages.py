@@ -13,7 +13,7 @@ from api.console.case_pages import person_label
 from api.console.render import page, viewer_of
 from api.console.session import csrf_checked
 from service.read_model import CaseFilter
-from states.vocabulary import Kind
+from states.vocabulary import Kind, MeetingType
 
 WEEKS_SHOWN = 4
 MEETINGS_LISTED = 30  # the newest meetings of each kind (例会, 紧急会议) the page lists
@@ -39,6 +39,7 @@ class MeetingPages(Controller):
             held=await _meetings_held(request),
             names=names,
             away=away,
+            monthly=MeetingType.MONTHLY,
             next_host=next((meeting["host"] for meeting in rotation["weekly"] if meeting.get("host")), None),
         )
 

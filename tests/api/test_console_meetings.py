@@ -24,6 +24,9 @@ async def test_the_meetings_page_lists_the_coming_meetings_and_the_rotation(brow
     assert "即将召开的例会" in text and "周例会" in text and "月例会" in text and "主持轮值" in text
     assert 'id="rotation-order"' in text and "<li>Sam (sam)</li>" in text  # by display name
     assert "style=" not in text.split("<body", 1)[1]
+    monthly = next(row for row in text.split('id="upcoming-meetings"', 1)[1].split("</table>", 1)[0].split("<tr")[1:] if "月例会" in row)
+    assert ">—</td>" not in monthly.split("月例会", 1)[1].split("</td>", 2)[1] + "</td>"  # a manager, or 未设置客服经理
+    assert 'id="rotation-summary"' in text and ("按配置的顺序" in text or "按用户名轮流" in text) and "下次主持：Sam (sam)" in text
 
 
 async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publishes_the_minutes(
