@@ -60,6 +60,7 @@ from service.temporal import connect
 from service.users import Users
 from service.visibility import Viewer, Visibility
 from states.case import Actor
+from states.sla_policy import department_calendar
 
 
 @get(
@@ -169,7 +170,12 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         await read_model.require_current_schema()
         client = await connect(settings.temporal_connection, interceptors=tracing.interceptors(settings.otlp_endpoint))
         config = WorkflowConfig(
-            settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy, settings.escalation_window_seconds
+            settings.task_queue,
+            settings.reopen_window_seconds,
+            settings.events_per_run,
+            settings.sla_policy,
+            settings.escalation_window_seconds,
+            department_calendar(settings.timezone, settings.holidays),
         )
         app.state.department = Department(read_model, settings.timezone, settings.holidays)
         app.state.notifications = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)

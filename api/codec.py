@@ -1,6 +1,8 @@
 """The codec endpoint for the Temporal web UI and CLI (Temporal's codec server protocol): POST
 /codec/decode and /codec/encode take and give `{"payloads": [...]}` (Payloads as protobuf JSON, so
-metadata values and data in base64). Auditors, supervisors and managers only; CORS for the UI's origins."""
+metadata values and data in base64). Decoding: auditors, supervisors and managers (api/audit.py's
+guard, the same people who read Temporal's history); encoding — ciphertext under the production key —
+supervisors and managers only, auditors change nothing. CORS for the UI's origins."""
 
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
+from api.audit import may_audit
 from api.auth import CODEC_PREFIX
 from api.errors import problems
 from service.payload_codec import SETTING, EncryptionCodec, UnknownPayloadKey
 from states.vocabulary import Role
 
-DECODING_ROLES = (Role.AUDITOR, Role.SUPERVISOR, Role.MANAGER)
+ENCODING_ROLES = (Role.SUPERVISOR, Role.MANAGER)
 # What the Temporal UI sends with its requests (X-Namespace always; Authorization when configured).
 ALLOWED_HEADERS = "content-type, x-namespace, authorization"
 PREFLIGHT_MAX_AGE = "600"
@@ -31,15 +34,15 @@ def is_codec(path: str) -> bool:
     return path.startswith(CODEC_PREFIX)
 
 
-def may_decode(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user.role not in DECODING_ROLES:
-        raise PermissionDeniedException("only auditors, supervisors and managers may decode Temporal's payloads")
+def may_encode(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user.role not in ENCODING_ROLES:
+        raise PermissionDeniedException("only supervisors and managers may encode payloads under the production key")
 
 
 class CodecController(Controller):
     path = "/codec"
     tags = ["audit"]
-    guards = [may_decode]
+    guards = [may_audit]
 
     @post(
         "/decode", summary="Decrypt Temporal payloads for the web UI (codec server protocol)", status_code=200, responses=problems(400, 401, 403, 404)
@@ -53,7 +56,13 @@ class CodecController(Controller):
             raise ClientException(str(error)) from None
         return _answer(decoded)
 
-    @post("/encode", summary="Encrypt payloads the web UI sends (codec server protocol)", status_code=200, responses=problems(400, 401, 403, 404))
+    @post(
+        "/encode",
+        summary="Encrypt payloads the web UI sends (codec server protocol): supervisors and managers",
+        status_code=200,
+        guards=[may_encode],
+        responses=problems(400, 401, 403, 404),
+    )
     async def encode(self, request: Request) -> Response[bytes]:
         codec = _codec(request)
         return _answer(await codec.encode((await _payloads(request)).payloads))

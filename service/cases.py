@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +29,10 @@ from service.teams import Department
 from states.case import Actor, CaseState, Report, format_time
 from states.clocks import sla_view
 from states.ids import case_id as make_case_id
-from states.machine import declarations, declared_action
+from states.machine import SPECS, declarations, declared_action
 from states.opening import open_case
-from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
-from states.spec import TEAM, USER, Action, Context, Opens
+from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy, policy_for_kind
+from states.spec import TEAM, USER, Context, Field, Opens
 from states.vocabulary import SYSTEM, Kind, Phase, Priority, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
@@ -79,6 +80,9 @@ class WorkflowConfig:
     events_per_run: int
     sla_policy: dict[str, Any] | None = None
     escalation_window_seconds: float = 3600.0
+    # The department's working calendar (states.sla_policy.department_calendar): a meeting's minutes
+    # clock runs on it when the policy has no calendar; None: round the clock.
+    meeting_calendar: dict[str, Any] | None = None
 
 
 def new_case_id() -> str:
@@ -120,6 +124,8 @@ class Cases:
         self._config = config
         self._people = people
         self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if config.sla_policy is None else config.sla_policy)
+        meetings = policy_for_kind(config.sla_policy, Kind.MEETING, config.meeting_calendar)
+        self._meeting_policy = parse_policy(DEFAULT_POLICY_DATA if meetings is None else meetings)
         self._plan_measures = PlanMeasures(Kpis(read_model))
         self._stopping = asyncio.Event()
 
@@ -130,7 +136,8 @@ class Cases:
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
         """A case as clients see it: its stored state plus its service levels as of now."""
         snapshot = asdict(case) if isinstance(case, CaseState) else dict(case)
-        snapshot["sla"] = sla_view(snapshot, self._sla_policy, datetime.now(UTC))
+        policy = self._meeting_policy if snapshot.get("kind") == Kind.MEETING else self._sla_policy
+        snapshot["sla"] = sla_view(snapshot, policy, datetime.now(UTC))
         snapshot["sla_breached"] = any(clock["state"] == "breached" for clock in snapshot.get("clocks", {}).values()) or any(
             item.get("overdue") for item in snapshot.get("action_items", [])
         )
@@ -143,6 +150,8 @@ class Cases:
         now = datetime.now(UTC)
         # Refuse a bad report here: update-with-start would start the workflow even if its update fails.
         open_case(case_id, report, actor, Context(now=format_time(now)))
+        if self._people is not None and report.kind in SPECS:
+            await self._check_people_named(SPECS[report.kind].report_fields, report.data or {})
         measured = await self._plan_measures.for_report(report, now)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
@@ -151,7 +160,7 @@ class Cases:
                 kind=report.kind,
                 reopen_window_seconds=self._config.reopen_window_seconds,
                 events_per_run=self._config.events_per_run,
-                sla_policy=self._config.sla_policy,
+                sla_policy=policy_for_kind(self._config.sla_policy, report.kind, self._config.meeting_calendar),
                 escalation_window_seconds=self._config.escalation_window_seconds,
             ),
             id=case_id,
@@ -190,7 +199,7 @@ class Cases:
         if any(action.measures_since for action in declared):
             request = replace(request, measured=await self._measure_after(case_id, request.action))
         if self._people is not None:
-            await self._check_people_named(declared, data)
+            await self._check_people_named([field for action in declared for field in action.fields], data)
             if request.actor.name != SYSTEM:
                 request = replace(request, authority=await self._people.department.authority(request.actor.name, self._people.ownership))
         handle = self._client.get_workflow_handle(case_id)
@@ -248,22 +257,25 @@ class Cases:
         history = await self._read_model.history(case_id)
         return await self._plan_measures.for_evaluate(case, history, declared.measures_since, datetime.now(UTC))
 
-    async def _check_people_named(self, declared: list[Action], data: dict[str, Any]) -> None:
+    async def _check_people_named(self, fields: Iterable[Field], data: dict[str, Any]) -> None:
         """A field naming a person (an owner) names an enabled user of the directory or of CASEWORK_USERS;
         one naming a team, a team of the department."""
         assert self._people is not None
         department = self._people.department
-        named_fields = {field.name: field.names for action in declared for field in action.fields if field.names in (USER, TEAM)}
+        named_fields = {field.name: field.names for field in fields if field.names in (USER, TEAM)}
         for name, names in named_fields.items():
-            named = data.get(name)
-            if not isinstance(named, str) or not named or (names == USER and named in self._people.configured):
-                continue  # the case rules refuse a missing or malformed value themselves
-            if names == TEAM:
-                problem = None if await department.team(named) is not None else "is no team of the department"
-            else:
-                problem = await self.person_problem(named)
-            if problem:
-                raise CaseRefused("InvalidData", f"data.{name}: {named!r} {problem}", {"field": f"data.{name}", "code": RefusalCode.INVALID_VALUE})
+            value = data.get(name)
+            # A list of names (participants, attended): each one checked, the refusal naming its item.
+            items = [(f"data.{name}[{index}]", item) for index, item in enumerate(value)] if isinstance(value, list) else [(f"data.{name}", value)]
+            for path, named in items:
+                if not isinstance(named, str) or not named or (names == USER and named in self._people.configured):
+                    continue  # the case rules refuse a missing or malformed value themselves
+                if names == TEAM:
+                    problem = None if await department.team(named) is not None else "is no team of the department"
+                else:
+                    problem = await self.person_problem(named)
+                if problem:
+                    raise CaseRefused("InvalidData", f"{path}: {named!r} {problem}", {"field": path, "code": RefusalCode.INVALID_VALUE})
 
     async def knows(self, name: str) -> bool:
         """Whether `name` is a user, of the directory (enabled or not) or of CASEWORK_USERS."""

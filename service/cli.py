@@ -37,6 +37,7 @@ from service.settings import DEMO_USERS, Settings, SettingsError, is_loopback
 from service.teams import Department
 from service.temporal import EmbeddedTemporal, connect, runtime_with_metrics
 from service.tracing import TracingUnavailable
+from states.sla_policy import department_calendar
 from workflows.assessments import ensure_assessment_schedules
 from workflows.meetings import ensure_meeting_schedule
 from workflows.notifications import Webhook
@@ -121,7 +122,13 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         from api.labels import label  # messages are worded from the console's catalogs; only the wiring joins them
 
         office = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
-        config = WorkflowConfig(settings.task_queue, settings.reopen_window_seconds, settings.events_per_run, settings.sla_policy)
+        config = WorkflowConfig(
+            settings.task_queue,
+            settings.reopen_window_seconds,
+            settings.events_per_run,
+            settings.sla_policy,
+            meeting_calendar=department_calendar(settings.timezone, settings.holidays),
+        )
         people = People(
             Department(read_model, settings.timezone, settings.holidays), frozenset(user.name for user in settings.users), settings.ownership
         )

@@ -24,14 +24,17 @@ from service.settings import User
 from service.tables import cases
 from states.case import Actor, Report, format_time, parse_time
 from states.kpi_names import KPI_NAMES
-from states.meeting_plan import Meeting, MeetingPlan, rotation_order, upcoming
+from states.meeting import CHANGE_HOST, REFRESH_AGENDA
+from states.meeting_plan import Away, Meeting, MeetingPlan, is_away, rotation_order, upcoming
 from states.vocabulary import SYSTEM, Kind, MeetingType, Phase, Role
+from workflows.inputs import ActInput
 
 log = logging.getLogger("casework.meetings")
 
 # A meeting's title (the case's content, in the department's language; labels stay in the catalogs).
 TITLES = {MeetingType.WEEKLY: "周例会", MeetingType.MONTHLY: "月例会"}
-CADENCES = {MeetingType.WEEKLY: "weekly", MeetingType.MONTHLY: "monthly"}
+# A meeting type's review cadence: the same words (weekly, monthly).
+CADENCES = {meeting_type: meeting_type.value for meeting_type in MeetingType}
 # The agent figures an agenda carries from the review's table of agents.
 AGENT_FIGURES = (
     "cases",
@@ -64,7 +67,7 @@ class Meetings:
         """The rotation's order, and the next `weeks` weekly meetings and the next monthly one with their hosts."""
         supervisors = await self._directory.enabled_names(Role.SUPERVISOR, self._configured)
         managers = await self._directory.enabled_names(Role.MANAGER, self._configured)
-        away = {person.name: (person.away_from, person.away_to) for person in await self._directory.people() if person.away_from is not None}
+        away = await self._away()
         order = rotation_order(self._plan, supervisors)
         return order, upcoming(self._plan, now, weeks or self._ahead, supervisors, managers, away)
 
@@ -81,26 +84,63 @@ class Meetings:
         }
 
     async def make_upcoming(self, by: str) -> list[str]:
-        """Create the meetings due next (as of `by`, the schedule's time) that do not exist yet; their ids."""
-        _, meetings = await self.upcoming(parse_time(by))
+        """Create the meetings due next (as of `by`, the schedule's time) that do not exist yet, and
+        refresh those made earlier and not yet held (`refresh`); the ids of those made."""
+        supervisors = await self._directory.enabled_names(Role.SUPERVISOR, self._configured)
+        managers = await self._directory.enabled_names(Role.MANAGER, self._configured)
+        away = await self._away()
+        meetings = upcoming(self._plan, parse_time(by), self._ahead, supervisors, managers, away)
         made = []
-        reviews: dict[str, dict[str, Any]] = {}  # one review per cadence and run
+        reviews: dict[tuple[str, str], dict[str, Any]] = {}  # one review per cadence, period and run
         for meeting in meetings:
-            if await self._read_model.get_case(meeting.case_id) is not None:
+            review = await self._review_for(meeting, reviews)
+            existing = await self._read_model.get_case(meeting.case_id)
+            if existing is not None:
+                await self.refresh(existing, meeting, review, away, by)
                 continue
-            cadence = CADENCES[meeting.meeting_type]
-            if cadence not in reviews:
-                zone = ZoneInfo(self._plan.timezone)
-                reviews[cadence] = await self._reviews.make(cadence, period_before(parse_time(by), cadence, zone), SCHEDULED_BY, datetime.now(UTC))
             report = Report(
                 kind=Kind.MEETING,
                 title=f"{TITLES[meeting.meeting_type]} {meeting.local_day.isoformat()}",
-                data=await self._report_data(meeting, reviews[cadence]),
+                data=await self._report_data(meeting, review),
             )
             await self._cases.open(report, Actor(SYSTEM), None, f"schedule-{meeting.case_id}", case_id=meeting.case_id)
             log.info("scheduled %s", meeting.case_id)
             made.append(meeting.case_id)
         return made
+
+    async def refresh(self, case: dict[str, Any], meeting: Meeting, review: dict[str, Any], away: Away, by: str) -> None:
+        """A meeting made ahead and not yet held (still in report): its agenda's figures and open tasks
+        brought up to date (`refresh_agenda`, when they changed), and when the host planned is away on
+        its day, the host the rotation gives now (`change_host`: the participants are told). Both are
+        case actions, so the history shows them; leave entered before the meeting was made was
+        already taken into account when it was made."""
+        if case["state"] != Phase.REPORT:
+            return
+        agenda = await self.agenda(meeting, review)
+        if agenda != case["data"].get("review"):
+            await self._act(case["id"], REFRESH_AGENDA.name, {"review": agenda}, by)
+        planned = case["data"].get("host")
+        if planned and is_away(planned, meeting.scheduled_at, away) and meeting.host and meeting.host != planned:
+            reason = f"{planned} is away on {meeting.local_day.isoformat()}"
+            await self._act(case["id"], CHANGE_HOST.name, {"host": meeting.host, "reason": reason}, by)
+
+    async def _act(self, case_id: str, action: str, data: dict[str, Any], by: str) -> None:
+        request = ActInput(action, Actor(SYSTEM, SYSTEM), data=data, request_id=f"{action}-{case_id}-{by}")
+        await self._cases.act(case_id, request)
+        log.info("%s %s", action, case_id)
+
+    async def _away(self) -> Away:
+        return {person.name: (person.away_from, person.away_to) for person in await self._directory.people() if person.away_from is not None}
+
+    async def _review_for(self, meeting: Meeting, reviews: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+        """The review of the last whole period before the meeting's own day (not before the run's
+        time: a meeting made two weeks ahead discusses the period just before it), made once per run."""
+        cadence = CADENCES[meeting.meeting_type]
+        period = period_before(meeting.scheduled_at, cadence, ZoneInfo(self._plan.timezone))
+        key = (cadence, period.start.isoformat())
+        if key not in reviews:
+            reviews[key] = await self._reviews.make(cadence, period, SCHEDULED_BY, datetime.now(UTC))
+        return reviews[key]
 
     async def _report_data(self, meeting: Meeting, review: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = {

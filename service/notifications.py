@@ -16,13 +16,16 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from temporalio.client import Client
 
 from service.read_model import ReadModel
+from service.read_model import _event_from_row as event_from_row
 from service.settings import User
-from service.tables import cases, inbox_messages, message_deliveries, notification_preferences, team_members, users
+from service.tables import cases, events, inbox_messages, message_deliveries, notification_preferences, team_members, users
 from states.case import as_utc
-from states.notification_rules import Audience, ChannelConfig, NotificationPolicy, Subject, named_people
+from states.machine import notifies
+from states.notification_rules import GROUP_TYPES, ROBOT_TYPES, Audience, NotificationPolicy, Subject, named_people, not_the_actor
 from states.vocabulary import SUPERVISING_ROLES, ChannelType, DeliveryStatus, MessageKind, Role
 from workflows.channels import Channel, Message, Recipient
-from workflows.messages import AnnounceInput, ChannelDelivery, start_delivery
+from workflows.channels.base import TURNED_OFF
+from workflows.messages import AnnounceInput, ChannelDelivery, coded, start_delivery
 
 # (language, catalog context, term) → the label: api/labels.py's `label`, given by the wiring.
 Wording = Callable[[str, str, str], str]
@@ -126,6 +129,24 @@ class Notifications:
                 await connection.execute(update(inbox_messages).where(mine).values(read_at=datetime.now(UTC)))
         return True
 
+    async def inbox_item(self, user_name: str, item_id: int) -> InboxItem | None:
+        """One of this user's own messages; None when it is someone else's (or not there)."""
+        query = select(inbox_messages).where(inbox_messages.c.id == item_id, inbox_messages.c.user_name == user_name)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _inbox_item(row)
+
+    @property
+    def policy(self) -> NotificationPolicy:
+        return self._policy
+
+    async def addresses(self, user_name: str) -> dict[str, str | None]:
+        """One's own addresses on the channels, as the directory has them (read-only in the console)."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(users).where(users.c.name == user_name))).mappings().first()
+        keys = {ChannelType.EMAIL: "email", ChannelType.WECOM: "wecom_id", ChannelType.DINGTALK: "dingtalk_id", ChannelType.FEISHU: "feishu_id"}
+        return {channel.value: (row.get(key) if row is not None else None) for channel, key in keys.items()}
+
     # -- the delivery log ---------------------------------------------------------------------
     async def attempts(
         self, case_id: str | None = None, channel: str | None = None, status: str | None = None, limit: int = 50, before: int | None = None
@@ -155,16 +176,35 @@ class Notifications:
 
     # -- the worker's office ------------------------------------------------------------------
     async def channel(self, name: str) -> Channel | None:
-        config = self._policy.channel(name)
-        return None if config is None else _channel(config)
+        return self._policy.channel(name)
 
     async def prepare(self, request: AnnounceInput) -> list[ChannelDelivery]:
+        """The inbox of everyone who hears of it (per person, in their language); email per language;
+        ONE message per robot or webhook (the department's language, everyone @-mentioned: a webhook's
+        `webhook-id` is the message id, so a second delivery of it would be dropped as a repeat); and
+        the legacy webhook (CASEWORK_WEBHOOK_URL) gets every event the old notifications did (timers,
+        assignments, escalations), whoever hears of it."""
         kind = MessageKind(request.kind)
         everyone = await self.recipients(kind, request)
         recipients = [person for person in everyone if kind.value not in await self.turned_off(person.name)]
-        if not everyone:
+        legacy = self._policy.legacy_webhook()
+        if not everyone and legacy is None:
             return []
         request = await self._with_case(request)
+        deliveries = []
+        if everyone:
+            deliveries = await self._to_people(request, kind, everyone, recipients)
+        if legacy is not None:
+            event = await self._event(request)
+            # What the old notifications posted (timers, assign, escalate), no more: a report's data
+            # (a customer's words) never went there.
+            if event is not None and request.case_kind and notifies(request.case_kind, event["action"]):
+                deliveries.append(ChannelDelivery(legacy.name, await self._legacy_message(request, kind, event), recipients))
+        return deliveries
+
+    async def _to_people(
+        self, request: AnnounceInput, kind: MessageKind, everyone: list[Recipient], recipients: list[Recipient]
+    ) -> list[ChannelDelivery]:
         messages = {language: self.compose(request, kind, language) for language in dict.fromkeys(r.language for r in everyone)}
         await self._write_inbox(messages, recipients)
         # The inbox is a channel too, in the log: who got it there, and who turned this kind off.
@@ -174,23 +214,54 @@ class Notifications:
             if told:
                 await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, told), 1, DeliveryStatus.DELIVERED, None, None)
             if quiet:
-                await self.record_attempt(ChannelDelivery(ChannelType.INBOX, message, quiet), 0, DeliveryStatus.SKIPPED, None, "turned off")
+                await self.record_attempt(
+                    ChannelDelivery(ChannelType.INBOX, message, quiet), 0, DeliveryStatus.SKIPPED, None, coded(TURNED_OFF, "turned off")
+                )
         if not recipients:
             return []
         deliveries = []
-        messages = {language: message for language, message in messages.items() if any(r.language == language for r in recipients)}
         for config in self._policy.channels_for(kind):
-            if config.type == ChannelType.WEBHOOK or config.type in (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU):
-                # A group chat or a receiver gets it once per language its recipients read.
-                for language, message in messages.items():
-                    told = [r for r in recipients if r.language == language]
-                    deliveries.append(ChannelDelivery(config.name, _for(message, told), told))
+            if config.legacy:  # sent every case event, apart (prepare)
+                continue
+            if config.type in ROBOT_TYPES:
+                robots = self.compose_for_robots(request, kind, await self._priority(request.case_id))
+                deliveries.append(ChannelDelivery(config.name, _for(robots, recipients), recipients))
+            elif config.type in GROUP_TYPES:
+                deliveries.append(ChannelDelivery(config.name, _for(self.compose(request, kind, DEFAULT_LANGUAGE), recipients), recipients))
             else:
                 for language, message in messages.items():
                     addressed = [r for r in recipients if r.language == language and r.email]
                     if addressed:
                         deliveries.append(ChannelDelivery(config.name, _for(message, addressed), addressed))
         return deliveries
+
+    async def _event(self, request: AnnounceInput) -> dict | None:
+        """The case event behind a message ("<case id>:<seq>"), as the read model has it (the
+        announcement runs once the event is written there); None for a message of no case event."""
+        case_id, _, seq = request.message_id.rpartition(":")
+        if not request.case_id or case_id != request.case_id or not seq.isdigit():
+            return None
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(events).where(events.c.case_id == case_id, events.c.seq == int(seq)))).mappings().first()
+        return None if row is None else event_from_row(row)
+
+    async def _legacy_message(self, request: AnnounceInput, kind: MessageKind, event: dict) -> Message:
+        """The old notifications' body (`delivery`, `event`, `case` with its priority) and the new
+        `message`; workflows/channels/webhook.py sends the old headers from `delivery` and `event`."""
+        message = self.compose(request, kind, DEFAULT_LANGUAGE)
+        case = {
+            "id": request.case_id,
+            "title": mask_contacts(request.title),
+            "kind": request.case_kind,
+            "priority": await self._priority(request.case_id),
+        }
+        return dataclasses.replace(message, data={"delivery": request.message_id, "event": event, "case": case})
+
+    async def _priority(self, case_id: str | None) -> str | None:
+        if not case_id:
+            return None
+        async with self._engine.connect() as connection:
+            return (await connection.execute(select(cases.c.priority).where(cases.c.id == case_id))).scalar()
 
     async def announce(self, client: Client, request: AnnounceInput, task_queue: str) -> None:
         """What the worker's `announce` activity does, for events outside a workflow (an assessment finalised)."""
@@ -208,7 +279,15 @@ class Notifications:
 
     async def recipients(self, kind: MessageKind, request: AnnounceInput) -> list[Recipient]:
         audiences = self._policy.audiences(kind)
-        subject = Subject(request.owner, request.team, {"participants": request.people}, request.action_item_owner, request.agent)
+        subject = Subject(
+            request.owner,
+            request.team,
+            {"participants": request.people},
+            request.action_item_owner,
+            request.agent,
+            tuple(request.named),
+            request.actor,
+        )
         names = named_people(audiences, subject)
         async with self._engine.connect() as connection:
             if Audience.TEAM_SUPERVISORS in audiences:
@@ -216,7 +295,7 @@ class Notifications:
                 names += leads or await _people_of(connection, (Role.MANAGER,)) + self._configured_of((Role.MANAGER,))
             if Audience.SUPERVISORS in audiences:
                 names += await _people_of(connection, SUPERVISING_ROLES) + self._configured_of(SUPERVISING_ROLES)
-            wanted = list(dict.fromkeys(names))
+            wanted = not_the_actor(names, request.actor)
             rows = (await connection.execute(select(users).where(users.c.name.in_(wanted)))).mappings().all()
         found = {row["name"]: row for row in rows}
         people = []
@@ -233,8 +312,9 @@ class Notifications:
         return sorted(name for name, user in self._configured.items() if user.role in wanted)
 
     def compose(self, request: AnnounceInput, kind: MessageKind, language: str) -> Message:
+        """For the inbox, email and a webhook (the department's own systems): the title, contacts masked."""
         word = self._wording or (lambda _language, _context, term: term)
-        link = f"{self._console_url}/ui/cases/{request.case_id}" if request.case_id else None
+        link = self._link(request)
         title = mask_contacts(request.title)
         values = {
             "message": word(language, "message_kind", kind.value),
@@ -246,6 +326,27 @@ class Notifications:
         text = word(language, MESSAGE_CONTEXT, "text" if link else "text_without_link").format(**values)
         data = {"kind": kind.value, "case": {"id": request.case_id, "kind": request.case_kind, "title": title}}
         return Message(request.message_id, kind, language, subject, text, link, request.case_id, data)
+
+    def compose_for_robots(self, request: AnnounceInput, kind: MessageKind, priority: str | None = None) -> Message:
+        """For a group chat (a third party's servers, and everyone in the group reads it): no title at
+        all (an incident's title quotes the complaint's, a customer's name in it); the kind of
+        message, the case's kind and id, and the console link. In the department's language."""
+        word = self._wording or (lambda _language, _context, term: term)
+        link = self._link(request)
+        values = {
+            "message": word(DEFAULT_LANGUAGE, "message_kind", kind.value),
+            "kind": word(DEFAULT_LANGUAGE, "kind", request.case_kind) if request.case_kind else "",
+            "case_id": request.case_id or "",
+            "priority": word(DEFAULT_LANGUAGE, "priority", priority) if priority else "",
+            "url": link or "",
+        }
+        subject = word(DEFAULT_LANGUAGE, MESSAGE_CONTEXT, "robot_subject").format(**values)
+        text = word(DEFAULT_LANGUAGE, MESSAGE_CONTEXT, "robot_text" if link else "robot_text_without_link").format(**values)
+        data = {"kind": kind.value, "case": {"id": request.case_id, "kind": request.case_kind, "priority": priority}}
+        return Message(request.message_id, kind, DEFAULT_LANGUAGE, subject, text, link, request.case_id, data)
+
+    def _link(self, request: AnnounceInput) -> str | None:
+        return f"{self._console_url}/ui/cases/{request.case_id}" if request.case_id else None
 
     async def _write_inbox(self, messages: dict[str, Message], recipients: list[Recipient]) -> None:
         now = datetime.now(UTC)
@@ -292,12 +393,6 @@ def _recipient(row) -> Recipient:
         row.get("wecom_id"),
         row.get("dingtalk_id"),
         row.get("feishu_id"),
-    )
-
-
-def _channel(config: ChannelConfig) -> Channel:
-    return Channel(
-        config.name, config.type, config.events, config.url, config.secret, config.host, config.port, config.sender, config.username, config.password
     )
 
 

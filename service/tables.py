@@ -390,6 +390,6 @@ message_deliveries = Table(
     Column("status_code", Integer),
     Column("error", String(300)),
     Column("at", TIME, nullable=False),
-    Index("ux_message_deliveries_attempt", "message_id", "channel", "language", "attempt", unique=True),
+    Index("ux_message_deliveries_attempt", "message_id", "channel", "language", "attempt", "status", unique=True),
     Index("ix_message_deliveries_case", "case_id", "id"),
 )

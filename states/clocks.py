@@ -18,14 +18,23 @@ from states.spec import ClockChange
 from states.vocabulary import DeadlineState, Kind, MeetingType, Phase, SystemAction
 
 
-def taken_on_breach(case: CaseState, policy: ServiceLevelPolicy, breached_target: str) -> str | None:
+def taken_on_breach(case: CaseState, policy: ServiceLevelPolicy, breached_target: str, vip_by_policy: bool = True) -> str | None:
     """The action the system takes by itself when `breached_target` is missed (a first-response
     breach escalates a complaint into an incident), for the policy's `auto_escalate` priorities, and
-    for VIP customers when it lists `vip` (no hidden rule: the policy decides)."""
+    for VIP customers when it lists `vip` (no hidden rule: the policy decides). `vip_by_policy=False`
+    is the rule cases recorded before v7 run on: a VIP customer's case escalates whatever the policy."""
     vip = bool((case.customer or {}).get("vip"))
-    if not (case.priority in policy.auto_escalate or (vip and VIP in policy.auto_escalate)):
+    if not (case.priority in policy.auto_escalate or (vip and (VIP in policy.auto_escalate or not vip_by_policy))):
         return None
     return next((action.name for action in spec_for(case.kind).actions if action.taken_on_breach == breached_target), None)
+
+
+def vip_rule_matters(case: CaseState, policy: ServiceLevelPolicy) -> bool:
+    """Whether the two VIP rules (before v7: VIPs always escalate; since: as the policy says) decide
+    differently for this case: a VIP customer's case whose priority the policy does not list, under a
+    policy that does not list `vip`."""
+    vip = bool((case.customer or {}).get("vip"))
+    return vip and case.priority not in policy.auto_escalate and VIP not in policy.auto_escalate
 
 
 def start_cycle(case: CaseState, policy: ServiceLevelPolicy, now: str) -> None:

@@ -248,6 +248,7 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
         fields=(Field("title", max_length=500), Field("owner", max_length=200, names=USER), Field("due", "datetime")),
         effect=_add_action_item,
         adds=frozenset({"item_id"}),
+        message=MessageKind.ACTION_ITEM_ASSIGNED,
         description="a measure with an owner and a deadline",
     )
     complete = Action(
@@ -266,7 +267,7 @@ def action_item_actions(add_from: tuple[str, ...]) -> tuple[Action, ...]:
 ATTENDEE_FIELDS = (
     Field("host", required=False, max_length=200, names=USER),
     Field("recorder", required=False, max_length=200, names=USER),
-    Field("participants", "string_list", required=False, max_length=200),
+    Field("participants", "string_list", required=False, max_length=200, names=USER),
 )
 # The minutes (会议纪要) in the one format of seed 000 §4(2): each part its own field.
 MINUTES_FIELDS = (

@@ -72,6 +72,7 @@ SET_ATTENDEES = Action(
     fields=ATTENDEE_FIELDS,
     prepare=_some_attendee,
     attendees_only=("host",),
+    message=MessageKind.ATTENDEE_NAMED,
     description="set or change the host, recorder or participants (supervisors and the host)",
 )
 PUBLISH_MINUTES = Action(

@@ -6,6 +6,9 @@ follow_up, its open tasks keep their deadlines (an overdue one is a breach), and
 agenda lists them (service/meetings.py), so tasks are followed up at the next meeting (seed 000 §3(1)3).
 """
 
+from typing import Any
+
+from states.case import CaseState
 from states.common import (
     ATTENDEE_FIELDS,
     MINUTES_FIELDS,
@@ -15,12 +18,42 @@ from states.common import (
     action_item_actions,
     publish_minutes,
 )
-from states.spec import SUPERVISOR, Action, Field, KindSpec
-from states.vocabulary import OPEN_PHASES, Kind, MeetingType, MessageKind, Phase
+from states.spec import SUPERVISOR, USER, Action, Context, Field, KindSpec
+from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, MeetingType, MessageKind, Phase
 
 MEETING_TYPES = tuple(MeetingType)
 # The target the minutes' clock is kept under (states/clocks.py): met by `publish_minutes`.
 MINUTES_TARGET = "minutes"
+# Among agents, only the meeting's host or recorder holds it, assigns its tasks and publishes its
+# minutes (as for an emergency meeting, states/incident.py); supervisors and managers always may.
+HOST_OR_RECORDER = ("host", "recorder")
+
+
+def _change_host(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The new host hosts and owns the meeting; the event keeps who was planned."""
+    previous = case.data.get("host")
+    case.data["host"] = case.owner = data["host"]
+    return {**data, "previous_host": previous, "owner": case.owner}
+
+
+# The daily run keeps a meeting not yet held current (service/meetings.py): its agenda's figures, and
+# its host when the planned one is away on its day. The system's own actions, recorded in the history.
+REFRESH_AGENDA = Action(
+    "refresh_agenda",
+    (Phase.REPORT,),
+    roles=(SYSTEM,),
+    description="the daily run brings the agenda's review figures (data.review) and open tasks up to date",
+)
+CHANGE_HOST = Action(
+    "change_host",
+    (Phase.REPORT,),
+    roles=(SYSTEM,),
+    fields=(Field("host", max_length=200, names=USER), Field("reason", required=False, max_length=500)),
+    effect=_change_host,
+    adds=frozenset({"previous_host", "owner"}),
+    message=MessageKind.MEETING_SCHEDULED,
+    description="the planned host is away on the meeting's day: the next in the rotation hosts it; the participants are told",
+)
 
 MEETING = KindSpec(
     kind=Kind.MEETING,
@@ -42,7 +75,11 @@ MEETING = KindSpec(
             "record_attendance",
             (Phase.REPORT,),
             Phase.ANALYSE,
-            fields=(Field("attended", "string_list", max_length=200), Field("absent", "string_list", required=False, max_length=200)),
+            fields=(
+                Field("attended", "string_list", max_length=200, names=USER),
+                Field("absent", "string_list", required=False, max_length=200, names=USER),
+            ),
+            attendees_only=HOST_OR_RECORDER,
             description="the meeting is held: who attended and who was absent; the minutes' deadline starts",
         ),
         *action_item_actions((Phase.ANALYSE, Phase.REMEDIATE, Phase.FOLLOW_UP)),
@@ -50,6 +87,7 @@ MEETING = KindSpec(
             "assign_tasks",
             (Phase.ANALYSE,),
             Phase.REMEDIATE,
+            attendees_only=HOST_OR_RECORDER,
             description="the tasks decided are assigned (action items with owner and due); a meeting without tasks moves on too",
         ),
         Action(
@@ -61,6 +99,7 @@ MEETING = KindSpec(
             prefill=MINUTES_PREFILL,  # the form starts from the plan
             message=MessageKind.MINUTES_PUBLISHED,
             meets_target=MINUTES_TARGET,
+            attendees_only=HOST_OR_RECORDER,
             description="the recorder publishes the minutes in the one format of seed 000 §4(2)",
         ),
         Action(
@@ -76,8 +115,11 @@ MEETING = KindSpec(
             OPEN_PHASES,
             roles=SUPERVISOR,
             fields=ATTENDEE_FIELDS,
+            message=MessageKind.ATTENDEE_NAMED,
             description="set or change the host, recorder and participants",
         ),
+        REFRESH_AGENDA,
+        CHANGE_HOST,
         *SHARED_ACTIONS,
     ),
 )

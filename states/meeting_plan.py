@@ -148,8 +148,15 @@ def monthly_host(managers: list[str] | tuple[str, ...]) -> str | None:
 
 
 def rotation_order(plan: MeetingPlan, supervisors: list[str] | tuple[str, ...]) -> list[str]:
-    """The configured order, else every supervisor by name."""
-    return list(plan.rotation) if plan.rotation else sorted(supervisors)
+    """The configured order as written, kept to the enabled supervisors among it (a name that is no
+    enabled supervisor, or no longer one, hosts nothing); with no order configured every supervisor by name.
+
+    Turns go by `week % len(order)`: adding or removing a supervisor shifts the turns of the meetings
+    not made yet (those already made keep their host)."""
+    if not plan.rotation:
+        return sorted(supervisors)
+    enabled = set(supervisors)
+    return [name for name in plan.rotation if name in enabled]
 
 
 def meeting_id(meeting_type: str, local_day: date) -> str:

@@ -26,6 +26,7 @@ class Audience(StrEnum):
     PARTICIPANTS = "participants"  # a meeting's host, recorder and participants
     ACTION_ITEM_OWNER = "action_item_owner"
     AGENT = Role.AGENT.value  # whose quality check or assessment it is
+    NAMED = "named"  # the people the event itself names (a meeting's newly set host, recorder, participants)
 
 
 DEFAULT_RULES: dict[MessageKind, tuple[Audience, ...]] = {
@@ -40,6 +41,21 @@ DEFAULT_RULES: dict[MessageKind, tuple[Audience, ...]] = {
     MessageKind.MINUTES_PUBLISHED: (Audience.PARTICIPANTS,),
     MessageKind.QUALITY_SCORED: (Audience.AGENT,),
     MessageKind.ASSESSMENT_READY: (Audience.AGENT,),
+    MessageKind.ATTENDEE_NAMED: (Audience.NAMED,),
+    MessageKind.ACTION_ITEM_ASSIGNED: (Audience.ACTION_ITEM_OWNER,),
+}
+# Kinds that existing histories took without a message: the workflow gates them (NAMING_PATCH).
+NAMING_MESSAGES = frozenset({MessageKind.ATTENDEE_NAMED, MessageKind.ACTION_ITEM_ASSIGNED})
+# Which roles each audience can be (item 4: the settings page shows a user only what can reach her).
+_ANYONE = frozenset(Role)
+AUDIENCE_ROLES: dict[Audience, frozenset[Role]] = {
+    Audience.OWNER: _ANYONE,
+    Audience.TEAM_SUPERVISORS: frozenset({Role.SUPERVISOR, Role.MANAGER}),
+    Audience.SUPERVISORS: frozenset({Role.SUPERVISOR, Role.MANAGER}),
+    Audience.PARTICIPANTS: _ANYONE,
+    Audience.ACTION_ITEM_OWNER: _ANYONE,
+    Audience.AGENT: frozenset({Role.AGENT}),
+    Audience.NAMED: _ANYONE,
 }
 
 # The timers' events and the message each one is.
@@ -51,13 +67,18 @@ TIMER_MESSAGES: dict[str, MessageKind] = {
 }
 # The meeting people of a case's data (states/common.py ATTENDEE_FIELDS).
 PEOPLE_KEYS = ("host", "recorder", "participants")
-ROBOT_TYPES = (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU, ChannelType.WEBHOOK)
+# Group chats: one message per event, in the department's language, with no case title (privacy).
+ROBOT_TYPES = (ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU)
+# Channels that get one message per event (robots and webhooks); email and the inbox are per person.
+GROUP_TYPES = (*ROBOT_TYPES, ChannelType.WEBHOOK)
+# The channel CASEWORK_WEBHOOK_URL makes: the old notifications' events (timers, assign, escalate), as they posted them.
+LEGACY_WEBHOOK = "webhook"
 CHANNEL_KEYS = ("name", "type", "url", "secret", "host", "port", "sender", "username", "password", "events")
 
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """One `[[channels]]` entry, checked (workflows/channels Channel is built from it)."""
+    """One `[[channels]]` entry, checked; workflows/channels' `Channel` is this class."""
 
     name: str
     type: ChannelType
@@ -69,6 +90,7 @@ class ChannelConfig:
     sender: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    legacy: bool = False  # CASEWORK_WEBHOOK_URL's: the old notifications' events, whoever hears of them, in the old body
 
 
 @dataclass(frozen=True)
@@ -80,7 +102,11 @@ class NotificationPolicy:
         return tuple(self.rules.get(kind, ()))
 
     def channels_for(self, kind: MessageKind) -> tuple[ChannelConfig, ...]:
+        """The channels that carry this kind (the legacy webhook, every kind, among them)."""
         return tuple(channel for channel in self.channels if kind in channel.events)
+
+    def legacy_webhook(self) -> ChannelConfig | None:
+        return next((channel for channel in self.channels if channel.legacy), None)
 
     def channel(self, name: str) -> ChannelConfig | None:
         return next((channel for channel in self.channels if channel.name == name), None)
@@ -90,7 +116,8 @@ def parse_notification_policy(
     data: Mapping[str, Any] | None, webhook_url: str | None = None, webhook_secret: str | None = None
 ) -> NotificationPolicy:
     """The policy from the file's TOML (None: no file: the default rules, no channels); the old
-    CASEWORK_WEBHOOK_URL becomes a `webhook` channel named "webhook" receiving every kind."""
+    CASEWORK_WEBHOOK_URL becomes a legacy `webhook` channel named "webhook": every event the old
+    notifications posted reaches it, whoever hears of it, with the old body and headers (docs/notifications.md)."""
     data = data or {}
     unknown = sorted(set(data) - {"channels", "rules"})
     if unknown:
@@ -100,7 +127,9 @@ def parse_notification_policy(
         raise PolicyError("channels", "must be an array of tables ([[channels]])")
     channels = [_channel(entry, f"channels[{index}]") for index, entry in enumerate(raw_channels)]
     if webhook_url:
-        channels.append(ChannelConfig("webhook", ChannelType.WEBHOOK, frozenset(MessageKind), url=webhook_url, secret=webhook_secret))
+        channels.append(
+            ChannelConfig(LEGACY_WEBHOOK, ChannelType.WEBHOOK, frozenset(MessageKind), url=webhook_url, secret=webhook_secret, legacy=True)
+        )
     names = [channel.name for channel in channels]
     for index, name in enumerate(names):
         if name in names[:index]:
@@ -141,7 +170,7 @@ def _channel(entry: Any, path: str) -> ChannelConfig:
         username=_text(entry, "username", path),
         password=_text(entry, "password", path),
     )
-    if kind in ROBOT_TYPES and not (channel.url or "").startswith(("http://", "https://")):
+    if kind in GROUP_TYPES and not (channel.url or "").startswith(("http://", "https://")):
         raise PolicyError(f"{path}.url", f"an http(s) URL is required for {kind.value}")
     if kind == ChannelType.EMAIL:
         for required in ("host", "sender"):
@@ -211,6 +240,8 @@ class Subject:
     data: Mapping[str, Any] = field(default_factory=dict)  # the case's data: the meeting people
     action_item_owner: str | None = None
     agent: str | None = None
+    named: tuple[str, ...] = ()  # the people the event itself names
+    actor: str | None = None  # who took the action: never among those told
 
 
 def named_people(audiences: tuple[Audience, ...], subject: Subject) -> list[str]:
@@ -226,7 +257,20 @@ def named_people(audiences: tuple[Audience, ...], subject: Subject) -> list[str]
             names.append(subject.agent)
         elif audience == Audience.PARTICIPANTS:
             names += meeting_people(subject.data)
-    return list(dict.fromkeys(names))
+        elif audience == Audience.NAMED:
+            names += [name for name in subject.named if name]
+    return not_the_actor(names, subject.actor)
+
+
+def not_the_actor(names: list[str], actor: str | None) -> list[str]:
+    """The names once each, in order, without the person who took the action: nobody is told of
+    what they did themselves."""
+    return [name for name in dict.fromkeys(names) if name != actor]
+
+
+def kinds_for_role(policy: NotificationPolicy, role: str) -> list[MessageKind]:
+    """The kinds of message whose audiences can include someone of this role, in MessageKind order."""
+    return [kind for kind in MessageKind if any(role in AUDIENCE_ROLES.get(audience, ()) for audience in policy.audiences(kind))]
 
 
 def meeting_people(data: Mapping[str, Any]) -> list[str]:

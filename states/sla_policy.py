@@ -107,10 +107,34 @@ DEFAULT_POLICY_DATA: dict[str, Any] = {
         Kind.IMPROVEMENT_PLAN: {priority: {"resolution": "P30D"} for priority in PRIORITIES},
         # Seed 000 §4(3): weekly minutes within hours, monthly within working days. In working time on
         # the policy's calendar: 4 hours of it for a weekly meeting; 16 hours, two 8-hour working
-        # days, for a monthly one (without a calendar the clocks run round the clock).
+        # days, for a monthly one (without one, a meeting runs on the department's: policy_for_kind).
         Kind.MEETING: {MeetingType.WEEKLY: {MINUTES: "PT4H"}, MeetingType.MONTHLY: {MINUTES: "PT16H"}},
     },
 }
+
+
+# The department's working hours for a meeting's minutes when the policy sets no calendar: Monday to
+# Friday (and make-up working days) 09:00–18:00, in CASEWORK_TIMEZONE, without its public holidays.
+MEETING_WORKING_HOURS = {"workdays": "09:00-18:00"}
+
+
+def department_calendar(timezone: str, holidays: HolidayCalendar) -> dict[str, Any]:
+    """The department's working calendar as policy data (plain lists: it travels to workflows as JSON)."""
+    return {
+        "timezone": timezone,
+        "hours": dict(MEETING_WORKING_HOURS),
+        "holidays": sorted(day.isoformat() for day in holidays.holidays),
+        "workdays": sorted(day.isoformat() for day in holidays.makeup_workdays),
+    }
+
+
+def policy_for_kind(data: dict[str, Any] | None, kind: str, meeting_calendar: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The policy data a new case of `kind` runs on: a meeting's minutes are due in working time, so
+    a meeting (only: every other kind's deadlines stay as they were) gets the department's calendar
+    when the policy has none. None stays the built-in default for every other kind."""
+    if kind != Kind.MEETING or meeting_calendar is None or (data is not None and "calendar" in data):
+        return data
+    return {**(DEFAULT_POLICY_DATA if data is None else data), "calendar": meeting_calendar}
 
 
 def with_department_calendar(data: dict[str, Any], timezone: str, holidays: HolidayCalendar) -> dict[str, Any]:

@@ -202,6 +202,8 @@ class MessageKind(StrEnum):
     MINUTES_PUBLISHED = "minutes_published"  # a meeting's minutes (会议纪要) were published
     QUALITY_SCORED = "quality_scored"  # a quality check of my case was scored
     ASSESSMENT_READY = "assessment_ready"  # my assessment (考核) is ready
+    ATTENDEE_NAMED = "attendee_named"  # I was named a meeting's host, recorder or participant
+    ACTION_ITEM_ASSIGNED = "action_item_assigned"  # an action item (待办) was given to me
 
 
 class ChannelType(StrEnum):

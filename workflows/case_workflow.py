@@ -15,13 +15,13 @@ with workflow.unsafe.imports_passed_through():
     from states.case import Actor, Authority, CaseState, Event, copy_case, format_time, parse_time
     from states.errors import CaseRuleError
     from states.machine import SPECS, CaseMachine, notifies
-    from states.notification_rules import event_message, meeting_people
+    from states.notification_rules import NAMING_MESSAGES, event_message, meeting_people
     from states.opening import open_case
     from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
     from states.spec import Action, Context, Opens
     from states.text import check_storable
     from states.vocabulary import SYSTEM, Phase, Relation, Role, SystemAction
-    from workflows import follow_ons
+    from workflows import follow_ons, storms
     from workflows.activities import PROJECTION_REFUSED, CaseActivities
     from workflows.errors import case_missing, rule_error
     from workflows.inputs import (
@@ -36,10 +36,10 @@ with workflow.unsafe.imports_passed_through():
         ProjectInput,
         ReportInput,
     )
-    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities
+    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities, start_in_background
     from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
-    from workflows.storms import StormActivities, storm_cause
+    from workflows.storms import STORM_REFUSED, StormActivities, storm_cause
 
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
 REPORT_WAIT = timedelta(minutes=5)
@@ -60,6 +60,18 @@ DISPATCH_PATCH = "dispatch-new-cases"
 # incident opened for the same cause (workflows/storms.py).
 DUE_SOON_PATCH = "action-items-due-soon"
 STORM_CONTROL_PATCH = "escalation-storm-control"
+# Since v7 a VIP customer's breach escalates only when the policy's auto_escalate lists `vip`; before,
+# VIPs escalated whatever the policy said, and histories recorded so keep that rule on replay.
+VIP_BY_POLICY_PATCH = "vip-escalation-by-policy"
+# Since v7, when the case moved on while its storm was asked and the storm opened an incident for it
+# (linked to the case), the case records the link back instead of leaving the incident one-sided.
+STORM_MOVED_ON_PATCH = "storm-incident-linked-back"
+# Since v7 a breach that joined an incident storm control had already opened tells nobody: the
+# opening already told them (one escalated/emergency_raised pair per storm, not one per breach).
+STORM_JOINER_QUIET_PATCH = "storm-joiners-tell-nobody"
+# Since fixinbox the people an event names (set_attendees, add_action_item) are told: a history
+# that took these actions before had no announce for them, and replays without one.
+NAMING_PATCH = "announce-the-named"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -117,6 +129,7 @@ class CaseWorkflow:
                         sla_policy=input.sla_policy,
                         escalation_window_seconds=input.escalation_window_seconds,
                         snapshot=case,
+                        storm_cause=input.storm_cause,
                     )
                 )
             await self._fire_due_timers()
@@ -269,12 +282,16 @@ class CaseWorkflow:
         elif declared.tells:
             await follow_ons.tell_linked_cases(case, event, declared.tells)
 
-    async def _record(self, event: Event, retry_refused: bool = True) -> None:
-        """After the machine took an event: clocks, search attributes, read model, notifications."""
+    async def _record(self, event: Event, retry_refused: bool = True, quiet: bool = False) -> None:
+        """After the machine took an event: clocks, search attributes, read model, notifications
+        (`quiet`: the event's message goes to nobody). An incident storm control opened tells its
+        storm when it closes, so later breaches of the cause open a new one."""
         clocks.after_event(self._opened.case, event, self._sla_policy)
         if event.from_state != event.to_state:
             workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
-        await self._project(event, retry_refused)
+        await self._project(event, retry_refused, quiet)
+        if event.to_state == Phase.CLOSED != event.from_state and self._input.storm_cause:
+            await storms.tell_closed(self._input.storm_cause, self._opened.case.id)
 
     def _take_back(self, before: CaseState, event: Event) -> ApplicationError:
         """The read model refused an update's event for good, and it is the latest: undo it, so the case
@@ -296,9 +313,13 @@ class CaseWorkflow:
             await self._project(self._opened.record_notice(action, data, self._context()))
             if action != SystemAction.SLA_BREACHED:
                 continue
-            taken = clocks.taken_on_breach(case, self._sla_policy, data["target"])
+            taken = clocks.taken_on_breach(case, self._sla_policy, data["target"], self._vip_by_policy(case))
             if taken and taken in case.allowed_actions.get(Role.SUPERVISOR, []):
                 await self._take_by_itself(taken, data)
+
+    def _vip_by_policy(self, case: CaseState) -> bool:
+        """Which VIP rule decides this breach: the marker is asked for only where the rules differ."""
+        return not clocks.vip_rule_matters(case, self._sla_policy) or workflow.patched(VIP_BY_POLICY_PATCH)
 
     async def _take_by_itself(self, action: str, breach: dict) -> None:
         data = {"reason": f"{breach['target']} target breached at {breach['deadline']} ({breach['cause']['policy']})"}
@@ -308,15 +329,21 @@ class CaseWorkflow:
         if opens is not None and opens.may_join_open and workflow.patched(STORM_CONTROL_PATCH):
             joined = await self._join_storm(opens, data)
             if action not in self._opened.case.allowed_actions.get(Role.SUPERVISOR, []):
-                return  # the case moved on while the storm was asked (its incident keeps the link)
+                # The case moved on while the storm was asked. An incident opened for it links to it:
+                # the case links back, so the meeting is not one-sided (one it would join is left alone).
+                if joined is not None and joined.opened and workflow.patched(STORM_MOVED_ON_PATCH):
+                    await self._record(self._opened.link(joined.incident_id, opens.relation, Actor(SYSTEM), self._context()))
+                return
         opened = False if joined is not None else self._opens_a_case(action, data)
         event = self._opened.take(action, Actor(SYSTEM), data, None, self._context())
-        await self._record(event)
+        quiet = joined is not None and not joined.opened and workflow.patched(STORM_JOINER_QUIET_PATCH)
+        await self._record(event, quiet=quiet)
         if joined is None or not joined.opened:
             await self._follow_on(event, opened)
 
-    async def _join_storm(self, opens: Opens, data: dict) -> JoinedStorm:
-        """Storm control: the incident of this breach's cause, opened for this case or to be joined."""
+    async def _join_storm(self, opens: Opens, data: dict) -> JoinedStorm | None:
+        """Storm control: the incident of this breach's cause, opened for this case or to be joined;
+        None where the storm could not open one (the case then opens its own)."""
         case = self._opened.case
         join = JoinStormInput(
             cause=storm_cause(case),
@@ -328,12 +355,18 @@ class CaseWorkflow:
             sla_policy=self._input.sla_policy,
             request_id=f"{case.id}:storm:{case.sla_cycle}:{case.version}",
         )
-        joined = await workflow.execute_activity_method(
-            StormActivities.join_escalation_storm,
-            join,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=PROJECTION_RETRY,
-        )
+        try:
+            joined = await workflow.execute_activity_method(
+                StormActivities.join_escalation_storm,
+                join,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PROJECTION_RETRY,
+            )
+        except ActivityError as error:
+            if not (isinstance(error.cause, ApplicationError) and error.cause.type == STORM_REFUSED):
+                raise
+            workflow.logger.error("case %s: storm control could not open an incident (%s); opening its own", case.id, error.cause)
+            return None
         data[opens.id_field] = joined.incident_id
         return joined
 
@@ -385,7 +418,7 @@ class CaseWorkflow:
         """Before this run ends: every handler done, every notification delivered or given up."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifications)
 
-    async def _project(self, event: Event, retry_refused: bool = True) -> None:
+    async def _project(self, event: Event, retry_refused: bool = True, quiet: bool = False) -> None:
         self._events_this_run += 1
         self._changed = True  # the run loop recomputes when its timers are due
         case = self._opened.case
@@ -395,8 +428,10 @@ class CaseWorkflow:
             self._notify(notification)
         await self._write(event, retry_refused)
         kind = event_message(SPECS.get(case.kind), event.action, event.data, case.created_by)
+        if kind in NAMING_MESSAGES and not workflow.patched(NAMING_PATCH):
+            kind = None
         if (notification or kind) and notify_after and workflow.patched(ANNOUNCE_PATCH):
-            if kind:
+            if kind and not quiet:
                 self._announce(self._announcement(case, event, kind))
         elif notification and notify_after:
             self._notify(notification)
@@ -423,31 +458,19 @@ class CaseWorkflow:
             team=case.team,
             people=meeting_people(case.data),
             action_item_owner=item_owner,
+            actor=event.actor.name,
+            named=meeting_people(event.data),
             task_queue=workflow.info().task_queue,
         )
 
     def _announce(self, announcement: AnnounceInput) -> None:
         """In the background, like a notification; the announcement only writes the inbox and starts
         the message's delivery workflow, so the run's end waits for it briefly, never for a channel."""
-        started = workflow.start_activity_method(
-            MessageActivities.announce,
-            announcement,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=ANNOUNCE_RETRY,
-        )
-        self._notifications.add(started)
-        started.add_done_callback(self._notifications.discard)
+        start_in_background(self._notifications, MessageActivities.announce, announcement, ANNOUNCE_RETRY)
 
     def _notify(self, notification: NotificationInput) -> None:
         """Deliver in the background: a slow webhook must not hold up the change that caused it."""
-        delivery = workflow.start_activity_method(
-            Notifier.deliver_notification,
-            notification,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=NOTIFICATION_RETRY,
-        )
-        self._notifications.add(delivery)
-        delivery.add_done_callback(self._notifications.discard)
+        start_in_background(self._notifications, Notifier.deliver_notification, notification, NOTIFICATION_RETRY)
 
 
 def _refused_for_good(error: ActivityError) -> bool:

@@ -30,8 +30,11 @@ def new_case_id() -> str:
     return case_id(int(workflow.now().timestamp() * 1000), workflow.random().getrandbits(80))
 
 
-async def open_linked_case(parent: CaseWorkflowInput, new_id: str, report: Report, actor: Actor, relation: str, request_id: str | None) -> None:
-    """Start the new case's workflow; it reports itself, linked to this case as `relation`."""
+async def open_linked_case(
+    parent: CaseWorkflowInput, new_id: str, report: Report, actor: Actor, relation: str, request_id: str | None, storm_cause: str | None = None
+) -> None:
+    """Start the new case's workflow; it reports itself, linked to this case as `relation`.
+    `storm_cause`: the new case is the incident storm control opened for that cause (workflows/storms.py)."""
     opening = ReportInput(report, actor, parent.case_id, request_id, source_relation=relation, link_back=False)
     child = CaseWorkflowInput(
         case_id=new_id,
@@ -41,6 +44,7 @@ async def open_linked_case(parent: CaseWorkflowInput, new_id: str, report: Repor
         sla_policy=parent.sla_policy,
         escalation_window_seconds=parent.escalation_window_seconds,
         opening=opening,
+        storm_cause=storm_cause,
     )
     await workflow.start_child_workflow(
         CASE_WORKFLOW,
@@ -59,7 +63,7 @@ async def open_linked_case(parent: CaseWorkflowInput, new_id: str, report: Repor
 
 
 async def link(case_id: str, link_input: LinkInput) -> None:
-    await _signal(case_id, LINK_SIGNAL, link_input)
+    await signal(case_id, LINK_SIGNAL, link_input)
 
 
 async def tell_linked_cases(case: CaseState, event: Event, tells: Tells) -> None:
@@ -67,12 +71,13 @@ async def tell_linked_cases(case: CaseState, event: Event, tells: Tells) -> None
     for linked in case.links:
         if linked["relation"] == tells.relation:
             notice = NoticeInput(tells.notice, tells.data(case, event.data), event.actor, event.request_id)
-            await _signal(linked["case_id"], NOTICE_SIGNAL, notice)
+            await signal(linked["case_id"], NOTICE_SIGNAL, notice)
 
 
-async def _signal(case_id: str, name: str, payload) -> None:
+async def signal(workflow_id: str, name: str, payload) -> None:
+    """Signal another workflow; one whose run has ended (a case past its reopen window, a storm past its
+    window) keeps its history as it was."""
     try:
-        await workflow.get_external_workflow_handle(case_id).signal(name, payload)
+        await workflow.get_external_workflow_handle(workflow_id).signal(name, payload)
     except ApplicationError as error:
-        # That case's run has ended (past its reopen window): it keeps its history as it was.
-        workflow.logger.warning("could not signal %s to case %s: %s", name, case_id, error)
+        workflow.logger.warning("could not signal %s to %s: %s", name, workflow_id, error)

@@ -41,6 +41,8 @@ class CaseWorkflowInput:
     opening: ReportInput | None = None
     # Carried across continue-as-new; None on the first run.
     snapshot: CaseState | None = None
+    # An incident storm control opened: the cause whose storm workflow it tells when it closes.
+    storm_cause: str | None = None
 
 
 @dataclass

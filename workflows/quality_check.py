@@ -5,6 +5,7 @@ A durable timer ends the appeal window: a score nobody appealed in time becomes 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 from dataclasses import dataclass
@@ -22,13 +23,16 @@ with workflow.unsafe.imports_passed_through():
     from states.scorecard import parse_rubric
     from states.vocabulary import SYSTEM, MessageKind
     from workflows.errors import rule_error
-    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities
+    from workflows.messages import ANNOUNCE_RETRY, AnnounceInput, MessageActivities, start_in_background
 
 QUALITY_CHECK_WORKFLOW = "QualityCheck"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 ENDED = (CheckStatus.DECIDED, CheckStatus.FINAL)
 # Since v2 a score is announced to the agent (quality_scored: workflows/messages.py).
 ANNOUNCE_SCORE_PATCH = "announce-quality-scored"
+# Since v3 the score's announcement runs in the background: a read-model outage (the announcement
+# retries without end) no longer holds up the reviewer's request; the run waits for it before it ends.
+ANNOUNCE_IN_BACKGROUND_PATCH = "announce-quality-scored-in-background"
 
 
 @dataclass
@@ -89,6 +93,8 @@ class QualityCheckWorkflow:
         self._rubric = parse_rubric(input.rubric)
         self._window = timedelta(seconds=input.appeal_window_seconds)
         self._opened = False
+        # Score announcements under way in the background (ANNOUNCE_IN_BACKGROUND_PATCH).
+        self._announcements: set[asyncio.Future] = set()
 
     @workflow.run
     async def run(self, input: QualityCheckInput) -> Check:
@@ -103,7 +109,7 @@ class QualityCheckWorkflow:
                 event = window_ended(self._check, Actor(SYSTEM), workflow.now())
                 if event is not None:
                     await self._project(event)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._announcements)
         return self._check
 
     @workflow.update
@@ -114,7 +120,12 @@ class QualityCheckWorkflow:
         )
         await self._project(event)
         if workflow.patched(ANNOUNCE_SCORE_PATCH):
-            await self._announce_score()
+            if workflow.patched(ANNOUNCE_IN_BACKGROUND_PATCH):
+                start_in_background(self._announcements, MessageActivities.announce, self._score_announcement(), ANNOUNCE_RETRY)
+            else:
+                await workflow.execute_activity_method(
+                    MessageActivities.announce, self._score_announcement(), start_to_close_timeout=timedelta(seconds=30), retry_policy=ANNOUNCE_RETRY
+                )
         return self._check
 
     @score.validator
@@ -176,16 +187,11 @@ class QualityCheckWorkflow:
         except CaseRuleError as error:
             raise rule_error(error) from None
 
-    async def _announce_score(self) -> None:
-        """The agent hears that their case was scored (the inbox now, the channels in the background)."""
+    def _score_announcement(self) -> AnnounceInput:
+        """The agent hears that their case was scored (the inbox, then the channels)."""
         check = self._check
-        await workflow.execute_activity_method(
-            MessageActivities.announce,
-            AnnounceInput(
-                f"{check.id}:{check.version}", MessageKind.QUALITY_SCORED, check.case_id, agent=check.agent, task_queue=workflow.info().task_queue
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=ANNOUNCE_RETRY,
+        return AnnounceInput(
+            f"{check.id}:{check.version}", MessageKind.QUALITY_SCORED, check.case_id, agent=check.agent, task_queue=workflow.info().task_queue
         )
 
     async def _project(self, event: CheckEvent) -> None:

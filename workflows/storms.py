@@ -15,18 +15,20 @@ import functools
 from datetime import datetime, timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.workflow import ParentClosePolicy
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from states.case import Actor, CaseState
-    from states.vocabulary import SYSTEM, Phase, Relation
+    from states.vocabulary import SYSTEM, Relation
     from workflows import follow_ons
-    from workflows.inputs import CaseWorkflowInput, JoinedStorm, JoinStormInput, ReportInput, StormInput
-    from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
+    from workflows.inputs import CaseWorkflowInput, JoinedStorm, JoinStormInput, StormInput
 
 STORM_WORKFLOW = "EscalationStorm"
+STORM_CLOSED_SIGNAL = "storm_incident_closed"
+# The storm workflow could not open an incident: the breaching case opens its own.
+STORM_REFUSED = "StormRefused"
 MIN_TIMER = timedelta(milliseconds=10)
 
 
@@ -47,6 +49,8 @@ class StormWorkflow:
         self._incident: str | None = None
         self._opened_at = workflow.now()
         self._started: set[str] = set()
+        # Incidents this workflow opened that have closed since: a breach no longer joins them.
+        self._closed: set[str] = set()
 
     @workflow.run
     async def run(self, input: StormInput) -> None:
@@ -66,47 +70,59 @@ class StormWorkflow:
         """A new incident was opened for the cause: its window ends later."""
         return self._opened_at + self._window != end
 
+    @workflow.signal(name=STORM_CLOSED_SIGNAL)
+    def incident_closed(self, incident_id: str) -> None:
+        self._closed.add(incident_id)
+
+    def _joinable(self) -> str | None:
+        """The incident a breach joins now: opened within the window, and not closed since."""
+        if self._incident is None or self._incident in self._closed or workflow.now() >= self._opened_at + self._window:
+            return None
+        return self._incident
+
     @workflow.update
     async def join(self, input: JoinStormInput) -> JoinedStorm:
+        while (incident_id := self._joinable()) is not None:
+            # Being opened by an earlier update: join it once it started, or decide again if it failed.
+            await workflow.wait_condition(lambda: incident_id in self._started or self._incident != incident_id)
+            if incident_id in self._started:
+                return JoinedStorm(incident_id, opened=False)
         # Decide before the first await: the next update sees this one's decision.
-        now = workflow.now()
-        if self._incident is not None and now < self._opened_at + self._window:
-            incident_id = self._incident
-            await workflow.wait_condition(lambda: incident_id in self._started)
-            return JoinedStorm(incident_id, opened=False)
         incident_id = follow_ons.new_case_id()
-        self._incident, self._opened_at = incident_id, now
-        await _open_incident(incident_id, input)
+        previous = self._incident, self._opened_at
+        self._incident, self._opened_at = incident_id, workflow.now()
+        try:
+            await _open_incident(incident_id, input)
+        except Exception as error:
+            # Nobody waits for an incident that never started: the next breach opens one afresh.
+            self._incident, self._opened_at = previous
+            raise ApplicationError(f"could not open the incident for {input.cause}: {error}", type=STORM_REFUSED, non_retryable=True) from error
         self._started.add(incident_id)
         return JoinedStorm(incident_id, opened=True)
 
 
 async def _open_incident(incident_id: str, input: JoinStormInput) -> None:
-    """Start the incident's case workflow; it reports itself, linked to the first breaching case."""
-    opening = ReportInput(input.report, Actor(SYSTEM), input.case_id, input.request_id, source_relation=Relation.ESCALATED_FROM, link_back=False)
-    child = CaseWorkflowInput(
-        case_id=incident_id,
+    """Start the incident's case workflow (as any follow-on case); it reports itself, linked to the first
+    breaching case, and tells this workflow when it closes."""
+    parent = CaseWorkflowInput(
+        case_id=input.case_id,
         kind=input.report.kind,
         reopen_window_seconds=input.reopen_window_seconds,
         events_per_run=input.events_per_run,
         sla_policy=input.sla_policy,
         escalation_window_seconds=input.window_seconds,
-        opening=opening,
     )
-    await workflow.start_child_workflow(
-        follow_ons.CASE_WORKFLOW,
-        child,
-        id=incident_id,
-        task_queue=workflow.info().task_queue,
-        parent_close_policy=ParentClosePolicy.ABANDON,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(CASE_KIND, input.report.kind),
-                SearchAttributePair(CASE_PRIORITY, input.report.priority),
-                SearchAttributePair(CASE_STATE, Phase.REPORT),
-            ]
-        ),
+    await follow_ons.open_linked_case(
+        parent, incident_id, input.report, Actor(SYSTEM), Relation.ESCALATED_FROM, input.request_id, storm_cause=input.cause
     )
+
+
+async def tell_closed(cause: str, incident_id: str) -> None:
+    """From the incident's workflow, as it closes: breaches of its cause no longer join it."""
+    try:
+        await follow_ons.signal(storm_id(cause), STORM_CLOSED_SIGNAL, incident_id)
+    except Exception as error:  # a courtesy: the closing never fails for it (a storm past its window is gone)
+        workflow.logger.warning("could not tell storm %s that %s closed: %s", cause, incident_id, error)
 
 
 class StormActivities:
@@ -126,4 +142,8 @@ class StormActivities:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         # The update id makes a retried activity get the answer its first attempt got.
-        return await client.execute_update_with_start_workflow(StormWorkflow.join, input, start_workflow_operation=start, id=input.request_id)
+        try:
+            return await client.execute_update_with_start_workflow(StormWorkflow.join, input, start_workflow_operation=start, id=input.request_id)
+        except WorkflowUpdateFailedError as error:
+            # Its answer stays the same under this update id: retrying would not change it.
+            raise ApplicationError(str(error.cause or error), type=STORM_REFUSED, non_retryable=True) from error

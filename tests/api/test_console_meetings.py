@@ -42,7 +42,10 @@ async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publi
     await sam.sign_in("sam")
     page = html.unescape((await sam.get(f"/ui/cases/{case_id}")).text)
     assert 'id="meeting-agenda"' in page and "未结紧急会议" in page and "5楼会议室" in page and "周例会" in page
+    assert 'id="meeting-type">周例会<' in page  # the meeting type's label in the reader's language, by the title
 
+    # Among agents only the host or the recorder holds it: a supervisor names ann the recorder.
+    await api.act(case_id, "set_attendees", role="supervisor", data={"recorder": "ann"})
     await api.act(case_id, "record_attendance", data={"attended": ["ann", "sam"]})
     await api.act(case_id, "assign_tasks")
     ann = browser()
@@ -68,12 +71,24 @@ async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publi
     assert case["sla"]["minutes"]["state"] == "met"
 
 
+async def test_the_attendance_form_offers_the_directorys_people_and_refuses_an_unknown_name(browser, api):
+    meeting = await api.open("meeting", role="supervisor", title="出勤名单", data={"meeting_type": "weekly", "host": "sam"})
+    sam = browser()
+    await sam.sign_in("sam")
+    form = html.unescape((await sam.get(f"/ui/cases/{meeting['id']}/act/record_attendance")).text)
+    assert "可填写的人员" in form and "(ann)" in form
+    hidden = await sam.form(f"/ui/cases/{meeting['id']}/act/record_attendance")
+    answer = await sam.post(f"/ui/cases/{meeting['id']}/act/record_attendance", {**hidden, "attended": "ann\nbob-who-is-no-one"})
+    assert answer.status_code == 422, answer.text[:300]
+    assert (await api.get(meeting["id"]))["state"] == "report"
+
+
 async def test_a_meeting_page_names_people_and_action_items_and_draws_no_arrow_when_the_phase_stays(browser, api):
     meeting = await api.open(
         "meeting",
         role="supervisor",
         title="周例会 2029-04-12",
-        data={"scheduled_at": "2029-04-12T02:00:00Z", "host": "sam", "participants": ["ann", "sam"]},
+        data={"scheduled_at": "2029-04-12T02:00:00Z", "host": "sam", "recorder": "ann", "participants": ["ann", "sam"]},
     )
     await api.act(meeting["id"], "record_attendance", data={"attended": ["ann", "sam"]})
     await api.act(meeting["id"], "add_action_item", data={"title": "调整午间排班", "owner": "ann", "due": "2029-04-19T02:00:00Z"})

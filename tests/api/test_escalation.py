@@ -129,3 +129,16 @@ async def test_cases_joined_by_escalation_verify(api):
     for case_id in (complaint["id"], incident_id):
         response = await api.client.get(f"/cases/{case_id}/history/verify", headers=auth("auditor"))
         assert response.json()["ok"] is True, response.text
+
+
+async def test_an_incident_storm_control_opened_closes_after_its_storm_has_ended(api_with_policy):
+    # The tests' storm window is a millisecond: the storm workflow is gone when its incident closes.
+    policy = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"urgent": {"first_response": 1}}}}
+    async with api_with_policy(policy) as api:
+        complaint = await api.open(priority="urgent")
+        (event,) = [event for event in await api.history_with(complaint["id"], "escalate") if event["action"] == "escalate"]
+        incident_id = event["data"]["incident_id"]
+        await open_incident(api, incident_id)
+        await api.take(incident_id, INCIDENT_WALK)
+        assert (await api.get(incident_id))["state"] == "closed"
+        await api.history_with(complaint["id"], "incident_closed")

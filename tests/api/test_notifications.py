@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -16,12 +18,17 @@ import pytest
 import uvicorn
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from api.labels import label
 from service.directory import Directory
+from service.notifications import Notifications
+from service.tables import users
 from service.teams import Department
+from states.notification_rules import parse_notification_policy
 from states.vocabulary import MessageKind
 from tests.api.department_people import People
 from tests.conftest import Api, auth, free_port, serving, worker_on
 from tests.support import eventually
+from workflows.messages import AnnounceInput
 
 SECRET = base64.b64encode(b"a key for the tests' webhook").decode()
 
@@ -45,12 +52,15 @@ class Receiver:
         status = 503 if self.down else 200
         headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
         StandardWebhook("whsec_" + SECRET).verify(body, headers)  # signed as Standard Webhooks say
-        self.requests.append({"body": json.loads(body), "status": status})
+        self.requests.append({"body": json.loads(body), "status": status, "headers": headers, "raw": body})
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
     def delivered(self) -> list[dict]:
         return [request["body"] for request in self.requests if request["status"] == 200]
+
+    def delivered_requests(self) -> list[dict]:
+        return [request for request in self.requests if request["status"] == 200]
 
 
 @asynccontextmanager
@@ -75,6 +85,21 @@ def channel_stack(temporal_env, read_model, stack_settings):
         async with receiving(receiver) as url:
             policy = {"channels": [{"name": "hook", "type": "webhook", "url": url, "secret": "whsec_" + SECRET, "events": ["assigned", "breached"]}]}
             settings = dataclasses.replace(stack_settings, task_queue=queue, notifications=policy)
+            async with worker_on(temporal_env.client, read_model, queue, settings=settings), serving(settings) as client:
+                yield Api(client)
+
+    return start
+
+
+@pytest.fixture
+def legacy_stack(temporal_env, read_model, stack_settings):
+    """CASEWORK_WEBHOOK_URL (and its secret) set, no CASEWORK_NOTIFICATIONS: the old webhook."""
+
+    @asynccontextmanager
+    async def start(receiver: Receiver):
+        queue = f"legacy-{time.monotonic_ns()}"
+        async with receiving(receiver) as url:
+            settings = dataclasses.replace(stack_settings, task_queue=queue, notifications=None, webhook_url=url, webhook_secret="whsec_" + SECRET)
             async with worker_on(temporal_env.client, read_model, queue, settings=settings), serving(settings) as client:
                 yield Api(client)
 
@@ -238,4 +263,103 @@ async def test_an_emergency_raised_by_an_agent_tells_the_supervisors_and_nobody_
     assert [item["kind"] for item in await inbox(http, lead) if item["case_id"] == raised["id"]] == ["emergency_raised"]
     data = {"host": lead.name, "recorder": recorder.name, "participants": [recorder.name]}
     await api.act(raised["id"], "set_attendees", role="supervisor", data=data)
-    assert await kinds_of(recorder) == []  # set_attendees tells nobody by itself
+    assert await eventually(lambda: _equal(kinds_of(recorder), [MessageKind.ATTENDEE_NAMED]), 20, "the recorder told she was named")
+
+
+async def test_the_old_webhook_url_gets_assignments_and_escalations_in_the_old_body_and_headers_whoever_hears_of_them(legacy_stack, people):
+    quiet = await people.person("agent", "quiet")
+    receiver = Receiver()
+    async with legacy_stack(receiver) as api:
+        response = await api.client.put("/me/notifications", json={"off": ["assigned"]}, headers=quiet.headers)
+        assert response.status_code == 200
+        raised = await api.open("incident", role="agent", title="支付系统故障", data={"impact": "无法支付"})  # emergency_raised: not an old event
+        case = await api.open(title="包裹 13812345678")
+        await api.act(case["id"], "assign", role="supervisor", data={"owner": "bo"})  # bo: in no directory, nobody hears of it
+        await api.act(case["id"], "assign", role="supervisor", data={"owner": quiet.name})  # who turned "assigned" off
+        await api.act(case["id"], "escalate", role="supervisor", data={"reason": "a whole region is affected"})
+
+        def of_the_case() -> list[dict]:
+            return [request for request in receiver.delivered_requests() if request["body"]["delivery"].startswith(case["id"] + ":")]
+
+        await eventually(lambda: len(of_the_case()) >= 3, 30, "three events on the old webhook")
+        await asyncio.sleep(1.5)
+        posted = sorted(of_the_case(), key=lambda request: request["body"]["event"]["seq"])
+        assert [request["headers"]["x-casework-event"] for request in posted] == ["assign", "assign", "escalate"]
+        assert [request["headers"]["x-casework-delivery"] for request in posted] == [f"{case['id']}:{seq}" for seq in (2, 3, 4)]
+        first = posted[0]
+        headers, raw, body = first["headers"], first["raw"], first["body"]
+        # The old signature as before, and the Standard Webhooks one (Receiver verified it).
+        expected = hmac.new(("whsec_" + SECRET).encode(), headers["x-casework-timestamp"].encode() + b"." + raw, hashlib.sha256).hexdigest()
+        assert headers["x-casework-signature"] == f"sha256={expected}" and headers["webhook-id"] == f"{case['id']}:2"
+        assert set(body) == {"delivery", "event", "case", "message"}
+        assert body["delivery"] == f"{case['id']}:2" and body["event"]["action"] == "assign" and body["event"]["data"] == {"owner": "bo"}
+        assert body["case"] == {"id": case["id"], "title": "包裹 138****5678", "kind": "complaint", "priority": case["priority"]}
+        assert body["message"]["kind"] == "assigned" and body["message"]["id"] == f"{case['id']}:2"
+        assert posted[1]["body"]["event"]["data"] == {"owner": quiet.name}
+        assert not [request for request in receiver.requests if request["body"]["delivery"].startswith(raised["id"] + ":")]
+
+
+async def _language(read_model, name: str, language: str) -> None:
+    async with read_model.engine.begin() as connection:
+        await connection.execute(users.update().where(users.c.name == name).values(language=language, email=f"{name}@example.cn"))
+
+
+async def test_robots_and_webhooks_get_one_message_per_event_without_the_title_and_email_goes_per_language(read_model, people):
+    zh, en = await people.person("agent", "zh"), await people.person("agent", "en")
+    await _language(read_model, zh.name, "zh-CN")
+    await _language(read_model, en.name, "en")
+    policy = parse_notification_policy(
+        {
+            "channels": [
+                {"name": "hook", "type": "webhook", "url": "https://hooks.example.cn/cw", "events": ["meeting_scheduled"]},
+                {"name": "group", "type": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=t", "events": ["meeting_scheduled"]},
+                {"name": "mail", "type": "email", "host": "smtp.example.cn", "sender": "cw@example.cn", "events": ["meeting_scheduled"]},
+            ]
+        }
+    )
+    office = Notifications(read_model, policy, "https://casework.example.cn", label)
+    message_id = f"case-{uuid.uuid4().hex[:8]}:3"
+    title = "客户张伟投诉：快递员态度恶劣 13812345678"
+    request = AnnounceInput(message_id, MessageKind.MEETING_SCHEDULED, message_id.split(":")[0], "meeting", title, people=[zh.name, en.name])
+    deliveries = await office.prepare(request)
+    by_channel: dict[str, list] = {}
+    for delivery in deliveries:
+        by_channel.setdefault(delivery.channel, []).append(delivery)
+    (hook,), (group,) = by_channel["hook"], by_channel["group"]
+    # One webhook delivery (one webhook-id), in the department's language, naming everyone.
+    assert hook.message.language == "zh-CN" and hook.message.id == message_id and hook.message.data["recipients"] == [zh.name, en.name]
+    assert [r.name for r in group.recipients] == [zh.name, en.name]
+    # The group chat is told the kind of message and the case, never its title (a customer's name in it).
+    robot = json.dumps(dataclasses.asdict(group.message), ensure_ascii=False)
+    assert "张伟" not in robot and "快递员" not in robot and "1381234" not in robot
+    assert request.case_id in group.message.subject and group.message.link == f"https://casework.example.cn/ui/cases/{request.case_id}"
+    # Email, like the inbox, per language with the masked title.
+    assert sorted(d.message.language for d in by_channel["mail"]) == ["en", "zh-CN"]
+    assert all("138****5678" in d.message.subject and "张伟" in d.message.subject for d in by_channel["mail"])
+
+
+async def act_as(http, person, case_id: str, action: str, data: dict) -> dict:
+    response = await http.post(f"/cases/{case_id}/transitions", json={"action": action, "data": data}, headers=person.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_those_named_hear_of_it_and_the_one_who_named_them_does_not(api, http, people):
+    lead, recorder, owner = await people.person("supervisor", "namer"), await people.person("agent", "named"), await people.person("agent", "doer")
+    raised = await api.open("incident", role="agent", title="网点停电", data={"impact": "无法收件"})
+
+    async def kinds_of(person):
+        return sorted(item["kind"] for item in await inbox(http, person) if item["case_id"] == raised["id"])
+
+    # The supervisor names herself host: she is told nothing of what she did; the others are.
+    await act_as(http, lead, raised["id"], "set_attendees", {"host": lead.name, "recorder": recorder.name, "participants": [lead.name, owner.name]})
+    assert await eventually(lambda: _equal(kinds_of(recorder), [MessageKind.ATTENDEE_NAMED]), 20, "recorder told")
+    assert await eventually(lambda: _equal(kinds_of(owner), [MessageKind.ATTENDEE_NAMED]), 20, "participant told")
+    await api.act(raised["id"], "start_analysis", role="supervisor")
+    await act_as(http, lead, raised["id"], "add_action_item", {"title": "检查电源", "owner": owner.name, "due": "2099-01-01T00:00:00+08:00"})
+    await act_as(http, lead, raised["id"], "add_action_item", {"title": "自己跟进", "owner": lead.name, "due": "2099-01-01T00:00:00+08:00"})
+    expected = [MessageKind.ACTION_ITEM_ASSIGNED, MessageKind.ATTENDEE_NAMED]
+    assert await eventually(lambda: _equal(kinds_of(owner), expected), 20, "the item's owner told")
+    await asyncio.sleep(1.5)
+    assert MessageKind.ATTENDEE_NAMED not in await kinds_of(lead) and MessageKind.ACTION_ITEM_ASSIGNED not in await kinds_of(lead)
+    assert await kinds_of(recorder) == [MessageKind.ATTENDEE_NAMED]  # not the item's owner

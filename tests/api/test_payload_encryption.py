@@ -198,6 +198,10 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
         encoded = (await stack.api.client.post("/codec/encode", json=plain, headers=auth("supervisor"))).json()
         assert base64.b64decode(encoded["payloads"][0]["metadata"]["encoding"]) == b"binary/encrypted"
         assert (await stack.api.client.post("/codec/decode", json=encoded, headers=auth("supervisor"))).json() == plain
+        # Encoding makes ciphertext under the production key: supervisors and managers, not auditors.
+        assert (await stack.api.client.post("/codec/encode", json=plain, headers=auth("auditor"))).status_code == 403
+        assert (await stack.api.client.post("/codec/encode", json=plain, headers=auth("agent"))).status_code == 403
+        assert (await stack.api.client.post("/codec/encode", json=plain, headers=auth("manager"))).status_code == 200
 
 
 async def test_the_codec_endpoint_answers_the_temporal_ui_origin_and_a_console_session(temporal_env, stack_settings, tmp_path):

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Replayer
 
 from service.read_model import ReadModel, create_engine
@@ -178,6 +179,8 @@ async def test_a_check_is_sampled_scored_with_automatic_deductions_appealed_and_
         recorded = await temporal_env.client.get_workflow_handle(check["id"]).fetch_history()
         replayed = await Replayer(workflows=[QualityCheckWorkflow]).replay_workflow(recorded, raise_on_replay_failure=False)
         assert replayed.replay_failure is None, replayed.replay_failure
+        # The score's announcement ran in the background: the reviewer's request did not wait for it.
+        assert _answered_before_announced(recorded)
 
 
 async def test_an_appeal_is_taken_once_and_only_within_the_window(temporal_env, stack_settings, tmp_path):
@@ -294,3 +297,21 @@ async def test_the_weekly_schedule_samples_the_department_week_before(own_stack,
         assert len([check for check in checks if check["agent"] == "alice"]) == 5  # of her 7: the reopened one and 4 drawn (N = 5)
         assert by_case["reopened"]["sampled_because"] == ["reopened"] and by_case["b1"]["sampled_because"] == ["dissatisfied"]
         assert all(check["reviewer"] == "sam" for check in checks)  # no quality reviewer here: the supervisor
+
+
+def _answered_before_announced(history) -> bool:
+    """Whether the score update completed before its quality_scored announcement did."""
+    events = list(history.events)
+    scheduled = next(
+        e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "announce"
+    )
+    done = next(
+        e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED and e.activity_task_completed_event_attributes.scheduled_event_id == scheduled
+    )
+    answered = next(e.event_id for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED and e.event_id > scheduled)
+    return answered < done

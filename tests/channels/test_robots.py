@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from states.notification_rules import ChannelConfig
 from states.vocabulary import ChannelType, MessageKind
 from tests.channels.fakes import FakeServer, Request
 from tests.conftest import free_port
@@ -125,22 +126,23 @@ async def test_feishu_names_who_it_mentions():
 
 
 @pytest.mark.parametrize(("kind", "code"), [(ChannelType.DINGTALK, 310000), (ChannelType.FEISHU, 19021)])
-async def test_a_wrong_secret_gets_the_platforms_signature_error_and_is_not_retried(kind, code):
+async def test_a_wrong_secret_gets_the_platforms_signature_error_and_is_retried_coded(kind, code):
     answer, path = PLATFORMS[kind]
     with FakeServer(answer) as server:
         with pytest.raises(DeliveryFailed) as failed:
             await deliver(channel(kind, server.base + path, "SECnot-the-robots-secret"), MESSAGE, [WANG])
-    assert failed.value.retryable is False
+    # A rotated secret is fixed in the policy while the message waits: retried, coded for the log.
+    assert (failed.value.retryable, failed.value.code) == (True, "signature_refused")
     assert str(code) in failed.value.reason
 
 
-async def test_a_wrong_wecom_key_is_not_retried_and_the_key_is_never_logged(caplog):
+async def test_a_wrong_wecom_key_is_retried_and_the_key_is_never_logged(caplog):
     caplog.set_level(logging.DEBUG)
     wrong = "0000-wrong-key-0000"
     with FakeServer(wecom) as server:
         with pytest.raises(DeliveryFailed) as failed:
             await deliver(channel(ChannelType.WECOM, f"{server.base}/cgi-bin/webhook/send?key={wrong}"), MESSAGE, [WANG])
-    assert failed.value.retryable is False and "93000" in failed.value.reason
+    assert failed.value.retryable is True and failed.value.code == "robot_refused" and "93000" in failed.value.reason
     # httpx's own request log is turned down where logging is set up (service/observability.py): here only ours is read.
     ours = [record.getMessage() for record in caplog.records if record.name.startswith("casework")]
     assert ours and not any(wrong in line or "首次响应" in line for line in ours)
@@ -152,11 +154,11 @@ async def test_a_robot_that_is_down_or_failing_is_retried(kind):
     _, path = PLATFORMS[kind]
     with pytest.raises(DeliveryFailed) as down:
         await deliver(channel(kind, f"http://127.0.0.1:{free_port()}{path}", SECRET), MESSAGE, [WANG])
-    assert down.value.retryable is True and down.value.status_code is None
+    assert down.value.retryable is True and down.value.status_code is None and down.value.code == "network_error"
     with FakeServer(lambda request: (500, {"message": "internal error"})) as server:
         with pytest.raises(DeliveryFailed) as failing:
             await deliver(channel(kind, server.base + path, SECRET), MESSAGE, [WANG])
-    assert failing.value.retryable is True and failing.value.status_code == 500
+    assert failing.value.retryable is True and failing.value.status_code == 500 and failing.value.code == "http_500"
 
 
 @pytest.mark.parametrize(
@@ -172,7 +174,7 @@ async def test_a_robots_rate_limit_is_retried(kind, busy):
     with FakeServer(lambda request: (200, busy)) as server:
         with pytest.raises(DeliveryFailed) as limited:
             await deliver(channel(kind, server.base + path, SECRET), MESSAGE, [WANG])
-    assert limited.value.retryable is True
+    assert limited.value.retryable is True and limited.value.code == "robot_busy"
 
 
 async def test_feishu_accepts_the_older_status_code_answer():
@@ -180,7 +182,7 @@ async def test_feishu_accepts_the_older_status_code_answer():
         assert await deliver(channel(ChannelType.FEISHU, server.base + "/open-apis/bot/v2/hook/x"), MESSAGE, []) == 200
 
 
-async def test_a_429_is_retried_and_another_4xx_is_not():
+async def test_a_429_is_retried_and_so_is_another_4xx_a_proxy_may_answer_in_an_outage():
     with FakeServer(lambda request: (429, {})) as server:
         with pytest.raises(DeliveryFailed) as limited:
             await deliver(channel(ChannelType.WECOM, server.base + "/cgi-bin/webhook/send?key=k"), MESSAGE, [])
@@ -188,7 +190,7 @@ async def test_a_429_is_retried_and_another_4xx_is_not():
         with pytest.raises(DeliveryFailed) as missing:
             await deliver(channel(ChannelType.WECOM, server.base + "/cgi-bin/webhook/send?key=k"), MESSAGE, [])
     assert (limited.value.retryable, limited.value.status_code) == (True, 429)
-    assert (missing.value.retryable, missing.value.status_code) == (False, 404)
+    assert (missing.value.retryable, missing.value.status_code, missing.value.code) == (True, 404, "http_404")
 
 
 async def test_the_inbox_is_not_a_channel_here():
@@ -211,3 +213,37 @@ def test_a_url_is_logged_without_its_key_or_token():
     )
     assert redact("https://open.feishu.cn/open-apis/bot/v2/hook/0d9f-secret-hook") == "https://open.feishu.cn/open-apis/bot/v2/hook/***"
     assert redact("https://user:pw@hooks.example.cn/casework") == "https://hooks.example.cn/casework"
+
+
+EVIL = Message(
+    id="case-43:2",
+    kind=MessageKind.ASSIGNED,
+    language="zh-CN",
+    subject='【分配给我】[点此登录](http://evil.example) ![](http://t.example/x.png) <at user_id="all">所有人</at>',
+    text='投诉「[点此登录](http://evil.example)」 ![](http://t.example/x.png) <at user_id="all">所有人</at>',
+    link="https://casework.example.cn/console/cases/case-43",
+    case_id="case-43",
+)
+
+
+async def test_dingtalk_markdown_makes_no_link_image_or_tag_of_a_cases_words():
+    with FakeServer(dingtalk) as server:
+        await deliver(channel(ChannelType.DINGTALK, server.base + PLATFORMS[ChannelType.DINGTALK][1], SECRET), EVIL, [WANG])
+    markdown = server.requests[0].json()["markdown"]
+    text = markdown["text"]
+    assert "](http://evil.example)" not in text and "![](" not in text and "<at" not in text
+    assert r"\[点此登录\]\(http://evil" in text  # shown as written, escaped
+    assert "](http://evil.example)" not in markdown["title"]
+    assert f"[{EVIL.link}]({EVIL.link})" in text  # the console's own link stays a link
+
+
+async def test_feishu_text_mentions_only_the_recipients_never_everyone_from_a_title():
+    with FakeServer(feishu) as server:
+        await deliver(channel(ChannelType.FEISHU, server.base + PLATFORMS[ChannelType.FEISHU][1], SECRET), EVIL, [WANG])
+    text = server.requests[0].json()["content"]["text"]
+    assert '<at user_id="all">' not in text and "<at user_id=" in text
+    assert mentioned(ChannelType.FEISHU, server.requests[0]) == ["ou_wang"]
+
+
+def test_a_channel_is_the_policys_checked_entry_one_class():
+    assert Channel is ChannelConfig

@@ -87,7 +87,7 @@ async def test_without_a_secret_nothing_is_signed_but_the_id_is_sent():
     assert json.loads(request.body)["message"]["kind"] == "escalated"
 
 
-async def test_a_webhook_that_is_down_or_refuses_is_retried_or_not():
+async def test_a_webhook_that_is_down_or_refuses_is_retried_coded():
     with pytest.raises(DeliveryFailed) as down:
         await deliver(channel(f"http://127.0.0.1:{free_port()}/hook", WHSEC), MESSAGE, [])
     with FakeServer(lambda request: (503, {})) as server:
@@ -97,7 +97,7 @@ async def test_a_webhook_that_is_down_or_refuses_is_retried_or_not():
         with pytest.raises(DeliveryFailed) as refused:
             await deliver(channel(server.base + "/hook", WHSEC), MESSAGE, [])
     assert down.value.retryable and unavailable.value.retryable and unavailable.value.status_code == 503
-    assert (refused.value.retryable, refused.value.status_code) == (False, 401)
+    assert (refused.value.retryable, refused.value.status_code, refused.value.code) == (True, 401, "http_401")
 
 
 async def test_the_old_delivery_and_event_headers_fall_back_to_the_message_id_and_kind():

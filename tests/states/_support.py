@@ -45,6 +45,8 @@ VALID_DATA: dict[str, dict[str, Any] | None] = {
     "open_improvement_plan": {"title": "load tests", "plan_id": "plan-1"},
     "take_host": None,
     "set_attendees": {"host": "sam", "recorder": "ann", "participants": ["ann", "bo"]},
+    "refresh_agenda": {"review": {"review_id": "weekly-2026-W48", "open_tasks": []}},
+    "change_host": {"host": "sue", "reason": "sam is away"},
     "publish_minutes": {
         "held_at": "2026-11-22T18:00:00+08:00",
         "place": "会议室 A",

@@ -12,6 +12,7 @@ from states.spec import PHASES
 from tests.states._support import machine_in, opened, valid_data
 from tests.support import AGENT, AUDITOR, NOW, SUPERVISOR, SYSTEM
 
+SYSTEM_ONLY = {"meeting": {"refresh_agenda", "change_host"}}
 SUPERVISOR_ONLY = {
     "complaint": {"dismiss", "escalate", "assign", "set_priority"},
     "feedback": {"escalate", "assign", "set_priority"},
@@ -53,9 +54,11 @@ def forbid(machine, action, actor, data):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_supervisor_only_actions_are_exactly_those_declared(kind):
-    declared = {action.name for action in SPECS[kind].actions if "agent" not in action.roles}
+    declared = {action.name for action in SPECS[kind].actions if "agent" not in action.roles and action.name not in SYSTEM_ONLY.get(kind, set())}
     assert declared == SUPERVISOR_ONLY[kind]
-    assert all("supervisor" in action.roles for action in SPECS[kind].actions)
+    assert all("supervisor" in action.roles for action in SPECS[kind].actions if action.name not in SYSTEM_ONLY.get(kind, set()))
+    # The system's own: the daily run keeps a meeting not yet held current (service/meetings.py).
+    assert {action.name for action in SPECS[kind].actions if action.roles == (SYSTEM.name,)} == SYSTEM_ONLY.get(kind, set())
 
 
 @pytest.mark.parametrize(("kind", "phase", "action"), SUPERVISOR_MOMENTS)

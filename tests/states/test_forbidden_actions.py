@@ -28,7 +28,7 @@ def refuse(machine, action, actor, data, error=ActionNotAllowed, **kwargs):
 @pytest.mark.parametrize(("kind", "phase"), PHASES_BY_KIND)
 def test_every_action_declared_for_other_phases_is_refused_with_the_phase_and_alternatives(kind, phase):
     machine = machine_in(kind, phase)
-    elsewhere = [action.name for action in SPECS[kind].actions if phase not in action.source]
+    elsewhere = [action.name for action in SPECS[kind].actions if phase not in action.source and "supervisor" in action.roles]
     assert elsewhere, "every phase has actions it does not offer"
     for action in elsewhere:
         refused = refuse(machine, action, SUPERVISOR, valid_data(kind, action))

@@ -3,6 +3,7 @@
 
 import pytest
 
+from states.case import Actor
 from states.machine import KINDS
 from states.spec import ROLES
 from states.vocabulary import Role, SystemAction
@@ -117,8 +118,11 @@ def meeting_steps() -> list[Step]:
     def kept(phase: str) -> list[Step]:
         return [*housekeeping("meeting", phase), Step(SUPERVISOR, "set_attendees", attendees)]
 
+    system = Actor(SYSTEM.name, SYSTEM.name)  # the daily run keeps it current until it is held
     return [
         *kept("report"),
+        Step(system, "refresh_agenda", {"review": {"review_id": "weekly-2026-W48", "open_tasks": []}}),
+        Step(system, "change_host", {"host": "sam", "reason": "sue is away"}),
         Step(AGENT, "record_attendance", {"attended": ["ann", "sam"], "absent": ["bo"]}, to="analyse"),
         *kept("analyse"),
         Step(AGENT, "add_action_item", item("午间排班")),

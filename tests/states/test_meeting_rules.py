@@ -6,16 +6,28 @@ from typing import Any
 import pytest
 
 from states import clocks
-from states.case import Actor
-from states.errors import ActionNotAllowed
-from states.meeting_plan import MeetingPlan, last_weekday_of_month, meeting_id, next_monthly, parse_meeting_plan, upcoming, weekly_days, weekly_host
+from states.case import Actor, Authority
+from states.errors import ActionForbidden, ActionNotAllowed
+from states.holidays import parse_holiday_calendar
+from states.meeting_plan import (
+    MeetingPlan,
+    last_weekday_of_month,
+    meeting_id,
+    next_monthly,
+    parse_meeting_plan,
+    rotation_order,
+    upcoming,
+    weekly_days,
+    weekly_host,
+)
 from states.policy_error import PolicyError
-from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
+from states.sla_policy import DEFAULT_POLICY_DATA, department_calendar, parse_policy, policy_for_kind
 from states.spec import Context
-from states.vocabulary import MeetingType
+from states.vocabulary import MeetingType, RefusalCode
 from tests.states._support import opened
 from tests.support import AGENT, DUE, MINUTES, SUPERVISOR
 
+BO = Actor("bo", "agent")
 SHANGHAI = "Asia/Shanghai"
 # Thursday 2026-10-01 is a holiday; Mon–Fri 09:00–18:00 in Shanghai otherwise.
 CALENDAR_POLICY = parse_policy(
@@ -126,7 +138,7 @@ def test_monthly_meetings_fall_on_the_weekday_of_the_months_last_week():
 
 def test_upcoming_meetings_have_deterministic_ids_and_hosts():
     plan = parse_meeting_plan({"weekly": {"rotation": ["sue", "sam"]}, "monthly": {"place": "大会议室"}}, SHANGHAI)
-    meetings = upcoming(plan, datetime(2026, 12, 3, tzinfo=UTC), 2, ["zed"], ["mia", "max"], {})
+    meetings = upcoming(plan, datetime(2026, 12, 3, tzinfo=UTC), 2, ["zed", "sam", "sue"], ["mia", "max"], {})
     assert [meeting.case_id for meeting in meetings] == ["meeting-weekly-2026-12-04", "meeting-weekly-2026-12-11", "meeting-monthly-2026-12"]
     assert {meeting.host for meeting in meetings} == {"sue", "sam", "max"}
     assert meetings[-1].place == "大会议室" and meetings[-1].meeting_type == MeetingType.MONTHLY
@@ -146,6 +158,53 @@ def test_a_bad_meetings_file_is_refused_by_key(data, key):
     with pytest.raises(PolicyError) as refused:
         parse_meeting_plan(data, SHANGHAI)
     assert refused.value.key == key
+
+
+def test_among_agents_only_the_host_or_the_recorder_holds_the_meeting_and_publishes_the_minutes():
+    def acting(actor):
+        return Context("2026-11-27T09:00:00Z", authority=Authority(actor.name, ownership=False))
+
+    machine = opened("meeting", SUPERVISOR, data={"meeting_type": "weekly", "host": "sam", "recorder": "bo"})
+    with pytest.raises(ActionForbidden) as refused:
+        machine.check("record_attendance", "agent", {"attended": ["ann"]}, acting(AGENT))  # ann neither hosts nor records
+    assert refused.value.code == RefusalCode.NOT_YOUR_CASE
+    machine.take("record_attendance", BO, {"attended": ["ann", "bo"]}, None, acting(BO))
+    with pytest.raises(ActionForbidden):
+        machine.check("assign_tasks", "agent", None, acting(AGENT))
+    machine.take("assign_tasks", SUPERVISOR, None, None, acting(SUPERVISOR))  # supervisors always may
+    with pytest.raises(ActionForbidden):
+        machine.check("publish_minutes", "agent", MINUTES, acting(AGENT))
+    machine.take("publish_minutes", BO, MINUTES, None, acting(BO))
+    assert machine.case.state == "follow_up"
+
+
+def test_a_configured_rotation_is_kept_as_written_among_the_enabled_supervisors():
+    plan = parse_meeting_plan({"weekly": {"rotation": ["sue", "gone", "sam", "ann"]}}, SHANGHAI)
+    # "gone" left and "ann" is no supervisor: the order is the configured one, filtered.
+    assert rotation_order(plan, ["sam", "sue", "zed"]) == ["sue", "sam"]
+    assert rotation_order(parse_meeting_plan({}, SHANGHAI), ["sue", "sam"]) == ["sam", "sue"]
+    day = date(2026, 12, 4)
+    moment = datetime(2026, 12, 4, 8, tzinfo=UTC)
+    hosts = {meeting.host for meeting in upcoming(plan, moment, 4, ["sam", "sue"], ["mia"], {}) if meeting.meeting_type == MeetingType.WEEKLY}
+    assert hosts == {"sam", "sue"} and weekly_host(rotation_order(plan, ["sam", "sue"]), day, moment, {}) in {"sam", "sue"}
+
+
+def test_without_a_policy_calendar_a_meetings_minutes_run_on_the_departments_working_hours():
+    # The department: Asia/Shanghai, Mon–Fri 09:00–18:00 (MEETING_WORKING_HOURS), 2026-10-01 a holiday.
+    department = department_calendar(SHANGHAI, parse_holiday_calendar(["2026-10-01"], [], ""))
+    data = policy_for_kind(None, "meeting", department)
+    assert data is not None and data["calendar"] == department
+    policy = parse_policy(data)
+    # Friday 2026-11-27 16:00 Shanghai: 2 working hours that day, 2 on Monday: due Monday 11:00 Shanghai.
+    machine = meeting("weekly", "2026-11-27T08:00:00Z", policy)
+    assert machine.case.clocks["minutes"]["deadline"] == "2026-11-30T03:00:00.000000Z"
+    # Other kinds keep their deadlines: the built-in policy (None) and a policy's own calendar stay as given.
+    assert policy_for_kind(None, "complaint", department) is None
+    own = {**DEFAULT_POLICY_DATA, "calendar": {"timezone": SHANGHAI, "hours": {"workdays": "08:00-20:00"}}}
+    assert policy_for_kind(own, "meeting", department) is own
+    assert parse_policy(DEFAULT_POLICY_DATA).add_working_time(datetime(2026, 11, 27, 8, tzinfo=UTC), 4 * 3600) == datetime(
+        2026, 11, 27, 12, tzinfo=UTC
+    )
 
 
 def test_the_minutes_leave_the_planned_host_participants_and_agenda_in_place():

@@ -9,12 +9,13 @@ from states.notification_rules import (
     Audience,
     Subject,
     event_message,
+    kinds_for_role,
     message_kind,
     named_people,
     parse_notification_policy,
 )
 from states.policy_error import PolicyError
-from states.vocabulary import ChannelType, Kind, MessageKind, SystemAction
+from states.vocabulary import ChannelType, Kind, MessageKind, Role, SystemAction
 
 ROBOT = {"name": "ops-group", "type": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "events": ["breached"]}
 
@@ -44,6 +45,9 @@ def test_the_old_webhook_url_is_a_webhook_channel_for_every_kind():
     policy = parse_notification_policy(None, "http://127.0.0.1:9/hook", "whsec_x")
     (webhook,) = policy.channels
     assert webhook.type == ChannelType.WEBHOOK and webhook.events == frozenset(MessageKind) and webhook.secret == "whsec_x"
+    # The legacy webhook: the office sends it every case event, whoever hears of it.
+    assert webhook.legacy and policy.legacy_webhook() == webhook
+    assert parse_notification_policy({"channels": [ROBOT]}).legacy_webhook() is None
 
 
 @pytest.mark.parametrize(
@@ -91,6 +95,31 @@ def test_named_people_come_from_the_case_once_each():
     subject = Subject(owner="ann", data={"host": "sam", "recorder": "ann", "participants": ["bo", "sam"]}, action_item_owner="lee", agent="cy")
     assert named_people((Audience.OWNER, Audience.PARTICIPANTS), subject) == ["ann", "sam", "bo"]
     assert named_people((Audience.ACTION_ITEM_OWNER, Audience.AGENT, Audience.SUPERVISORS), subject) == ["lee", "cy"]
+
+
+def test_the_actor_is_never_among_those_named():
+    subject = Subject(owner="sam", data={"host": "sam", "recorder": "ann"}, named=("sam", "bo"), actor="sam")
+    assert named_people((Audience.OWNER, Audience.PARTICIPANTS, Audience.NAMED), subject) == ["ann", "bo"]
+
+
+def test_being_named_and_given_an_action_item_are_messages():
+    for kind in (Kind.INCIDENT, Kind.MEETING):
+        assert message_kind(SPECS[kind], "set_attendees") == MessageKind.ATTENDEE_NAMED
+        assert message_kind(SPECS[kind], "add_action_item") == MessageKind.ACTION_ITEM_ASSIGNED
+    policy = parse_notification_policy(None)
+    assert policy.audiences(MessageKind.ATTENDEE_NAMED) == (Audience.NAMED,)
+    assert policy.audiences(MessageKind.ACTION_ITEM_ASSIGNED) == (Audience.ACTION_ITEM_OWNER,)
+
+
+def test_a_role_sees_only_the_kinds_that_can_reach_it():
+    policy = parse_notification_policy(None)
+    agent = kinds_for_role(policy, Role.AGENT)
+    assert MessageKind.EMERGENCY_RAISED not in agent and MessageKind.ESCALATED not in agent
+    assert MessageKind.ASSIGNED in agent and MessageKind.QUALITY_SCORED in agent
+    supervisor = kinds_for_role(policy, Role.SUPERVISOR)
+    assert MessageKind.EMERGENCY_RAISED in supervisor and MessageKind.ASSESSMENT_READY not in supervisor
+    custom = parse_notification_policy({"rules": {"emergency_raised": ["supervisors", "owner"]}})
+    assert MessageKind.EMERGENCY_RAISED in kinds_for_role(custom, Role.AGENT)
 
 
 def test_the_example_file_is_a_valid_policy():

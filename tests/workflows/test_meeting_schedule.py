@@ -14,8 +14,10 @@ from service.meetings import Meetings
 from service.read_model import ReadModel, create_engine
 from service.reviews import Reviews
 from service.teams import Department
+from states.case import Actor
 from states.meeting_plan import parse_meeting_plan
-from tests.support import eventually
+from tests.support import DUE, eventually
+from workflows.inputs import ActInput
 from workflows.meetings import SCHEDULE_ID, ensure_meeting_schedule
 from workflows.notifications import Webhook
 from workflows.worker import build_worker
@@ -69,10 +71,42 @@ async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_h
     assert set(review["kpis"]["volume"]) == {"current", "previous", "delta"}
     following = await read_model.get_case("meeting-weekly-2027-03-12")
     assert following["data"]["host"] in {"sam", "sue"}
+    # Each agenda covers the last whole period before its own meeting, not before the run.
+    assert following["data"]["review"]["period"] == {"from": "2027-02-28T16:00:00.000000Z", "to": "2027-03-07T16:00:00.000000Z"}
     monthly = await read_model.get_case("meeting-monthly-2027-03")
     # The last Friday of March 2027, 14:00 in Shanghai, hosted by the manager.
     assert monthly["data"]["scheduled_at"] == "2027-03-26T06:00:00.000000Z" and monthly["data"]["host"] == "mia"
     assert monthly["data"]["meeting_type"] == "monthly" and monthly["owner"] == "mia" and "mia" in monthly["data"]["participants"]
+    assert monthly["data"]["review"]["period"] == {"from": "2027-01-31T16:00:00.000000Z", "to": "2027-02-28T16:00:00.000000Z"}
+
+
+async def test_the_daily_run_refreshes_the_agenda_and_the_host_of_meetings_not_yet_held(meeting_stack):
+    read_model, meetings, _ = meeting_stack
+    assert await meetings.make_upcoming("2027-04-05T00:00:00Z") == [
+        "meeting-weekly-2027-04-09",
+        "meeting-weekly-2027-04-16",
+        "meeting-monthly-2027-04",
+    ]
+    later = await read_model.get_case("meeting-weekly-2027-04-16")
+    planned, other = later["data"]["host"], ({"sam", "sue"} - {later["data"]["host"]}).pop()
+    # Leave entered after the meeting was made, and a task decided at the first meeting.
+    await Department(read_model, SHANGHAI).set_away("mia", planned, datetime(2027, 4, 15, tzinfo=UTC), datetime(2027, 4, 17, tzinfo=UTC))
+    sam = Actor("sam", "supervisor")
+    first = "meeting-weekly-2027-04-09"
+    await meetings._cases.act(first, ActInput("record_attendance", sam, data={"attended": ["sam", "sue"]}, request_id="held"))
+    await meetings._cases.act(first, ActInput("add_action_item", sam, data={"title": "午间排班", "owner": "ann", "due": DUE}, request_id="task"))
+
+    assert await meetings.make_upcoming("2027-04-06T00:00:00Z") == []
+    refreshed = await read_model.get_case("meeting-weekly-2027-04-16")
+    assert refreshed["data"]["host"] == other and refreshed["owner"] == other
+    assert [task["title"] for task in refreshed["data"]["review"]["open_tasks"]] == ["午间排班"]
+    history = [event["action"] for event in await meetings._cases.history("meeting-weekly-2027-04-16")]
+    assert history[-2:] == ["refresh_agenda", "change_host"]
+    held = [event["action"] for event in await meetings._cases.history(first)]
+    assert "refresh_agenda" not in held, "a meeting already held keeps its agenda"
+    # Nothing changed since: a second run records nothing.
+    await meetings.make_upcoming("2027-04-06T00:00:00Z")
+    assert len(await meetings._cases.history("meeting-weekly-2027-04-16")) == len(history)
 
 
 async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings_at_once(meeting_stack, temporal_env):

@@ -2,8 +2,9 @@
 URL-encoded Base64 of HMAC-SHA256 keyed with the secret (`SEC…`) over `"{timestamp}\\n{secret}"`.
 A `markdown` message (title, text, link) whose `at.atUserIds` carry the recipients' DingTalk user
 ids, each also written as `@id` in the text (DingTalk only highlights an @ that appears in it).
-Success is `errcode` 0; -1 (系统繁忙), 130101 and 410100 (sending too fast) are retried, 310000 (a
-bad signature, keyword or IP) is not.
+The subject and text are markdown-escaped (markdown_safe: a case's words make no link or image).
+Success is `errcode` 0; any other is retried, coded robot_busy (-1 系统繁忙, 130101 and 410100 sending
+too fast), signature_refused (310000: a bad signature, keyword or IP) or robot_refused.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import json
 import time
 from urllib.parse import quote_plus
 
-from workflows.channels.base import Channel, Message, Recipient, answer, post_json, require_url, robot_refused
+from workflows.channels.base import Channel, Message, Recipient, answer, markdown_safe, post_json, require_url, robot_refused
 
 BUSY = frozenset({-1, 130101, 410100})
+SIGNATURE = frozenset({310000})
 
 
 def signed_url(url: str, secret: str, timestamp_ms: int) -> str:
@@ -28,14 +30,14 @@ def signed_url(url: str, secret: str, timestamp_ms: int) -> str:
 
 def body(message: Message, recipients: list[Recipient]) -> dict[str, object]:
     ids = [recipient.dingtalk_id for recipient in recipients if recipient.dingtalk_id]
-    lines = [f"#### {message.subject}", message.text]
+    lines = [f"#### {markdown_safe(message.subject)}", markdown_safe(message.text)]
     if message.link:
-        lines.append(f"[{message.link}]({message.link})")
+        lines.append(f"[{message.link}]({message.link})")  # the console's own link
     if ids:
         lines.append(" ".join(f"@{user_id}" for user_id in ids))
     return {
         "msgtype": "markdown",
-        "markdown": {"title": message.subject, "text": "\n\n".join(lines)},
+        "markdown": {"title": markdown_safe(message.subject), "text": "\n\n".join(lines)},
         "at": {"atUserIds": ids, "isAtAll": False},
     }
 
@@ -47,5 +49,5 @@ async def send(channel: Channel, message: Message, recipients: list[Recipient]) 
     response = await post_json(channel, url, json.dumps(body(message, recipients), ensure_ascii=False).encode())
     reply = answer(response)
     if reply.get("errcode") != 0:
-        raise robot_refused(channel, response, reply.get("errcode"), reply.get("errmsg"), BUSY)
+        raise robot_refused(channel, response, reply.get("errcode"), reply.get("errmsg"), BUSY, SIGNATURE)
     return response.status_code

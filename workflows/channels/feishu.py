@@ -2,7 +2,8 @@
 Base64 of HMAC-SHA256 keyed with `"{timestamp}\\n{secret}"` over an empty message (the reverse of
 DingTalk's). A `text` message with `<at user_id="…">name</at>` for each recipient's Feishu id.
 Success is `code` 0 (older answers say `StatusCode` 0); 11232 and 11233 (frequency limited) are
-retried, 19021 (bad signature or timestamp) and other codes are not.
+retried (robot_busy), as are 19021 (signature_refused: bad signature or timestamp) and other codes
+(robot_refused). The message's own text has `<` `>` made full-width: only the mentions are tags.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import json
 import time
 from html import escape
 
-from workflows.channels.base import Channel, Message, Recipient, answer, plain_text, post_json, require_url, robot_refused
+from workflows.channels.base import Channel, Message, Recipient, answer, markup_safe, plain_text, post_json, require_url, robot_refused
 
 BUSY = frozenset({11232, 11233})
+SIGNATURE = frozenset({19021})
 
 
 def sign(secret: str, timestamp: str) -> str:
@@ -27,7 +29,7 @@ def body(message: Message, recipients: list[Recipient], secret: str | None, time
     mentions = " ".join(
         f'<at user_id="{escape(recipient.feishu_id)}">{escape(recipient.display_name)}</at>' for recipient in recipients if recipient.feishu_id
     )
-    text = plain_text(message) + (f"\n{mentions}" if mentions else "")
+    text = markup_safe(plain_text(message)) + (f"\n{mentions}" if mentions else "")
     payload: dict[str, object] = {"msg_type": "text", "content": {"text": text}}
     if secret:
         payload = {"timestamp": timestamp, "sign": sign(secret, timestamp), **payload}
@@ -41,5 +43,5 @@ async def send(channel: Channel, message: Message, recipients: list[Recipient]) 
     reply = answer(response)
     code = reply.get("code", reply.get("StatusCode"))
     if code != 0:
-        raise robot_refused(channel, response, code, reply.get("msg", reply.get("StatusMessage")), BUSY)
+        raise robot_refused(channel, response, code, reply.get("msg", reply.get("StatusMessage")), BUSY, SIGNATURE)
     return response.status_code

@@ -18,7 +18,19 @@ from email.message import EmailMessage
 from email.utils import formataddr
 from html import escape
 
-from workflows.channels.base import Channel, DeliveryFailed, Message, Recipient
+from workflows.channels.base import (
+    CERTIFICATE_INVALID,
+    CHANNEL_INCOMPLETE,
+    MALFORMED_MESSAGE,
+    NETWORK_ERROR,
+    RECIPIENT_DEFERRED,
+    RECIPIENT_REFUSED,
+    SMTP_NO_STARTTLS,
+    Channel,
+    DeliveryFailed,
+    Message,
+    Recipient,
+)
 
 log = logging.getLogger("casework.channels")
 
@@ -32,10 +44,15 @@ def html(message: Message) -> str:
     return f'<!doctype html><html lang="{escape(message.language)}"><body><h3>{escape(message.subject)}</h3>{paragraphs}{link}</body></html>'
 
 
+def one_line(text: str) -> str:
+    """A header's text: every run of whitespace (a newline in a case's title) one space."""
+    return " ".join(text.split())
+
+
 def email(channel: Channel, message: Message, recipient: Recipient) -> EmailMessage:
     assert recipient.email is not None and channel.sender is not None
     mail = EmailMessage()
-    mail["Subject"] = message.subject
+    mail["Subject"] = one_line(message.subject)
     mail["From"] = channel.sender
     mail["To"] = formataddr((recipient.display_name, recipient.email))
     domain = channel.sender.rpartition("@")[2] or "casework"
@@ -62,24 +79,35 @@ def _send_all(channel: Channel, mails: list[EmailMessage]) -> None:
 
 
 def _failure(channel: Channel, error: Exception) -> DeliveryFailed:
+    """Every failure is retried (the delivery's capped backoff), coded for the log; a recipient's
+    address refused for good (5xx) is `recipient_refused`: the activity logs it for that recipient
+    and goes on with the others (workflows/messages.py)."""
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return DeliveryFailed(f"{channel.host} offers no STARTTLS", retryable=False)
+        return DeliveryFailed(f"{channel.host} offers no STARTTLS", code=SMTP_NO_STARTTLS)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
-        return DeliveryFailed("the server refused the recipient", max(codes, default=None), retryable=all(400 <= code < 500 for code in codes))
+        worst = max(codes, default=None)
+        if worst is not None and worst >= 500:
+            return DeliveryFailed("the server refused the recipient", worst, code=RECIPIENT_REFUSED)
+        return DeliveryFailed("the server deferred the recipient", worst, code=RECIPIENT_DEFERRED)
     if isinstance(error, smtplib.SMTPResponseException):
-        # 4xx is the server's "try again later"; 5xx (a wrong password: 535) will not change.
-        return DeliveryFailed(f"SMTP {error.smtp_code}", error.smtp_code, retryable=400 <= error.smtp_code < 500)
+        # 4xx is the server's "try again later"; 5xx (a wrong password: 535) waits for the policy to change.
+        return DeliveryFailed(f"SMTP {error.smtp_code}", error.smtp_code, code=f"smtp_{error.smtp_code}")
     if isinstance(error, ssl.SSLCertVerificationError):
-        return DeliveryFailed(f"{channel.host}'s certificate did not verify", retryable=False)
-    return DeliveryFailed(f"{type(error).__name__} talking to {channel.host}", retryable=True)
+        return DeliveryFailed(f"{channel.host}'s certificate did not verify", code=CERTIFICATE_INVALID)
+    return DeliveryFailed(f"{type(error).__name__} talking to {channel.host}", code=NETWORK_ERROR)
 
 
 async def send(channel: Channel, message: Message, recipients: list[Recipient]) -> int | None:
-    """Nothing is sent (None) when no recipient has an email address."""
+    """Nothing is sent (None) when no recipient has an email address. An email that cannot be formed
+    (a header the email package refuses) is final: `malformed_message`, not retried."""
     if not channel.host or not channel.sender:
-        raise DeliveryFailed(f"channel {channel.name} needs host and sender", retryable=False)
-    mails = [email(channel, message, recipient) for recipient in recipients if recipient.email]
+        raise DeliveryFailed(f"channel {channel.name} needs host and sender", code=CHANNEL_INCOMPLETE)
+    try:
+        mails = [email(channel, message, recipient) for recipient in recipients if recipient.email]
+    except (ValueError, TypeError) as error:
+        log.warning("channel %s: message %s cannot be formed: %s", channel.name, message.id, type(error).__name__)
+        raise DeliveryFailed(f"the email cannot be formed: {type(error).__name__}: {error}", code=MALFORMED_MESSAGE, retryable=False) from None
     if not mails:
         return None
     try:

@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("error", sa.String(300)),
         sa.Column("at", TIME, nullable=False),
     )
-    op.create_index("ux_message_deliveries_attempt", "message_deliveries", ["message_id", "channel", "language", "attempt"], unique=True)
+    op.create_index("ux_message_deliveries_attempt", "message_deliveries", ["message_id", "channel", "language", "attempt", "status"], unique=True)
     op.create_index("ix_message_deliveries_case", "message_deliveries", ["case_id", "id"])
 
 
