@@ -280,3 +280,17 @@ MINUTES_FIELDS = (
     Field("decisions"),
     Field("tasks", required=False),
 )
+# Where the published minutes live in the case's data: one object, so the minutes' host, participants
+# and agenda (who really attended, what was discussed) leave the planned ones in place. An incident
+# closed the way of API v1 has `minutes` as one text instead (states/incident.py).
+MINUTES = "minutes"
+# The minutes' form starts from what the meeting was planned with (Action.prefill).
+MINUTES_PREFILL = (("held_at", "scheduled_at"), ("place", "place"), ("participants", "participants"), ("host", "host"), ("agenda", "agenda"))
+MINUTES_PUBLISHED_AT = "minutes_published_at"
+
+
+def publish_minutes(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """`publish_minutes`' effect (both kinds): the minutes as one object, and when they were published."""
+    case.data[MINUTES] = dict(data)
+    case.data[MINUTES_PUBLISHED_AT] = ctx.now
+    return data

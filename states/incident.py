@@ -8,9 +8,12 @@ from states.common import (
     HAS_ACTION_ITEM,
     HAS_CAUSE,
     MINUTES_FIELDS,
+    MINUTES_PREFILL,
+    MINUTES_PUBLISHED_AT,
     NO_OPEN_ACTION_ITEM,
     SHARED_ACTIONS,
     action_item_actions,
+    publish_minutes,
     record_cause,
 )
 from states.errors import InvalidData
@@ -29,9 +32,6 @@ def improvement_report(incident: CaseState, data: dict[str, Any]) -> Report:
         priority=incident.priority,
         data={key: data[key] for key in ("problem", "metric", "baseline") if key in data},
     )
-
-
-MINUTES_PUBLISHED_AT = "minutes_published_at"
 
 
 def _minutes_first(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
@@ -56,12 +56,6 @@ def _some_attendee(case: CaseState, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _publish_minutes(case: CaseState, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    case.data.update(data)
-    case.data[MINUTES_PUBLISHED_AT] = ctx.now
-    return data
-
-
 TAKE_HOST = Action(
     "take_host",
     OPEN_PHASES,
@@ -83,10 +77,13 @@ SET_ATTENDEES = Action(
 )
 PUBLISH_MINUTES = Action(
     "publish_minutes",
-    (Phase.FOLLOW_UP,),
+    # From the root-cause discussion on: emergency minutes are published promptly (seed 000 §4(3)),
+    # not only once the remediation is done; `close` still needs them.
+    (Phase.ANALYSE, Phase.REMEDIATE, Phase.FOLLOW_UP),
     roles=AGENT_AND_SUPERVISOR,
     fields=MINUTES_FIELDS,
-    effect=_publish_minutes,
+    effect=publish_minutes,
+    prefill=MINUTES_PREFILL,
     attendees_only=("host", "recorder"),
     message=MessageKind.MINUTES_PUBLISHED,
     meets_target="minutes",

@@ -9,7 +9,15 @@ agenda lists them (service/meetings.py), so tasks are followed up at the next me
 from typing import Any
 
 from states.case import CaseState
-from states.common import ATTENDEE_FIELDS, MINUTES_FIELDS, NO_OPEN_ACTION_ITEM, SHARED_ACTIONS, action_item_actions
+from states.common import (
+    ATTENDEE_FIELDS,
+    MINUTES_FIELDS,
+    MINUTES_PREFILL,
+    NO_OPEN_ACTION_ITEM,
+    SHARED_ACTIONS,
+    action_item_actions,
+    publish_minutes,
+)
 from states.spec import SUPERVISOR, USER, Action, Context, Field, KindSpec
 from states.vocabulary import OPEN_PHASES, SYSTEM, Kind, MeetingType, MessageKind, Phase
 
@@ -87,6 +95,8 @@ MEETING = KindSpec(
             (Phase.REMEDIATE,),
             Phase.FOLLOW_UP,
             fields=MINUTES_FIELDS,
+            effect=publish_minutes,  # one `minutes` object; the planned agenda, host and participants stay
+            prefill=MINUTES_PREFILL,  # the form starts from the plan
             message=MessageKind.MINUTES_PUBLISHED,
             meets_target=MINUTES_TARGET,
             attendees_only=HOST_OR_RECORDER,

@@ -299,6 +299,9 @@ class Action:
     attendees_only: tuple[str, ...] = ()
     # Only a person the directory knows may take it: its effect names them (take_host).
     by_person: bool = False
+    # What its form starts with, as pairs (field, key of the case's data): the minutes' host, place,
+    # time and agenda are the ones the meeting was planned with until the recorder changes them.
+    prefill: tuple[tuple[str, str], ...] = ()
 
     def destinations(self) -> list[str | None]:
         if self.branch:

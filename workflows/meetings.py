@@ -62,5 +62,10 @@ class ScheduleMeetingsWorkflow:
 
 
 async def ensure_meeting_schedule(client: Client, task_queue: str, timezone: str, cron: str = CRON) -> None:
-    """The daily meetings schedule, created or kept as workflows/schedules.py says."""
+    """The daily meetings schedule, created or kept as workflows/schedules.py says, and run once now:
+    after an install or a restart the coming meetings exist within seconds, not at the next 07:00.
+    Meetings have deterministic ids, so the extra run makes nothing twice (a paused schedule stays idle)."""
     await keep_schedule(client, SCHEDULE_ID, ScheduleMeetingsWorkflow.run, ScheduleMeetingsInput(), "schedule-meetings", cron, task_queue, timezone)
+    handle = client.get_schedule_handle(SCHEDULE_ID)
+    if not (await handle.describe()).schedule.state.paused:
+        await handle.trigger()

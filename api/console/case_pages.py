@@ -16,7 +16,8 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.audit import AUDITING_ROLES, may_audit
 from api.console.badges import case_badges
-from api.console.forms import NOTE, REPORT_BASICS, Choice, FormField, form_fields, read_form
+from api.console.display import Known
+from api.console.forms import NOTE, Choice, FormField, form_fields, prefilled_values, read_form, report_basics
 from api.console.live_pages import live_start
 from api.console.render import clock_for, language_of, page, viewer_of
 from api.console.session import csrf_checked
@@ -127,6 +128,10 @@ class CasePages(Controller):
             "phases": [phase for phase in PHASES if phase in machine["states"]],
             "may_audit": role in AUDITING_ROLES,
             "system_actor": SYSTEM,
+            "known": Known(
+                people={person.name: person_label(person.name, person.display_name) for person in await request.app.state.directory.people()},
+                items={item["id"]: item["title"] for item in case.get("action_items", []) if item.get("id") and item.get("title")},
+            ),
         }
 
     @get("/{case_id:str}/verify", guards=[may_audit])
@@ -141,7 +146,9 @@ class CasePages(Controller):
     async def action_form(self, request: Request, case_id: CaseId, action: ActionName) -> Response:
         may_change(request)
         case = (await viewer_of(request)).seen(await request.app.state.cases.get(case_id))
-        return await self._action_form(request, case, action, {}, {}, None)
+        declared = declared_action(case["kind"], action)
+        prefilled = prefilled_values(declared.prefill, case.get("data") or {}, clock_for(request)) if declared else {}
+        return await self._action_form(request, case, action, prefilled, {}, None)
 
     @post("/{case_id:str}/act/{action:str}")
     async def take_action(self, request: Request, case_id: CaseId, action: ActionName, data: Form) -> Response:
@@ -167,10 +174,17 @@ class CasePages(Controller):
     async def _action_form(self, request: Request, case, action: str, values, errors, problem, status_code: int = 200, stale=None) -> Response:
         if declared_action(case["kind"], action) is None:
             raise NotFoundException(f"{case['kind']} has no action {action!r}")
+        # htmx swaps the form into the case page's action panel; a browser that opens the action's
+        # address itself (a link, a bookmark, a form sent without script) gets the case page with it open.
+        whole: dict[str, Any] = {}
+        if not request.headers.get("hx-request"):
+            whole = {**await self._case_context(request, case["id"]), "open_action": True}
+            del whole["case"]  # the form's case, as given
         return page(
             request,
-            "action_form.html",
+            "case.html" if whole else "action_form.html",
             status_code,
+            **whole,
             case=case,
             action=action,
             fields=await action_form(case["kind"], action, request, case),
@@ -195,7 +209,7 @@ def mine_to_take(case: dict[str, Any], role: str, name: str) -> list[str]:
 
 def report_form(kind: str, request: Request) -> list[FormField]:
     language = language_of(request)
-    return form_fields(REPORT_BASICS + spec_for(kind).report_fields, language)
+    return form_fields(report_basics(kind) + spec_for(kind).report_fields, language)
 
 
 async def action_form(kind: str, action: str, request: Request, case: dict[str, Any] | None = None) -> list[FormField]:

@@ -15,18 +15,30 @@ from typing import Any
 from api.console.timefmt import Clock
 from api.labels import has_label, label
 from states.spec import OPEN_ACTION_ITEM, PRIORITIES, Field
-from states.vocabulary import RefusalCode
+from states.vocabulary import CUSTOMER_KINDS, RefusalCode
 
-# The report's own fields (states/opening.py Report), before the kind's declared ones.
-REPORT_BASICS = (
+# The report's own fields (states/opening.py Report), before the kind's declared ones; the customer's
+# only for the kinds about a customer (CUSTOMER_KINDS), not for meetings or plans.
+CASE_BASICS = (
     Field("title", max_length=500),
     Field("description"),
     Field("priority", choices=tuple(PRIORITIES), required=False),
+)
+CUSTOMER_BASICS = (
     Field("customer_name", required=False, max_length=200),
     Field("customer_id", required=False, max_length=200),
     Field("customer_vip", "boolean", required=False),
 )
+REPORT_BASICS = CASE_BASICS + CUSTOMER_BASICS
+
+
+def report_basics(kind: str) -> tuple[Field, ...]:
+    return REPORT_BASICS if kind in CUSTOMER_KINDS else CASE_BASICS
+
+
 NOTE = Field("note", required=False)
+# Keys of a case's data that hold a time (a prefilled datetime-local input shows the department's wall time).
+TIME_KEYS = frozenset({"scheduled_at", "held_at", "occurred_at", "due"})
 LONG_TEXT = 500  # a text field allowed more than this many characters is a text area
 
 
@@ -135,3 +147,19 @@ def _value(spec: FormField, text: str, clock: Clock) -> Any:
     if spec.choices and {choice.value for choice in spec.choices} == {"true", "false"}:
         return text == "true"
     return text
+
+
+def prefilled_values(prefill: tuple[tuple[str, str], ...], data: dict[str, Any], clock: Clock) -> dict[str, str]:
+    """An action's form as it starts (Action.prefill): each field from the case's data, as its input shows it."""
+    values = {}
+    for name, key in prefill:
+        value = data.get(key)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list):
+            values[name] = "\n".join(str(item) for item in value)
+        elif isinstance(value, str) and key in TIME_KEYS:
+            values[name] = clock.local_input(value)
+        else:
+            values[name] = str(value)
+    return values

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar import Request, Response
 
 from api.console.badges import PRESSING
-from api.console.display import data_rows
+from api.console.display import case_rows, data_rows, minutes_rows
 from api.console.session import CSRF_FIELD, CSRF_HEADER, csrf_token, session_id
 from api.console.timefmt import Clock
 from api.labels import DEFAULT_LANGUAGE, LANGUAGES, has_label, label, negotiate
@@ -137,7 +137,9 @@ def page(request: Request, template: str, status_code: int = 200, headers: dict[
         "csrf_header": CSRF_HEADER,
         "csrf": csrf_token(current) if current else "",
         "live": None,  # the page's live stream, when it shows cases that others change
-        "data_rows": lambda data: data_rows(data, language),
+        "data_rows": lambda data, known=None: data_rows(data, language, clock, known),
+        "case_rows": lambda data, known=None: case_rows(data, language, clock, known),
+        "minutes_rows": lambda data, known=None: minutes_rows(data, language, clock, known),
         **context,
     }
     html = _environment.get_template(template).render(values)

@@ -22,8 +22,11 @@ async def test_the_meetings_page_lists_the_coming_meetings_and_the_rotation(brow
     assert page.status_code == 200, page.text[:500]
     text = html.unescape(page.text)
     assert "即将召开的例会" in text and "周例会" in text and "月例会" in text and "主持轮值" in text
-    assert 'id="rotation-order"' in text and "<li>sam</li>" in text
+    assert 'id="rotation-order"' in text and "<li>Sam (sam)</li>" in text  # by display name
     assert "style=" not in text.split("<body", 1)[1]
+    monthly = next(row for row in text.split('id="upcoming-meetings"', 1)[1].split("</table>", 1)[0].split("<tr")[1:] if "月例会" in row)
+    assert ">—</td>" not in monthly.split("月例会", 1)[1].split("</td>", 2)[1] + "</td>"  # a manager, or 未设置客服经理
+    assert 'id="rotation-summary"' in text and ("按配置的顺序" in text or "按用户名轮流" in text) and "下次主持：Sam (sam)" in text
 
 
 async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publishes_the_minutes(
@@ -64,7 +67,7 @@ async def test_a_scheduled_meetings_page_shows_its_agenda_and_the_recorder_publi
     answer = await ann.post(f"/ui/cases/{case_id}/act/publish_minutes", {**hidden, **fields})
     assert answer.status_code == 303, answer.text[:800]
     case = await api.get(case_id)
-    assert case["state"] == "follow_up" and case["data"]["held_at"] == "2029-03-08T02:00:00.000000Z"
+    assert case["state"] == "follow_up" and case["data"]["minutes"]["held_at"] == "2029-03-08T02:00:00.000000Z"
     assert case["sla"]["minutes"]["state"] == "met"
 
 
@@ -78,3 +81,38 @@ async def test_the_attendance_form_offers_the_directorys_people_and_refuses_an_u
     answer = await sam.post(f"/ui/cases/{meeting['id']}/act/record_attendance", {**hidden, "attended": "ann\nbob-who-is-no-one"})
     assert answer.status_code == 422, answer.text[:300]
     assert (await api.get(meeting["id"]))["state"] == "report"
+
+
+async def test_a_meeting_page_names_people_and_action_items_and_draws_no_arrow_when_the_phase_stays(browser, api):
+    meeting = await api.open(
+        "meeting",
+        role="supervisor",
+        title="周例会 2029-04-12",
+        data={"scheduled_at": "2029-04-12T02:00:00Z", "host": "sam", "recorder": "ann", "participants": ["ann", "sam"]},
+    )
+    await api.act(meeting["id"], "record_attendance", data={"attended": ["ann", "sam"]})
+    await api.act(meeting["id"], "add_action_item", data={"title": "调整午间排班", "owner": "ann", "due": "2029-04-19T02:00:00Z"})
+    await api.act(meeting["id"], "complete_action_item", data={"item_id": "item-1", "outcome": "已调整"})
+    sam = browser()
+    await sam.sign_in("sam")
+    page = html.unescape((await sam.get(f"/ui/cases/{meeting['id']}")).text)
+    facts = page.split('id="case-facts"', 1)[1].split("</dl>", 1)[0]
+    assert "Sam (sam)" in facts and "Ann (ann)" in facts  # host and participants by display name
+    assert "2029-04-12 10:00" in facts  # 计划时间 in Asia/Shanghai, not raw UTC
+    history = page.split('id="timeline"', 1)[1]
+    assert "分析 → 分析" not in history and "登记 → 分析" in history
+    assert '<dd class="prewrap">调整午间排班</dd>' in history.split("完成待办", 1)[1].split("</li>", 1)[0]  # the item's title, not item-1
+    assert "2029-04-19 10:00" in history  # 截止时间 in Asia/Shanghai
+
+
+async def test_an_action_opened_by_its_address_shows_the_case_page_with_the_form_open_and_htmx_gets_the_form_alone(browser, api):
+    meeting = await api.open("meeting", role="supervisor", title="周例会 2029-04-19", data={"host": "sam"})
+    sam = browser()
+    await sam.sign_in("sam")
+    path = f"/ui/cases/{meeting['id']}/act/record_attendance"
+    whole = (await sam.get(path)).text
+    assert whole.lstrip().lower().startswith("<!doctype html>") and 'id="case-facts"' in whole
+    assert 'id="action-panel"' in whole.split('id="act-record_attendance"', 1)[0]  # the form inside the panel
+    assert '<svg class="icon" aria-hidden="true"' in whole and "🔔" not in whole  # the bell: an icon beside its label
+    fragment = (await sam.client.get(path, headers={"HX-Request": "true"})).text
+    assert "<!doctype" not in fragment.lower() and fragment.lstrip().startswith("{#") is False and 'id="act-record_attendance"' in fragment

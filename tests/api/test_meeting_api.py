@@ -23,7 +23,7 @@ async def test_a_supervisor_opens_a_meeting_and_an_agent_may_not(api):
     )
     assert case["kind"] == "meeting" and case["state"] == "report" and "record_attendance" in case["allowed_actions"]
     walked = await api.take(case["id"], MEETING_WALK)
-    assert walked["state"] == "closed" and walked["data"]["decisions"] == "午间加一名客服"
+    assert walked["state"] == "closed" and walked["data"]["minutes"]["decisions"] == "午间加一名客服"
     history = await api.history(case["id"])
     assert [event["action"] for event in history][-3:] == ["publish_minutes", "complete_action_item", "close"]
 

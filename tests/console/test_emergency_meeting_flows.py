@@ -63,8 +63,24 @@ async def test_a_supervisor_sets_the_people_and_the_recorder_publishes_the_minut
     }
     await take(ann, "发布会议纪要", minutes, {"主持人": "Sam (sam)"})
     case = await console.api.get(incident_id)
-    assert case["data"]["decisions"] == "增加备用仓储系统" and case["data"]["place"] == "上海总部三楼会议室"
+    assert case["data"]["minutes"]["decisions"] == "增加备用仓储系统" and case["data"]["minutes"]["place"] == "上海总部三楼会议室"
     assert case["data"]["minutes_published_at"]
+    # 会议纪要: a section of its own, the parts of §4(2) in order, not mixed into 案件信息.
+    section = ann.locator("#case-minutes")
+    await expect(section.get_by_role("heading", name="会议纪要")).to_be_visible()
+    await expect(section.locator("dt")).to_have_text(["会议时间", "会议地点", "参会人员", "主持人", "议程", "讨论内容", "决议", "待办"])
+    await expect(ann.locator("#case-facts > dl")).not_to_contain_text("增加备用仓储系统")
     await sam.reload()
     await take(sam, "结束会议", {"成效": "已恢复", "经验教训": "需要备用系统"})
     await expect(phase_of(sam)).to_have_text("已结案")
+
+
+async def test_the_new_meeting_forms_ask_for_no_customer(console: Console, signed_in: SignedIn):
+    sam = await signed_in("sam")
+    for kind in (Kind.INCIDENT, Kind.MEETING):
+        await sam.goto(f"/ui/cases/new?kind={kind}")
+        await expect(sam.get_by_label("标题")).to_be_visible()
+        await expect(sam.get_by_label("客户姓名")).to_have_count(0)
+        await expect(sam.get_by_label("重要客户")).to_have_count(0)
+    await sam.goto(f"/ui/cases/new?kind={Kind.COMPLAINT}")
+    await expect(sam.get_by_label("客户姓名")).to_be_visible()

@@ -103,14 +103,21 @@ def test_the_recorder_publishes_the_minutes_each_part_its_own_field_then_the_mee
         machine.check("publish_minutes", "agent", MINUTES, acting(AGENT))  # ann neither hosts nor records
     event = machine.take("publish_minutes", BO, MINUTES, None, acting(BO, 60))
     assert event.data["decisions"] == "add a circuit breaker" and event.data["held_at"] == "2026-11-22T10:00:00.000000Z"
-    assert machine.case.data["minutes_published_at"] == at(60) and machine.case.data["agenda"] == "the outage"
+    assert machine.case.data["minutes_published_at"] == at(60) and machine.case.data["minutes"]["agenda"] == "the outage"
     machine.take("close", SUPERVISOR, closing, None, acting(SUPERVISOR))
     assert machine.case.state == Phase.CLOSED
 
 
-def test_minutes_are_published_only_in_follow_up():
+def test_minutes_are_published_from_the_analysis_on_not_only_after_the_remediation():
     with pytest.raises(ActionNotAllowed):
-        walk_to(incident(), Phase.REMEDIATE).check("publish_minutes", "supervisor", MINUTES, acting(SUPERVISOR))
+        incident().check("publish_minutes", "supervisor", MINUTES, acting(SUPERVISOR))  # not before the meeting starts
+    for phase in (Phase.ANALYSE, Phase.REMEDIATE):
+        machine = walk_to(incident(), phase)
+        machine.take("publish_minutes", SUPERVISOR, MINUTES, None, acting(SUPERVISOR))
+        assert machine.case.state == phase and machine.case.data["minutes_published_at"]
+    machine = walk_to(incident(), Phase.FOLLOW_UP)
+    with pytest.raises(InvalidData):  # close still needs them
+        machine.check("close", "supervisor", {"effect": "stable", "lessons_learned": "monitor"}, acting(SUPERVISOR))
 
 
 def test_an_incident_still_closes_with_its_minutes_given_to_close_as_before_publish_minutes_existed():

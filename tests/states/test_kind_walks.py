@@ -75,6 +75,7 @@ def incident_steps() -> list[Step]:
         *meeting_people("analyse"),
         Step(AGENT, "record_cause", {"category": "system", "description": "order service timed out"}),
         Step(AGENT, "record_cause", {"category": "human", "description": "alert ignored"}),
+        Step(SUPERVISOR, "publish_minutes", valid_data("incident", "publish_minutes")),  # promptly (§4(3))
         Step(AGENT, "add_action_item", item("circuit breaker")),
         Step(AGENT, "complete_action_item", {"item_id": "item-1", "outcome": "deployed"}),
         Step(SUPERVISOR, "plan_measures", to="remediate"),
@@ -82,6 +83,7 @@ def incident_steps() -> list[Step]:
         *meeting_people("remediate"),
         Step(AGENT, "add_action_item", item("alert runbook")),
         Step(AGENT, "complete_action_item", {"item_id": "item-2", "outcome": "written"}),
+        Step(SUPERVISOR, "publish_minutes", valid_data("incident", "publish_minutes")),
         Step(AGENT, "measures_done", to="follow_up"),
         *housekeeping("incident", "follow_up"),
         *meeting_people("follow_up"),
@@ -212,7 +214,7 @@ def test_incident_records_every_cause_and_action_item_in_order():
     assert [(item["id"], item["done"]) for item in walk.case.action_items] == [("item-1", True), ("item-2", True)]
     assert walk.case.action_items[0]["due"] == "2030-01-01T01:00:00.000000Z"  # normalised to UTC
     assert {"case_id": "plan-2", "relation": "derived"} in walk.case.links
-    assert walk.case.data["agenda"] == "the outage" and walk.case.closed_at is not None
+    assert walk.case.data["minutes"]["agenda"] == "the outage" and walk.case.closed_at is not None
 
 
 def test_ineffective_improvement_plan_goes_back_to_analyse_and_keeps_its_causes():

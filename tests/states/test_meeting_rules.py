@@ -58,7 +58,8 @@ def test_a_meeting_walks_from_scheduled_to_held_tasks_minutes_and_closed():
     for actor, action, data, phase in steps:
         machine.take(action, actor, data, None, ctx)
         assert machine.case.state == phase
-    assert machine.case.data["attended"] == ["ann", "sam"] and machine.case.data["decisions"] == MINUTES["decisions"]
+    assert machine.case.data["attended"] == ["ann", "sam"] and machine.case.data["minutes"]["decisions"] == MINUTES["decisions"]
+    assert "decisions" not in machine.case.data and machine.case.data["minutes_published_at"] == ctx.now  # one `minutes` object
     # A task still open keeps the meeting open (it goes on the next agenda).
     with pytest.raises(ActionNotAllowed):
         machine.take("close", SUPERVISOR, None, None, ctx)
@@ -204,3 +205,21 @@ def test_without_a_policy_calendar_a_meetings_minutes_run_on_the_departments_wor
     assert parse_policy(DEFAULT_POLICY_DATA).add_working_time(datetime(2026, 11, 27, 8, tzinfo=UTC), 4 * 3600) == datetime(
         2026, 11, 27, 12, tzinfo=UTC
     )
+
+
+def test_the_minutes_leave_the_planned_host_participants_and_agenda_in_place():
+    planned = {
+        "meeting_type": "weekly",
+        "scheduled_at": "2026-11-27T08:00:00Z",
+        "host": "sam",
+        "participants": ["ann", "sam", "bo"],
+        "agenda": "本周数据",
+    }
+    machine = opened("meeting", SUPERVISOR, data=planned)
+    ctx = Context("2026-11-27T09:00:00Z")
+    for action, data in (("record_attendance", {"attended": ["ann", "sam"]}), ("assign_tasks", None)):
+        machine.take(action, AGENT, data, None, ctx)
+    minutes = {**MINUTES, "host": "ann", "participants": ["ann"], "agenda": "临时议题"}
+    machine.take("publish_minutes", AGENT, minutes, None, ctx)
+    assert (machine.case.data["host"], machine.case.data["participants"], machine.case.data["agenda"]) == ("sam", ["ann", "sam", "bo"], "本周数据")
+    assert machine.case.data["minutes"]["host"] == "ann" and machine.case.data["minutes"]["agenda"] == "临时议题"

@@ -109,10 +109,11 @@ async def test_the_daily_run_refreshes_the_agenda_and_the_host_of_meetings_not_y
     assert len(await meetings._cases.history("meeting-weekly-2027-04-16")) == len(history)
 
 
-async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings(meeting_stack, temporal_env):
+async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings_at_once(meeting_stack, temporal_env):
     read_model, meetings, queue = meeting_stack
     client = temporal_env.client
-    await ensure_meeting_schedule(client, queue, SHANGHAI)
+    _, planned = await meetings.upcoming(datetime.now(UTC))
+    await ensure_meeting_schedule(client, queue, SHANGHAI)  # runs it once now: no waiting for 07:00
     await ensure_meeting_schedule(client, queue, SHANGHAI)  # a second worker starting changes nothing
     handle = client.get_schedule_handle(SCHEDULE_ID)
     try:
@@ -120,8 +121,6 @@ async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings
         assert described.schedule.spec.time_zone_name == SHANGHAI
         next_run = described.info.next_action_times[0].astimezone(ZoneInfo(SHANGHAI))
         assert (next_run.hour, next_run.minute) == (7, 0)
-        _, planned = await meetings.upcoming(datetime.now(UTC))
-        await handle.trigger()
         for case_id in [meeting.case_id for meeting in planned]:
 
             async def made(case_id: str = case_id) -> dict | None:
