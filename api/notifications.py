@@ -28,7 +28,9 @@ else:
 
 LOG_READERS = (Role.SUPERVISOR, Role.MANAGER, Role.AUDITOR)
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="at most this many")]
-ItemId = Annotated[int, PathParameter(ge=1, description="the inbox message's id")]
+# Row ids are 64-bit integers in both stores: a larger number names nothing (and would overflow SQLite).
+MAX_ROW_ID = 2**63 - 1
+ItemId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID, description="the inbox message's id")]
 
 
 def may_read_log(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -108,9 +110,13 @@ class InboxController(Controller):
     path = "/inbox"
     tags = ["notifications"]
 
-    @get("/", summary="The caller's messages, unread first, then newest", responses=problems(400))
+    @get("/", summary="The caller's messages, unread first, then newest", responses=problems(400, 422))
     async def inbox(
-        self, request: Request, notifications: NamedDependency[Notifications], limit: Limit = 50, offset: Annotated[int, QueryParameter(ge=0)] = 0
+        self,
+        request: Request,
+        notifications: NamedDependency[Notifications],
+        limit: Limit = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> Inbox:
         items = await notifications.inbox(request.user.name, limit, offset)
         more = offset + limit if len(items) == limit else None
@@ -120,7 +126,7 @@ class InboxController(Controller):
     async def unread(self, request: Request, notifications: NamedDependency[Notifications]) -> Unread:
         return Unread(await notifications.unread(request.user.name))
 
-    @post("/{item_id:int}/read", status_code=200, summary="Mark one of the caller's own messages read", responses=problems(400, 404))
+    @post("/{item_id:int}/read", status_code=200, summary="Mark one of the caller's own messages read", responses=problems(400, 404, 422))
     async def mark_read(self, request: Request, item_id: ItemId, notifications: NamedDependency[Notifications]) -> Unread:
         if not await notifications.mark_read(request.user.name, item_id):
             raise NotFoundException(f"no message {item_id} in your inbox")
@@ -150,7 +156,7 @@ class DeliveryLogController(Controller):
     tags = ["notifications"]
     guards = [may_read_log]
 
-    @get("/", summary="Every delivery attempt over every channel, newest first (supervisors, managers, auditors)", responses=problems(400, 403))
+    @get("/", summary="Every delivery attempt over every channel, newest first (supervisors, managers, auditors)", responses=problems(400, 403, 422))
     async def attempts(
         self,
         notifications: NamedDependency[Notifications],
@@ -158,7 +164,7 @@ class DeliveryLogController(Controller):
         channel: Annotated[str | None, QueryParameter(max_length=100)] = None,
         status: Annotated[Status | None, QueryParameter(description="delivered, failed, logged or skipped")] = None,
         limit: Limit = 50,
-        before: Annotated[int | None, QueryParameter(ge=1)] = None,
+        before: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     ) -> DeliveryLog:
         items = await notifications.attempts(case_id, channel, status, limit, before)
         return DeliveryLog([_attempt_out(item) for item in items], items[-1].id if len(items) == limit else None)

@@ -16,7 +16,7 @@ from api.console.render import language_of, page
 from api.console.session import csrf_checked
 from api.console.sign_in_pages import Form, see_other
 from api.labels import has_label, label
-from api.notifications import may_read_log, not_auditors
+from api.notifications import MAX_ROW_ID, may_read_log, not_auditors
 from service.notifications import Attempt
 from states.notification_rules import kinds_for_role
 from states.vocabulary import ChannelType, DeliveryStatus, MessageKind, Role
@@ -26,7 +26,7 @@ from states.vocabulary import ChannelType, DeliveryStatus, MessageKind, Role
 ERROR_CONTEXT = "delivery_error"
 CODED = re.compile(r"^([a-z][a-z0-9_]*):")
 
-ItemId = Annotated[int, PathParameter(ge=1)]
+ItemId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
 PAGE_SIZE = 100
 
 
@@ -87,7 +87,7 @@ class MessagePages(Controller):
         status: str | None = None,
         channel: str | None = None,
         case_id: str | None = None,
-        before: Annotated[int | None, QueryParameter(ge=1)] = None,
+        before: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     ) -> Response:
         """The delivery log, filtered by case, channel and status like GET /notifications, a page at a
         time: the "older" link carries the API's `before` cursor."""
