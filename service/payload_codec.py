@@ -148,9 +148,13 @@ def data_converter(keys: Sequence[PayloadKey]) -> DataConverter:
 
 async def decode_in_place(codec: PayloadCodec | None, messages: Iterable[Message]) -> None:
     """Decode every payload inside these protobuf messages (a history's events), where they are."""
-    if codec is None:
-        return
     found = payloads_in(messages)
+    if codec is None:
+        encrypted = next((payload for payload in found if payload.metadata.get("encoding") == ENCODING), None)
+        if encrypted is not None:
+            key_id = encrypted.metadata.get(KEY_ID, b"?").decode(errors="replace")
+            raise UnknownPayloadKey(f"{SETTING}: this history is encrypted (key {key_id!r}) and this process holds no payload keys")
+        return
     if not found:
         return
     for original, decoded in zip(found, await codec.decode(found), strict=True):

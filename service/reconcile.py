@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from service.audit import Audit
+from service.payload_codec import UnknownPayloadKey
 from service.read_model import ReadModel
 from states.case import Actor, CaseState, Event
 from states.verification import compare
@@ -85,7 +86,11 @@ class Reconciler:
 
     async def reconcile(self, case_id: str) -> Reconciliation:
         result = Reconciliation(case_id)
-        runs = await self._audit.runs(case_id)
+        try:
+            runs = await self._audit.runs(case_id)
+        except UnknownPayloadKey as error:
+            result.problems.append(f"could not read its history: {error}")
+            return result
         if not runs:
             result.problems.append("no Temporal history (past retention?): nothing to compare with")
             return result

@@ -7,7 +7,7 @@ import os
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from service.payload_codec import ENCODING, EncryptionCodec, UnknownPayloadKey
+from service.payload_codec import ENCODING, EncryptionCodec, UnknownPayloadKey, decode_in_place
 from service.settings import Settings, SettingsError
 from service.temporal import connect_options
 
@@ -71,3 +71,12 @@ async def test_each_payload_gets_a_fresh_nonce_and_a_tampered_one_is_refused():
         await codec.decode([tampered])
     # Not ours (written before encryption): passed through as it is.
     assert await codec.decode([original]) == [original]
+
+
+async def test_an_encrypted_history_read_without_keys_says_so_instead_of_failing_to_decode():
+    codec = connect_options(Settings.from_env({"CASEWORK_PAYLOAD_KEYS": f"k1:{KEY}"}).temporal_connection)["data_converter"].payload_codec
+    (sealed,) = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"\xe5\xbc\xa0\xe4\xbc\x9f"')])
+    with pytest.raises(UnknownPayloadKey, match=r"key 'k1'.*holds no payload keys"):
+        await decode_in_place(None, [sealed])
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b"1")
+    await decode_in_place(None, [plain])  # nothing encrypted: nothing to say
