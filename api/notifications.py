@@ -28,8 +28,9 @@ else:
 
 LOG_READERS = (Role.SUPERVISOR, Role.MANAGER, Role.AUDITOR)
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="at most this many")]
-# Row ids are 64-bit integers in both stores: a larger number names nothing (and would overflow SQLite).
-MAX_ROW_ID = 2**63 - 1
+# Inbox and delivery-log ids are INTEGER columns (32-bit on PostgreSQL): a larger number names nothing,
+# and the database would refuse it (a 500) instead of finding nothing.
+MAX_ROW_ID = 2**31 - 1
 ItemId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID, description="the inbox message's id")]
 
 
