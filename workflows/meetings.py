@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from temporalio import activity, workflow
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleOverlapPolicy
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -68,4 +68,6 @@ async def ensure_meeting_schedule(client: Client, task_queue: str, timezone: str
     await keep_schedule(client, SCHEDULE_ID, ScheduleMeetingsWorkflow.run, ScheduleMeetingsInput(), "schedule-meetings", cron, task_queue, timezone)
     handle = client.get_schedule_handle(SCHEDULE_ID)
     if not (await handle.describe()).schedule.state.paused:
-        await handle.trigger()
+        # Allow all: a run left running by a worker that moved away (SKIP would drop this one) must not
+        # keep the coming meetings from being made; making them twice makes nothing twice.
+        await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
