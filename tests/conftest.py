@@ -92,12 +92,18 @@ def settings_for(temporal_address: str, database_url: str, **overrides: Any) -> 
     )
 
 
+ISOLATED_NAMESPACE = "casework-isolated"
+
+
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_log_level="error",
+        # A namespace of its own for tests of a whole worker (tests/e2e/test_temporal_tls.py): its schedules
+        # make the day's meetings under fixed ids, which must not collide with other tests' read models.
+        dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE],
     )
     yield env
     await env.shutdown()

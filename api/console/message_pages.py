@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import FromQuery, PathParameter, QueryParameter
 
 from api.console.render import language_of, page
 from api.console.session import csrf_checked
@@ -62,7 +62,7 @@ class MessagePages(Controller):
         return see_other(f"/ui/cases/{item.case_id}" if item.case_id else "/ui/inbox", request)
 
     @get("/settings/notifications")
-    async def settings(self, request: Request, saved: bool = False) -> Response:
+    async def settings(self, request: Request, saved: FromQuery[bool] = False) -> Response:
         notifications = request.app.state.notifications
         off = await notifications.turned_off(request.user.name)
         kinds = kinds_for_role(notifications.policy, request.user.role)
@@ -84,9 +84,9 @@ class MessagePages(Controller):
     async def delivery_log(
         self,
         request: Request,
-        status: str | None = None,
-        channel: str | None = None,
-        case_id: str | None = None,
+        status: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        channel: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        case_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
         before: Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)] = None,
     ) -> Response:
         """The delivery log, filtered by case, channel and status like GET /notifications, a page at a

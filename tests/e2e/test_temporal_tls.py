@@ -17,7 +17,7 @@ from service.cli import running_worker
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings
 from service.temporal import connect
-from tests.conftest import TEST_USERS, Api, free_port, serving
+from tests.conftest import ISOLATED_NAMESPACE, TEST_USERS, Api, free_port, serving
 from tests.e2e.tls import OPENSSL, KeyPair, RefusingGrpcServer, ThrowAwayCA, TlsTerminator
 
 CASEWORK = Path(sys.executable).parent / "casework"
@@ -39,6 +39,7 @@ class Cluster:
             "CASEWORK_DATABASE_URL": f"sqlite+aiosqlite:///{self.folder / 'casework.db'}",
             "CASEWORK_USERS": TEST_USERS,
             "CASEWORK_TASK_QUEUE": "casework-mtls",
+            "CASEWORK_TEMPORAL_NAMESPACE": ISOLATED_NAMESPACE,
             "CASEWORK_TEMPORAL_TLS_CA": str(self.ca.cert),
             **extra,
         }
