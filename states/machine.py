@@ -1,8 +1,9 @@
 """Runs a kind's declared actions on one case with the `transitions` library.
 
-The kinds are data (states/complaint.py and its siblings); this module turns that data into a
-`transitions.Machine`, asks it which actions are possible, fires them, and applies what each action
-records on the case. Nothing here does I/O or reads a clock: the caller passes the time in `Context`.
+The kinds are data (states/complaint.py and its siblings); this module turns each kind's data into
+one `transitions.Machine`, built once and shared by every case of the kind, asks it which actions
+are possible, fires them, and applies what each action records on the case. Nothing here does I/O or
+reads a clock: the caller passes the time in `Context`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from transitions import Machine
+from transitions import EventData, Machine
 
 from states import ownership, service_times
 from states.case import Actor, CaseState, Event
@@ -58,7 +59,7 @@ def notifies(kind: str, action: str) -> bool:
 
 
 def _guard_condition(guard) -> Callable:
-    return lambda event: guard.check(event.model.case, event.kwargs["ctx"])
+    return lambda event: guard.check(event.model, event.kwargs["ctx"])
 
 
 def _branch_condition(field: str, value: bool) -> Callable:
@@ -86,38 +87,49 @@ def _machine_transitions(spec: KindSpec) -> list[dict[str, Any]]:
     return declared
 
 
-_TRANSITIONS = {kind: _machine_transitions(spec) for kind, spec in SPECS.items()}
+class KindMachine:
+    """A kind's machine, built once: the case it runs on is passed in, and is the model `transitions`
+    drives (its `state` field is the phase). Building a `Machine` per case cost more than the action
+    itself, and `Machine`'s own `may_<trigger>` scans every trigger of the kind on each question."""
 
-
-class _Model:
-    """What `transitions` drives: it keeps the phase in `state` and reads the case in conditions."""
-
-    state: str  # set by `transitions`
-    may_trigger: Callable[..., bool]  # added by `transitions`
-
-    def __init__(self, case: CaseState):
-        self.case = case
-
-
-class CaseMachine:
-    """One case's machine: which actions are possible, and what taking one does."""
-
-    def __init__(self, case: CaseState):
-        self.case = case
-        self.spec = spec_for(case.kind)
-        self._model = _Model(case)
-        Machine(
-            model=self._model,
+    def __init__(self, spec: KindSpec):
+        self._machine = Machine(
+            model=None,
             states=[str(phase) for phase in PHASES],
-            transitions=_TRANSITIONS[case.kind],
-            initial=str(case.state),
+            transitions=_machine_transitions(spec),
+            initial=str(Phase.REPORT),
             auto_transitions=False,
             send_event=True,
             ignore_invalid_triggers=False,
         )
 
+    def may(self, case: CaseState, action: str, ctx: Context) -> bool:
+        """Whether the case may take the action now, whatever its data (every branch is open)."""
+        event = self._machine.events.get(action)
+        candidates = event.transitions.get(case.state) if event is not None else None
+        if not candidates:
+            return False
+        asked = EventData(self._machine.get_state(case.state), event, self._machine, case, args=(), kwargs={"ctx": ctx})
+        return any(all(condition.check(asked) for condition in transition.conditions) for transition in candidates)
+
+    def fire(self, case: CaseState, action: str, ctx: Context, data: dict[str, Any]) -> None:
+        """Move the case's phase as the action's transition (or branch) says."""
+        self._machine.events[action].trigger(case, ctx=ctx, data=data)
+
+
+MACHINES = {kind: KindMachine(spec) for kind, spec in SPECS.items()}
+
+
+class CaseMachine:
+    """One case bound to its kind's machine: which actions are possible, and what taking one does."""
+
+    def __init__(self, case: CaseState):
+        self.case = case
+        self.spec = spec_for(case.kind)
+        self._machine = MACHINES[case.kind]
+
     def allowed_actions(self, role: str, ctx: Context) -> list[str]:
-        return [action.name for action in self.spec.actions if role in action.roles and self._model.may_trigger(action.name, ctx=ctx)]
+        return [action.name for action in self.spec.actions if role in action.roles and self._machine.may(self.case, action.name, ctx)]
 
     def check(self, action: str, role: str, data: dict[str, Any] | None, ctx: Context, expected_version: int | None = None) -> dict[str, Any]:
         """Refuse an action the rules forbid; return its data cleaned. Changes nothing."""
@@ -128,7 +140,7 @@ class CaseMachine:
             raise ActionForbidden(action, role, list(declared.roles))
         if expected_version is not None and expected_version != self.case.version:
             raise StaleVersion(expected_version, self.case.version)
-        if not self._model.may_trigger(action, ctx=ctx):
+        if not self._machine.may(self.case, action, ctx):
             raise ActionNotAllowed(action, self.case.state, self.allowed_actions(role, ctx), *self._refusal(declared, ctx))
         forbidden = ownership.refusal(self.case, declared, role, ctx.authority)
         if forbidden is not None:
@@ -153,7 +165,7 @@ class CaseMachine:
         """Check and take an action: move the phase, record its data, return the event."""
         cleaned = self.check(action, actor.role or actor.name, data, ctx, expected_version)
         from_state = self.case.state
-        getattr(self._model, action)(ctx=ctx, data=cleaned)
+        self._machine.fire(self.case, action, ctx, cleaned)
         declared = self.spec.by_name[action]
         if declared.opens:
             opens = declared.opens
@@ -173,7 +185,6 @@ class CaseMachine:
         the case sees it as it was."""
         for item in fields(CaseState):
             setattr(self.case, item.name, getattr(before, item.name))
-        self._model.state = str(before.state)  # a plain string: `transitions` names an Enum by its member name
 
     def link(self, other_case_id: str, relation: str, actor: Actor, ctx: Context) -> Event:
         link = {"case_id": other_case_id, "relation": relation}
@@ -195,11 +206,14 @@ class CaseMachine:
         return self._seal(Event(1, self.case.id, SystemAction.REPORT, None, self.case.state, actor, ctx.now, None, data, ctx.request_id))
 
     def refresh_allowed_actions(self, ctx: Context) -> None:
-        self.case.allowed_actions = {role: self.allowed_actions(role, ctx) for role in ROLES}
+        # Each action asked once, not once per role that may take it.
+        possible = {action.name for action in self.spec.actions if self._machine.may(self.case, action.name, ctx)}
+        self.case.allowed_actions = {
+            role: [action.name for action in self.spec.actions if role in action.roles and action.name in possible] for role in ROLES
+        }
 
     def _record(self, action: str, from_state: str, actor: Actor, note: str | None, data: dict[str, Any], ctx: Context) -> Event:
         case = self.case
-        case.state = self._model.state
         if case.state == Phase.CLOSED and from_state != Phase.CLOSED:
             case.closed_at, case.closed_by = ctx.now, action
         elif from_state == Phase.CLOSED and case.state != Phase.CLOSED:

@@ -73,6 +73,8 @@ def worker_on(client, read_model: ReadModel, task_queue: str, webhook: Webhook |
         checks=QualityStore(read_model),
         sampler=sampler,
         office=Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users),
+        # Production runs the workflows unsandboxed; the tests keep the sandbox's run-time checks on them.
+        sandboxed=True,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.activities import CaseActivities, ProjectionStore, Router
@@ -36,9 +36,11 @@ def build_worker(
     sampler: WeeklySampler | None = None,
     office: MessageOffice | None = None,
     meetings: MeetingMaker | None = None,
+    sandboxed: bool = False,
 ) -> Worker:
     """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly
-    quality sample's; `meetings`: makes the regular meetings ahead (the daily meetings schedule's)."""
+    quality sample's; `meetings`: makes the regular meetings ahead (the daily meetings schedule's);
+    `sandboxed`: the workflows in the SDK's sandbox, as the tests run them (see below)."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
     # `office`: who hears of what (service/notifications.py); without one, messages are only logged.
@@ -73,7 +75,11 @@ def build_worker(
         ],
         # On SIGTERM, running activities get this long to finish before they are cancelled (and retried elsewhere).
         graceful_shutdown_timeout=graceful_shutdown,
-        # Still sandboxed, but our own modules (plain data and pure rules, no mutable module state)
-        # are loaded once, not re-imported into every new workflow run (see docs/benchmarks.md).
-        workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "states")),
+        # Unsandboxed: the sandbox cost a tenth to a sixth of the worker's CPU and checked none of our code,
+        # which it passes through (plain data and pure rules, no mutable module state). What it would
+        # refuse is checked in the source instead (tests/workflows/test_determinism.py), and the
+        # recorded histories replay both ways (docs/benchmarks.md, "Cheaper activations").
+        workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "states"))
+        if sandboxed
+        else UnsandboxedWorkflowRunner(),
     )

@@ -24,7 +24,7 @@ def test_every_action_names_real_phases_and_roles(kind):
 def test_auditors_may_take_no_action_in_any_phase(kind):
     machine = opened(kind)
     for phase in PHASES:
-        machine._model.state = machine.case.state = phase
+        machine.case.state = str(phase)  # plain strings in the case, as states/opening.py makes them
         assert machine.allowed_actions("auditor", NOW) == []
 
 

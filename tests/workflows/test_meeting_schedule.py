@@ -38,7 +38,7 @@ async def meeting_stack(temporal_env, tmp_path):
     reviews = Reviews(read_model, ZoneInfo(SHANGHAI))
     cases = Cases(temporal_env.client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
     meetings = Meetings(cases, read_model, reviews, plan, ahead=2)
-    worker = build_worker(temporal_env.client, read_model, read_model, Webhook(), reviews, queue, meetings=meetings)
+    worker = build_worker(temporal_env.client, read_model, read_model, Webhook(), reviews, queue, meetings=meetings, sandboxed=True)
     try:
         async with worker:
             yield read_model, meetings, queue

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from service.payload_codec import PayloadKey, data_converter
 from workflows.case_workflow import CaseWorkflow
@@ -22,6 +22,14 @@ def test_there_are_recorded_histories_of_every_kind():
 async def test_recorded_history_replays_without_nondeterminism(path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     result = await Replayer(workflows=[CaseWorkflow]).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
+async def test_recorded_history_replays_unsandboxed_as_production_runs_it(path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=[CaseWorkflow], workflow_runner=UnsandboxedWorkflowRunner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
 
