@@ -25,9 +25,9 @@ class RollupReader:
 
     async def tallies(
         self, filters: Mapping[str, str], start: datetime, end: datetime, group_by: str | None, with_volumes: bool
-    ) -> dict[Any, Tally] | None:
-        """A tally per group (None: no grouping) over the cases reported in [start, end) that pass `filters`;
-        with_volumes: also per kind and per category, under ("kind", value) and ("category", value).
+    ) -> tuple[dict[Any, Tally], dict[tuple[str, str | None], int]] | None:
+        """A tally per group (None: no grouping) over the cases reported in [start, end) that pass `filters`,
+        and with_volumes, their volumes per ("kind", value) and ("category", value).
         None when no cuboid holds the dimensions asked for, or the roll-ups are cut in another zone."""
         needed = {"team" if name == "site" else name for name in filters}
         if group_by is not None:
@@ -44,17 +44,20 @@ class RollupReader:
             conditions = _dimension_conditions(filters, sites)
             whole_first, whole_last = _whole_days(start, end, self._zone)
             tallies: dict[Any, Tally] = {}
+            volumes: dict[tuple[str, str | None], int] = {}
             if whole_first < whole_last:
-                await self._add_cells(connection, cuboid, whole_first, whole_last, conditions, group_by, sites, with_volumes, tallies)
+                await self._add_cells(
+                    connection, cuboid, whole_first, whole_last, conditions, group_by, sites, volumes if with_volumes else None, tallies
+                )
                 edges = [(start, _midnight(whole_first, self._zone)), (_midnight(whole_last, self._zone), end)]
             else:
                 edges = [(start, end)]
             for edge_start, edge_end in edges:
                 if edge_start < edge_end:
-                    await _add_cases(connection, edge_start, edge_end, conditions, group_by, sites, with_volumes, tallies)
-        return tallies
+                    await _add_cases(connection, edge_start, edge_end, conditions, group_by, sites, volumes if with_volumes else None, tallies)
+        return tallies, volumes
 
-    async def _add_cells(self, connection, cuboid, first: date, last: date, conditions, group_by, sites, with_volumes, tallies) -> None:
+    async def _add_cells(self, connection, cuboid, first: date, last: date, conditions, group_by, sites, volumes, tallies) -> None:
         months = _whole_months(first, last)
         if months:
             periods = or_(
@@ -71,16 +74,18 @@ class RollupReader:
         for row in (await connection.execute(query)).all():
             values = dict(zip(DIMENSIONS, (None if value == NONE else value for value in row[:-1]), strict=True))
             figures = json.loads(row[-1])
-            for key in _keys(values, group_by, sites, with_volumes):
-                tallies.setdefault(key, Tally()).add(figures)
+            tallies.setdefault(_key(values, group_by, sites), Tally()).add(figures)
+            if volumes is not None:
+                _count(volumes, values, figures["s"][0])
 
 
-async def _add_cases(connection: AsyncConnection, start: datetime, end: datetime, conditions, group_by, sites, with_volumes, tallies) -> None:
+async def _add_cases(connection: AsyncConnection, start: datetime, end: datetime, conditions, group_by, sites, volumes, tallies) -> None:
     where = [cases.c.created_at >= start, cases.c.created_at < end, cases.c.reopen_count.is_not(None)]
     query = select(*(cases.c[name] for name in FACT_COLUMNS)).where(*where, *(cases.c[name].in_(values) for name, values in conditions))
     for facts in (await connection.execute(query)).mappings().all():
-        for key in _keys(facts, group_by, sites, with_volumes):
-            tallies.setdefault(key, Tally()).add_exact(facts)
+        tallies.setdefault(_key(facts, group_by, sites), Tally()).add_exact(facts)
+        if volumes is not None:
+            _count(volumes, facts, 1)
 
 
 def _dimension_conditions(filters: Mapping[str, str], sites: Mapping[str, str]) -> list[tuple[str, list[str]]]:
@@ -91,16 +96,18 @@ def _dimension_conditions(filters: Mapping[str, str], sites: Mapping[str, str]) 
     ]
 
 
-def _keys(values: Mapping[str, Any] | RowMapping, group_by: str | None, sites: Mapping[str, str], with_volumes: bool) -> list[Any]:
+def _key(values: Mapping[str, Any] | RowMapping, group_by: str | None, sites: Mapping[str, str]) -> Any:
     if group_by is None:
-        keys: list[Any] = [None]
-    elif group_by == "site":
-        keys = [sites.get(values["team"]) if values["team"] is not None else None]
-    else:
-        keys = [values[group_by]]
-    if with_volumes:
-        keys += [("kind", values["kind"]), ("category", values["category"])]
-    return keys
+        return None
+    if group_by == "site":
+        return sites.get(values["team"]) if values["team"] is not None else None
+    return values[group_by]
+
+
+def _count(volumes: dict[tuple[str, str | None], int], values: Mapping[str, Any] | RowMapping, volume: int) -> None:
+    for name in ("kind", "category"):
+        key = (name, values[name])
+        volumes[key] = volumes.get(key, 0) + volume
 
 
 def _whole_days(start: datetime, end: datetime, zone: tzinfo) -> tuple[date, date]:

@@ -138,9 +138,9 @@ class Kpis:
 
     async def _figures(self, query: KpiQuery, group_by: str | None, with_volumes: bool = False) -> dict[Any, dict[str, Any]]:
         if self._rollups is not None:
-            tallies = await self._rollups.tallies(query.filters, query.start, query.end, group_by, with_volumes)
-            if tallies is not None:
-                return _from_tallies(tallies, group_by, with_volumes)
+            found = await self._rollups.tallies(query.filters, query.start, query.end, group_by, with_volumes)
+            if found is not None:
+                return _from_tallies(*found, group_by, with_volumes)
         where = _cohort(query)
         group, source = _grouping(group_by)
         native = self._engine.dialect.name == "postgresql"
@@ -162,15 +162,17 @@ class Kpis:
         return figures
 
 
-def _from_tallies(tallies: dict[Any, Tally], group_by: str | None, with_volumes: bool) -> dict[Any, dict[str, Any]]:
+def _from_tallies(
+    tallies: dict[Any, Tally], volumes: dict[tuple[str, str | None], int], group_by: str | None, with_volumes: bool
+) -> dict[Any, dict[str, Any]]:
     """The figures per group from the roll-ups' tallies: as the cases give them, but for the percentiles
     (sketched) and a group whose cells are all empty now (no group, as no case would make one)."""
-    groups = {key: tally for key, tally in tallies.items() if not isinstance(key, tuple) and tally.sums[0]}
+    groups = {key: tally for key, tally in tallies.items() if tally.sums[0]}
     if group_by is None:
         groups = {None: tallies.get(None) or Tally()}
     figures = {key: _kpis(as_row(tally), rollup_percentiles(tally, PERCENTILES)) for key, tally in groups.items()}
     if with_volumes:
-        counted = {f"{key[0]}={key[1] or 'none'}": tally.sums[0] for key, tally in tallies.items() if isinstance(key, tuple)}
+        counted = {f"{name}={value or 'none'}": volume for (name, value), volume in volumes.items()}
         figures[None].update(_volumes(defaultdict(int, counted)))
     return figures
 

@@ -425,6 +425,9 @@ kpi_rollups = Table(
     Column("owner", String(200), primary_key=True),
     Column("team", String(100), primary_key=True),
     Column("figures", Text, nullable=False),  # JSON: the sums and the two sketches
+    # One owner's or team's cells without reading everyone's.
+    Index("ix_kpi_rollups_owner", "cuboid", "owner", "grain", "period"),
+    Index("ix_kpi_rollups_team", "cuboid", "team", "grain", "period"),
 )
 
 # Each case's contribution to the roll-ups as they hold it: a rewrite subtracts it and adds the new one.

@@ -35,9 +35,10 @@ def representative(index: int) -> float:
     return 2 * GAMMA ** (index - _OFFSET) / (GAMMA + 1)
 
 
-def quantile(counts: Mapping[int, int], fraction: Fraction) -> float | None:
-    """The `fraction` percentile of the values counted, interpolated linearly between the two nearest ranks."""
-    ordered = sorted((index, count) for index, count in counts.items() if count > 0)
+def quantile(counts: Mapping[int, int] | Mapping[str, int], fraction: Fraction) -> float | None:
+    """The `fraction` percentile of the values counted per bucket (its index, or the index as text),
+    interpolated linearly between the two nearest ranks."""
+    ordered = sorted((int(index), count) for index, count in counts.items() if count > 0)
     total = sum(count for _, count in ordered)
     if not total:
         return None

@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("team", sa.String(100), primary_key=True),
         sa.Column("figures", sa.Text, nullable=False),
     )
+    op.create_index("ix_kpi_rollups_owner", "kpi_rollups", ["cuboid", "owner", "grain", "period"])
+    op.create_index("ix_kpi_rollups_team", "kpi_rollups", ["cuboid", "team", "grain", "period"])
     op.create_table(
         "kpi_rollup_cases",
         sa.Column("case_id", sa.String(64), primary_key=True),
