@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from operator import add
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,7 +64,7 @@ class Tally:
     def add(self, figures: Mapping[str, Any], sign: int = 1) -> None:
         # Sketch buckets stay keyed by their JSON names ("412"): merging thousands of cells is this loop.
         if sign == 1:
-            self.sums = [total + value for total, value in zip(self.sums, figures["s"], strict=True)]
+            self.sums = list(map(add, self.sums, figures["s"]))
             for measure, counts in self.sketches.items():
                 get = counts.get
                 for index, count in figures[measure].items():
@@ -231,7 +232,7 @@ def rebuild(connection: Connection, zone_name: str, batch: int = 20_000) -> int:
     connection.execute(delete(kpi_rollup_cases))
     connection.execute(delete(kpi_rollup_zone))
     connection.execute(kpi_rollup_zone.insert(), {"zone": zone_name})
-    totals: dict[tuple, Tally] = {}
+    totals: dict[tuple, tuple[list[int], dict[str, int], dict[str, int]]] = {}
     held, after = 0, ""
     query = select(*(cases.c[name] for name in FACT_COLUMNS)).where(cases.c.reopen_count.is_not(None)).order_by(cases.c.id).limit(batch)
     while facts_batch := connection.execute(query.where(cases.c.id > after)).mappings().all():
@@ -239,13 +240,23 @@ def rebuild(connection: Connection, zone_name: str, batch: int = 20_000) -> int:
         for facts in facts_batch:
             part = contribution(facts, zone)
             assert part is not None
+            sums, first_response, handling = part["s"], part["f"], part["h"]
             for key in cells(part):
-                totals.setdefault(key, Tally()).add(part)
+                cell = totals.get(key)
+                if cell is None:
+                    totals[key] = (list(sums), dict(first_response), dict(handling))
+                    continue
+                cell[0][:] = map(add, cell[0], sums)
+                for counts, buckets in ((cell[1], first_response), (cell[2], handling)):
+                    for index, count in buckets.items():
+                        counts[index] = counts.get(index, 0) + count
             parts.append({"case_id": facts["id"], "contribution": json.dumps(part)})
         connection.execute(kpi_rollup_cases.insert(), parts)
         held += len(parts)
         after = facts_batch[-1]["id"]
-    rows = [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": json.dumps(tally.figures())} for key, tally in totals.items()]
+    rows = [
+        {**dict(zip(KEY_NAMES, key, strict=True)), "figures": json.dumps({"s": cell[0], "f": cell[1], "h": cell[2]})} for key, cell in totals.items()
+    ]
     for start in range(0, len(rows), batch):
         connection.execute(kpi_rollups.insert(), rows[start : start + batch])
     return held
