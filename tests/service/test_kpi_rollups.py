@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
-from service import kpi_rollups
+from service import kpi_rollups, schema
 from service.kpis import KpiQuery, Kpis
 from service.tables import kpi_rollups as rollup_table
 from service.teams import Department
@@ -136,3 +137,22 @@ async def test_roll_ups_cut_in_another_zone_are_not_used_until_cut_again(project
     rolled = await Kpis(projected, shanghai, rollups=True).report(query)
     assert rolled != exact  # percentiles from the sketch now
     assert [group["kpis"]["volume"] for group in rolled["groups"]] == [group["kpis"]["volume"] for group in exact["groups"]]
+
+
+async def test_migration_0013_fills_the_roll_ups_from_the_cases_already_there(projected):
+    incremental = await cells(projected)
+    assert incremental
+    async with projected.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(schema._config(sync), "0012"))
+    await projected.upgrade()
+    assert await cells(projected) == incremental
+
+
+async def test_the_exact_figures_stay_available_beside_the_rolled_up_ones(projected):
+    query = KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    kpis = Kpis(projected, rollups=True)
+    rolled, exact = await kpis.report(query), await kpis.exact.report(query)
+    assert exact == await Kpis(projected).report(query)
+    # 60 60 120 240 300 600 900 1200 1800 3600: p90 at rank 8.1 (from 0), 1800 + 0.1 × 1800.
+    assert exact["kpis"]["first_response_p90_seconds"] == 1_980
+    assert rolled["kpis"]["first_response_p90_seconds"] != exact["kpis"]["first_response_p90_seconds"]
