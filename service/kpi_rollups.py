@@ -153,7 +153,13 @@ class KpiRollups:
     def __init__(self, dialect: str):
         self._postgres = dialect == "postgresql"
         insert = postgresql.insert if self._postgres else sqlite.insert
-        self._open_cells = insert(kpi_rollups).on_conflict_do_nothing()
+        cell = insert(kpi_rollups)
+        # On PostgreSQL an existing cell is "updated" to itself: that locks it, in the order the cells are given.
+        self._open_cells = (
+            cell.on_conflict_do_update(index_elements=KEY, set_={"figures": kpi_rollups.c.figures})
+            if self._postgres
+            else cell.on_conflict_do_nothing()
+        )
         upsert = insert(kpi_rollup_cases)
         self._put_contribution = upsert.on_conflict_do_update(
             index_elements=[kpi_rollup_cases.c.case_id], set_={"contribution": upsert.excluded.contribution}
@@ -185,12 +191,10 @@ class KpiRollups:
             await connection.execute(self._put_contribution, {"case_id": row["id"], "contribution": json.dumps(new)})
 
     async def _add_to_cells(self, connection: AsyncConnection, changed: list[tuple[tuple, Tally]]) -> None:
-        # Cells are created empty, then locked in key order (so two writers never wait on each other in a circle).
+        # Cells are created empty or locked, all in key order (so two writers never wait on each other in a circle).
         empty = json.dumps(Tally().figures())
         await connection.execute(self._open_cells, [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": empty} for key, _ in changed])
-        query = select(*KEY, kpi_rollups.c.figures).where(tuple_(*KEY).in_([key for key, _ in changed])).order_by(*KEY)
-        if self._postgres:
-            query = query.with_for_update()
+        query = select(*KEY, kpi_rollups.c.figures).where(tuple_(*KEY).in_([key for key, _ in changed]))
         current = {tuple(row[:-1]): json.loads(row[-1]) for row in (await connection.execute(query)).all()}
         updates = []
         for key, delta in changed:

@@ -7,6 +7,7 @@ every query below has whole days and a whole month answered from cells, and part
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
@@ -156,3 +157,23 @@ async def test_the_exact_figures_stay_available_beside_the_rolled_up_ones(projec
     # 60 60 120 240 300 600 900 1200 1800 3600: p90 at rank 8.1 (from 0), 1800 + 0.1 × 1800.
     assert exact["kpis"]["first_response_p90_seconds"] == pytest.approx(1_980)
     assert rolled["kpis"]["first_response_p90_seconds"] != exact["kpis"]["first_response_p90_seconds"]
+
+
+async def test_concurrent_writes_of_cases_sharing_cells_lose_nothing(projected):
+    many = [
+        reported_case(
+            f"M{number}",
+            "complaint",
+            f"2026-11-1{number % 3}T0{number % 10}:00",
+            category="account",
+            first_response=60 + number,
+            owner=f"o{number % 4}",
+        )
+        for number in range(30)
+    ]
+    await asyncio.gather(*(project_all(projected, [case]) for case in many))
+    await asyncio.gather(*(project_all(projected, [dataclasses.replace(case, version=3, owner="moved")]) for case in many[::2]))
+    incremental = await cells(projected)
+    async with projected.engine.begin() as connection:
+        await connection.run_sync(kpi_rollups.rebuild, "UTC")
+    assert await cells(projected) == incremental
