@@ -154,9 +154,10 @@ def percentiles(tally: Tally, fractions: Mapping[str, Fraction]) -> dict[str, di
     figures = {}
     for column, measure in MEASURES.items():
         exact = tally.exact[measure]
-        sketched = sum(tally.sketches[measure].values()) > len(exact)
+        counts = tally.counts(measure)
+        sketched = sum(counts.values()) > len(exact)
         figures[column] = {
-            name: quantile_sketch.quantile(tally.sketches[measure], fraction) if sketched else quantile_sketch.exact_quantile(exact, fraction)
+            name: quantile_sketch.quantile(counts, fraction) if sketched else quantile_sketch.exact_quantile(exact, fraction)
             for name, fraction in fractions.items()
         }
     return figures

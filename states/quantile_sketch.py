@@ -21,12 +21,14 @@ SMALLEST = 0.001  # seconds: below it, a value counts as 0
 ZERO = 0
 # Bucket indexes of values from a millisecond up are all above this (log_γ 0.001 ≈ −346).
 _OFFSET = 400
+# Up to a billion seconds (31 years) in their own buckets; anything longer counts as that.
+BUCKETS = 1440
 
 
 def bucket(value: float) -> int:
     if value < SMALLEST:
         return ZERO
-    return math.ceil(math.log(value) / _LOG_GAMMA) + _OFFSET
+    return min(math.ceil(math.log(value) / _LOG_GAMMA) + _OFFSET, BUCKETS - 1)
 
 
 def representative(index: int) -> float:
@@ -35,10 +37,9 @@ def representative(index: int) -> float:
     return 2 * GAMMA ** (index - _OFFSET) / (GAMMA + 1)
 
 
-def quantile(counts: Mapping[int, int] | Mapping[str, int], fraction: Fraction) -> float | None:
-    """The `fraction` percentile of the values counted per bucket (its index, or the index as text),
-    interpolated linearly between the two nearest ranks."""
-    ordered = sorted((int(index), count) for index, count in counts.items() if count > 0)
+def quantile(counts: Mapping[int, int], fraction: Fraction) -> float | None:
+    """The `fraction` percentile of the values counted per bucket, interpolated linearly between the two nearest ranks."""
+    ordered = sorted((index, count) for index, count in counts.items() if count > 0)
     total = sum(count for _, count in ordered)
     if not total:
         return None
