@@ -22,6 +22,7 @@ class RollupReader:
     def __init__(self, engine: AsyncEngine, zone: tzinfo):
         self._engine = engine
         self._zone = zone
+        self._zone_checked = False
 
     async def tallies(
         self, filters: Mapping[str, str], start: datetime, end: datetime, group_by: str | None, with_volumes: bool
@@ -38,8 +39,10 @@ class RollupReader:
         if cuboid is None:
             return None
         async with self._engine.connect() as connection:
-            if await connection.run_sync(lambda sync: stored_zone(sync)) != str(self._zone):
-                return None
+            if not self._zone_checked:
+                if await connection.run_sync(lambda sync: stored_zone(sync)) != str(self._zone):
+                    return None
+                self._zone_checked = True  # a change of zone needs every process restarted (docs/kpis.md)
             sites = dict((await connection.execute(select(teams.c.name, teams.c.site))).all()) if "site" in (*filters, group_by) else {}
             conditions = _dimension_conditions(filters, sites)
             whole_first, whole_last = _whole_days(start, end, self._zone)
@@ -52,9 +55,9 @@ class RollupReader:
                 edges = [(start, _midnight(whole_first, self._zone)), (_midnight(whole_last, self._zone), end)]
             else:
                 edges = [(start, end)]
-            for edge_start, edge_end in edges:
-                if edge_start < edge_end:
-                    await _add_cases(connection, edge_start, edge_end, conditions, group_by, sites, volumes if with_volumes else None, tallies)
+            edges = [(edge_start, edge_end) for edge_start, edge_end in edges if edge_start < edge_end]
+            if edges:
+                await _add_cases(connection, edges, conditions, group_by, sites, volumes if with_volumes else None, tallies)
         return tallies, volumes
 
     async def _add_cells(self, connection, cuboid, first: date, last: date, conditions, group_by, sites, volumes, tallies) -> None:
@@ -79,8 +82,9 @@ class RollupReader:
                 _count(volumes, values, figures["s"][0])
 
 
-async def _add_cases(connection: AsyncConnection, start: datetime, end: datetime, conditions, group_by, sites, volumes, tallies) -> None:
-    where = [cases.c.created_at >= start, cases.c.created_at < end, cases.c.reopen_count.is_not(None)]
+async def _add_cases(connection: AsyncConnection, spans: list[tuple[datetime, datetime]], conditions, group_by, sites, volumes, tallies) -> None:
+    when = or_(*(and_(cases.c.created_at >= start, cases.c.created_at < end) for start, end in spans))
+    where = [when, cases.c.reopen_count.is_not(None)]
     query = select(*(cases.c[name] for name in FACT_COLUMNS)).where(*where, *(cases.c[name].in_(values) for name, values in conditions))
     for facts in (await connection.execute(query)).mappings().all():
         tallies.setdefault(_key(facts, group_by, sites), Tally()).add_exact(facts)
