@@ -187,7 +187,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.quality = QualityChecks(client, read_model, quality_config(settings), settings.users)
         app.state.read_model = read_model
         app.state.idempotency_keys = IdempotencyKeys(read_model)
-        app.state.kpis = Kpis(read_model, department_zone, settings.targets)
+        app.state.kpis = Kpis(read_model, department_zone, settings.targets, rollups=True)
         app.state.reviews = Reviews(read_model, department_zone, settings.targets)
         app.state.meetings = Meetings(app.state.cases, read_model, app.state.reviews, settings.meeting_plan, settings.meetings_ahead, settings.users)
         app.state.assessments = Assessments(read_model, department_zone, settings.targets_policy, settings.users, app.state.quality.rubric.max_total)

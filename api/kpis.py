@@ -220,10 +220,13 @@ class KpiController(Controller):
         team: Annotated[str | None, QueryParameter(max_length=100, description="cases of this team")] = None,
         site: Annotated[str | None, QueryParameter(max_length=100, description="cases of this site's teams")] = None,
         group_by: FromQuery[Literal["kind", "category", "priority", "owner", "team", "site", "week", "month"] | None] = None,
+        exact: Annotated[
+            bool, QueryParameter(description="every figure from the cases themselves, percentiles exact (slower); default: from the daily roll-ups")
+        ] = False,
     ) -> KpiReport:
         period = _period(query_time("from", start), query_time("to", to), KPI_PERIOD)
         query = KpiQuery(period.start, period.end, kind, category, priority, owner, group_by, team=team, site=site)
-        return msgspec.convert(await kpis.report(query), KpiReport)
+        return msgspec.convert(await (kpis.exact if exact else kpis).report(query), KpiReport)
 
 
 class TargetController(Controller):

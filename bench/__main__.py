@@ -37,6 +37,7 @@ class Plan:
     list_sizes: tuple[int, ...]
     list_rounds: int  # times each list query is sent per size and database
     kpi_rounds: int  # times each /kpis query is sent per size and database (0: not measured)
+    kpi_sizes: tuple[int, ...]  # read-model sizes of the KPI-only part (cases seeded without search rows)
     projection_events: int  # events projected in-process per size and database (ReadModel.project alone)
 
 
@@ -50,6 +51,7 @@ PLANS = {
         list_sizes=(10_000, 100_000),
         list_rounds=100,
         kpi_rounds=25,
+        kpi_sizes=(100_000, 1_000_000),
         projection_events=1000,
     ),
     "quick": Plan(
@@ -61,6 +63,7 @@ PLANS = {
         list_sizes=(10_000, 100_000),
         list_rounds=10,
         kpi_rounds=0,
+        kpi_sizes=(),
         projection_events=100,
     ),
 }
@@ -223,7 +226,38 @@ async def listing(stack: Stack, plan: Plan, databases: dict[str, str], progress)
     return results
 
 
-PARTS = ("throughput", "durability", "memory", "list", "live")
+async def kpi_scale(stack: Stack, plan: Plan, databases: dict[str, str], progress) -> dict:
+    """`GET /kpis` alone up to a million cases: seeded like the list's (the same year of history
+    before the newest, so the larger sizes hold more years), without search rows."""
+    rows = Rows()
+    seeders = {name: Seeder(url, with_search=False) for name, url in databases.items()}
+    results: dict[str, dict] = {name: {"sizes": {}} for name in databases}
+    apis: dict[str, str] = {}
+    try:
+        for url in databases.values():
+            await stack.upgrade(url)
+        seeded = 0
+        for size in plan.kpi_sizes:
+            progress(f"kpis: seeding {' and '.join(databases)} to {size} cases")
+            seconds = await seed_to(rows, list(seeders.values()), seeded, size)
+            seeded = size
+            for name, url in databases.items():
+                if name not in apis:
+                    apis[name] = await stack.start_casework(url, name=f"kpi-api-{name}", with_worker=False)
+                progress(f"kpis: {name} at {size} cases")
+                results[name]["sizes"][str(size)] = {
+                    "seed_seconds_all_databases": round(seconds, 1),
+                    "kpis": await kpis.measure_http(apis[name], kpis.queries(rows.now), plan.kpi_rounds),
+                }
+    finally:
+        for name in apis:
+            stack.stop_process(f"kpi-api-{name}")
+        for seeder in seeders.values():
+            await seeder.close()
+    return results
+
+
+PARTS = ("throughput", "durability", "memory", "list", "live", "kpis")
 COMPARED_SYNCHRONOUS = "normal"  # the Temporal store's setting before issue #14, run beside the shipped one
 
 
@@ -278,15 +312,13 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
         if "live" in parts:
             result["live"] = await live.measure(stack.dir, postgres_url, progress)
         result["list"] = {}
-        if "list" not in parts:
-            return result
-        databases = {"sqlite": f"sqlite+aiosqlite:///{stack.dir / 'list.db'}"}
-        if postgres_url:
-            try:
-                databases["postgres"] = await fresh_database(postgres_url)
-            except Exception as error:  # an unreachable PostgreSQL is reported, not fatal
-                result["list"]["postgres"] = {"skipped": f"{type(error).__name__}: {error}"}
-        result["list"].update(await listing(stack, plan, databases, progress))
+        if "list" in parts:
+            databases = await _databases(stack, "list", postgres_url, result["list"])
+            result["list"].update(await listing(stack, plan, databases, progress))
+        result["kpis"] = {}
+        if "kpis" in parts and plan.kpi_sizes:
+            databases = await _databases(stack, "kpis", postgres_url, result["kpis"])
+            result["kpis"].update(await kpi_scale(stack, plan, databases, progress))
     finally:
         stack.stop()
         if compared is not None:
@@ -297,6 +329,17 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
         result["durability_ratios"] = report.durability(result)
         result["targets"] = report.targets(result)
     return result
+
+
+async def _databases(stack: Stack, name: str, postgres_url: str | None, skipped: dict) -> dict[str, str]:
+    """A fresh SQLite file and, when given and reachable, the fresh PostgreSQL database."""
+    databases = {"sqlite": f"sqlite+aiosqlite:///{stack.dir / f'{name}.db'}"}
+    if postgres_url:
+        try:
+            databases["postgres"] = await fresh_database(postgres_url)
+        except Exception as error:  # an unreachable PostgreSQL is reported, not fatal
+            skipped["postgres"] = {"skipped": f"{type(error).__name__}: {error}"}
+    return databases
 
 
 def cli() -> int:

@@ -118,6 +118,28 @@ def targets(result: dict) -> list[dict]:
             )
         growth = max(figures["growth_p50"], figures["growth_p99"])
         rows.append({"target": f"GET /cases growth 10k -> 100k < 2x, p50 and p99 ({database})", "measured": growth, "limit": 2, "below": True})
+    for database, figures in result.get("kpis", {}).items():
+        sizes = sorted(figures.get("sizes", {}), key=int)
+        if len(sizes) < 2:
+            continue
+        smaller, largest = (figures["sizes"][size]["kpis"] for size in (sizes[0], sizes[-1]))
+        rows.append(
+            {
+                "target": f"GET /kpis p99 < 200 ms at {int(sizes[0]):,} cases, KPI part ({database})",
+                "measured": smaller["p99_ms"],
+                "limit": 200,
+                "below": True,
+            }
+        )
+        growth = round(largest["p99_ms"] / smaller["p99_ms"], 2)
+        rows.append(
+            {
+                "target": f"GET /kpis p99 at {int(sizes[-1]):,} < 2x at {int(sizes[0]):,} cases ({database})",
+                "measured": growth,
+                "limit": 2,
+                "below": True,
+            }
+        )
     memory = result.get("memory", {})
     if memory:
         rows.append(
@@ -253,6 +275,13 @@ def table(result: dict) -> str:
                     f"GET /kpis  {database:<9}{int(size):>8,} cases  p50 {_fmt(kpi_figures['p50_ms'])} ms  p99 {_fmt(kpi_figures['p99_ms'])} ms"
                     f"  (slowest: {worst[0]} p99 {_fmt(worst[1]['p99_ms'])})"
                 )
+    for database, figures in result.get("kpis", {}).items():
+        for size, row in figures.get("sizes", {}).items():
+            lines.append(
+                f"GET /kpis alone  {database:<9}{int(size):>9,} cases  p50 {_fmt(row['kpis']['p50_ms'])} ms  p99 {_fmt(row['kpis']['p99_ms'])} ms"
+            )
+            for query, timings in row["kpis"]["by_query"].items():
+                lines.append(f"    {query:<30}  p50 {_fmt(timings['p50_ms'])} ms  p99 {_fmt(timings['p99_ms'])} ms")
     memory = result.get("memory")
     if memory:
         lines.append("")

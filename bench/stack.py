@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from service.read_model import ReadModel, create_engine
+from service.settings import Settings
 from service.temporal import DURABLE_SYNCHRONOUS, EmbeddedTemporal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,7 @@ class Stack:
     async def upgrade(self, database_url: str) -> None:
         model = ReadModel(create_engine(database_url))
         try:
-            await model.upgrade()
+            await model.upgrade(Settings.timezone)  # the zone the processes run in (no CASEWORK_TIMEZONE)
         finally:
             await model.close()
 

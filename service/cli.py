@@ -309,7 +309,7 @@ async def reconcile(settings: Settings, case_ids: list[str] | None) -> int:
 async def _upgrade_schema(settings: Settings) -> None:
     read_model = ReadModel(engine_for(settings))
     try:
-        await read_model.upgrade()
+        await read_model.upgrade(settings.timezone)
     finally:
         await read_model.close()
 

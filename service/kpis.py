@@ -18,6 +18,9 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import and_, case, func, null, or_, select
 
+from service.kpi_rollup_reads import RollupReader, as_row
+from service.kpi_rollup_reads import percentiles as rollup_percentiles
+from service.kpi_rollups import Tally
 from service.read_model import ReadModel
 from service.tables import cases, teams
 from states.case import as_utc, format_time
@@ -76,12 +79,16 @@ def parse_metric(text: Any) -> tuple[str, dict[str, str]] | None:
 
 
 class Kpis:
-    def __init__(self, read_model: ReadModel, zone: tzinfo = UTC, targets: Targets | None = None):
-        """`zone`: the department's, where weeks and months begin (only `group_by` week or month uses it);
-        `targets`: those reports judge their figures by (None: the defaults)."""
+    def __init__(self, read_model: ReadModel, zone: tzinfo = UTC, targets: Targets | None = None, rollups: bool = False):
+        """`zone`: the department's, where weeks, months and the roll-ups' days begin;
+        `targets`: those reports judge their figures by (None: the defaults);
+        `rollups`: answer from the daily and monthly roll-ups where they hold the query (percentiles
+        from sketches, docs/kpis.md "Speed"), else every figure exactly from the cases."""
         self._engine = read_model.engine
         self._zone = zone
         self.targets = targets or parse_targets(DEFAULT_TARGETS_DATA, KPI_NAMES)
+        self._rollups = RollupReader(read_model.engine, zone) if rollups else None
+        self.exact = self if not rollups else Kpis(read_model, zone, targets)
 
     async def report(self, query: KpiQuery) -> dict[str, Any]:
         """Every KPI over the period, and per group when `group_by` is given.
@@ -130,6 +137,10 @@ class Kpis:
                     raise InvalidData(name, f"the department has no {name} named {value!r}")
 
     async def _figures(self, query: KpiQuery, group_by: str | None, with_volumes: bool = False) -> dict[Any, dict[str, Any]]:
+        if self._rollups is not None:
+            found = await self._rollups.tallies(query.filters, query.start, query.end, group_by, with_volumes)
+            if found is not None:
+                return _from_tallies(*found, group_by, with_volumes)
         where = _cohort(query)
         group, source = _grouping(group_by)
         native = self._engine.dialect.name == "postgresql"
@@ -149,6 +160,21 @@ class Kpis:
             if with_volumes:
                 figures[row["key"]].update(_volumes(row))
         return figures
+
+
+def _from_tallies(
+    tallies: dict[Any, Tally], volumes: dict[tuple[str, str | None], int], group_by: str | None, with_volumes: bool
+) -> dict[Any, dict[str, Any]]:
+    """The figures per group from the roll-ups' tallies: as the cases give them, but for the percentiles
+    (sketched) and a group whose cells are all empty now (no group, as no case would make one)."""
+    groups = {key: tally for key, tally in tallies.items() if tally.sums[0]}
+    if group_by is None:
+        groups = {None: tallies.get(None) or Tally()}
+    figures = {key: _kpis(as_row(tally), rollup_percentiles(tally, PERCENTILES)) for key, tally in groups.items()}
+    if with_volumes:
+        counted = {f"{name}={value or 'none'}": volume for (name, value), volume in volumes.items()}
+        figures[None].update(_volumes(defaultdict(int, counted)))
+    return figures
 
 
 def _grouping(group_by: str | None) -> tuple[Any, Any]:

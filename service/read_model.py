@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, delete, event, func, ma
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from service.kpi_rollups import KpiRollups
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
 from service.search import matches, search_body, search_text
@@ -122,12 +123,14 @@ class ReadModel:
         self._add_event = self.insert(events).on_conflict_do_nothing()
         self._put_case = _case_upsert(self.insert)
         self._put_search = _search_upsert(self.insert)
+        self._kpi_rollups = KpiRollups(dialect)
 
-    async def upgrade(self) -> None:
-        """Bring the schema to this version's (Alembic migrations in service/migrations)."""
+    async def upgrade(self, zone: str | None = None) -> None:
+        """Bring the schema to this version's (Alembic migrations in service/migrations); `zone`: the
+        department's, where the KPI roll-ups' days begin (None: as they are)."""
         from service import schema
 
-        await schema.upgrade(self.engine)
+        await schema.upgrade(self.engine, zone)
 
     async def require_current_schema(self) -> None:
         from service import schema
@@ -161,6 +164,7 @@ class ReadModel:
             if (await connection.execute(self._put_case, row)).rowcount:
                 await connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})
                 await self._replace_children(connection, case)
+                await self._kpi_rollups.apply(connection, row)
 
     async def _replace_children(self, connection, case: CaseState) -> None:
         await connection.execute(CLEAR_LINKS, {"case_id": case.id})

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service import kpi_rollups
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -17,10 +19,11 @@ class SchemaOutOfDate(RuntimeError):
     pass
 
 
-def _config(connection=None) -> Config:
+def _config(connection=None, zone: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
+    config.attributes["timezone"] = zone
     return config
 
 
@@ -36,9 +39,12 @@ async def current(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
 
-async def upgrade(engine: AsyncEngine) -> None:
+async def upgrade(engine: AsyncEngine, zone: str | None = None) -> None:
+    """`zone`: the department's, where the KPI roll-ups' days begin (None: as they are, or UTC when new)."""
     async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.upgrade(_config(sync), "head"))
+        await connection.run_sync(lambda sync: command.upgrade(_config(sync, zone), "head"))
+        if zone is not None:
+            await connection.run_sync(kpi_rollups.follow_zone, zone)
 
 
 async def require_current(engine: AsyncEngine) -> None:

@@ -3,7 +3,23 @@ that they agree)."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects import postgresql
 
 metadata = MetaData()
@@ -393,3 +409,34 @@ message_deliveries = Table(
     Index("ux_message_deliveries_attempt", "message_id", "channel", "language", "attempt", "status", unique=True),
     Index("ix_message_deliveries_case", "case_id", "id"),
 )
+
+# KPI roll-ups (service/kpi_rollups.py, docs/kpis.md "Speed"): one row per cell, a day or a calendar
+# month in the department's zone (the one kpi_rollup_zone names) by one combination of the
+# dimensions ("cuboid"); a dimension outside the cell's cuboid is "*", a case without a value "".
+kpi_rollups = Table(
+    "kpi_rollups",
+    metadata,
+    Column("cuboid", String(40), primary_key=True),
+    Column("grain", String(5), primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("category", String(32), primary_key=True),
+    Column("priority", String(8), primary_key=True),
+    Column("owner", String(200), primary_key=True),
+    Column("team", String(100), primary_key=True),
+    Column("figures", Text, nullable=False),  # JSON: the sums and the two sketches
+    # One owner's or team's cells without reading everyone's.
+    Index("ix_kpi_rollups_owner", "cuboid", "owner", "grain", "period"),
+    Index("ix_kpi_rollups_team", "cuboid", "team", "grain", "period"),
+)
+
+# Each case's contribution to the roll-ups as they hold it: a rewrite subtracts it and adds the new one.
+kpi_rollup_cases = Table(
+    "kpi_rollup_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("contribution", Text, nullable=False),
+)
+
+# The time zone the roll-ups' days and months are cut in: one row.
+kpi_rollup_zone = Table("kpi_rollup_zone", metadata, Column("zone", String(64), primary_key=True))

@@ -1,0 +1,279 @@
+"""Daily and monthly KPI roll-ups, written by the projection in the case row's transaction.
+
+A case contributes its KPI facts (sums, and a bucket of each quantile sketch) to one cell per
+cuboid and grain: the day and the calendar month it was reported in, in the department's zone. The
+projection subtracts the contribution stored for the case and adds the new one (state-based, so a
+write that overwrites an earlier one leaves the roll-ups as if only the last one had happened).
+Same-case writes are serialized by the case row's upsert (it locks the row until commit); cells
+shared by other cases are locked in one order (PostgreSQL) or by SQLite's single writer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from operator import add, sub
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, RowMapping, bindparam, delete, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.tables import cases, kpi_rollup_cases, kpi_rollup_zone, kpi_rollups
+from states import quantile_sketch
+from states.case import as_utc
+from states.machine import DISMISSING_ACTIONS
+
+DIMENSIONS = ("kind", "category", "priority", "owner", "team")
+# The combinations kept, smallest first: a query is answered from the first that holds every
+# dimension it filters or groups by (and kind and category for the volumes); others read the cases.
+CUBOIDS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("kind", "category"),
+    ("priority",),
+    ("team",),
+    ("owner",),
+    ("kind", "category", "priority"),
+    ("kind", "category", "team"),
+    ("kind", "category", "owner"),
+)
+GRAINS = ("day", "month")
+ALL = "*"  # a dimension the cell's cuboid does not split by
+NONE = ""  # a case without a value (no category, owner or team)
+SUMS = ("volume", "first_responses", "first_response_us", "first_response_decided", "first_response_on_time", "responses", "response_us",
+        "handled", "handling_us", "dismissed", "resolved", "satisfaction_responses", "satisfied", "scores", "score_total", "reopened",
+        "ever_closed", "breached")  # fmt: skip
+MEASURES = {"first_response_seconds": "f", "handling_seconds": "h"}
+FACT_COLUMNS = ("id", "created_at", *DIMENSIONS, "first_response_seconds", "first_response_late", "handling_seconds", "closed_by", "closed_at",
+                "reopen_count", "satisfied", "score", "ever_breached", "responses", "response_seconds")  # fmt: skip
+DEFAULT_ZONE = "UTC"
+
+
+@dataclass
+class Tally:
+    """Sums and sketches added up; `exact` keeps the values themselves where they are known (cases read
+    directly), so a figure made of those alone stays exact.
+
+    In figures (a case's, a cell's) each sketch is a run: the first bucket's index, then the counts
+    from it on (`[]`: none). A tally holds every bucket, so adding a run is one slice, added in C."""
+
+    sums: list[int] = field(default_factory=lambda: [0] * len(SUMS))
+    sketches: dict[str, list[int]] = field(default_factory=lambda: {measure: [0] * quantile_sketch.BUCKETS for measure in MEASURES.values()})
+    exact: dict[str, list[float]] = field(default_factory=lambda: {measure: [] for measure in MEASURES.values()})
+
+    def add(self, figures: Mapping[str, Any], sign: int = 1) -> None:
+        combine = add if sign == 1 else sub
+        self.sums = list(map(combine, self.sums, figures["s"]))
+        for measure, counts in self.sketches.items():
+            if run := figures[measure]:
+                start, stop = run[0], run[0] + len(run) - 1
+                counts[start:stop] = map(combine, counts[start:stop], run[1:])
+
+    def add_exact(self, facts: Mapping[str, Any] | RowMapping) -> None:
+        self.add(_figures(facts))
+        for column, measure in MEASURES.items():
+            if facts[column] is not None:
+                self.exact[measure].append(float(facts[column]))
+
+    def figures(self) -> dict[str, Any]:
+        return {"s": self.sums, **{measure: _run(counts) for measure, counts in self.sketches.items()}}
+
+    def counts(self, measure: str) -> dict[int, int]:
+        return {index: count for index, count in enumerate(self.sketches[measure]) if count}
+
+    def is_empty(self) -> bool:
+        return not any(self.sums) and not any(any(counts) for counts in self.sketches.values())
+
+
+def _run(counts: list[int]) -> list[int]:
+    """Every bucket's count from the first to the last that is not 0, after the first's index."""
+    nonzero = [index for index, count in enumerate(counts) if count]
+    return [nonzero[0], *counts[nonzero[0] : nonzero[-1] + 1]] if nonzero else []
+
+
+def _figures(facts: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
+    """One case's sums and sketch buckets (service/kpis.py counts the same over the cases)."""
+    first_response, handling, late = facts["first_response_seconds"], facts["handling_seconds"], facts["first_response_late"]
+    closed_by, closed, reopens, score = facts["closed_by"], facts["closed_at"] is not None, facts["reopen_count"], facts["score"]
+    sums = {
+        "volume": 1,
+        "first_responses": first_response is not None,
+        "first_response_us": _micro(first_response),
+        "first_response_decided": first_response is not None or late is True,
+        "first_response_on_time": first_response is not None and late is False,
+        "responses": facts["responses"] or 0,
+        "response_us": _micro(facts["response_seconds"]),
+        "handled": handling is not None,
+        "handling_us": _micro(handling),
+        "dismissed": closed_by in DISMISSING_ACTIONS,
+        "resolved": closed and closed_by is not None and closed_by not in DISMISSING_ACTIONS,
+        "satisfaction_responses": facts["satisfied"] is not None,
+        "satisfied": facts["satisfied"] is True,
+        "scores": score is not None,
+        "score_total": score or 0,
+        "reopened": reopens > 0,
+        "ever_closed": closed or reopens > 0,
+        "breached": facts["ever_breached"] is True,
+    }
+    sketches = {measure: [] if facts[column] is None else [quantile_sketch.bucket(facts[column]), 1] for column, measure in MEASURES.items()}
+    return {"s": [int(sums[name]) for name in SUMS], **sketches}
+
+
+def _micro(seconds: float | None) -> int:
+    # Whole microseconds: sums that are added and subtracted for years stay exact.
+    return 0 if seconds is None else round(seconds * 1_000_000)
+
+
+def contribution(facts: Mapping[str, Any] | RowMapping, zone: ZoneInfo) -> dict[str, Any] | None:
+    """What one case row adds to the roll-ups; None for a row without KPI facts (before 0002)."""
+    if facts["reopen_count"] is None:
+        return None
+    day = as_utc(facts["created_at"]).astimezone(zone).date()
+    return {"day": day.isoformat(), "dims": [_stored(facts[name]) for name in DIMENSIONS], **_figures(facts)}
+
+
+def _stored(value: str | None) -> str:
+    return NONE if value is None else value
+
+
+def cells(contribution: Mapping[str, Any]) -> Iterable[tuple[Any, ...]]:
+    """The keys (cuboid, grain, period, kind, category, priority, owner, team) of the cells a contribution is in."""
+    day = date.fromisoformat(contribution["day"])
+    periods = {"day": day, "month": day.replace(day=1)}
+    for cuboid in CUBOIDS:
+        values = tuple(value if name in cuboid else ALL for name, value in zip(DIMENSIONS, contribution["dims"], strict=True))
+        for grain in GRAINS:
+            yield (",".join(cuboid), grain, periods[grain], *values)
+
+
+KEY = [kpi_rollups.c[name] for name in ("cuboid", "grain", "period", *DIMENSIONS)]
+KEY_NAMES = [column.name for column in KEY]
+
+
+class KpiRollups:
+    """The write side: the projection's one call, and the rebuild."""
+
+    def __init__(self, dialect: str):
+        self._postgres = dialect == "postgresql"
+        insert = postgresql.insert if self._postgres else sqlite.insert
+        cell = insert(kpi_rollups)
+        # On PostgreSQL an existing cell is "updated" to itself: that locks it, in the order the cells are given.
+        self._open_cells = (
+            cell.on_conflict_do_update(index_elements=KEY, set_={"figures": kpi_rollups.c.figures})
+            if self._postgres
+            else cell.on_conflict_do_nothing()
+        )
+        upsert = insert(kpi_rollup_cases)
+        self._put_contribution = upsert.on_conflict_do_update(
+            index_elements=[kpi_rollup_cases.c.case_id], set_={"contribution": upsert.excluded.contribution}
+        )
+        self._set_figures = (
+            update(kpi_rollups).where(*(column == bindparam(f"k_{column.name}") for column in KEY)).values(figures=bindparam("b_figures"))
+        )
+        self._zone: ZoneInfo | None = None
+
+    async def apply(self, connection: AsyncConnection, row: Mapping[str, Any]) -> None:
+        """Bring the roll-ups from the case's stored contribution to the one of `row` (the case row just written)."""
+        zone = self._zone or await self._stored_zone(connection)
+        new = contribution(row, zone)
+        stored = (await connection.execute(select(kpi_rollup_cases.c.contribution).where(kpi_rollup_cases.c.case_id == row["id"]))).scalar()
+        old = None if stored is None else json.loads(stored)
+        if _normal(old) == _normal(new):
+            return
+        deltas: dict[tuple, Tally] = {}
+        for sign, part in ((-1, old), (1, new)):
+            if part is not None:
+                for key in cells(part):
+                    deltas.setdefault(key, Tally()).add(part, sign)
+        changed = sorted((key, delta) for key, delta in deltas.items() if not delta.is_empty())
+        if changed:
+            await self._add_to_cells(connection, changed)
+        if new is None:
+            await connection.execute(delete(kpi_rollup_cases).where(kpi_rollup_cases.c.case_id == row["id"]))
+        else:
+            await connection.execute(self._put_contribution, {"case_id": row["id"], "contribution": json.dumps(new)})
+
+    async def _add_to_cells(self, connection: AsyncConnection, changed: list[tuple[tuple, Tally]]) -> None:
+        # Cells are created empty or locked, all in key order (so two writers never wait on each other in a circle).
+        empty = json.dumps(Tally().figures())
+        await connection.execute(self._open_cells, [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": empty} for key, _ in changed])
+        query = select(*KEY, kpi_rollups.c.figures).where(tuple_(*KEY).in_([key for key, _ in changed]))
+        current = {tuple(row[:-1]): json.loads(row[-1]) for row in (await connection.execute(query)).all()}
+        updates = []
+        for key, delta in changed:
+            tally = Tally()
+            tally.add(current[key])
+            tally.add(delta.figures())
+            updates.append({**{f"k_{name}": value for name, value in zip(KEY_NAMES, key, strict=True)}, "b_figures": json.dumps(tally.figures())})
+        await connection.execute(self._set_figures, updates)
+
+    async def _stored_zone(self, connection: AsyncConnection) -> ZoneInfo:
+        stored: str | None = await connection.run_sync(lambda sync: stored_zone(sync))
+        self._zone = ZoneInfo(stored or DEFAULT_ZONE)
+        return self._zone
+
+
+def _normal(part: Mapping[str, Any] | None) -> Any:
+    # JSON turns the sketches' integer keys into strings: compare what was stored with what is new alike.
+    return None if part is None else json.loads(json.dumps(part))
+
+
+def stored_zone(connection: Connection) -> str | None:
+    return connection.execute(select(kpi_rollup_zone.c.zone)).scalar()
+
+
+def _sparse_run(counts: dict[int, int]) -> list[int]:
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    return [first, *(counts.get(index, 0) for index in range(first, last + 1))]
+
+
+def follow_zone(connection: Connection, zone_name: str) -> None:
+    """Cut the roll-ups again when the department's zone is no longer the one they were cut in."""
+    if stored_zone(connection) != zone_name:
+        rebuild(connection, zone_name)
+
+
+def rebuild(connection: Connection, zone_name: str, batch: int = 20_000) -> int:
+    """Every roll-up made again from the case rows, cut in `zone_name`; the number of cases it holds.
+
+    For the migration that adds them, a change of the department's zone, and the bench's seeding."""
+    zone = ZoneInfo(zone_name)
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE cases IN SHARE MODE")  # no projection in between
+    connection.execute(delete(kpi_rollups))
+    connection.execute(delete(kpi_rollup_cases))
+    connection.execute(delete(kpi_rollup_zone))
+    connection.execute(kpi_rollup_zone.insert(), {"zone": zone_name})
+    totals: dict[tuple, tuple[list[int], dict[int, int], dict[int, int]]] = {}
+    held, after = 0, ""
+    query = select(*(cases.c[name] for name in FACT_COLUMNS)).where(cases.c.reopen_count.is_not(None)).order_by(cases.c.id).limit(batch)
+    while facts_batch := connection.execute(query.where(cases.c.id > after)).mappings().all():
+        parts = []
+        for facts in facts_batch:
+            part = contribution(facts, zone)
+            assert part is not None
+            sums, first_response, handling = part["s"], part["f"], part["h"]
+            for key in cells(part):
+                cell = totals.get(key)
+                if cell is None:
+                    cell = totals[key] = ([0] * len(SUMS), {}, {})
+                cell[0][:] = map(add, cell[0], sums)
+                for counts, run in ((cell[1], first_response), (cell[2], handling)):
+                    if run:  # one case: [bucket, 1]
+                        counts[run[0]] = counts.get(run[0], 0) + 1
+            parts.append({"case_id": facts["id"], "contribution": json.dumps(part)})
+        connection.execute(kpi_rollup_cases.insert(), parts)
+        held += len(parts)
+        after = facts_batch[-1]["id"]
+    rows = [
+        {**dict(zip(KEY_NAMES, key, strict=True)), "figures": json.dumps({"s": cell[0], "f": _sparse_run(cell[1]), "h": _sparse_run(cell[2])})}
+        for key, cell in totals.items()
+    ]
+    for start in range(0, len(rows), batch):
+        connection.execute(kpi_rollups.insert(), rows[start : start + batch])
+    return held

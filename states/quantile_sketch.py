@@ -1,0 +1,73 @@
+"""A log-bucketed quantile sketch (the DDSketch mapping): mergeable and subtractable, because it is
+only counts per bucket.
+
+A positive value x falls in bucket ceil(log_γ x), γ = (1 + α) / (1 − α); the bucket stands for
+2γ^i / (γ + 1), within a relative error α of every value in it. Values under a millisecond count
+as 0 (bucket 0 stands for 0). A percentile interpolates between the two nearest ranks, as
+PostgreSQL's percentile_cont does over the exact values; each rank's value is off by at most α
+relatively, so the interpolated figure is too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+RELATIVE_ACCURACY = 0.01
+GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+_LOG_GAMMA = math.log(GAMMA)
+SMALLEST = 0.001  # seconds: below it, a value counts as 0
+ZERO = 0
+# Bucket indexes of values from a millisecond up are all above this (log_γ 0.001 ≈ −346).
+_OFFSET = 400
+# Up to a billion seconds (31 years) in their own buckets; anything longer counts as that.
+BUCKETS = 1440
+
+
+def bucket(value: float) -> int:
+    if value < SMALLEST:
+        return ZERO
+    return min(math.ceil(math.log(value) / _LOG_GAMMA) + _OFFSET, BUCKETS - 1)
+
+
+def representative(index: int) -> float:
+    if index == ZERO:
+        return 0.0
+    return 2 * GAMMA ** (index - _OFFSET) / (GAMMA + 1)
+
+
+def quantile(counts: Mapping[int, int], fraction: Fraction) -> float | None:
+    """The `fraction` percentile of the values counted per bucket, interpolated linearly between the two nearest ranks."""
+    ordered = sorted((index, count) for index, count in counts.items() if count > 0)
+    total = sum(count for _, count in ordered)
+    if not total:
+        return None
+    position = (total - 1) * fraction
+    below = int(position)
+    low = _at_rank(ordered, below)
+    if position == below:
+        return low
+    return low + (_at_rank(ordered, below + 1) - low) * float(position - below)
+
+
+def _at_rank(ordered: Sequence[tuple[int, int]], rank: int) -> float:
+    """The value standing for the rank-th smallest (from 0)."""
+    seen = 0
+    for index, count in ordered:
+        seen += count
+        if rank < seen:
+            return representative(index)
+    raise IndexError(rank)
+
+
+def exact_quantile(values: Sequence[float], fraction: Fraction) -> float | None:
+    """The same percentile over the values themselves."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    below = int(position)
+    if position == below:
+        return ordered[below]
+    return ordered[below] + (ordered[below + 1] - ordered[below]) * float(position - below)
