@@ -1,8 +1,14 @@
 """The read model: a projection of every case and event, for lists, filters and reports.
 
 The workflows are the source of truth; this is rebuilt from them and written only by the
-projection activity, idempotently: events insert-or-ignore by (case_id, seq), the case row is
-replaced only by a newer version.
+projection (a local activity inside the workflow task that took the event), idempotently and fenced:
+each write carries its workflow task's fence (workflows/activities.py `projection_fence`), which grows
+across task retries and later tasks. A task can write and then fail; its retry may take another event
+with the same seq, or none. So an event row is replaced by a write of the same seq with a higher or
+equal fence; the case row by a higher fence, or by the same fence and a newer version; a lower fence
+never wins; and events beyond the case row's version with a lower fence than its own are removed.
+Unfenced writes (histories from before "project-locally", rows from before migration 0013) rank lowest
+and keep the old rule: events insert-or-ignore, the case row replaced only by a newer version.
 """
 
 from __future__ import annotations
@@ -119,7 +125,7 @@ class ReadModel:
         dialect = engine.dialect.name
         self.insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Built once and run with each row as parameters: building them per write cost more than the write.
-        self._add_event = self.insert(events).on_conflict_do_nothing()
+        self._put_event = _event_upsert(self.insert)
         self._put_case = _case_upsert(self.insert)
         self._put_search = _search_upsert(self.insert)
 
@@ -141,10 +147,10 @@ class ReadModel:
     async def close(self) -> None:
         await self.engine.dispose()
 
-    async def project(self, case: CaseState, event: Event) -> None:
+    async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None:
         try:
             with READ_MODEL_WRITE.time():
-                await self._project(case, event)
+                await self._project(case, event, fence)
         except Exception as error:
             if not refused_for_good(error):
                 raise  # transient: the activity retries it
@@ -154,13 +160,15 @@ class ReadModel:
         elif event.action == SystemAction.ACTION_ITEM_OVERDUE:
             SLA_BREACHES.labels(case.kind, "action_item").inc()
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
         async with self.engine.begin() as connection:
-            await connection.execute(self._add_event, _event_row(event))
-            row = _case_row(case)
+            await connection.execute(self._put_event, {**_event_row(event), "fence": fence})
+            row = {**_case_row(case), "fence": fence}
             if (await connection.execute(self._put_case, row)).rowcount:
                 await connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})
                 await self._replace_children(connection, case)
+            if fence is not None:
+                await connection.execute(DROP_PHANTOMS, {"case_id": case.id})
 
     async def _replace_children(self, connection, case: CaseState) -> None:
         await connection.execute(CLEAR_LINKS, {"case_id": case.id})
@@ -303,18 +311,38 @@ def _page_query(query: Select, order_column: ColumnElement, by_due: bool, cursor
     return query.order_by(order_column.desc(), cases.c.id.desc())
 
 
+# Events a failed workflow task wrote beyond the case as a later task (or the reconciliation) left it.
+DROP_PHANTOMS = delete(events).where(
+    events.c.case_id == bindparam("case_id"),
+    events.c.seq > select(cases.c.version).where(cases.c.id == bindparam("case_id")).scalar_subquery(),
+    func.coalesce(events.c.fence, "") < select(func.coalesce(cases.c.fence, "")).where(cases.c.id == bindparam("case_id")).scalar_subquery(),
+)
 CLEAR_LINKS = delete(links).where(links.c.case_id == bindparam("case_id"))
 CLEAR_ITEMS = delete(action_items).where(action_items.c.case_id == bindparam("case_id"))
 
 
+def _event_upsert(insert):
+    """Insert an event row, or replace it with a write of a higher or equal fence (never an unfenced one)."""
+    upsert = insert(events)
+    kept = {"case_id", "seq", "position", "committed_in"}
+    return upsert.on_conflict_do_update(
+        index_elements=[events.c.case_id, events.c.seq],
+        set_={column.name: upsert.excluded[column.name] for column in events.columns if column.name not in kept},
+        where=upsert.excluded.fence >= func.coalesce(events.c.fence, ""),
+    )
+
+
 def _case_upsert(insert):
-    """Insert a case row, or update it with a newer version of the case."""
+    """Insert a case row, or update it with a higher fence, or with the same fence and a newer version."""
     upsert = insert(cases)
+    stored, written = func.coalesce(cases.c.fence, ""), func.coalesce(upsert.excluded.fence, "")
     return upsert.on_conflict_do_update(
         index_elements=[cases.c.id],
         set_={column.name: upsert.excluded[column.name] for column in cases.columns if column.name != "id"},
+        where=(written > stored)
+        | ((written == stored) & (cases.c.version < upsert.excluded.version))
         # A row without KPI facts predates them (migrations 0002, 0007): any projection fills them in.
-        where=(cases.c.version < upsert.excluded.version) | cases.c.reopen_count.is_(None) | cases.c.responses.is_(None),
+        | ((written >= stored) & (cases.c.reopen_count.is_(None) | cases.c.responses.is_(None))),
     )
 
 

@@ -1,8 +1,12 @@
 """Reconcile: make the read model agree with the workflows, which are the source of truth.
 
 For each case: events Temporal recorded that the read model lacks are written, and a case row older
-than the workflow's state is replaced. Events that differ from Temporal's record, or that Temporal
-never recorded, are reported and left alone: they are evidence for an auditor, not ours to erase.
+than the workflow's state is replaced. Where the workflow projects fenced (a local activity, since
+"project-locally"), a workflow task can have written and then failed: its case row ahead of the
+workflow's state is replaced, and its events beyond that state are removed, by a write fenced above
+every task of the history read (service/read_model.py). Other events that differ from Temporal's
+record, or that Temporal never recorded, are reported and left alone: they are evidence for an
+auditor, not ours to erase.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ CONCURRENCY = 8
 class Reconciliation:
     case_id: str
     events_added: list[int] = field(default_factory=list)
+    # Written by a workflow task that failed after its projection, beyond what the workflow has.
+    events_removed: list[int] = field(default_factory=list)
     case_row_updated: bool = False
     problems: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.events_added or self.case_row_updated)
+        return bool(self.events_added or self.events_removed or self.case_row_updated)
 
     def describe(self) -> str:
         if not self.changed and not self.problems:
@@ -44,6 +50,8 @@ class Reconciliation:
         said = []
         if self.events_added:
             said.append(f"added events {', '.join(map(str, self.events_added))}")
+        if self.events_removed:
+            said.append(f"removed events {', '.join(map(str, self.events_removed))} of a workflow task that failed")
         if self.case_row_updated:
             said.append("replaced the case row with the workflow's state")
         said += self.problems
@@ -94,7 +102,8 @@ class Reconciler:
         if not runs:
             result.problems.append("no Temporal history (past retention?): nothing to compare with")
             return result
-        recorded = self._audit.recorded_events(runs)
+        projected = await self._audit.projected(runs)
+        recorded, fence = projected.events, projected.fence
         try:
             snapshot = await self._client.get_workflow_handle(case_id).query("snapshot", result_type=CaseState, rpc_timeout=self._query_timeout)
         except (RPCError, WorkflowQueryFailedError) as error:
@@ -107,11 +116,16 @@ class Reconciler:
         stored = {event["seq"] for event in await self._read_model.history(case_id)}
         for event in recorded:
             if event["seq"] not in stored:
-                await self._read_model.project(snapshot, _event(event))
+                await self._read_model.project(snapshot, _event(event), fence)
                 result.events_added.append(event["seq"])
-        if stored_version is None or stored_version < snapshot.version or await self._read_model.lacks_kpi_facts(case_id):
-            await self._read_model.project(snapshot, _event(recorded[-1]))
+        # Unfenced, a row or an event ahead of the workflow's state is a change made since it was queried.
+        ahead = fence is not None and max((stored_version or 0), *stored) > snapshot.version
+        if stored_version is None or stored_version < snapshot.version or ahead or await self._read_model.lacks_kpi_facts(case_id):
+            await self._read_model.project(snapshot, _event(recorded[-1]), fence)
             result.case_row_updated = True
+        if fence is not None:
+            remaining = {event["seq"] for event in await self._read_model.history(case_id)}
+            result.events_removed = sorted(stored - remaining)
         finding = compare(await self._read_model.history(case_id), recorded)
         if finding:
             result.problems.append(f"left alone: seq {finding.seq}: {finding.problem} ({finding.detail})")

@@ -33,10 +33,10 @@ class RefusingReadModel(ReadModel):
     """A read model that refuses, as a database refuses a value it cannot hold, every row of an event
     noted REFUSED, and every case titled REFUSED (the real NUL is refused before it gets this far)."""
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
         if REFUSED in (event.note, case.title):
             raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
-        await super()._project(case, event)
+        await super()._project(case, event, fence)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -100,10 +100,10 @@ async def test_a_refused_report_opens_nothing_and_leaves_no_workflow_retrying(st
 class RetryingForeverReadModel(ReadModel):
     """How a release before issue 13 met a row it could not write: an error it retried for ever."""
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
         if event.note == REFUSED:
             raise RuntimeError("unsupported Unicode escape sequence (as asyncpg said it, unclassified)")
-        await super()._project(case, event)
+        await super()._project(case, event, fence)
 
 
 async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_this_version(temporal_env, stack_settings, tmp_path):
@@ -141,11 +141,11 @@ class SlowlyRefusingReadModel(ReadModel):
 
     refusing = True
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
         if event.note == REFUSED and self.refusing:
             await asyncio.sleep(1)
             raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
-        await super()._project(case, event)
+        await super()._project(case, event, fence)
 
 
 async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_is_repaired(temporal_env, stack_settings, tmp_path):
