@@ -12,19 +12,24 @@ auditor, not ours to erase.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from service.audit import Audit
 from service.payload_codec import UnknownPayloadKey
 from service.read_model import ReadModel
+from service.tables import events
 from states.case import Actor, CaseState, Event
 from states.verification import compare
+
+log = logging.getLogger(__name__)
 
 # A query waits for a worker of the case's task queue; a case whose worker is gone must not stall the rest.
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -77,6 +82,37 @@ class Reconciler:
         since = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         query = f'WorkflowType = "Case" AND (ExecutionStatus = "Running" OR CloseTime >= "{since}")'
         return sorted({execution.id async for execution in self._client.list_workflows(query)})
+
+    async def case_ids_projected_since(self, moment: datetime) -> list[str]:
+        """The cases with an event projected since `moment` (a workflow task that failed after its
+        projection wrote one too)."""
+        query = select(events.c.case_id).where(events.c.at >= moment).distinct()
+        async with self._read_model.engine.connect() as connection:
+            return sorted((await connection.execute(query)).scalars())
+
+    async def sweep(self, since: datetime) -> list[Reconciliation]:
+        """Reconcile the cases projected since `since` whose read model disagrees with the workflow's
+        state: a query each, and the whole reconciliation only where they differ."""
+        return [await self.reconcile(case_id) for case_id in await self.case_ids_projected_since(since) if await self._disagrees(case_id)]
+
+    async def _disagrees(self, case_id: str) -> bool:
+        # The read model first: a change made after the query is then no disagreement.
+        row = await self._read_model.get_case(case_id)
+        last_seq = max((event["seq"] for event in await self._read_model.history(case_id)), default=None)
+        try:
+            snapshot = await self._client.get_workflow_handle(case_id).query("snapshot", result_type=CaseState, rpc_timeout=self._query_timeout)
+        except (RPCError, WorkflowQueryFailedError):
+            return True  # the reconciliation says what is wrong
+        if row is None or snapshot is None:
+            return True
+        return (row["version"], row["updated_at"], last_seq) != (snapshot.version, snapshot.updated_at, snapshot.version)
+
+    async def reconcile_recent(self, since: str) -> list[str]:
+        """The sweep's activity (workflows/sweeps.py): what was repaired or is wrong, one line a case."""
+        said = [result.describe() for result in await self.sweep(datetime.fromisoformat(since)) if result.changed or result.problems]
+        for line in said:
+            log.warning("reconcile sweep: %s", line)
+        return said
 
     async def reconcile_many(self, case_ids: Iterable[str], concurrency: int = CONCURRENCY) -> AsyncGenerator[Reconciliation]:
         """Reconcile several cases at a time (each is a few round trips), yielding results in case order."""

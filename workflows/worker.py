@@ -20,6 +20,7 @@ from workflows.quality_check import CheckStore, QualityActivities, QualityCheckW
 from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
 from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
 from workflows.storms import StormActivities, StormWorkflow
+from workflows.sweeps import RecentReconciler, ReconcileSweepWorkflow, SweepActivities
 
 
 def build_worker(
@@ -36,9 +37,11 @@ def build_worker(
     sampler: WeeklySampler | None = None,
     office: MessageOffice | None = None,
     meetings: MeetingMaker | None = None,
+    reconciler: RecentReconciler | None = None,
 ) -> Worker:
     """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly
-    quality sample's; `meetings`: makes the regular meetings ahead (the daily meetings schedule's)."""
+    quality sample's; `meetings`: makes the regular meetings ahead (the daily meetings schedule's);
+    `reconciler`: the reconciliation sweep's."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
     # `office`: who hears of what (service/notifications.py); without one, messages are only logged.
@@ -47,6 +50,7 @@ def build_worker(
     checking: list[Callable] = [QualityActivities(checks).project_check] if checks is not None else []
     checking += [QualitySamplingActivities(sampler).sample_week] if sampler is not None else []
     checking += [MeetingActivities(meetings).make_meetings] if meetings is not None else []
+    checking += [SweepActivities(reconciler).reconcile_recent] if reconciler is not None else []
     return Worker(
         client,
         task_queue=task_queue,
@@ -59,6 +63,7 @@ def build_worker(
             ScheduleMeetingsWorkflow,
             StormWorkflow,
             MessageDelivery,
+            ReconcileSweepWorkflow,
         ],
         activities=[
             activities.project_case,

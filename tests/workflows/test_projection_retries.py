@@ -30,6 +30,7 @@ from workflows.activities import CaseActivities
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ActInput
 from workflows.messages import MessageActivities, NoOffice
+from workflows.sweeps import ReconcileSweepWorkflow, SweepActivities, SweepInput
 
 # Update ids whose workflow task fails once, right after the update's projection returned.
 FAIL_AFTER_PROJECTION: set[str] = set()
@@ -79,12 +80,17 @@ async def failing_worker(temporal_env, tmp_path):
     worker = Worker(
         temporal_env.client,
         task_queue=queue,
-        workflows=[CaseWorkflow],
-        activities=[activities.project_case, activities.dispatch_case, MessageActivities(NoOffice(), queue).announce],
+        workflows=[CaseWorkflow, ReconcileSweepWorkflow],
+        activities=[
+            activities.project_case,
+            activities.dispatch_case,
+            MessageActivities(NoOffice(), queue).announce,
+            SweepActivities(Reconciler(temporal_env.client, read_model)).reconcile_recent,
+        ],
         interceptors=[FailAfterProjection()],
     )
     async with worker:
-        yield Cases(temporal_env.client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500)), read_model
+        yield Cases(temporal_env.client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500)), read_model, queue
     await read_model.close()
 
 
@@ -93,7 +99,7 @@ async def open_case(cases: Cases) -> CaseState:
 
 
 async def test_a_task_that_fails_after_its_projection_is_retried_and_its_write_is_replaced(failing_worker, temporal_env):
-    cases, read_model = failing_worker
+    cases, read_model, _ = failing_worker
     case = await open_case(cases)
     request_id = uuid.uuid4().hex
     request = ActInput("start_analysis", AGENT, "after the failure", request_id=request_id)
@@ -113,7 +119,7 @@ async def test_a_task_that_fails_after_its_projection_is_retried_and_its_write_i
 
 
 async def test_what_a_failed_task_wrote_and_no_retry_took_is_removed_by_the_reconciliation(failing_worker, temporal_env):
-    cases, read_model = failing_worker
+    cases, read_model, _ = failing_worker
     case = await open_case(cases)
     request_id = uuid.uuid4().hex
     request = ActInput("start_analysis", AGENT, "never acknowledged", request_id=request_id)
@@ -135,7 +141,7 @@ async def test_what_a_failed_task_wrote_and_no_retry_took_is_removed_by_the_reco
 
 
 async def test_what_a_failed_task_wrote_is_replaced_by_the_next_change(failing_worker, temporal_env):
-    cases, read_model = failing_worker
+    cases, read_model, _ = failing_worker
     case = await open_case(cases)
     request_id = uuid.uuid4().hex
     request = ActInput("start_analysis", AGENT, "never acknowledged", request_id=request_id)
@@ -150,3 +156,24 @@ async def test_what_a_failed_task_wrote_is_replaced_by_the_next_change(failing_w
     assert [(event["seq"], event["action"], event["note"]) for event in history] == [(1, "report", None), (2, "comment", "the next change")]
     stored = await read_model.get_case(case.id)
     assert (stored["version"], stored["state"]) == (next_change.version, next_change.state) == (2, "report")
+
+
+async def test_the_scheduled_sweep_heals_a_failed_tasks_write_and_leaves_agreeing_cases_alone(failing_worker, temporal_env):
+    cases, read_model, queue = failing_worker
+    untouched = await open_case(cases)
+    case = await open_case(cases)
+    request_id = uuid.uuid4().hex
+    request = ActInput("start_analysis", AGENT, "never acknowledged", request_id=request_id)
+    FAIL_AFTER_PROJECTION.add(request_id)
+    REFUSED_WHEN_RETRIED.add(request_id)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await temporal_env.client.get_workflow_handle(case.id).execute_update(CaseWorkflow.act, request, id=request_id)
+    assert [event["seq"] for event in await read_model.history(case.id)] == [1, 2]
+
+    # What the schedule starts (workflows/sweeps.py), started here by hand.
+    said = await temporal_env.client.execute_workflow(ReconcileSweepWorkflow.run, SweepInput(), id=f"sweep-{uuid.uuid4().hex}", task_queue=queue)
+
+    assert len(said) == 1 and said[0].startswith(f"{case.id}: ") and "removed events 2" in said[0], said
+    assert untouched.id not in " ".join(said)
+    assert [event["seq"] for event in await read_model.history(case.id)] == [1]
+    assert (await read_model.get_case(case.id) or {}).get("state") == "report"
