@@ -17,7 +17,6 @@ from typing import Any
 
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
-from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import (
     Interceptor,
     Replayer,
@@ -30,7 +29,7 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
-from workflows.activities import LAST_MOMENT, PROJECTION_REFUSED, projection_fence
+from workflows.activities import LAST_MOMENT, projection_fence, refused_for_good
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ProjectInput
 
@@ -94,7 +93,7 @@ class _Projections(Interceptor):
 
     def _taken_back(self, done: asyncio.Task, seq: int, event: dict[str, Any]) -> None:
         error = None if done.cancelled() else done.exception()
-        if isinstance(error, ActivityError) and _refused_for_good(error) and self.events.get(seq) is event:
+        if error is not None and refused_for_good(error) and self.events.get(seq) is event:
             del self.events[seq]
 
 
@@ -113,7 +112,3 @@ class _Seeing(WorkflowOutboundInterceptor):
         self._projections.locally = True
         self._projections.saw(input.activity, input.args, handle)
         return handle
-
-
-def _refused_for_good(error: ActivityError) -> bool:
-    return isinstance(error.cause, ApplicationError) and error.cause.type == PROJECTION_REFUSED and error.cause.non_retryable

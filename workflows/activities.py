@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from states.case import CaseState, Event
 from workflows.inputs import Dispatch, DispatchInput, ProjectInput
@@ -34,6 +34,13 @@ def _micros(moment: datetime) -> int:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def refused_for_good(error: BaseException) -> bool:
+    """Whether a projection failed because the read model refused its row for good. A regular activity's
+    failure arrives wrapped in an ActivityError; a local activity's, as the activity raised it."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    return isinstance(cause, ApplicationError) and cause.type == PROJECTION_REFUSED and cause.non_retryable
 
 
 class RowRefused(Exception):

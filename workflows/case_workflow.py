@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from states.text import check_storable
     from states.vocabulary import SYSTEM, Phase, Relation, Role, SystemAction
     from workflows import follow_ons, storms
-    from workflows.activities import PROJECTION_REFUSED, CaseActivities, projection_fence
+    from workflows.activities import PROJECTION_REFUSED, CaseActivities, projection_fence, refused_for_good
     from workflows.errors import case_missing, rule_error
     from workflows.inputs import (
         ActInput,
@@ -173,8 +173,8 @@ class CaseWorkflow:
             raise rule_error(error) from None
         try:
             await self._record(event, retry_refused=False)
-        except ActivityError as error:
-            if not _refused_for_good(error):
+        except (ActivityError, ApplicationError) as error:
+            if not refused_for_good(error):
                 raise
             if machine.case.version == event.seq:
                 raise self._take_back(before, event) from None
@@ -221,8 +221,8 @@ class CaseWorkflow:
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         try:
             await self._project(event, retry_refused=not undoable)
-        except ActivityError as error:
-            if not _refused_for_good(error):
+        except (ActivityError, ApplicationError) as error:
+            if not refused_for_good(error):
                 raise
             # The run ends: the case was never opened, and a new report of it starts afresh.
             self._abandoned = True
@@ -484,7 +484,3 @@ class CaseWorkflow:
     def _notify(self, notification: NotificationInput) -> None:
         """Deliver in the background: a slow webhook must not hold up the change that caused it."""
         start_in_background(self._notifications, Notifier.deliver_notification, notification, NOTIFICATION_RETRY)
-
-
-def _refused_for_good(error: ActivityError) -> bool:
-    return isinstance(error.cause, ApplicationError) and error.cause.type == PROJECTION_REFUSED and error.cause.non_retryable

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 from sqlalchemy.exc import DataError
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from service.cases import Cases, WorkflowConfig
@@ -137,15 +137,22 @@ async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_thi
 
 class SlowlyRefusingReadModel(ReadModel):
     """Refuses an event noted REFUSED after a moment (so another change can be taken on top of it
-    meanwhile), until an operator repairs it (`refusing = False`)."""
+    meanwhile), until an operator repairs it (`refusing = False`); writes an event noted SLOW after a moment."""
 
     refusing = True
+    refusals = 0
 
     async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
+        if event.note == SLOW:
+            await asyncio.sleep(1)
         if event.note == REFUSED and self.refusing:
             await asyncio.sleep(1)
+            self.refusals += 1
             raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
         await super()._project(case, event, fence)
+
+
+SLOW = "slow"
 
 
 async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_is_repaired(temporal_env, stack_settings, tmp_path):
@@ -160,17 +167,23 @@ async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_i
         async with worker_on(client, store, queue):
             case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)
             handle = client.get_workflow_handle(case.id)
-            refused, on_top = (ActInput("comment", ACTORS["agent"], note, request_id=uuid.uuid4().hex) for note in (REFUSED, "on top"))
-            first = await handle.start_update(CaseWorkflow.act, refused, id=refused.request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
-            second = await handle.start_update(CaseWorkflow.act, on_top, id=on_top.request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
-            assert (await second.result()).version == 3
-            while not any(activity.attempt > 1 for activity in (await handle.describe()).raw_description.pending_activities):
+            slow, refused, on_top = (ActInput("comment", ACTORS["agent"], note, request_id=uuid.uuid4().hex) for note in (SLOW, REFUSED, "on top"))
+            # The projection runs inside the workflow task: both arrive while the slow one's task runs, and are
+            # taken in the next task together, the refused one first.
+            blocking = asyncio.create_task(handle.execute_update(CaseWorkflow.act, slow, id=slow.request_id))
+            await asyncio.sleep(0.3)
+            first = asyncio.create_task(handle.execute_update(CaseWorkflow.act, refused, id=refused.request_id))
+            await asyncio.sleep(0.1)
+            second = asyncio.create_task(handle.execute_update(CaseWorkflow.act, on_top, id=on_top.request_id))
+            assert (await blocking).version == 2
+            assert (await second).version == 4
+            while store.refusals < 2:
                 await asyncio.sleep(0.2)
-            assert not [event for event in await store.history(case.id) if event["seq"] == 2]
+            assert not [event for event in await store.history(case.id) if event["seq"] == 3]
             store.refusing = False  # the operator repairs the store
-            assert (await first.result()).version == 3
-            assert [(event["seq"], event["note"]) for event in await store.history(case.id)] == [(1, None), (2, REFUSED), (3, "on top")]
+            assert (await first).version == 4
+            assert [(event["seq"], event["note"]) for event in await store.history(case.id)] == [(1, None), (2, SLOW), (3, REFUSED), (4, "on top")]
             stored = await store.get_case(case.id)
-            assert stored is not None and stored["version"] == 3
+            assert stored is not None and stored["version"] == 4
     finally:
         await store.close()
