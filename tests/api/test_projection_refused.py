@@ -8,11 +8,14 @@ import asyncio
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import DataError
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio import workflow
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
 
 from service.cases import Cases, WorkflowConfig
 from service.read_model import ReadModel, create_engine
@@ -23,8 +26,10 @@ from tests.api.conftest import DATABASES, stack_on
 from tests.api.test_unicode import no_failing_projection
 from tests.conftest import auth, worker_on
 from tests.support import ACTORS
-from workflows.case_workflow import CaseWorkflow
-from workflows.inputs import ActInput
+from workflows.activities import CaseActivities
+from workflows.case_workflow import PROJECTION_RETRY, CaseWorkflow
+from workflows.inputs import ActInput, CaseWorkflowInput, ProjectInput
+from workflows.messages import MessageActivities, NoOffice
 
 REFUSED = "the test's read model refuses this row"
 
@@ -106,6 +111,33 @@ class RetryingForeverReadModel(ReadModel):
         await super()._project(case, event, fence)
 
 
+@workflow.defn(name="Case", sandboxed=False)
+class CaseWorkflowBeforeV8(CaseWorkflow):
+    """The case workflow of a release before "project-locally": a regular projection activity."""
+
+    @workflow.run
+    async def run(self, input: CaseWorkflowInput) -> CaseState | None:
+        return await super().run(input)
+
+    async def _write(self, event: Event, retry_refused: bool) -> None:
+        await workflow.execute_activity_method(
+            CaseActivities.project_case,
+            ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PROJECTION_RETRY,
+        )
+
+
+def worker_before_v8(client, store: ReadModel, queue: str) -> Worker:
+    activities = CaseActivities(store)
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=[CaseWorkflowBeforeV8],
+        activities=[activities.project_case, activities.dispatch_case, MessageActivities(NoOffice(), queue).announce],
+    )
+
+
 async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_this_version(temporal_env, stack_settings, tmp_path):
     """docs/deploy.md: deploying this version's worker releases a case wedged by the old one."""
     queue = f"wedged-{time.monotonic_ns()}"
@@ -115,7 +147,7 @@ async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_thi
     client = temporal_env.client
     cases = Cases(client, new, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
     try:
-        async with worker_on(client, old, queue):
+        async with worker_before_v8(client, old, queue):
             case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)
             wedging = ActInput("start_analysis", ACTORS["agent"], REFUSED, request_id=uuid.uuid4().hex)
             handle = client.get_workflow_handle(case.id)
