@@ -13,6 +13,7 @@ and keep the old rule: events insert-or-ignore, the case row replaced only by a 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import ssl
@@ -21,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, event, func, make_url, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, delete, event, func, make_url, or_, select, text, tuple_
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -88,17 +90,33 @@ def create_engine(url: str, sqlite_synchronous: str = "NORMAL", tls_ca: Path | N
     compares FULL (docs/benchmarks.md)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-
-        def pragmas(connection, _record) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
-            cursor.close()
-
-        event.listen(engine.sync_engine, "connect", pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+        # For the projection's own engine (ReadModel._writer).
+        engine.sync_engine.update_execution_options(casework_sqlite_synchronous=sqlite_synchronous)
         return engine
     url, connect_args = postgres_tls(url, tls_ca)
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_pragmas(synchronous: str):
+    def pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    return pragmas
+
+
+def _sqlite_writer(engine: AsyncEngine) -> Engine | None:
+    """On SQLite, a plain (synchronous) engine on the same file for the projection: its whole
+    transaction runs in one worker thread, one hop, where aiosqlite hops to its thread per statement."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    synchronous = engine.sync_engine.get_execution_options().get("casework_sqlite_synchronous", "NORMAL")
+    writer = create_sync_engine(engine.url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(writer, "connect", _sqlite_pragmas(synchronous))
+    return writer
 
 
 def postgres_tls(url: str, tls_ca: Path | None = None) -> tuple[str, dict[str, Any]]:
@@ -128,6 +146,7 @@ class ReadModel:
         self._put_event = _event_upsert(self.insert)
         self._put_case = _case_upsert(self.insert)
         self._put_search = _search_upsert(self.insert)
+        self._writer = _sqlite_writer(engine)
 
     async def upgrade(self) -> None:
         """Bring the schema to this version's (Alembic migrations in service/migrations)."""
@@ -145,6 +164,8 @@ class ReadModel:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.dispose()
         await self.engine.dispose()
 
     async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None:
@@ -161,25 +182,26 @@ class ReadModel:
             SLA_BREACHES.labels(case.kind, "action_item").inc()
 
     async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
+        if self._writer is not None:
+            await asyncio.to_thread(self._write_in_thread, case, event, fence)
+            return
         async with self.engine.begin() as connection:
-            await connection.execute(self._put_event, {**_event_row(event), "fence": fence})
-            row = {**_case_row(case), "fence": fence}
-            if (await connection.execute(self._put_case, row)).rowcount:
-                await connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})
-                await self._replace_children(connection, case)
-            if fence is not None:
-                await connection.execute(DROP_PHANTOMS, {"case_id": case.id})
+            await connection.run_sync(self._write, case, event, fence)
 
-    async def _replace_children(self, connection, case: CaseState) -> None:
-        await connection.execute(CLEAR_LINKS, {"case_id": case.id})
-        await connection.execute(CLEAR_ITEMS, {"case_id": case.id})
-        if case.links:
-            await connection.execute(
-                links.insert(),
-                [{"case_id": case.id, "other_case_id": link["case_id"], "relation": link["relation"]} for link in case.links],
-            )
-        if case.action_items:
-            await connection.execute(action_items.insert(), [_item_row(case.id, item) for item in case.action_items])
+    def _write_in_thread(self, case: CaseState, event: Event, fence: str | None) -> None:
+        assert self._writer is not None
+        with self._writer.begin() as connection:
+            self._write(connection, case, event, fence)
+
+    def _write(self, connection: Connection, case: CaseState, event: Event, fence: str | None) -> None:
+        """The projection's one transaction: the event, the case row and what hangs on it, then the fence's removals."""
+        connection.execute(self._put_event, {**_event_row(event), "fence": fence})
+        row = {**_case_row(case), "fence": fence}
+        if connection.execute(self._put_case, row).rowcount:
+            connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})
+            _replace_children(connection, case)
+        if fence is not None:
+            connection.execute(DROP_PHANTOMS, {"case_id": case.id})
 
     async def stored_version(self, case_id: str) -> int | None:
         async with self.engine.connect() as connection:
@@ -330,6 +352,18 @@ def _event_upsert(insert):
         set_={column.name: upsert.excluded[column.name] for column in events.columns if column.name not in kept},
         where=upsert.excluded.fence >= func.coalesce(events.c.fence, ""),
     )
+
+
+def _replace_children(connection: Connection, case: CaseState) -> None:
+    connection.execute(CLEAR_LINKS, {"case_id": case.id})
+    connection.execute(CLEAR_ITEMS, {"case_id": case.id})
+    if case.links:
+        connection.execute(
+            links.insert(),
+            [{"case_id": case.id, "other_case_id": link["case_id"], "relation": link["relation"]} for link in case.links],
+        )
+    if case.action_items:
+        connection.execute(action_items.insert(), [_item_row(case.id, item) for item in case.action_items])
 
 
 def _case_upsert(insert):
