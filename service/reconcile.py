@@ -155,7 +155,7 @@ class Reconciler:
                 await self._read_model.project(snapshot, _event(event), fence)
                 result.events_added.append(event["seq"])
         # Unfenced, a row or an event ahead of the workflow's state is a change made since it was queried.
-        ahead = fence is not None and max((stored_version or 0), *stored) > snapshot.version
+        ahead = fence is not None and max([stored_version or 0, *stored]) > snapshot.version
         if stored_version is None or stored_version < snapshot.version or ahead or await self._read_model.lacks_kpi_facts(case_id):
             await self._read_model.project(snapshot, _event(recorded[-1]), fence)
             result.case_row_updated = True
