@@ -2,7 +2,8 @@
 
 What the projection activity costs a transition in the read model, without Temporal around it: a
 complaint opened by the real state machine, walked to remediate, then round its unsatisfied
-remediate/follow_up loop, each event projected as the activity projects it.
+remediate/follow_up loop, each event projected as the activity projects it (fenced, as a local
+activity writes since "project-locally").
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from bench.http_load import LOOP, TO_REMEDIATE, complaint
 from bench.stats import percentiles
 from service.read_model import ReadModel, create_engine
 from states import clocks
-from states.case import Actor, format_time
+from states.case import Actor, format_time, parse_time
 from states.opening import Report, open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy
 from states.spec import Context
+from workflows.activities import projection_fence
 
 AGENT = Actor("agent-07", "agent")
 
@@ -33,7 +35,7 @@ async def measure(model: ReadModel, events: int, case_id: str = "bench-projectio
 
     machine, event = open_case(case_id, Report(**complaint(1)), AGENT, context())
     clocks.start_cycle(machine.case, policy, event.at)
-    await model.project(machine.case, event)
+    await model.project(machine.case, event, _fence(event))
     for step in TO_REMEDIATE:
         await _project_next(model, machine, step, context(), policy)
     timings, cpu = [], time.process_time()
@@ -63,4 +65,12 @@ async def _project_next(model: ReadModel, machine, step: dict, ctx: Context, pol
     """The state machine's step and its projection, as the workflow and its activity take them."""
     event = machine.take(step["action"], AGENT, dict(step.get("data", {})), step.get("note"), ctx)
     clocks.after_event(machine.case, event, policy)
-    await model.project(machine.case, event)
+    await model.project(machine.case, event, _fence(event))
+
+
+def _fence(event) -> str:
+    """A later workflow task's, as each event comes: its history longer, its moment the event's."""
+    return projection_fence(RUN_STARTED, 3 * event.seq, parse_time(event.at))
+
+
+RUN_STARTED = datetime(2026, 1, 1, tzinfo=UTC)

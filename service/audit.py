@@ -15,11 +15,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from service.cases import CaseNotFound
 from service.payload_codec import decode_in_place
 from service.read_model import ReadModel
+from service.recorded import Projected, projected_events
 from states.verification import check_chain, compare, first, replay
-from workflows.activities import PROJECTION_REFUSED
-from workflows.inputs import ProjectInput
-
-PROJECT_ACTIVITY = "project_case"
 
 
 @dataclass
@@ -48,7 +45,7 @@ class Audit:
         if not stored and not runs:
             raise CaseNotFound(case_id)
         if runs:
-            recorded = self.recorded_events(runs)
+            recorded = await self.recorded_events(runs)
             # On a tie, Temporal's record says most about what changed.
             finding = first(compare(stored, recorded), replay(case_id, recorded), check_chain(stored))
         else:
@@ -89,34 +86,12 @@ class Audit:
             "runs": [{"run_id": history.run_id, "events": [_readable(MessageToDict(event)) for event in history.events]} for history in runs],
         }
 
-    def recorded_events(self, runs: list[WorkflowHistory]) -> list[dict[str, Any]]:
-        """The events the workflow projected, by seq. One whose projection the read model refused for good
-        was taken back by the workflow (its seq is taken again by the next event): it is not recorded."""
-        converter = self._client.data_converter.payload_converter
-        events: dict[int, tuple[int, dict[str, Any]]] = {}
-        for history in runs:
-            scheduled_seq: dict[int, int] = {}
-            for event in history.events:
-                if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-                    failed = event.activity_task_failed_event_attributes
-                    seq = scheduled_seq.get(failed.scheduled_event_id)
-                    if seq is not None and _taken_back(failed.failure) and events.get(seq, (None,))[0] == failed.scheduled_event_id:
-                        del events[seq]
-                    continue
-                if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                    continue
-                scheduled = event.activity_task_scheduled_event_attributes
-                if scheduled.activity_type.name != PROJECT_ACTIVITY:
-                    continue
-                (projected,) = converter.from_payloads(scheduled.input.payloads, [ProjectInput])
-                scheduled_seq[event.event_id] = projected.event.seq
-                events[projected.event.seq] = (event.event_id, asdict(projected.event))
-        return [events[seq][1] for seq in sorted(events)]
+    async def recorded_events(self, runs: list[WorkflowHistory]) -> list[dict[str, Any]]:
+        """The events the workflow projected, by seq (service/recorded.py)."""
+        return (await self.projected(runs)).events
 
-
-def _taken_back(failure) -> bool:
-    info = failure.application_failure_info
-    return failure.HasField("application_failure_info") and info.type == PROJECTION_REFUSED and info.non_retryable
+    async def projected(self, runs: list[WorkflowHistory]) -> Projected:
+        return await projected_events(runs, self._client.data_converter)
 
 
 def _readable(value: Any) -> Any:

@@ -43,6 +43,7 @@ from workflows.meetings import ensure_meeting_schedule
 from workflows.notifications import Webhook
 from workflows.quality_sampling import ensure_quality_schedule
 from workflows.reviews import ensure_schedules
+from workflows.sweeps import ensure_sweep_schedule
 from workflows.worker import build_worker
 
 log = logging.getLogger("casework")
@@ -111,6 +112,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
         await ensure_assessment_schedules(client, settings.task_queue, settings.timezone)
         await ensure_quality_schedule(client, settings.task_queue, settings.timezone)
         await ensure_meeting_schedule(client, settings.task_queue, settings.timezone)
+        await ensure_sweep_schedule(client, settings.task_queue, settings.timezone)
         graceful = timedelta(seconds=graceful_seconds)
         reviews = Reviews(read_model, ZoneInfo(settings.timezone), settings.targets)
         for year in missing_years(settings.holidays, datetime.now(ZoneInfo(settings.timezone)).date()):
@@ -149,6 +151,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             sampler=quality,
             office=office,
             meetings=meetings,
+            reconciler=Reconciler(client, read_model),
         ):
             yield
     finally:

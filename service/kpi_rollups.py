@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, RowMapping, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.tables import cases, kpi_rollup_cases, kpi_rollup_zone, kpi_rollups
 from states import quantile_sketch
@@ -175,11 +174,11 @@ class KpiRollups:
         )
         self._zone: ZoneInfo | None = None
 
-    async def apply(self, connection: AsyncConnection, row: Mapping[str, Any]) -> None:
+    def apply(self, connection: Connection, row: Mapping[str, Any]) -> None:
         """Bring the roll-ups from the case's stored contribution to the one of `row` (the case row just written)."""
-        zone = self._zone or await self._stored_zone(connection)
+        zone = self._zone or self._stored_zone(connection)
         new = contribution(row, zone)
-        stored = (await connection.execute(select(kpi_rollup_cases.c.contribution).where(kpi_rollup_cases.c.case_id == row["id"]))).scalar()
+        stored = (connection.execute(select(kpi_rollup_cases.c.contribution).where(kpi_rollup_cases.c.case_id == row["id"]))).scalar()
         old = None if stored is None else json.loads(stored)
         if _normal(old) == _normal(new):
             return
@@ -190,28 +189,28 @@ class KpiRollups:
                     deltas.setdefault(key, Tally()).add(part, sign)
         changed = sorted((key, delta) for key, delta in deltas.items() if not delta.is_empty())
         if changed:
-            await self._add_to_cells(connection, changed)
+            self._add_to_cells(connection, changed)
         if new is None:
-            await connection.execute(delete(kpi_rollup_cases).where(kpi_rollup_cases.c.case_id == row["id"]))
+            connection.execute(delete(kpi_rollup_cases).where(kpi_rollup_cases.c.case_id == row["id"]))
         else:
-            await connection.execute(self._put_contribution, {"case_id": row["id"], "contribution": json.dumps(new)})
+            connection.execute(self._put_contribution, {"case_id": row["id"], "contribution": json.dumps(new)})
 
-    async def _add_to_cells(self, connection: AsyncConnection, changed: list[tuple[tuple, Tally]]) -> None:
+    def _add_to_cells(self, connection: Connection, changed: list[tuple[tuple, Tally]]) -> None:
         # Cells are created empty or locked, all in key order (so two writers never wait on each other in a circle).
         empty = json.dumps(Tally().figures())
-        await connection.execute(self._open_cells, [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": empty} for key, _ in changed])
+        connection.execute(self._open_cells, [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": empty} for key, _ in changed])
         query = select(*KEY, kpi_rollups.c.figures).where(tuple_(*KEY).in_([key for key, _ in changed]))
-        current = {tuple(row[:-1]): json.loads(row[-1]) for row in (await connection.execute(query)).all()}
+        current = {tuple(row[:-1]): json.loads(row[-1]) for row in connection.execute(query).all()}
         updates = []
         for key, delta in changed:
             tally = Tally()
             tally.add(current[key])
             tally.add(delta.figures())
             updates.append({**{f"k_{name}": value for name, value in zip(KEY_NAMES, key, strict=True)}, "b_figures": json.dumps(tally.figures())})
-        await connection.execute(self._set_figures, updates)
+        connection.execute(self._set_figures, updates)
 
-    async def _stored_zone(self, connection: AsyncConnection) -> ZoneInfo:
-        stored: str | None = await connection.run_sync(lambda sync: stored_zone(sync))
+    def _stored_zone(self, connection: Connection) -> ZoneInfo:
+        stored = stored_zone(connection)
         self._zone = ZoneInfo(stored or DEFAULT_ZONE)
         return self._zone
 

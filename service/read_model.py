@@ -1,12 +1,19 @@
 """The read model: a projection of every case and event, for lists, filters and reports.
 
 The workflows are the source of truth; this is rebuilt from them and written only by the
-projection activity, idempotently: events insert-or-ignore by (case_id, seq), the case row is
-replaced only by a newer version.
+projection (a local activity inside the workflow task that took the event), idempotently and fenced:
+each write carries its workflow task's fence (workflows/activities.py `projection_fence`), which grows
+across task retries and later tasks. A task can write and then fail; its retry may take another event
+with the same seq, or none. So an event row is replaced by a write of the same seq with a higher or
+equal fence; the case row by a higher fence, or by the same fence and a newer version; a lower fence
+never wins; and events beyond the case row's version with a lower fence than its own are removed.
+Unfenced writes (histories from before "project-locally", rows from before migration 0013) rank lowest
+and keep the old rule: events insert-or-ignore, the case row replaced only by a newer version.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import ssl
@@ -15,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, event, func, make_url, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, delete, event, func, make_url, or_, select, text, tuple_
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -83,17 +91,33 @@ def create_engine(url: str, sqlite_synchronous: str = "NORMAL", tls_ca: Path | N
     compares FULL (docs/benchmarks.md)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-
-        def pragmas(connection, _record) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
-            cursor.close()
-
-        event.listen(engine.sync_engine, "connect", pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+        # For the projection's own engine (ReadModel._writer).
+        engine.sync_engine.update_execution_options(casework_sqlite_synchronous=sqlite_synchronous)
         return engine
     url, connect_args = postgres_tls(url, tls_ca)
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_pragmas(synchronous: str):
+    def pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    return pragmas
+
+
+def _sqlite_writer(engine: AsyncEngine) -> Engine | None:
+    """On SQLite, a plain (synchronous) engine on the same file for the projection: its whole
+    transaction runs in one worker thread, one hop, where aiosqlite hops to its thread per statement."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    synchronous = engine.sync_engine.get_execution_options().get("casework_sqlite_synchronous", "NORMAL")
+    writer = create_sync_engine(engine.url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(writer, "connect", _sqlite_pragmas(synchronous))
+    return writer
 
 
 def postgres_tls(url: str, tls_ca: Path | None = None) -> tuple[str, dict[str, Any]]:
@@ -120,10 +144,11 @@ class ReadModel:
         dialect = engine.dialect.name
         self.insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Built once and run with each row as parameters: building them per write cost more than the write.
-        self._add_event = self.insert(events).on_conflict_do_nothing()
+        self._put_event = _event_upsert(self.insert)
         self._put_case = _case_upsert(self.insert)
         self._put_search = _search_upsert(self.insert)
         self._kpi_rollups = KpiRollups(dialect)
+        self._writer = _sqlite_writer(engine)
 
     async def upgrade(self, zone: str | None = None) -> None:
         """Bring the schema to this version's (Alembic migrations in service/migrations); `zone`: the
@@ -142,12 +167,14 @@ class ReadModel:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.dispose()
         await self.engine.dispose()
 
-    async def project(self, case: CaseState, event: Event) -> None:
+    async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None:
         try:
             with READ_MODEL_WRITE.time():
-                await self._project(case, event)
+                await self._project(case, event, fence)
         except Exception as error:
             if not refused_for_good(error):
                 raise  # transient: the activity retries it
@@ -157,25 +184,28 @@ class ReadModel:
         elif event.action == SystemAction.ACTION_ITEM_OVERDUE:
             SLA_BREACHES.labels(case.kind, "action_item").inc()
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
+        if self._writer is not None:
+            await asyncio.to_thread(self._write_in_thread, case, event, fence)
+            return
         async with self.engine.begin() as connection:
-            await connection.execute(self._add_event, _event_row(event))
-            row = _case_row(case)
-            if (await connection.execute(self._put_case, row)).rowcount:
-                await connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})
-                await self._replace_children(connection, case)
-                await self._kpi_rollups.apply(connection, row)
+            await connection.run_sync(self._write, case, event, fence)
 
-    async def _replace_children(self, connection, case: CaseState) -> None:
-        await connection.execute(CLEAR_LINKS, {"case_id": case.id})
-        await connection.execute(CLEAR_ITEMS, {"case_id": case.id})
-        if case.links:
-            await connection.execute(
-                links.insert(),
-                [{"case_id": case.id, "other_case_id": link["case_id"], "relation": link["relation"]} for link in case.links],
-            )
-        if case.action_items:
-            await connection.execute(action_items.insert(), [_item_row(case.id, item) for item in case.action_items])
+    def _write_in_thread(self, case: CaseState, event: Event, fence: str | None) -> None:
+        assert self._writer is not None
+        with self._writer.begin() as connection:
+            self._write(connection, case, event, fence)
+
+    def _write(self, connection: Connection, case: CaseState, event: Event, fence: str | None) -> None:
+        """The projection's one transaction: the event, the case row and what hangs on it, then the fence's removals."""
+        connection.execute(self._put_event, {**_event_row(event), "fence": fence})
+        row = {**_case_row(case), "fence": fence}
+        if connection.execute(self._put_case, row).rowcount:
+            connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})
+            _replace_children(connection, case)
+            self._kpi_rollups.apply(connection, row)
+        if fence is not None:
+            connection.execute(DROP_PHANTOMS, {"case_id": case.id})
 
     async def stored_version(self, case_id: str) -> int | None:
         async with self.engine.connect() as connection:
@@ -307,18 +337,50 @@ def _page_query(query: Select, order_column: ColumnElement, by_due: bool, cursor
     return query.order_by(order_column.desc(), cases.c.id.desc())
 
 
+# Events a failed workflow task wrote beyond the case as a later task (or the reconciliation) left it.
+DROP_PHANTOMS = delete(events).where(
+    events.c.case_id == bindparam("case_id"),
+    events.c.seq > select(cases.c.version).where(cases.c.id == bindparam("case_id")).scalar_subquery(),
+    func.coalesce(events.c.fence, "") < select(func.coalesce(cases.c.fence, "")).where(cases.c.id == bindparam("case_id")).scalar_subquery(),
+)
 CLEAR_LINKS = delete(links).where(links.c.case_id == bindparam("case_id"))
 CLEAR_ITEMS = delete(action_items).where(action_items.c.case_id == bindparam("case_id"))
 
 
+def _event_upsert(insert):
+    """Insert an event row, or replace it with a write of a higher or equal fence (never an unfenced one)."""
+    upsert = insert(events)
+    kept = {"case_id", "seq", "position", "committed_in"}
+    return upsert.on_conflict_do_update(
+        index_elements=[events.c.case_id, events.c.seq],
+        set_={column.name: upsert.excluded[column.name] for column in events.columns if column.name not in kept},
+        where=upsert.excluded.fence >= func.coalesce(events.c.fence, ""),
+    )
+
+
+def _replace_children(connection: Connection, case: CaseState) -> None:
+    connection.execute(CLEAR_LINKS, {"case_id": case.id})
+    connection.execute(CLEAR_ITEMS, {"case_id": case.id})
+    if case.links:
+        connection.execute(
+            links.insert(),
+            [{"case_id": case.id, "other_case_id": link["case_id"], "relation": link["relation"]} for link in case.links],
+        )
+    if case.action_items:
+        connection.execute(action_items.insert(), [_item_row(case.id, item) for item in case.action_items])
+
+
 def _case_upsert(insert):
-    """Insert a case row, or update it with a newer version of the case."""
+    """Insert a case row, or update it with a higher fence, or with the same fence and a newer version."""
     upsert = insert(cases)
+    stored, written = func.coalesce(cases.c.fence, ""), func.coalesce(upsert.excluded.fence, "")
     return upsert.on_conflict_do_update(
         index_elements=[cases.c.id],
         set_={column.name: upsert.excluded[column.name] for column in cases.columns if column.name != "id"},
+        where=(written > stored)
+        | ((written == stored) & (cases.c.version < upsert.excluded.version))
         # A row without KPI facts predates them (migrations 0002, 0007): any projection fills them in.
-        where=(cases.c.version < upsert.excluded.version) | cases.c.reopen_count.is_(None) | cases.c.responses.is_(None),
+        | ((written >= stored) & (cases.c.reopen_count.is_(None) | cases.c.responses.is_(None))),
     )
 
 

@@ -1,26 +1,35 @@
 """Reconcile: make the read model agree with the workflows, which are the source of truth.
 
 For each case: events Temporal recorded that the read model lacks are written, and a case row older
-than the workflow's state is replaced. Events that differ from Temporal's record, or that Temporal
-never recorded, are reported and left alone: they are evidence for an auditor, not ours to erase.
+than the workflow's state is replaced. Where the workflow projects fenced (a local activity, since
+"project-locally"), a workflow task can have written and then failed: its case row ahead of the
+workflow's state is replaced, and its events beyond that state are removed, by a write fenced above
+every task of the history read (service/read_model.py). Other events that differ from Temporal's
+record, or that Temporal never recorded, are reported and left alone: they are evidence for an
+auditor, not ours to erase.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from service.audit import Audit
 from service.payload_codec import UnknownPayloadKey
 from service.read_model import ReadModel
+from service.tables import events
 from states.case import Actor, CaseState, Event
 from states.verification import compare
+
+log = logging.getLogger(__name__)
 
 # A query waits for a worker of the case's task queue; a case whose worker is gone must not stall the rest.
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -31,12 +40,14 @@ CONCURRENCY = 8
 class Reconciliation:
     case_id: str
     events_added: list[int] = field(default_factory=list)
+    # Written by a workflow task that failed after its projection, beyond what the workflow has.
+    events_removed: list[int] = field(default_factory=list)
     case_row_updated: bool = False
     problems: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.events_added or self.case_row_updated)
+        return bool(self.events_added or self.events_removed or self.case_row_updated)
 
     def describe(self) -> str:
         if not self.changed and not self.problems:
@@ -44,6 +55,8 @@ class Reconciliation:
         said = []
         if self.events_added:
             said.append(f"added events {', '.join(map(str, self.events_added))}")
+        if self.events_removed:
+            said.append(f"removed events {', '.join(map(str, self.events_removed))} of a workflow task that failed")
         if self.case_row_updated:
             said.append("replaced the case row with the workflow's state")
         said += self.problems
@@ -70,6 +83,37 @@ class Reconciler:
         query = f'WorkflowType = "Case" AND (ExecutionStatus = "Running" OR CloseTime >= "{since}")'
         return sorted({execution.id async for execution in self._client.list_workflows(query)})
 
+    async def case_ids_projected_since(self, moment: datetime) -> list[str]:
+        """The cases with an event projected since `moment` (a workflow task that failed after its
+        projection wrote one too)."""
+        query = select(events.c.case_id).where(events.c.at >= moment).distinct()
+        async with self._read_model.engine.connect() as connection:
+            return sorted((await connection.execute(query)).scalars())
+
+    async def sweep(self, since: datetime) -> list[Reconciliation]:
+        """Reconcile the cases projected since `since` whose read model disagrees with the workflow's
+        state: a query each, and the whole reconciliation only where they differ."""
+        return [await self.reconcile(case_id) for case_id in await self.case_ids_projected_since(since) if await self._disagrees(case_id)]
+
+    async def _disagrees(self, case_id: str) -> bool:
+        # The read model first: a change made after the query is then no disagreement.
+        row = await self._read_model.get_case(case_id)
+        last_seq = max((event["seq"] for event in await self._read_model.history(case_id)), default=None)
+        try:
+            snapshot = await self._client.get_workflow_handle(case_id).query("snapshot", result_type=CaseState, rpc_timeout=self._query_timeout)
+        except (RPCError, WorkflowQueryFailedError):
+            return True  # the reconciliation says what is wrong
+        if row is None or snapshot is None:
+            return True
+        return (row["version"], row["updated_at"], last_seq) != (snapshot.version, snapshot.updated_at, snapshot.version)
+
+    async def reconcile_recent(self, since: str) -> list[str]:
+        """The sweep's activity (workflows/sweeps.py): what was repaired or is wrong, one line a case."""
+        said = [result.describe() for result in await self.sweep(datetime.fromisoformat(since)) if result.changed or result.problems]
+        for line in said:
+            log.warning("reconcile sweep: %s", line)
+        return said
+
     async def reconcile_many(self, case_ids: Iterable[str], concurrency: int = CONCURRENCY) -> AsyncGenerator[Reconciliation]:
         """Reconcile several cases at a time (each is a few round trips), yielding results in case order."""
         pending: deque[asyncio.Task[Reconciliation]] = deque()
@@ -94,7 +138,8 @@ class Reconciler:
         if not runs:
             result.problems.append("no Temporal history (past retention?): nothing to compare with")
             return result
-        recorded = self._audit.recorded_events(runs)
+        projected = await self._audit.projected(runs)
+        recorded, fence = projected.events, projected.fence
         try:
             snapshot = await self._client.get_workflow_handle(case_id).query("snapshot", result_type=CaseState, rpc_timeout=self._query_timeout)
         except (RPCError, WorkflowQueryFailedError) as error:
@@ -107,11 +152,16 @@ class Reconciler:
         stored = {event["seq"] for event in await self._read_model.history(case_id)}
         for event in recorded:
             if event["seq"] not in stored:
-                await self._read_model.project(snapshot, _event(event))
+                await self._read_model.project(snapshot, _event(event), fence)
                 result.events_added.append(event["seq"])
-        if stored_version is None or stored_version < snapshot.version or await self._read_model.lacks_kpi_facts(case_id):
-            await self._read_model.project(snapshot, _event(recorded[-1]))
+        # Unfenced, a row or an event ahead of the workflow's state is a change made since it was queried.
+        ahead = fence is not None and max([stored_version or 0, *stored]) > snapshot.version
+        if stored_version is None or stored_version < snapshot.version or ahead or await self._read_model.lacks_kpi_facts(case_id):
+            await self._read_model.project(snapshot, _event(recorded[-1]), fence)
             result.case_row_updated = True
+        if fence is not None:
+            remaining = {event["seq"] for event in await self._read_model.history(case_id)}
+            result.events_removed = sorted(stored - remaining)
         finding = compare(await self._read_model.history(case_id), recorded)
         if finding:
             result.problems.append(f"left alone: seq {finding.seq}: {finding.problem} ({finding.detail})")

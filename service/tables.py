@@ -61,6 +61,8 @@ cases = Table(
     # Responses to the customer and their total seconds (migration 0007); null on rows projected before it.
     Column("responses", Integer),
     Column("response_seconds", Float),
+    # The fence of the workflow task that wrote the row (migration 0013, service/read_model.py); null: none.
+    Column("fence", String(40)),
     # Newest first, under each filter a list offers: the index serves filter, order and cursor.
     Index("ix_cases_created", "created_at", "id"),
     Index("ix_cases_kind_created", "kind", "created_at", "id"),
@@ -114,6 +116,7 @@ events = Table(
     # Set by the database on insert, in commit order: the live feed's cursor (migration 0005, service/live.py).
     Column("position", BigInteger),
     Column("committed_in", BigInteger, nullable=False),
+    Column("fence", String(40)),
     Index("ix_events_at", "at"),
     Index("ix_events_live", "committed_in", "position", unique=True),
 )

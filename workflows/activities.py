@@ -3,10 +3,11 @@ route a new case (its team and agent), which reads the department's directory.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from states.case import CaseState, Event
 from workflows.inputs import Dispatch, DispatchInput, ProjectInput
@@ -15,12 +16,39 @@ from workflows.inputs import Dispatch, DispatchInput, ProjectInput
 PROJECTION_REFUSED = "ProjectionRefused"
 
 
+# Wider than any moment a workflow task can have: the reconciliation's writes win within its history length.
+LAST_MOMENT = 10**16 - 1
+
+
+def projection_fence(run_started: datetime, history_length: int, moment: datetime | int) -> str:
+    """What orders the projections of one case: its run (a run continued as new starts after the last
+    task of the one before), the length of the run's history when the workflow task began (later tasks
+    see more events), and that task's moment (a retried task sees the same length: a transient task
+    adds no events). Digits of fixed widths, so that the database compares it as the tuple it is."""
+    now = moment if isinstance(moment, int) else _micros(moment)
+    return f"{_micros(run_started):016d}{history_length:08d}{now:016d}"
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def refused_for_good(error: BaseException) -> bool:
+    """Whether a projection failed because the read model refused its row for good. A regular activity's
+    failure arrives wrapped in an ActivityError; a local activity's, as the activity raised it."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    return isinstance(cause, ApplicationError) and cause.type == PROJECTION_REFUSED and cause.non_retryable
+
+
 class RowRefused(Exception):
     """The store can never write this event or case as it is: the same attempt fails every time."""
 
 
 class ProjectionStore(Protocol):
-    async def project(self, case: CaseState, event: Event) -> None: ...
+    async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None: ...
 
 
 class Router(Protocol):
@@ -40,7 +68,7 @@ class CaseActivities:
     @activity.defn(name="project_case")
     async def project_case(self, input: ProjectInput) -> None:
         try:
-            await self._store.project(input.case, input.event)
+            await self._store.project(input.case, input.event, input.fence)
         except RowRefused as refused:
             # An event the workflow can take back fails its update at once; any other keeps being retried
             # (with the alarm raised on each attempt) until an operator repairs the store or the case.

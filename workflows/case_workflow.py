@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from states.text import check_storable
     from states.vocabulary import SYSTEM, Phase, Relation, Role, SystemAction
     from workflows import follow_ons, storms
-    from workflows.activities import PROJECTION_REFUSED, CaseActivities
+    from workflows.activities import PROJECTION_REFUSED, CaseActivities, projection_fence, refused_for_good
     from workflows.errors import case_missing, rule_error
     from workflows.inputs import (
         ActInput,
@@ -72,6 +72,9 @@ STORM_JOINER_QUIET_PATCH = "storm-joiners-tell-nobody"
 # Since fixinbox the people an event names (set_attendees, add_action_item) are told: a history
 # that took these actions before had no announce for them, and replays without one.
 NAMING_PATCH = "announce-the-named"
+# Since v8 the read model is written by a local activity inside the workflow task that took the event,
+# fenced (service/read_model.py), in place of a regular activity: one workflow task per change, not two.
+PROJECT_LOCALLY_PATCH = "project-locally"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -170,8 +173,8 @@ class CaseWorkflow:
             raise rule_error(error) from None
         try:
             await self._record(event, retry_refused=False)
-        except ActivityError as error:
-            if not _refused_for_good(error):
+        except (ActivityError, ApplicationError) as error:
+            if not refused_for_good(error):
                 raise
             if machine.case.version == event.seq:
                 raise self._take_back(before, event) from None
@@ -218,8 +221,8 @@ class CaseWorkflow:
         workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         try:
             await self._project(event, retry_refused=not undoable)
-        except ActivityError as error:
-            if not _refused_for_good(error):
+        except (ActivityError, ApplicationError) as error:
+            if not refused_for_good(error):
                 raise
             # The run ends: the case was never opened, and a new report of it starts afresh.
             self._abandoned = True
@@ -439,6 +442,16 @@ class CaseWorkflow:
     async def _write(self, event: Event, retry_refused: bool) -> None:
         # No copy: the SDK turns an activity's input into payloads as it schedules it, before another
         # update can change the case (tests/workflows/test_case_workflow.py holds it to that).
+        if workflow.patched(PROJECT_LOCALLY_PATCH):
+            info = workflow.info()
+            fence = projection_fence(info.workflow_start_time, info.get_current_history_length(), workflow.now())
+            await workflow.execute_local_activity_method(
+                CaseActivities.project_case,
+                ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused, fence=fence),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PROJECTION_RETRY,
+            )
+            return
         await workflow.execute_activity_method(
             CaseActivities.project_case,
             ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused),
@@ -471,7 +484,3 @@ class CaseWorkflow:
     def _notify(self, notification: NotificationInput) -> None:
         """Deliver in the background: a slow webhook must not hold up the change that caused it."""
         start_in_background(self._notifications, Notifier.deliver_notification, notification, NOTIFICATION_RETRY)
-
-
-def _refused_for_good(error: ActivityError) -> bool:
-    return isinstance(error.cause, ApplicationError) and error.cause.type == PROJECTION_REFUSED and error.cause.non_retryable

@@ -111,6 +111,9 @@ class ProjectInput:
     # back: a timer's, a link's, a notice's) rather than failing the update that took it, which is undone.
     # False for inputs recorded before it existed: an update wedged by a refused row is released.
     retry_refused: bool = False
+    # The workflow task's fence (workflows/activities.py `projection_fence`); None: written by a regular
+    # activity, which only a completed task schedules (histories from before "project-locally").
+    fence: str | None = None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from workflows.quality_check import CheckStore, QualityActivities, QualityCheckW
 from workflows.quality_sampling import QualitySamplingActivities, QualitySamplingWorkflow, WeeklySampler
 from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
 from workflows.storms import StormActivities, StormWorkflow
+from workflows.sweeps import RecentReconciler, ReconcileSweepWorkflow, SweepActivities
 
 
 def build_worker(
@@ -37,10 +38,12 @@ def build_worker(
     office: MessageOffice | None = None,
     meetings: MeetingMaker | None = None,
     sandboxed: bool = False,
+    reconciler: RecentReconciler | None = None,
 ) -> Worker:
     """`checks`: where quality checks are projected (their workflows need it); `sampler`: the weekly
     quality sample's; `meetings`: makes the regular meetings ahead (the daily meetings schedule's);
-    `sandboxed`: the workflows in the SDK's sandbox, as the tests run them (see below)."""
+    `reconciler`: the reconciliation sweep's; `sandboxed`: the workflows in the SDK's sandbox, as the
+    tests run them (see below)."""
     activities = CaseActivities(store, router)
     notifier = Notifier(webhook, deliveries)
     # `office`: who hears of what (service/notifications.py); without one, messages are only logged.
@@ -49,6 +52,7 @@ def build_worker(
     checking: list[Callable] = [QualityActivities(checks).project_check] if checks is not None else []
     checking += [QualitySamplingActivities(sampler).sample_week] if sampler is not None else []
     checking += [MeetingActivities(meetings).make_meetings] if meetings is not None else []
+    checking += [SweepActivities(reconciler).reconcile_recent] if reconciler is not None else []
     return Worker(
         client,
         task_queue=task_queue,
@@ -61,6 +65,7 @@ def build_worker(
             ScheduleMeetingsWorkflow,
             StormWorkflow,
             MessageDelivery,
+            ReconcileSweepWorkflow,
         ],
         activities=[
             activities.project_case,

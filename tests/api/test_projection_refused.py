@@ -8,11 +8,14 @@ import asyncio
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import DataError
+from temporalio import workflow
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
 
 from service.cases import Cases, WorkflowConfig
 from service.read_model import ReadModel, create_engine
@@ -23,8 +26,10 @@ from tests.api.conftest import DATABASES, stack_on
 from tests.api.test_unicode import no_failing_projection
 from tests.conftest import auth, worker_on
 from tests.support import ACTORS
-from workflows.case_workflow import CaseWorkflow
-from workflows.inputs import ActInput
+from workflows.activities import CaseActivities
+from workflows.case_workflow import PROJECTION_RETRY, CaseWorkflow
+from workflows.inputs import ActInput, CaseWorkflowInput, ProjectInput
+from workflows.messages import MessageActivities, NoOffice
 
 REFUSED = "the test's read model refuses this row"
 
@@ -33,10 +38,10 @@ class RefusingReadModel(ReadModel):
     """A read model that refuses, as a database refuses a value it cannot hold, every row of an event
     noted REFUSED, and every case titled REFUSED (the real NUL is refused before it gets this far)."""
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
         if REFUSED in (event.note, case.title):
             raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
-        await super()._project(case, event)
+        await super()._project(case, event, fence)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -100,10 +105,37 @@ async def test_a_refused_report_opens_nothing_and_leaves_no_workflow_retrying(st
 class RetryingForeverReadModel(ReadModel):
     """How a release before issue 13 met a row it could not write: an error it retried for ever."""
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
         if event.note == REFUSED:
             raise RuntimeError("unsupported Unicode escape sequence (as asyncpg said it, unclassified)")
-        await super()._project(case, event)
+        await super()._project(case, event, fence)
+
+
+@workflow.defn(name="Case", sandboxed=False)
+class CaseWorkflowBeforeV8(CaseWorkflow):
+    """The case workflow of a release before "project-locally": a regular projection activity."""
+
+    @workflow.run
+    async def run(self, input: CaseWorkflowInput) -> CaseState | None:
+        return await super().run(input)
+
+    async def _write(self, event: Event, retry_refused: bool) -> None:
+        await workflow.execute_activity_method(
+            CaseActivities.project_case,
+            ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PROJECTION_RETRY,
+        )
+
+
+def worker_before_v8(client, store: ReadModel, queue: str) -> Worker:
+    activities = CaseActivities(store)
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=[CaseWorkflowBeforeV8],
+        activities=[activities.project_case, activities.dispatch_case, MessageActivities(NoOffice(), queue).announce],
+    )
 
 
 async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_this_version(temporal_env, stack_settings, tmp_path):
@@ -115,7 +147,7 @@ async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_thi
     client = temporal_env.client
     cases = Cases(client, new, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
     try:
-        async with worker_on(client, old, queue):
+        async with worker_before_v8(client, old, queue):
             case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)
             wedging = ActInput("start_analysis", ACTORS["agent"], REFUSED, request_id=uuid.uuid4().hex)
             handle = client.get_workflow_handle(case.id)
@@ -137,15 +169,22 @@ async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_thi
 
 class SlowlyRefusingReadModel(ReadModel):
     """Refuses an event noted REFUSED after a moment (so another change can be taken on top of it
-    meanwhile), until an operator repairs it (`refusing = False`)."""
+    meanwhile), until an operator repairs it (`refusing = False`); writes an event noted SLOW after a moment."""
 
     refusing = True
+    refusals = 0
 
-    async def _project(self, case: CaseState, event: Event) -> None:
+    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
+        if event.note == SLOW:
+            await asyncio.sleep(1)
         if event.note == REFUSED and self.refusing:
             await asyncio.sleep(1)
+            self.refusals += 1
             raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
-        await super()._project(case, event)
+        await super()._project(case, event, fence)
+
+
+SLOW = "slow"
 
 
 async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_is_repaired(temporal_env, stack_settings, tmp_path):
@@ -160,17 +199,23 @@ async def test_a_refused_change_with_another_on_top_is_retried_until_the_store_i
         async with worker_on(client, store, queue):
             case = await cases.open(Report(kind="complaint", title="t", description="d"), ACTORS["agent"], None, uuid.uuid4().hex)
             handle = client.get_workflow_handle(case.id)
-            refused, on_top = (ActInput("comment", ACTORS["agent"], note, request_id=uuid.uuid4().hex) for note in (REFUSED, "on top"))
-            first = await handle.start_update(CaseWorkflow.act, refused, id=refused.request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
-            second = await handle.start_update(CaseWorkflow.act, on_top, id=on_top.request_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
-            assert (await second.result()).version == 3
-            while not any(activity.attempt > 1 for activity in (await handle.describe()).raw_description.pending_activities):
+            slow, refused, on_top = (ActInput("comment", ACTORS["agent"], note, request_id=uuid.uuid4().hex) for note in (SLOW, REFUSED, "on top"))
+            # The projection runs inside the workflow task: both arrive while the slow one's task runs, and are
+            # taken in the next task together, the refused one first.
+            blocking = asyncio.create_task(handle.execute_update(CaseWorkflow.act, slow, id=slow.request_id))
+            await asyncio.sleep(0.3)
+            first = asyncio.create_task(handle.execute_update(CaseWorkflow.act, refused, id=refused.request_id))
+            await asyncio.sleep(0.1)
+            second = asyncio.create_task(handle.execute_update(CaseWorkflow.act, on_top, id=on_top.request_id))
+            assert (await blocking).version == 2
+            assert (await second).version == 4
+            while store.refusals < 2:
                 await asyncio.sleep(0.2)
-            assert not [event for event in await store.history(case.id) if event["seq"] == 2]
+            assert not [event for event in await store.history(case.id) if event["seq"] == 3]
             store.refusing = False  # the operator repairs the store
-            assert (await first.result()).version == 3
-            assert [(event["seq"], event["note"]) for event in await store.history(case.id)] == [(1, None), (2, REFUSED), (3, "on top")]
+            assert (await first).version == 4
+            assert [(event["seq"], event["note"]) for event in await store.history(case.id)] == [(1, None), (2, SLOW), (3, REFUSED), (4, "on top")]
             stored = await store.get_case(case.id)
-            assert stored is not None and stored["version"] == 3
+            assert stored is not None and stored["version"] == 4
     finally:
         await store.close()

@@ -140,11 +140,11 @@ async def test_roll_ups_cut_in_another_zone_are_not_used_until_cut_again(project
     assert [group["kpis"]["volume"] for group in rolled["groups"]] == [group["kpis"]["volume"] for group in exact["groups"]]
 
 
-async def test_migration_0013_fills_the_roll_ups_from_the_cases_already_there(projected):
+async def test_migration_0014_fills_the_roll_ups_from_the_cases_already_there(projected):
     incremental = await cells(projected)
     assert incremental
     async with projected.engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.downgrade(schema._config(sync), "0012"))
+        await connection.run_sync(lambda sync: command.downgrade(schema._config(sync), "0013"))
     await projected.upgrade()
     assert await cells(projected) == incremental
 

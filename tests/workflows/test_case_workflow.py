@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -9,11 +10,14 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from service.cases import Cases, WorkflowConfig
+from service.read_model import ReadModel, create_engine
+from states.case import CaseState, Event
 from states.opening import Report
+from tests.conftest import worker_on
 from tests.support import AGENT, COMPLAINT_WALK
 from tests.workflows.walking import walk_case
 from workflows.case_workflow import CaseWorkflow
-from workflows.inputs import ActInput, ProjectInput
+from workflows.inputs import ActInput
 
 
 async def run_chain(client: Client, case_id: str) -> list[str]:
@@ -43,20 +47,31 @@ async def test_a_long_case_continues_as_new_and_keeps_its_state_and_gap_free_his
     assert snapshot["data"]["reason"] == "the parcel was delivered as agreed"
 
 
-async def test_each_projection_carries_the_case_as_of_its_own_event_under_concurrent_updates(temporal_env, read_model, worker, stack_settings):
-    cases = Cases(temporal_env.client, read_model, WorkflowConfig(stack_settings.task_queue, reopen_window_seconds=3600, events_per_run=500))
-    case = await cases.open(Report(kind="complaint", title="并发", description="five notes at once"), AGENT, None, uuid.uuid4().hex)
-    notes = [ActInput("comment", AGENT, f"note {n}", request_id=uuid.uuid4().hex) for n in range(5)]
-    await asyncio.gather(*(cases.act(case.id, note) for note in notes))
+class RecordingReadModel(ReadModel):
+    """Notes the case and event of each projection, as the activity received them."""
 
-    history = await temporal_env.client.get_workflow_handle(case.id).fetch_history()
-    projected = [
-        (await temporal_env.client.data_converter.decode(event.activity_task_scheduled_event_attributes.input.payloads, [ProjectInput]))[0]
-        for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and event.activity_task_scheduled_event_attributes.activity_type.name == "project_case"
-    ]
-    assert [(each.event.seq, each.case.version) for each in projected] == [(seq, seq) for seq in range(1, 7)]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.received: list[tuple[int, int]] = []
+
+    async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None:
+        self.received.append((event.seq, case.version))
+        await super().project(case, event, fence)
+
+
+async def test_each_projection_carries_the_case_as_of_its_own_event_under_concurrent_updates(temporal_env, tmp_path):
+    queue = f"concurrent-{uuid.uuid4().hex}"
+    read_model = RecordingReadModel(create_engine(f"sqlite+aiosqlite:///{tmp_path}/rm.db"))
+    await read_model.upgrade()
+    try:
+        async with worker_on(temporal_env.client, read_model, queue):
+            cases = Cases(temporal_env.client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
+            case = await cases.open(Report(kind="complaint", title="并发", description="five notes at once"), AGENT, None, uuid.uuid4().hex)
+            notes = [ActInput("comment", AGENT, f"note {n}", request_id=uuid.uuid4().hex) for n in range(5)]
+            await asyncio.gather(*(cases.act(case.id, note) for note in notes))
+    finally:
+        await read_model.close()
+    assert sorted(read_model.received) == [(seq, seq) for seq in range(1, 7)]
 
 
 async def test_an_update_carrying_a_nul_that_slipped_past_the_api_is_refused_without_a_trace(temporal_env, read_model, worker, stack_settings):

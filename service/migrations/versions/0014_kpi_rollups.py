@@ -4,8 +4,8 @@ and the zone their days are cut in; filled from the cases already projected.
 The zone is the one `casework db upgrade` passes (the department's, CASEWORK_TIMEZONE), else UTC;
 an upgrade with another zone cuts them again (service/kpi_rollups.py `follow_zone`).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from service import kpi_rollups
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
