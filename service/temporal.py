@@ -20,6 +20,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from service.payload_codec import data_converter
+from service.process_tree import dies_with_this_process
 from service.settings import TemporalConnection
 from workflows.search import SEARCH_ATTRIBUTES
 
@@ -68,8 +69,19 @@ def runtime_with_metrics(host: str, port: int) -> Runtime:
 class EmbeddedTemporal:
     """A Temporal dev server in a child process, persisting to the data folder."""
 
-    def __init__(self, data_dir: Path, port: int, ui_port: int, namespace: str = "default", synchronous: str = DURABLE_SYNCHRONOUS):
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        ui_port: int,
+        namespace: str = "default",
+        synchronous: str = DURABLE_SYNCHRONOUS,
+        die_with_parent: bool = False,
+    ):
+        """`die_with_parent`: the kernel stops the server when this process ends, even by kill -9
+        (start it from the main thread then: the kernel watches the thread that started it)."""
         self.data_dir = data_dir
+        self.die_with_parent = die_with_parent
         self.synchronous = synchronous
         self.port = port
         self.ui_port = ui_port
@@ -93,6 +105,7 @@ class EmbeddedTemporal:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=dies_with_this_process() if self.die_with_parent else None,
         )
         log_file.close()
         try:
