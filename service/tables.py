@@ -393,3 +393,15 @@ message_deliveries = Table(
     Index("ux_message_deliveries_attempt", "message_id", "channel", "language", "attempt", "status", unique=True),
     Index("ix_message_deliveries_case", "case_id", "id"),
 )
+
+# The changes the read model refused for good (what the database said, never the row), so that the
+# API's /health reports those its worker, in another process, met.
+projection_refusals = Table(
+    "projection_refusals",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("at", TIME, nullable=False),
+    Index("ix_projection_refusals_at", "at"),
+)
