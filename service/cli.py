@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -250,16 +250,11 @@ async def _serve_as_process_tree(
     stopping = asyncio.ensure_future(stop.wait())
     died: Child | None = None
     try:
-        for name, command in (("worker", "worker"), ("API", "api")):
-            if name == "API" and marker is not None:
-                await _repair_after_unclean_stop(settings, marker)  # before the API answers anything
-            ready = asyncio.ensure_future((await tree.start(name, command)).until_ready())
-            await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not ready.done():
-                ready.cancel()
-                break
-            ready.result()
-        else:
+        if (
+            await _unless_stopped(stopping, _start_child(tree, "worker", "worker"))
+            and (marker is None or await _unless_stopped(stopping, _repair_after_unclean_stop(settings, marker)))  # before the API answers
+            and await _unless_stopped(stopping, _start_child(tree, "API", "api"))
+        ):
             banner()
             ending = asyncio.ensure_future(tree.until_one_ends())
             await asyncio.wait({ending, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -269,6 +264,7 @@ async def _serve_as_process_tree(
             else:
                 ending.cancel()
     finally:
+        stopping.cancel()
         shutdown.begin()
         statuses = await tree.wait()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -281,6 +277,22 @@ async def _serve_as_process_tree(
     failed = {name: status for name, status in statuses.items() if status not in (0, -signal.SIGTERM)}
     if failed:
         raise ChildDied(f"did not stop cleanly: {', '.join(f'the {name} exited with status {status}' for name, status in failed.items())}")
+
+
+async def _start_child(tree: ProcessTree, name: str, command: str) -> None:
+    await (await tree.start(name, command)).until_ready()
+
+
+async def _unless_stopped(stopping: asyncio.Future, work: Coroutine[object, object, None]) -> bool:
+    """Whether `work` finished (raising what it raised) before a stop was asked for; cancelled if not."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return False
 
 
 def _child_shutdown_seconds(seconds: int) -> int:
