@@ -53,8 +53,8 @@ def until_all_ended(pids: dict[str, int], seconds: float) -> dict[str, int]:
     return {role: pid for role, pid in pids.items() if running(pid)}
 
 
-def started(serve: Serve) -> dict[str, int]:
-    serve.start()
+def started(serve: Serve, *arguments: str) -> dict[str, int]:
+    serve.start(*arguments)
     wait_for_banner(serve.running, serve.log)
     return children(serve.running.pid)
 
@@ -98,3 +98,14 @@ def test_a_child_that_dies_stops_the_whole_serve_with_an_error(serve):
     assert "the worker exited unexpectedly" in serve.log.read_text()
     assert until_all_ended(processes, 1) == {}
     assert serve.marker.exists()  # not a clean stop: the next start repairs the read model
+
+
+def test_serve_one_process_runs_the_api_and_the_worker_in_its_own_and_leaves_nothing_behind_a_kill_9(serve):
+    processes = started(serve, "--one-process")
+    assert set(processes) == {"temporal"}, processes
+    with httpx.Client(base_url=serve.base, timeout=60) as client:
+        created = client.post("/cases", json={"kind": "complaint", "title": "t"}, headers=HEADERS["agent"])
+        assert created.status_code == 201, created.text
+    serve.running.kill()
+    serve.running.wait()
+    assert until_all_ended(processes, Settings().shutdown_seconds + EXIT_SLACK) == {}
