@@ -235,8 +235,9 @@ async def _serve_in_one_process(settings: Settings, shutdown: Shutdown, marker: 
 async def _serve_as_process_tree(
     settings: Settings, shutdown: Shutdown, temporal: EmbeddedTemporal | None, marker: recovery.RunMarker | None, banner: Callable[[], None]
 ) -> None:
-    """The worker, then (the read model repaired) the API, each a `casework` child process; until a
-    signal, or until one of them ends, which ends the rest and this command with an error."""
+    """The worker and the API, each a `casework` child process, started together (after an unclean
+    stop: the worker, the repair, then the API); until a signal, or until one of them ends, which
+    ends the rest and this command with an error."""
     env = dict(os.environ, CASEWORK_SHUTDOWN_SECONDS=str(_child_shutdown_seconds(settings.shutdown_seconds)))
     if temporal is not None:
         env["CASEWORK_TEMPORAL_ADDRESS"] = temporal.address
@@ -250,11 +251,18 @@ async def _serve_as_process_tree(
     stopping = asyncio.ensure_future(stop.wait())
     died: Child | None = None
     try:
-        if (
-            await _unless_stopped(stopping, _start_child(tree, "worker", "worker"))
-            and (marker is None or await _unless_stopped(stopping, _repair_after_unclean_stop(settings, marker)))  # before the API answers
-            and await _unless_stopped(stopping, _start_child(tree, "API", "api"))
-        ):
+        if marker is not None and marker.unclean_since() is not None:
+            # The repair asks the worker (queries), and ends before the API answers anything.
+            started = (
+                await _unless_stopped(stopping, _start_child(tree, "worker", "worker"))
+                and await _unless_stopped(stopping, _repair_after_unclean_stop(settings, marker))
+                and await _unless_stopped(stopping, _start_child(tree, "API", "api"))
+            )
+        else:
+            if marker is not None:
+                marker.write(datetime.now(UTC))
+            started = await _unless_stopped(stopping, _start_together(tree, ("worker", "worker"), ("API", "api")))
+        if started:
             banner()
             ending = asyncio.ensure_future(tree.until_one_ends())
             await asyncio.wait({ending, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -281,6 +289,15 @@ async def _serve_as_process_tree(
 
 async def _start_child(tree: ProcessTree, name: str, command: str) -> None:
     await (await tree.start(name, command)).until_ready()
+
+
+async def _start_together(tree: ProcessTree, *children: tuple[str, str]) -> None:
+    try:
+        async with asyncio.TaskGroup() as group:
+            for name, command in children:
+                group.create_task(_start_child(tree, name, command))
+    except* ChildDied as died:
+        raise died.exceptions[0] from None
 
 
 async def _unless_stopped(stopping: asyncio.Future, work: Coroutine[object, object, None]) -> bool:

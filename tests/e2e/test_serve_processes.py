@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -109,3 +110,23 @@ def test_serve_one_process_runs_the_api_and_the_worker_in_its_own_and_leaves_not
     serve.running.kill()
     serve.running.wait()
     assert until_all_ended(processes, Settings().shutdown_seconds + EXIT_SLACK) == {}
+
+
+def test_a_child_that_fails_to_start_stops_serve_with_an_error_naming_it(serve):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", serve.port))
+        taken.listen()
+        serve.start()
+        assert serve.running.wait(timeout=120) == 1, serve.log.read_text()
+    log = serve.log.read_text()
+    assert "casework: the API" in log and "before it was ready" in log, log
+    assert "Press Ctrl+C to stop." not in log
+    assert not group_has_members(serve.running.pid), "a process of serve's group still runs"
+
+
+def group_has_members(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+        return True
+    except ProcessLookupError:
+        return False
