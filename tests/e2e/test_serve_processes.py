@@ -21,11 +21,18 @@ from tests.e2e.test_unclean_stop import HEADERS, Serve
 EXIT_SLACK = 5
 
 
+SEEN: dict[str, int] = {}  # the children of the running test's serve by role, killed if the test failed
+
+
 @pytest.fixture
 def serve(tmp_path):
     serve = Serve(tmp_path)
+    SEEN.clear()
     yield serve
     serve.ensure_gone()
+    for pid in SEEN.values():
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def children(pid: int) -> dict[str, int]:
@@ -57,7 +64,9 @@ def until_all_ended(pids: dict[str, int], seconds: float) -> dict[str, int]:
 def started(serve: Serve, *arguments: str) -> dict[str, int]:
     serve.start(*arguments)
     wait_for_banner(serve.running, serve.log)
-    return children(serve.running.pid)
+    found = children(serve.running.pid)
+    SEEN.update(found)
+    return found
 
 
 def test_serve_runs_the_api_and_the_worker_in_processes_of_their_own_and_sigterm_stops_them_all(serve):
