@@ -206,7 +206,7 @@ async def serve(settings: Settings, one_process: bool = False) -> None:
     temporal = None
     if settings.embedded_temporal:
         temporal = EmbeddedTemporal(
-            settings.data_dir, settings.temporal_port, settings.temporal_ui_port, settings.temporal_namespace, die_with_parent=True
+            settings.data_dir, settings.temporal_port, settings.temporal_ui_port, settings.temporal_namespace, supervised=True
         )
         await temporal.start()
         shutdown.last_resort(temporal.kill)

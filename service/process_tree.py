@@ -26,15 +26,15 @@ READY_FD = "CASEWORK_SERVE_READY_FD"
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def dies_with_this_process() -> Callable[[], None]:
-    """A preexec_fn: the kernel sends SIGTERM to the child when the process that started it ends.
+def dies_with_this_process(signum: int = signal.SIGTERM) -> Callable[[], None]:
+    """A preexec_fn: the kernel sends `signum` to the child when the process that started it ends.
 
     It runs in the child between fork and exec, so it must start children from the thread that
     lives as long as this process (the kernel watches the thread, not the process)."""
     parent = os.getpid()
 
     def arm() -> None:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        _libc.prctl(PR_SET_PDEATHSIG, signum)
         if os.getppid() != parent:  # the parent ended before the line above took effect
             os._exit(1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import subprocess
 import sysconfig
 from collections.abc import Sequence
@@ -76,12 +77,14 @@ class EmbeddedTemporal:
         ui_port: int,
         namespace: str = "default",
         synchronous: str = DURABLE_SYNCHRONOUS,
-        die_with_parent: bool = False,
+        supervised: bool = False,
     ):
-        """`die_with_parent`: the kernel stops the server when this process ends, even by kill -9
-        (start it from the main thread then: the kernel watches the thread that started it)."""
+        """`supervised`: this process alone stops the server: the kernel kills it when this process ends,
+        even by kill -9 (start it from the main thread then: the kernel watches the thread that started
+        it), and a Ctrl+C in the terminal reaches it only through this process (a process group of its
+        own), which stops it after the worker that needs it."""
         self.data_dir = data_dir
-        self.die_with_parent = die_with_parent
+        self.supervised = supervised
         self.synchronous = synchronous
         self.port = port
         self.ui_port = ui_port
@@ -105,7 +108,9 @@ class EmbeddedTemporal:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=dies_with_this_process() if self.die_with_parent else None,
+            # Killed, not asked: its store syncs every commit (synchronous=full), and nobody is left to wait for it.
+            preexec_fn=dies_with_this_process(signal.SIGKILL) if self.supervised else None,
+            process_group=0 if self.supervised else None,
         )
         log_file.close()
         try:
