@@ -77,7 +77,7 @@ async def health(state: State) -> Response[Health]:
     if temporal != "ok" or read_model != "ok":
         return Response(Health("unavailable", temporal, read_model), status_code=503)
     # Changes the read model refused for good: the service works, but an operator must look (200, not 503).
-    refused = state.read_model.alarm.status()
+    refused = await state.read_model.refusal_status()
     if refused:
         return Response(Health("degraded", temporal, refused, alerts=[refused]))
     return Response(Health("ok", temporal, read_model))

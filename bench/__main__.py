@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import console, exports, kpis, live, projection, report, setup_info, stats
 from bench import profile as profiling
+from bench import serve as serve_topology
 from bench.floor import Floor
 from bench.http_load import CaseworkLoad
 from bench.listing import Rows, Seeder, measure_counts, measure_http, measure_read_model, seed_to
@@ -69,7 +70,7 @@ PLANS = {
 }
 
 
-async def timed_phase(stack: Stack, phase, profile: str | None = None, seconds: float = 0):
+async def timed_phase(stack: Stack | serve_topology.ServeStack, phase, profile: str | None = None, seconds: float = 0):
     """Run one phase; its figures, with the share of a core each process used meanwhile.
 
     With `profile` (a phase name), py-spy samples the Python processes of the stack during the
@@ -257,7 +258,7 @@ async def kpi_scale(stack: Stack, plan: Plan, databases: dict[str, str], progres
     return results
 
 
-PARTS = ("throughput", "durability", "memory", "list", "live", "kpis")
+PARTS = ("throughput", "durability", "memory", "list", "live", "kpis", "serve")
 COMPARED_SYNCHRONOUS = "normal"  # the Temporal store's setting before issue #14, run beside the shipped one
 
 
@@ -275,6 +276,11 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
     }
     variants: dict[str, Variant] = {}
     try:
+        if "serve" in parts:  # first, alone on the machine: two `casework serve` of their own
+            top = max(plan.concurrency)
+            result["serve"] = await serve_topology.measure(top, plan.seconds, plan.warmup, timed_phase, progress, keep)
+            if set(parts) == {"serve"}:
+                return result
         progress(f"starting the embedded stack in {stack.dir}")
         variants[DURABLE_SYNCHRONOUS] = await start_variant(stack)
         if compared is not None:

@@ -61,6 +61,13 @@ def targets(result: dict) -> list[dict]:
             {"target": f"creations/s >= 0.8 x floor plain starts/s (concurrency {top})", "measured": found["create_vs_floor_start"], "limit": 0.8},
         ]
     )
+    serve = result.get("serve")
+    if serve:  # issue #21's goals for the one-command topology
+        found, level = serve["processes"]["ratios"], serve["concurrency"]
+        rows.append({"target": f"casework serve: transitions/s >= 0.5 x floor updates/s (concurrency {level})",
+                     "measured": found["transition_vs_floor_update"], "limit": 0.5})  # fmt: skip
+        rows.append({"target": f"casework serve: creations/s >= 0.8 x floor update-with-start/s (concurrency {level})",
+                     "measured": found["create_vs_floor_update_with_start"], "limit": 0.8})  # fmt: skip
     for database, figures in result.get("list", {}).items():
         if "sizes" not in figures:
             continue
@@ -163,6 +170,40 @@ def _fmt(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
+SERVE_TOPOLOGIES = {"processes": "casework serve (API, worker: processes of their own)", "one_process": "casework serve --one-process"}
+SERVE_PHASES = {
+    "floor_update_with_start": "floor: update-with-start",
+    "create": "Casework: POST /cases",
+    "floor_update": "floor: update",
+    "transition": "Casework: POST /transitions",
+}
+
+
+def _serve_lines(serve: dict | None) -> list[str]:
+    """The `casework serve` topology: each phase on both, CPU per operation by process of the tree."""
+    if not serve:
+        return []
+    lines = ["", f"The `casework serve` topology, embedded Temporal, concurrency {serve['concurrency']}, same run:"]
+    for topology, label in SERVE_TOPOLOGIES.items():
+        figures = serve[topology]
+        memory = ", ".join(f"{process} {_fmt(mb)}" for process, mb in figures.get("rss_mb", {}).items())
+        lines.append(f"  {label} (ready in {figures['seconds_to_start']} s; RSS MB after the load: {memory})")
+        for key, name in SERVE_PHASES.items():
+            row = figures[key]
+            cpu = row.get("cpu_ms_per_op", {})
+            by_process = ", ".join(f"{process} {_fmt(ms)}" for process, ms in cpu.items() if process != "total")
+            lines.append(
+                f"    {name:<32}{_fmt(row['per_second']):>10} ops/s  p50 {_fmt(row['p50_ms'])}  p99 {_fmt(row['p99_ms'])} ms"
+                f"  errors {row['errors']}  CPU ms/op {_fmt(cpu.get('total'))} ({by_process})"
+            )
+        found = figures["ratios"]
+        lines.append(
+            f"    ratio transition/update {_fmt(found['transition_vs_floor_update'], 2)}"
+            f"  create/update-with-start {_fmt(found['create_vs_floor_update_with_start'], 2)}"
+        )
+    return lines
+
+
 def table(result: dict) -> str:
     lines = []
     setup = result["setup"]
@@ -218,6 +259,7 @@ def table(result: dict) -> str:
                         f"{label:<36}{concurrency:>5}  {_fmt(compared['per_second'])} -> {_fmt(result['throughput'][key][str(concurrency)]['per_second'])} ops/s"
                         f" (x{_fmt(found['per_second'], 2)}), p50 {_fmt(compared['p50_ms'])} -> {_fmt(result['throughput'][key][str(concurrency)]['p50_ms'])} ms (x{_fmt(found['p50_ms'], 2)})"
                     )
+    lines += _serve_lines(result.get("serve"))
     lines.append("")
     for database, figures in result.get("list", {}).items():
         if "sizes" not in figures:

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from service.holidays import missing_years
 from service.meetings import Meetings
 from service.notifications import Notifications
 from service.observability import configure_logging
+from service.process_tree import Child, ChildDied, ProcessTree, announce_ready
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
 from service.quality_store import QualityStore
@@ -200,35 +201,132 @@ async def _until_stopped(shutdown: Shutdown) -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, one_process: bool = False) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await _upgrade_schema(settings)  # the single-machine default keeps itself up to date
     demo_passwords = await _check_directory(settings, add_demo_users=settings.demo_users)
     shutdown = Shutdown(settings.shutdown_seconds)
     temporal = None
     if settings.embedded_temporal:
-        temporal = EmbeddedTemporal(settings.data_dir, settings.temporal_port, settings.temporal_ui_port, settings.temporal_namespace)
+        temporal = EmbeddedTemporal(
+            settings.data_dir, settings.temporal_port, settings.temporal_ui_port, settings.temporal_namespace, supervised=True
+        )
         await temporal.start()
         shutdown.last_resort(temporal.kill)
-    alarm = ProjectionAlarm()  # one for the worker's activity and the API's /health
     # Only the embedded read model (SQLite, synchronous=NORMAL) can lose commits to a power cut.
     marker = recovery.RunMarker(settings.data_dir) if settings.read_model_url.startswith("sqlite") else None
     try:
-        async with running_worker(settings, alarm, graceful_seconds=settings.shutdown_seconds / 5):
-            if marker is not None:
-                await _repair_after_unclean_stop(settings, marker)
-            server = _api_server(settings, shutdown, alarm)
-            serving = asyncio.create_task(server.serve())
-            while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn offers a flag, not an event)
-                await asyncio.sleep(0.05)
-            if server.started:
-                _print_banner(settings, temporal, demo_passwords)
-            await serving
-        if marker is not None:
-            await _stop_cleanly(settings, marker)
+        if one_process:
+            await _serve_in_one_process(settings, shutdown, marker, lambda: _print_banner(settings, temporal, demo_passwords))
+        else:
+            await _serve_as_process_tree(settings, shutdown, temporal, marker, lambda: _print_banner(settings, temporal, demo_passwords))
     finally:
         if temporal is not None:
             temporal.stop(timeout=settings.shutdown_seconds / 5)
+
+
+async def _serve_in_one_process(settings: Settings, shutdown: Shutdown, marker: recovery.RunMarker | None, banner: Callable[[], None]) -> None:
+    alarm = ProjectionAlarm()  # one for the worker's activity and the API's /health
+    async with running_worker(settings, alarm, graceful_seconds=settings.shutdown_seconds / 5):
+        if marker is not None:
+            await _repair_after_unclean_stop(settings, marker)
+        await _serve_http(_api_server(settings, shutdown, alarm), banner)
+    if marker is not None:
+        await _stop_cleanly(settings, marker)
+
+
+async def _serve_as_process_tree(
+    settings: Settings, shutdown: Shutdown, temporal: EmbeddedTemporal | None, marker: recovery.RunMarker | None, banner: Callable[[], None]
+) -> None:
+    """The worker and the API, each a `casework` child process, started together (after an unclean
+    stop: the worker, the repair, then the API); until a signal, or until one of them ends, which
+    ends the rest and this command with an error."""
+    env = dict(os.environ, CASEWORK_SHUTDOWN_SECONDS=str(_child_shutdown_seconds(settings.shutdown_seconds)))
+    if temporal is not None:
+        env["CASEWORK_TEMPORAL_ADDRESS"] = temporal.address
+    tree = ProcessTree(env)
+    loop = asyncio.get_running_loop()
+    shutdown.on_begin(lambda: loop.call_soon_threadsafe(tree.terminate))
+    shutdown.last_resort(tree.kill)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _stopping, shutdown, stop)
+    stopping = asyncio.ensure_future(stop.wait())
+    died: Child | None = None
+    try:
+        if marker is not None and marker.unclean_since() is not None:
+            # The repair asks the worker (queries), and ends before the API answers anything.
+            started = (
+                await _unless_stopped(stopping, _start_child(tree, "worker", "worker"))
+                and await _unless_stopped(stopping, _repair_after_unclean_stop(settings, marker))
+                and await _unless_stopped(stopping, _start_child(tree, "API", "api"))
+            )
+        else:
+            if marker is not None:
+                marker.write(datetime.now(UTC))
+            started = await _unless_stopped(stopping, _start_together(tree, ("worker", "worker"), ("API", "api")))
+        if started:
+            banner()
+            ending = asyncio.ensure_future(tree.until_one_ends())
+            await asyncio.wait({ending, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if ending.done():
+                died = ending.result()
+                log.error("the %s (pid %d) exited with status %s: stopping Casework", died.name, died.pid, died.process.returncode)
+            else:
+                ending.cancel()
+    finally:
+        stopping.cancel()
+        shutdown.begin()
+        statuses = await tree.wait()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    if died is not None:
+        raise ChildDied(f"the {died.name} exited unexpectedly (status {died.process.returncode}); everything is stopped: see the log above")
+    if marker is not None and not any(statuses.values()):
+        await _stop_cleanly(settings, marker)
+    # A child stopped by the signal before it could handle it (still starting) stopped as asked.
+    failed = {name: status for name, status in statuses.items() if status not in (0, -signal.SIGTERM)}
+    if failed:
+        raise ChildDied(f"did not stop cleanly: {', '.join(f'the {name} exited with status {status}' for name, status in failed.items())}")
+
+
+async def _start_child(tree: ProcessTree, name: str, command: str) -> None:
+    await (await tree.start(name, command)).until_ready()
+
+
+async def _start_together(tree: ProcessTree, *children: tuple[str, str]) -> None:
+    try:
+        async with asyncio.TaskGroup() as group:
+            for name, command in children:
+                group.create_task(_start_child(tree, name, command))
+    except* ChildDied as died:
+        raise died.exceptions[0] from None
+
+
+async def _unless_stopped(stopping: asyncio.Future, work: Coroutine[object, object, None]) -> bool:
+    """Whether `work` finished (raising what it raised) before a stop was asked for; cancelled if not."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return False
+
+
+def _child_shutdown_seconds(seconds: int) -> int:
+    """A child's share of the shutdown bound: what remains is for stopping the embedded Temporal."""
+    return max(1, int(seconds * 0.6))
+
+
+async def _serve_http(server: uvicorn.Server, on_started: Callable[[], None]) -> None:
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn offers a flag, not an event)
+        await asyncio.sleep(0.05)
+    if server.started:
+        on_started()
+    await serving
 
 
 async def _repair_after_unclean_stop(settings: Settings, marker: recovery.RunMarker) -> None:
@@ -260,6 +358,7 @@ async def worker(settings: Settings) -> None:
     # Running activities get most of the bound to finish; the rest is for closing connections.
     async with running_worker(settings, graceful_seconds=settings.shutdown_seconds * 0.6):
         log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_target)
+        announce_ready()
         await _until_stopped(shutdown)
 
 
@@ -270,7 +369,7 @@ async def api(settings: Settings) -> None:
     finally:
         await read_model.close()
     await _check_directory(settings, add_demo_users=False)
-    await _api_server(settings, Shutdown(settings.shutdown_seconds)).serve()
+    await _serve_http(_api_server(settings, Shutdown(settings.shutdown_seconds)), announce_ready)
 
 
 async def _check_directory(settings: Settings, add_demo_users: bool) -> dict[str, str]:
@@ -354,7 +453,7 @@ def _print_banner(settings: Settings, temporal: EmbeddedTemporal | None, demo_pa
 
 COMMANDS = {
     "serve": (serve, "run everything on this machine: the embedded Temporal dev server (unless "
-              "CASEWORK_TEMPORAL_ADDRESS is set), a worker and the HTTP API"),
+              "CASEWORK_TEMPORAL_ADDRESS is set), a worker and the HTTP API, each in a process of its own"),
     "worker": (worker, "run a worker against CASEWORK_TEMPORAL_ADDRESS (or the local default)"),
     "api": (api, "run the HTTP API against CASEWORK_TEMPORAL_ADDRESS (or the local default)"),
 }  # fmt: skip
@@ -364,7 +463,14 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="casework", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
-        commands.add_parser(name, help=help_text, description=help_text)
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        if name == "serve":
+            command.add_argument(
+                "--one-process",
+                action="store_true",
+                help="run the worker and the API in this one process: less memory, but one core for both "
+                "(by default each runs in a child process of its own, so that two cores work)",
+            )
     audit_cli.add_commands(commands)
     teams_cli.add_commands(commands, users_cli.add_commands(commands))
     department_cli.add_commands(commands)
@@ -398,6 +504,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(db(settings, arguments))
         if arguments.command == "reconcile":
             return asyncio.run(reconcile(settings, arguments.case))
+        if arguments.command == "serve":
+            asyncio.run(serve(settings, one_process=arguments.one_process))
+            return 0
         run, _ = COMMANDS[arguments.command]
         asyncio.run(run(settings))
     except KeyboardInterrupt:

@@ -71,9 +71,14 @@ class ProjectionAlarm:
         self.record(case_id, seq, reason)
         return reason
 
-    def record(self, case_id: str, seq: int, reason: str) -> None:
+    @property
+    def window_seconds(self) -> float:
+        return self._window
+
+    def record(self, case_id: str, seq: int, reason: str, age_seconds: float = 0.0) -> None:
+        """`age_seconds`: how long ago it happened (a refusal another process recorded earlier)."""
         if not any(refusal.case_id == case_id and refusal.seq == seq for refusal in self._recent):
-            self._recent.append(Refusal(case_id, seq, reason, self._clock()))
+            self._recent.append(Refusal(case_id, seq, reason, self._clock() - age_seconds))
 
     def status(self) -> str | None:
         """ "degraded: ..." while a refusal is recent, else None."""

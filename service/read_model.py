@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import ssl
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
 from service.search import matches, search_body, search_text
 from service.settings import Settings
-from service.tables import action_items, case_search, cases, deliveries, events, links, teams
+from service.tables import action_items, case_search, cases, deliveries, events, links, projection_refusals, teams
 from states import service_times
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
 from workflows.activities import RowRefused
+
+log = logging.getLogger("casework.projection")
 
 
 @dataclass(frozen=True)
@@ -178,11 +181,34 @@ class ReadModel:
         except Exception as error:
             if not refused_for_good(error):
                 raise  # transient: the activity retries it
-            raise RowRefused(self.alarm.raise_for(case.id, event.seq, case.kind, error)) from error
+            reason = self.alarm.raise_for(case.id, event.seq, case.kind, error)
+            await self._remember_refusal(case.id, event.seq, reason)
+            raise RowRefused(reason) from error
         if event.action == SystemAction.SLA_BREACHED:
             SLA_BREACHES.labels(case.kind, event.data.get("target", "")).inc()
         elif event.action == SystemAction.ACTION_ITEM_OVERDUE:
             SLA_BREACHES.labels(case.kind, "action_item").inc()
+
+    async def _remember_refusal(self, case_id: str, seq: int, reason: str) -> None:
+        """For /health in the API's process, which may not be this one (`casework serve`)."""
+        try:
+            async with self.engine.begin() as connection:
+                row = {"case_id": case_id, "seq": seq, "reason": reason, "at": datetime.now(UTC)}
+                await connection.execute(self.insert(projection_refusals).on_conflict_do_nothing(), row)
+        except Exception:  # the alarm's log line and metric stand; the refusal itself is what the caller reports
+            log.exception("could not record the refusal of event %s of case %s in the read model", seq, case_id)
+
+    async def refusal_status(self) -> str | None:
+        """The alarm's status ("degraded: ..." or None), with the refusals a worker in another process recorded."""
+        now = datetime.now(UTC)
+        since = now - timedelta(seconds=self.alarm.window_seconds)
+        async with self.engine.connect() as connection:
+            recorded = await connection.execute(
+                select(projection_refusals).where(projection_refusals.c.at >= since).order_by(projection_refusals.c.at)
+            )
+            for row in recorded:
+                self.alarm.record(row.case_id, row.seq, row.reason, age_seconds=(now - as_utc(row.at)).total_seconds())
+        return self.alarm.status()
 
     async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
         if self._writer is not None:

@@ -443,3 +443,15 @@ kpi_rollup_cases = Table(
 
 # The time zone the roll-ups' days and months are cut in: one row.
 kpi_rollup_zone = Table("kpi_rollup_zone", metadata, Column("zone", String(64), primary_key=True))
+
+# The changes the read model refused for good (what the database said, never the row), so that the
+# API's /health reports those its worker, in another process, met.
+projection_refusals = Table(
+    "projection_refusals",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("at", TIME, nullable=False),
+    Index("ix_projection_refusals_at", "at"),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import subprocess
 import sysconfig
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from service.payload_codec import data_converter
+from service.process_tree import dies_with_this_process
 from service.settings import TemporalConnection
 from workflows.search import SEARCH_ATTRIBUTES
 
@@ -68,8 +70,21 @@ def runtime_with_metrics(host: str, port: int) -> Runtime:
 class EmbeddedTemporal:
     """A Temporal dev server in a child process, persisting to the data folder."""
 
-    def __init__(self, data_dir: Path, port: int, ui_port: int, namespace: str = "default", synchronous: str = DURABLE_SYNCHRONOUS):
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        ui_port: int,
+        namespace: str = "default",
+        synchronous: str = DURABLE_SYNCHRONOUS,
+        supervised: bool = False,
+    ):
+        """`supervised`: this process alone stops the server: the kernel kills it when this process ends,
+        even by kill -9 (start it from the main thread then: the kernel watches the thread that started
+        it), and a Ctrl+C in the terminal reaches it only through this process (a process group of its
+        own), which stops it after the worker that needs it."""
         self.data_dir = data_dir
+        self.supervised = supervised
         self.synchronous = synchronous
         self.port = port
         self.ui_port = ui_port
@@ -93,6 +108,9 @@ class EmbeddedTemporal:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Killed, not asked: its store syncs every commit (synchronous=full), and nobody is left to wait for it.
+            preexec_fn=dies_with_this_process(signal.SIGKILL) if self.supervised else None,
+            process_group=0 if self.supervised else None,
         )
         log_file.close()
         try:

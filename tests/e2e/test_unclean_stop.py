@@ -46,9 +46,11 @@ class Serve:
     def marker(self) -> Path:
         return self.folder / "data" / "serving-since"
 
-    def start(self) -> None:
+    def start(self, *arguments: str) -> None:
         with open(self.log, "ab") as output:
-            self.process = subprocess.Popen([str(CASEWORK), "serve"], env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [str(CASEWORK), "serve", *arguments], env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     @property
     def running(self) -> subprocess.Popen:

@@ -57,3 +57,17 @@ def test_the_alarm_reports_recent_refusals_only():
     assert status is not None and status.startswith("degraded: 1 change(s)") and "c-1" in status
     now[0] += 61
     assert alarm.status() is None
+
+
+async def test_a_refusal_the_worker_met_is_reported_by_an_api_in_another_process(read_model: ReadModel):
+    from tests.api.test_projection_refused import REFUSED, RefusingReadModel
+
+    workers = RefusingReadModel(read_model.engine)
+    case = make_case("c-refused-elsewhere", title=REFUSED)
+    with pytest.raises(RowRefused):
+        await workers.project(case, make_event(case))
+    apis = ReadModel(read_model.engine)  # an alarm of its own, as in the API's process under `casework serve`
+    assert apis.alarm.status() is None
+    status = await apis.refusal_status()
+    assert status is not None and status.startswith("degraded: 1 change(s)") and "c-refused-elsewhere" in status
+    assert await apis.refusal_status() == status  # read again, counted once
