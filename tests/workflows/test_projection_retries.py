@@ -118,16 +118,22 @@ async def test_a_task_that_fails_after_its_projection_is_retried_and_its_write_i
     assert (await Reconciler(temporal_env.client, read_model).reconcile(case.id)).describe() == f"{case.id}: in agreement"
 
 
-async def test_what_a_failed_task_wrote_and_no_retry_took_is_removed_by_the_reconciliation(failing_worker, temporal_env):
-    cases, read_model, _ = failing_worker
+async def a_change_the_retry_refuses(cases, temporal_env):
+    """A new case and a change whose workflow task fails after its projection ran; the retried task
+    refuses the change, so it is never acknowledged."""
     case = await open_case(cases)
     request_id = uuid.uuid4().hex
     request = ActInput("start_analysis", AGENT, "never acknowledged", request_id=request_id)
     FAIL_AFTER_PROJECTION.add(request_id)
     REFUSED_WHEN_RETRIED.add(request_id)
-
     with pytest.raises(WorkflowUpdateFailedError):
         await temporal_env.client.get_workflow_handle(case.id).execute_update(CaseWorkflow.act, request, id=request_id)
+    return case
+
+
+async def test_what_a_failed_task_wrote_and_no_retry_took_is_removed_by_the_reconciliation(failing_worker, temporal_env):
+    cases, read_model, _ = failing_worker
+    case = await a_change_the_retry_refuses(cases, temporal_env)
 
     # The failed attempt's write is there: an event and a phase the workflow does not have.
     assert [event["seq"] for event in await read_model.history(case.id)] == [1, 2]
@@ -142,13 +148,7 @@ async def test_what_a_failed_task_wrote_and_no_retry_took_is_removed_by_the_reco
 
 async def test_what_a_failed_task_wrote_is_replaced_by_the_next_change(failing_worker, temporal_env):
     cases, read_model, _ = failing_worker
-    case = await open_case(cases)
-    request_id = uuid.uuid4().hex
-    request = ActInput("start_analysis", AGENT, "never acknowledged", request_id=request_id)
-    FAIL_AFTER_PROJECTION.add(request_id)
-    REFUSED_WHEN_RETRIED.add(request_id)
-    with pytest.raises(WorkflowUpdateFailedError):
-        await temporal_env.client.get_workflow_handle(case.id).execute_update(CaseWorkflow.act, request, id=request_id)
+    case = await a_change_the_retry_refuses(cases, temporal_env)
 
     next_change = await cases.act(case.id, ActInput("comment", AGENT, "the next change", request_id=uuid.uuid4().hex))
 
@@ -161,13 +161,7 @@ async def test_what_a_failed_task_wrote_is_replaced_by_the_next_change(failing_w
 async def test_the_scheduled_sweep_heals_a_failed_tasks_write_and_leaves_agreeing_cases_alone(failing_worker, temporal_env):
     cases, read_model, queue = failing_worker
     untouched = await open_case(cases)
-    case = await open_case(cases)
-    request_id = uuid.uuid4().hex
-    request = ActInput("start_analysis", AGENT, "never acknowledged", request_id=request_id)
-    FAIL_AFTER_PROJECTION.add(request_id)
-    REFUSED_WHEN_RETRIED.add(request_id)
-    with pytest.raises(WorkflowUpdateFailedError):
-        await temporal_env.client.get_workflow_handle(case.id).execute_update(CaseWorkflow.act, request, id=request_id)
+    case = await a_change_the_retry_refuses(cases, temporal_env)
     assert [event["seq"] for event in await read_model.history(case.id)] == [1, 2]
 
     # What the schedule starts (workflows/sweeps.py), started here by hand.
