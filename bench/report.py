@@ -5,8 +5,8 @@ from __future__ import annotations
 from bench import live
 
 
-def _rate(result: dict, name: str, concurrency: int) -> float | None:
-    return result.get("throughput", {}).get(name, {}).get(str(concurrency), {}).get("per_second")
+def _rate(result: dict, name: str, concurrency: int, figure: str = "per_second") -> float | None:
+    return result.get("throughput", {}).get(name, {}).get(str(concurrency), {}).get(figure)
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -21,6 +21,7 @@ def ratios(result: dict) -> dict:
             "create_vs_floor_start": _ratio(_rate(result, "create", c), _rate(result, "floor_start", c)),
             "transition_vs_floor_update": _ratio(_rate(result, "transition", c), _rate(result, "floor_update", c)),
             "transition_vs_floor_update_activity": _ratio(_rate(result, "transition", c), _rate(result, "floor_update_activity", c)),
+            "transition_p99_vs_floor_update_p99": _ratio(_rate(result, "transition", c, "p99_ms"), _rate(result, "floor_update", c, "p99_ms")),
         }
         for c in levels
     }
@@ -45,29 +46,34 @@ def durability(result: dict) -> dict:
     return found
 
 
+def _throughput_targets(found: dict, level: int, topology: str = "") -> list[dict]:
+    """Issue #21's goals at the top concurrency, each a ratio to the floor measured in the same run."""
+    return [
+        {
+            "target": f"{topology}transitions/s >= 0.5 x floor updates/s (concurrency {level})",
+            "measured": found["transition_vs_floor_update"],
+            "limit": 0.5,
+        },
+        {
+            "target": f"{topology}transition p99 <= 3 x floor update p99 (concurrency {level})",
+            "measured": found.get("transition_p99_vs_floor_update_p99"),
+            "limit": 3,
+            "at_most": True,
+        },
+        {
+            "target": f"{topology}creations/s >= 0.8 x floor update-with-start/s (concurrency {level})",
+            "measured": found["create_vs_floor_update_with_start"],
+            "limit": 0.8,
+        },
+    ]
+
+
 def targets(result: dict) -> list[dict]:
-    top = str(max(result["plan"]["concurrency"]))
-    found = result["ratios"][top]
-    rows = (
-        []
-        if not result.get("throughput")
-        else [
-            {"target": f"transitions/s >= 0.8 x floor updates/s (concurrency {top})", "measured": found["transition_vs_floor_update"], "limit": 0.8},
-            {
-                "target": f"creations/s >= 0.8 x floor update-with-start/s (concurrency {top})",
-                "measured": found["create_vs_floor_update_with_start"],
-                "limit": 0.8,
-            },
-            {"target": f"creations/s >= 0.8 x floor plain starts/s (concurrency {top})", "measured": found["create_vs_floor_start"], "limit": 0.8},
-        ]
-    )
+    top = max(result["plan"]["concurrency"])
+    rows = _throughput_targets(result["ratios"][str(top)], top) if result.get("throughput") else []
     serve = result.get("serve")
-    if serve:  # issue #21's goals for the one-command topology
-        found, level = serve["processes"]["ratios"], serve["concurrency"]
-        rows.append({"target": f"casework serve: transitions/s >= 0.5 x floor updates/s (concurrency {level})",
-                     "measured": found["transition_vs_floor_update"], "limit": 0.5})  # fmt: skip
-        rows.append({"target": f"casework serve: creations/s >= 0.8 x floor update-with-start/s (concurrency {level})",
-                     "measured": found["create_vs_floor_update_with_start"], "limit": 0.8})  # fmt: skip
+    if serve:
+        rows += _throughput_targets(serve["processes"]["ratios"], serve["concurrency"], "casework serve: ")
     for database, figures in result.get("list", {}).items():
         if "sizes" not in figures:
             continue
@@ -160,7 +166,8 @@ def targets(result: dict) -> list[dict]:
     rows += live.targets(result.get("live", {}))
     for row in rows:
         value = row["measured"]
-        row["met"] = None if value is None else (value < row["limit"] if row.pop("below", False) else value >= row["limit"])
+        below, at_most = row.pop("below", False), row.pop("at_most", False)
+        row["met"] = None if value is None else (value < row["limit"] if below else value <= row["limit"] if at_most else value >= row["limit"])
     return rows
 
 

@@ -138,13 +138,14 @@ async def measure(concurrency: int, seconds: float, warmup: float, timed: Timed,
 
 
 def ratios(by_phase: dict) -> dict:
-    def rate(phase: str) -> float | None:
-        return by_phase.get(phase, {}).get("per_second")
+    def rate(phase: str, figure: str = "per_second") -> float | None:
+        return by_phase.get(phase, {}).get(figure)
 
     def ratio(numerator: float | None, denominator: float | None) -> float | None:
         return round(numerator / denominator, 3) if numerator and denominator else None
 
     return {
         "transition_vs_floor_update": ratio(rate("transition"), rate("floor_update")),
+        "transition_p99_vs_floor_update_p99": ratio(rate("transition", "p99_ms"), rate("floor_update", "p99_ms")),
         "create_vs_floor_update_with_start": ratio(rate("create"), rate("floor_update_with_start")),
     }
