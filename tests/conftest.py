@@ -95,6 +95,7 @@ def settings_for(temporal_address: str, database_url: str, **overrides: Any) -> 
 
 
 ISOLATED_NAMESPACE = "casework-isolated"
+SCHEDULES_NAMESPACE = "casework-schedules"
 
 
 @pytest.fixture(scope="session")
@@ -103,9 +104,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(temporal_binary()),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_log_level="error",
-        # A namespace of its own for tests of a whole worker (tests/e2e/test_temporal_tls.py): its schedules
-        # make the day's meetings under fixed ids, which must not collide with other tests' read models.
-        dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE],
+        # Every worker started whole (`running_worker`, `casework worker`) keeps the schedules and makes the
+        # coming meetings under fixed ids, on its own task queue, and goes away: a test that asserts on
+        # those meetings runs in a namespace of its own (SCHEDULES_NAMESPACE); so does the TLS test.
+        dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE, "--namespace", SCHEDULES_NAMESPACE],
     )
     yield env
     await env.shutdown()

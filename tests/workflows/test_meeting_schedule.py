@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio.client import Client
 
 from service.cases import Cases, WorkflowConfig
 from service.directory import Directory
@@ -16,6 +17,7 @@ from service.reviews import Reviews
 from service.teams import Department
 from states.case import Actor
 from states.meeting_plan import parse_meeting_plan
+from tests.conftest import SCHEDULES_NAMESPACE
 from tests.support import DUE, eventually
 from workflows.inputs import ActInput
 from workflows.meetings import SCHEDULE_ID, ensure_meeting_schedule
@@ -27,7 +29,9 @@ SHANGHAI = "Asia/Shanghai"
 
 @pytest.fixture
 async def meeting_stack(temporal_env, tmp_path):
-    """A read model with supervisors sam and sue and manager mia, a worker that makes meetings on its own queue."""
+    """A read model with supervisors sam and sue and manager mia, a worker that makes meetings on its own
+    queue, in a namespace where no other worker made the coming meetings (tests/conftest.py)."""
+    client = Client(temporal_env.client.service_client, namespace=SCHEDULES_NAMESPACE, data_converter=temporal_env.client.data_converter)
     read_model = ReadModel(create_engine(f"sqlite+aiosqlite:///{tmp_path}/meetings.db"))
     await read_model.upgrade()
     directory = Directory(read_model)
@@ -36,18 +40,18 @@ async def meeting_stack(temporal_env, tmp_path):
     queue = f"meetings-{time.monotonic_ns()}"
     plan = parse_meeting_plan({"weekly": {"weekday": "fri", "time": "16:00", "place": "3楼会议室", "rotation": ["sam", "sue"]}}, SHANGHAI)
     reviews = Reviews(read_model, ZoneInfo(SHANGHAI))
-    cases = Cases(temporal_env.client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
+    cases = Cases(client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500))
     meetings = Meetings(cases, read_model, reviews, plan, ahead=2)
-    worker = build_worker(temporal_env.client, read_model, read_model, Webhook(), reviews, queue, meetings=meetings, sandboxed=True)
+    worker = build_worker(client, read_model, read_model, Webhook(), reviews, queue, meetings=meetings, sandboxed=True)
     try:
         async with worker:
-            yield read_model, meetings, queue
+            yield read_model, meetings, queue, client
     finally:
         await read_model.close()
 
 
 async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_hosts_and_an_agenda(meeting_stack):
-    read_model, meetings, _ = meeting_stack
+    read_model, meetings, _, _ = meeting_stack
     # sam's turn would be Friday 2027-03-05 (or sue's); whoever it is, they are away that day.
     _, planned = await meetings.upcoming(datetime(2027, 3, 1, tzinfo=UTC))
     first = planned[0]
@@ -81,7 +85,7 @@ async def test_the_next_weekly_and_monthly_meetings_are_made_once_with_rotated_h
 
 
 async def test_the_daily_run_refreshes_the_agenda_and_the_host_of_meetings_not_yet_held(meeting_stack):
-    read_model, meetings, _ = meeting_stack
+    read_model, meetings, _, _ = meeting_stack
     assert await meetings.make_upcoming("2027-04-05T00:00:00Z") == [
         "meeting-weekly-2027-04-09",
         "meeting-weekly-2027-04-16",
@@ -109,9 +113,8 @@ async def test_the_daily_run_refreshes_the_agenda_and_the_host_of_meetings_not_y
     assert len(await meetings._cases.history("meeting-weekly-2027-04-16")) == len(history)
 
 
-async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings_at_once(meeting_stack, temporal_env):
-    read_model, meetings, queue = meeting_stack
-    client = temporal_env.client
+async def test_the_daily_schedule_runs_in_shanghai_and_makes_the_coming_meetings_at_once(meeting_stack):
+    read_model, meetings, queue, client = meeting_stack
     _, planned = await meetings.upcoming(datetime.now(UTC))
     await ensure_meeting_schedule(client, queue, SHANGHAI)  # runs it once now: no waiting for 07:00
     await ensure_meeting_schedule(client, queue, SHANGHAI)  # a second worker starting changes nothing
