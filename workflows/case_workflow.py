@@ -75,6 +75,14 @@ NAMING_PATCH = "announce-the-named"
 # Since v8 the read model is written by a local activity inside the workflow task that took the event,
 # fenced (service/read_model.py), in place of a regular activity: one workflow task per change, not two.
 PROJECT_LOCALLY_PATCH = "project-locally"
+# Since v9 one marker stands for every patch above: the SDK records a marker and upserts the
+# `TemporalChangeVersion` search attribute (a write to Temporal's visibility store) the first time a run
+# checks each patch, seven at every opening. A run begun from v9 on checks this one alone (`since`).
+# Also since v9, Temporal's `CaseState` changes only when a case closes or reopens: an upsert per change
+# of phase cost the server a fifth of its CPU per transition (docs/benchmarks.md); the read model has
+# the phase. The start sets it to `report`, so the opening no longer upserts it either. And since v9 a
+# new case is routed by a local activity (`_dispatch`).
+V9_PATCH = "v9-one-marker"
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -108,8 +116,8 @@ class CaseWorkflow:
             await self._settle()
             return None
         case = self._opened.case
-        keeps_timer = workflow.patched(KEEP_TIMER_PATCH)
-        self._due_soon = workflow.patched(DUE_SOON_PATCH)
+        keeps_timer = self._since(KEEP_TIMER_PATCH)
+        self._due_soon = self._since(DUE_SOON_PATCH)
         while True:
             self._changed = False
             wake_at = self._next_wake(case)
@@ -218,7 +226,8 @@ class CaseWorkflow:
             machine.case.links.append({"case_id": input.source_case_id, "relation": input.source_relation})
         self._machine = machine
         clocks.start_cycle(machine.case, self._sla_policy, event.at)
-        workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
+        if not self._v9():
+            workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         try:
             await self._project(event, retry_refused=not undoable)
         except (ActivityError, ApplicationError) as error:
@@ -232,15 +241,17 @@ class CaseWorkflow:
                 type=PROJECTION_REFUSED,
                 non_retryable=True,
             ) from None
-        if workflow.patched(DISPATCH_PATCH):
+        if self._since(DISPATCH_PATCH):
             await self._dispatch(input.request_id)
         if input.source_case_id and input.link_back:
             await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, Relation.DERIVED, input.actor, input.request_id))
         return machine.case
 
     async def _dispatch(self, request_id: str | None) -> None:
-        """Route the new case: the decision is an event of its own, by the system."""
-        decision = await workflow.execute_activity_method(
+        """Route the new case: the decision is an event of its own, by the system. Since v9 it is decided by
+        a local activity in the workflow task of the report, not by an activity task and a second one."""
+        execute = workflow.execute_local_activity_method if self._v9() else workflow.execute_activity_method
+        decision = await execute(
             CaseActivities.dispatch_case,
             DispatchInput(case=self._opened.case),
             start_to_close_timeout=timedelta(seconds=30),
@@ -290,18 +301,24 @@ class CaseWorkflow:
         (`quiet`: the event's message goes to nobody). An incident storm control opened tells its
         storm when it closes, so later breaches of the cause open a new one."""
         clocks.after_event(self._opened.case, event, self._sla_policy)
-        if event.from_state != event.to_state:
+        if self._searched(event):
             workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
         await self._project(event, retry_refused, quiet)
         if event.to_state == Phase.CLOSED != event.from_state and self._input.storm_cause:
             await storms.tell_closed(self._input.storm_cause, self._opened.case.id)
+
+    def _searched(self, event: Event) -> bool:
+        """Whether the event's change of phase is written to Temporal's `CaseState`."""
+        if event.from_state == event.to_state:
+            return False
+        return Phase.CLOSED in (event.from_state, event.to_state) or not self._v9()
 
     def _take_back(self, before: CaseState, event: Event) -> ApplicationError:
         """The read model refused an update's event for good, and it is the latest: undo it, so the case
         stays as it was, usable, and the read model's events stay gapless; the update fails with this."""
         machine = self._opened
         machine.restore(before)
-        if event.from_state != event.to_state:
+        if self._searched(event):
             workflow.upsert_search_attributes([CASE_STATE.value_set(before.state)])
         return ApplicationError(
             "the read model refused this change for good; the case is as it was (see the server's log)",
@@ -322,24 +339,24 @@ class CaseWorkflow:
 
     def _vip_by_policy(self, case: CaseState) -> bool:
         """Which VIP rule decides this breach: the marker is asked for only where the rules differ."""
-        return not clocks.vip_rule_matters(case, self._sla_policy) or workflow.patched(VIP_BY_POLICY_PATCH)
+        return not clocks.vip_rule_matters(case, self._sla_policy) or self._since(VIP_BY_POLICY_PATCH)
 
     async def _take_by_itself(self, action: str, breach: dict) -> None:
         data = {"reason": f"{breach['target']} target breached at {breach['deadline']} ({breach['cause']['policy']})"}
         declared = self._declared(action)
         opens = declared.opens if declared else None
         joined = None
-        if opens is not None and opens.may_join_open and workflow.patched(STORM_CONTROL_PATCH):
+        if opens is not None and opens.may_join_open and self._since(STORM_CONTROL_PATCH):
             joined = await self._join_storm(opens, data)
             if action not in self._opened.case.allowed_actions.get(Role.SUPERVISOR, []):
                 # The case moved on while the storm was asked. An incident opened for it links to it:
                 # the case links back, so the meeting is not one-sided (one it would join is left alone).
-                if joined is not None and joined.opened and workflow.patched(STORM_MOVED_ON_PATCH):
+                if joined is not None and joined.opened and self._since(STORM_MOVED_ON_PATCH):
                     await self._record(self._opened.link(joined.incident_id, opens.relation, Actor(SYSTEM), self._context()))
                 return
         opened = False if joined is not None else self._opens_a_case(action, data)
         event = self._opened.take(action, Actor(SYSTEM), data, None, self._context())
-        quiet = joined is not None and not joined.opened and workflow.patched(STORM_JOINER_QUIET_PATCH)
+        quiet = joined is not None and not joined.opened and self._since(STORM_JOINER_QUIET_PATCH)
         await self._record(event, quiet=quiet)
         if joined is None or not joined.opened:
             await self._follow_on(event, opened)
@@ -400,6 +417,14 @@ class CaseWorkflow:
         end = self._reopen_window_end(case)
         return end is not None and workflow.now() >= end
 
+    def _v9(self) -> bool:
+        """Whether this run began on v9 or later code (a run of earlier code replays its own patches)."""
+        return workflow.patched(V9_PATCH)
+
+    def _since(self, patch: str) -> bool:
+        """Whether this run takes the code `patch` brought: a run begun on v9 or later takes every such code."""
+        return self._v9() or workflow.patched(patch)
+
     @property
     def _opened(self) -> CaseMachine:
         """The machine, where the case is known to have been reported."""
@@ -426,14 +451,14 @@ class CaseWorkflow:
         self._changed = True  # the run loop recomputes when its timers are due
         case = self._opened.case
         notification = NotificationInput(event, case.title, case.kind, case.priority) if notifies(case.kind, event.action) else None
-        notify_after = workflow.patched(NOTIFY_AFTER_PROJECTION_PATCH)
+        notify_after = self._since(NOTIFY_AFTER_PROJECTION_PATCH)
         if notification and not notify_after:
             self._notify(notification)
         await self._write(event, retry_refused)
         kind = event_message(SPECS.get(case.kind), event.action, event.data, case.created_by)
-        if kind in NAMING_MESSAGES and not workflow.patched(NAMING_PATCH):
+        if kind in NAMING_MESSAGES and not self._since(NAMING_PATCH):
             kind = None
-        if (notification or kind) and notify_after and workflow.patched(ANNOUNCE_PATCH):
+        if (notification or kind) and notify_after and self._since(ANNOUNCE_PATCH):
             if kind and not quiet:
                 self._announce(self._announcement(case, event, kind))
         elif notification and notify_after:
@@ -442,7 +467,7 @@ class CaseWorkflow:
     async def _write(self, event: Event, retry_refused: bool) -> None:
         # No copy: the SDK turns an activity's input into payloads as it schedules it, before another
         # update can change the case (tests/workflows/test_case_workflow.py holds it to that).
-        if workflow.patched(PROJECT_LOCALLY_PATCH):
+        if self._since(PROJECT_LOCALLY_PATCH):
             info = workflow.info()
             fence = projection_fence(info.workflow_start_time, info.get_current_history_length(), workflow.now())
             await workflow.execute_local_activity_method(

@@ -119,6 +119,9 @@ class CaseWorkflowBeforeV8(CaseWorkflow):
     async def run(self, input: CaseWorkflowInput) -> CaseState | None:
         return await super().run(input)
 
+    def _v9(self) -> bool:
+        return False
+
     async def _write(self, event: Event, retry_refused: bool) -> None:
         await workflow.execute_activity_method(
             CaseActivities.project_case,
