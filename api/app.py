@@ -50,6 +50,7 @@ from service.meetings import Meetings
 from service.notifications import Notifications
 from service.projection_failures import ProjectionAlarm
 from service.quality import QualityChecks, quality_config
+from service.rate_counter import RateCounter
 from service.read_model import ReadModel, engine_for
 from service.reviews import Reviews
 from service.settings import Settings
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.directory = Directory(read_model)
         app.state.users = Users(app.state.directory, app.state.department)
         app.state.shared_store = open_shared_store(settings.redis_url, read_model)
+        app.state.rate_counter = RateCounter(app.state.shared_store, settings.rate_limit_per_minute)
         app.state.sign_in = SignIn(
             app.state.directory,
             app.state.shared_store,

@@ -62,7 +62,8 @@ def security_headers(app: ASGIApp) -> ASGIApp:
 
 class SharedRateLimit(ASGIMiddleware):
     """`per_minute` requests per user (or, without a known token, per client address, so guessing
-    tokens is limited too), counted in the shared store so that every API replica counts alike."""
+    tokens is limited too), counted in the shared store so that every API replica counts alike
+    (a slice at a time: service/rate_counter.py)."""
 
     scopes = (ScopeType.HTTP,)
     exclude_path_pattern = "^/health$"
@@ -81,7 +82,7 @@ class SharedRateLimit(ASGIMiddleware):
             key = "rate:session:" + hashlib.sha256(session.encode()).hexdigest()[:32]
         else:
             key = "rate:address:" + get_remote_address(request)
-        count = await request.app.state.shared_store.hit(key, 60)
+        count = await request.app.state.rate_counter.hit(key)
         headers = {
             "RateLimit-Policy": f"{self._per_minute}; w=60",
             "RateLimit-Limit": str(self._per_minute),

@@ -39,8 +39,8 @@ class SessionRecord:
 
 
 class SharedStore(Protocol):
-    async def hit(self, key: str, window: float) -> Count:
-        """Add one to `key`'s count; a count starts at the first hit and lasts `window` seconds."""
+    async def hit(self, key: str, window: float, amount: int = 1) -> Count:
+        """Add `amount` to `key`'s count; a count starts at the first hit and lasts `window` seconds."""
 
     async def peek(self, key: str) -> Count: ...
 
@@ -64,17 +64,17 @@ class DatabaseStore:
         self._engine: AsyncEngine = read_model.engine
         self._insert = read_model.insert
 
-    async def hit(self, key: str, window: float) -> Count:
+    async def hit(self, key: str, window: float, amount: int = 1) -> Count:
         now = time.time()
         expired = counters.c.expires_at <= now
         statement = (
             self._insert(counters)
-            .values(key=key, count=1, expires_at=now + window)
+            .values(key=key, count=amount, expires_at=now + window)
             .on_conflict_do_update(
                 index_elements=[counters.c.key],
                 # Both right-hand sides read the row as it was before this update.
                 set_={
-                    "count": case((expired, 1), else_=counters.c.count + 1),
+                    "count": case((expired, amount), else_=counters.c.count + amount),
                     "expires_at": case((expired, now + window), else_=counters.c.expires_at),
                 },
             )
@@ -137,10 +137,10 @@ class RedisStore:
 
         self._redis = Redis.from_url(url)
 
-    async def hit(self, key: str, window: float) -> Count:
+    async def hit(self, key: str, window: float, amount: int = 1) -> Count:
         name = f"casework:count:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
+            pipe.incrby(name, amount)
             pipe.pexpire(name, int(window * 1000), nx=True)
             pipe.pttl(name)
             count, _, ttl = await pipe.execute()
