@@ -185,7 +185,7 @@ class CaseController(Controller):
             request_id = claim.update_id if claim else _new_request_id()
             act = ActInput(data.action, _actor(request), data.note, data.data, expected, request_id)
             try:
-                case = await cases.act(case_id, act)
+                case = await cases.act(case_id, act, viewer.membership)
             except CaseRefused as refused:
                 if if_match is not None and refused.kind == "StaleVersion":
                     raise PreconditionFailed(refused.details.get("current_version")) from None

@@ -25,7 +25,7 @@ from service.kpis import Kpis
 from service.observability import REJECTED, TRANSITIONS
 from service.plan_measures import PlanMeasures
 from service.read_model import CaseFilter, Page, ReadModel
-from service.teams import Department
+from service.teams import Department, Membership
 from states.case import Actor, CaseState, Report, format_time
 from states.clocks import sla_view
 from states.ids import case_id as make_case_id
@@ -186,8 +186,9 @@ class Cases:
         TRANSITIONS.labels(case.kind, SystemAction.REPORT).inc()
         return case
 
-    async def act(self, case_id: str, request: ActInput) -> CaseState:
-        """Take an action; the request's id is the update's id, so Temporal applies it at most once."""
+    async def act(self, case_id: str, request: ActInput, membership: Membership | None = None) -> CaseState:
+        """Take an action; the request's id is the update's id, so Temporal applies it at most once.
+        `membership`: the actor's teams, where this request has read them already."""
         # Before the workflow sees it: the case named to join must be open, and KPI figures measured.
         # The case's kind is not known yet; an action of that name in any kind will do, the
         # workflow refuses it if the case's kind lacks it.
@@ -201,7 +202,8 @@ class Cases:
         if self._people is not None:
             await self._check_people_named([field for action in declared for field in action.fields], data)
             if request.actor.name != SYSTEM:
-                request = replace(request, authority=await self._people.department.authority(request.actor.name, self._people.ownership))
+                authority = await self._people.department.authority(request.actor.name, self._people.ownership, membership)
+                request = replace(request, authority=authority)
         handle = self._client.get_workflow_handle(case_id)
         try:
             case = await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))

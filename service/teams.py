@@ -192,9 +192,10 @@ class Department:
             if changed.rowcount:
                 await _log(connection, actor, Subject.USER, user_name, {"leads": []})
 
-    async def authority(self, user_name: str, ownership: bool) -> Authority:
-        """What the case rules need to know of a person acting now (states/ownership.py)."""
-        membership = await self.membership(user_name)
+    async def authority(self, user_name: str, ownership: bool, membership: Membership | None = None) -> Authority:
+        """What the case rules need to know of a person acting now (states/ownership.py); `membership`:
+        theirs, where this request has read it already."""
+        membership = membership or await self.membership(user_name)
         return Authority(user_name, membership.teams, membership.leads, ownership)
 
     async def set_user_teams(self, actor: str, user_name: str, team_names: Iterable[str]) -> None:

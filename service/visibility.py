@@ -13,12 +13,12 @@ console) asks a `Viewer` made here, so the rule lives in one place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from service.cases import CaseNotFound
 from service.read_model import CaseFilter
-from service.teams import Department
+from service.teams import Department, Membership
 from states.case import Actor
 from states.masking import masked_customer, masked_event_data
 from states.vocabulary import SUPERVISING_ROLES, Role
@@ -35,6 +35,8 @@ class Viewer:
     role: str
     teams: tuple[str, ...] = ()
     team_only: bool = False  # sees only cases they own or of their teams
+    # Their teams as read for this request, where they had to be (the case rules read them too: once is enough).
+    membership: Membership | None = field(default=None, compare=False)
 
     @property
     def sees_all(self) -> bool:
@@ -102,4 +104,4 @@ class Visibility:
         if role in SEES_ALL:
             return Viewer(actor.name, role)
         membership = await self._department.membership(actor.name)
-        return Viewer(actor.name, role, membership.teams, self._team_only)
+        return Viewer(actor.name, role, membership.teams, self._team_only, membership)

@@ -164,7 +164,7 @@ class CasePages(Controller):
         expected = _version(data.get("expected_version"))
         act = ActInput(action, _actor(request), note, submission.data, expected, request_id_of(data))
         try:
-            await cases.act(case_id, act)
+            await cases.act(case_id, act, viewer.membership)
         except (CaseRefused, CaseRuleError) as refused:
             errors, problem = refusal_of(refused)
             current = viewer.shown(await cases.get(case_id))
