@@ -134,13 +134,13 @@ async def start_variant(stack: Stack) -> Variant:
     return Variant(stack, load, Floor(client, FLOOR_QUEUE))
 
 
-PHASES = ("floor_start", "floor_update_with_start", "create", "floor_update", "floor_update_activity", "transition")
+PHASES = ("floor_start", "floor_update_with_start", "create", "floor_update", "floor_update_local", "transition")
 
 
 def _phase(variant: Variant, name: str):
     return {
         "floor_start": variant.floor.starts, "floor_update_with_start": variant.floor.update_with_start, "create": variant.load.creations,
-        "floor_update": variant.floor.updates, "floor_update_activity": variant.floor.updates_with_activity, "transition": variant.load.transitions,
+        "floor_update": variant.floor.updates, "floor_update_local": variant.floor.updates_with_local_activity, "transition": variant.load.transitions,
     }[name]  # fmt: skip
 
 

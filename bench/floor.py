@@ -23,7 +23,7 @@ from bench.stats import Run, closed_loop
 
 @activity.defn(name="bench_floor_record")
 async def record(count: int) -> None:
-    """Stands for a projection: a regular activity that does nothing."""
+    """Stands for a projection: a local activity that does nothing."""
 
 
 @workflow.defn(name="BenchFloor")
@@ -46,9 +46,10 @@ class FloorWorkflow:
 
     @workflow.update
     async def bump_and_record(self, _: str) -> int:
-        """An update acknowledged only after an activity ran: the shape of every Casework change."""
+        """An update acknowledged only after a local activity ran in its workflow task: the shape of every
+        Casework change (its projection), and so the floor of that design."""
         self._count += 1
-        await workflow.execute_activity(record, self._count, start_to_close_timeout=timedelta(seconds=30))
+        await workflow.execute_local_activity(record, self._count, start_to_close_timeout=timedelta(seconds=30))
         return self._count
 
     @workflow.signal
@@ -93,8 +94,8 @@ class Floor:
         """Updates on running workflows, one workflow per client (a case is one workflow too)."""
         return await self._updates(FloorWorkflow.bump, concurrency, seconds, warmup)
 
-    async def updates_with_activity(self, concurrency: int, seconds: float, warmup: float) -> Run:
-        """The same, each update awaiting a no-op activity before it returns, as Casework's await their projection."""
+    async def updates_with_local_activity(self, concurrency: int, seconds: float, warmup: float) -> Run:
+        """The same, each update awaiting a no-op local activity before it returns, as Casework's await their projection."""
         return await self._updates(FloorWorkflow.bump_and_record, concurrency, seconds, warmup)
 
     async def _updates(self, update, concurrency: int, seconds: float, warmup: float) -> Run:

@@ -20,7 +20,7 @@ def ratios(result: dict) -> dict:
             "create_vs_floor_update_with_start": _ratio(_rate(result, "create", c), _rate(result, "floor_update_with_start", c)),
             "create_vs_floor_start": _ratio(_rate(result, "create", c), _rate(result, "floor_start", c)),
             "transition_vs_floor_update": _ratio(_rate(result, "transition", c), _rate(result, "floor_update", c)),
-            "transition_vs_floor_update_activity": _ratio(_rate(result, "transition", c), _rate(result, "floor_update_activity", c)),
+            "transition_vs_floor_update_local": _ratio(_rate(result, "transition", c), _rate(result, "floor_update_local", c)),
             "transition_p99_vs_floor_update_p99": _ratio(_rate(result, "transition", c, "p99_ms"), _rate(result, "floor_update", c, "p99_ms")),
         }
         for c in levels
@@ -232,7 +232,7 @@ def table(result: dict) -> str:
         "floor_update_with_start": "floor: update-with-start",
         "create": "Casework: POST /cases",
         "floor_update": "floor: update",
-        "floor_update_activity": "floor: update + activity",
+        "floor_update_local": "floor: update + local activity",
         "transition": "Casework: POST /transitions",
     }
     for concurrency in result["plan"]["concurrency"] if result.get("throughput") else ():
@@ -252,7 +252,7 @@ def table(result: dict) -> str:
         lines.append(
             f"{'  ratio Casework/floor':<36}{concurrency:>5}   create/uws {_fmt(found['create_vs_floor_update_with_start'], 2)}"
             f"  create/start {_fmt(found['create_vs_floor_start'], 2)}  transition/update {_fmt(found['transition_vs_floor_update'], 2)}"
-            f"  transition/update+activity {_fmt(found.get('transition_vs_floor_update_activity'), 2)}"
+            f"  transition/update+local {_fmt(found.get('transition_vs_floor_update_local'), 2)}"
         )
     for variant, phases in result.get("durability_ratios", {}).items():
         lines.append("")
