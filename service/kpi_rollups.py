@@ -80,9 +80,6 @@ class Tally:
     def figures(self) -> dict[str, Any]:
         return {"s": self.sums, **{measure: _run(counts) for measure, counts in self.sketches.items()}}
 
-    def counts(self, measure: str) -> dict[int, int]:
-        return {index: count for index, count in enumerate(self.sketches[measure]) if count}
-
     def is_empty(self) -> bool:
         return not any(self.sums) and not any(any(counts) for counts in self.sketches.values())
 

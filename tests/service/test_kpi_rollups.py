@@ -38,6 +38,10 @@ QUERIES = [
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), owner="bob"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), group_by="week"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), group_by="month"),
+    # Every bucket from one reading: the first and last clipped to partial days, the middle ones whole.
+    KpiQuery(datetime(2026, 10, 26, 7, 30, tzinfo=UTC), datetime(2026, 11, 6, 10, 0, tzinfo=UTC), group_by="week"),
+    KpiQuery(datetime(2026, 9, 29, 7, 30, tzinfo=UTC), datetime(2026, 11, 6, 10, 0, tzinfo=UTC), group_by="month"),
+    KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), owner="bob", group_by="week"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), group_by="site"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), team="north", group_by="priority"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), priority="high", group_by="owner"),  # no cuboid: the cases
