@@ -86,8 +86,8 @@ class Tally:
 
 
 def _pairs(counts: Iterable[tuple[int, int]]) -> list[int]:
-    """(bucket, count)s, in bucket order, flattened; the buckets that count nothing left out."""
-    return [number for index, count in sorted(counts) if count for number in (index, count)]
+    """(bucket, count)s given in bucket order, flattened; the buckets that count nothing left out."""
+    return [number for index, count in counts if count for number in (index, count)]
 
 
 def _figures(facts: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
@@ -260,7 +260,10 @@ def rebuild(connection: Connection, zone_name: str, batch: int = 20_000) -> int:
         held += len(parts)
         after = facts_batch[-1]["id"]
     rows = [
-        {**dict(zip(KEY_NAMES, key, strict=True)), "figures": json.dumps({"s": cell[0], "f": _pairs(cell[1].items()), "h": _pairs(cell[2].items())})}
+        {
+            **dict(zip(KEY_NAMES, key, strict=True)),
+            "figures": json.dumps({"s": cell[0], "f": _pairs(sorted(cell[1].items())), "h": _pairs(sorted(cell[2].items()))}),
+        }
         for key, cell in totals.items()
     ]
     for start in range(0, len(rows), batch):
