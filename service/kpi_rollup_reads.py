@@ -4,7 +4,7 @@ day at either end of the period from the cases themselves (a few hundred rows)."
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
 from typing import Any
@@ -17,6 +17,8 @@ from service.tables import cases, kpi_rollups, teams
 from states import quantile_sketch
 from states.case import as_utc
 
+Span = tuple[datetime, datetime]
+
 
 class RollupReader:
     def __init__(self, engine: AsyncEngine, zone: tzinfo):
@@ -25,10 +27,12 @@ class RollupReader:
         self._zone_checked = False
 
     async def tallies(
-        self, filters: Mapping[str, str], start: datetime, end: datetime, group_by: str | None, with_volumes: bool
-    ) -> tuple[dict[Any, Tally], dict[tuple[str, str | None], int]] | None:
-        """A tally per group (None: no grouping) over the cases reported in [start, end) that pass `filters`,
-        and with_volumes, their volumes per ("kind", value) and ("category", value).
+        self, filters: Mapping[str, str], spans: Sequence[Span], group_by: str | None, with_volumes: bool
+    ) -> tuple[list[dict[Any, Tally]], dict[tuple[str, str | None], int]] | None:
+        """Per span [start, end) (disjoint, in order: a period, or the buckets of a week or month
+        grouping), a tally per group (None: no grouping) over the cases reported in it that pass
+        `filters`, and with_volumes, their volumes over all spans per ("kind", value) and ("category", value).
+        One query for the cells of every span, one for the cases of their partial days.
         None when no cuboid holds the dimensions asked for, or the roll-ups are cut in another zone."""
         needed = {"team" if name == "site" else name for name in filters}
         if group_by is not None:
@@ -44,52 +48,101 @@ class RollupReader:
                     return None
                 self._zone_checked = True  # a change of zone needs every process restarted (docs/kpis.md)
             sites = dict((await connection.execute(select(teams.c.name, teams.c.site))).all()) if "site" in (*filters, group_by) else {}
-            conditions = _dimension_conditions(filters, sites)
-            whole_first, whole_last = _whole_days(start, end, self._zone)
-            tallies: dict[Any, Tally] = {}
-            volumes: dict[tuple[str, str | None], int] = {}
-            if whole_first < whole_last:
-                await self._add_cells(
-                    connection, cuboid, whole_first, whole_last, conditions, group_by, sites, volumes if with_volumes else None, tallies
-                )
-                edges = [(start, _midnight(whole_first, self._zone)), (_midnight(whole_last, self._zone), end)]
-            else:
-                edges = [(start, end)]
-            edges = [(edge_start, edge_end) for edge_start, edge_end in edges if edge_start < edge_end]
+            reading = _Reading(_dimension_conditions(filters, sites), group_by, sites, {} if with_volumes else None, len(spans))
+            cells: dict[tuple[str, date], int] = {}
+            edges: list[tuple[Span, int]] = []
+            for index, (start, end) in enumerate(spans):
+                whole_first, whole_last = _whole_days(start, end, self._zone)
+                if whole_first < whole_last:
+                    cells.update(dict.fromkeys(_cells(whole_first, whole_last), index))
+                    parts = [(start, _midnight(whole_first, self._zone)), (_midnight(whole_last, self._zone), end)]
+                else:
+                    parts = [(start, end)]
+                edges += [((part_start, part_end), index) for part_start, part_end in parts if part_start < part_end]
+            if cells:
+                await reading.add_cells(connection, cuboid, cells)
             if edges:
-                await _add_cases(connection, edges, conditions, group_by, sites, volumes if with_volumes else None, tallies)
-        return tallies, volumes
+                await reading.add_cases(connection, edges)
+        return reading.tallies, reading.volumes or {}
 
-    async def _add_cells(self, connection, cuboid, first: date, last: date, conditions, group_by, sites, volumes, tallies) -> None:
-        months = _whole_months(first, last)
-        if months:
-            periods = or_(
-                and_(kpi_rollups.c.grain == "month", kpi_rollups.c.period >= months[0], kpi_rollups.c.period < months[1]),
-                and_(kpi_rollups.c.grain == "day", kpi_rollups.c.period >= first, kpi_rollups.c.period < months[0]),
-                and_(kpi_rollups.c.grain == "day", kpi_rollups.c.period >= months[1], kpi_rollups.c.period < last),
+
+class _Reading:
+    """One query's tallies per span and group, and its volumes, as cells and cases are added."""
+
+    def __init__(self, conditions: list[tuple[str, list[str]]], group_by: str | None, sites: Mapping[str, str], volumes, spans: int):
+        self.conditions = conditions
+        self.group_by = group_by
+        self.sites = sites
+        self.volumes: dict[tuple[str, str | None], int] | None = volumes
+        self.tallies: list[dict[Any, Tally]] = [{} for _ in range(spans)]
+
+    def _tally(self, span: int, values: Mapping[str, Any] | RowMapping) -> Tally:
+        key = _key(values, self.group_by, self.sites)
+        tally = self.tallies[span].get(key)
+        if tally is None:
+            tally = self.tallies[span][key] = Tally()
+        return tally
+
+    async def add_cells(self, connection: AsyncConnection, cuboid: tuple[str, ...], cells: Mapping[tuple[str, date], int]) -> None:
+        """The cells of `cuboid` at the (grain, period)s given, each added to the span it maps to."""
+        periods = or_(
+            *(
+                and_(kpi_rollups.c.grain == grain, kpi_rollups.c.period >= first, kpi_rollups.c.period <= last)
+                for grain, first, last in _ranges(cells)
             )
-        else:
-            periods = and_(kpi_rollups.c.grain == "day", kpi_rollups.c.period >= first, kpi_rollups.c.period < last)
-        columns = [kpi_rollups.c[name] for name in DIMENSIONS]
+        )
+        columns = [kpi_rollups.c.grain, kpi_rollups.c.period, *(kpi_rollups.c[name] for name in DIMENSIONS)]
         query = select(*columns, kpi_rollups.c.figures).where(
-            kpi_rollups.c.cuboid == ",".join(cuboid), periods, *(kpi_rollups.c[name].in_(values) for name, values in conditions)
+            kpi_rollups.c.cuboid == ",".join(cuboid), periods, *(kpi_rollups.c[name].in_(values) for name, values in self.conditions)
         )
         for row in (await connection.execute(query)).all():
-            values = dict(zip(DIMENSIONS, (None if value == NONE else value for value in row[:-1]), strict=True))
+            values = dict(zip(DIMENSIONS, (None if value == NONE else value for value in row[2:-1]), strict=True))
             figures = json.loads(row[-1])
-            tallies.setdefault(_key(values, group_by, sites), Tally()).add(figures)
-            if volumes is not None:
-                _count(volumes, values, figures["s"][0])
+            self._tally(cells[(row[0], row[1])], values).add(figures)
+            if self.volumes is not None:
+                _count(self.volumes, values, figures["s"][0])
+
+    async def add_cases(self, connection: AsyncConnection, edges: list[tuple[Span, int]]) -> None:
+        """The cases reported in the partial days, each added to its span."""
+        when = or_(*(and_(cases.c.created_at >= start, cases.c.created_at < end) for (start, end), _ in edges))
+        where = [when, cases.c.reopen_count.is_not(None), *(cases.c[name].in_(values) for name, values in self.conditions)]
+        for facts in (await connection.execute(select(*(cases.c[name] for name in FACT_COLUMNS)).where(*where))).mappings().all():
+            created = as_utc(facts["created_at"])
+            span = next(index for (start, end), index in edges if start <= created < end)
+            self._tally(span, facts).add_exact(facts)
+            if self.volumes is not None:
+                _count(self.volumes, facts, 1)
 
 
-async def _add_cases(connection: AsyncConnection, spans: list[tuple[datetime, datetime]], conditions, group_by, sites, volumes, tallies) -> None:
-    when = or_(*(and_(cases.c.created_at >= start, cases.c.created_at < end) for start, end in spans))
-    where = [when, cases.c.reopen_count.is_not(None)]
-    query = select(*(cases.c[name] for name in FACT_COLUMNS)).where(*where, *(cases.c[name].in_(values) for name, values in conditions))
-    for facts in (await connection.execute(query)).mappings().all():
-        tallies.setdefault(_key(facts, group_by, sites), Tally()).add_exact(facts)
-        if volumes is not None:
-            _count(volumes, facts, 1)
+def _cells(first: date, last: date) -> list[tuple[str, date]]:
+    """The cells that make up the whole days [first, last): its whole months from month cells, the other days from day cells."""
+    months = _whole_months(first, last)
+    if months is None:
+        return [("day", day) for day in _days(first, last)]
+    month_cells, month = [], months[0]
+    while month < months[1]:
+        month_cells.append(("month", month))
+        month = _next_month(month)
+    return [*(("day", day) for day in _days(first, months[0])), *month_cells, *(("day", day) for day in _days(months[1], last))]
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days)]
+
+
+def _ranges(cells: Iterable[tuple[str, date]]) -> list[tuple[str, date, date]]:
+    """The cells as few (grain, first, last) ranges of consecutive periods as they make."""
+    ranges: list[tuple[str, date, date]] = []
+    for grain, period in sorted(cells):
+        if ranges and ranges[-1][0] == grain and _following(grain, ranges[-1][2]) == period:
+            ranges[-1] = (grain, ranges[-1][1], period)
+        else:
+            ranges.append((grain, period, period))
+    return ranges
+
+
+def _following(grain: str, period: date) -> date:
+    return period + timedelta(days=1) if grain == "day" else _next_month(period)
 
 
 def _dimension_conditions(filters: Mapping[str, str], sites: Mapping[str, str]) -> list[tuple[str, list[str]]]:
@@ -157,11 +210,11 @@ def percentiles(tally: Tally, fractions: Mapping[str, Fraction]) -> dict[str, di
     """Per measure, from the sketch when any rolled-up cell counted a value, else exact from the cases read."""
     figures = {}
     for column, measure in MEASURES.items():
-        exact = tally.exact[measure]
-        counts = tally.counts(measure)
-        sketched = sum(counts.values()) > len(exact)
-        figures[column] = {
-            name: quantile_sketch.quantile(counts, fraction) if sketched else quantile_sketch.exact_quantile(exact, fraction)
-            for name, fraction in fractions.items()
-        }
+        exact, counts = tally.exact[measure], tally.sketches[measure]
+        sketched = sum(counts) > len(exact)
+        figures[column] = (
+            quantile_sketch.quantiles(counts, fractions)
+            if sketched
+            else {name: quantile_sketch.exact_quantile(exact, fraction) for name, fraction in fractions.items()}
+        )
     return figures

@@ -56,8 +56,9 @@ class Tally:
     """Sums and sketches added up; `exact` keeps the values themselves where they are known (cases read
     directly), so a figure made of those alone stays exact.
 
-    In figures (a case's, a cell's) each sketch is a run: the first bucket's index, then the counts
-    from it on (`[]`: none). A tally holds every bucket, so adding a run is one slice, added in C."""
+    In figures (a case's, a cell's) each sketch is a flat list of pairs, a bucket's index then its count,
+    for the buckets that count something (`[]`: none): a day's cell holds a few values spread over
+    hundreds of buckets, so pairs decode and add faster than every bucket in between would."""
 
     sums: list[int] = field(default_factory=lambda: [0] * len(SUMS))
     sketches: dict[str, list[int]] = field(default_factory=lambda: {measure: [0] * quantile_sketch.BUCKETS for measure in MEASURES.values()})
@@ -67,9 +68,9 @@ class Tally:
         combine = add if sign == 1 else sub
         self.sums = list(map(combine, self.sums, figures["s"]))
         for measure, counts in self.sketches.items():
-            if run := figures[measure]:
-                start, stop = run[0], run[0] + len(run) - 1
-                counts[start:stop] = map(combine, counts[start:stop], run[1:])
+            pairs = iter(figures[measure])
+            for index, count in zip(pairs, pairs):
+                counts[index] += sign * count
 
     def add_exact(self, facts: Mapping[str, Any] | RowMapping) -> None:
         self.add(_figures(facts))
@@ -78,19 +79,15 @@ class Tally:
                 self.exact[measure].append(float(facts[column]))
 
     def figures(self) -> dict[str, Any]:
-        return {"s": self.sums, **{measure: _run(counts) for measure, counts in self.sketches.items()}}
-
-    def counts(self, measure: str) -> dict[int, int]:
-        return {index: count for index, count in enumerate(self.sketches[measure]) if count}
+        return {"s": self.sums, **{measure: _pairs(enumerate(counts)) for measure, counts in self.sketches.items()}}
 
     def is_empty(self) -> bool:
         return not any(self.sums) and not any(any(counts) for counts in self.sketches.values())
 
 
-def _run(counts: list[int]) -> list[int]:
-    """Every bucket's count from the first to the last that is not 0, after the first's index."""
-    nonzero = [index for index, count in enumerate(counts) if count]
-    return [nonzero[0], *counts[nonzero[0] : nonzero[-1] + 1]] if nonzero else []
+def _pairs(counts: Iterable[tuple[int, int]]) -> list[int]:
+    """(bucket, count)s given in bucket order, flattened; the buckets that count nothing left out."""
+    return [number for index, count in counts if count for number in (index, count)]
 
 
 def _figures(facts: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
@@ -224,13 +221,6 @@ def stored_zone(connection: Connection) -> str | None:
     return connection.execute(select(kpi_rollup_zone.c.zone)).scalar()
 
 
-def _sparse_run(counts: dict[int, int]) -> list[int]:
-    if not counts:
-        return []
-    first, last = min(counts), max(counts)
-    return [first, *(counts.get(index, 0) for index in range(first, last + 1))]
-
-
 def follow_zone(connection: Connection, zone_name: str) -> None:
     """Cut the roll-ups again when the department's zone is no longer the one they were cut in."""
     if stored_zone(connection) != zone_name:
@@ -262,15 +252,18 @@ def rebuild(connection: Connection, zone_name: str, batch: int = 20_000) -> int:
                 if cell is None:
                     cell = totals[key] = ([0] * len(SUMS), {}, {})
                 cell[0][:] = map(add, cell[0], sums)
-                for counts, run in ((cell[1], first_response), (cell[2], handling)):
-                    if run:  # one case: [bucket, 1]
-                        counts[run[0]] = counts.get(run[0], 0) + 1
+                for counts, pair in ((cell[1], first_response), (cell[2], handling)):
+                    if pair:  # one case: [bucket, 1]
+                        counts[pair[0]] = counts.get(pair[0], 0) + 1
             parts.append({"case_id": facts["id"], "contribution": json.dumps(part)})
         connection.execute(kpi_rollup_cases.insert(), parts)
         held += len(parts)
         after = facts_batch[-1]["id"]
     rows = [
-        {**dict(zip(KEY_NAMES, key, strict=True)), "figures": json.dumps({"s": cell[0], "f": _sparse_run(cell[1]), "h": _sparse_run(cell[2])})}
+        {
+            **dict(zip(KEY_NAMES, key, strict=True)),
+            "figures": json.dumps({"s": cell[0], "f": _pairs(sorted(cell[1].items())), "h": _pairs(sorted(cell[2].items()))}),
+        }
         for key, cell in totals.items()
     ]
     for start in range(0, len(rows), batch):

@@ -105,14 +105,11 @@ class Kpis:
             "targets": self.targets.judge(overall, query.team),
         }
         if query.group_by in ("week", "month"):
+            buckets = calendar_buckets(query.start, query.end, query.group_by, self._zone)
+            by_bucket = await self._bucket_figures(query, [(start, end) for _, start, end in buckets])
             document["groups"] = [
-                {
-                    "key": key,
-                    "from": format_time(start),
-                    "to": format_time(end),
-                    "kpis": (await self._figures(replace(query, start=start, end=end), None))[None],
-                }
-                for key, start, end in calendar_buckets(query.start, query.end, query.group_by, self._zone)
+                {"key": key, "from": format_time(start), "to": format_time(end), "kpis": kpis}
+                for (key, start, end), kpis in zip(buckets, by_bucket, strict=True)
             ]
         elif query.group_by:
             figures = await self._figures(query, query.group_by)
@@ -136,11 +133,20 @@ class Kpis:
                 if (await connection.execute(select(column).where(column == value).limit(1))).first() is None:
                     raise InvalidData(name, f"the department has no {name} named {value!r}")
 
+    async def _bucket_figures(self, query: KpiQuery, spans: list[tuple[datetime, datetime]]) -> list[dict[str, Any]]:
+        """The figures of each span of the period (weeks or months): from the roll-ups in one reading where they hold them."""
+        if self._rollups is not None:
+            found = await self._rollups.tallies(query.filters, spans, None, False)
+            if found is not None:
+                return [_from_tallies(tallies, {}, None, False)[None] for tallies in found[0]]
+        return [(await self._figures(replace(query, start=start, end=end), None))[None] for start, end in spans]
+
     async def _figures(self, query: KpiQuery, group_by: str | None, with_volumes: bool = False) -> dict[Any, dict[str, Any]]:
         if self._rollups is not None:
-            found = await self._rollups.tallies(query.filters, query.start, query.end, group_by, with_volumes)
+            found = await self._rollups.tallies(query.filters, [(query.start, query.end)], group_by, with_volumes)
             if found is not None:
-                return _from_tallies(*found, group_by, with_volumes)
+                tallies, volumes = found
+                return _from_tallies(tallies[0], volumes, group_by, with_volumes)
         where = _cohort(query)
         group, source = _grouping(group_by)
         native = self._engine.dialect.name == "postgresql"

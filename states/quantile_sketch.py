@@ -11,8 +11,10 @@ relatively, so the interpolated figure is too.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from itertools import accumulate
 
 RELATIVE_ACCURACY = 0.01
 GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
@@ -37,28 +39,22 @@ def representative(index: int) -> float:
     return 2 * GAMMA ** (index - _OFFSET) / (GAMMA + 1)
 
 
-def quantile(counts: Mapping[int, int], fraction: Fraction) -> float | None:
-    """The `fraction` percentile of the values counted per bucket, interpolated linearly between the two nearest ranks."""
-    ordered = sorted((index, count) for index, count in counts.items() if count > 0)
-    total = sum(count for _, count in ordered)
-    if not total:
-        return None
-    position = (total - 1) * fraction
-    below = int(position)
-    low = _at_rank(ordered, below)
-    if position == below:
-        return low
-    return low + (_at_rank(ordered, below + 1) - low) * float(position - below)
-
-
-def _at_rank(ordered: Sequence[tuple[int, int]], rank: int) -> float:
-    """The value standing for the rank-th smallest (from 0)."""
-    seen = 0
-    for index, count in ordered:
-        seen += count
-        if rank < seen:
-            return representative(index)
-    raise IndexError(rank)
+def quantiles(counts: Sequence[int], fractions: Mapping[str, Fraction]) -> dict[str, float | None]:
+    """Each fraction's percentile of the values counted per bucket (`counts[i]`: bucket i's),
+    interpolated linearly between the two nearest ranks."""
+    cumulative = list(accumulate(counts))
+    total = cumulative[-1] if cumulative else 0
+    figures: dict[str, float | None] = {}
+    for name, fraction in fractions.items():
+        if not total:
+            figures[name] = None
+            continue
+        position = (total - 1) * fraction
+        below = int(position)
+        # The rank-th smallest value (from 0) is in the first bucket whose running count exceeds the rank.
+        low = representative(bisect_right(cumulative, below))
+        figures[name] = low if position == below else low + (representative(bisect_right(cumulative, below + 1)) - low) * float(position - below)
+    return figures
 
 
 def exact_quantile(values: Sequence[float], fraction: Fraction) -> float | None:

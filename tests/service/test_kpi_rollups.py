@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -38,6 +38,10 @@ QUERIES = [
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), owner="bob"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), group_by="week"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), group_by="month"),
+    # Every bucket from one reading: the first and last clipped to partial days, the middle ones whole.
+    KpiQuery(datetime(2026, 10, 26, 7, 30, tzinfo=UTC), datetime(2026, 11, 6, 10, 0, tzinfo=UTC), group_by="week"),
+    KpiQuery(datetime(2026, 9, 29, 7, 30, tzinfo=UTC), datetime(2026, 11, 6, 10, 0, tzinfo=UTC), group_by="month"),
+    KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), owner="bob", group_by="week"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), group_by="site"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), team="north", group_by="priority"),
     KpiQuery(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), priority="high", group_by="owner"),  # no cuboid: the cases
@@ -147,6 +151,25 @@ async def test_migration_0014_fills_the_roll_ups_from_the_cases_already_there(pr
         await connection.run_sync(lambda sync: command.downgrade(schema._config(sync), "0013"))
     await projected.upgrade()
     assert await cells(projected) == incremental
+
+
+async def test_migration_0016_turns_the_dense_runs_into_pairs_and_back(projected):
+    async def stored() -> dict:
+        async with projected.engine.connect() as connection:
+            return {tuple(row[:-1]): json.loads(row[-1]) for row in (await connection.execute(select(rollup_table))).all()}
+
+    as_pairs = await stored()
+    november = next(key for key in as_pairs if key[:3] == ("", "month", date(2026, 11, 1)))
+    pairs = as_pairs[november]["f"]  # bucket, count: the buckets that count a first response, in order
+    assert pairs[::2] == sorted(set(pairs[::2])) and min(pairs[1::2]) > 0
+    assert sum(pairs[1::2]) == as_pairs[november]["s"][kpi_rollups.SUMS.index("first_responses")] > 1
+    async with projected.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(schema._config(sync), "0015"))
+    dense = (await stored())[november]["f"]  # the first bucket, then every bucket's count up to the last
+    assert dense[0] == pairs[0] and len(dense) == 1 + pairs[-2] - pairs[0] + 1
+    assert [(dense[0] + offset, count) for offset, count in enumerate(dense[1:]) if count] == list(zip(pairs[::2], pairs[1::2]))
+    await projected.upgrade()
+    assert await stored() == as_pairs
 
 
 async def test_the_exact_figures_stay_available_beside_the_rolled_up_ones(projected):
