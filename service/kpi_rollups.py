@@ -49,6 +49,7 @@ MEASURES = {"first_response_seconds": "f", "handling_seconds": "h"}
 FACT_COLUMNS = ("id", "created_at", *DIMENSIONS, "first_response_seconds", "first_response_late", "handling_seconds", "closed_by", "closed_at",
                 "reopen_count", "satisfied", "score", "ever_breached", "responses", "response_seconds")  # fmt: skip
 DEFAULT_ZONE = "UTC"
+EMPTY: dict[str, Any] = {"s": [0] * len(SUMS), **{measure: [] for measure in MEASURES.values()}}
 
 
 @dataclass
@@ -179,12 +180,12 @@ class KpiRollups:
         old = None if stored is None else json.loads(stored)
         if _normal(old) == _normal(new):
             return
-        deltas: dict[tuple, Tally] = {}
+        deltas: dict[tuple, dict[str, Any]] = {}
         for sign, part in ((-1, old), (1, new)):
             if part is not None:
                 for key in cells(part):
-                    deltas.setdefault(key, Tally()).add(part, sign)
-        changed = sorted((key, delta) for key, delta in deltas.items() if not delta.is_empty())
+                    deltas[key] = _added(deltas.get(key, EMPTY), part, sign)
+        changed = sorted((key, delta) for key, delta in deltas.items() if delta != EMPTY)
         if changed:
             self._add_to_cells(connection, changed)
         if new is None:
@@ -192,24 +193,36 @@ class KpiRollups:
         else:
             connection.execute(self._put_contribution, {"case_id": row["id"], "contribution": json.dumps(new)})
 
-    def _add_to_cells(self, connection: Connection, changed: list[tuple[tuple, Tally]]) -> None:
+    def _add_to_cells(self, connection: Connection, changed: list[tuple[tuple, dict[str, Any]]]) -> None:
         # Cells are created empty or locked, all in key order (so two writers never wait on each other in a circle).
-        empty = json.dumps(Tally().figures())
+        empty = json.dumps(EMPTY)
         connection.execute(self._open_cells, [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": empty} for key, _ in changed])
         query = select(*KEY, kpi_rollups.c.figures).where(tuple_(*KEY).in_([key for key, _ in changed]))
         current = {tuple(row[:-1]): json.loads(row[-1]) for row in connection.execute(query).all()}
         updates = []
         for key, delta in changed:
-            tally = Tally()
-            tally.add(current[key])
-            tally.add(delta.figures())
-            updates.append({**{f"k_{name}": value for name, value in zip(KEY_NAMES, key, strict=True)}, "b_figures": json.dumps(tally.figures())})
+            figures = _added(current[key], delta)
+            updates.append({**{f"k_{name}": value for name, value in zip(KEY_NAMES, key, strict=True)}, "b_figures": json.dumps(figures)})
         connection.execute(self._set_figures, updates)
 
     def _stored_zone(self, connection: Connection) -> ZoneInfo:
         stored = stored_zone(connection)
         self._zone = ZoneInfo(stored or DEFAULT_ZONE)
         return self._zone
+
+
+def _added(figures: Mapping[str, Any], other: Mapping[str, Any], sign: int = 1) -> dict[str, Any]:
+    """Figures with another's added (sign 1) or taken away (-1), pair by pair: a cell's few hundred
+    pairs at most, where a Tally would go over every bucket (a third of the worker's CPU per new case
+    went to that, for the 16 cells a projection changes: docs/benchmarks.md)."""
+    combine = add if sign == 1 else sub
+    sketches = {}
+    for measure in MEASURES.values():
+        counts = dict(zip(figures[measure][::2], figures[measure][1::2]))
+        for index, count in zip(other[measure][::2], other[measure][1::2]):
+            counts[index] = combine(counts.get(index, 0), count)
+        sketches[measure] = _pairs(sorted(counts.items()))
+    return {"s": list(map(combine, figures["s"], other["s"])), **sketches}
 
 
 def _normal(part: Mapping[str, Any] | None) -> Any:
