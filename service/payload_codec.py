@@ -22,6 +22,8 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
+from service.payload_json import PayloadConverter
+
 SETTING = "CASEWORK_PAYLOAD_KEYS"
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -138,12 +140,15 @@ def codec_for(keys: Sequence[PayloadKey]) -> EncryptionCodec | None:
 
 
 def data_converter(keys: Sequence[PayloadKey]) -> DataConverter:
-    """The data converter of every client and worker: the default one, encrypting when keys are set.
+    """The data converter of every client and worker: the default one (its JSON made cheaper:
+    service/payload_json.py), encrypting when keys are set.
     Failures' messages and stack traces are encoded too (they may quote what a customer wrote)."""
     codec = codec_for(keys)
     if codec is None:
-        return DataConverter.default
-    return DataConverter(payload_codec=codec, failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+        return DataConverter(payload_converter_class=PayloadConverter)
+    return DataConverter(
+        payload_converter_class=PayloadConverter, payload_codec=codec, failure_converter_class=DefaultFailureConverterWithEncodedAttributes
+    )
 
 
 async def decode_in_place(codec: PayloadCodec | None, messages: Iterable[Message]) -> None:

@@ -132,9 +132,10 @@ def _local_activity_marker(payload) -> bool:
         details = json.loads(payload.data)
     except ValueError:
         return False
-    return isinstance(details, dict) and set(details) <= LOCAL_ACTIVITY_MARKER and details.get("activity_type") == "project_case"
+    return isinstance(details, dict) and set(details) <= LOCAL_ACTIVITY_MARKER and details.get("activity_type") in LOCAL_ACTIVITIES
 
 
+LOCAL_ACTIVITIES = ("project_case", "dispatch_case")
 LOCAL_ACTIVITY_MARKER = {"seq", "attempt", "activity_id", "activity_type", "complete_time", "backoff", "original_schedule_time", "activation_index"}
 
 
@@ -147,7 +148,7 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
         plaintext = [payload for payload in payloads if payload.metadata["encoding"] != b"binary/encrypted"]
         assert len(plaintext) < len(payloads)
         # Only search attributes (Temporal indexes them) and the SDK's markers stay plaintext: patches, and
-        # local activities (the projection's: its ids, attempt and times; its input is not in the history).
+        # local activities (the projection's and the routing's: ids, attempt and times; inputs are not in the history).
         assert all("type" in payload.metadata or b'"deprecated"' in payload.data or _local_activity_marker(payload) for payload in plaintext), (
             plaintext
         )
