@@ -11,7 +11,7 @@ from service.cases import Cases, WorkflowConfig
 from states.opening import Report
 from tests.conftest import worker_on
 from tests.support import AGENT, eventually
-from workflows.case_workflow import VIP_BY_POLICY_PATCH, CaseWorkflow
+from workflows.case_workflow import V9_PATCH, VIP_BY_POLICY_PATCH, CaseWorkflow
 
 # A department that escalates only urgent cases: its policy does not list `vip`.
 POLICY = {"warn_at": 0.5, "auto_escalate": ["urgent"], "targets": {"complaint": {"high": {"first_response": 1}}}}
@@ -39,9 +39,11 @@ async def _has(read_model, case_id: str, action: str) -> bool | None:
 
 
 async def test_a_vip_escalation_recorded_under_the_old_rule_replays(temporal_env, read_model, stack_settings, monkeypatch):
-    # The code before v7, run as it was: VIPs escalated on a breach whatever the policy said, no marker.
+    # The code before v7, run as it was: VIPs escalated on a breach whatever the policy said, no marker
+    # (nor v9's, which stands for every patch before it).
     with monkeypatch.context() as patch:
         patch.setattr(CaseWorkflow, "_vip_by_policy", lambda self, case: False)
+        patch.setattr(CaseWorkflow, "_v9", lambda self: False)
         case_id, actions = await breach_a_vip_case(temporal_env, read_model, f"{stack_settings.task_queue}-old-vip")
     assert "escalate" in actions, actions
     history = await temporal_env.client.get_workflow_handle(case_id).fetch_history()
@@ -57,7 +59,7 @@ async def test_a_vip_breach_recorded_under_the_policy_rule_does_not_escalate_and
     case_id, actions = await breach_a_vip_case(temporal_env, read_model, f"{stack_settings.task_queue}-new-vip")
     assert "sla_breached" in actions and "escalate" not in actions, actions
     history = await temporal_env.client.get_workflow_handle(case_id).fetch_history()
-    assert VIP_BY_POLICY_PATCH in markers(history)
+    assert V9_PATCH in markers(history)  # since v9 its one marker stands for every patch before it, this one's too
     replayed = await Replayer(workflows=[CaseWorkflow]).replay_workflow(
         WorkflowHistory.from_json(case_id, history.to_json()), raise_on_replay_failure=False
     )
