@@ -77,9 +77,9 @@ NAMING_PATCH = "announce-the-named"
 PROJECT_LOCALLY_PATCH = "project-locally"
 # Since v9 one marker stands for every patch above: the SDK records a marker and upserts the
 # `TemporalChangeVersion` search attribute (a write to Temporal's visibility store) the first time a run
-# checks each patch, seven at every opening. A run begun from v9 on checks this one alone (`since`).
+# checks each patch, seven at every opening. A run begun from v9 on checks this one alone (`_since`).
 # Also since v9, Temporal's `CaseState` changes only when a case closes or reopens: an upsert per change
-# of phase cost the server a fifth of its CPU per transition (docs/benchmarks.md); the read model has
+# of phase cost the server about a quarter of its CPU per transition (docs/benchmarks.md); the read model has
 # the phase. The start sets it to `report`, so the opening no longer upserts it either. And since v9 a
 # new case is routed by a local activity (`_dispatch`).
 V9_PATCH = "v9-one-marker"
