@@ -101,6 +101,7 @@ def leads_agent(role: str | None, leads: Iterable[str], agent_teams: Iterable[st
 
 class Department:
     def __init__(self, read_model: ReadModel, timezone: str = "Asia/Shanghai", holidays: HolidayCalendar = NO_HOLIDAYS):
+        self._read_model = read_model
         self._engine = read_model.engine
         # What a team's own service-level policy takes from the department's calendar when it says nothing.
         self._calendar = (timezone, holidays)
@@ -169,8 +170,9 @@ class Department:
             return list((await connection.execute(select(teams.c.site).distinct().order_by(teams.c.site))).scalars())
 
     async def membership(self, user_name: str) -> Membership:
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(select(team_members).where(team_members.c.user_name == user_name).order_by(team_members.c.team))).all()
+        """Read on every request that acts or narrows what a person sees: in one hop (ReadModel.read)."""
+        query = select(team_members).where(team_members.c.user_name == user_name).order_by(team_members.c.team)
+        rows = await self._read_model.read(lambda connection: connection.execute(query).all())
         return Membership(tuple(row.team for row in rows), tuple(row.team for row in rows if row.supervises))
 
     async def memberships(self) -> dict[str, Membership]:
