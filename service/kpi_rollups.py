@@ -79,12 +79,6 @@ class Tally:
             if facts[column] is not None:
                 self.exact[measure].append(float(facts[column]))
 
-    def figures(self) -> dict[str, Any]:
-        return {"s": self.sums, **{measure: _pairs(enumerate(counts)) for measure, counts in self.sketches.items()}}
-
-    def is_empty(self) -> bool:
-        return not any(self.sums) and not any(any(counts) for counts in self.sketches.values())
-
 
 def _pairs(counts: Iterable[tuple[int, int]]) -> list[int]:
     """(bucket, count)s given in bucket order, flattened; the buckets that count nothing left out."""
@@ -184,7 +178,7 @@ class KpiRollups:
         for sign, part in ((-1, old), (1, new)):
             if part is not None:
                 for key in cells(part):
-                    deltas[key] = _added(deltas.get(key, EMPTY), part, sign)
+                    deltas[key] = added(deltas.get(key, EMPTY), part, sign)
         changed = sorted((key, delta) for key, delta in deltas.items() if delta != EMPTY)
         if changed:
             self._add_to_cells(connection, changed)
@@ -201,7 +195,7 @@ class KpiRollups:
         current = {tuple(row[:-1]): json.loads(row[-1]) for row in connection.execute(query).all()}
         updates = []
         for key, delta in changed:
-            figures = _added(current[key], delta)
+            figures = added(current[key], delta)
             updates.append({**{f"k_{name}": value for name, value in zip(KEY_NAMES, key, strict=True)}, "b_figures": json.dumps(figures)})
         connection.execute(self._set_figures, updates)
 
@@ -211,10 +205,10 @@ class KpiRollups:
         return self._zone
 
 
-def _added(figures: Mapping[str, Any], other: Mapping[str, Any], sign: int = 1) -> dict[str, Any]:
-    """Figures with another's added (sign 1) or taken away (-1), pair by pair: a cell's few hundred
-    pairs at most, where a Tally would go over every bucket (a third of the worker's CPU per new case
-    went to that, for the 16 cells a projection changes: docs/benchmarks.md)."""
+def added(figures: Mapping[str, Any], other: Mapping[str, Any], sign: int = 1) -> dict[str, Any]:
+    """Figures with another's added (sign 1) or taken away (-1), pairs in order and none that count
+    nothing: over a cell's own few hundred pairs at most, where a Tally goes over every bucket (a
+    third of the worker's CPU per new case, for the 16 cells a projection changes: docs/benchmarks.md)."""
     combine = add if sign == 1 else sub
     sketches = {}
     for measure in MEASURES.values():

@@ -99,10 +99,9 @@ async def cells(read_model) -> dict:
         rows = (await connection.execute(select(rollup_table))).all()
     found = {}
     for row in rows:
-        tally = kpi_rollups.Tally()
-        tally.add(json.loads(row.figures))
-        if not tally.is_empty():
-            found[tuple(row[:-1])] = tally.figures()
+        figures = kpi_rollups.added(kpi_rollups.EMPTY, json.loads(row.figures))
+        if figures != kpi_rollups.EMPTY:
+            found[tuple(row[:-1])] = figures
     return found
 
 
