@@ -1,4 +1,5 @@
-"""py-spy over a phase: where each Python process spends its CPU, summarised per function.
+"""py-spy over a phase: where each Python process spends its CPU, summarised per function (`--gil`:
+a sample is the thread that holds the interpreter, so waits and C code run without it are not counted).
 
 Needs the `bench` extra (py-spy) and permission to read other processes' memory (root, or
 ptrace_scope 0). Raw collapsed stacks are kept in bench/results/ (not in git).
@@ -27,7 +28,7 @@ async def record(pid: int, seconds: float, output: Path) -> asyncio.subprocess.P
         raise RuntimeError("py-spy is not installed: pip install '.[bench]'")
     return await asyncio.create_subprocess_exec(
         binary, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "200",
-        "--format", "raw", "--nonblocking", "--output", str(output),
+        "--format", "raw", "--nonblocking", "--gil", "--output", str(output),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
 

@@ -141,7 +141,8 @@ class EmbeddedTemporal:
 
 def connect_options(connection: TemporalConnection) -> dict[str, Any]:
     """The one place that turns the settings into Client.connect's arguments; the files are read now.
-    With payload keys, every client and worker built on it encrypts and decrypts customer data."""
+    Every client and worker built on it writes payloads with Casework's converter (service/payload_json.py)
+    and, with payload keys, encrypts and decrypts customer data."""
     tls: bool | TLSConfig = False
     if connection.tls:
         tls = TLSConfig(
@@ -150,10 +151,12 @@ def connect_options(connection: TemporalConnection) -> dict[str, Any]:
             client_private_key=_read(connection.tls_key),
             domain=connection.tls_server_name,
         )
-    options: dict[str, Any] = {"namespace": connection.namespace, "tls": tls, "api_key": connection.api_key}
-    if connection.payload_keys:
-        options["data_converter"] = data_converter(connection.payload_keys)
-    return options
+    return {
+        "namespace": connection.namespace,
+        "tls": tls,
+        "api_key": connection.api_key,
+        "data_converter": data_converter(connection.payload_keys),
+    }
 
 
 def _read(path: Path | None) -> bytes | None:

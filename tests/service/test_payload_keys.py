@@ -8,6 +8,7 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from service.payload_codec import ENCODING, EncryptionCodec, UnknownPayloadKey, decode_in_place
+from service.payload_json import PayloadConverter
 from service.settings import Settings, SettingsError
 from service.temporal import connect_options
 
@@ -36,7 +37,9 @@ def test_the_whole_list_may_come_from_one_file(tmp_path):
 def test_without_keys_payloads_stay_as_they_were():
     settings = Settings.from_env({})
     assert settings.payload_keys == ()
-    assert "data_converter" not in connect_options(settings.temporal_connection)
+    converter = connect_options(settings.temporal_connection)["data_converter"]
+    assert converter.payload_codec is None
+    assert converter.payload_converter_class is PayloadConverter  # the cheaper JSON, keys or not
 
 
 @pytest.mark.parametrize(
