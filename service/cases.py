@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from service.observability import REJECTED, TRANSITIONS
 from service.plan_measures import PlanMeasures
 from service.read_model import CaseFilter, Page, ReadModel
 from service.teams import Department, Membership
-from states.case import Actor, CaseState, Report, format_time
+from states.case import Actor, CaseState, Report, case_fields, format_time
 from states.clocks import sla_view
 from states.ids import case_id as make_case_id
 from states.machine import SPECS, declarations, declared_action
@@ -134,8 +134,9 @@ class Cases:
         self._stopping.set()
 
     def view(self, case: CaseState | dict[str, Any]) -> dict[str, Any]:
-        """A case as clients see it: its stored state plus its service levels as of now."""
-        snapshot = asdict(case) if isinstance(case, CaseState) else dict(case)
+        """A case as clients see it: its stored state plus its service levels as of now (sharing the
+        case's values: a case an update returned, or a row read, is the caller's alone)."""
+        snapshot = case_fields(case) if isinstance(case, CaseState) else dict(case)
         policy = self._meeting_policy if snapshot.get("kind") == Kind.MEETING else self._sla_policy
         snapshot["sla"] = sla_view(snapshot, policy, datetime.now(UTC))
         snapshot["sla_breached"] = any(clock["state"] == "breached" for clock in snapshot.get("clocks", {}).values()) or any(
