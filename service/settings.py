@@ -99,7 +99,11 @@ class Settings:
     # Storm control (CASEWORK_ESCALATION_WINDOW, ISO 8601): a breach's automatic escalation joins the
     # emergency meeting opened by automatic escalation for the same cause within this window.
     escalation_window_seconds: float = 3600.0
-    events_per_run: int = 500
+    # A run's history is replayed whole when a worker takes up a case it does not hold (restarted, or
+    # the case left its cache): at 100 case events (~700 history events) about 0.3 s of the worker's
+    # CPU; at 500, 1.5 s, and a burst of such cases timed workflow tasks out, each retry replaying
+    # again (docs/benchmarks.md, "Third round").
+    events_per_run: int = 100
     max_body_bytes: int = 1_000_000
     # The service-level policy as plain data (CASEWORK_SLA_POLICY's TOML); None: the built-in default.
     sla_policy: dict[str, Any] | None = None
