@@ -242,8 +242,9 @@ class Department:
     # --- routing ----------------------------------------------------------------------------------
 
     async def routing(self) -> Routing:
-        async with self._engine.connect() as connection:
-            value = (await connection.execute(select(department.c.value).where(department.c.key == ROUTING_KEY))).scalar()
+        """Read for every new case routed (the dispatch activity): in one hop (ReadModel.read)."""
+        query = select(department.c.value).where(department.c.key == ROUTING_KEY)
+        value = await self._read_model.read(lambda connection: connection.execute(query).scalar())
         if value is None:
             return Routing()
         return parse_routing(value, [rule["team"] for rule in value["rules"]] + [value.get("default_team")])
