@@ -29,7 +29,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from service.kpi_rollups import KpiRollups
+from service.kpi_rollups import ADD_FIGURES, KpiRollups, add_figures_sql
 from service.observability import READ_MODEL_WRITE, SLA_BREACHES
 from service.projection_failures import ProjectionAlarm, refused_for_good
 from service.search import matches, search_body, search_text
@@ -111,6 +111,7 @@ def _sqlite_pragmas(synchronous: str):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
+        connection.create_function(ADD_FIGURES, 2, add_figures_sql, deterministic=True)
 
     return pragmas
 
