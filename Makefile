@@ -30,7 +30,7 @@ check: $(STAMP)
 test: $(STAMP)
 	CASEWORK_TEST_POSTGRES_URL=$${CASEWORK_TEST_POSTGRES_URL-$(TEST_POSTGRES_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The bench extra (py-spy, aiohttp) on top of what `test` needs; see docs/benchmarks.md.
+# The bench extra (py-spy) on top of what `test` needs; see docs/benchmarks.md.
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
