@@ -150,13 +150,10 @@ class KpiRollups:
     def __init__(self, dialect: str):
         self._postgres = dialect == "postgresql"
         insert = postgresql.insert if self._postgres else sqlite.insert
-        cell = insert(kpi_rollups)
-        # On PostgreSQL an existing cell is "updated" to itself: that locks it, in the order the cells are given.
-        self._open_cells = (
-            cell.on_conflict_do_update(index_elements=KEY, set_={"figures": kpi_rollups.c.figures})
-            if self._postgres
-            else cell.on_conflict_do_nothing()
-        )
+        # PostgreSQL: cells created if missing, and an existing one "updated" to itself, which locks it,
+        # in the order the cells are given; then read, and written back with the deltas added.
+        postgres_cell = postgresql.insert(kpi_rollups)
+        self._open_cells = postgres_cell.on_conflict_do_update(index_elements=KEY, set_={"figures": kpi_rollups.c.figures})
         upsert = insert(kpi_rollup_cases)
         self._put_contribution = upsert.on_conflict_do_update(
             index_elements=[kpi_rollup_cases.c.case_id], set_={"contribution": upsert.excluded.contribution}
@@ -196,7 +193,7 @@ class KpiRollups:
 
     def _add_to_cells(self, connection: Connection, changed: list[tuple[tuple, dict[str, Any]]]) -> None:
         if not self._postgres:
-            # A third of the SQLAlchemy work of the three statements below, and no figures read into Python.
+            # One statement where PostgreSQL takes the three below, and no figures read into Python.
             encoded = {id(delta): json.dumps(delta) for _, delta in changed}  # three deltas at most
             connection.execute(
                 self._add_figures, [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": encoded[id(delta)]} for key, delta in changed]
