@@ -36,7 +36,7 @@ from states.spec import TEAM, USER, Context, Field, Opens
 from states.vocabulary import SYSTEM, Kind, Phase, Priority, RefusalCode, SystemAction
 from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
-from workflows.inputs import ActInput, CaseWorkflowInput, ReportInput
+from workflows.inputs import CASE_CODE_VERSION, ActInput, CaseWorkflowInput, ReportInput
 from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
 
 # An HTTP client should not wait forever when no worker runs; Temporal keeps the request meanwhile.
@@ -163,6 +163,7 @@ class Cases:
                 events_per_run=self._config.events_per_run,
                 sla_policy=policy_for_kind(self._config.sla_policy, report.kind, self._config.meeting_calendar),
                 escalation_window_seconds=self._config.escalation_window_seconds,
+                code_version=CASE_CODE_VERSION,
             ),
             id=case_id,
             task_queue=self._config.task_queue,

@@ -33,7 +33,8 @@ from workflows.activities import LAST_MOMENT, projection_fence, refused_for_good
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ProjectInput
 
-PROJECT_ACTIVITY = "project_case"
+# The activities that write an event: project_report writes a new case's report (and routes the case).
+PROJECT_ACTIVITIES = ("project_case", "project_report")
 
 
 @dataclass
@@ -83,7 +84,7 @@ class _Projections(Interceptor):
         return Inbound
 
     def saw(self, activity: str, args: Any, handle: asyncio.Task) -> None:
-        if activity != PROJECT_ACTIVITY:
+        if activity not in PROJECT_ACTIVITIES:
             return
         projected: ProjectInput = args[0]
         # The event as scheduled: the case may change under later updates, its event does not.

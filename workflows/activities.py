@@ -65,6 +65,12 @@ class CaseActivities:
         """Where routing sends the new case; None: no routing here (a worker without a directory)."""
         return None if self._router is None else await self._router.dispatch(input.case)
 
+    @activity.defn(name="project_report")
+    async def project_report(self, input: ProjectInput) -> Dispatch | None:
+        """A new case's report written, then the case routed: one local activity for both since v10."""
+        await self.project_case(input)
+        return await self.dispatch_case(DispatchInput(input.case))
+
     @activity.defn(name="project_case")
     async def project_case(self, input: ProjectInput) -> None:
         try:

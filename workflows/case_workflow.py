@@ -25,8 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities import PROJECTION_REFUSED, CaseActivities, projection_fence, refused_for_good
     from workflows.errors import case_missing, rule_error
     from workflows.inputs import (
+        CASE_CODE_VERSION,
         ActInput,
         CaseWorkflowInput,
+        Dispatch,
         DispatchInput,
         JoinedStorm,
         JoinStormInput,
@@ -83,6 +85,11 @@ PROJECT_LOCALLY_PATCH = "project-locally"
 # the phase. The start sets it to `report`, so the opening no longer upserts it either. And since v9 a
 # new case is routed by a local activity (`_dispatch`).
 V9_PATCH = "v9-one-marker"
+# Since v10 a run knows the code it began on from its input (`code_version`, set by whoever starts or
+# continues it), not from a patch marker: a new case's run records no marker and makes no visibility
+# write for one. And since v10 a new case's report is written and the case routed by one local
+# activity (`project_report`), not one each.
+V10 = 10
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -141,6 +148,7 @@ class CaseWorkflow:
                         escalation_window_seconds=input.escalation_window_seconds,
                         snapshot=case,
                         storm_cause=input.storm_cause,
+                        code_version=CASE_CODE_VERSION,
                     )
                 )
             await self._fire_due_timers()
@@ -228,8 +236,9 @@ class CaseWorkflow:
         clocks.start_cycle(machine.case, self._sla_policy, event.at)
         if not self._v9():
             workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
+        routes_with_report = self._v10()
         try:
-            await self._project(event, retry_refused=not undoable)
+            decision = await self._project(event, retry_refused=not undoable, route=routes_with_report)
         except (ActivityError, ApplicationError) as error:
             if not refused_for_good(error):
                 raise
@@ -241,15 +250,18 @@ class CaseWorkflow:
                 type=PROJECTION_REFUSED,
                 non_retryable=True,
             ) from None
-        if self._since(DISPATCH_PATCH):
+        if routes_with_report:
+            if decision is not None:
+                await self._record_dispatch(decision, input.request_id)
+        elif self._since(DISPATCH_PATCH):
             await self._dispatch(input.request_id)
         if input.source_case_id and input.link_back:
             await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, Relation.DERIVED, input.actor, input.request_id))
         return machine.case
 
     async def _dispatch(self, request_id: str | None) -> None:
-        """Route the new case: the decision is an event of its own, by the system. Since v9 it is decided by
-        a local activity in the workflow task of the report, not by an activity task and a second one."""
+        """Route the new case (before v10): since v9 by a local activity in the workflow task of the
+        report, not by an activity task and a second one."""
         execute = workflow.execute_local_activity_method if self._v9() else workflow.execute_activity_method
         decision = await execute(
             CaseActivities.dispatch_case,
@@ -257,8 +269,11 @@ class CaseWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )
-        if decision is None:
-            return
+        if decision is not None:
+            await self._record_dispatch(decision, request_id)
+
+    async def _record_dispatch(self, decision: Dispatch, request_id: str | None) -> None:
+        """Routing's decision, an event of its own, by the system."""
         recorded: dict = {"rule": decision.rule, "method": decision.method, "reason": decision.reason}
         ctx = self._context(request_id)
         if decision.sla_policy is not None:
@@ -417,9 +432,13 @@ class CaseWorkflow:
         end = self._reopen_window_end(case)
         return end is not None and workflow.now() >= end
 
+    def _v10(self) -> bool:
+        """Whether this run began on v10 or later code, as its input says."""
+        return self._input.code_version >= V10
+
     def _v9(self) -> bool:
         """Whether this run began on v9 or later code (a run of earlier code replays its own patches)."""
-        return workflow.patched(V9_PATCH)
+        return self._v10() or workflow.patched(V9_PATCH)
 
     def _since(self, patch: str) -> bool:
         """Whether this run takes the code `patch` brought: a run begun on v9 or later takes every such code."""
@@ -446,7 +465,8 @@ class CaseWorkflow:
         """Before this run ends: every handler done, every notification delivered or given up."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifications)
 
-    async def _project(self, event: Event, retry_refused: bool = True, quiet: bool = False) -> None:
+    async def _project(self, event: Event, retry_refused: bool = True, quiet: bool = False, route: bool = False) -> Dispatch | None:
+        """Write the event (`route`: the report, and route the new case: routing's decision), then tell of it."""
         self._events_this_run += 1
         self._changed = True  # the run loop recomputes when its timers are due
         case = self._opened.case
@@ -454,7 +474,7 @@ class CaseWorkflow:
         notify_after = self._since(NOTIFY_AFTER_PROJECTION_PATCH)
         if notification and not notify_after:
             self._notify(notification)
-        await self._write(event, retry_refused)
+        decision = await self._write(event, retry_refused, route)
         kind = event_message(SPECS.get(case.kind), event.action, event.data, case.created_by)
         if kind in NAMING_MESSAGES and not self._since(NAMING_PATCH):
             kind = None
@@ -463,26 +483,30 @@ class CaseWorkflow:
                 self._announce(self._announcement(case, event, kind))
         elif notification and notify_after:
             self._notify(notification)
+        return decision
 
-    async def _write(self, event: Event, retry_refused: bool) -> None:
+    async def _write(self, event: Event, retry_refused: bool, route: bool = False) -> Dispatch | None:
         # No copy: the SDK turns an activity's input into payloads as it schedules it, before another
         # update can change the case (tests/workflows/test_case_workflow.py holds it to that).
         if self._since(PROJECT_LOCALLY_PATCH):
             info = workflow.info()
             fence = projection_fence(info.workflow_start_time, info.get_current_history_length(), workflow.now())
+            written = ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused, fence=fence)
+            if route:
+                return await workflow.execute_local_activity_method(
+                    CaseActivities.project_report, written, start_to_close_timeout=timedelta(seconds=30), retry_policy=PROJECTION_RETRY
+                )
             await workflow.execute_local_activity_method(
-                CaseActivities.project_case,
-                ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused, fence=fence),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=PROJECTION_RETRY,
+                CaseActivities.project_case, written, start_to_close_timeout=timedelta(seconds=30), retry_policy=PROJECTION_RETRY
             )
-            return
+            return None
         await workflow.execute_activity_method(
             CaseActivities.project_case,
             ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )
+        return None
 
     def _announcement(self, case: CaseState, event: Event, kind: str) -> AnnounceInput:
         item_owner = event.data.get("owner") if isinstance(event.data.get("owner"), str) else None

@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from states.ids import case_id
     from states.spec import Tells
     from states.vocabulary import Phase
-    from workflows.inputs import CaseWorkflowInput, LinkInput, NoticeInput, ReportInput
+    from workflows.inputs import CASE_CODE_VERSION, CaseWorkflowInput, LinkInput, NoticeInput, ReportInput
     from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
 
 # The case workflow's names on the wire, spelled here because that module imports this one;
@@ -45,6 +45,7 @@ async def open_linked_case(
         escalation_window_seconds=parent.escalation_window_seconds,
         opening=opening,
         storm_cause=storm_cause,
+        code_version=CASE_CODE_VERSION,
     )
     await workflow.start_child_workflow(
         CASE_WORKFLOW,

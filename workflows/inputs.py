@@ -26,6 +26,11 @@ class ReportInput:
     measured: dict[str, Any] | None = None
 
 
+# The case workflow's code a run begins on (CaseWorkflowInput.code_version; CaseWorkflow._v10): a run
+# begun on v10 or later takes every change up to its version without asking for a patch marker.
+CASE_CODE_VERSION = 10
+
+
 @dataclass
 class CaseWorkflowInput:
     case_id: str
@@ -43,6 +48,8 @@ class CaseWorkflowInput:
     snapshot: CaseState | None = None
     # An incident storm control opened: the cause whose storm workflow it tells when it closes.
     storm_cause: str | None = None
+    # CASE_CODE_VERSION when the run was started (or continued as new) by v10 code or later; 0 before.
+    code_version: int = 0
 
 
 @dataclass

@@ -69,6 +69,7 @@ def build_worker(
         ],
         activities=[
             activities.project_case,
+            activities.project_report,
             activities.dispatch_case,
             notifier.deliver_notification,  # still run by histories from before "announce-messages"
             messages.announce,

@@ -135,7 +135,7 @@ def _local_activity_marker(payload) -> bool:
     return isinstance(details, dict) and set(details) <= LOCAL_ACTIVITY_MARKER and details.get("activity_type") in LOCAL_ACTIVITIES
 
 
-LOCAL_ACTIVITIES = ("project_case", "dispatch_case")
+LOCAL_ACTIVITIES = ("project_case", "project_report", "dispatch_case")
 LOCAL_ACTIVITY_MARKER = {"seq", "attempt", "activity_id", "activity_type", "complete_time", "backoff", "original_schedule_time", "activation_index"}
 
 

@@ -122,7 +122,10 @@ class CaseWorkflowBeforeV8(CaseWorkflow):
     def _v9(self) -> bool:
         return False
 
-    async def _write(self, event: Event, retry_refused: bool) -> None:
+    def _v10(self) -> bool:
+        return False
+
+    async def _write(self, event: Event, retry_refused: bool, route: bool = False) -> None:
         await workflow.execute_activity_method(
             CaseActivities.project_case,
             ProjectInput(case=self._opened.case, event=event, retry_refused=retry_refused),
@@ -141,8 +144,9 @@ def worker_before_v8(client, store: ReadModel, queue: str) -> Worker:
     )
 
 
-async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_this_version(temporal_env, stack_settings, tmp_path):
+async def test_a_case_wedged_by_a_projection_retried_for_ever_is_released_by_this_version(temporal_env, stack_settings, tmp_path, monkeypatch):
     """docs/deploy.md: deploying this version's worker releases a case wedged by the old one."""
+    monkeypatch.setattr("service.cases.CASE_CODE_VERSION", 0)  # started as the old release started it
     queue = f"wedged-{time.monotonic_ns()}"
     url = f"sqlite+aiosqlite:///{tmp_path}/wedged.db"
     old, new = RetryingForeverReadModel(create_engine(url)), RefusingReadModel(create_engine(url))

@@ -9,7 +9,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
-from service.recorded import PROJECT_ACTIVITY, projected_events
+from service.recorded import PROJECT_ACTIVITIES, projected_events
 from workflows.inputs import ProjectInput
 
 HISTORIES = sorted((Path(__file__).parents[1] / "workflows" / "histories").glob("*.json"))
@@ -21,7 +21,7 @@ def scheduled_projections(history: WorkflowHistory) -> dict[int, dict]:
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled = event.activity_task_scheduled_event_attributes
-            if scheduled.activity_type.name == PROJECT_ACTIVITY:
+            if scheduled.activity_type.name in PROJECT_ACTIVITIES:
                 (input,) = converter.from_payloads(scheduled.input.payloads, [ProjectInput])
                 projected[input.event.seq] = asdict(input.event)
     return projected

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings, SettingsError
-from service.temporal import connect, connect_options
+from service.temporal import connect, connect_options, dev_server_args
 from tests.conftest import free_port
 from tests.e2e.tls import RefusingGrpcServer, ThrowAwayCA
 
@@ -105,3 +105,11 @@ async def test_a_cluster_that_refuses_namespace_changes_gets_a_warning_saying_wh
         "search attributes" in text and "CaseKind (Keyword)" in text and "tcld namespace search-attributes add" in text for text in warnings
     ), warnings
     assert any("retention" in text and "tcld namespace retention set" in text for text in warnings), warnings
+
+
+def test_the_embedded_server_keeps_one_partition_per_task_queue(tmp_path):
+    """One machine's workers poll the embedded server: with four partitions (Temporal's default) a fifth of
+    new cases' first tasks waited seconds at concurrency 50 in a partition no poller was on."""
+    args = dev_server_args(tmp_path, 7233, 8233, "default")
+    values = [args[index + 1] for index, arg in enumerate(args) if arg == "--dynamic-config-value"]
+    assert {"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1"} <= set(values)

@@ -83,6 +83,7 @@ async def failing_worker(temporal_env, tmp_path):
         workflows=[CaseWorkflow, ReconcileSweepWorkflow],
         activities=[
             activities.project_case,
+            activities.project_report,
             activities.dispatch_case,
             MessageActivities(NoOffice(), queue).announce,
             SweepActivities(Reconciler(temporal_env.client, read_model)).reconcile_recent,
