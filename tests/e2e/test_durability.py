@@ -152,6 +152,9 @@ async def test_a_worker_serves_its_own_and_the_temporal_sdks_metrics(stack, tmp_
             sdk = await eventually(lambda: scraped(ports[1]), what="SDK metrics")
         assert "casework_read_model_write_seconds_bucket" in own
         assert "temporal_" in sdk
+        # The metrics are served before the worker is done starting; it is stopped once it polls, as one would be.
+        log_text = lambda: (tmp_path / "metrics-worker.log").read_text()  # noqa: E731
+        await eventually(lambda: "worker polling task queue" in log_text(), what="the worker polling")
     finally:
         worker.terminate()
         assert worker.wait(timeout=30) == 0
