@@ -12,10 +12,11 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import console, exports, kpis, live, projection, report, setup_info, stats
+from bench import console, exports, kpis, live, projection, report, setup_info, stats, sweep
 from bench import profile as profiling
 from bench import serve as serve_topology
 from bench.floor import Floor
@@ -115,6 +116,9 @@ async def timed_phase(stack: Stack | serve_topology.ServeStack, phase, profile: 
     return figures
 
 
+READ_MODEL_URL = "sqlite+aiosqlite:///{dir}/data/casework.db"
+
+
 @dataclass
 class Variant:
     """One embedded stack under load: its Temporal store's synchronous setting, its clients."""
@@ -128,7 +132,7 @@ async def start_variant(stack: Stack) -> Variant:
     client = await stack.start_temporal()
     (stack.dir / "data").mkdir(parents=True, exist_ok=True)
     await stack.start_floor_worker()
-    base = await stack.start_casework(f"sqlite+aiosqlite:///{stack.dir / 'data' / 'casework.db'}")
+    base = await stack.start_casework(READ_MODEL_URL.format(dir=stack.dir))
     load = CaseworkLoad(base)
     await load.creations(2, 1, 0)  # first-call costs out of the way
     return Variant(stack, load, Floor(client, FLOOR_QUEUE))
@@ -258,12 +262,13 @@ async def kpi_scale(stack: Stack, plan: Plan, databases: dict[str, str], progres
     return results
 
 
-PARTS = ("throughput", "durability", "memory", "list", "live", "kpis", "serve")
+PARTS = ("throughput", "durability", "memory", "sweep", "list", "live", "kpis", "serve")
 COMPARED_SYNCHRONOUS = "normal"  # the Temporal store's setting before issue #14, run beside the shipped one
 
 
 async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[str, ...] = PARTS, profile: bool = False) -> dict:
     started = time.perf_counter()
+    bench_began = datetime.now(UTC)
 
     def progress(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
@@ -309,6 +314,8 @@ async def main(plan: Plan, postgres_url: str | None, keep: bool, parts: tuple[st
                 compared.stop()
             if "memory" in parts:
                 result["memory"] = await memory(stack, plan, main_variant.load, worker_rss_at_start, progress)
+            if "sweep" in parts:
+                result["sweep"] = await sweep.measure(stack, READ_MODEL_URL.format(dir=stack.dir), "default", bench_began, progress)
         finally:
             for variant in variants.values():
                 await variant.load.close()

@@ -339,6 +339,16 @@ def table(result: dict) -> str:
         )
         if memory.get("note"):
             lines.append(f"  note: {memory['note']}")
+    checked = result.get("sweep")
+    if checked:
+        lines.append("")
+        lines.append(
+            f"reconciliation sweep, the check of {checked['cases_checked']:,} of the {checked['cases_projected_in_the_run']:,} cases the run changed:"
+        )
+        for name in ("history_end", "query_each"):
+            figures = checked[name]
+            cpu = ", ".join(f"{process} {_fmt(ms, 2)}" for process, ms in figures["cpu_ms_per_case"].items())
+            lines.append(f"  {name:<12} {_fmt(figures['cases_per_second'])} cases/s, {figures['in_doubt']} in doubt; CPU ms per case: {cpu}")
     live_lines = live.lines(result.get("live", {}))
     if live_lines:
         lines += ["", *live_lines]

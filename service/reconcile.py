@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,9 +23,10 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from service.audit import Audit
+from service.last_projection import written_by_last_projection
 from service.payload_codec import UnknownPayloadKey
 from service.read_model import ReadModel
-from service.tables import events
+from service.tables import cases, events
 from states.case import Actor, CaseState, Event
 from states.verification import compare
 
@@ -83,17 +84,42 @@ class Reconciler:
         query = f'WorkflowType = "Case" AND (ExecutionStatus = "Running" OR CloseTime >= "{since}")'
         return sorted({execution.id async for execution in self._client.list_workflows(query)})
 
-    async def case_ids_projected_since(self, moment: datetime) -> list[str]:
+    async def fences_projected_since(self, moment: datetime) -> list[tuple[str, str | None]]:
         """The cases with an event projected since `moment` (a workflow task that failed after its
-        projection wrote one too)."""
-        query = select(events.c.case_id).where(events.c.at >= moment).distinct()
+        projection wrote one too), each with its row's fence (None: no fence, or no row)."""
+        recent = select(events.c.case_id).where(events.c.at >= moment).distinct().subquery()
+        query = select(recent.c.case_id, cases.c.fence).select_from(recent.outerjoin(cases, cases.c.id == recent.c.case_id))
         async with self._read_model.engine.connect() as connection:
-            return sorted((await connection.execute(query)).scalars())
+            return sorted((case_id, fence) for case_id, fence in await connection.execute(query))
 
     async def sweep(self, since: datetime) -> list[Reconciliation]:
-        """Reconcile the cases projected since `since` whose read model disagrees with the workflow's
-        state: a query each, and the whole reconciliation only where they differ."""
-        return [await self.reconcile(case_id) for case_id in await self.case_ids_projected_since(since) if await self._disagrees(case_id)]
+        """Reconcile the cases projected since `since` whose read model disagrees with the workflow."""
+        candidates = await self.fences_projected_since(since)
+        in_doubt = await self.in_doubt(candidates)
+        repaired = [result async for result in self.reconcile_many(in_doubt)]
+        log.info("reconcile sweep: %d cases projected since %s, %d in doubt", len(candidates), since.isoformat(), len(in_doubt))
+        return repaired
+
+    async def in_doubt(self, candidates: Iterable[tuple[str, str | None]]) -> list[str]:
+        """Those of the cases (each with its row's fence) whose read model may disagree with the workflow:
+        most are shown to agree by the end of their history (service/last_projection.py), without a
+        worker; the rest by a query."""
+        found: list[str] = []
+
+        async def check(remaining: Iterator[tuple[str, str | None]]) -> None:
+            for case_id, fence in remaining:
+                if not await self._written_by_last_projection(case_id, fence) and await self._disagrees(case_id):
+                    found.append(case_id)
+
+        remaining = iter(candidates)
+        await asyncio.gather(*(check(remaining) for _ in range(CONCURRENCY)))
+        return sorted(found)
+
+    async def _written_by_last_projection(self, case_id: str, fence: str | None) -> bool:
+        try:
+            return await written_by_last_projection(self._client, case_id, fence)
+        except RPCError:
+            return False  # undecided: the query says what is wrong
 
     async def _disagrees(self, case_id: str) -> bool:
         # The read model first: a change made after the query is then no disagreement.

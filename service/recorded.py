@@ -29,12 +29,9 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
-from workflows.activities import LAST_MOMENT, projection_fence, refused_for_good
+from workflows.activities import LAST_MOMENT, PROJECT_ACTIVITIES, projection_fence, refused_for_good
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ProjectInput
-
-# The activities that write an event: project_report writes a new case's report (and routes the case).
-PROJECT_ACTIVITIES = ("project_case", "project_report")
 
 
 @dataclass

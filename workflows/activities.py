@@ -16,6 +16,10 @@ from workflows.inputs import Dispatch, DispatchInput, ProjectInput
 PROJECTION_REFUSED = "ProjectionRefused"
 
 
+# The activities that write an event: project_report writes a new case's report (and routes the case).
+PROJECT_CASE, PROJECT_REPORT = "project_case", "project_report"
+PROJECT_ACTIVITIES = (PROJECT_CASE, PROJECT_REPORT)
+
 # Wider than any moment a workflow task can have: the reconciliation's writes win within its history length.
 LAST_MOMENT = 10**16 - 1
 
@@ -25,11 +29,17 @@ def projection_fence(run_started: datetime, history_length: int, moment: datetim
     task of the one before), the length of the run's history when the workflow task began (later tasks
     see more events), and that task's moment (a retried task sees the same length: a transient task
     adds no events). Digits of fixed widths, so that the database compares it as the tuple it is."""
-    now = moment if isinstance(moment, int) else _micros(moment)
-    return f"{_micros(run_started):016d}{history_length:08d}{now:016d}"
+    now = moment if isinstance(moment, int) else micros(moment)
+    return f"{micros(run_started):016d}{history_length:08d}{now:016d}"
 
 
-def _micros(moment: datetime) -> int:
+def fence_task(fence: str) -> tuple[int, int]:
+    """The workflow task a fence names: its history length when it began (the id of its started
+    event) and its moment, in microseconds since the epoch."""
+    return int(fence[16:24]), int(fence[24:])
+
+
+def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
@@ -65,13 +75,13 @@ class CaseActivities:
         """Where routing sends the new case; None: no routing here (a worker without a directory)."""
         return None if self._router is None else await self._router.dispatch(input.case)
 
-    @activity.defn(name="project_report")
+    @activity.defn(name=PROJECT_REPORT)
     async def project_report(self, input: ProjectInput) -> Dispatch | None:
         """A new case's report written, then the case routed: one local activity for both since v10."""
         await self.project_case(input)
         return await self.dispatch_case(DispatchInput(input.case))
 
-    @activity.defn(name="project_case")
+    @activity.defn(name=PROJECT_CASE)
     async def project_case(self, input: ProjectInput) -> None:
         try:
             await self._store.project(input.case, input.event, input.fence)

@@ -20,15 +20,18 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToDict
+from sqlalchemy import select
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 from api.codec import ALLOWED_HEADERS
 from service.audit import Audit
+from service.last_projection import written_by_last_projection
 from service.payload_codec import EncryptionCodec, PayloadKey, UnknownPayloadKey, data_converter, payloads_in
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings, parse_users
+from service.tables import cases
 from service.temporal import connect
 from states.vocabulary import RefusalCode, Role
 from tests.api.console_client import Browser, ensure_people
@@ -81,6 +84,11 @@ async def open_complaint(api: Api) -> str:
     )
     await api.act(case["id"], "start_analysis", note=f"已联系{NAME}")
     return case["id"]
+
+
+async def stored_fence(read_model: ReadModel, case_id: str) -> str | None:
+    async with read_model.engine.connect() as connection:
+        return (await connection.execute(select(cases.c.fence).where(cases.c.id == case_id))).scalar()
 
 
 def b64(key: PayloadKey) -> str:
@@ -153,6 +161,8 @@ async def test_temporal_stores_no_customer_text_yet_the_case_reads_moves_verifie
             plaintext
         )
         assert not any(shows_customer(event.SerializeToString()) for event in raw.events)
+        # So the sweep reads a projection's task from the history's end, without the keys (service/last_projection.py).
+        assert await written_by_last_projection(temporal_env.client, case_id, await stored_fence(stack.read_model, case_id))
 
         # Through Casework, everything as before.
         assert (await stack.api.get(case_id))["customer"]["name"] == NAME

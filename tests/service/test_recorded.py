@@ -9,7 +9,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
-from service.recorded import PROJECT_ACTIVITIES, projected_events
+from service.recorded import projected_events
+from workflows.activities import PROJECT_ACTIVITIES
 from workflows.inputs import ProjectInput
 
 HISTORIES = sorted((Path(__file__).parents[1] / "workflows" / "histories").glob("*.json"))

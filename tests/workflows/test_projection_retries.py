@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from sqlalchemy import select
+from temporalio.client import Client, OutboundInterceptor, QueryWorkflowInput, WorkflowUpdateFailedError
+from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     HandleUpdateInput,
@@ -21,8 +24,10 @@ from temporalio.worker import (
 
 from service.audit import Audit
 from service.cases import Cases, WorkflowConfig
+from service.last_projection import written_by_last_projection
 from service.read_model import ReadModel, create_engine
 from service.reconcile import Reconciler
+from service.tables import cases as case_rows
 from states.case import CaseState, Event
 from states.opening import Report
 from tests.support import AGENT
@@ -172,3 +177,69 @@ async def test_the_scheduled_sweep_heals_a_failed_tasks_write_and_leaves_agreein
     assert untouched.id not in " ".join(said)
     assert [event["seq"] for event in await read_model.history(case.id)] == [1]
     assert (await read_model.get_case(case.id) or {}).get("state") == "report"
+
+
+async def fence_of(read_model: ReadModel, case_id: str) -> str | None:
+    async with read_model.engine.connect() as connection:
+        return (await connection.execute(select(case_rows.c.fence).where(case_rows.c.id == case_id))).scalar()
+
+
+async def test_the_end_of_the_history_shows_which_rows_the_last_projecting_task_wrote(failing_worker, temporal_env):
+    cases, read_model, _ = failing_worker
+    client = temporal_env.client
+    routed_and_changed = await open_case(cases)
+    await cases.act(routed_and_changed.id, ActInput("start_analysis", AGENT, "a change", request_id=uuid.uuid4().hex))
+    just_opened = await open_case(cases)
+    retried = await open_case(cases)
+    request_id = uuid.uuid4().hex
+    FAIL_AFTER_PROJECTION.add(request_id)
+    await cases.act(retried.id, ActInput("start_analysis", AGENT, "taken by the retry", request_id=request_id))
+    failed = await a_change_the_retry_refuses(cases, temporal_env)
+
+    for agreeing in (routed_and_changed, just_opened, retried):
+        assert await written_by_last_projection(client, agreeing.id, await fence_of(read_model, agreeing.id)), agreeing.id
+    # The failed task's write has no marker; the one before it is not the row's.
+    assert not await written_by_last_projection(client, failed.id, await fence_of(read_model, failed.id))
+    # An older fence (the row behind the workflow), or none: undecided.
+    report_written = [fence for seq, at, fence in read_model.writes if seq == 1 and at == routed_and_changed.created_at]
+    assert len(report_written) == 1 and report_written[0] < (await fence_of(read_model, routed_and_changed.id) or "~")
+    assert not await written_by_last_projection(client, routed_and_changed.id, report_written[0])
+    assert not await written_by_last_projection(client, just_opened.id, None)
+    # A reconciliation's write is fenced above every task: undecided, never taken for a task's.
+    await Reconciler(client, read_model).reconcile(failed.id)
+    assert not await written_by_last_projection(client, failed.id, await fence_of(read_model, failed.id))
+
+
+class CountQueries(ClientInterceptor):
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        asked = self.asked
+
+        class Counting(OutboundInterceptor):
+            async def query_workflow(self, input: QueryWorkflowInput) -> Any:
+                asked.append(input.id)
+                return await super().query_workflow(input)
+
+        return Counting(next)
+
+
+async def test_the_sweep_asks_a_workflow_only_where_its_history_does_not_show_agreement(failing_worker, temporal_env):
+    cases, read_model, _ = failing_worker
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    agreeing = [await open_case(cases) for _ in range(3)]
+    await cases.act(agreeing[0].id, ActInput("start_analysis", AGENT, "a change", request_id=uuid.uuid4().hex))
+    failed = await a_change_the_retry_refuses(cases, temporal_env)
+    queries = CountQueries()
+    client = Client(temporal_env.client.service_client, namespace=temporal_env.client.namespace, interceptors=[queries])
+    reconciler = Reconciler(client, read_model)
+
+    repaired = await reconciler.sweep(since)
+
+    assert [(result.case_id, result.events_removed) for result in repaired] == [(failed.id, [2])]
+    assert set(queries.asked) == {failed.id}
+    # Repaired, its row carries the reconciliation's fence: asked again, and found in agreement.
+    queries.asked.clear()
+    assert [result.describe() for result in await reconciler.sweep(since)] == []
+    assert queries.asked == [failed.id]
