@@ -342,8 +342,9 @@ def table(result: dict) -> str:
     checked = result.get("sweep")
     if checked:
         lines.append("")
+        idle = "" if checked.get("idle_before", True) else " (the worker or Temporal still busy after a minute's wait)"
         lines.append(
-            f"reconciliation sweep, the check of {checked['cases_checked']:,} of the {checked['cases_projected_in_the_run']:,} cases the run changed:"
+            f"reconciliation sweep, the check of {checked['cases_checked']:,} of the {checked['cases_projected_in_the_run']:,} cases the run changed{idle}:"
         )
         for name in ("history_end", "query_each"):
             figures = checked[name]

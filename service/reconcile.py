@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # A query waits for a worker of the case's task queue; a case whose worker is gone must not stall the rest.
 QUERY_TIMEOUT = timedelta(seconds=10)
 CONCURRENCY = 8
+# Under SQLite's default limit of bound parameters in one statement.
+IDS_PER_QUERY = 500
 
 
 @dataclass
@@ -92,6 +94,16 @@ class Reconciler:
         async with self._read_model.engine.connect() as connection:
             return sorted((case_id, fence) for case_id, fence in await connection.execute(query))
 
+    async def fences_of(self, case_ids: list[str]) -> list[tuple[str, str | None]]:
+        """Each case with its row's fence (None: no fence, or no row)."""
+        found: dict[str, str | None] = {}
+        async with self._read_model.engine.connect() as connection:
+            for start in range(0, len(case_ids), IDS_PER_QUERY):
+                chunk = case_ids[start : start + IDS_PER_QUERY]
+                rows = await connection.execute(select(cases.c.id, cases.c.fence).where(cases.c.id.in_(chunk)))
+                found.update({case_id: fence for case_id, fence in rows})
+        return [(case_id, found.get(case_id)) for case_id in case_ids]
+
     async def sweep(self, since: datetime) -> list[Reconciliation]:
         """Reconcile the cases projected since `since` whose read model disagrees with the workflow."""
         candidates = await self.fences_projected_since(since)
@@ -112,7 +124,9 @@ class Reconciler:
                     found.append(case_id)
 
         remaining = iter(candidates)
-        await asyncio.gather(*(check(remaining) for _ in range(CONCURRENCY)))
+        async with asyncio.TaskGroup() as checking:
+            for _ in range(CONCURRENCY):
+                checking.create_task(check(remaining))
         return sorted(found)
 
     async def _written_by_last_projection(self, case_id: str, fence: str | None) -> bool:

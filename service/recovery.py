@@ -5,7 +5,9 @@ system crash can roll back its last commits. Temporal's store syncs every commit
 every change that was acknowledged. While `casework serve` runs, a marker in the data folder holds
 the moment it started; a clean stop makes the read model durable (a checkpoint) and then removes it.
 A start that finds the marker reconciles, before the API answers anything, every case that can have
-changed since that moment: the running workflows and those closed since.
+changed since that moment (the running workflows and those closed since) whose row does not carry the
+fence of its history's last projection (service/last_projection.py): a rolled-back commit takes its
+fence with it, so such a row names an older task, or there is no row at all.
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ class Repair:
 
 
 async def repair(reconciler: Reconciler, since: datetime, time_limit: timedelta = REPAIR_TIME_LIMIT) -> Repair:
-    """Reconcile every case changed since `since`, logging progress; stop at the time limit."""
+    """Reconcile every case changed since `since` that the end of its history does not show in
+    agreement (a rolled-back commit leaves its row's fence behind the last projection), logging
+    progress; stop at the time limit."""
     began = time.monotonic()
     case_ids = await reconciler.case_ids_changed_since(since - MARGIN)
     summary = Repair(cases=len(case_ids))
@@ -93,16 +97,20 @@ async def repair(reconciler: Reconciler, since: datetime, time_limit: timedelta 
     )
     last_report = began
     try:
-        async with asyncio.timeout(time_limit.total_seconds()), aclosing(reconciler.reconcile_many(case_ids)) as results:
-            async for result in results:
-                summary.done += 1
-                summary.repaired += result.changed
-                summary.with_problems += bool(result.problems)
-                if result.changed or result.problems:
-                    log.warning("reconcile: %s", result.describe())
-                if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-                    last_report = time.monotonic()
-                    log.info("reconcile: %d of %d cases checked, %d repaired", summary.done, summary.cases, summary.repaired)
+        async with asyncio.timeout(time_limit.total_seconds()):
+            in_doubt = await reconciler.in_doubt(await reconciler.fences_of(case_ids))
+            summary.done = summary.cases - len(in_doubt)
+            log.info("reconcile: %d of %d cases in agreement by their history, %d to reconcile", summary.done, summary.cases, len(in_doubt))
+            async with aclosing(reconciler.reconcile_many(in_doubt)) as results:
+                async for result in results:
+                    summary.done += 1
+                    summary.repaired += result.changed
+                    summary.with_problems += bool(result.problems)
+                    if result.changed or result.problems:
+                        log.warning("reconcile: %s", result.describe())
+                    if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
+                        last_report = time.monotonic()
+                        log.info("reconcile: %d of %d cases checked, %d repaired", summary.done, summary.cases, summary.repaired)
     except TimeoutError:
         log.error("reconcile: stopped after %s with %d of %d cases checked; serving now: run `casework reconcile` to finish",
                   time_limit, summary.done, summary.cases)  # fmt: skip

@@ -139,7 +139,11 @@ def test_serve_puts_back_what_the_read_model_lost_before_answering_after_an_uncl
     database = sqlite3.connect(serve.folder / "data" / "casework.db")
     with database:
         database.execute("DELETE FROM events WHERE case_id = ? AND seq >= 3", (walked["id"],))
-        database.execute("UPDATE cases SET version = 2, state = 'report' WHERE id = ?", (walked["id"],))
+        # The row as the transaction of event 2 left it, fence and all.
+        database.execute(
+            "UPDATE cases SET version = 2, state = 'report', fence = (SELECT fence FROM events WHERE case_id = ? AND seq = 2) WHERE id = ?",
+            (walked["id"], walked["id"]),
+        )
         database.execute("DELETE FROM events WHERE case_id = ?", (last["id"],))
         database.execute("DELETE FROM cases WHERE id = ?", (last["id"],))
     database.close()
@@ -166,5 +170,7 @@ def test_serve_puts_back_what_the_read_model_lost_before_answering_after_an_uncl
     assert len(log) == 2, serve.log.read_text()
     # Every case is checked (the two written here and the meetings serve scheduled), the two damaged repaired.
     assert re.search(r"(\d+) of \1 cases checked", log[1]) and "2 repaired" in log[1], log[1]
+    # Only the two are reconciled in full: the others' rows carry their history's last projection.
+    assert "in agreement by their history, 2 to reconcile" in log[1], log[1]
     serve.stop()
     assert not serve.marker.exists()
