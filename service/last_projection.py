@@ -40,6 +40,7 @@ async def written_by_last_projection(client: Client, case_id: str, fence: str | 
     started_id, moment = fence_task(fence)
     if moment == LAST_MOMENT:
         return False
+    # The run's start (the fence's first part) needs no comparing: every task of a later run began later.
     task = await _last_projecting_task(client, case_id)
     return task == (started_id, moment)
 
