@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from service.read_model import ReadModel
+from service.tables import cases
 from states.case import Actor, format_time, parse_time
 from states.spec import Context
 
@@ -170,3 +174,9 @@ async def eventually(check: Callable[[], Any], timeout: float = 15, what: str = 
             return result
         assert time.monotonic() < deadline, f"no {what} within {timeout}s; last: {result!r}"
         await asyncio.sleep(0.1)
+
+
+async def stored_fence(read_model: ReadModel, case_id: str) -> str | None:
+    """The fence of the workflow task that wrote the case's row (None: none, or no row)."""
+    async with read_model.engine.connect() as connection:
+        return (await connection.execute(select(cases.c.fence).where(cases.c.id == case_id))).scalar()

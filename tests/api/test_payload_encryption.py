@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToDict
-from sqlalchemy import select
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
@@ -31,11 +30,11 @@ from service.last_projection import written_by_last_projection
 from service.payload_codec import EncryptionCodec, PayloadKey, UnknownPayloadKey, data_converter, payloads_in
 from service.read_model import ReadModel, create_engine
 from service.settings import Settings, parse_users
-from service.tables import cases
 from service.temporal import connect
 from states.vocabulary import RefusalCode, Role
 from tests.api.console_client import Browser, ensure_people
 from tests.conftest import TOKENS, Api, auth, serving, worker_on
+from tests.support import stored_fence
 from workflows.case_workflow import CaseWorkflow
 
 UI = "http://temporal-ui.example:8233"
@@ -84,11 +83,6 @@ async def open_complaint(api: Api) -> str:
     )
     await api.act(case["id"], "start_analysis", note=f"已联系{NAME}")
     return case["id"]
-
-
-async def stored_fence(read_model: ReadModel, case_id: str) -> str | None:
-    async with read_model.engine.connect() as connection:
-        return (await connection.execute(select(cases.c.fence).where(cases.c.id == case_id))).scalar()
 
 
 def b64(key: PayloadKey) -> str:

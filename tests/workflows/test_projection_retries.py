@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from temporalio.client import Client, OutboundInterceptor, QueryWorkflowInput, WorkflowUpdateFailedError
 from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.exceptions import ApplicationError
@@ -27,10 +26,9 @@ from service.cases import Cases, WorkflowConfig
 from service.last_projection import written_by_last_projection
 from service.read_model import ReadModel, create_engine
 from service.reconcile import Reconciler
-from service.tables import cases as case_rows
 from states.case import CaseState, Event
 from states.opening import Report
-from tests.support import AGENT
+from tests.support import AGENT, stored_fence
 from workflows.activities import CaseActivities
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ActInput
@@ -179,11 +177,6 @@ async def test_the_scheduled_sweep_heals_a_failed_tasks_write_and_leaves_agreein
     assert (await read_model.get_case(case.id) or {}).get("state") == "report"
 
 
-async def fence_of(read_model: ReadModel, case_id: str) -> str | None:
-    async with read_model.engine.connect() as connection:
-        return (await connection.execute(select(case_rows.c.fence).where(case_rows.c.id == case_id))).scalar()
-
-
 async def test_the_end_of_the_history_shows_which_rows_the_last_projecting_task_wrote(failing_worker, temporal_env):
     cases, read_model, _ = failing_worker
     client = temporal_env.client
@@ -197,17 +190,17 @@ async def test_the_end_of_the_history_shows_which_rows_the_last_projecting_task_
     failed = await a_change_the_retry_refuses(cases, temporal_env)
 
     for agreeing in (routed_and_changed, just_opened, retried):
-        assert await written_by_last_projection(client, agreeing.id, await fence_of(read_model, agreeing.id)), agreeing.id
+        assert await written_by_last_projection(client, agreeing.id, await stored_fence(read_model, agreeing.id)), agreeing.id
     # The failed task's write has no marker; the one before it is not the row's.
-    assert not await written_by_last_projection(client, failed.id, await fence_of(read_model, failed.id))
+    assert not await written_by_last_projection(client, failed.id, await stored_fence(read_model, failed.id))
     # An older fence (the row behind the workflow), or none: undecided.
     report_written = [fence for seq, at, fence in read_model.writes if seq == 1 and at == routed_and_changed.created_at]
-    assert len(report_written) == 1 and report_written[0] < (await fence_of(read_model, routed_and_changed.id) or "~")
+    assert len(report_written) == 1 and report_written[0] < (await stored_fence(read_model, routed_and_changed.id) or "~")
     assert not await written_by_last_projection(client, routed_and_changed.id, report_written[0])
     assert not await written_by_last_projection(client, just_opened.id, None)
     # A reconciliation's write is fenced above every task: undecided, never taken for a task's.
     await Reconciler(client, read_model).reconcile(failed.id)
-    assert not await written_by_last_projection(client, failed.id, await fence_of(read_model, failed.id))
+    assert not await written_by_last_projection(client, failed.id, await stored_fence(read_model, failed.id))
 
 
 class CountQueries(ClientInterceptor):
