@@ -19,7 +19,7 @@ from states.vocabulary import Role
 AUDITING_ROLES = (Role.AUDITOR, Role.SUPERVISOR, Role.MANAGER)
 
 
-def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_audit(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user.role not in AUDITING_ROLES:
         raise PermissionDeniedException("only auditors, supervisors and managers may audit")
 

@@ -97,7 +97,7 @@ def authentication(users: tuple[User, ...]) -> DefineMiddleware:
     return DefineMiddleware(TokenAuthentication, users=users, exclude=PUBLIC_PATHS)
 
 
-def may_change(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_change(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Auditors read everything and change nothing; quality reviewers change no case (only their checks)."""
     if connection.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors may read but not change cases")
@@ -105,19 +105,19 @@ def may_change(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise PermissionDeniedException("quality reviewers score cases but do not change them")
 
 
-def may_change_checks(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_change_checks(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Quality checks: auditors read them and change nothing; who else may do what, the check's rules say."""
     if connection.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors may read but not change quality checks")
 
 
-def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def supervising_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Reviews, samples, assessments: a supervisor's or a manager's to make."""
     if connection.user.role not in SUPERVISING_ROLES:
         raise PermissionDeniedException("only supervisors and managers may do this")
 
 
-def managers_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def managers_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """The department's set-up (users, teams, routing) is the manager's."""
     if connection.user.role != Role.MANAGER:
         raise PermissionDeniedException("only managers may change users, teams and routing")

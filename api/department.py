@@ -134,7 +134,7 @@ def team_out(team: StoredTeam) -> Team:
     return Team(**{**data, "created_at": format_time(team.created_at), "updated_at": format_time(team.updated_at)})
 
 
-def may_read_the_log(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_read_the_log(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user.role not in LOG_READERS:
         raise PermissionDeniedException("only auditors and managers may read the directory's change log")
 

@@ -61,7 +61,7 @@ class HandoverResults(Struct):
     results: list[HandoverResult]
 
 
-def may_hand_over(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_hand_over(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Before the body is read: which of the user's teams the supervisor leads, service/handover.py checks."""
     if connection.user.role not in HANDING_ROLES:
         raise PermissionDeniedException("only supervisors and managers hand over cases")

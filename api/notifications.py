@@ -34,12 +34,12 @@ MAX_ROW_ID = 2**31 - 1
 ItemId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID, description="the inbox message's id")]
 
 
-def may_read_log(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_read_log(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user.role not in LOG_READERS:
         raise PermissionDeniedException("only supervisors, managers and auditors read the delivery log")
 
 
-def not_auditors(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def not_auditors(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Auditors change nothing, their own preferences included; marking their own messages read is all."""
     if connection.user.role == Role.AUDITOR:
         raise PermissionDeniedException("auditors change nothing but their own messages' read mark")

@@ -167,13 +167,14 @@ class KpiRollups:
         self._add_figures = sqlite_cell.on_conflict_do_update(
             index_elements=KEY, set_={"figures": getattr(func, ADD_FIGURES)(kpi_rollups.c.figures, sqlite_cell.excluded.figures)}
         )
+        self._stored_contribution = select(kpi_rollup_cases.c.contribution).where(kpi_rollup_cases.c.case_id == bindparam("case_id"))
         self._zone: ZoneInfo | None = None
 
     def apply(self, connection: Connection, row: Mapping[str, Any]) -> None:
         """Bring the roll-ups from the case's stored contribution to the one of `row` (the case row just written)."""
         zone = self._zone or self._stored_zone(connection)
         new = contribution(row, zone)
-        stored = (connection.execute(select(kpi_rollup_cases.c.contribution).where(kpi_rollup_cases.c.case_id == row["id"]))).scalar()
+        stored = connection.execute(self._stored_contribution, {"case_id": row["id"]}).scalar()
         old = None if stored is None else json.loads(stored)
         if _normal(old) == _normal(new):
             return

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.read_model import ReadModel
@@ -34,6 +34,8 @@ MAX_NAME = 100
 MAX_MEMBERS = 500
 # Who is named where: a team's supervisors lead it; its members are who cases go to.
 MEMBER_ROLES = (Role.AGENT, *SUPERVISING_ROLES)
+# Built once: read on every request that acts (Department.membership).
+MEMBERSHIP = select(team_members).where(team_members.c.user_name == bindparam("user_name")).order_by(team_members.c.team)
 
 
 class Subject:
@@ -171,8 +173,7 @@ class Department:
 
     async def membership(self, user_name: str) -> Membership:
         """Read on every request that acts or narrows what a person sees: in one hop (ReadModel.read)."""
-        query = select(team_members).where(team_members.c.user_name == user_name).order_by(team_members.c.team)
-        rows = await self._read_model.read(lambda connection: connection.execute(query).all())
+        rows = await self._read_model.read(lambda connection: connection.execute(MEMBERSHIP, {"user_name": user_name}).all())
         return Membership(tuple(row.team for row in rows), tuple(row.team for row in rows if row.supervises))
 
     async def memberships(self) -> dict[str, Membership]:

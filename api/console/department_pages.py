@@ -30,7 +30,7 @@ Name = Annotated[str, PathParameter(max_length=100)]
 TEAM_FIELDS = ("name", "site", "assignment", "supervisors", "members", "shifts")
 
 
-def may_read_teams(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_read_teams(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user.role not in TEAM_READERS:
         raise PermissionDeniedException("only supervisors and managers read the department's teams")
 

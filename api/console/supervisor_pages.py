@@ -33,7 +33,7 @@ MAX_FILTER_TEXT = 20
 ReviewId = Annotated[str, PathParameter(max_length=100)]
 
 
-def may_oversee(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def may_oversee(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user.role not in OVERSEEING_ROLES:
         raise PermissionDeniedException("only supervisors and auditors may read the department's figures")
 
