@@ -195,7 +195,8 @@ class KpiRollups:
     def _add_to_cells(self, connection: Connection, changed: list[tuple[tuple, dict[str, Any]]]) -> None:
         if not self._postgres:
             # One statement where PostgreSQL takes the three below, and no figures read into Python.
-            encoded = {id(delta): json.dumps(delta) for _, delta in changed}  # three deltas at most
+            distinct = {id(delta): delta for _, delta in changed}  # three deltas at most, shared by the cells
+            encoded = {key: json.dumps(delta) for key, delta in distinct.items()}
             connection.execute(
                 self._add_figures, [{**dict(zip(KEY_NAMES, key, strict=True)), "figures": encoded[id(delta)]} for key, delta in changed]
             )
@@ -224,6 +225,10 @@ def added(figures: Mapping[str, Any], other: Mapping[str, Any], sign: int = 1) -
     combine = add if sign == 1 else sub
     sketches = {}
     for measure in MEASURES.values():
+        if not other[measure]:
+            # Nothing to add to this sketch (a new case has measured nothing yet): its pairs stay as they are.
+            sketches[measure] = list(figures[measure])
+            continue
         counts = dict(zip(figures[measure][::2], figures[measure][1::2]))
         for index, count in zip(other[measure][::2], other[measure][1::2]):
             counts[index] = combine(counts.get(index, 0), count)

@@ -217,3 +217,13 @@ def test_the_cells_are_searched_by_period_not_read_for_every_period_the_cuboid_h
     searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
     assert len(searches) == 3, plan  # the December days, the months, the last day
     assert all("period>" in step for step in searches), plan
+
+
+def test_adding_figures_that_measured_nothing_keeps_the_sketch_pairs():
+    cell = {"s": [3] + [1] * (len(kpi_rollups.SUMS) - 1), "f": [4, 2, 9, 1], "h": [7, 1]}
+    new_case = {"s": [1] + [0] * (len(kpi_rollups.SUMS) - 1), "f": [], "h": []}
+    total = kpi_rollups.added(cell, new_case)
+    assert total == {"s": [4] + [1] * (len(kpi_rollups.SUMS) - 1), "f": [4, 2, 9, 1], "h": [7, 1]}
+    total["f"].append(0)  # the sum is a value of its own, never the cell's lists
+    assert cell["f"] == [4, 2, 9, 1]
+    assert kpi_rollups.added(total, {**new_case, "h": [7, 1]}, -1)["h"] == []
