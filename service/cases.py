@@ -38,9 +38,13 @@ from workflows.activities import PROJECTION_REFUSED
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import CASE_CODE_VERSION, ActInput, CaseWorkflowInput, ReportInput
 from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
+from workflows.write_ahead import READ_MODEL_BUSY
 
 # An HTTP client should not wait forever when no worker runs; Temporal keeps the request meanwhile.
 UPDATE_TIMEOUT_SECONDS = 60
+# A change the read model did not take in time was rejected, nothing recorded (workflows/write_ahead.py):
+# sent again after these pauses, then answered 503.
+BUSY_PAUSES_SECONDS = (0.1, 0.3, 0.9)
 
 
 class CaseNotFound(LookupError):
@@ -64,6 +68,10 @@ class Unavailable(Exception):
     def __init__(self, message: str, retry_after: int = 2):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class _ReadModelBusy(Exception):
+    pass
 
 
 class _Stopping(Exception):
@@ -206,9 +214,8 @@ class Cases:
             if request.actor.name != SYSTEM:
                 authority = await self._people.department.authority(request.actor.name, self._people.ownership, membership)
                 request = replace(request, authority=authority)
-        handle = self._client.get_workflow_handle(case_id)
         try:
-            case = await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
+            case = await self._act_when_taken(case_id, request)
             TRANSITIONS.labels(case.kind, request.action).inc()
             return case
         except CaseNotFound:
@@ -221,6 +228,20 @@ class Cases:
                 f"case {case_id} is closed for good: its reopen window has passed",
                 {"state": stored["state"], "allowed_actions": [], "action": request.action, "code": RefusalCode.CLOSED_FOR_GOOD},
             ) from None
+
+    async def _act_when_taken(self, case_id: str, request: ActInput) -> CaseState:
+        """The update, sent again (same id: a rejected update left nothing to deduplicate) while the
+        read model is too busy to take its change."""
+        handle = self._client.get_workflow_handle(case_id)
+        for pause in BUSY_PAUSES_SECONDS:
+            try:
+                return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
+            except _ReadModelBusy:
+                await asyncio.sleep(pause)
+        try:
+            return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
+        except _ReadModelBusy:
+            raise Unavailable("the read model did not take the change in time; nothing was changed, so send it again", retry_after=1) from None
 
     async def get(self, case_id: str) -> dict[str, Any]:
         case = await self._read_model.get_case(case_id)
@@ -322,6 +343,8 @@ class Cases:
                 f"no worker confirmed the change within {UPDATE_TIMEOUT_SECONDS}s; it may still be applied, so read the case before retrying"
             ) from None
         except WorkflowUpdateFailedError as error:
+            if isinstance(error.cause, ApplicationError) and error.cause.type == READ_MODEL_BUSY:
+                raise _ReadModelBusy() from None
             refusal = _refusal(case_id, error.cause)
             REJECTED.labels(getattr(refusal, "kind", "CaseNotFound")).inc()
             if isinstance(refusal, CaseRefused) and refusal.kind == PROJECTION_REFUSED:

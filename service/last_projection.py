@@ -2,11 +2,13 @@
 projection Temporal recorded: read from the end of the case's history, by Temporal alone (no query,
 so no worker and no replay of a run gone from its cache).
 
-A projection is a local activity (since "project-locally"); its marker is recorded by the task that ran
-it, and its write carries that task's fence (workflows/activities.py `projection_fence`): the id of the
-task's started event and that event's moment. If the row's fence names the task of the history's last
-projection marker, the row is what that task wrote and no later task projected: nothing is ahead of
-the workflow (a task that wrote and then failed has no marker) and nothing is behind. Anything else
+A projection is a local activity (since "project-locally"), whose marker is recorded by the task that
+ran it, or (since v11) the write of a change by its update's validator, whose acceptance is recorded by
+that task (workflows/write_ahead.py). Either write carries that task's fence (workflows/activities.py
+`projection_fence`): the id of the task's started event and that event's moment. If the row's fence
+names the history's last projecting task, the row is what that task wrote and no later task projected:
+nothing is ahead of the workflow (a task that wrote and then failed has no marker and accepted nothing)
+and nothing is behind. Anything else
 (another task, a reconciliation's fence, a run with no projection yet, a history too long to walk)
 is undecided here, and the caller asks the workflow (service/reconcile.py).
 """
@@ -23,9 +25,12 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverse
 from temporalio.client import Client
 
 from workflows.activities import LAST_MOMENT, PROJECT_ACTIVITIES, fence_task, micros
+from workflows.case_workflow import CaseWorkflow
 
 # A local activity's marker, as the SDK's core records it.
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
+# The update whose validator writes its change (since v11; before, its task records a marker as well).
+ACT_UPDATE = CaseWorkflow.act.__name__  # type: ignore[attr-defined]  # the update is named after its method
 # A change is six to nine events (with its timers): a page of twelve from the end usually holds the last
 # projection's task, and asking for fewer costs Temporal no less (bench/sweep.py). Beyond eight pages, a
 # query is as cheap.
@@ -47,18 +52,18 @@ async def written_by_last_projection(client: Client, case_id: str, fence: str | 
 
 async def _last_projecting_task(client: Client, case_id: str) -> tuple[int, int] | None:
     """(started event id, its moment in microseconds) of the task that recorded the current run's last
-    projection marker; None if not within PAGES pages of the end."""
+    projection marker or accepted change; None if not within PAGES pages of the end."""
     request = GetWorkflowExecutionHistoryReverseRequest(
         namespace=client.namespace, execution=WorkflowExecution(workflow_id=case_id), maximum_page_size=PAGE
     )
-    marker_seen, started_id = False, None
+    projection_seen, started_id = False, None
     for _ in range(PAGES):
         page = await client.workflow_service.get_workflow_execution_history_reverse(request)
         for event in page.history.events:
             if started_id is not None and event.event_id == started_id:
                 return started_id, _moment(event)
-            if not marker_seen:
-                marker_seen = _is_projection_marker(event)
+            if not projection_seen:
+                projection_seen = _is_projection_marker(event) or _is_accepted_change(event)
             elif started_id is None and event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                 # The commands of a task follow its completion: the first completion before the marker is its task's.
                 started_id = event.workflow_task_completed_event_attributes.started_event_id
@@ -66,6 +71,12 @@ async def _last_projecting_task(client: Client, case_id: str) -> tuple[int, int]
             return None
         request.next_page_token = page.next_page_token
     return None
+
+
+def _is_accepted_change(event: HistoryEvent) -> bool:
+    if event.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        return False
+    return event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name == ACT_UPDATE
 
 
 def _is_projection_marker(event: HistoryEvent) -> bool:

@@ -39,7 +39,7 @@ from states import service_times
 from states.case import CaseState, Event, as_utc, format_time, parse_time
 from states.clocks import earliest_deadline, is_breached
 from states.vocabulary import CUSTOMER_KINDS, Phase, SystemAction
-from workflows.activities import RowRefused
+from workflows.activities import AHEAD_WAIT_SECONDS, RowRefused, StoreBusy
 
 T = TypeVar("T")
 
@@ -116,14 +116,16 @@ def _sqlite_pragmas(synchronous: str):
     return pragmas
 
 
-def _sqlite_plain(engine: AsyncEngine) -> Engine | None:
+def _sqlite_plain(engine: AsyncEngine, busy_seconds: float = 30) -> Engine | None:
     """On SQLite, a plain (synchronous) engine on the same file for the projection and the reads of
     every request (`ReadModel.read`): each runs whole in one worker thread, one hop, where aiosqlite
-    hops to its thread per statement, per fetch and for the rollback that returns the connection."""
+    hops to its thread per statement, per fetch and for the rollback that returns the connection.
+    `busy_seconds`: how long a statement waits for another connection's write."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return None
     synchronous = engine.sync_engine.get_execution_options().get("casework_sqlite_synchronous", "NORMAL")
-    writer = create_sync_engine(engine.url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30, "check_same_thread": False})
+    connect_args = {"timeout": busy_seconds, "check_same_thread": False}
+    writer = create_sync_engine(engine.url.set(drivername="sqlite+pysqlite"), connect_args=connect_args)
     event.listen(writer, "connect", _sqlite_pragmas(synchronous))
     return writer
 
@@ -157,6 +159,8 @@ class ReadModel:
         self._put_search = _search_upsert(self.insert)
         self._kpi_rollups = KpiRollups(dialect)
         self._plain = _sqlite_plain(engine)
+        # An update validator's writes (project_ahead): they wait for a locked file no longer than the validator waits.
+        self._plain_ahead = _sqlite_plain(engine, AHEAD_WAIT_SECONDS)
 
     async def upgrade(self, zone: str | None = None) -> None:
         """Bring the schema to this version's (Alembic migrations in service/migrations); `zone`: the
@@ -175,8 +179,9 @@ class ReadModel:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        if self._plain is not None:
-            self._plain.dispose()
+        for plain in (self._plain, self._plain_ahead):
+            if plain is not None:
+                plain.dispose()
         await self.engine.dispose()
 
     async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None:
@@ -189,10 +194,36 @@ class ReadModel:
             reason = self.alarm.raise_for(case.id, event.seq, case.kind, error)
             await self._remember_refusal(case.id, event.seq, reason)
             raise RowRefused(reason) from error
-        if event.action == SystemAction.SLA_BREACHED:
-            SLA_BREACHES.labels(case.kind, event.data.get("target", "")).inc()
-        elif event.action == SystemAction.ACTION_ITEM_OVERDUE:
-            SLA_BREACHES.labels(case.kind, "action_item").inc()
+        _count_breach(case, event)
+
+    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        """`project` from a thread other than `loop`'s (an update's validator, workflows/write_ahead.py),
+        done within AHEAD_WAIT_SECONDS or not at all: RowRefused as `project` raises it, StoreBusy for
+        anything that may pass. On SQLite it writes in the calling thread: no hop at all."""
+        if self._plain_ahead is None:
+            future = asyncio.run_coroutine_threadsafe(self.project(case, event, fence), loop)
+            try:
+                future.result(timeout=AHEAD_WAIT_SECONDS)
+            except RowRefused:
+                raise
+            except Exception as error:
+                future.cancel()
+                raise self._busy(case, event, error) from error
+            return
+        try:
+            with READ_MODEL_WRITE.time(), self._plain_ahead.begin() as connection:
+                self._write(connection, case, event, fence)
+        except Exception as error:
+            if not refused_for_good(error):
+                raise self._busy(case, event, error) from error
+            reason = self.alarm.raise_for(case.id, event.seq, case.kind, error)
+            asyncio.run_coroutine_threadsafe(self._remember_refusal(case.id, event.seq, reason), loop)
+            raise RowRefused(reason) from error
+        _count_breach(case, event)
+
+    def _busy(self, case: CaseState, event: Event, error: BaseException) -> StoreBusy:
+        log.warning("the read model did not take event %s of case %s in time: %r", event.seq, case.id, error)
+        return StoreBusy(type(error).__name__)
 
     async def _remember_refusal(self, case_id: str, seq: int, reason: str) -> None:
         """For /health in the API's process, which may not be this one (`casework serve`)."""
@@ -482,6 +513,13 @@ def _seconds_since(start: datetime, text: str | None) -> float | None:
 
 def _time_or_none(text: str | None) -> datetime | None:
     return parse_time(text) if text else None
+
+
+def _count_breach(case: CaseState, event: Event) -> None:
+    if event.action == SystemAction.SLA_BREACHED:
+        SLA_BREACHES.labels(case.kind, event.data.get("target", "")).inc()
+    elif event.action == SystemAction.ACTION_ITEM_OVERDUE:
+        SLA_BREACHES.labels(case.kind, "action_item").inc()
 
 
 def _event_row(event: Event) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 Before "project-locally" each projection was a regular activity: the history holds its input (the
 event and the case). Since, it is a local activity, whose input the history does not hold, only its
-marker (and the update's input and result). So the events are recomputed by replaying each run with
-the workflow's code, deterministically (the replay test holds the code to every recorded history),
-and seeing every projection it makes, regular or local, and whether the read model refused it for good.
+marker (and the update's input and result), or (since v11) the write of an update's validator, which
+leaves no trace of its own (workflows/write_ahead.py). So the events are recomputed by replaying each
+run with the workflow's code, deterministically (the replay test holds the code to every recorded
+history), and seeing every projection it makes, regular, local or ahead, and whether the read model
+refused it for good.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC
 from typing import Any
 
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import (
+    HandleUpdateInput,
     Interceptor,
     Replayer,
     StartActivityInput,
@@ -29,6 +33,7 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
+from states.case import Event
 from workflows.activities import LAST_MOMENT, PROJECT_ACTIVITIES, projection_fence, refused_for_good
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ProjectInput
@@ -78,6 +83,12 @@ class _Projections(Interceptor):
             def init(self, outbound: WorkflowOutboundInterceptor) -> None:
                 super().init(_Seeing(outbound, projections))
 
+            async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+                instance = workflow.instance()
+                if isinstance(instance, CaseWorkflow):
+                    instance.on_written_ahead = projections.saw_written_ahead
+                return await super().handle_update_handler(input)
+
         return Inbound
 
     def saw(self, activity: str, args: Any, handle: asyncio.Task) -> None:
@@ -88,6 +99,11 @@ class _Projections(Interceptor):
         event = asdict(projected.event)
         self.events[projected.event.seq] = event
         handle.add_done_callback(lambda done: self._taken_back(done, projected.event.seq, event))
+
+    def saw_written_ahead(self, event: Event) -> None:
+        """A change its update's validator wrote (since v11): never taken back, a refusal rejected it."""
+        self.locally = True
+        self.events[event.seq] = asdict(event)
 
     def _taken_back(self, done: asyncio.Task, seq: int, event: dict[str, Any]) -> None:
         error = None if done.cancelled() else done.exception()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from typing import Any
 
 from states.case import Event
@@ -28,5 +27,8 @@ def event_hash(event: dict[str, Any]) -> str:
 
 def seal(event: Event, prev_hash: str) -> Event:
     event.prev_hash = prev_hash
-    event.hash = event_hash(asdict(event))
+    # The hashed fields read off the event as they are: `dataclasses.asdict` would deep-copy its data first.
+    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+    fields["actor"] = {"name": event.actor.name, "role": event.actor.role}
+    event.hash = event_hash(fields)
     return event

@@ -3,6 +3,7 @@ route a new case (its team and agent), which reads the department's directory.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -57,8 +58,22 @@ class RowRefused(Exception):
     """The store can never write this event or case as it is: the same attempt fails every time."""
 
 
+class StoreBusy(Exception):
+    """The store did not take a write in the time it was given, or failed it for now."""
+
+
+# How long an update's validator waits for its write (workflows/write_ahead.py): well inside the SDK's
+# two seconds for an activation, beyond which it reports a deadlock.
+AHEAD_WAIT_SECONDS = 1.0
+
+
 class ProjectionStore(Protocol):
     async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None: ...
+
+    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        """The same, from a thread other than `loop`'s (workflows/write_ahead.py): done within
+        AHEAD_WAIT_SECONDS or not at all; raises RowRefused, or StoreBusy."""
+        ...
 
 
 class Router(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
     from workflows.storms import STORM_REFUSED, StormActivities, storm_cause
+    from workflows.write_ahead import Ahead, adopt_or_take, take_ahead
 
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
 REPORT_WAIT = timedelta(minutes=5)
@@ -90,6 +92,9 @@ V9_PATCH = "v9-one-marker"
 # write for one. And since v10 a new case's report is written and the case routed by one local
 # activity (`project_report`), not one each.
 V10 = 10
+# Since v11 a change that opens no case is written to the read model by its update's validator, before
+# Temporal accepts it, in place of a local activity after it (workflows/write_ahead.py).
+V11 = 11
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -109,6 +114,12 @@ class CaseWorkflow:
         self._notifications: set[asyncio.Future] = set()
         # Whether action items warn before their deadline (DUE_SOON_PATCH).
         self._due_soon = False
+        # The change the running update's validator took ahead (since v11), for the worker to write.
+        self._ahead: Ahead | None = None
+        # The case the running report's validator opened (its update id, the machine, the event).
+        self._opened_ahead: tuple[str, CaseMachine, Event] | None = None
+        # Told of each change written ahead, replays included: how an audit sees them (service/recorded.py).
+        self.on_written_ahead: Callable[[Event], None] | None = None
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseState | None:
@@ -170,13 +181,17 @@ class CaseWorkflow:
         if self._machine is not None:
             raise ApplicationError("this case is already reported", type="AlreadyReported")
         try:
-            open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id))
+            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id, input.measured))
         except CaseRuleError as error:
             raise rule_error(error) from None
+        update = workflow.current_update_info()
+        self._opened_ahead = None if update is None else (update.id, machine, event)
 
     @workflow.update
     async def act(self, input: ActInput) -> CaseState:
         machine = self._reported_machine()
+        if self._writes_ahead(input.action):
+            return await self._act_written_ahead(machine, input)
         data = dict(input.data or {})
         opened = self._opens_a_case(input.action, data)
         # To take the event back if the read model refuses it for good (a copy costs less than a round trip).
@@ -204,12 +219,41 @@ class CaseWorkflow:
     @act.validator
     def validate_act(self, input: ActInput) -> None:
         machine = self._reported_machine()
+        self._ahead = None
         try:
             check_storable(input.note, "note")
             check_storable(input.data, "data")
-            machine.check(input.action, input.actor.role or "", input.data, self._context(authority=input.authority), input.expected_version)
+            if self._writes_ahead(input.action):
+                ctx = self._context(input.request_id, input.measured, input.authority)
+                self._ahead = take_ahead(machine, input, ctx, self._sla_policy)
+            else:
+                machine.check(input.action, input.actor.role or "", input.data, self._context(authority=input.authority), input.expected_version)
         except CaseRuleError as error:
             raise rule_error(error) from None
+
+    def taken_ahead(self, update_id: str) -> Ahead | None:
+        """The change this update's validator took ahead, for the worker to write (workflows/write_ahead.py)."""
+        ahead = self._ahead
+        return ahead if ahead is not None and ahead.update_id == update_id else None
+
+    def _writes_ahead(self, action: str) -> bool:
+        """Whether the action's change is written by its validator: since v11, unless it opens a case
+        (whose id the handler draws from the workflow's random, which a validator must not touch)."""
+        declared = self._declared(action)
+        return self._input.code_version >= V11 and declared is not None and declared.opens is None
+
+    async def _act_written_ahead(self, machine: CaseMachine, input: ActInput) -> CaseState:
+        """The change its validator took and the worker wrote (in a replay, taken again)."""
+        ahead, self._ahead = self._ahead, None
+        try:
+            event = adopt_or_take(machine, ahead, input, self._context(input.request_id, input.measured, input.authority), self._sla_policy)
+        except CaseRuleError as error:
+            raise rule_error(error) from None
+        if self.on_written_ahead is not None:
+            self.on_written_ahead(event)
+        await self._record(event, written=True)
+        await self._follow_on(event, opened=False)
+        return machine.case
 
     @workflow.signal(name=follow_ons.LINK_SIGNAL)
     async def link(self, input: LinkInput) -> None:
@@ -227,7 +271,7 @@ class CaseWorkflow:
 
     async def _open(self, input: ReportInput, undoable: bool = False) -> CaseState:
         try:
-            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id, input.measured))
+            machine, event = self._opening(input)
         except CaseRuleError as error:
             raise rule_error(error) from None
         if input.source_case_id:
@@ -258,6 +302,15 @@ class CaseWorkflow:
         if input.source_case_id and input.link_back:
             await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, Relation.DERIVED, input.actor, input.request_id))
         return machine.case
+
+    def _opening(self, input: ReportInput) -> tuple[CaseMachine, Event]:
+        """The case as the report's validator opened it (the same rules, input and moment: the handler
+        runs right after it), else opened now: in a replay, which runs no validator, or by another case."""
+        ahead, self._opened_ahead = self._opened_ahead, None
+        update = workflow.current_update_info()
+        if ahead is not None and update is not None and ahead[0] == update.id:
+            return ahead[1], ahead[2]
+        return open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id, input.measured))
 
     async def _dispatch(self, request_id: str | None) -> None:
         """Route the new case (before v10): since v9 by a local activity in the workflow task of the
@@ -311,14 +364,16 @@ class CaseWorkflow:
         elif declared.tells:
             await follow_ons.tell_linked_cases(case, event, declared.tells)
 
-    async def _record(self, event: Event, retry_refused: bool = True, quiet: bool = False) -> None:
+    async def _record(self, event: Event, retry_refused: bool = True, quiet: bool = False, written: bool = False) -> None:
         """After the machine took an event: clocks, search attributes, read model, notifications
-        (`quiet`: the event's message goes to nobody). An incident storm control opened tells its
-        storm when it closes, so later breaches of the cause open a new one."""
-        clocks.after_event(self._opened.case, event, self._sla_policy)
+        (`quiet`: the event's message goes to nobody; `written`: its clocks and its write were done
+        ahead, by its update's validator). An incident storm control opened tells its storm when it
+        closes, so later breaches of the cause open a new one."""
+        if not written:
+            clocks.after_event(self._opened.case, event, self._sla_policy)
         if self._searched(event):
             workflow.upsert_search_attributes([CASE_STATE.value_set(event.to_state)])
-        await self._project(event, retry_refused, quiet)
+        await self._project(event, retry_refused, quiet, written=written)
         if event.to_state == Phase.CLOSED != event.from_state and self._input.storm_cause:
             await storms.tell_closed(self._input.storm_cause, self._opened.case.id)
 
@@ -465,8 +520,11 @@ class CaseWorkflow:
         """Before this run ends: every handler done, every notification delivered or given up."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifications)
 
-    async def _project(self, event: Event, retry_refused: bool = True, quiet: bool = False, route: bool = False) -> Dispatch | None:
-        """Write the event (`route`: the report, and route the new case: routing's decision), then tell of it."""
+    async def _project(
+        self, event: Event, retry_refused: bool = True, quiet: bool = False, route: bool = False, written: bool = False
+    ) -> Dispatch | None:
+        """Write the event unless it is `written` (`route`: the report, and route the new case: routing's
+        decision), then tell of it."""
         self._events_this_run += 1
         self._changed = True  # the run loop recomputes when its timers are due
         case = self._opened.case
@@ -474,7 +532,7 @@ class CaseWorkflow:
         notify_after = self._since(NOTIFY_AFTER_PROJECTION_PATCH)
         if notification and not notify_after:
             self._notify(notification)
-        decision = await self._write(event, retry_refused, route)
+        decision = None if written else await self._write(event, retry_refused, route)
         kind = event_message(SPECS.get(case.kind), event.action, event.data, case.created_by)
         if kind in NAMING_MESSAGES and not self._since(NAMING_PATCH):
             kind = None

@@ -28,7 +28,7 @@ class ReportInput:
 
 # The case workflow's code a run begins on (CaseWorkflowInput.code_version; CaseWorkflow._v10): a run
 # begun on v10 or later takes every change up to its version without asking for a patch marker.
-CASE_CODE_VERSION = 10
+CASE_CODE_VERSION = 11
 
 
 @dataclass

@@ -21,6 +21,7 @@ from workflows.quality_sampling import QualitySamplingActivities, QualitySamplin
 from workflows.reviews import ReviewActivities, ReviewMaker, ReviewWorkflow
 from workflows.storms import StormActivities, StormWorkflow
 from workflows.sweeps import RecentReconciler, ReconcileSweepWorkflow, SweepActivities
+from workflows.write_ahead import WriteAhead
 
 WORKFLOW_TASKS_AT_ONCE = 10
 
@@ -81,6 +82,8 @@ def build_worker(
             *assessing,
             *checking,
         ],
+        # A case's change written by its update's validator (case workflow v11).
+        interceptors=[WriteAhead(store)],
         # No external payload storage here: with the default (3) every activation's payloads are also
         # visited by concurrent tasks that store or fetch nothing, about 0.1 ms of CPU per transition.
         max_workflow_task_external_storage_concurrency=1,

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from states.chain import event_hash
+from states.case import Event
+from states.chain import event_hash, seal
 from states.machine import KINDS
 from states.opening import Report, open_case
 from states.spec import Context
@@ -58,3 +59,10 @@ def test_an_added_action_item_replays_but_a_changed_one_does_not():
     added["hash"] = event_hash(added)  # a forgery the hash chain alone would not catch
     finding = replay("case-1", recorded)
     assert finding is not None and finding.seq == added["seq"] and finding.problem == "changed field"
+
+
+def test_seal_hashes_the_bytes_verification_hashes():
+    # `seal` reads the fields off the event; verification hashes the stored (plain) form of it.
+    event = Event(3, "case-1", "record_findings", "analyse", "analyse", AGENT, T0, "a note", {"findings": "x", "items": [{"n": 1}]}, "r-1")
+    sealed = seal(event, "9" * 64)
+    assert sealed.hash == event_hash(asdict(sealed)) and sealed.prev_hash == "9" * 64

@@ -59,6 +59,10 @@ class RecordingReadModel(ReadModel):
         self.received.append((event.seq, case.version))
         await super().project(case, event, fence)
 
+    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.received.append((event.seq, case.version))
+        super().project_ahead(case, event, fence, loop)
+
 
 async def test_each_projection_carries_the_case_as_of_its_own_event_under_concurrent_updates(temporal_env, tmp_path):
     queue = f"concurrent-{uuid.uuid4().hex}"

@@ -4,6 +4,7 @@ write the read model and then fail (a worker killed, a task timed out). Its retr
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import ActInput
 from workflows.messages import MessageActivities, NoOffice
 from workflows.sweeps import ReconcileSweepWorkflow, SweepActivities, SweepInput
+from workflows.write_ahead import WriteAhead
 
 # Update ids whose workflow task fails once, right after the update's projection returned.
 FAIL_AFTER_PROJECTION: set[str] = set()
@@ -73,6 +75,10 @@ class RecordingReadModel(ReadModel):
         self.writes.append((event.seq, event.at, fence))
         await super().project(case, event, fence)
 
+    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.writes.append((event.seq, event.at, fence))
+        super().project_ahead(case, event, fence, loop)
+
 
 @pytest.fixture
 async def failing_worker(temporal_env, tmp_path):
@@ -91,7 +97,8 @@ async def failing_worker(temporal_env, tmp_path):
             MessageActivities(NoOffice(), queue).announce,
             SweepActivities(Reconciler(temporal_env.client, read_model)).reconcile_recent,
         ],
-        interceptors=[FailAfterProjection()],
+        # Outermost first: the task fails after the validator's write (since v11) or the handler's.
+        interceptors=[FailAfterProjection(), WriteAhead(read_model)],
     )
     async with worker:
         yield Cases(temporal_env.client, read_model, WorkflowConfig(queue, reopen_window_seconds=3600, events_per_run=500)), read_model, queue
