@@ -44,6 +44,7 @@ from service.assessments import Assessments
 from service.audit import Audit
 from service.cases import Cases, People, WorkflowConfig
 from service.directory import Directory
+from service.dispatch import Dispatcher
 from service.idempotency import IdempotencyKeys, keep_forgetting
 from service.kpis import Kpis
 from service.live import LiveFeed
@@ -183,7 +184,8 @@ def create_app(settings: Settings | None = None, alarm: ProjectionAlarm | None =
         app.state.notifications = Notifications(read_model, settings.notification_policy, settings.console_url, label, settings.users)
         app.state.visibility = Visibility(app.state.department, settings.visibility)
         people = People(app.state.department, frozenset(user.name for user in settings.users), settings.ownership)
-        app.state.cases = Cases(client, read_model, config, people)
+        router = Dispatcher(app.state.department, settings.timezone, settings.holidays)
+        app.state.cases = Cases(client, read_model, config, people, router)
         app.state.audit = Audit(client, read_model)
         app.state.codec = client.data_converter.payload_codec  # None unless CASEWORK_PAYLOAD_KEYS is set
         app.state.quality = QualityChecks(client, read_model, quality_config(settings), settings.users)

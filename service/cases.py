@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from states.opening import open_case
 from states.sla_policy import DEFAULT_POLICY_DATA, parse_policy, policy_for_kind
 from states.spec import TEAM, USER, Context, Field, Opens
 from states.vocabulary import SYSTEM, Kind, Phase, Priority, RefusalCode, SystemAction
-from workflows.activities import PROJECTION_REFUSED
+from workflows.activities import PROJECTION_REFUSED, Router
 from workflows.case_workflow import CaseWorkflow
 from workflows.inputs import CASE_CODE_VERSION, ActInput, CaseWorkflowInput, ReportInput
 from workflows.search import CASE_KIND, CASE_PRIORITY, CASE_STATE
@@ -126,11 +126,14 @@ class People:
 
 
 class Cases:
-    def __init__(self, client: Client, read_model: ReadModel, config: WorkflowConfig, people: People | None = None):
+    def __init__(self, client: Client, read_model: ReadModel, config: WorkflowConfig, people: People | None = None, router: Router | None = None):
         self._client = client
         self._read_model = read_model
         self._config = config
         self._people = people
+        # Routes a new case before its report is sent, so the report's validator writes both at once
+        # (workflows/write_ahead.py); without one, the worker routes the case after its report.
+        self._router = router
         self._sla_policy = parse_policy(DEFAULT_POLICY_DATA if config.sla_policy is None else config.sla_policy)
         meetings = policy_for_kind(config.sla_policy, Kind.MEETING, config.meeting_calendar)
         self._meeting_policy = parse_policy(DEFAULT_POLICY_DATA if meetings is None else meetings)
@@ -158,11 +161,24 @@ class Cases:
         case_id = case_id or new_case_id()
         now = datetime.now(UTC)
         # Refuse a bad report here: update-with-start would start the workflow even if its update fails.
-        open_case(case_id, report, actor, Context(now=format_time(now)))
+        machine, _ = open_case(case_id, report, actor, Context(now=format_time(now)))
         if self._people is not None and report.kind in SPECS:
             await self._check_people_named(SPECS[report.kind].report_fields, report.data or {})
         measured = await self._plan_measures.for_report(report, now)
-        start = WithStartWorkflowOperation(
+        request = ReportInput(report=report, actor=actor, source_case_id=source_case_id, request_id=request_id, measured=measured)
+        if self._router is not None:
+            request = replace(request, routed=True, dispatch=await self._router.dispatch(machine.case))
+        case = await self._when_taken(
+            case_id,
+            lambda: self._client.execute_update_with_start_workflow(
+                CaseWorkflow.report, request, start_workflow_operation=self._start(case_id, report), id=request_id
+            ),
+        )
+        TRANSITIONS.labels(case.kind, SystemAction.REPORT).inc()
+        return case
+
+    def _start(self, case_id: str, report: Report) -> WithStartWorkflowOperation:
+        return WithStartWorkflowOperation(
             CaseWorkflow.run,
             CaseWorkflowInput(
                 case_id=case_id,
@@ -184,17 +200,6 @@ class Cases:
                 ]
             ),
         )
-        case = await self._call(
-            case_id,
-            self._client.execute_update_with_start_workflow(
-                CaseWorkflow.report,
-                ReportInput(report=report, actor=actor, source_case_id=source_case_id, request_id=request_id, measured=measured),
-                start_workflow_operation=start,
-                id=request_id,
-            ),
-        )
-        TRANSITIONS.labels(case.kind, SystemAction.REPORT).inc()
-        return case
 
     async def act(self, case_id: str, request: ActInput, membership: Membership | None = None) -> CaseState:
         """Take an action; the request's id is the update's id, so Temporal applies it at most once.
@@ -215,7 +220,8 @@ class Cases:
                 authority = await self._people.department.authority(request.actor.name, self._people.ownership, membership)
                 request = replace(request, authority=authority)
         try:
-            case = await self._act_when_taken(case_id, request)
+            handle = self._client.get_workflow_handle(case_id)
+            case = await self._when_taken(case_id, lambda: handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
             TRANSITIONS.labels(case.kind, request.action).inc()
             return case
         except CaseNotFound:
@@ -229,17 +235,16 @@ class Cases:
                 {"state": stored["state"], "allowed_actions": [], "action": request.action, "code": RefusalCode.CLOSED_FOR_GOOD},
             ) from None
 
-    async def _act_when_taken(self, case_id: str, request: ActInput) -> CaseState:
+    async def _when_taken(self, case_id: str, send: Callable[[], Awaitable[CaseState]]) -> CaseState:
         """The update, sent again (same id: a rejected update left nothing to deduplicate) while the
         read model is too busy to take its change."""
-        handle = self._client.get_workflow_handle(case_id)
         for pause in BUSY_PAUSES_SECONDS:
             try:
-                return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
+                return await self._call(case_id, send())
             except _ReadModelBusy:
                 await asyncio.sleep(pause)
         try:
-            return await self._call(case_id, handle.execute_update(CaseWorkflow.act, request, id=request.request_id))
+            return await self._call(case_id, send())
         except _ReadModelBusy:
             raise Unavailable("the read model did not take the change in time; nothing was changed, so send it again", retry_after=1) from None
 

@@ -136,7 +136,7 @@ async def running_worker(settings: Settings, alarm: ProjectionAlarm | None = Non
             Department(read_model, settings.timezone, settings.holidays), frozenset(user.name for user in settings.users), settings.ownership
         )
         meetings = Meetings(
-            Cases(client, read_model, config, people), read_model, reviews, settings.meeting_plan, settings.meetings_ahead, settings.users
+            Cases(client, read_model, config, people, router), read_model, reviews, settings.meeting_plan, settings.meetings_ahead, settings.users
         )
         async with build_worker(
             client,

@@ -29,8 +29,9 @@ from workflows.case_workflow import CaseWorkflow
 
 # A local activity's marker, as the SDK's core records it.
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
-# The update whose validator writes its change (since v11; before, its task records a marker as well).
-ACT_UPDATE = CaseWorkflow.act.__name__  # type: ignore[attr-defined]  # the update is named after its method
+# The updates whose validators write their change (`act` since v11, a routed `report` since v12; before,
+# their task records a marker as well).
+WRITING_UPDATES = (CaseWorkflow.act.__name__, CaseWorkflow.report.__name__)  # type: ignore[attr-defined]  # named after their methods
 # A change is six to nine events (with its timers): a page of twelve from the end usually holds the last
 # projection's task, and asking for fewer costs Temporal no less (bench/sweep.py). Beyond eight pages, a
 # query is as cheap.
@@ -76,7 +77,7 @@ async def _last_projecting_task(client: Client, case_id: str) -> tuple[int, int]
 def _is_accepted_change(event: HistoryEvent) -> bool:
     if event.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
         return False
-    return event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name == ACT_UPDATE
+    return event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name in WRITING_UPDATES
 
 
 def _is_projection_marker(event: HistoryEvent) -> bool:

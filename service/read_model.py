@@ -18,7 +18,7 @@ import base64
 import json
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -185,41 +185,47 @@ class ReadModel:
         await self.engine.dispose()
 
     async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None:
+        await self._project_counted(case, [event], fence)
+
+    async def _project_counted(self, case: CaseState, events: Sequence[Event], fence: str | None) -> None:
         try:
             with READ_MODEL_WRITE.time():
-                await self._project(case, event, fence)
+                await self._project(case, events, fence)
         except Exception as error:
             if not refused_for_good(error):
                 raise  # transient: the activity retries it
-            reason = self.alarm.raise_for(case.id, event.seq, case.kind, error)
-            await self._remember_refusal(case.id, event.seq, reason)
+            reason = self.alarm.raise_for(case.id, events[0].seq, case.kind, error)
+            await self._remember_refusal(case.id, events[0].seq, reason)
             raise RowRefused(reason) from error
-        _count_breach(case, event)
+        for taken in events:
+            _count_breach(case, taken)
 
-    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
-        """`project` from a thread other than `loop`'s (an update's validator, workflows/write_ahead.py),
-        done within AHEAD_WAIT_SECONDS or not at all: RowRefused as `project` raises it, StoreBusy for
-        anything that may pass. On SQLite it writes in the calling thread: no hop at all."""
+    def project_ahead(self, case: CaseState, events: Sequence[Event], fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        """`project` of one change's events from a thread other than `loop`'s (an update's validator,
+        workflows/write_ahead.py), done within AHEAD_WAIT_SECONDS or not at all: RowRefused as `project`
+        raises it, StoreBusy for anything that may pass. On SQLite it writes in the calling thread: no hop."""
+        first = events[0]
         if self._plain_ahead is None:
-            future = asyncio.run_coroutine_threadsafe(self.project(case, event, fence), loop)
+            future = asyncio.run_coroutine_threadsafe(self._project_counted(case, events, fence), loop)
             try:
                 future.result(timeout=AHEAD_WAIT_SECONDS)
             except RowRefused:
                 raise
             except Exception as error:
                 future.cancel()
-                raise self._busy(case, event, error) from error
+                raise self._busy(case, first, error) from error
             return
         try:
             with READ_MODEL_WRITE.time(), self._plain_ahead.begin() as connection:
-                self._write(connection, case, event, fence)
+                self._write(connection, case, events, fence)
         except Exception as error:
             if not refused_for_good(error):
-                raise self._busy(case, event, error) from error
-            reason = self.alarm.raise_for(case.id, event.seq, case.kind, error)
-            asyncio.run_coroutine_threadsafe(self._remember_refusal(case.id, event.seq, reason), loop)
+                raise self._busy(case, first, error) from error
+            reason = self.alarm.raise_for(case.id, first.seq, case.kind, error)
+            asyncio.run_coroutine_threadsafe(self._remember_refusal(case.id, first.seq, reason), loop)
             raise RowRefused(reason) from error
-        _count_breach(case, event)
+        for taken in events:
+            _count_breach(case, taken)
 
     def _busy(self, case: CaseState, event: Event, error: BaseException) -> StoreBusy:
         log.warning("the read model did not take event %s of case %s in time: %r", event.seq, case.id, error)
@@ -259,21 +265,22 @@ class ReadModel:
         with self._plain.connect() as connection:
             return query(connection)
 
-    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
+    async def _project(self, case: CaseState, events: Sequence[Event], fence: str | None) -> None:
         if self._plain is not None:
-            await asyncio.to_thread(self._write_in_thread, case, event, fence)
+            await asyncio.to_thread(self._write_in_thread, case, events, fence)
             return
         async with self.engine.begin() as connection:
-            await connection.run_sync(self._write, case, event, fence)
+            await connection.run_sync(self._write, case, events, fence)
 
-    def _write_in_thread(self, case: CaseState, event: Event, fence: str | None) -> None:
+    def _write_in_thread(self, case: CaseState, events: Sequence[Event], fence: str | None) -> None:
         assert self._plain is not None
         with self._plain.begin() as connection:
-            self._write(connection, case, event, fence)
+            self._write(connection, case, events, fence)
 
-    def _write(self, connection: Connection, case: CaseState, event: Event, fence: str | None) -> None:
-        """The projection's one transaction: the event, the case row and what hangs on it, then the fence's removals."""
-        connection.execute(self._put_event, {**_event_row(event), "fence": fence})
+    def _write(self, connection: Connection, case: CaseState, events: Sequence[Event], fence: str | None) -> None:
+        """The projection's one transaction: the events, the case row after them and what hangs on it,
+        then the fence's removals."""
+        connection.execute(self._put_event, [{**_event_row(event), "fence": fence} for event in events])
         row = {**_case_row(case), "fence": fence}
         if connection.execute(self._put_case, row).rowcount:
             connection.execute(self._put_search, {"case_id": case.id, "body": search_body(row["snapshot"])})

@@ -17,8 +17,11 @@ from sqlalchemy import select
 
 from service.read_model import ReadModel
 from service.tables import cases
-from states.case import Actor, format_time, parse_time
+from states.case import Actor, CaseState, format_time, parse_time
+from states.machine import spec_for
+from states.sla_policy import DEFAULT_POLICY_DATA
 from states.spec import Context
+from workflows.inputs import Dispatch
 
 # --- the clock ------------------------------------------------------------------------------------
 
@@ -156,6 +159,17 @@ WALKS = {
     "improvement_plan": IMPROVEMENT_WALK,
     "meeting": MEETING_WALK,
 }
+# Routing's decision for every routed kind, with a team policy of its own: where the workflow's handling
+# of a decision is the subject, not how routing makes one (tests/api/test_routing_through_the_api.py).
+TEAM_POLICY = {**DEFAULT_POLICY_DATA, "warn_at": 0.6}
+ROUTED = Dispatch("一线", "ann", 0, "rule 0 (kind = complaint)", "round_robin", TEAM_POLICY)
+
+
+class FixedRouter:
+    async def dispatch(self, case: CaseState) -> Dispatch | None:
+        return ROUTED if spec_for(case.kind).routed else None
+
+
 OPENERS = {"complaint": AGENT, "feedback": AGENT, "incident": SUPERVISOR, "improvement_plan": SUPERVISOR, "meeting": SUPERVISOR}
 
 

@@ -4,6 +4,7 @@ route a new case (its team and agent), which reads the department's directory.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -70,9 +71,10 @@ AHEAD_WAIT_SECONDS = 1.0
 class ProjectionStore(Protocol):
     async def project(self, case: CaseState, event: Event, fence: str | None = None) -> None: ...
 
-    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
-        """The same, from a thread other than `loop`'s (workflows/write_ahead.py): done within
-        AHEAD_WAIT_SECONDS or not at all; raises RowRefused, or StoreBusy."""
+    def project_ahead(self, case: CaseState, events: Sequence[Event], fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        """The same for one change's events (a report's may bring routing's), in one transaction, from a
+        thread other than `loop`'s (workflows/write_ahead.py): done within AHEAD_WAIT_SECONDS or not at
+        all; raises RowRefused, or StoreBusy."""
         ...
 
 

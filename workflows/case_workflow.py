@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notifications import Notifier
     from workflows.search import CASE_STATE
     from workflows.storms import STORM_REFUSED, StormActivities, storm_cause
-    from workflows.write_ahead import Ahead, adopt_or_take, take_ahead
+    from workflows.write_ahead import Ahead, adopt_or_open, adopt_or_take, begin_case, dispatched, open_ahead, take_ahead
 
 # Update-with-start starts the workflow even when the report is refused; such a run ends by itself.
 REPORT_WAIT = timedelta(minutes=5)
@@ -95,6 +95,10 @@ V10 = 10
 # Since v11 a change that opens no case is written to the read model by its update's validator, before
 # Temporal accepts it, in place of a local activity after it (workflows/write_ahead.py).
 V11 = 11
+# Since v12 a new case's report, and routing's decision with it, is written by the report's validator
+# where the service routed the case before reporting it (ReportInput.routed): a new case takes no local
+# activity at all.
+V12 = 12
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Webhook receivers go down for a while; keep trying for about a day, then give up and say so.
 NOTIFICATION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10), maximum_attempts=150)
@@ -180,8 +184,13 @@ class CaseWorkflow:
             raise ApplicationError("the read model refused this case's report; report it again", type=PROJECTION_REFUSED)
         if self._machine is not None:
             raise ApplicationError("this case is already reported", type="AlreadyReported")
+        self._ahead = None
+        ctx = self._context(input.request_id, input.measured)
         try:
-            machine, event = open_case(self._input.case_id, input.report, input.actor, self._context(input.request_id, input.measured))
+            if self._reports_ahead(input):
+                self._ahead = open_ahead(self._input.case_id, input, ctx, self._context(input.request_id), self._sla_policy)
+                return
+            machine, event = open_case(self._input.case_id, input.report, input.actor, ctx)
         except CaseRuleError as error:
             raise rule_error(error) from None
         update = workflow.current_update_info()
@@ -236,6 +245,10 @@ class CaseWorkflow:
         ahead = self._ahead
         return ahead if ahead is not None and ahead.update_id == update_id else None
 
+    def _reports_ahead(self, input: ReportInput) -> bool:
+        """Whether the report is written by its validator: since v12, where the service routed the case."""
+        return self._input.code_version >= V12 and input.routed
+
     def _writes_ahead(self, action: str) -> bool:
         """Whether the action's change is written by its validator: since v11, unless it opens a case
         (whose id the handler draws from the workflow's random, which a validator must not touch)."""
@@ -270,14 +283,14 @@ class CaseWorkflow:
         return None if self._machine is None else self._machine.case
 
     async def _open(self, input: ReportInput, undoable: bool = False) -> CaseState:
+        if self._reports_ahead(input):
+            return await self._open_written_ahead(input)
         try:
             machine, event = self._opening(input)
         except CaseRuleError as error:
             raise rule_error(error) from None
-        if input.source_case_id:
-            machine.case.links.append({"case_id": input.source_case_id, "relation": input.source_relation})
+        begin_case(machine, event, input, self._sla_policy)
         self._machine = machine
-        clocks.start_cycle(machine.case, self._sla_policy, event.at)
         if not self._v9():
             workflow.upsert_search_attributes([CASE_STATE.value_set(machine.case.state)])
         routes_with_report = self._v10()
@@ -299,9 +312,30 @@ class CaseWorkflow:
                 await self._record_dispatch(decision, input.request_id)
         elif self._since(DISPATCH_PATCH):
             await self._dispatch(input.request_id)
+        await self._link_back(input)
+        return machine.case
+
+    async def _open_written_ahead(self, input: ReportInput) -> CaseState:
+        """The routed case its validator opened and the worker wrote (in a replay, opened again)."""
+        ahead, self._ahead = self._ahead, None
+        ctx, dispatch_ctx = self._context(input.request_id, input.measured), self._context(input.request_id)
+        try:
+            machine, events, self._sla_policy = adopt_or_open(ahead, self._input.case_id, input, ctx, dispatch_ctx, self._sla_policy)
+        except CaseRuleError as error:
+            raise rule_error(error) from None
+        if input.dispatch is not None and input.dispatch.sla_policy is not None:
+            self._input.sla_policy = input.dispatch.sla_policy  # and after continue-as-new
+        self._machine = machine
+        for event in events:
+            if self.on_written_ahead is not None:
+                self.on_written_ahead(event)
+            await self._record(event, written=True)
+        await self._link_back(input)
+        return machine.case
+
+    async def _link_back(self, input: ReportInput) -> None:
         if input.source_case_id and input.link_back:
             await follow_ons.link(input.source_case_id, LinkInput(self._input.case_id, Relation.DERIVED, input.actor, input.request_id))
-        return machine.case
 
     def _opening(self, input: ReportInput) -> tuple[CaseMachine, Event]:
         """The case as the report's validator opened it (the same rules, input and moment: the handler
@@ -327,15 +361,10 @@ class CaseWorkflow:
 
     async def _record_dispatch(self, decision: Dispatch, request_id: str | None) -> None:
         """Routing's decision, an event of its own, by the system."""
-        recorded: dict = {"rule": decision.rule, "method": decision.method, "reason": decision.reason}
-        ctx = self._context(request_id)
+        event, self._sla_policy = dispatched(self._opened, decision, self._sla_policy, self._context(request_id))
         if decision.sla_policy is not None:
-            # From now on, and after continue-as-new, the case runs on its team's policy.
-            self._input.sla_policy = decision.sla_policy
-            self._sla_policy = parse_policy(decision.sla_policy)
-            clocks.adopt_policy(self._opened.case, self._sla_policy, ctx.now)
-            recorded["team_policy"] = True
-        await self._record(self._opened.dispatch(decision.team, decision.owner, recorded, ctx))
+            self._input.sla_policy = decision.sla_policy  # and after continue-as-new
+        await self._record(event)
 
     def _declared(self, action: str) -> Action | None:
         return self._reported_machine().spec.by_name.get(action)

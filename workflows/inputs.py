@@ -13,6 +13,19 @@ TASK_QUEUE = "casework"
 
 
 @dataclass
+class Dispatch:
+    """Routing's decision for a new case (service/dispatch.py): recorded as its `dispatch` event."""
+
+    team: str | None
+    owner: str | None
+    rule: int | None
+    reason: str
+    method: str | None = None
+    # The team's own service-level policy (plain data, as CaseWorkflowInput.sla_policy); None: the department's.
+    sla_policy: dict[str, Any] | None = None
+
+
+@dataclass
 class ReportInput:
     report: Report
     actor: Actor
@@ -24,11 +37,15 @@ class ReportInput:
     link_back: bool = True
     # KPI figures the service measured for the report (an improvement plan's baseline).
     measured: dict[str, Any] | None = None
+    # Since v12: the service routed the new case before reporting it (`dispatch`: routing's decision,
+    # None if there is nothing to record), so its validator writes the report ahead (workflows/write_ahead.py).
+    routed: bool = False
+    dispatch: Dispatch | None = None
 
 
 # The case workflow's code a run begins on (CaseWorkflowInput.code_version; CaseWorkflow._v10): a run
 # begun on v10 or later takes every change up to its version without asking for a patch marker.
-CASE_CODE_VERSION = 11
+CASE_CODE_VERSION = 12
 
 
 @dataclass
@@ -87,19 +104,6 @@ class NoticeInput:
 @dataclass
 class DispatchInput:
     case: CaseState
-
-
-@dataclass
-class Dispatch:
-    """Routing's decision for a new case (service/dispatch.py): recorded as its `dispatch` event."""
-
-    team: str | None
-    owner: str | None
-    rule: int | None
-    reason: str
-    method: str | None = None
-    # The team's own service-level policy (plain data, as CaseWorkflowInput.sla_policy); None: the department's.
-    sla_policy: dict[str, Any] | None = None
 
 
 @dataclass

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -40,10 +41,10 @@ class RefusingReadModel(ReadModel):
     """A read model that refuses, as a database refuses a value it cannot hold, every row of an event
     noted REFUSED, and every case titled REFUSED (the real NUL is refused before it gets this far)."""
 
-    def _write(self, connection: Connection, case: CaseState, event: Event, fence: str | None) -> None:
-        if REFUSED in (event.note, case.title):
+    def _write(self, connection: Connection, case: CaseState, events: Sequence[Event], fence: str | None) -> None:
+        if case.title == REFUSED or any(event.note == REFUSED for event in events):
             raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
-        super()._write(connection, case, event, fence)
+        super()._write(connection, case, events, fence)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -107,10 +108,10 @@ async def test_a_refused_report_opens_nothing_and_leaves_no_workflow_retrying(st
 class RetryingForeverReadModel(ReadModel):
     """How a release before issue 13 met a row it could not write: an error it retried for ever."""
 
-    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
-        if event.note == REFUSED:
+    async def _project(self, case: CaseState, events: Sequence[Event], fence: str | None) -> None:
+        if any(event.note == REFUSED for event in events):
             raise RuntimeError("unsupported Unicode escape sequence (as asyncpg said it, unclassified)")
-        await super()._project(case, event, fence)
+        await super()._project(case, events, fence)
 
 
 @workflow.defn(name="Case", sandboxed=False)
@@ -183,14 +184,15 @@ class SlowlyRefusingReadModel(ReadModel):
     refusing = True
     refusals = 0
 
-    async def _project(self, case: CaseState, event: Event, fence: str | None) -> None:
-        if event.note == SLOW:
+    async def _project(self, case: CaseState, events: Sequence[Event], fence: str | None) -> None:
+        notes = {event.note for event in events}
+        if SLOW in notes:
             await asyncio.sleep(1)
-        if event.note == REFUSED and self.refusing:
+        if REFUSED in notes and self.refusing:
             await asyncio.sleep(1)
             self.refusals += 1
             raise DataError("INSERT INTO events ...", {}, ValueError(REFUSED))
-        await super()._project(case, event, fence)
+        await super()._project(case, events, fence)
 
 
 SLOW = "slow"

@@ -19,7 +19,7 @@ from service.read_model import ReadModel, create_engine
 from service.temporal import temporal_binary
 from states.opening import Report
 from tests.conftest import worker_on
-from tests.support import AGENT, SUPERVISOR, WALKS, eventually
+from tests.support import AGENT, SUPERVISOR, WALKS, FixedRouter, eventually
 from tests.workflows.walking import walk_case
 from workflows.inputs import ActInput
 from workflows.search import SEARCH_ATTRIBUTES
@@ -38,7 +38,7 @@ async def record(version: str) -> None:
                 for kind in WALKS:
                     # A short run length, so the complaint's history includes continue-as-new.
                     policy = WorkflowConfig(TASK_QUEUE, reopen_window_seconds=3600, events_per_run=5 if kind == "complaint" else 500)
-                    case_id = await walk_case(env.client, read_model, policy, kind)
+                    case_id = await walk_case(env.client, read_model, policy, kind, FixedRouter())
                     first_run = env.client.get_workflow_handle(case_id, run_id=None, first_execution_run_id=None)
                     history = await first_run.fetch_history()
                     (HISTORIES / f"{version}-{kind}.json").write_text(history.to_json())

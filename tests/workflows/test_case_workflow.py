@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -59,9 +60,9 @@ class RecordingReadModel(ReadModel):
         self.received.append((event.seq, case.version))
         await super().project(case, event, fence)
 
-    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.received.append((event.seq, case.version))
-        super().project_ahead(case, event, fence, loop)
+    def project_ahead(self, case: CaseState, events: Sequence[Event], fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.received.extend((event.seq, case.version) for event in events)
+        super().project_ahead(case, events, fence, loop)
 
 
 async def test_each_projection_carries_the_case_as_of_its_own_event_under_concurrent_updates(temporal_env, tmp_path):

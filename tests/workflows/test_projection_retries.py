@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,9 +76,9 @@ class RecordingReadModel(ReadModel):
         self.writes.append((event.seq, event.at, fence))
         await super().project(case, event, fence)
 
-    def project_ahead(self, case: CaseState, event: Event, fence: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.writes.append((event.seq, event.at, fence))
-        super().project_ahead(case, event, fence, loop)
+    def project_ahead(self, case: CaseState, events: Sequence[Event], fence: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.writes.extend((event.seq, event.at, fence) for event in events)
+        super().project_ahead(case, events, fence, loop)
 
 
 @pytest.fixture
