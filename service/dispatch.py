@@ -1,9 +1,10 @@
 """Routing a new case: the department's rules pick the team, the team's method picks the agent.
 
-The worker calls this from the case's workflow (workflows/activities.py `dispatch_case`) right after
-the report is recorded, for every new case: reported through the API, escalated, or opened by
-another case or a timer. The decision comes back as plain data the workflow records as the case's
-`dispatch` event (states/machine.py), so the history says who got the case and why.
+The API calls this for a case reported through it, before it sends the report (service/cases.py;
+since case workflow v12 the report carries the decision); the worker, from the case's workflow
+(workflows/activities.py `project_report`), for a case escalated or opened by another case or a
+timer. The decision is plain data the workflow records as the case's `dispatch` event
+(states/machine.py), so the history says who got the case and why.
 """
 
 from __future__ import annotations
