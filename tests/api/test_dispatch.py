@@ -3,7 +3,6 @@ the history says why, and a team with its own service-level policy gives the cas
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -47,15 +46,14 @@ async def test_a_new_case_lands_with_the_agent_of_the_team_its_rule_names_and_sa
     assert "channel=" in dispatched[0]["data"]["reason"] and "round robin" in dispatched[0]["data"]["reason"]
 
 
-async def test_the_report_is_written_and_the_case_routed_by_one_local_activity_then_its_dispatch_written(api, hotline, temporal_env):
-    """Since v10: one local activity fewer per new case, and no patch marker (the run's input says its code)."""
-    _, _, channel = hotline
+async def test_the_api_routes_the_case_and_its_report_is_written_with_the_dispatch_by_no_activity(api, hotline, temporal_env):
+    """Since v12: the API routes the new case before it reports it, and the report's validator writes the
+    report and routing's decision before Temporal accepts it: no local activity, no marker (before: two)."""
+    _, agent, channel = hotline
     case = await api.open(channel=channel)
+    assert case["owner"] == agent
     history = await temporal_env.client.get_workflow_handle(case["id"]).fetch_history()
-    markers = [event.marker_recorded_event_attributes for event in history.events if event.HasField("marker_recorded_event_attributes")]
-    assert [marker.marker_name for marker in markers] == ["core_local_activity"] * 2
-    ran = [json.loads(marker.details["data"].payloads[0].data)["activity_type"] for marker in markers]
-    assert ran == ["project_report", "project_case"]
+    assert not [event for event in history.events if event.HasField("marker_recorded_event_attributes")]
     assert [event["action"] for event in await api.history(case["id"])] == [SystemAction.REPORT, SystemAction.DISPATCH]
 
 
