@@ -227,3 +227,32 @@ def test_adding_figures_that_measured_nothing_keeps_the_sketch_pairs():
     total["f"].append(0)  # the sum is a value of its own, never the cell's lists
     assert cell["f"] == [4, 2, 9, 1]
     assert kpi_rollups.added(total, {**new_case, "h": [7, 1]}, -1)["h"] == []
+
+
+async def test_a_change_of_the_sums_alone_moves_them_and_a_rebuild_agrees(projected):
+    """A satisfaction score counts in the sums only: the cells' sums are written again, their sketches kept."""
+    b = next(case for case in CASES if case.id == "B")  # as CASES has it (the tests above rewrite A)
+    before = await cells(projected)
+    await project_all(projected, [dataclasses.replace(b, version=b.version + 1, data={**b.data, "satisfied": True, "score": 5})])
+    incremental = await cells(projected)
+    assert incremental != before
+    assert {key: figures["f"] for key, figures in incremental.items()} == {key: figures["f"] for key, figures in before.items()}
+    async with projected.engine.begin() as connection:
+        await connection.run_sync(kpi_rollups.rebuild, "UTC")
+    assert await cells(projected) == incremental
+
+
+def test_a_delta_is_added_to_the_stored_text_as_to_the_decoded_figures():
+    sums = len(kpi_rollups.SUMS)
+    cell = {"s": list(range(sums)), "f": [4, 2, 9, 1], "h": [7, 1]}
+    for delta in (
+        {"s": [1] + [0] * (sums - 1), "f": [], "h": []},  # the sums alone: read and written as text
+        {"s": [-1] + [0] * (sums - 1), "f": [9, -1], "h": []},
+        {"s": [0] * sums, "f": [], "h": [3, 1]},
+    ):
+        expected = json.dumps(kpi_rollups.added(cell, delta))
+        assert kpi_rollups.figures_with(json.dumps(cell), delta) == expected
+        assert kpi_rollups.add_figures_sql(json.dumps(cell), json.dumps(delta)) == expected
+        # Stored another way (keys in another order, other spacing): decoded whole, the same figures.
+        other = json.dumps({"h": cell["h"], "f": cell["f"], "s": cell["s"]}, separators=(",", ":"))
+        assert json.loads(kpi_rollups.figures_with(other, delta)) == json.loads(expected)
